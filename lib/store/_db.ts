@@ -1,0 +1,162 @@
+/**
+ * Db wraps one node:sqlite connection: pragmas, migrations, a statement cache and
+ * `BEGIN IMMEDIATE` transactions. Module-private to lib/store.
+ */
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { BoardTooNewError, BusyError, NotFoundError } from "./errors.ts";
+import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.ts";
+
+export type Param = SQLInputValue;
+export type Row = Record<string, unknown>;
+
+export interface DbOptions {
+  /** Create the file (and its folder) when missing; otherwise a missing board is an error. */
+  create?: boolean;
+  /** How long a writer waits for the lock before failing, in ms. */
+  busyTimeoutMs?: number;
+}
+
+const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+
+function isBusy(err: unknown): boolean {
+  // Deno's BUSY error from exec("BEGIN IMMEDIATE") carries no errcode: match the message.
+  return err instanceof Error && /database is locked|SQLITE_BUSY/i.test(err.message);
+}
+
+export class Db {
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
+  readonly #busyTimeoutMs: number;
+  #inTx = false;
+
+  constructor(path: string, options: DbOptions = {}) {
+    this.path = path;
+    this.#busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    if (path !== ":memory:" && !existsSync(path)) {
+      // A typo'd board name must not silently become a new, empty board.
+      if (!options.create) throw new NotFoundError(`No board at "${path}"; run "kanban init"`);
+      mkdirSync(dirname(path), { recursive: true });
+    }
+    this.#db = new DatabaseSync(path);
+    // Deno defaults busy_timeout to 5000 ms and Bun to 0: always set it ourselves.
+    this.#db.exec(`PRAGMA busy_timeout = ${this.#busyTimeoutMs}`);
+    this.#withBusyRetry(() => this.#db.exec("PRAGMA journal_mode = WAL"));
+    // WAL + NORMAL: a commit survives a process crash; only an OS crash can lose the last
+    // transactions, never corrupt the file. FULL would cost ~5x on claims (fsync per commit).
+    this.#db.exec("PRAGMA synchronous = NORMAL");
+    this.#db.exec("PRAGMA foreign_keys = ON");
+    this.#migrate();
+  }
+
+  /** sqliteVersion is the version of the SQLite library this process runs. */
+  sqliteVersion(): string {
+    return String(this.get("SELECT sqlite_version() AS v")?.["v"]);
+  }
+
+  #prepare(sql: string): StatementSync {
+    let stmt = this.#statements.get(sql);
+    if (!stmt) {
+      stmt = this.#db.prepare(sql);
+      this.#statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  all<T = Row>(sql: string, ...params: Param[]): T[] {
+    return this.#prepare(sql).all(...params) as T[];
+  }
+
+  get<T = Row>(sql: string, ...params: Param[]): T | undefined {
+    return this.#prepare(sql).get(...params) as T | undefined;
+  }
+
+  run(sql: string, ...params: Param[]): { changes: number; lastInsertRowid: number } {
+    const r = this.#prepare(sql).run(...params);
+    return { changes: Number(r.changes), lastInsertRowid: Number(r.lastInsertRowid) };
+  }
+
+  exec(sql: string): void {
+    this.#db.exec(sql);
+  }
+
+  /**
+   * tx runs `fn` in one `BEGIN IMMEDIATE` transaction: it takes the write lock up front, so
+   * nothing read inside can change before the commit, and SQLite never has to upgrade a read
+   * lock (which fails at once under contention). Rolls back when `fn` throws.
+   */
+  tx<T>(fn: () => T): T {
+    if (this.#inTx) return fn();
+    this.#withBusyRetry(() => this.#db.exec("BEGIN IMMEDIATE"));
+    this.#inTx = true;
+    try {
+      const result = fn();
+      this.#db.exec("COMMIT");
+      return result;
+    } catch (err) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw err;
+    } finally {
+      this.#inTx = false;
+    }
+  }
+
+  /** read runs `fn` in a read transaction: one consistent snapshot across several queries. */
+  read<T>(fn: () => T): T {
+    if (this.#inTx) return fn();
+    this.#db.exec("BEGIN");
+    this.#inTx = true;
+    try {
+      return fn();
+    } finally {
+      this.#inTx = false;
+      if (this.#db.isTransaction) this.#db.exec("COMMIT");
+    }
+  }
+
+  /** Retries `fn` on SQLITE_BUSY once busy_timeout has already waited; three tries in all. */
+  #withBusyRetry(fn: () => void): void {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return fn();
+      } catch (err) {
+        if (!isBusy(err)) throw err;
+        if (attempt >= 3) throw new BusyError(this.path, this.#busyTimeoutMs * attempt);
+      }
+    }
+  }
+
+  #userVersion(): number {
+    return Number(this.get("PRAGMA user_version")?.["user_version"] ?? 0);
+  }
+
+  /**
+   * Applies pending migrations in one IMMEDIATE transaction. Two processes opening a new
+   * board at once serialise on the write lock; the second finds the work done.
+   */
+  #migrate(): void {
+    const seen = this.#userVersion();
+    if (seen > SCHEMA_VERSION) throw new BoardTooNewError(this.path, seen, SCHEMA_VERSION);
+    if (seen === SCHEMA_VERSION) return;
+    this.tx(() => {
+      const current = this.#userVersion();
+      if (current > SCHEMA_VERSION) {
+        throw new BoardTooNewError(this.path, current, SCHEMA_VERSION);
+      }
+      for (let v = current; v < SCHEMA_VERSION; v++) this.#db.exec(MIGRATIONS[v]!);
+      this.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    });
+  }
+
+  /** schemaVersion is the board's `PRAGMA user_version`. */
+  schemaVersion(): number {
+    return this.#userVersion();
+  }
+
+  close(): void {
+    this.#statements.clear();
+    if (this.#db.isOpen) this.#db.close();
+  }
+}

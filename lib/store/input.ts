@@ -1,0 +1,104 @@
+/**
+ * Input schemas shared by every surface: whatever reaches the store is checked here, so the
+ * CLI, the tools and the HTTP API refuse the same things with the same messages.
+ */
+import { z } from "zod";
+import { ValidationError } from "./errors.ts";
+
+/** BODY_MAX_BYTES caps a task body (UTF-8): 1 MiB. */
+export const BODY_MAX_BYTES = 1024 * 1024;
+export const TEXT_MAX_CHARS = 20_000;
+export const METADATA_MAX_BYTES = 64 * 1024;
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
+
+export const name = (what: string) =>
+  z.string().trim().min(1, `${what} is empty`).max(100, `${what} is longer than 100 characters`)
+    .regex(NAME, `${what} may hold only letters, digits, ".", "_", "@" and "-"`);
+
+const bytes = (s: string) => new TextEncoder().encode(s).length;
+
+export const title = z.string().trim().min(1, "title is empty")
+  .max(500, "title is longer than 500 characters")
+  .refine((s) => !/[\r\n]/.test(s), "title must be one line");
+
+export const body = z.string().refine(
+  (s) => s.length <= BODY_MAX_BYTES && bytes(s) <= BODY_MAX_BYTES,
+  `body is larger than ${BODY_MAX_BYTES} bytes (1 MiB)`,
+);
+
+export const text = (what: string, required = false) =>
+  z.string().max(TEXT_MAX_CHARS, `${what} is longer than ${TEXT_MAX_CHARS} characters`)
+    .refine((s) => !required || s.trim().length > 0, `${what} is empty`);
+
+export const priority = z.number().int("priority must be a whole number")
+  .min(-1000, "priority is below -1000").max(1000, "priority is above 1000");
+
+export const metadata = z.record(z.string(), z.unknown()).refine(
+  (m) => bytes(JSON.stringify(m)) <= METADATA_MAX_BYTES,
+  `metadata is larger than ${METADATA_MAX_BYTES} bytes`,
+);
+
+export type WorkspaceSpec = { kind: "scratch" | "worktree"; path: null } | {
+  kind: "dir";
+  path: string;
+};
+
+export const workspace = z.string().trim().transform((s, ctx): WorkspaceSpec => {
+  if (s === "scratch" || s === "worktree") return { kind: s, path: null };
+  if (s.startsWith("dir:") && s.length > 4) {
+    const path = s.slice(4);
+    if (path.startsWith("/")) return { kind: "dir", path };
+  }
+  ctx.addIssue({
+    code: "custom",
+    message: `workspace "${s}" is not scratch, worktree or dir:/absolute/path`,
+  });
+  return z.NEVER;
+});
+
+export const CreateTaskInput = z.object({
+  title,
+  body: body.default(""),
+  assignee: name("assignee").nullish(),
+  parents: z.array(z.string()).default([]),
+  priority: priority.default(0),
+  tenant: name("tenant").nullish(),
+  workspace: workspace.prefault("scratch"),
+  skills: z.array(name("skill")).max(50, "more than 50 skills").default([]),
+  max_runtime_seconds: z.number().int().positive("max runtime must be positive").nullish(),
+  triage: z.boolean().default(false),
+  not_before: z.number().int().nullish(),
+  review_required: z.boolean().default(false),
+  idempotency_key: z.string().trim().min(1, "idempotency key is empty")
+    .max(200, "idempotency key is longer than 200 characters").nullish(),
+  created_by: z.string().trim().min(1).max(100).optional(),
+});
+export type CreateTaskInput = z.input<typeof CreateTaskInput>;
+
+export const EditTaskInput = z.object({
+  title: title.optional(),
+  body: body.optional(),
+  priority: priority.optional(),
+}).refine((p) => Object.values(p).some((v) => v !== undefined), "nothing to change");
+export type EditTaskInput = z.input<typeof EditTaskInput>;
+
+export const CompleteInput = z.object({
+  summary: text("summary").optional(),
+  metadata: metadata.optional(),
+  result: text("result").optional(),
+});
+export type CompleteInput = z.input<typeof CompleteInput>;
+
+/** parse validates `value`, turning zod's issues into one ValidationError line. */
+export function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => {
+    const at = i.path.length > 0 && !i.message.startsWith(String(i.path[0]))
+      ? `${i.path.join(".")}: `
+      : "";
+    return `${at}${i.message}`;
+  });
+  throw new ValidationError(`Invalid ${what}: ${issues.join("; ")}`);
+}

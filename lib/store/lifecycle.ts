@@ -1,0 +1,199 @@
+/**
+ * The status-changing operations people and workers call: complete, review, block, unblock,
+ * promote, cancel, archive, unarchive, reopen. Each goes through the transition table. A
+ * person moving a running task off `running` closes its run with an outcome that says so
+ * (the dispatcher then stops the worker process, whose later writes are refused).
+ */
+import { type TaskRow, toTask } from "./_rows.ts";
+import { type Kernel, loadTask, move, resolveId } from "./_kernel.ts";
+import { ConflictError } from "./errors.ts";
+import { CompleteInput, parse, text } from "./input.ts";
+import type { Outcome } from "./outcomes.ts";
+import { moveToDerived, refreshChildren } from "./readiness.ts";
+import { closeRun, fence } from "./runs.ts";
+import { addComment } from "./comments.ts";
+import type { Actor, Task } from "./types.ts";
+import { assertTransition, type Status } from "./transitions.ts";
+
+function target(k: Kernel, ref: string): TaskRow {
+  return loadTask(k, resolveId(k, ref));
+}
+
+/**
+ * endCurrentRun closes the running task's run: as the worker's own report when it holds the
+ * lease, or with `humanOutcome` when a person moves the task off `running`.
+ */
+function endCurrentRun(
+  k: Kernel,
+  task: TaskRow,
+  actor: Actor,
+  action: string,
+  workerOutcome: Outcome,
+  humanOutcome: Outcome,
+  fields: Parameters<typeof closeRun>[3] = {},
+): number | null {
+  const run = fence(k, task, actor, action);
+  if (run) {
+    closeRun(k, run.id, workerOutcome, fields);
+    return run.id;
+  }
+  if (task.current_run_id !== null) {
+    closeRun(k, task.current_run_id, humanOutcome, { ...fields, error: `by ${actor.name}` });
+    return task.current_run_id;
+  }
+  return null;
+}
+
+/**
+ * complete finishes a task with a handoff (summary, metadata, result): to `review` when the
+ * task requires review, otherwise to `done`, which may make its children ready.
+ */
+export function complete(k: Kernel, ref: string, raw: CompleteInput, actor: Actor): Task {
+  const input = parse(CompleteInput, raw, "completion");
+  const task = target(k, ref);
+  const to: Status = task.review_required ? "review" : "done";
+  const runId = endCurrentRun(k, task, actor, "complete", "completed", "completed_by_human", {
+    summary: input.summary ?? null,
+    metadata: input.metadata ?? null,
+  });
+  const now = k.now();
+  const moved = move(k, task, to, "complete", actor, {
+    current_run_id: null,
+    completed_at: to === "done" ? now : null,
+    result: input.result ?? null,
+    consecutive_failures: 0,
+    retry_after: null,
+    last_error: null,
+  }, {
+    ...(input.summary !== undefined ? { summary: input.summary } : {}),
+    ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
+    ...(input.result !== undefined ? { result: input.result } : {}),
+  }, runId);
+  if (to === "done") refreshChildren(k, task.id, actor);
+  return toTask(moved);
+}
+
+/** review approves (review -> done) or rejects (back to the queue, reason as a comment). */
+export function review(
+  k: Kernel,
+  ref: string,
+  decision: "approve" | "reject",
+  reason: string | undefined,
+  actor: Actor,
+): Task {
+  const note = reason === undefined ? undefined : parse(text("reason", true), reason, "reason");
+  const task = target(k, ref);
+  if (decision === "approve") {
+    const moved = move(k, task, "done", "approve", actor, { completed_at: k.now() }, {
+      ...(note ? { reason: note } : {}),
+    });
+    refreshChildren(k, task.id, actor);
+    return toTask(moved);
+  }
+  const moved = moveToDerived(k, task, "reject", actor, { result: null }, {
+    ...(note ? { reason: note } : {}),
+  });
+  if (note) addComment(k, moved, `Review rejected: ${note}`, actor, null);
+  return toTask(moved);
+}
+
+/** block parks a task until a person answers `reason` (a worker's question, or a hold). */
+export function block(k: Kernel, ref: string, reason: string, actor: Actor): Task {
+  const why = parse(text("block reason", true), reason, "block reason").trim();
+  const task = target(k, ref);
+  const runId = task.status === "running"
+    ? endCurrentRun(k, task, actor, "block", "blocked", "blocked_by_human", { error: why })
+    : (fence(k, task, actor, "block"), null);
+  return toTask(move(
+    k,
+    task,
+    "blocked",
+    "block",
+    actor,
+    {
+      current_run_id: null,
+      blocked_reason: why,
+    },
+    { reason: why },
+    runId,
+  ));
+}
+
+/** unblock returns a blocked task to the queue and resets its failure count. */
+export function unblock(k: Kernel, ref: string, actor: Actor): Task {
+  const task = target(k, ref);
+  return toTask(moveToDerived(k, task, "unblock", actor, {
+    blocked_reason: null,
+    consecutive_failures: 0,
+    retry_after: null,
+  }));
+}
+
+/** promote moves a task out of triage into the queue. */
+export function promote(k: Kernel, ref: string, actor: Actor): Task {
+  return toTask(moveToDerived(k, target(k, ref), "promote", actor));
+}
+
+/**
+ * cancel (for work that should not be done) and archive (to put anything away) both end in
+ * `archived`, remembering the status they left; a running task's run is closed first.
+ */
+export function shelve(
+  k: Kernel,
+  ref: string,
+  via: "cancel" | "archive",
+  reason: string | undefined,
+  actor: Actor,
+): Task {
+  const why = reason === undefined ? undefined : parse(text("reason", true), reason, "reason");
+  const task = target(k, ref);
+  const outcome = via === "cancel" ? "cancelled" : "archived";
+  const runId = task.status === "running"
+    ? endCurrentRun(k, task, actor, via, outcome, outcome, { error: why ?? null })
+    : null;
+  return toTask(move(
+    k,
+    task,
+    "archived",
+    via,
+    actor,
+    {
+      current_run_id: null,
+      archived_from: task.status,
+    },
+    why ? { reason: why } : {},
+    runId,
+  ));
+}
+
+/** unarchive restores a task: done, triage and blocked come back as they were; others re-derive. */
+export function unarchive(k: Kernel, ref: string, actor: Actor): Task {
+  const task = target(k, ref);
+  if (task.status !== "archived") assertTransition(task.id, task.status, "todo", "unarchive");
+  const back = task.archived_from;
+  try {
+    const moved = back === "done" || back === "triage" || back === "blocked"
+      ? move(k, task, back, "unarchive", actor, { archived_from: null })
+      : moveToDerived(k, task, "unarchive", actor, { archived_from: null });
+    refreshChildren(k, task.id, actor);
+    return toTask(moved);
+  } catch (err) {
+    if (
+      err instanceof Error && /UNIQUE constraint failed: tasks.idempotency_key/.test(err.message)
+    ) {
+      throw new ConflictError(
+        "idempotency_key_taken",
+        `Cannot unarchive task "${task.id}": another task now uses its idempotency key "${task.idempotency_key}"`,
+      );
+    }
+    throw err;
+  }
+}
+
+/** reopen sends a done task back to the queue; its ready children wait for it again. */
+export function reopen(k: Kernel, ref: string, actor: Actor): Task {
+  const task = target(k, ref);
+  const moved = moveToDerived(k, task, "reopen", actor, { completed_at: null, result: null });
+  refreshChildren(k, task.id, actor);
+  return toTask(moved);
+}

@@ -1,0 +1,84 @@
+/**
+ * Dependencies between tasks. A link (parent, child) makes the child wait for the parent.
+ * Self links and cycles are refused; the child's readiness is re-derived on every change.
+ */
+import { appendEvent, type Kernel, loadTask, resolveId } from "./_kernel.ts";
+import { ConflictError, NotFoundError } from "./errors.ts";
+import { refresh } from "./readiness.ts";
+import type { Actor } from "./types.ts";
+
+/** isAncestor tells whether `ancestor` is reachable from `taskId` by following parents. */
+function isAncestor(k: Kernel, ancestor: string, taskId: string): boolean {
+  return k.db.get(
+    `WITH RECURSIVE up(id) AS (
+       SELECT parent_id FROM task_links WHERE child_id = ?
+       UNION SELECT l.parent_id FROM task_links l JOIN up ON l.child_id = up.id)
+     SELECT 1 AS found FROM up WHERE id = ? LIMIT 1`,
+    taskId,
+    ancestor,
+  ) !== undefined;
+}
+
+/** addLink inserts the link row after the checks; the caller re-derives the child. */
+export function addLink(k: Kernel, parentId: string, childId: string): boolean {
+  if (parentId === childId) {
+    throw new ConflictError("self_link", `Task "${parentId}" cannot depend on itself`);
+  }
+  if (isAncestor(k, childId, parentId)) {
+    throw new ConflictError(
+      "cycle",
+      `Linking "${parentId}" -> "${childId}" would make a cycle: "${childId}" is already an ancestor of "${parentId}"`,
+    );
+  }
+  const r = k.db.run(
+    "INSERT OR IGNORE INTO task_links (parent_id, child_id, created_at) VALUES (?, ?, ?)",
+    parentId,
+    childId,
+    k.now(),
+  );
+  return r.changes === 1;
+}
+
+export interface LinkResult {
+  parent: string;
+  child: string;
+  /** false when the link already existed (or, for unlink, never existed). */
+  changed: boolean;
+}
+
+/** link makes `child` wait for `parent`; a ready child is demoted until the parent is done. */
+export function link(k: Kernel, parentRef: string, childRef: string, actor: Actor): LinkResult {
+  const parent = loadTask(k, resolveId(k, parentRef));
+  const child = loadTask(k, resolveId(k, childRef));
+  for (const t of [parent, child]) {
+    if (t.status === "archived") {
+      throw new ConflictError(
+        "archived",
+        `Cannot link archived task "${t.id}"; unarchive it first`,
+      );
+    }
+  }
+  const changed = addLink(k, parent.id, child.id);
+  if (changed) {
+    appendEvent(k, child.id, child.current_run_id, "linked", actor, { parent: parent.id });
+    refresh(k, child.id, actor);
+  }
+  return { parent: parent.id, child: child.id, changed };
+}
+
+/** unlink removes the dependency; a child whose last unfinished parent it was becomes ready. */
+export function unlink(k: Kernel, parentRef: string, childRef: string, actor: Actor): LinkResult {
+  const parent = resolveId(k, parentRef);
+  const child = loadTask(k, resolveId(k, childRef));
+  const r = k.db.run(
+    "DELETE FROM task_links WHERE parent_id = ? AND child_id = ?",
+    parent,
+    child.id,
+  );
+  if (r.changes === 0) {
+    throw new NotFoundError(`Task "${child.id}" does not depend on "${parent}"`);
+  }
+  appendEvent(k, child.id, child.current_run_id, "unlinked", actor, { parent });
+  refresh(k, child.id, actor);
+  return { parent, child: child.id, changed: true };
+}

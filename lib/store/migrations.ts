@@ -1,0 +1,10 @@
+/**
+ * The numbered schema migrations, embedded in the binary as modules. Append only: the board's
+ * `PRAGMA user_version` is the number of migrations applied.
+ */
+import { sql as m001 } from "./migrations/001_initial.ts";
+
+export const MIGRATIONS: readonly string[] = [m001];
+
+/** SCHEMA_VERSION is the user_version of a board with every migration applied. */
+export const SCHEMA_VERSION = MIGRATIONS.length;

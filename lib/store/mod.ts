@@ -1,0 +1,33 @@
+/** The board kernel: the only module with SQL. Surfaces import from here. */
+export { DEFAULT_OPTIONS, type OpenOptions, openStore, Store } from "./store.ts";
+export * from "./errors.ts";
+export * from "./types.ts";
+export {
+  type Action,
+  ACTIONS,
+  canTransition,
+  isStatus,
+  START,
+  type Status,
+  STATUSES,
+  TRANSITIONS,
+} from "./transitions.ts";
+export { COUNTED_FAILURES, type Outcome, OUTCOMES } from "./outcomes.ts";
+export {
+  BODY_MAX_BYTES,
+  type CompleteInput,
+  type CreateTaskInput,
+  type EditTaskInput,
+} from "./input.ts";
+export {
+  type ContextCaps,
+  DEFAULT_CAPS,
+  quote,
+  renderContext,
+  type WorkerContext,
+} from "./context.ts";
+export type { ListFilter } from "./tasks.ts";
+export type { ClaimOptions, EndRunInput, EndRunResult } from "./runs.ts";
+export type { AssigneeStats, Stats } from "./stats.ts";
+export type { Violation } from "./invariants.ts";
+export { SCHEMA_VERSION } from "./migrations.ts";

@@ -1,0 +1,282 @@
+/**
+ * Store is the board's kernel API: every read and write of a board goes through it, and it
+ * is the only code that touches SQL. The API is async so that a server database can sit
+ * behind the same interface; on SQLite each call is one transaction on one connection.
+ */
+import { Db } from "./_db.ts";
+import type { Kernel, StoreOptions } from "./_kernel.ts";
+import { resolveId } from "./_kernel.ts";
+import {
+  assignTask,
+  type CreateResult,
+  createTask,
+  editTask,
+  getTask,
+  type ListFilter,
+  listTasks,
+  waitingOn,
+} from "./tasks.ts";
+import { link, type LinkResult, unlink } from "./links.ts";
+import {
+  claim,
+  type ClaimOptions,
+  endRun,
+  type EndRunInput,
+  type EndRunResult,
+  heartbeat,
+  listRuns,
+  openRuns,
+} from "./runs.ts";
+import {
+  block,
+  complete,
+  promote,
+  reopen,
+  review,
+  shelve,
+  unarchive,
+  unblock,
+} from "./lifecycle.ts";
+import { comment, eventsSince, listComments, listEvents } from "./comments.ts";
+import { buildContext, type ContextCaps, DEFAULT_CAPS, type WorkerContext } from "./context.ts";
+import { assignees, type AssigneeStats, type Stats, stats } from "./stats.ts";
+import { checkInvariants, integrityCheck, type Violation } from "./invariants.ts";
+import { promoteDue } from "./readiness.ts";
+import type { CompleteInput, CreateTaskInput, EditTaskInput } from "./input.ts";
+import type {
+  Actor,
+  Claim,
+  Clock,
+  Comment,
+  Run,
+  Task,
+  TaskDetail,
+  TaskEvent,
+  TaskLinkRef,
+  TaskSummary,
+} from "./types.ts";
+import type { Status } from "./transitions.ts";
+
+export interface OpenOptions extends Partial<StoreOptions> {
+  /** Create the board when the file does not exist (`kanban init`). */
+  create?: boolean;
+  clock?: Clock;
+  busyTimeoutMs?: number;
+}
+
+export const DEFAULT_OPTIONS: StoreOptions = {
+  leaseMs: 120_000,
+  failureLimit: 3,
+  // 30 s, 60 s, 120 s, ... capped at one hour
+  backoffMs: (n) => Math.min(30_000 * 2 ** (n - 1), 3_600_000),
+};
+
+/** openStore opens (and, with `create`, makes) the board at `path`, migrating it if needed. */
+export function openStore(path: string, options: OpenOptions = {}): Store {
+  const db = new Db(path, {
+    ...(options.create !== undefined ? { create: options.create } : {}),
+    ...(options.busyTimeoutMs !== undefined ? { busyTimeoutMs: options.busyTimeoutMs } : {}),
+  });
+  return new Store({
+    db,
+    now: options.clock ?? Date.now,
+    options: {
+      leaseMs: options.leaseMs ?? DEFAULT_OPTIONS.leaseMs,
+      failureLimit: options.failureLimit ?? DEFAULT_OPTIONS.failureLimit,
+      backoffMs: options.backoffMs ?? DEFAULT_OPTIONS.backoffMs,
+    },
+  });
+}
+
+export class Store {
+  readonly #k: Kernel;
+
+  constructor(kernel: Kernel) {
+    this.#k = kernel;
+  }
+
+  get path(): string {
+    return this.#k.db.path;
+  }
+
+  #write<T>(fn: (k: Kernel) => T): Promise<T> {
+    try {
+      return Promise.resolve(this.#k.db.tx(() => fn(this.#k)));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  #read<T>(fn: (k: Kernel) => T): Promise<T> {
+    try {
+      return Promise.resolve(this.#k.db.read(() => fn(this.#k)));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  info(): Promise<{ path: string; schema_version: number; sqlite_version: string }> {
+    return this.#read(({ db }) => ({
+      path: db.path,
+      schema_version: db.schemaVersion(),
+      sqlite_version: db.sqliteVersion(),
+    }));
+  }
+
+  resolveId(ref: string): Promise<string> {
+    return this.#read((k) => resolveId(k, ref));
+  }
+
+  createTask(input: CreateTaskInput, actor: Actor): Promise<CreateResult> {
+    return this.#write((k) => createTask(k, input, actor));
+  }
+
+  getTask(ref: string): Promise<Task> {
+    return this.#read((k) => getTask(k, ref));
+  }
+
+  listTasks(filter: ListFilter = {}): Promise<TaskSummary[]> {
+    return this.#read((k) => listTasks(k, filter));
+  }
+
+  /** showTask returns a task with its links, comments, recent events and runs. */
+  showTask(
+    ref: string,
+    eventLimit = 200,
+  ): Promise<TaskDetail & { waiting_on: { id: string; status: Status }[] }> {
+    return this.#read((k) => {
+      const task = getTask(k, ref);
+      const ref_ = (sql: string) => k.db.all<TaskLinkRef>(sql, task.id);
+      return {
+        task,
+        parents: ref_(`SELECT p.id, p.title, p.status, p.assignee FROM task_links l
+          JOIN tasks p ON p.id = l.parent_id WHERE l.child_id = ? ORDER BY p.created_at, p.id`),
+        children: ref_(`SELECT c.id, c.title, c.status, c.assignee FROM task_links l
+          JOIN tasks c ON c.id = l.child_id WHERE l.parent_id = ? ORDER BY c.created_at, c.id`),
+        comments: listComments(k, task.id),
+        events: listEvents(k, task.id, eventLimit),
+        runs: listRuns(k, task.id).reverse(),
+        waiting_on: waitingOn(k, task.id),
+      };
+    });
+  }
+
+  editTask(ref: string, patch: EditTaskInput, actor: Actor): Promise<Task> {
+    return this.#write((k) => editTask(k, ref, patch, actor));
+  }
+
+  assignTask(ref: string, assignee: string | null, actor: Actor): Promise<Task> {
+    return this.#write((k) => assignTask(k, ref, assignee, actor));
+  }
+
+  link(parent: string, child: string, actor: Actor): Promise<LinkResult> {
+    return this.#write((k) => link(k, parent, child, actor));
+  }
+
+  unlink(parent: string, child: string, actor: Actor): Promise<LinkResult> {
+    return this.#write((k) => unlink(k, parent, child, actor));
+  }
+
+  claim(options: ClaimOptions, actor: Actor): Promise<Claim | null> {
+    return this.#write((k) => claim(k, options, actor));
+  }
+
+  heartbeat(ref: string, actor: Actor, note?: string): Promise<Run> {
+    return this.#write((k) => heartbeat(k, ref, actor, note));
+  }
+
+  comment(ref: string, body: string, actor: Actor): Promise<Comment> {
+    return this.#write((k) => comment(k, ref, body, actor));
+  }
+
+  complete(ref: string, input: CompleteInput, actor: Actor): Promise<Task> {
+    return this.#write((k) => complete(k, ref, input, actor));
+  }
+
+  review(
+    ref: string,
+    decision: "approve" | "reject",
+    reason: string | undefined,
+    actor: Actor,
+  ): Promise<Task> {
+    return this.#write((k) => review(k, ref, decision, reason, actor));
+  }
+
+  block(ref: string, reason: string, actor: Actor): Promise<Task> {
+    return this.#write((k) => block(k, ref, reason, actor));
+  }
+
+  unblock(ref: string, actor: Actor): Promise<Task> {
+    return this.#write((k) => unblock(k, ref, actor));
+  }
+
+  promote(ref: string, actor: Actor): Promise<Task> {
+    return this.#write((k) => promote(k, ref, actor));
+  }
+
+  cancel(ref: string, reason: string | undefined, actor: Actor): Promise<Task> {
+    return this.#write((k) => shelve(k, ref, "cancel", reason, actor));
+  }
+
+  archive(ref: string, actor: Actor): Promise<Task> {
+    return this.#write((k) => shelve(k, ref, "archive", undefined, actor));
+  }
+
+  unarchive(ref: string, actor: Actor): Promise<Task> {
+    return this.#write((k) => unarchive(k, ref, actor));
+  }
+
+  reopen(ref: string, actor: Actor): Promise<Task> {
+    return this.#write((k) => reopen(k, ref, actor));
+  }
+
+  /** endRun closes a failed attempt (supervisor side) and does the failure accounting. */
+  endRun(runId: number, input: EndRunInput, actor: Actor): Promise<EndRunResult> {
+    return this.#write((k) => endRun(k, runId, input, actor));
+  }
+
+  /** promoteDue moves scheduled tasks whose time has come; returns how many moved. */
+  promoteDue(actor: Actor): Promise<number> {
+    return this.#write((k) => promoteDue(k, actor));
+  }
+
+  listRuns(taskRef?: string, limit?: number): Promise<Run[]> {
+    return this.#read((k) => listRuns(k, taskRef, limit));
+  }
+
+  openRuns(): Promise<Run[]> {
+    return this.#read((k) => openRuns(k));
+  }
+
+  eventsSince(cursor: number, limit?: number): Promise<TaskEvent[]> {
+    return this.#read((k) => eventsSince(k, cursor, limit));
+  }
+
+  context(ref: string, caps: ContextCaps = DEFAULT_CAPS): Promise<WorkerContext> {
+    return this.#read((k) => buildContext(k, ref, caps));
+  }
+
+  stats(tenant?: string): Promise<Stats> {
+    return this.#read((k) => stats(k, tenant));
+  }
+
+  assignees(): Promise<AssigneeStats[]> {
+    return this.#read((k) => assignees(k));
+  }
+
+  checkInvariants(): Promise<Violation[]> {
+    return this.#read((k) => checkInvariants(k));
+  }
+
+  integrityCheck(): Promise<string[]> {
+    return this.#read((k) => integrityCheck(k));
+  }
+
+  close(): void {
+    this.#k.db.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

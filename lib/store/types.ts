@@ -1,0 +1,115 @@
+/** The store's public shapes. These are also the `--json` shapes of the CLI (version 1). */
+import type { Status } from "./transitions.ts";
+import type { Outcome } from "./outcomes.ts";
+
+/** Milliseconds since the Unix epoch. Injected so that tests control time. */
+export type Clock = () => number;
+
+export type WorkspaceKind = "scratch" | "worktree" | "dir";
+
+export interface Task {
+  id: string;
+  title: string;
+  body: string;
+  status: Status;
+  assignee: string | null;
+  priority: number;
+  tenant: string | null;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  /** `scratch`, `worktree` or `dir:/absolute/path`. */
+  workspace: string;
+  skills: string[];
+  max_runtime_seconds: number | null;
+  not_before: string | null;
+  review_required: boolean;
+  idempotency_key: string | null;
+  consecutive_failures: number;
+  retry_after: string | null;
+  last_error: string | null;
+  blocked_reason: string | null;
+  current_run_id: number | null;
+  result: string | null;
+  archived_from: Status | null;
+}
+
+/** TaskSummary is a task without its body: what `list` returns. */
+export type TaskSummary = Omit<Task, "body">;
+
+export interface Run {
+  id: number;
+  task_id: string;
+  profile: string | null;
+  claimed_by: string;
+  open: boolean;
+  started_at: string;
+  ended_at: string | null;
+  duration_ms: number | null;
+  lease_expires: string | null;
+  heartbeat_at: string | null;
+  host: string | null;
+  pid: number | null;
+  exit_code: number | null;
+  signal: string | null;
+  outcome: Outcome | null;
+  summary: string | null;
+  metadata: Record<string, unknown> | null;
+  error: string | null;
+  log_path: string | null;
+  usage: unknown;
+}
+
+export interface Comment {
+  id: number;
+  task_id: string;
+  run_id: number | null;
+  author: string;
+  body: string;
+  created_at: string;
+}
+
+export interface TaskEvent {
+  id: number;
+  task_id: string | null;
+  run_id: number | null;
+  kind: string;
+  actor: string;
+  data: Record<string, unknown>;
+  at: string;
+}
+
+/** TaskLinkRef is a linked task as seen from the other end of the link. */
+export interface TaskLinkRef {
+  id: string;
+  title: string;
+  status: Status;
+  assignee: string | null;
+}
+
+export interface TaskDetail {
+  task: Task;
+  parents: TaskLinkRef[];
+  children: TaskLinkRef[];
+  comments: Comment[];
+  events: TaskEvent[];
+  runs: Run[];
+}
+
+/** Claim is what a successful claim returns: the task, its new run, and the run's secret. */
+export interface Claim {
+  task: Task;
+  run: Run;
+  token: string;
+}
+
+/**
+ * Actor says who makes a change. A worker also passes its run's lease `token`; its writes
+ * are fenced (refused unless that run is the task's current one).
+ */
+export interface Actor {
+  name: string;
+  token?: string | undefined;
+}
