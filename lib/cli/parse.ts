@@ -1,0 +1,70 @@
+/** Parsers for CLI values (durations, times, priorities, JSON). Errors are usage errors. */
+import { InvalidArgumentError } from "@commander-js/extra-typings";
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/** parseDuration reads `90`, `90s`, `30m`, `1h30m`, `2d` as seconds. */
+export function parseDuration(text: string): number {
+  const s = text.trim().toLowerCase();
+  if (/^\d+$/.test(s)) return positive(Number(s), text);
+  const parts = [...s.matchAll(/(\d+)([smhdw])/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== s) {
+    throw new InvalidArgumentError(`"${text}" is not a duration (like 90s, 30m, 1h30m, 2d)`);
+  }
+  return positive(parts.reduce((n, p) => n + Number(p[1]) * UNIT_SECONDS[p[2]!]!, 0), text);
+}
+
+function positive(n: number, text: string): number {
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new InvalidArgumentError(`"${text}" is not a positive duration`);
+  }
+  return n;
+}
+
+/**
+ * parseTime reads an ISO 8601 date or date-time, or `+DURATION` / `in DURATION` relative to
+ * `now`, as epoch milliseconds.
+ */
+export function parseTime(text: string, now: number): number {
+  const s = text.trim();
+  const rel = /^(?:\+|in\s+)(.+)$/i.exec(s);
+  if (rel) return now + parseDuration(rel[1]!) * 1000;
+  if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/i.test(s)) {
+    const ms = Date.parse(s);
+    if (!Number.isNaN(ms)) return ms;
+  }
+  throw new InvalidArgumentError(
+    `"${text}" is not a time (use ISO 8601 like 2026-12-01T09:00Z, or +2h)`,
+  );
+}
+
+const PRIORITY_NAMES: Record<string, number> = { low: -1, normal: 0, high: 1, urgent: 2 };
+
+/** parsePriority reads an integer (higher runs first) or low|normal|high|urgent. */
+export function parsePriority(text: string): number {
+  const s = text.trim().toLowerCase();
+  if (s in PRIORITY_NAMES) return PRIORITY_NAMES[s]!;
+  if (/^[+-]?\d+$/.test(s)) return Number(s);
+  throw new InvalidArgumentError(
+    `"${text}" is not a priority (an integer, or low, normal, high, urgent)`,
+  );
+}
+
+/** parseJsonObject reads a JSON object (metadata); anything else is a usage error. */
+export function parseJsonObject(text: string, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidArgumentError(`${what} is not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new InvalidArgumentError(`${what} must be a JSON object, like {"key": "value"}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** collect makes a repeatable option accumulate its values. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

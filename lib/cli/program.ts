@@ -1,0 +1,71 @@
+/**
+ * The commander program: global options, the verb registry, and `runCli()`, which runs one
+ * command line and returns its exit code (only main.ts exits the process).
+ */
+import { Command, CommanderError } from "@commander-js/extra-typings";
+import { KanbanError } from "../store/mod.ts";
+import { VERSION } from "../version.ts";
+import { runtimeName, sqliteVersion } from "../runtime.ts";
+import type { CliContext } from "./context.ts";
+import { ReportedError } from "./output.ts";
+import { VERBS } from "./verbs/mod.ts";
+
+export function versionText(): string {
+  return `kanban ${VERSION} (SQLite ${sqliteVersion()}, ${runtimeName()})`;
+}
+
+/** buildProgram makes a fresh command tree (one per run: commander keeps parse state). */
+export function buildProgram(ctx: CliContext) {
+  const program = new Command()
+    .name("kanban")
+    .description("A durable task board for a person and a fleet of AI agents.")
+    .option("--json", "print machine-readable JSON (errors too, on stdout)")
+    .option("--board <name>", 'board name (default: $KANBAN_BOARD or "default")')
+    .option("--db <path>", "board file path (overrides --board and $KANBAN_DB)")
+    .version(versionText(), "-V, --version", "print the version and the SQLite version")
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .configureOutput({
+      writeOut: (s) => ctx.stdout(s),
+      writeErr: (s) => ctx.stderr(s),
+      outputError: () => {}, // runCli prints one line itself (or a JSON error)
+    })
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .allowExcessArguments(false);
+  for (const register of VERBS) register(program, ctx);
+  return program;
+}
+
+export type Program = ReturnType<typeof buildProgram>;
+
+function errorCode(err: CommanderError): string {
+  return err.code.replace(/^commander\./, "").replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** runCli runs one command line (argv without the executable) and returns the exit code. */
+export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
+  const json = argv.includes("--json");
+  const fail = (code: string, message: string, exit: number) => {
+    if (json) ctx.stdout(`${JSON.stringify({ error: { code, message } })}\n`);
+    else ctx.stderr(`kanban: ${message}\n`);
+    return exit;
+  };
+  try {
+    await buildProgram(ctx).parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (
+        err.code === "commander.helpDisplayed" || err.code === "commander.version" ||
+        err.code === "commander.help"
+      ) return 0;
+      const message = err.message.replace(/^error: /, "");
+      return fail(errorCode(err), `${message} (see kanban --help)`, 2);
+    }
+    if (err instanceof ReportedError) return err.exitCode;
+    if (err instanceof KanbanError) return fail(err.code, err.message, err.exitCode);
+    const e = err instanceof Error ? err : new Error(String(err));
+    if (ctx.env["KANBAN_DEBUG"]) ctx.stderr(`${e.stack}\n`);
+    return fail("internal", `internal error: ${e.message}`, 1);
+  }
+}

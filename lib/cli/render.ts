@@ -1,0 +1,111 @@
+/** Text renderers for people (the `--json` shapes are the store's types, printed as is). */
+import type { Run, Task, TaskDetail, TaskSummary } from "../store/mod.ts";
+
+/** table aligns rows into columns; the last column is not padded. */
+export function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((cell, i) => widths[i] = Math.max(widths[i] ?? 0, [...cell].length));
+  }
+  return rows.map((row) =>
+    row.map((cell, i) =>
+      i === row.length - 1 ? cell : cell + " ".repeat(widths[i]! - [...cell].length)
+    ).join("  ").trimEnd()
+  ).join("\n");
+}
+
+function oneLine(text: string, max = 80): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+export function taskRows(tasks: TaskSummary[]): string {
+  if (tasks.length === 0) return "No tasks.";
+  return table([
+    ["ID", "STATUS", "PRI", "ASSIGNEE", "TITLE"],
+    ...tasks.map((t) => [t.id, t.status, String(t.priority), t.assignee ?? "-", oneLine(t.title)]),
+  ]);
+}
+
+/** taskLine is the one-line confirmation printed after a change. */
+export function taskLine(t: Pick<Task, "id" | "status" | "title">): string {
+  return `${t.id}  ${t.status}  ${oneLine(t.title, 60)}`;
+}
+
+function duration(ms: number | null): string {
+  if (ms === null) return "-";
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ""}`;
+  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+}
+
+export function runRows(runs: Run[]): string {
+  if (runs.length === 0) return "No runs.";
+  return table([
+    ["RUN", "TASK", "PROFILE", "STARTED", "TOOK", "OUTCOME", "SUMMARY / ERROR"],
+    ...runs.map((r) => [
+      String(r.id),
+      r.task_id,
+      r.profile ?? "-",
+      r.started_at.replace("T", " ").slice(0, 19),
+      r.open ? "running" : duration(r.duration_ms),
+      r.outcome ?? "(open)",
+      oneLine(r.summary ?? r.error ?? "", 60),
+    ]),
+  ]);
+}
+
+export function taskDetail(
+  d: TaskDetail & { waiting_on: { id: string; status: string }[] },
+): string {
+  const t = d.task;
+  const out = [`${t.id}  ${t.title}`, ""];
+  const field = (k: string, v: string | number | null | undefined) => {
+    if (v !== null && v !== undefined && v !== "") out.push(`  ${(k + ":").padEnd(14)}${v}`);
+  };
+  field("status", t.status);
+  field("assignee", t.assignee ?? "-");
+  field("priority", t.priority);
+  field("tenant", t.tenant);
+  field("workspace", t.workspace);
+  field("skills", t.skills.join(", "));
+  field("max runtime", t.max_runtime_seconds ? `${t.max_runtime_seconds}s` : null);
+  field("not before", t.not_before);
+  field("review", t.review_required ? "required" : null);
+  field("created", `${t.created_at} by ${t.created_by}`);
+  field("completed", t.completed_at);
+  field("failures", t.consecutive_failures || null);
+  field("retry after", t.retry_after);
+  field("last error", t.last_error);
+  field("blocked", t.blocked_reason);
+  field("result", t.result);
+  field("key", t.idempotency_key);
+  if (d.waiting_on.length > 0) {
+    field("waiting on", d.waiting_on.map((p) => `${p.id} (${p.status})`).join(", "));
+  }
+  if (t.body.trim() !== "") out.push("", t.body.trimEnd());
+  if (d.parents.length > 0) {
+    out.push("", "Parents:", ...d.parents.map((p) => `  ${taskLine(p)}`));
+  }
+  if (d.children.length > 0) {
+    out.push("", "Children:", ...d.children.map((c) => `  ${taskLine(c)}`));
+  }
+  if (d.runs.length > 0) {
+    out.push("", "Runs:", ...runRows(d.runs).split("\n").map((l) => `  ${l}`));
+  }
+  if (d.comments.length > 0) {
+    out.push("", "Comments:");
+    for (const c of d.comments) {
+      out.push(`  ${c.author} at ${c.created_at}:`, ...c.body.split("\n").map((l) => `    ${l}`));
+    }
+  }
+  if (d.events.length > 0) {
+    out.push("", "Events:");
+    for (const e of d.events) {
+      const to = typeof e.data["to"] === "string" ? ` -> ${e.data["to"]}` : "";
+      out.push(`  ${e.at}  ${e.kind}${to}  (${e.actor}${e.run_id ? `, run ${e.run_id}` : ""})`);
+    }
+  }
+  return out.join("\n");
+}

@@ -1,0 +1,41 @@
+/** `kanban edit ID` changes title, body or priority; `kanban assign ID PROFILE` the assignee. */
+import type { Command } from "@commander-js/extra-typings";
+import { type CliContext, session, UsageError } from "../context.ts";
+import { parsePriority } from "../parse.ts";
+import { emit } from "../output.ts";
+import { taskLine } from "../render.ts";
+import { readBody } from "./create.ts";
+
+export function register(program: Command, ctx: CliContext): void {
+  program.command("edit")
+    .description("change a task's title, body or priority")
+    .argument("<id>", "task id or unique prefix")
+    .option("--title <title>", "new title")
+    .option("--body <markdown>", "new description")
+    .option("--body-file <path>", "read the new description from a file (- for stdin)")
+    .option("--priority <n>", "integer, higher first; or low|normal|high|urgent", parsePriority)
+    .action(async (id, opts, cmd) => {
+      using s = session(ctx, cmd);
+      const body = await readBody(ctx, opts);
+      const task = await s.store.editTask(id, {
+        ...(opts.title !== undefined ? { title: opts.title } : {}),
+        ...(body !== undefined ? { body } : {}),
+        ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
+      }, s.actor);
+      emit(ctx, s.json, task, () => taskLine(task));
+    });
+
+  program.command("assign")
+    .description("set (or with --none, clear) a task's assignee")
+    .argument("<id>", "task id or unique prefix")
+    .argument("[assignee]", "profile that should work on it")
+    .option("--none", "leave the task unassigned")
+    .action(async (id, assignee, opts, cmd) => {
+      if ((assignee === undefined) === (opts.none !== true)) {
+        throw new UsageError("Give an assignee, or --none to unassign");
+      }
+      using s = session(ctx, cmd);
+      const task = await s.store.assignTask(id, assignee ?? null, s.actor);
+      emit(ctx, s.json, task, () => `${taskLine(task)}  -> ${task.assignee ?? "unassigned"}`);
+    });
+}

@@ -1,0 +1,35 @@
+/** The verb registry: each module adds one verb (or a small group) to the program. */
+import type { Command } from "@commander-js/extra-typings";
+import type { CliContext } from "../context.ts";
+import * as init from "./init.ts";
+import * as create from "./create.ts";
+import * as list from "./list.ts";
+import * as show from "./show.ts";
+import * as edit from "./edit.ts";
+import * as link from "./link.ts";
+import * as claim from "./claim.ts";
+import * as report from "./report.ts";
+import * as move from "./move.ts";
+import * as runs from "./runs.ts";
+import * as context from "./context.ts";
+import * as stats from "./stats.ts";
+import * as completions from "./completions.ts";
+
+export type Register = (program: Command, ctx: CliContext) => void;
+
+/** VERBS in the order `kanban --help` lists them. */
+export const VERBS: Register[] = [
+  init.register,
+  create.register,
+  list.register,
+  show.register,
+  edit.register, // edit, assign
+  link.register, // link, unlink
+  claim.register,
+  report.register, // heartbeat, comment, complete, block
+  move.register, // unblock, promote, cancel, archive, unarchive, reopen, review
+  runs.register,
+  context.register,
+  stats.register, // stats, assignees
+  completions.register,
+];

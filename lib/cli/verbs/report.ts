@@ -1,0 +1,78 @@
+/**
+ * The worker writes: `heartbeat`, `comment`, `complete`, `block`. Inside a worker the task
+ * id defaults to `$KANBAN_TASK` and the run's lease token is attached, so a stale worker's
+ * write is refused; a person (no token) may also comment, complete and block.
+ */
+import type { Command } from "@commander-js/extra-typings";
+import { type CliContext, session, UsageError, writeTarget } from "../context.ts";
+import { parseJsonObject } from "../parse.ts";
+import { bulk, emit } from "../output.ts";
+import { taskLine } from "../render.ts";
+import { requireId } from "./show.ts";
+
+/** idAndText reads `[ID] TEXT`: one argument is the text (the id comes from the worker). */
+function idAndText(args: string[], what: string): [string | undefined, string] {
+  if (args.length === 2) return [args[0], args[1]!];
+  if (args.length === 1) return [undefined, args[0]!];
+  throw new UsageError(`Expected [ID] ${what}`);
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program.command("heartbeat")
+    .description("renew the worker's lease and record progress (workers only)")
+    .argument("[id]", "task id (default: $KANBAN_TASK)")
+    .option("--note <text>", "what the worker is doing now")
+    .action(async (id, opts, cmd) => {
+      using s = session(ctx, cmd);
+      const t = await writeTarget(s, id, "heartbeat");
+      const run = await s.store.heartbeat(t.id, t.actor, opts.note);
+      emit(ctx, s.json, run, () => `${t.id}: lease renewed until ${run.lease_expires}`);
+    });
+
+  program.command("comment")
+    .description("add a comment: kanban comment [ID] TEXT")
+    .argument("<args...>", "[ID] TEXT")
+    .option("--author <name>", "comment as this name (default: you)")
+    .action(async (args, opts, cmd) => {
+      const [id, text] = idAndText(args, "TEXT");
+      using s = session(ctx, cmd);
+      const t = await writeTarget(s, id, "comment on");
+      const actor = opts.author ? { ...t.actor, name: opts.author } : t.actor;
+      const comment = await s.store.comment(t.id, text, actor);
+      emit(ctx, s.json, comment, () => `${t.id}: comment ${comment.id} added`);
+    });
+
+  program.command("complete")
+    .description("finish tasks with a handoff for the tasks that wait on them")
+    .argument("[ids...]", "task ids (default: $KANBAN_TASK)")
+    .option("--summary <text>", "what was done, for people and the next tasks")
+    .option(
+      "--metadata <json>",
+      "machine-readable results (a JSON object)",
+      (v) => parseJsonObject(v, "--metadata"),
+    )
+    .option("--result <text>", "the result itself, if short (a URL, a verdict, ...)")
+    .action(async (ids, opts, cmd) => {
+      using s = session(ctx, cmd);
+      const refs = ids.length > 0 ? ids : [requireId(undefined, s.worker?.task)];
+      await bulk(ctx, s.json, refs, async (ref) => {
+        const t = await writeTarget(s, ref, "complete");
+        return await s.store.complete(t.id, {
+          ...(opts.summary !== undefined ? { summary: opts.summary } : {}),
+          ...(opts.metadata !== undefined ? { metadata: opts.metadata } : {}),
+          ...(opts.result !== undefined ? { result: opts.result } : {}),
+        }, t.actor);
+      });
+    });
+
+  program.command("block")
+    .description("park a task with a question or reason: kanban block [ID] REASON")
+    .argument("<args...>", "[ID] REASON")
+    .action(async (args, _opts, cmd) => {
+      const [id, reason] = idAndText(args, "REASON");
+      using s = session(ctx, cmd);
+      const t = await writeTarget(s, id, "block");
+      const task = await s.store.block(t.id, reason, t.actor);
+      emit(ctx, s.json, task, () => `${taskLine(task)}  (${task.blocked_reason})`);
+    });
+}

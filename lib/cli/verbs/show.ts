@@ -1,0 +1,25 @@
+/** `kanban show ID`: a task with its links, runs, comments and events. */
+import type { Command } from "@commander-js/extra-typings";
+import { type CliContext, session, UsageError } from "../context.ts";
+import { emit } from "../output.ts";
+import { taskDetail } from "../render.ts";
+
+export function register(program: Command, ctx: CliContext): void {
+  program.command("show")
+    .description("show a task with parents, children, comments, events and runs")
+    .argument("[id]", "task id or unique prefix (default: $KANBAN_TASK)")
+    .action(async (id, _opts, cmd) => {
+      using s = session(ctx, cmd);
+      const detail = await s.store.showTask(requireId(id, s.worker?.task));
+      emit(ctx, s.json, detail, () => taskDetail(detail));
+    });
+}
+
+/** requireId returns the id given, or the worker's own task, or a usage error. */
+export function requireId(id: string | undefined, fallback: string | undefined): string {
+  const chosen = id ?? fallback;
+  if (chosen === undefined) {
+    throw new UsageError("Missing task id (or run inside a worker, with KANBAN_TASK set)");
+  }
+  return chosen;
+}

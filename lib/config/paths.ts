@@ -1,0 +1,54 @@
+/**
+ * Where boards live. The home is `$KANBAN_HOME` or `~/.kanban`; board NAME is the file
+ * `<home>/boards/NAME/board.db`. A board is resolved once (flag, then environment, then the
+ * default) and handed to workers as an explicit path, so every process opens the same file.
+ */
+import { homedir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import { ValidationError } from "../store/errors.ts";
+
+export type Env = Record<string, string | undefined>;
+
+export const DEFAULT_BOARD = "default";
+const BOARD_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function kanbanHome(env: Env): string {
+  const home = env["KANBAN_HOME"];
+  if (home !== undefined && home !== "") return resolve(home);
+  return join(env["HOME"] || homedir(), ".kanban");
+}
+
+export interface BoardRef {
+  /** The board's name, or null when it was given as a path. */
+  name: string | null;
+  path: string;
+}
+
+export interface BoardFlags {
+  board?: string | undefined;
+  db?: string | undefined;
+}
+
+/**
+ * resolveBoard picks the board: `--db PATH`, then `--board NAME`, then `$KANBAN_DB`,
+ * then `$KANBAN_BOARD`, then "default".
+ */
+export function resolveBoard(flags: BoardFlags, env: Env, cwd: string): BoardRef {
+  if (flags.db !== undefined) return { name: null, path: resolve(cwd, flags.db) };
+  if (flags.board !== undefined) return named(flags.board, env);
+  const db = env["KANBAN_DB"];
+  if (db !== undefined && db !== "") {
+    return { name: null, path: isAbsolute(db) ? db : resolve(cwd, db) };
+  }
+  const board = env["KANBAN_BOARD"];
+  return named(board !== undefined && board !== "" ? board : DEFAULT_BOARD, env);
+}
+
+function named(name: string, env: Env): BoardRef {
+  if (!BOARD_NAME.test(name)) {
+    throw new ValidationError(
+      `Board name "${name}" is not valid (letters, digits, ".", "_" and "-"; up to 64)`,
+    );
+  }
+  return { name, path: join(kanbanHome(env), "boards", name, "board.db") };
+}
