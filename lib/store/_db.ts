@@ -41,14 +41,39 @@ export class Db {
       mkdirSync(dirname(path), { recursive: true });
     }
     this.#db = new DatabaseSync(path);
-    // Deno defaults busy_timeout to 5000 ms and Bun to 0: always set it ourselves.
-    this.#db.exec(`PRAGMA busy_timeout = ${this.#busyTimeoutMs}`);
-    this.#withBusyRetry(() => this.#db.exec("PRAGMA journal_mode = WAL"));
-    // WAL + NORMAL: a commit survives a process crash; only an OS crash can lose the last
-    // transactions, never corrupt the file. FULL would cost ~5x on claims (fsync per commit).
-    this.#db.exec("PRAGMA synchronous = NORMAL");
-    this.#db.exec("PRAGMA foreign_keys = ON");
-    this.#migrate();
+    try {
+      // Deno defaults busy_timeout to 5000 ms and Bun to 0: always set it ourselves.
+      this.#db.exec(`PRAGMA busy_timeout = ${this.#busyTimeoutMs}`);
+      // Refuse a newer board before anything writes to it (switching to WAL rewrites the header).
+      const seen = this.#userVersion();
+      if (seen > SCHEMA_VERSION) throw new BoardTooNewError(this.path, seen, SCHEMA_VERSION);
+      this.#withBusyRetry(() => this.#db.exec("PRAGMA journal_mode = WAL"));
+      // WAL + NORMAL: a commit survives a process crash; only an OS crash can lose the last
+      // transactions, never corrupt the file. FULL would cost ~5x on claims (fsync per commit).
+      this.#db.exec("PRAGMA synchronous = NORMAL");
+      this.#db.exec("PRAGMA foreign_keys = ON");
+      this.#migrate();
+    } catch (err) {
+      // A refused or failed open must not leave a connection (and its -wal/-shm files) behind.
+      this.close();
+      throw err;
+    }
+  }
+
+  /** pragmas reports this connection's durability and locking settings (read-only). */
+  pragmas(): {
+    journal_mode: string;
+    synchronous: number;
+    foreign_keys: number;
+    busy_timeout: number;
+  } {
+    const one = (name: string) => Object.values(this.get(`PRAGMA ${name}`) ?? {})[0];
+    return {
+      journal_mode: String(one("journal_mode")),
+      synchronous: Number(one("synchronous")),
+      foreign_keys: Number(one("foreign_keys")),
+      busy_timeout: Number(one("busy_timeout")),
+    };
   }
 
   /** sqliteVersion is the version of the SQLite library this process runs. */

@@ -72,7 +72,7 @@ export function loadTask(k: Kernel, id: string): TaskRow {
   return row;
 }
 
-const PREFIX = /^(?:t_?)?([0-9a-f]{1,8})$/;
+const PREFIX = /^(?:t_)?([0-9a-f]{1,8})$/;
 
 /**
  * resolveId turns any unique prefix (`t_3fa`, `3fa`, or a whole id) into a task id.
@@ -82,7 +82,7 @@ export function resolveId(k: Kernel, input: string): string {
   const text = input.trim().toLowerCase();
   const match = PREFIX.exec(text);
   if (!match) {
-    if (text === "t_" || text === "t") {
+    if (text === "t_") {
       const all = k.db.all<{ id: string }>("SELECT id FROM tasks ORDER BY id LIMIT 6");
       if (all.length === 1) return all[0]!.id;
       if (all.length > 1) throw new AmbiguousIdError(input, all.map((r) => r.id));

@@ -1,7 +1,7 @@
 /** Comments (the conversation on a task) and the append-only event log. */
 import { type CommentRow, type EventRow, type TaskRow, toComment, toEvent } from "./_rows.ts";
 import { appendEvent, type Kernel, loadTask, resolveId } from "./_kernel.ts";
-import { parse } from "./input.ts";
+import { noNul, parse } from "./input.ts";
 import { fence } from "./runs.ts";
 import { z } from "zod";
 import type { Actor, Comment, TaskEvent } from "./types.ts";
@@ -11,7 +11,7 @@ const commentBody = z.string().refine((s) => s.trim().length > 0, "comment is em
   .refine(
     (s) => s.length <= COMMENT_MAX_CHARS,
     `comment is longer than ${COMMENT_MAX_CHARS} characters`,
-  );
+  ).refine(noNul, "comment contains a NUL character");
 const author = z.string().trim().min(1, "author is empty").max(
   100,
   "author is longer than 100 characters",

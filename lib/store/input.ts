@@ -18,18 +18,23 @@ export const name = (what: string) =>
 
 const bytes = (s: string) => new TextEncoder().encode(s).length;
 
+/** noNul refuses NUL: SQLite stores it, but node:sqlite reads the text back cut short there. */
+export const noNul = (s: string) => !s.includes("\0");
+
 export const title = z.string().trim().min(1, "title is empty")
   .max(500, "title is longer than 500 characters")
-  .refine((s) => !/[\r\n]/.test(s), "title must be one line");
+  .refine((s) => !/[\r\n]/.test(s), "title must be one line")
+  .refine(noNul, "title contains a NUL character");
 
 export const body = z.string().refine(
   (s) => s.length <= BODY_MAX_BYTES && bytes(s) <= BODY_MAX_BYTES,
   `body is larger than ${BODY_MAX_BYTES} bytes (1 MiB)`,
-);
+).refine(noNul, "body contains a NUL character");
 
 export const text = (what: string, required = false) =>
   z.string().max(TEXT_MAX_CHARS, `${what} is longer than ${TEXT_MAX_CHARS} characters`)
-    .refine((s) => !required || s.trim().length > 0, `${what} is empty`);
+    .refine((s) => !required || s.trim().length > 0, `${what} is empty`)
+    .refine(noNul, `${what} contains a NUL character`);
 
 export const priority = z.number().int("priority must be a whole number")
   .min(-1000, "priority is below -1000").max(1000, "priority is above 1000");

@@ -38,7 +38,8 @@ function endCurrentRun(
     return run.id;
   }
   if (task.current_run_id !== null) {
-    closeRun(k, task.current_run_id, humanOutcome, { ...fields, error: `by ${actor.name}` });
+    const error = fields.error ? `${fields.error} (by ${actor.name})` : `by ${actor.name}`;
+    closeRun(k, task.current_run_id, humanOutcome, { ...fields, error });
     return task.current_run_id;
   }
   return null;
@@ -61,6 +62,7 @@ export function complete(k: Kernel, ref: string, raw: CompleteInput, actor: Acto
     current_run_id: null,
     completed_at: to === "done" ? now : null,
     result: input.result ?? null,
+    blocked_reason: null,
     consecutive_failures: 0,
     retry_after: null,
     last_error: null,

@@ -41,6 +41,22 @@ export function fence(k: Kernel, task: TaskRow, actor: Actor, action: string): R
   return run;
 }
 
+/**
+ * fenceOrigin checks a worker's write that is not to its own task (creating a follow-up):
+ * the token must belong to a run that is still open. Returns that run, or null for a person.
+ */
+export function fenceOrigin(k: Kernel, actor: Actor, action: string): RunRow | null {
+  if (actor.token === undefined) return null;
+  const run = k.db.get<RunRow>("SELECT * FROM task_runs WHERE lease_token = ?", actor.token);
+  if (!run) throw new StaleLeaseError(`Cannot ${action}: the lease token belongs to no run`);
+  if (run.ended_at !== null) {
+    throw new StaleLeaseError(
+      `Cannot ${action}: run ${run.id} of task "${run.task_id}" has ended (${run.outcome})`,
+    );
+  }
+  return run;
+}
+
 /** closeRun ends an open run with an outcome; the lease goes with it. */
 export function closeRun(
   k: Kernel,

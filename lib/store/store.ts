@@ -123,6 +123,11 @@ export class Store {
     }));
   }
 
+  /** pragmas reports the connection's journal mode, synchronous, foreign keys, busy timeout. */
+  pragmas(): Promise<ReturnType<Db["pragmas"]>> {
+    return this.#read(({ db }) => db.pragmas());
+  }
+
   resolveId(ref: string): Promise<string> {
     return this.#read((k) => resolveId(k, ref));
   }
@@ -146,7 +151,7 @@ export class Store {
   ): Promise<TaskDetail & { waiting_on: { id: string; status: Status }[] }> {
     return this.#read((k) => {
       const task = getTask(k, ref);
-      const ref_ = (sql: string) => k.db.all<TaskLinkRef>(sql, task.id);
+      const ref_ = (sql: string) => k.db.all<TaskLinkRef>(sql, task.id).map((r) => ({ ...r }));
       return {
         task,
         parents: ref_(`SELECT p.id, p.title, p.status, p.assignee FROM task_links l
@@ -156,7 +161,7 @@ export class Store {
         comments: listComments(k, task.id),
         events: listEvents(k, task.id, eventLimit),
         runs: listRuns(k, task.id).reverse(),
-        waiting_on: waitingOn(k, task.id),
+        waiting_on: waitingOn(k, task.id).map((r) => ({ ...r })),
       };
     });
   }

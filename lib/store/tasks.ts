@@ -6,6 +6,7 @@ import { ConflictError } from "./errors.ts";
 import { CreateTaskInput, EditTaskInput, name, parse } from "./input.ts";
 import { derivedStatus, PARENT_SATISFIED } from "./readiness.ts";
 import { addLink } from "./links.ts";
+import { fenceOrigin } from "./runs.ts";
 import type { Actor, Task, TaskSummary } from "./types.ts";
 import { canTransition, type Status } from "./transitions.ts";
 
@@ -31,6 +32,7 @@ export interface CreateResult {
  */
 export function createTask(k: Kernel, raw: CreateTaskInput, actor: Actor): CreateResult {
   const input = parse(CreateTaskInput, raw, "task");
+  const origin = fenceOrigin(k, actor, "create a task");
   const parents = [...new Set(input.parents.map((p) => resolveId(k, p)))];
   for (const p of parents) {
     const parent = loadTask(k, p);
@@ -92,6 +94,7 @@ export function createTask(k: Kernel, raw: CreateTaskInput, actor: Actor): Creat
   appendEvent(k, id, null, EVENT_KIND.create, actor, {
     to: status,
     ...(parents.length > 0 ? { parents } : {}),
+    ...(origin ? { origin_task: origin.task_id, origin_run: origin.id } : {}),
   });
   row = loadTask(k, id);
   return { task: toTask(row), created: true };

@@ -176,3 +176,22 @@ Deno.test("stats, assignees, runs and completions print", async () => {
   }
   assert.equal((await h.run(["completions", "tcsh"])).code, 2);
 });
+
+Deno.test("a worker's follow-up task records its origin; a stale worker cannot create one", async () => {
+  using h = await cliHome();
+  const a = await create(h, "plan", "--tenant", "acme");
+  const c = (await h.run(["claim", "--json"])).json<ClaimJson>();
+  const env = { KANBAN_TASK: a, KANBAN_TOKEN: c.token, KANBAN_TENANT: "acme" };
+  const child = await h.run(["create", "follow-up", "--parent", a, "--json"], env);
+  assert.equal(child.code, 0, child.stderr);
+  assert.equal(child.json()["tenant"], "acme");
+  const shown = (await h.run(["show", child.json<{ id: string }>().id, "--json"])).json<
+    { events: { kind: string; data: Record<string, unknown> }[] }
+  >();
+  assert.deepEqual(shown.events[0]!.data["origin_run"], c.run.id);
+  await h.run(["complete", a]); // a person completes it: the run ends
+  const late = await h.run(["create", "too late", "--json"], env);
+  assert.equal(late.code, 1);
+  assert.equal(late.json<{ error: { code: string } }>().error.code, "stale_lease");
+  assert.equal((await h.run(["list", "--json"])).json<unknown[]>().length, 2);
+});

@@ -62,7 +62,7 @@ export function register(program: Command, ctx: CliContext): void {
         review_required: opts.review === true,
         idempotency_key: opts.idempotencyKey ?? null,
         ...(opts.createdBy !== undefined ? { created_by: opts.createdBy } : {}),
-      }, s.actor);
+      }, s.worker ? s.actorFor(s.worker.task) : s.actor);
       emit(
         ctx,
         s.json,
