@@ -1,24 +1,14 @@
 /** Parsers for CLI values (durations, times, priorities, JSON). Errors are usage errors. */
 import { InvalidArgumentError } from "@commander-js/extra-typings";
+import { parseDuration as parseDurationSeconds } from "../config/duration.ts";
 
-const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
-
-/** parseDuration reads `90`, `90s`, `30m`, `1h30m`, `2d` as seconds. */
+/** parseDuration reads `90`, `90s`, `30m`, `1h30m`, `2d` as seconds (a usage error if not). */
 export function parseDuration(text: string): number {
-  const s = text.trim().toLowerCase();
-  if (/^\d+$/.test(s)) return positive(Number(s), text);
-  const parts = [...s.matchAll(/(\d+)([smhdw])/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== s) {
-    throw new InvalidArgumentError(`"${text}" is not a duration (like 90s, 30m, 1h30m, 2d)`);
+  try {
+    return parseDurationSeconds(text);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
   }
-  return positive(parts.reduce((n, p) => n + Number(p[1]) * UNIT_SECONDS[p[2]!]!, 0), text);
-}
-
-function positive(n: number, text: string): number {
-  if (!Number.isSafeInteger(n) || n <= 0) {
-    throw new InvalidArgumentError(`"${text}" is not a positive duration`);
-  }
-  return n;
 }
 
 /**

@@ -3,6 +3,7 @@
  * `<home>/boards/NAME/board.db`. A board is resolved once (flag, then environment, then the
  * default) and handed to workers as an explicit path, so every process opens the same file.
  */
+import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { ValidationError } from "../store/errors.ts";
@@ -51,4 +52,13 @@ function named(name: string, env: Env): BoardRef {
     );
   }
   return { name, path: join(kanbanHome(env), "boards", name, "board.db") };
+}
+
+/**
+ * boardKey names a board's folders (workspaces, logs): its name, or for a board given by
+ * path a stable key derived from that path.
+ */
+export function boardKey(board: BoardRef): string {
+  if (board.name !== null) return board.name;
+  return `db-${createHash("sha256").update(board.path).digest("hex").slice(0, 12)}`;
 }

@@ -76,6 +76,11 @@ export class Db {
     };
   }
 
+  /** dataVersion is SQLite's `PRAGMA data_version`: it changes when another connection commits. */
+  dataVersion(): number {
+    return Number(this.get("PRAGMA data_version")?.["data_version"]);
+  }
+
   /** sqliteVersion is the version of the SQLite library this process runs. */
   sqliteVersion(): string {
     return String(this.get("SELECT sqlite_version() AS v")?.["v"]);

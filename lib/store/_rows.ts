@@ -54,6 +54,7 @@ export interface RunRow {
   error: string | null;
   log_path: string | null;
   usage: string | null;
+  workspace: string | null;
 }
 
 export interface CommentRow {
@@ -147,6 +148,7 @@ export function toRun(r: RunRow): Run {
     metadata: r.metadata === null ? null : JSON.parse(r.metadata) as Record<string, unknown>,
     error: r.error,
     log_path: r.log_path,
+    workspace: r.workspace,
     usage: r.usage === null ? null : JSON.parse(r.usage),
   };
 }

@@ -3,8 +3,9 @@
  * `PRAGMA user_version` is the number of migrations applied.
  */
 import { sql as m001 } from "./migrations/001_initial.ts";
+import { sql as m002 } from "./migrations/002_dispatch.ts";
 
-export const MIGRATIONS: readonly string[] = [m001];
+export const MIGRATIONS: readonly string[] = [m001, m002];
 
 /** SCHEMA_VERSION is the user_version of a board with every migration applied. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

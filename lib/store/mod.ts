@@ -27,7 +27,8 @@ export {
   type WorkerContext,
 } from "./context.ts";
 export type { ListFilter } from "./tasks.ts";
-export type { ClaimOptions, EndRunInput, EndRunResult } from "./runs.ts";
+export type { ClaimOptions, EndRunInput, EndRunResult, QueueEntry, SpawnRecord } from "./runs.ts";
+export type { Dispatcher, LeaseResult } from "./dispatchers.ts";
 export type { AssigneeStats, Stats } from "./stats.ts";
 export type { Violation } from "./invariants.ts";
 export { SCHEMA_VERSION } from "./migrations.ts";

@@ -4,7 +4,7 @@
  * `endRun` closes a failed attempt and does the failure accounting.
  */
 import { randomBytes } from "node:crypto";
-import { type RunRow, type TaskRow, toRun, toTask } from "./_rows.ts";
+import { iso, type RunRow, type TaskRow, toRun, toTask } from "./_rows.ts";
 import { appendEvent, type Kernel, loadTask, move, resolveId } from "./_kernel.ts";
 import { NotFoundError, StaleLeaseError, ValidationError } from "./errors.ts";
 import { COUNTED_FAILURES, type Outcome } from "./outcomes.ts";
@@ -90,6 +90,8 @@ export interface ClaimOptions {
   /** Claim this task (any unique prefix) instead of the best ready one. */
   taskId?: string | undefined;
   assignee?: string | undefined;
+  /** Only tasks assigned to one of these (the dispatcher's profiles with free capacity). */
+  assignees?: readonly string[] | undefined;
   tenant?: string | undefined;
   /** The profile that will run the task (defaults to the task's assignee). */
   profile?: string | undefined;
@@ -118,12 +120,18 @@ export function claim(k: Kernel, opts: ClaimOptions, actor: Actor): Claim | null
       where.push("assignee = ?");
       params.push(opts.assignee);
     }
+    if (opts.assignees !== undefined) {
+      if (opts.assignees.length === 0) return null;
+      where.push(`assignee IN (${opts.assignees.map(() => "?").join(", ")})`);
+      params.push(...opts.assignees);
+    }
     if (opts.tenant !== undefined) {
       where.push("tenant = ?");
       params.push(opts.tenant);
     }
+    const index = opts.assignee !== undefined ? "tasks_claimable_assignee" : "tasks_claimable";
     task = k.db.get<TaskRow>(
-      `SELECT * FROM tasks WHERE ${where.join(" AND ")}
+      `SELECT * FROM tasks INDEXED BY ${index} WHERE ${where.join(" AND ")}
        ORDER BY priority DESC, created_at, id LIMIT 1`,
       ...params,
     );
@@ -264,6 +272,91 @@ export function endRun(k: Kernel, runId: number, input: EndRunInput, actor: Acto
     );
   }
   return { run: toRun(loadRun(k, run.id)), task: toTask(moved), counted };
+}
+
+export interface SpawnRecord {
+  pid: number;
+  pid_start_time: number | null;
+  host: string;
+  log_path: string | null;
+  workspace: string | null;
+}
+
+/** recordSpawn notes the worker process of an open run (its pid fingerprint and log). */
+export function recordSpawn(k: Kernel, runId: number, s: SpawnRecord, actor: Actor): boolean {
+  const r = k.db.run(
+    `UPDATE task_runs SET pid = ?, pid_start_time = ?, host = ?, log_path = ?, workspace = ?
+     WHERE id = ? AND ended_at IS NULL`,
+    s.pid,
+    s.pid_start_time,
+    s.host,
+    s.log_path,
+    s.workspace,
+    runId,
+  );
+  if (r.changes === 1) {
+    appendEvent(k, loadRun(k, runId).task_id, runId, "spawned", actor, { pid: s.pid });
+  }
+  return r.changes === 1;
+}
+
+/**
+ * renewRun extends an open run's lease by its lease length: the supervisor does this for a
+ * live worker that shows progress. Returns false when the run has ended.
+ */
+export function renewRun(k: Kernel, runId: number): boolean {
+  return k.db.run(
+    "UPDATE task_runs SET lease_expires = ? + lease_ms WHERE id = ? AND ended_at IS NULL",
+    k.now(),
+    runId,
+  ).changes === 1;
+}
+
+/** recordExit stores how a run's worker process ended (the run may already be closed). */
+export function recordExit(
+  k: Kernel,
+  runId: number,
+  exitCode: number | null,
+  signal: string | null,
+): void {
+  k.db.run("UPDATE task_runs SET exit_code = ?, signal = ? WHERE id = ?", exitCode, signal, runId);
+}
+
+export interface QueueEntry {
+  assignee: string | null;
+  ready: number;
+  /** Ready now (retry_after passed). */
+  claimable: number;
+  oldest_ready_at: string | null;
+}
+
+/** readyQueue summarises the ready tasks by assignee (for caps and missing-profile reports). */
+export function readyQueue(k: Kernel): QueueEntry[] {
+  return k.db.all<{ assignee: string | null; ready: number; claimable: number; oldest: number }>(
+    `SELECT assignee, count(*) AS ready,
+       sum(retry_after IS NULL OR retry_after <= ?) AS claimable, min(updated_at) AS oldest
+     FROM tasks WHERE status = 'ready' GROUP BY assignee ORDER BY assignee`,
+    k.now(),
+  ).map((r) => ({
+    assignee: r.assignee,
+    ready: r.ready,
+    claimable: r.claimable,
+    oldest_ready_at: iso(r.oldest),
+  }));
+}
+
+/** peekClaimable lists, without claiming, the tasks a claim for `assignees` would take first. */
+export function peekClaimable(k: Kernel, assignees: readonly string[], limit: number): Task[] {
+  if (assignees.length === 0) return [];
+  return k.db.all<TaskRow>(
+    `SELECT * FROM tasks INDEXED BY tasks_claimable
+     WHERE status = 'ready' AND (retry_after IS NULL OR retry_after <= ?)
+       AND assignee IN (${assignees.map(() => "?").join(", ")})
+     ORDER BY priority DESC, created_at, id LIMIT ?`,
+    k.now(),
+    ...assignees,
+    limit,
+  ).map(toTask);
 }
 
 export function listRuns(k: Kernel, taskId?: string, limit = 100): Run[] {

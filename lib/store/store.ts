@@ -5,6 +5,8 @@
  */
 import { Db } from "./_db.ts";
 import type { Kernel, StoreOptions } from "./_kernel.ts";
+import { toRun } from "./_rows.ts";
+import { loadRun } from "./runs.ts";
 import { resolveId } from "./_kernel.ts";
 import {
   assignTask,
@@ -17,6 +19,23 @@ import {
   waitingOn,
 } from "./tasks.ts";
 import { link, type LinkResult, unlink } from "./links.ts";
+import {
+  acquireLease,
+  type Dispatcher,
+  type LeaseResult,
+  listDispatchers,
+  recordTick,
+  releaseLease,
+} from "./dispatchers.ts";
+import {
+  peekClaimable,
+  type QueueEntry,
+  readyQueue,
+  recordExit,
+  recordSpawn,
+  renewRun,
+  type SpawnRecord,
+} from "./runs.ts";
 import {
   claim,
   type ClaimOptions,
@@ -243,6 +262,60 @@ export class Store {
   /** promoteDue moves scheduled tasks whose time has come; returns how many moved. */
   promoteDue(actor: Actor): Promise<number> {
     return this.#write((k) => promoteDue(k, actor));
+  }
+
+  /** recordSpawn notes an open run's worker process (pid fingerprint, log, workspace). */
+  recordSpawn(runId: number, spawn: SpawnRecord, actor: Actor): Promise<boolean> {
+    return this.#write((k) => recordSpawn(k, runId, spawn, actor));
+  }
+
+  /** renewRun extends a live worker's lease on its behalf; false once the run has ended. */
+  renewRun(runId: number): Promise<boolean> {
+    return this.#write((k) => renewRun(k, runId));
+  }
+
+  recordExit(runId: number, exitCode: number | null, signal: string | null): Promise<void> {
+    return this.#write((k) => recordExit(k, runId, exitCode, signal));
+  }
+
+  readyQueue(): Promise<QueueEntry[]> {
+    return this.#read((k) => readyQueue(k));
+  }
+
+  peekClaimable(assignees: readonly string[], limit: number): Promise<Task[]> {
+    return this.#read((k) => peekClaimable(k, assignees, limit));
+  }
+
+  getRun(runId: number): Promise<Run> {
+    return this.#read((k) => toRun(loadRun(k, runId)));
+  }
+
+  /**
+   * dataVersion changes whenever another connection commits to the board: polling it is
+   * how a dispatcher wakes within milliseconds of any write.
+   */
+  dataVersion(): number {
+    return this.#k.db.dataVersion();
+  }
+
+  acquireDispatchLease(
+    me: { id: string; host: string; pid: number },
+    leaseMs: number,
+  ): Promise<LeaseResult> {
+    return this.#write((k) => acquireLease(k, me, leaseMs));
+  }
+
+  releaseDispatchLease(id: string): Promise<void> {
+    return this.#write((k) => releaseLease(k, id));
+  }
+
+  recordDispatcherTick(id: string, report: unknown): Promise<void> {
+    return this.#write((k) => recordTick(k, id, report));
+  }
+
+  /** dispatchers lists those seen in the last `withinMs` (and the active one). */
+  dispatchers(withinMs = 3_600_000): Promise<Dispatcher[]> {
+    return this.#read((k) => listDispatchers(k, k.now() - withinMs));
   }
 
   listRuns(taskRef?: string, limit?: number): Promise<Run[]> {

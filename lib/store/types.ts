@@ -59,6 +59,8 @@ export interface Run {
   metadata: Record<string, unknown> | null;
   error: string | null;
   log_path: string | null;
+  /** The directory the worker ran in. */
+  workspace: string | null;
   usage: unknown;
 }
 

@@ -45,6 +45,7 @@ Deno.test("claim() gives the highest-priority ready task and opens a run with a 
     error: null,
     log_path: null,
     usage: null,
+    workspace: null,
   });
   assert.equal("lease_token" in c.run, false);
   const claimed = (await b.store.showTask(high.id)).events.at(-1)!;

@@ -1,0 +1,187 @@
+/**
+ * config.toml: how the dispatcher runs (caps, timeouts, where workspaces and logs go) and the
+ * profiles that say which agent CLI runs for which assignee. Validated with zod; every error
+ * names the file, the key and the problem.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parse as parseToml } from "smol-toml";
+import { z } from "zod";
+import { KanbanError } from "../store/errors.ts";
+import { type Env, kanbanHome } from "./paths.ts";
+import { parseDuration, parseSize } from "./duration.ts";
+
+/** The placeholders an argv template may use. */
+export const PLACEHOLDERS = ["prompt", "task", "workspace", "run", "profile", "board", "kanban"];
+
+export const PRESET_NAMES = ["claude-code", "codex", "gemini", "hermes", "opencode"] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+const duration = z.union([z.string(), z.number().int().positive()]).transform((v, ctx) => {
+  try {
+    return (typeof v === "number" ? v : parseDuration(v)) * 1000;
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const size = z.union([z.string(), z.number().int().positive()]).transform((v, ctx) => {
+  try {
+    return typeof v === "number" ? v : parseSize(v);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const argv = z.array(z.string()).min(1, "must name a program").superRefine((args, ctx) => {
+  for (const a of args) {
+    for (const m of a.matchAll(/\{([a-z_]+)\}/g)) {
+      if (!PLACEHOLDERS.includes(m[1]!)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `unknown placeholder {${m[1]}} (known: ${
+            PLACEHOLDERS.map((p) => `{${p}}`).join(", ")
+          })`,
+        });
+      }
+    }
+  }
+});
+
+const Profile = z.object({
+  preset: z.enum(PRESET_NAMES).optional(),
+  command: argv.optional(),
+  args: z.array(z.string()).default([]),
+  env: z.record(z.string(), z.string()).default({}),
+  max_concurrent: z.number().int().positive().default(1),
+  max_runtime: duration.optional(),
+  stall_timeout: duration.optional(),
+  prompt: z.string().optional(),
+}).strict().refine((p) => (p.preset === undefined) !== (p.command === undefined), {
+  message: "give exactly one of preset or command",
+});
+
+const Dispatch = z.object({
+  max_workers: z.number().int().positive().default(4),
+  poll_interval: duration.prefault("2s"),
+  lease: duration.prefault("120s"),
+  dispatcher_lease: duration.prefault("15s"),
+  failure_limit: z.number().int().positive().default(3),
+  backoff: duration.prefault("30s"),
+  max_backoff: duration.prefault("3600s"),
+  stop_grace: duration.prefault("10s"),
+  max_runtime: duration.prefault("7200s"),
+  stall_timeout: duration.prefault("900s"),
+  exit_grace: duration.prefault("30s"),
+  transient_exit_code: z.number().int().min(1).max(255).default(75),
+  workspaces: z.string().optional(),
+  logs: z.string().optional(),
+  log_max_bytes: size.prefault("10MB"),
+  repository: z.string().optional(),
+}).strict();
+
+const ConfigFile = z.object({
+  dispatch: Dispatch.prefault({}),
+  profiles: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]*$/, "bad profile name"), Profile)
+    .default({}),
+}).strict();
+
+export type Profile = z.output<typeof Profile>;
+export type DispatchConfig = z.output<typeof Dispatch> & { workspaces: string; logs: string };
+export interface Config {
+  /** The file the settings came from, or null when there is none (defaults). */
+  path: string | null;
+  dispatch: DispatchConfig;
+  profiles: Record<string, Profile>;
+}
+
+/** ConfigError is a config.toml problem; its message names file, key and problem. */
+export class ConfigError extends KanbanError {
+  constructor(message: string) {
+    super("config", message, 2);
+  }
+}
+
+export function configPath(env: Env): string {
+  return env["KANBAN_CONFIG"] || join(kanbanHome(env), "config.toml");
+}
+
+/** parseConfig validates config text; `file` names it in errors. */
+export function parseConfig(text: string, file: string, env: Env): Config {
+  let raw: unknown;
+  try {
+    raw = parseToml(text);
+  } catch (err) {
+    throw new ConfigError(`${file}: not valid TOML: ${(err as Error).message.split("\n")[0]}`);
+  }
+  const r = ConfigFile.safeParse(raw);
+  if (!r.success) {
+    const first = r.error.issues.map((i) => {
+      const key = i.path.join(".") || "(top level)";
+      const msg = i.code === "unrecognized_keys"
+        ? `unknown key${i.keys.length > 1 ? "s" : ""} ${i.keys.map((k) => `"${k}"`).join(", ")}`
+        : i.message;
+      return `${file}: ${key}: ${msg}`;
+    });
+    throw new ConfigError(first.join("; "));
+  }
+  const home = kanbanHome(env);
+  const expand = (p: string) => resolve(p.replace(/^~(?=$|\/)/, env["HOME"] ?? "~"));
+  return {
+    path: file,
+    dispatch: {
+      ...r.data.dispatch,
+      workspaces: expand(r.data.dispatch.workspaces ?? join(home, "workspaces")),
+      logs: expand(r.data.dispatch.logs ?? join(home, "logs")),
+      ...(r.data.dispatch.repository ? { repository: expand(r.data.dispatch.repository) } : {}),
+    },
+    profiles: r.data.profiles,
+  };
+}
+
+/** loadConfig reads `$KANBAN_CONFIG` or `<home>/config.toml`; a missing file means defaults. */
+export function loadConfig(env: Env, path = configPath(env)): Config {
+  if (!existsSync(path)) return { ...parseConfig("", path, env), path: null };
+  return parseConfig(readFileSync(path, "utf8"), path, env);
+}
+
+/** SAMPLE_CONFIG is what `kanban init` writes: every setting, commented. */
+export const SAMPLE_CONFIG = `# kanban configuration. Durations: 90s, 30m, 2h. Sizes: 512KB, 10MB.
+# Reference: docs/configuration.md
+
+[dispatch]
+# max_workers = 4            # workers at once on this host, all profiles together
+# poll_interval = "2s"       # timer wake-up; any board write wakes the dispatcher at once
+# lease = "2m"               # a run's lease; heartbeats and a live, progressing worker renew it
+# dispatcher_lease = "15s"   # one active dispatcher per board; a standby takes over after this
+# failure_limit = 3          # consecutive failed attempts before a task is blocked
+# backoff = "30s"            # wait before retry n: backoff * 2^(n-1), at most max_backoff
+# max_backoff = "1h"
+# stop_grace = "10s"         # SIGTERM to the worker's process group, then SIGKILL after this
+# max_runtime = "2h"         # default per run (a task's --max-runtime wins)
+# stall_timeout = "15m"      # no output and no heartbeat for this long: stopped as stalled
+# exit_grace = "30s"         # a worker that reported but keeps running is stopped after this
+# transient_exit_code = 75   # exit code meaning "retry later", not counted as a failure
+# workspaces = "~/.kanban/workspaces"
+# logs = "~/.kanban/logs"
+# log_max_bytes = "10MB"     # a run's log is rotated (one old part kept) past this size
+# repository = "/srv/repo"   # git repository for tasks created with --workspace worktree
+
+# A profile says how a worker starts for tasks assigned to it (kanban create --assignee NAME).
+# Use a preset (claude-code, codex, gemini, hermes, opencode) or your own command.
+# Placeholders: {prompt} {task} {workspace} {run} {profile} {board} {kanban}
+
+# [profiles.coder]
+# preset = "claude-code"
+# args = ["--model", "sonnet"]  # appended to the preset's argv
+# max_concurrent = 2
+# max_runtime = "1h"
+# stall_timeout = "10m"
+# env = { ANTHROPIC_LOG = "error" }
+
+# [profiles.script]
+# command = ["/usr/local/bin/my-agent", "--task", "{task}", "--prompt", "{prompt}"]
+# max_concurrent = 4
+`;

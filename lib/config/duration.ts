@@ -1,0 +1,35 @@
+/** Durations and sizes as people write them in flags and config: `90s`, `1h30m`, `10MB`. */
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/** parseDuration reads `90`, `90s`, `30m`, `1h30m`, `2d` as whole seconds (> 0). */
+export function parseDuration(text: string): number {
+  const s = text.trim().toLowerCase();
+  let seconds = Number.NaN;
+  if (/^\d+$/.test(s)) seconds = Number(s);
+  else {
+    const parts = [...s.matchAll(/(\d+)([smhdw])/g)];
+    if (parts.length > 0 && parts.map((p) => p[0]).join("") === s) {
+      seconds = parts.reduce((n, p) => n + Number(p[1]) * UNIT_SECONDS[p[2]!]!, 0);
+    }
+  }
+  if (Number.isNaN(seconds)) {
+    throw new RangeError(`"${text}" is not a duration (like 90s, 30m, 1h30m, 2d)`);
+  }
+  if (!Number.isSafeInteger(seconds) || seconds <= 0) {
+    throw new RangeError(`"${text}" is not a positive duration`);
+  }
+  return seconds;
+}
+
+const UNIT_BYTES: Record<string, number> = { "": 1, b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+/** parseSize reads `4096`, `512KB`, `10MB`, `1GB` (powers of 1024) as bytes (> 0). */
+export function parseSize(text: string): number {
+  const m = /^(\d+)\s*([kmg]?b?)$/i.exec(text.trim());
+  const n = m ? Number(m[1]) * UNIT_BYTES[m[2]!.toLowerCase()]! : Number.NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new RangeError(`"${text}" is not a size (like 512KB, 10MB)`);
+  }
+  return n;
+}

@@ -1,0 +1,122 @@
+/**
+ * The board's dispatch lease. Every dispatcher process has a row; at most one is active (a
+ * unique index says so). The active one renews its lease every pass; a standby takes over
+ * once the lease has expired, so a dead dispatcher is replaced within one lease period.
+ */
+import { appendEvent, type Kernel } from "./_kernel.ts";
+import { iso } from "./_rows.ts";
+
+interface DispatcherRow {
+  id: string;
+  host: string;
+  pid: number;
+  started_at: number;
+  last_tick: number;
+  active: number;
+  lease_expires: number | null;
+  stopped_at: number | null;
+  report: string | null;
+}
+
+export interface Dispatcher {
+  id: string;
+  host: string;
+  pid: number;
+  started_at: string;
+  last_tick: string;
+  active: boolean;
+  lease_expires: string | null;
+  stopped_at: string | null;
+  report: unknown;
+}
+
+function toDispatcher(r: DispatcherRow): Dispatcher {
+  return {
+    id: r.id,
+    host: r.host,
+    pid: r.pid,
+    started_at: iso(r.started_at),
+    last_tick: iso(r.last_tick),
+    active: r.active === 1,
+    lease_expires: iso(r.lease_expires),
+    stopped_at: iso(r.stopped_at),
+    report: r.report === null ? null : JSON.parse(r.report),
+  };
+}
+
+export interface LeaseResult {
+  /** Whether the caller holds the board's dispatch lease now. */
+  active: boolean;
+  /** The dispatcher holding the lease when the caller does not. */
+  holder: Dispatcher | null;
+  /** The dispatcher whose expired lease the caller took over, if any. */
+  tookOverFrom: string | null;
+}
+
+/** acquireLease takes or renews the dispatch lease for `me` unless another holds it. */
+export function acquireLease(
+  k: Kernel,
+  me: { id: string; host: string; pid: number },
+  leaseMs: number,
+): LeaseResult {
+  const now = k.now();
+  k.db.run(
+    `INSERT INTO dispatchers (id, host, pid, started_at, last_tick) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET last_tick = excluded.last_tick, stopped_at = NULL`,
+    me.id,
+    me.host,
+    me.pid,
+    now,
+    now,
+  );
+  const current = k.db.get<DispatcherRow>("SELECT * FROM dispatchers WHERE active = 1");
+  let tookOverFrom: string | null = null;
+  if (current && current.id !== me.id) {
+    if (current.lease_expires! > now) {
+      return { active: false, holder: toDispatcher(current), tookOverFrom: null };
+    }
+    k.db.run(
+      "UPDATE dispatchers SET active = 0, lease_expires = NULL WHERE id = ?",
+      current.id,
+    );
+    tookOverFrom = current.id;
+    appendEvent(k, null, null, "dispatcher_takeover", { name: me.id }, {
+      from: current.id,
+      lease_expired_at: iso(current.lease_expires),
+    });
+  }
+  k.db.run(
+    "UPDATE dispatchers SET active = 1, lease_expires = ? WHERE id = ?",
+    now + leaseMs,
+    me.id,
+  );
+  return { active: true, holder: null, tookOverFrom };
+}
+
+/** releaseLease gives the lease up (a clean shutdown), so a standby can take over at once. */
+export function releaseLease(k: Kernel, id: string): void {
+  k.db.run(
+    "UPDATE dispatchers SET active = 0, lease_expires = NULL, stopped_at = ? WHERE id = ?",
+    k.now(),
+    id,
+  );
+}
+
+/** recordTick stores the dispatcher's latest pass report. */
+export function recordTick(k: Kernel, id: string, report: unknown): void {
+  k.db.run(
+    "UPDATE dispatchers SET last_tick = ?, report = ? WHERE id = ?",
+    k.now(),
+    JSON.stringify(report),
+    id,
+  );
+}
+
+/** listDispatchers returns dispatchers seen since `since` (ms), the active one first. */
+export function listDispatchers(k: Kernel, since: number): Dispatcher[] {
+  return k.db.all<DispatcherRow>(
+    `SELECT * FROM dispatchers WHERE last_tick >= ? OR active = 1
+     ORDER BY active DESC, last_tick DESC`,
+    since,
+  ).map(toDispatcher);
+}
