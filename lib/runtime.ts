@@ -22,3 +22,13 @@ export function sqliteVersion(): string {
     db.close();
   }
 }
+
+/**
+ * selfBinary is the path of the compiled kanban binary running this code, or null when the
+ * sources run under a development runtime (deno run / bun run).
+ */
+export function selfBinary(): string | null {
+  const g = globalThis as { Bun?: { main: string } };
+  if (g.Bun && g.Bun.main.startsWith("/$bunfs/")) return process.execPath;
+  return null;
+}

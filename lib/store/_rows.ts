@@ -141,6 +141,7 @@ export function toRun(r: RunRow): Run {
     heartbeat_at: iso(r.heartbeat_at),
     host: r.host,
     pid: r.pid,
+    pid_start_time: r.pid_start_time,
     exit_code: r.exit_code,
     signal: r.signal,
     outcome: r.outcome,

@@ -32,3 +32,23 @@ export type { Dispatcher, LeaseResult } from "./dispatchers.ts";
 export type { AssigneeStats, Stats } from "./stats.ts";
 export type { Violation } from "./invariants.ts";
 export { SCHEMA_VERSION } from "./migrations.ts";
+export {
+  type Batch,
+  type DueSubscription,
+  KNOWN_EVENT_KINDS,
+  type Notification,
+  type Subscription,
+  type SubscriptionInput,
+  type SubscriptionKind,
+  type SubscriptionState,
+} from "./subscriptions.ts";
+export {
+  type BackupResult,
+  DEFAULT_STALE_AFTER_MS,
+  type DoctorOptions,
+  type DoctorReport,
+  type Finding,
+  type GcCandidate,
+  type GcCandidates,
+  type PruneResult,
+} from "./maintenance.ts";

@@ -60,6 +60,7 @@ import { comment, eventsSince, listComments, listEvents } from "./comments.ts";
 import { buildContext, type ContextCaps, DEFAULT_CAPS, type WorkerContext } from "./context.ts";
 import { assignees, type AssigneeStats, type Stats, stats } from "./stats.ts";
 import { checkInvariants, integrityCheck, type Violation } from "./invariants.ts";
+import * as maintenance from "./maintenance.ts";
 import { promoteDue } from "./readiness.ts";
 import type { CompleteInput, CreateTaskInput, EditTaskInput } from "./input.ts";
 import type {
@@ -75,6 +76,7 @@ import type {
   TaskSummary,
 } from "./types.ts";
 import type { Status } from "./transitions.ts";
+import * as notify from "./subscriptions.ts";
 
 export interface OpenOptions extends Partial<StoreOptions> {
   /** Create the board when the file does not exist (`kanban init`). */
@@ -349,6 +351,96 @@ export class Store {
   integrityCheck(): Promise<string[]> {
     return this.#read((k) => integrityCheck(k));
   }
+
+  // Notifications (subscriptions.ts) ---------------------------------------------------------
+
+  /** addSubscription stores a webhook or command subscription; its cursor starts at the head. */
+  addSubscription(input: notify.SubscriptionInput, actor: Actor): Promise<notify.Subscription> {
+    return this.#write((k) => notify.addSubscription(k, input, actor));
+  }
+
+  listSubscriptions(): Promise<notify.Subscription[]> {
+    return this.#read((k) => notify.listSubscriptions(k));
+  }
+
+  /** removeSubscription deletes subscription `id`; NotFoundError when there is none. */
+  removeSubscription(id: number): Promise<notify.Subscription> {
+    return this.#write((k) => notify.removeSubscription(k, id));
+  }
+
+  /** enableSubscription re-enables a disabled subscription, keeping its cursor. */
+  enableSubscription(id: number): Promise<notify.Subscription> {
+    return this.#write((k) => notify.enableSubscription(k, id));
+  }
+
+  /** dueSubscriptions lists enabled subscriptions with pending events whose retry time came. */
+  dueSubscriptions(now: number): Promise<notify.DueSubscription[]> {
+    return this.#read((k) => notify.dueSubscriptions(k, now));
+  }
+
+  /** nextBatch returns the matching events after a subscription's cursor (null: removed). */
+  nextBatch(subId: number, limit?: number): Promise<notify.Batch | null> {
+    return this.#read((k) => notify.nextBatch(k, subId, limit));
+  }
+
+  /** markDelivered advances the cursor, resets failures, ends a finished task subscription. */
+  markDelivered(
+    subId: number,
+    through: number,
+    count?: number,
+  ): Promise<notify.Subscription | null> {
+    return this.#write((k) => notify.markDelivered(k, subId, through, count));
+  }
+
+  /** markFailed counts a failed attempt and schedules the next (or disables the subscription). */
+  markFailed(
+    subId: number,
+    error: string,
+    nextAttemptAt: number | null,
+    disable: boolean,
+  ): Promise<notify.Subscription | null> {
+    return this.#write((k) => notify.markFailed(k, subId, error, nextAttemptAt, disable));
+  }
+
+  /** eventHead is the newest event id (0 when none): where a live stream starts. */
+  eventHead(): Promise<number> {
+    return this.#read((k) => notify.eventHead(k));
+  }
+
+  // end Notifications -------------------------------------------------------------------------
+
+  // Maintenance (maintenance.ts): gc, backup, doctor -------------------------------------------
+
+  /** Runs `fn` outside any transaction: for work that opens its own (or may not run in one). */
+  #direct<T>(fn: (k: Kernel) => T): Promise<T> {
+    try {
+      return Promise.resolve(fn(this.#k));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** gcCandidates lists archived and done tasks finished at least `olderThanMs` ago. */
+  gcCandidates(olderThanMs: number): Promise<maintenance.GcCandidates> {
+    return this.#read((k) => maintenance.gcCandidates(k, olderThanMs));
+  }
+
+  /** pruneEvents deletes (or with `dryRun` counts) the events of long-finished tasks. */
+  pruneEvents(olderThanMs: number, dryRun = false): Promise<maintenance.PruneResult> {
+    return this.#direct((k) => maintenance.pruneEvents(k, olderThanMs, dryRun));
+  }
+
+  /** backup writes a consistent copy of the live board to a new file `path`. */
+  backup(path: string): Promise<maintenance.BackupResult> {
+    return this.#direct((k) => maintenance.backup(k, path));
+  }
+
+  /** doctor runs SQLite's integrity checks, the invariants, and looks for stale open runs. */
+  doctor(options: maintenance.DoctorOptions = {}): Promise<maintenance.DoctorReport> {
+    return this.#read((k) => maintenance.doctor(k, options));
+  }
+
+  // end Maintenance ---------------------------------------------------------------------------
 
   close(): void {
     this.#k.db.close();

@@ -52,6 +52,8 @@ export interface Run {
   heartbeat_at: string | null;
   host: string | null;
   pid: number | null;
+  /** The worker's start time in /proc clock ticks: pid + this fingerprint the process. */
+  pid_start_time: number | null;
   exit_code: number | null;
   signal: string | null;
   outcome: Outcome | null;

@@ -37,6 +37,7 @@ Deno.test("claim() gives the highest-priority ready task and opens a run with a 
     heartbeat_at: null,
     host: "box-1",
     pid: 4242,
+    pid_start_time: null,
     exit_code: null,
     signal: null,
     outcome: null,

@@ -14,6 +14,14 @@ import * as runs from "./runs.ts";
 import * as context from "./context.ts";
 import * as stats from "./stats.ts";
 import * as completions from "./completions.ts";
+import * as dispatch from "./dispatch.ts";
+import * as status from "./status.ts";
+import * as log from "./log.ts";
+import * as gc from "./gc.ts";
+import * as backup from "./backup.ts";
+import * as doctor from "./doctor.ts";
+import * as notify from "./notify.ts";
+import * as watch from "./watch.ts";
 
 export type Register = (program: Command, ctx: CliContext) => void;
 
@@ -31,5 +39,13 @@ export const VERBS: Register[] = [
   runs.register,
   context.register,
   stats.register, // stats, assignees
+  dispatch.register,
+  status.register,
+  log.register, // log, tail
+  gc.register,
+  backup.register,
+  doctor.register,
+  watch.register,
+  notify.register, // notify add, list, remove, enable
   completions.register,
 ];

@@ -1,0 +1,126 @@
+/** `kanban dispatch`: the supervisor that claims ready tasks and runs their workers. */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { hostname } from "node:os";
+import process from "node:process";
+import type { Command } from "@commander-js/extra-typings";
+import { loadConfig } from "../../config/config.ts";
+import { resolveBoard } from "../../config/paths.ts";
+import { Dispatcher, type PassReport } from "../../dispatch/dispatcher.ts";
+import { selfBinary } from "../../runtime.ts";
+import { type CliContext, globals, session, UsageError } from "../context.ts";
+import { emit } from "../output.ts";
+
+/** kanbanBinary is what workers call: $KANBAN_BIN, this binary, or the repo's dist/kanban. */
+export function kanbanBinary(env: Record<string, string | undefined>): string {
+  const fromEnv = env["KANBAN_BIN"];
+  if (fromEnv) return fromEnv;
+  const self = selfBinary();
+  if (self) return self;
+  const dev = fileURLToPath(new URL("../../../dist/kanban", import.meta.url));
+  if (existsSync(dev)) return dev;
+  throw new UsageError(
+    "Cannot tell which kanban binary workers should call: set KANBAN_BIN (or run scripts/build)",
+  );
+}
+
+function passText(r: PassReport): string {
+  const lines: string[] = [];
+  if (r.dry_run) lines.push("dry run: nothing was changed");
+  if (!r.active && !r.dry_run) {
+    lines.push(`standing by: dispatcher ${r.standby_for ?? "?"} holds this board`);
+  }
+  for (const s of r.spawned) {
+    lines.push(`started run ${s.run} for ${s.task} (${s.profile}, pid ${s.pid})`);
+  }
+  for (const s of r.would_spawn) lines.push(`would start ${s.task} (${s.profile}): ${s.title}`);
+  for (const s of r.spawn_failed) lines.push(`spawn failed for ${s.task}: ${s.error}`);
+  for (const s of r.reaped) lines.push(`run ${s.run} (${s.task}) ended: ${s.outcome}`);
+  for (const s of r.ended) lines.push(`run ${s.run} (${s.task}): ${s.outcome} (${s.reason})`);
+  for (const s of r.adopted) {
+    lines.push(`${r.dry_run ? "would adopt" : "adopted"} run ${s.run} (${s.task}), pid ${s.pid}`);
+  }
+  for (const s of r.stopping) lines.push(`stopping run ${s.run} (${s.task}): ${s.reason}`);
+  if (r.promoted > 0) lines.push(`promoted ${r.promoted} scheduled task(s)`);
+  for (const m of r.missing_profiles) {
+    lines.push(
+      `${m.ready} ready task(s) for ${
+        m.assignee === null ? "no assignee" : `"${m.assignee}"`
+      }: no profile in config.toml`,
+    );
+  }
+  for (const c of r.capped) {
+    lines.push(`profile ${c.profile} is at its cap (${c.running}/${c.max})`);
+  }
+  lines.push(`${r.workers}/${r.max_workers} workers`);
+  return lines.join("\n");
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program.command("dispatch")
+    .description("run the dispatcher: claim ready tasks and supervise their workers")
+    .option("--once", "do one pass and exit (for cron)")
+    .option("--dry-run", "report what a pass would do; change nothing")
+    .option("--stop-workers", "on SIGTERM/SIGINT stop running workers instead of waiting for them")
+    .option("--config <path>", "config file (default: $KANBAN_CONFIG or <home>/config.toml)")
+    .action(async (opts, cmd) => {
+      const config = loadConfig(ctx.env, opts.config);
+      const board = resolveBoard(globals(cmd), ctx.env, ctx.cwd);
+      using s = session(ctx, cmd);
+      const log = (line: string) => ctx.stderr(`${new Date().toISOString()} ${line}\n`);
+      const dispatcher = new Dispatcher({
+        store: s.store,
+        config,
+        board,
+        kanbanBin: kanbanBinary(ctx.env),
+        env: ctx.env,
+        dryRun: opts.dryRun === true,
+        log,
+        // cron runs `--once` every minute: one stable identity per host, not one per run
+        ...(opts.once ? { id: `${hostname()}:once` } : {}),
+      });
+      if (opts.once || opts.dryRun) {
+        const report = await dispatcher.runOnce();
+        await dispatcher.settle();
+        dispatcher.detach();
+        if (opts.once && report.active) await s.store.releaseDispatchLease(dispatcher.id);
+        emit(ctx, s.json, report, () => passText(report));
+        return;
+      }
+      const stop = new AbortController();
+      let signals = 0;
+      const onSignal = (sig: string) => {
+        signals++;
+        if (signals === 1) {
+          log(
+            `${sig}: no new claims; ${
+              opts.stopWorkers ? "stopping" : "waiting for"
+            } ${dispatcher.workerCount} worker(s)`,
+          );
+          stop.abort();
+          if (opts.stopWorkers) dispatcher.stopWorkers();
+        } else {
+          log(`${sig} again: stopping every worker now`);
+          dispatcher.stopWorkers();
+        }
+      };
+      const onTerm = () => onSignal("SIGTERM");
+      const onInt = () => onSignal("SIGINT");
+      process.on("SIGTERM", onTerm);
+      process.on("SIGINT", onInt);
+      log(
+        `dispatcher ${dispatcher.id} on ${board.path} (${
+          Object.keys(config.profiles).length
+        } profile(s), config ${config.path ?? "defaults"})`,
+      );
+      try {
+        await dispatcher.run(stop.signal, (r) => {
+          if (s.json) ctx.stdout(`${JSON.stringify(r)}\n`);
+        });
+      } finally {
+        // The handlers stay: removing one restores the default action, and a runtime may
+        // still deliver a signal that arrived during shutdown, killing the process.
+        log("dispatcher stopped");
+      }
+    });
+}

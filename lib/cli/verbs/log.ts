@@ -1,0 +1,111 @@
+/** `kanban log ID` prints a run's worker log; `kanban tail ID` follows events and log live. */
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import process from "node:process";
+import { Buffer } from "node:buffer";
+import type { Command } from "@commander-js/extra-typings";
+import { NotFoundError, type Run, type TaskEvent } from "../../store/mod.ts";
+import { type CliContext, session } from "../context.ts";
+import { positiveInt } from "./runs.ts";
+
+function pickRun(runs: Run[], id: string, runId: number | undefined): Run & { log_path: string } {
+  const run = runId === undefined
+    ? runs.find((r) => r.log_path !== null)
+    : runs.find((r) => r.id === runId);
+  if (!run) {
+    throw new NotFoundError(
+      runId === undefined
+        ? `Task "${id}" has no run with a log`
+        : `Task "${id}" has no run ${runId}`,
+    );
+  }
+  if (run.log_path === null) {
+    throw new NotFoundError(`Run ${run.id} has no log (it was not started by the dispatcher)`);
+  }
+  return run as Run & { log_path: string };
+}
+
+function readLog(path: string): string {
+  const parts = [`${path}.1`, path].filter((p) => existsSync(p));
+  if (parts.length === 0) throw new NotFoundError(`Log file ${path} is gone (removed by gc?)`);
+  return parts.map((p) => readFileSync(p, "utf8")).join("");
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function register(program: Command, ctx: CliContext): void {
+  program.command("log")
+    .description("print the worker log of a task's latest run (or --run N)")
+    .argument("<id>", "task id or unique prefix")
+    .option("--run <n>", "this run instead of the latest", positiveInt("--run"))
+    .action(async (id, opts, cmd) => {
+      using s = session(ctx, cmd);
+      const taskId = await s.store.resolveId(id);
+      const run = pickRun(await s.store.listRuns(taskId), taskId, opts.run);
+      const text = readLog(run.log_path);
+      if (s.json) ctx.stdout(`${JSON.stringify({ run: run.id, path: run.log_path, log: text })}\n`);
+      else ctx.stdout(text);
+    });
+
+  program.command("tail")
+    .description("follow a task's events and worker log until it leaves running (or Ctrl-C)")
+    .argument("<id>", "task id or unique prefix")
+    .action(async (id, _opts, cmd) => {
+      using s = session(ctx, cmd);
+      const taskId = await s.store.resolveId(id);
+      const stop = new AbortController();
+      const onSig = () => stop.abort();
+      process.once("SIGINT", onSig);
+      process.once("SIGTERM", onSig);
+      let path: string | null = null;
+      let offset = 0;
+      const printEvent = (e: TaskEvent) => {
+        const to = typeof e.data["to"] === "string" ? ` -> ${e.data["to"]}` : "";
+        const note = typeof e.data["note"] === "string" ? `: ${e.data["note"]}` : "";
+        ctx.stdout(`--- ${e.at} ${e.kind}${to}${note} (${e.actor})\n`);
+      };
+      const shown = await s.store.showTask(taskId, 20);
+      for (const e of shown.events) printEvent(e);
+      let cursor = await s.store.eventHead();
+      const pump = () => {
+        if (path === null || !existsSync(path)) return;
+        const size = statSync(path).size;
+        if (size < offset) offset = 0; // rotated: the file was truncated
+        if (size === offset) return;
+        const fd = openSync(path, "r");
+        try {
+          const buf = Buffer.alloc(size - offset);
+          readSync(fd, buf, 0, buf.length, offset);
+          offset = size;
+          ctx.stdout(buf.toString("utf8"));
+        } finally {
+          closeSync(fd);
+        }
+      };
+      try {
+        for (;;) {
+          const task = await s.store.getTask(taskId);
+          const runs = await s.store.listRuns(taskId, 1);
+          const latest = runs[0];
+          if (latest?.log_path && latest.log_path !== path) {
+            path = latest.log_path;
+            offset = 0;
+            ctx.stdout(`--- run ${latest.id} log: ${path}\n`);
+          }
+          pump();
+          for (const e of await s.store.eventsSince(cursor, 500)) {
+            cursor = e.id;
+            if (e.task_id === taskId) printEvent(e);
+          }
+          if (task.status !== "running" || stop.signal.aborted) {
+            pump();
+            ctx.stdout(`--- ${taskId} is ${task.status}\n`);
+            return;
+          }
+          await sleep(200);
+        }
+      } finally {
+        process.off("SIGINT", onSig);
+        process.off("SIGTERM", onSig);
+      }
+    });
+}

@@ -1,0 +1,644 @@
+/**
+ * The dispatcher: a supervisor that claims ready tasks and runs the configured agent for
+ * each as a process it watches. `runOnce()` is one pass and returns a report; `run()` repeats
+ * passes until its signal aborts, waking within milliseconds of any board write.
+ *
+ * One pass: take or renew the board's dispatch lease (else stand by) -> reap exited workers
+ * -> adopt live workers of a previous dispatcher, end runs whose process is gone -> watch
+ * progress, renew leases, stop stalled, over-time and closed runs (whole process group) ->
+ * promote scheduled tasks -> claim and spawn within the caps, highest priority first.
+ */
+import type { ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { dirname, join } from "node:path";
+import process from "node:process";
+import { randomBytes } from "node:crypto";
+import type { Config, Profile } from "../config/config.ts";
+import { boardKey, type BoardRef, type Env } from "../config/paths.ts";
+import {
+  type Actor,
+  type Claim,
+  type Outcome,
+  renderContext,
+  type Run,
+  type Store,
+} from "../store/mod.ts";
+import { prepareWorkspace } from "../workspace/workspace.ts";
+import { logSize, rotateLog, runLogPath } from "./logs.ts";
+import { liveness, stopGroup, type StopResult } from "./proc.ts";
+import { buildPrompt, renderArgv } from "./profiles.ts";
+import { spawnWorker } from "./spawn.ts";
+import { deliverNotifications, type NotifyReport } from "./notify.ts";
+
+export interface DispatcherOptions {
+  store: Store;
+  config: Config;
+  board: BoardRef;
+  /** The kanban binary workers call (put first on their PATH, and in $KANBAN_BIN). */
+  kanbanBin: string;
+  /** Environment workers inherit (KANBAN_* variables are replaced). */
+  env?: Env;
+  /** Clock for liveness decisions; pass the store's clock. */
+  now?: () => number;
+  host?: string;
+  id?: string;
+  /** Report only: no lease, no claims, no spawns, no writes at all. */
+  dryRun?: boolean;
+  log?: (line: string) => void;
+}
+
+interface Worker {
+  runId: number;
+  taskId: string;
+  profile: string;
+  pid: number;
+  startTime: number | null;
+  /** Our child (null for a worker adopted from a previous dispatcher). */
+  child: ChildProcess | null;
+  exit: { code: number | null; signal: string | null } | null;
+  startedAt: number;
+  maxRuntimeMs: number;
+  stallMs: number;
+  logPath: string | null;
+  logBytes: number;
+  heartbeatAt: string | null;
+  lastProgressAt: number;
+  /** When the run was seen closed while the process still ran. */
+  closedSeenAt: number | null;
+  stop: { outcome: Outcome | null; reason: string; result: StopResult | null } | null;
+}
+
+export interface PassReport {
+  at: string;
+  dispatcher: string;
+  active: boolean;
+  dry_run: boolean;
+  /** The dispatcher holding the board when this one stands by. */
+  standby_for: string | null;
+  took_over_from: string | null;
+  reaped: {
+    run: number;
+    task: string;
+    outcome: string;
+    exit_code: number | null;
+    signal: string | null;
+  }[];
+  adopted: { run: number; task: string; pid: number }[];
+  ended: { run: number; task: string; outcome: string; reason: string }[];
+  stopping: { run: number; task: string; reason: string }[];
+  promoted: number;
+  spawned: { run: number; task: string; profile: string; pid: number }[];
+  spawn_failed: { run: number; task: string; error: string }[];
+  would_spawn: { task: string; profile: string; title: string }[];
+  missing_profiles: { assignee: string | null; ready: number }[];
+  capped: { profile: string; running: number; max: number }[];
+  workers: number;
+  max_workers: number;
+  draining: boolean;
+  /** The last finished notification round (delivery runs beside the passes). */
+  notifications: NotifyReport | null;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** workerEnv is the environment a worker gets: the base without KANBAN_*, then the run's. */
+function baseEnv(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v !== undefined && !k.startsWith("KANBAN_")) out[k] = v;
+  }
+  return out;
+}
+
+export class Dispatcher {
+  readonly id: string;
+  readonly host: string;
+  readonly #o: DispatcherOptions;
+  readonly #now: () => number;
+  readonly #workers = new Map<number, Worker>();
+  readonly #actor: Actor;
+  #draining = false;
+  #wake: (() => void) | null = null;
+  #notifying: Promise<void> | null = null;
+  #lastNotify: NotifyReport | null = null;
+
+  constructor(options: DispatcherOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+    this.host = options.host ?? hostname();
+    this.id = options.id ?? `${this.host}:${process.pid}:${randomBytes(3).toString("hex")}`;
+    this.#actor = { name: "dispatcher" };
+  }
+
+  get #d() {
+    return this.#o.config.dispatch;
+  }
+
+  /** workerCount is how many worker processes this dispatcher supervises now. */
+  get workerCount(): number {
+    return this.#workers.size;
+  }
+
+  #log(line: string): void {
+    this.#o.log?.(line);
+  }
+
+  #newReport(): PassReport {
+    return {
+      at: new Date(this.#now()).toISOString(),
+      dispatcher: this.id,
+      active: false,
+      dry_run: this.#o.dryRun === true,
+      standby_for: null,
+      took_over_from: null,
+      reaped: [],
+      adopted: [],
+      ended: [],
+      stopping: [],
+      promoted: 0,
+      spawned: [],
+      spawn_failed: [],
+      would_spawn: [],
+      missing_profiles: [],
+      capped: [],
+      workers: this.#workers.size,
+      max_workers: this.#d.max_workers,
+      draining: this.#draining,
+      notifications: this.#lastNotify,
+    };
+  }
+
+  /** runOnce does one pass and returns what it did (or, with dryRun, would do). */
+  async runOnce(): Promise<PassReport> {
+    const report = this.#newReport();
+    if (this.#o.dryRun) return await this.#dryRun(report);
+    const store = this.#o.store;
+    const lease = await store.acquireDispatchLease(
+      { id: this.id, host: this.host, pid: process.pid },
+      this.#d.dispatcher_lease,
+    );
+    if (!lease.active) {
+      report.standby_for = lease.holder?.id ?? null;
+      return report;
+    }
+    report.active = true;
+    report.took_over_from = lease.tookOverFrom;
+    if (lease.tookOverFrom) this.#log(`took over the board from ${lease.tookOverFrom}`);
+    await this.#reap(report);
+    const open = await store.openRuns();
+    await this.#adopt(open, report);
+    await this.#watch(open, report);
+    report.promoted = await store.promoteDue(this.#actor);
+    if (!this.#draining) await this.#fill(report);
+    await this.#reportQueue(report);
+    this.#notify();
+    report.workers = this.#workers.size;
+    await store.recordDispatcherTick(this.id, summary(report));
+    return report;
+  }
+
+  /**
+   * Starts a notification round unless one is still going: a slow webhook must never hold up
+   * claims and stops, so delivery runs beside the passes (in order per subscription).
+   */
+  #notify(): void {
+    if (this.#notifying) return;
+    this.#notifying = deliverNotifications(this.#o.store, { now: this.#now })
+      .then((r) => {
+        this.#lastNotify = r;
+      })
+      .catch((err) => this.#log(`notifications: ${(err as Error).message}`))
+      .finally(() => {
+        this.#notifying = null;
+      });
+  }
+
+  /** settle waits for a notification round in flight (before the store is closed). */
+  async settle(): Promise<void> {
+    await this.#notifying;
+  }
+
+  /** Ends the runs of workers that exited (after their process group is gone). */
+  async #reap(report: PassReport): Promise<void> {
+    for (const w of [...this.#workers.values()]) {
+      if (w.child === null && w.exit === null && liveness(w.pid, w.startTime) !== "alive") {
+        w.exit = { code: null, signal: null }; // adopted: we cannot know its exit status
+      }
+      if (w.exit === null) continue;
+      if (w.stop && w.stop.result === null) continue; // still stopping
+      if (!w.stop) {
+        // The worker exited; anything it left in its group goes too.
+        this.#startStop(w, null, "worker exited; stopping what it left behind", report);
+        if (w.stop!.result === null) continue;
+      }
+      this.#workers.delete(w.runId);
+      const run = await this.#o.store.getRun(w.runId);
+      const { code, signal } = w.exit;
+      if (!run.open) {
+        await this.#o.store.recordExit(w.runId, code, signal);
+        report.reaped.push({
+          run: w.runId,
+          task: w.taskId,
+          outcome: run.outcome ?? "?",
+          exit_code: code,
+          signal,
+        });
+        continue;
+      }
+      const [outcome, error] = this.#classify(w);
+      const r = await this.#o.store.endRun(
+        w.runId,
+        { outcome, error, exit_code: code, signal },
+        this.#actor,
+      );
+      report.reaped.push({ run: w.runId, task: w.taskId, outcome, exit_code: code, signal });
+      this.#log(
+        `run ${w.runId} (${w.taskId}) ended: ${outcome}${
+          error ? ` (${error})` : ""
+        } -> ${r.task.status}`,
+      );
+    }
+  }
+
+  #classify(w: Worker): [Outcome, string | null] {
+    if (w.stop?.outcome) return [w.stop.outcome, w.stop.reason];
+    const { code, signal } = w.exit!;
+    if (w.child === null) {
+      return ["crashed", "the worker exited while no dispatcher watched it; exit status unknown"];
+    }
+    if (signal) return ["crashed", `killed by ${signal}`];
+    if (code === this.#d.transient_exit_code) {
+      return ["transient", `exit code ${code}: retry later`];
+    }
+    if (code === 0) return ["no_report", "exited 0 without complete or block"];
+    return ["crashed", `exit code ${code}`];
+  }
+
+  /** Adopts live workers this dispatcher does not know; ends runs whose process is gone. */
+  async #adopt(open: Run[], report: PassReport): Promise<void> {
+    const now = this.#now();
+    for (const run of open) {
+      if (this.#workers.has(run.id)) continue;
+      const expired = run.lease_expires !== null && Date.parse(run.lease_expires) < now;
+      if (run.pid !== null && run.host === this.host) {
+        const pidStart = run.pid_start_time;
+        const state = liveness(run.pid, pidStart);
+        if (state === "alive") {
+          this.#workers.set(run.id, this.#worker(run, run.pid, pidStart, null, run.log_path));
+          report.adopted.push({ run: run.id, task: run.task_id, pid: run.pid });
+          this.#log(`adopted run ${run.id} (${run.task_id}), pid ${run.pid}`);
+          continue;
+        }
+        await this.#end(
+          run,
+          expired ? "lost" : "crashed",
+          `worker process ${run.pid} is ${state}`,
+          report,
+        );
+      } else if (expired) {
+        await this.#end(run, "lost", "lease expired and no worker process is known", report);
+      }
+    }
+  }
+
+  async #end(run: Run, outcome: Outcome, reason: string, report: PassReport): Promise<void> {
+    try {
+      await this.#o.store.endRun(run.id, { outcome, error: reason }, this.#actor);
+      report.ended.push({ run: run.id, task: run.task_id, outcome, reason });
+      this.#log(`run ${run.id} (${run.task_id}) ended: ${outcome} (${reason})`);
+    } catch (err) {
+      this.#log(`could not end run ${run.id}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Progress, lease renewal, and stops for stalled, over-time and closed runs. */
+  async #watch(open: Run[], report: PassReport): Promise<void> {
+    const now = this.#now();
+    const byId = new Map(open.map((r) => [r.id, r]));
+    for (const w of this.#workers.values()) {
+      if (w.exit !== null || w.stop) continue;
+      const run = byId.get(w.runId);
+      if (!run) {
+        // The run was closed (the worker reported, or a person cancelled it) while the
+        // process still runs: a worker that reported gets exit_grace to exit by itself.
+        w.closedSeenAt ??= now;
+        const closed = await this.#o.store.getRun(w.runId);
+        const reported = closed.outcome === "completed" || closed.outcome === "blocked";
+        if (!reported || now - w.closedSeenAt >= this.#d.exit_grace) {
+          this.#startStop(w, null, `run ${closed.outcome}; stopping the worker`, report);
+        }
+        continue;
+      }
+      if (w.logPath !== null) {
+        rotateLog(w.logPath, this.#d.log_max_bytes);
+        const size = logSize(w.logPath);
+        if (size !== w.logBytes) {
+          w.logBytes = size;
+          w.lastProgressAt = now;
+        }
+      }
+      if (run.heartbeat_at !== w.heartbeatAt) {
+        w.heartbeatAt = run.heartbeat_at;
+        w.lastProgressAt = now;
+      }
+      if (now - w.startedAt > w.maxRuntimeMs) {
+        this.#startStop(w, "timed_out", `ran longer than ${w.maxRuntimeMs / 1000}s`, report);
+      } else if (now - w.lastProgressAt > w.stallMs) {
+        this.#startStop(
+          w,
+          "stalled",
+          `no output and no heartbeat for ${w.stallMs / 1000}s`,
+          report,
+        );
+      } else {
+        const left = run.lease_expires === null ? 0 : Date.parse(run.lease_expires) - now;
+        if (left < this.#d.lease / 2) await this.#o.store.renewRun(w.runId);
+      }
+    }
+  }
+
+  #startStop(w: Worker, outcome: Outcome | null, reason: string, report: PassReport): void {
+    if (w.stop) return;
+    const stop: NonNullable<Worker["stop"]> = { outcome, reason, result: null };
+    w.stop = stop;
+    report.stopping.push({ run: w.runId, task: w.taskId, reason });
+    if (outcome) this.#log(`stopping run ${w.runId} (${w.taskId}): ${reason}`);
+    void stopGroup(w.pid, this.#d.stop_grace).then((result) => {
+      stop.result = result;
+      if (w.child === null) w.exit ??= { code: null, signal: null };
+      if (result.survivors.length > 0) {
+        this.#log(`run ${w.runId}: processes ${result.survivors.join(", ")} survived SIGKILL`);
+      }
+      this.#wake?.();
+    });
+  }
+
+  /** Claims ready tasks and spawns their workers within the global and per-profile caps. */
+  async #fill(report: PassReport): Promise<void> {
+    const profiles = this.#o.config.profiles;
+    for (;;) {
+      const free = this.#d.max_workers - this.#workers.size;
+      const eligible = this.#eligible(report);
+      if (free <= 0 || eligible.length === 0) break;
+      const claim = await this.#o.store.claim(
+        { assignees: eligible, leaseMs: this.#d.lease, host: this.host },
+        this.#actor,
+      );
+      if (!claim) break;
+      const profile = profiles[claim.task.assignee!]!;
+      await this.#spawn(claim, profile, report);
+    }
+  }
+
+  /** Profiles with room under their max_concurrent (records the full ones in the report). */
+  #eligible(report: PassReport | null): string[] {
+    const running = new Map<string, number>();
+    for (const w of this.#workers.values()) {
+      running.set(w.profile, (running.get(w.profile) ?? 0) + 1);
+    }
+    const out: string[] = [];
+    for (const [name, p] of Object.entries(this.#o.config.profiles)) {
+      const n = running.get(name) ?? 0;
+      if (n < p.max_concurrent) out.push(name);
+      else if (report && !report.capped.some((c) => c.profile === name)) {
+        report.capped.push({ profile: name, running: n, max: p.max_concurrent });
+      }
+    }
+    return out;
+  }
+
+  async #spawn(claim: Claim, profile: Profile, report: PassReport): Promise<void> {
+    const { task, run, token } = claim;
+    const key = boardKey(this.#o.board);
+    const logPath = runLogPath(join(this.#d.logs, key), task.id, run.id);
+    const worker = this.#worker(run, 0, null, null, logPath, profile);
+    try {
+      const cwd = prepareWorkspace(task.workspace, task.id, {
+        root: join(this.#d.workspaces, key),
+        repository: this.#d.repository,
+      });
+      const context = renderContext(await this.#o.store.context(task.id));
+      const prompt = buildPrompt(context, profile);
+      const promptFile = logPath.replace(/\.log$/, ".prompt.md");
+      const bin = this.#o.kanbanBin;
+      const argv = renderArgv(profile, {
+        prompt,
+        task: task.id,
+        workspace: cwd,
+        run: String(run.id),
+        profile: task.assignee!,
+        board: this.#o.board.path,
+        kanban: bin,
+      });
+      const env = {
+        ...baseEnv(this.#o.env ?? process.env),
+        ...profile.env,
+        PATH: `${dirname(bin)}:${(this.#o.env ?? process.env)["PATH"] ?? "/usr/bin:/bin"}`,
+        KANBAN_TASK: task.id,
+        KANBAN_RUN: String(run.id),
+        KANBAN_TOKEN: token,
+        KANBAN_DB: this.#o.board.path,
+        ...(this.#o.board.name ? { KANBAN_BOARD: this.#o.board.name } : {}),
+        KANBAN_WORKSPACE: cwd,
+        KANBAN_PROFILE: task.assignee!,
+        KANBAN_TENANT: task.tenant ?? "",
+        KANBAN_BIN: bin,
+        KANBAN_PROMPT_FILE: promptFile,
+      };
+      this.#workers.set(run.id, worker); // counts against the caps from now on
+      const spawned = await spawnWorker(argv, { cwd, env, logPath });
+      writeFileSync(promptFile, prompt);
+      worker.pid = spawned.pid;
+      worker.startTime = spawned.startTime;
+      worker.child = spawned.child;
+      spawned.child.once("exit", (code, signal) => {
+        worker.exit = { code, signal };
+        this.#wake?.();
+      });
+      await this.#o.store.recordSpawn(run.id, {
+        pid: spawned.pid,
+        pid_start_time: spawned.startTime,
+        host: this.host,
+        log_path: logPath,
+        workspace: cwd,
+      }, this.#actor);
+      report.spawned.push({
+        run: run.id,
+        task: task.id,
+        profile: task.assignee!,
+        pid: spawned.pid,
+      });
+      this.#log(`run ${run.id}: started ${argv[0]} for ${task.id} (pid ${spawned.pid})`);
+    } catch (err) {
+      this.#workers.delete(run.id);
+      const error = (err as Error).message;
+      report.spawn_failed.push({ run: run.id, task: task.id, error });
+      this.#log(`run ${run.id}: spawn failed for ${task.id}: ${error}`);
+      await this.#o.store.endRun(run.id, { outcome: "spawn_failed", error }, this.#actor);
+    }
+  }
+
+  #worker(
+    run: Run,
+    pid: number,
+    startTime: number | null,
+    child: ChildProcess | null,
+    logPath: string | null,
+    profile?: Profile,
+  ): Worker {
+    const p = profile ?? this.#o.config.profiles[run.profile ?? ""];
+    const task = run.task_id;
+    return {
+      runId: run.id,
+      taskId: task,
+      profile: run.profile ?? "",
+      pid,
+      startTime,
+      child,
+      exit: null,
+      startedAt: Date.parse(run.started_at),
+      maxRuntimeMs: p?.max_runtime ?? this.#d.max_runtime,
+      stallMs: p?.stall_timeout ?? this.#d.stall_timeout,
+      logPath,
+      logBytes: logPath ? logSize(logPath) : 0,
+      heartbeatAt: run.heartbeat_at,
+      lastProgressAt: this.#now(),
+      closedSeenAt: null,
+      stop: null,
+    };
+  }
+
+  async #reportQueue(report: PassReport): Promise<void> {
+    const profiles = this.#o.config.profiles;
+    for (const q of await this.#o.store.readyQueue()) {
+      if (q.assignee === null || !(q.assignee in profiles)) {
+        report.missing_profiles.push({ assignee: q.assignee, ready: q.ready });
+      }
+    }
+  }
+
+  /** #dryRun reports what a pass would do, reading only. */
+  async #dryRun(report: PassReport): Promise<PassReport> {
+    const store = this.#o.store;
+    const now = this.#now();
+    const open = await store.openRuns();
+    const perProfile = new Map<string, number>();
+    for (const run of open) {
+      perProfile.set(run.profile ?? "", (perProfile.get(run.profile ?? "") ?? 0) + 1);
+      const expired = run.lease_expires !== null && Date.parse(run.lease_expires) < now;
+      if (run.pid !== null && run.host === this.host) {
+        const state = liveness(run.pid, run.pid_start_time);
+        if (state !== "alive") {
+          report.ended.push({
+            run: run.id,
+            task: run.task_id,
+            outcome: expired ? "lost" : "crashed",
+            reason: `would end: worker process ${run.pid} is ${state}`,
+          });
+        } else report.adopted.push({ run: run.id, task: run.task_id, pid: run.pid });
+      } else if (expired) {
+        report.ended.push({
+          run: run.id,
+          task: run.task_id,
+          outcome: "lost",
+          reason: "would end: lease expired",
+        });
+      }
+    }
+    let free = this.#d.max_workers - open.length;
+    const eligible = Object.entries(this.#o.config.profiles)
+      .filter(([name, p]) => (perProfile.get(name) ?? 0) < p.max_concurrent).map(([n]) => n);
+    if (free > 0) {
+      for (const t of await store.peekClaimable(eligible, free * 4)) {
+        if (free <= 0) break;
+        const name = t.assignee!;
+        const n = perProfile.get(name) ?? 0;
+        if (n >= this.#o.config.profiles[name]!.max_concurrent) continue;
+        perProfile.set(name, n + 1);
+        free--;
+        report.would_spawn.push({ task: t.id, profile: name, title: t.title });
+      }
+    }
+    await this.#reportQueue(report);
+    report.workers = open.length;
+    return report;
+  }
+
+  /**
+   * run repeats passes until `signal` aborts, then drains: it stops claiming and keeps
+   * supervising until its workers have exited (call stopWorkers() to end them at once), and
+   * gives the board's lease up.
+   */
+  async run(signal: AbortSignal, onPass?: (r: PassReport) => void): Promise<void> {
+    let lastVersion = this.#o.store.dataVersion();
+    for (;;) {
+      if (signal.aborted) this.#draining = true;
+      const report = await this.runOnce();
+      onPass?.(report);
+      if (this.#draining && this.#workers.size === 0) break;
+      const interval = report.active
+        ? this.#d.poll_interval
+        : Math.min(this.#d.poll_interval, this.#d.dispatcher_lease / 3);
+      lastVersion = await this.#waitForWake(interval, signal, lastVersion);
+    }
+    await this.settle();
+    await this.#o.store.releaseDispatchLease(this.id);
+  }
+
+  /**
+   * detach lets this process exit while its workers go on (after `--once`): the next
+   * dispatcher adopts them by pid and start time.
+   */
+  detach(): void {
+    for (const w of this.#workers.values()) w.child?.unref();
+  }
+
+  /** stopWorkers stops every worker (outcome `stopped`: retried at once, not counted). */
+  stopWorkers(): void {
+    const report = this.#newReport();
+    for (const w of this.#workers.values()) {
+      this.#startStop(w, "stopped", "dispatcher shutting down", report);
+    }
+    this.#wake?.();
+  }
+
+  /** Sleeps until the timer, a board write by another process, a worker exit, or abort. */
+  async #waitForWake(ms: number, signal: AbortSignal, version: number): Promise<number> {
+    const until = Date.now() + ms;
+    let woken = false;
+    this.#wake = () => (woken = true);
+    const onAbort = () => (woken = true);
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      while (!woken && Date.now() < until) {
+        await sleep(Math.min(25, Math.max(1, until - Date.now())));
+        const v = this.#o.store.dataVersion();
+        if (v !== version) return v;
+      }
+      return this.#o.store.dataVersion();
+    } finally {
+      this.#wake = null;
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+}
+
+/** summary is the part of a pass report stored as the dispatcher's tick (kept small). */
+function summary(r: PassReport): Record<string, unknown> {
+  return {
+    at: r.at,
+    workers: r.workers,
+    max_workers: r.max_workers,
+    spawned: r.spawned.length,
+    reaped: r.reaped.length,
+    ended: r.ended.length,
+    stopping: r.stopping.length,
+    promoted: r.promoted,
+    spawn_failed: r.spawn_failed,
+    notifications: r.notifications,
+    missing_profiles: r.missing_profiles,
+    capped: r.capped,
+    draining: r.draining,
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * Preset conformance: for each agent CLI preset, a stub executable of that name records the
+ * argv, environment and working directory it was started with, then completes its task.
+ */
+import assert from "node:assert/strict";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { PRESET_NAMES } from "../../lib/config/config.ts";
+import { PRESETS } from "../../lib/dispatch/profiles.ts";
+import { harness } from "./_harness.ts";
+import { tempDir } from "../_setup.ts";
+
+const STUB = `#!/bin/sh
+# Records how it was started, then behaves like a worker that finished.
+out="$KANBAN_WORKSPACE/started.json"
+{
+  printf '{"argv0":"%s","cwd":"%s","task":"%s","run":"%s","profile":"%s","db":"%s","tty":"%s","stdin":"%s","argc":%s}' \\
+    "$(basename "$0")" "$(pwd)" "$KANBAN_TASK" "$KANBAN_RUN" "$KANBAN_PROFILE" "$KANBAN_DB" \\
+    "$(tty -s && echo yes || echo no)" "$(cat | wc -c)" "$#"
+} > "$out"
+i=0
+for a in "$@"; do printf '%s\\0' "$a"; done > "$KANBAN_WORKSPACE/argv.bin"
+kanban complete --summary "stub $(basename "$0") ok" > /dev/null
+`;
+
+for (const preset of PRESET_NAMES) {
+  Deno.test(`preset ${preset} starts its CLI headless with the task's argv, env and cwd`, async () => {
+    using tmp = tempDir("kanban-stubs-");
+    const bin = join(tmp.dir, "bin");
+    mkdirSync(bin, { recursive: true });
+    const program = PRESETS[preset][0]!;
+    writeFileSync(join(bin, program), STUB);
+    chmodSync(join(bin, program), 0o755);
+    // Workers whose PATH finds the stub first, and a profile using the preset.
+    await using p = await harness(
+      { worker: `preset = "${preset}"\nargs = ["--extra", "{task}"]` },
+      "",
+      { PATH: `${bin}:/usr/bin:/bin` },
+    );
+    const task = await p.create("stubbed", "worker");
+    await p.until(async () => (await p.status(task.id)) === "done");
+    const run = (await p.store.listRuns(task.id))[0]!;
+    const started = JSON.parse(readFileSync(join(run.workspace!, "started.json"), "utf8"));
+    assert.equal(started.argv0, program);
+    assert.equal(started.cwd, run.workspace);
+    assert.equal(started.task, task.id);
+    assert.equal(started.run, String(run.id));
+    assert.equal(started.profile, "worker");
+    assert.equal(started.db, p.boardPath);
+    assert.equal(started.tty, "no", "no terminal: the CLI runs headless");
+    assert.equal(started.stdin, "0", "stdin is closed (empty)");
+    const argv = readFileSync(join(run.workspace!, "argv.bin"), "utf8").split("\0").slice(0, -1);
+    const prompt = readFileSync(run.log_path!.replace(/\.log$/, ".prompt.md"), "utf8");
+    const expected = [...PRESETS[preset].slice(1), "--extra", "{task}"].map((a) =>
+      a === "{prompt}" ? prompt : a === "{task}" ? task.id : a
+    );
+    assert.deepEqual(argv, expected);
+    assert.match(prompt, new RegExp(`# Task ${task.id}: stubbed`));
+    assert.match(prompt, /kanban complete --summary/);
+    assert.equal(run.outcome, "completed");
+    assert.equal(run.summary, `stub ${program} ok`);
+  });
+}

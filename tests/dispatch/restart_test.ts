@@ -1,0 +1,165 @@
+/**
+ * The dispatcher as a real process (the compiled binary): kill -9 and restart, a standby
+ * taking over, and SIGTERM handling.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import process from "node:process";
+import { join } from "node:path";
+import { openStore, type Store } from "../../lib/store/mod.ts";
+import { BINARY } from "../e2e/_binary.ts";
+import { tempDir } from "../_setup.ts";
+import { AGENTS, assertOneWorkerPerTask, pidAlive } from "./_harness.ts";
+
+interface Env extends Disposable {
+  home: string;
+  env: Record<string, string>;
+  store: Store;
+  start(
+    ...args: string[]
+  ): ChildProcess & { output: () => string; signal: (s: NodeJS.Signals) => void };
+  release(): void;
+}
+
+function setup(dispatch = ""): Env {
+  const tmp = tempDir("kanban-restart-");
+  const env = {
+    HOME: tmp.dir,
+    KANBAN_HOME: tmp.dir,
+    PATH: "/usr/bin:/bin",
+    RELEASE_FILE: join(tmp.dir, "release"),
+  };
+  writeFileSync(
+    join(tmp.dir, "config.toml"),
+    `[dispatch]\npoll_interval = "1s"\ndispatcher_lease = "2s"\nstop_grace = "1s"\n${dispatch}\n` +
+      `[profiles.slow]\ncommand = ["${join(AGENTS, "slow.sh")}"]\nmax_concurrent = 4\n`,
+  );
+  const store = openStore(join(tmp.dir, "boards", "default", "board.db"), { create: true });
+  const children: ChildProcess[] = [];
+  return {
+    home: tmp.dir,
+    env,
+    store,
+    start: (...args) => {
+      const child = spawn(BINARY, ["dispatch", ...args], {
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      child.stdout!.on("data", (d) => (out += d));
+      child.stderr!.on("data", (d) => (out += d));
+      children.push(child);
+      // Deno's ChildProcess.kill() does not deliver a catchable SIGTERM the way kill(2) does;
+      // signal the pid directly, as systemd or a shell would.
+      return Object.assign(child, {
+        output: () => out,
+        signal: (sig: NodeJS.Signals) => process.kill(child.pid!, sig),
+      });
+    },
+    release: () => writeFileSync(env.RELEASE_FILE, ""),
+    [Symbol.dispose]: () => {
+      for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+      writeFileSync(env.RELEASE_FILE, "");
+      store.close();
+      tmp[Symbol.dispose]();
+    },
+  };
+}
+
+async function until(what: string, done: () => Promise<boolean> | boolean, ms = 15_000) {
+  const deadline = Date.now() + ms;
+  while (!(await done())) {
+    assertOneWorkerPerTask();
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const exited = (c: ChildProcess) =>
+  new Promise<number | null>((r) =>
+    c.exitCode !== null ? r(c.exitCode) : c.once("exit", (code) => r(code))
+  );
+
+Deno.test("after kill -9 of the dispatcher, a new one adopts the live workers and records their outcomes", async () => {
+  using e = setup();
+  const ids = [];
+  for (let i = 0; i < 3; i++) {
+    ids.push(
+      (await e.store.createTask({ title: `job ${i}`, assignee: "slow" }, { name: "t" })).task.id,
+    );
+  }
+  const first = e.start();
+  await until(
+    "3 workers",
+    async () => (await e.store.openRuns()).filter((r) => r.pid !== null).length === 3,
+  );
+  const pids = (await e.store.openRuns()).map((r) => r.pid!);
+  first.signal("SIGKILL");
+  await exited(first);
+  for (const pid of pids) assert.ok(pidAlive(pid), "workers survive their dispatcher");
+  const second = e.start();
+  await until("adoption", () => /adopted run/.test(second.output()));
+  assert.equal((await e.store.openRuns()).length, 3, "no run was ended or duplicated");
+  assertOneWorkerPerTask();
+  e.release();
+  await until("all done", async () => (await e.store.stats()).by_status.done === 3);
+  for (const id of ids) {
+    const runs = await e.store.listRuns(id);
+    assert.equal(runs.length, 1, `task ${id} ran once`);
+    assert.equal(runs[0]!.outcome, "completed");
+  }
+  second.signal("SIGTERM");
+  assert.equal(await exited(second), 0);
+});
+
+Deno.test("a second dispatcher stands by and takes over within one lease period when the first dies", async () => {
+  using e = setup();
+  const first = e.start();
+  await until("first active", async () => (await e.store.dispatchers()).some((d) => d.active));
+  const second = e.start();
+  await until("second seen", async () => (await e.store.dispatchers()).length === 2);
+  const active = (await e.store.dispatchers()).filter((d) => d.active);
+  assert.equal(active.length, 1);
+  const firstId = active[0]!.id;
+  first.signal("SIGKILL");
+  const killedAt = Date.now();
+  await until(
+    "takeover",
+    async () => (await e.store.dispatchers()).some((d) => d.active && d.id !== firstId),
+  );
+  assert.ok(Date.now() - killedAt < 2_000 + 1_500, `took over in ${Date.now() - killedAt} ms`);
+  await e.store.createTask({ title: "after takeover", assignee: "slow" }, { name: "t" });
+  await until(
+    "new dispatcher runs work",
+    async () => (await e.store.openRuns()).some((r) => r.pid !== null),
+  );
+  e.release();
+  second.signal("SIGTERM");
+  assert.equal(await exited(second), 0);
+});
+
+Deno.test("SIGTERM waits for running workers; with --stop-workers it stops them and the task is retried", async () => {
+  using e = setup();
+  const task = (await e.store.createTask({ title: "long", assignee: "slow" }, { name: "t" })).task;
+  const d = e.start("--stop-workers");
+  await until("worker", async () => (await e.store.openRuns())[0]?.pid != null);
+  const pid = (await e.store.openRuns())[0]!.pid!;
+  d.signal("SIGTERM");
+  assert.equal(await exited(d), 0);
+  assert.equal(pidAlive(pid), false);
+  const run = (await e.store.listRuns(task.id))[0]!;
+  assert.equal(run.outcome, "stopped");
+  const t = await e.store.getTask(task.id);
+  assert.equal(t.status, "ready");
+  assert.equal(t.consecutive_failures, 0, "a shutdown is not the worker's failure");
+
+  const d2 = e.start();
+  await until("worker again", async () => (await e.store.openRuns())[0]?.pid != null);
+  d2.signal("SIGTERM");
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(d2.exitCode, null, "still waiting for its worker");
+  e.release();
+  assert.equal(await exited(d2), 0);
+  assert.equal((await e.store.getTask(task.id)).status, "done");
+});
