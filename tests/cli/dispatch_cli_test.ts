@@ -62,3 +62,22 @@ Deno.test("dispatch --once runs a pass; log prints the worker's output; status r
   assert.match(text.stdout, /warnings:/);
   assert.equal((await h.run(["log", "t_00000000"])).code, 1);
 });
+
+Deno.test("tail follows a running task's output and events until it leaves running", async () => {
+  using h = await cliHome();
+  writeFileSync(
+    join(h.home, "config.toml"),
+    `[profiles.talker]\ncommand = ["${join(AGENTS, "chatty.sh")}"]\n`,
+  );
+  const env = { KANBAN_BIN: BINARY, PATH: "/usr/bin:/bin", LINES_OUT: "10" };
+  const id = await create(h, "talk", "--assignee", "talker");
+  assert.equal((await h.run(["dispatch", "--once"], env)).code, 0);
+  const tail = await h.run(["tail", id]); // returns once the worker completes by itself
+  assert.equal(tail.code, 0, tail.stderr);
+  assert.match(tail.stdout, /--- run 1 log: /);
+  assert.match(tail.stdout, /line 0: 0+\nline 1: /);
+  assert.match(tail.stdout, /line 9: /);
+  assert.match(tail.stdout, /completed -> done/);
+  assert.match(tail.stdout, new RegExp(`--- ${id} is done\\n$`));
+  await h.run(["dispatch", "--once"], env); // reap
+});
