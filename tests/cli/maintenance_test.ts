@@ -289,3 +289,19 @@ Deno.test("kanban doctor warns about a long-expired open run with a repair hint,
   assert.match(r.stdout, /^ok: .*\(1 warning\(s\)\)$/m);
   assert.equal((await ok(h, ["doctor", "--stale-after", "2d"])).stdout.includes("warning"), false);
 });
+
+Deno.test("doctor --repair ends runs whose lease expired with no live worker", async () => {
+  using h = await cliHome();
+  const id = await create(h, "claimed and abandoned");
+  const claim = await h.run(["claim", id, "--lease", "1s", "--json"]);
+  assert.equal(claim.code, 0);
+  await new Promise((r) => setTimeout(r, 1_100)); // the CLI runs on the real clock
+  const repaired = await h.run(["doctor", "--repair"]);
+  assert.equal(repaired.code, 0, repaired.stdout + repaired.stderr);
+  assert.match(
+    repaired.stderr,
+    new RegExp(`repaired: run 1 of ${id} ended as lost; the task is ready`),
+  );
+  const runs = (await h.run(["runs", id, "--json"])).json<{ outcome: string }[]>();
+  assert.equal(runs[0]!.outcome, "lost");
+});
