@@ -572,18 +572,36 @@ export class Dispatcher {
    */
   async run(signal: AbortSignal, onPass?: (r: PassReport) => void): Promise<void> {
     let lastVersion = this.#o.store.dataVersion();
+    let failures = 0;
     for (;;) {
       if (signal.aborted) this.#draining = true;
-      const report = await this.runOnce();
-      onPass?.(report);
+      let interval = this.#d.poll_interval;
+      try {
+        const report = await this.runOnce();
+        failures = 0;
+        onPass?.(report);
+        if (!report.active) interval = Math.min(interval, this.#d.dispatcher_lease / 3);
+      } catch (err) {
+        // A pass that fails (the disk is full, the board turned read-only, a lock held too
+        // long) must not take the supervisor down with it: its workers still need watching.
+        // Retry with backoff; everything a pass does is safe to repeat.
+        failures++;
+        interval = Math.min(this.#d.poll_interval * 2 ** Math.min(failures, 5), 30_000);
+        this.#log(
+          `pass failed (${failures} in a row), retrying in ${interval} ms: ${
+            (err as Error).message
+          }`,
+        );
+      }
       if (this.#draining && this.#workers.size === 0) break;
-      const interval = report.active
-        ? this.#d.poll_interval
-        : Math.min(this.#d.poll_interval, this.#d.dispatcher_lease / 3);
       lastVersion = await this.#waitForWake(interval, signal, lastVersion);
     }
     await this.settle();
-    await this.#o.store.releaseDispatchLease(this.id);
+    try {
+      await this.#o.store.releaseDispatchLease(this.id);
+    } catch (err) {
+      this.#log(`could not give the lease up: ${(err as Error).message}`);
+    }
   }
 
   /**
