@@ -21,6 +21,7 @@ import {
   type Claim,
   type Outcome,
   renderContext,
+  type RetryPolicy,
   type Run,
   type Store,
 } from "../store/mod.ts";
@@ -133,6 +134,15 @@ export class Dispatcher {
 
   get #d() {
     return this.#o.config.dispatch;
+  }
+
+  /** The retry policy of config.toml, passed with every run this dispatcher ends. */
+  get #policy(): RetryPolicy {
+    const d = this.#d;
+    return {
+      failureLimit: d.failure_limit,
+      backoffMs: (n: number) => Math.min(d.backoff * 2 ** (n - 1), d.max_backoff),
+    };
   }
 
   /** workerCount is how many worker processes this dispatcher supervises now. */
@@ -249,7 +259,7 @@ export class Dispatcher {
       const [outcome, error] = this.#classify(w);
       const r = await this.#o.store.endRun(
         w.runId,
-        { outcome, error, exit_code: code, signal },
+        { outcome, error, exit_code: code, signal, policy: this.#policy },
         this.#actor,
       );
       report.reaped.push({ run: w.runId, task: w.taskId, outcome, exit_code: code, signal });
@@ -304,7 +314,11 @@ export class Dispatcher {
 
   async #end(run: Run, outcome: Outcome, reason: string, report: PassReport): Promise<void> {
     try {
-      await this.#o.store.endRun(run.id, { outcome, error: reason }, this.#actor);
+      await this.#o.store.endRun(
+        run.id,
+        { outcome, error: reason, policy: this.#policy },
+        this.#actor,
+      );
       report.ended.push({ run: run.id, task: run.task_id, outcome, reason });
       this.#log(`run ${run.id} (${run.task_id}) ended: ${outcome} (${reason})`);
     } catch (err) {
@@ -475,7 +489,11 @@ export class Dispatcher {
       const error = (err as Error).message;
       report.spawn_failed.push({ run: run.id, task: task.id, error });
       this.#log(`run ${run.id}: spawn failed for ${task.id}: ${error}`);
-      await this.#o.store.endRun(run.id, { outcome: "spawn_failed", error }, this.#actor);
+      await this.#o.store.endRun(
+        run.id,
+        { outcome: "spawn_failed", error, policy: this.#policy },
+        this.#actor,
+      );
     }
   }
 

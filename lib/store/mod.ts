@@ -27,7 +27,14 @@ export {
   type WorkerContext,
 } from "./context.ts";
 export type { ListFilter } from "./tasks.ts";
-export type { ClaimOptions, EndRunInput, EndRunResult, QueueEntry, SpawnRecord } from "./runs.ts";
+export type {
+  ClaimOptions,
+  EndRunInput,
+  EndRunResult,
+  QueueEntry,
+  RetryPolicy,
+  SpawnRecord,
+} from "./runs.ts";
 export type { Dispatcher, LeaseResult } from "./dispatchers.ts";
 export type { AssigneeStats, Stats } from "./stats.ts";
 export type { Violation } from "./invariants.ts";

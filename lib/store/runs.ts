@@ -196,8 +196,17 @@ export function heartbeat(
   return toRun(loadRun(k, run.id));
 }
 
+/** RetryPolicy: when a failed task is retried, and when it is blocked instead. */
+export interface RetryPolicy {
+  failureLimit: number;
+  /** Backoff before retry number `n` (1-based), in ms. */
+  backoffMs: (failures: number) => number;
+}
+
 export interface EndRunInput {
   outcome: Outcome;
+  /** The caller's policy (the dispatcher's config); the store's defaults otherwise. */
+  policy?: RetryPolicy | undefined;
   error?: string | null | undefined;
   exit_code?: number | null | undefined;
   signal?: string | null | undefined;
@@ -238,7 +247,8 @@ export function endRun(k: Kernel, runId: number, input: EndRunInput, actor: Acto
   const common = { current_run_id: null, consecutive_failures: failures, last_error: reason };
   const data = { run: run.id, outcome: input.outcome, failures };
   let moved: TaskRow;
-  if (counted && failures >= k.options.failureLimit) {
+  const policy = input.policy ?? k.options;
+  if (counted && failures >= policy.failureLimit) {
     moved = move(
       k,
       task,
@@ -256,7 +266,7 @@ export function endRun(k: Kernel, runId: number, input: EndRunInput, actor: Acto
   } else {
     const retryAfter = input.outcome === "stopped"
       ? null
-      : k.now() + k.options.backoffMs(Math.max(failures, 1));
+      : k.now() + policy.backoffMs(Math.max(failures, 1));
     moved = move(
       k,
       task,

@@ -214,3 +214,18 @@ Deno.test("the dispatcher delivers notifications of the work it runs, in order",
   assert.deepEqual(kinds.slice(0, 3), ["created", "claimed", "spawned"]);
   assert.equal(kinds.at(-1), "completed");
 });
+
+Deno.test("config.toml's backoff and failure_limit govern retries, not the store's defaults", async () => {
+  await using h = await harness(
+    { crasher: agent("crash.sh"), once: agent("crash.sh") },
+    'backoff = "7s"\nmax_backoff = "1m"\nfailure_limit = 2',
+  );
+  const task = await h.create("crashes", "crasher");
+  await h.until(async () => (await h.store.listRuns(task.id))[0]?.open === false);
+  const run = (await h.store.listRuns(task.id))[0]!;
+  const t = await h.store.getTask(task.id);
+  assert.equal(Date.parse(t.retry_after!) - Date.parse(run.ended_at!), 7_000);
+  h.clock.advance(7_000);
+  await h.until(async () => (await h.status(task.id)) === "blocked");
+  assert.match((await h.store.getTask(task.id)).blocked_reason!, /^2 consecutive failed attempts/);
+});
