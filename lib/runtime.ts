@@ -32,3 +32,75 @@ export function selfBinary(): string | null {
   if (g.Bun && g.Bun.main.startsWith("/$bunfs/")) return process.execPath;
   return null;
 }
+
+/** Handler is a web-standard HTTP handler (a hono app's `fetch`). */
+export type Handler = (request: Request) => Response | Promise<Response>;
+
+export interface ServeOptions {
+  hostname: string;
+  /** 0 picks a free port. */
+  port: number;
+}
+
+export interface Server {
+  hostname: string;
+  /** The port actually bound (useful with port 0). */
+  port: number;
+  /** Stops accepting connections and waits for open requests (end streams first). */
+  shutdown(): Promise<void>;
+}
+
+interface BunServer {
+  port: number;
+  hostname: string;
+  stop(closeActiveConnections?: boolean): Promise<void> | void;
+}
+
+type BunServe = (options: {
+  fetch: Handler;
+  hostname: string;
+  port: number;
+  idleTimeout: number;
+}) => BunServer;
+
+/**
+ * serve runs `handler` on an HTTP server: Bun.serve in the compiled binary, Deno.serve under
+ * Deno. Bun cuts a request that is idle for 10 s by default, which would end event streams
+ * between keep-alives: idleTimeout 0 turns that off.
+ */
+export async function serve(handler: Handler, options: ServeOptions): Promise<Server> {
+  const g = globalThis as { Bun?: { serve: BunServe } };
+  if (g.Bun) {
+    const server = g.Bun.serve({
+      fetch: handler,
+      hostname: options.hostname,
+      port: options.port,
+      idleTimeout: 0,
+    });
+    return {
+      hostname: options.hostname,
+      port: server.port,
+      shutdown: async () => {
+        await server.stop(true);
+      },
+    };
+  }
+  if (typeof Deno !== "undefined") {
+    const listening = Promise.withResolvers<Deno.NetAddr>();
+    const server = Deno.serve({
+      hostname: options.hostname,
+      port: options.port,
+      onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+      onError: () => new Response("Internal server error", { status: 500 }),
+    }, handler);
+    const addr = await listening.promise;
+    return {
+      hostname: options.hostname,
+      port: addr.port,
+      shutdown: async () => {
+        await server.shutdown();
+      },
+    };
+  }
+  throw new Error(`serve: ${runtimeName()} is not supported (use Deno or the kanban binary)`);
+}

@@ -5,6 +5,7 @@
  */
 import { type Actor, KanbanError, openStore, type Store } from "../store/mod.ts";
 import { type Env, resolveBoard } from "../config/paths.ts";
+import type { ToolDeps } from "../tools/mod.ts";
 
 export interface CliContext {
   env: Env;
@@ -66,6 +67,8 @@ export interface Session extends Disposable {
    * task carry the lease token. Callers refuse writes to other tasks first.
    */
   actorFor(taskId: string): Actor;
+  /** What the agent tools (lib/tools) need: the board, the actor, the worker's binding. */
+  tools: ToolDeps;
 }
 
 export function session(
@@ -85,32 +88,14 @@ export function session(
     worker,
     actorFor: (taskId) =>
       worker && worker.task === taskId ? { ...actor, token: worker.token } : actor,
+    tools: {
+      store,
+      actor,
+      worker: worker && { ...worker, tenant: ctx.env["KANBAN_TENANT"] || null },
+      now: ctx.now,
+    },
     [Symbol.dispose]: () => store.close(),
   };
-}
-
-/**
- * writeTarget resolves the task a worker write (heartbeat, comment, complete, block) goes to
- * and returns it with the actor to use. Inside a worker, the id defaults to `$KANBAN_TASK`
- * and a write to any other task is refused: a worker may only report on its own task.
- */
-export async function writeTarget(
-  s: Session,
-  ref: string | undefined,
-  action: string,
-): Promise<{ id: string; actor: Actor }> {
-  const given = ref ?? s.worker?.task;
-  if (given === undefined) {
-    throw new UsageError(`Missing task id (or run inside a worker, with KANBAN_TASK set)`);
-  }
-  const id = await s.store.resolveId(given);
-  if (s.worker && id !== s.worker.task) {
-    throw new KanbanError(
-      "foreign_task",
-      `Cannot ${action} task "${id}" from the worker of task "${s.worker.task}": a worker writes only to its own task`,
-    );
-  }
-  return { id, actor: s.actorFor(id) };
 }
 
 /** UsageError is a mistake in how the command was called (exit code 2). */

@@ -21,18 +21,18 @@ export class ReportedError extends KanbanError {
  * Several: prints one result per id (JSON: an array of `{id, task}` or `{id, error}`),
  * errors go to stderr in text mode, and the exit code is 1 if any failed.
  */
-export async function bulk(
+export async function bulk<T extends Pick<Task, "id" | "status" | "title">>(
   ctx: CliContext,
   json: boolean,
   ids: string[],
-  fn: (id: string) => Promise<Task>,
+  fn: (id: string) => Promise<T>,
 ): Promise<void> {
   if (ids.length === 1) {
     const task = await fn(ids[0]!);
     emit(ctx, json, task, () => taskLine(task));
     return;
   }
-  const results: ({ id: string; task: Task } | { id: string; error: object })[] = [];
+  const results: ({ id: string; task: T } | { id: string; error: object })[] = [];
   let failed = 0;
   for (const id of ids) {
     try {

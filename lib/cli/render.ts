@@ -93,6 +93,10 @@ export function taskDetail(
   }
   if (d.runs.length > 0) {
     out.push("", "Runs:", ...runRows(d.runs).split("\n").map((l) => `  ${l}`));
+    for (const r of d.runs) {
+      if (r.created_tasks.length === 0) continue;
+      out.push(`  run ${r.id} created:`, ...r.created_tasks.map((c) => `    ${taskLine(c)}`));
+    }
   }
   if (d.comments.length > 0) {
     out.push("", "Comments:");

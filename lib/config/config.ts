@@ -4,7 +4,7 @@
  * names the file, the key and the problem.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { z } from "zod";
 import { KanbanError } from "../store/errors.ts";
@@ -16,6 +16,13 @@ export const PLACEHOLDERS = ["prompt", "task", "workspace", "run", "profile", "b
 
 export const PRESET_NAMES = ["claude-code", "codex", "gemini", "hermes", "opencode"] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
+
+/** The presets whose CLI can be handed kanban's MCP server on its command line (`mcp = true`). */
+export const MCP_PRESETS = ["claude-code", "codex"] as const satisfies readonly PresetName[];
+export type McpPreset = (typeof MCP_PRESETS)[number];
+
+/** The placeholders a prompt template (`prompt`, `prompt_file`) may use. */
+export const PROMPT_PLACEHOLDERS = ["context", "protocol"];
 
 const duration = z.union([z.string(), z.number().int().positive()]).transform((v, ctx) => {
   try {
@@ -50,6 +57,11 @@ const argv = z.array(z.string()).min(1, "must name a program").superRefine((args
   }
 });
 
+/** unknownPlaceholders lists the `{name}` placeholders in `text` that are not in `known`. */
+function unknownPlaceholders(text: string, known: string[]): string[] {
+  return [...text.matchAll(/\{([a-z_]+)\}/g)].map((m) => m[1]!).filter((n) => !known.includes(n));
+}
+
 const Profile = z.object({
   preset: z.enum(PRESET_NAMES).optional(),
   command: argv.optional(),
@@ -59,8 +71,24 @@ const Profile = z.object({
   max_runtime: duration.optional(),
   stall_timeout: duration.optional(),
   prompt: z.string().optional(),
+  prompt_file: z.string().min(1).optional(),
+  mcp: z.boolean().default(false),
 }).strict().refine((p) => (p.preset === undefined) !== (p.command === undefined), {
   message: "give exactly one of preset or command",
+}).refine((p) => p.prompt === undefined || p.prompt_file === undefined, {
+  message: "give at most one of prompt or prompt_file",
+}).refine((p) => !p.mcp || (MCP_PRESETS as readonly string[]).includes(p.preset ?? ""), {
+  message: `mcp = true works with the presets ${
+    MCP_PRESETS.join(" and ")
+  }; other agent CLIs read MCP servers from their own config files (docs/agents.md)`,
+}).superRefine((p, ctx) => {
+  for (const name of unknownPlaceholders(p.prompt ?? "", PROMPT_PLACEHOLDERS)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["prompt"],
+      message: `unknown placeholder {${name}} (known: {context}, {protocol})`,
+    });
+  }
 });
 
 const Dispatch = z.object({
@@ -129,6 +157,12 @@ export function parseConfig(text: string, file: string, env: Env): Config {
   }
   const home = kanbanHome(env);
   const expand = (p: string) => resolve(p.replace(/^~(?=$|\/)/, env["HOME"] ?? "~"));
+  const profiles: Record<string, Profile> = {};
+  for (const [name, p] of Object.entries(r.data.profiles)) {
+    profiles[name] = p.prompt_file === undefined
+      ? p
+      : { ...p, prompt: readPromptFile(file, `profiles.${name}.prompt_file`, p.prompt_file, env) };
+  }
   return {
     path: file,
     dispatch: {
@@ -137,8 +171,31 @@ export function parseConfig(text: string, file: string, env: Env): Config {
       logs: expand(r.data.dispatch.logs ?? join(home, "logs")),
       ...(r.data.dispatch.repository ? { repository: expand(r.data.dispatch.repository) } : {}),
     },
-    profiles: r.data.profiles,
+    profiles,
   };
+}
+
+/**
+ * readPromptFile reads a profile's prompt template: `~` is the home directory and a relative
+ * path is relative to the config file's folder. It is read once, when the config is loaded.
+ */
+function readPromptFile(file: string, key: string, path: string, env: Env): string {
+  const full = resolve(dirname(resolve(file)), path.replace(/^~(?=$|\/)/, env["HOME"] ?? "~"));
+  let text: string;
+  try {
+    text = readFileSync(full, "utf8");
+  } catch (err) {
+    throw new ConfigError(`${file}: ${key}: cannot read "${full}": ${(err as Error).message}`);
+  }
+  const unknown = unknownPlaceholders(text, PROMPT_PLACEHOLDERS);
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      `${file}: ${key}: "${full}" has unknown placeholder {${
+        unknown[0]
+      }} (known: {context}, {protocol})`,
+    );
+  }
+  return text;
 }
 
 /** loadConfig reads `$KANBAN_CONFIG` or `<home>/config.toml`; a missing file means defaults. */
@@ -180,6 +237,9 @@ export const SAMPLE_CONFIG = `# kanban configuration. Durations: 90s, 30m, 2h. S
 # max_runtime = "1h"
 # stall_timeout = "10m"
 # env = { ANTHROPIC_LOG = "error" }
+# mcp = true                    # also hand the CLI kanban's MCP server (claude-code, codex)
+# prompt_file = "coder.md"      # own prompt template, {context} and {protocol} replaced
+#                               # (relative to this file; or prompt = "..."; docs/agents.md)
 
 # [profiles.script]
 # command = ["/usr/local/bin/my-agent", "--task", "{task}", "--prompt", "{prompt}"]

@@ -9,7 +9,7 @@
  * promote scheduled tasks -> claim and spawn within the caps, highest priority first.
  */
 import type { ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
@@ -20,7 +20,6 @@ import {
   type Actor,
   type Claim,
   type Outcome,
-  renderContext,
   type RetryPolicy,
   type Run,
   type Store,
@@ -28,7 +27,7 @@ import {
 import { prepareWorkspace } from "../workspace/workspace.ts";
 import { logSize, rotateLog, runLogPath } from "./logs.ts";
 import { liveness, stopGroup, type StopResult } from "./proc.ts";
-import { buildPrompt, renderArgv } from "./profiles.ts";
+import { renderArgv, workerPrompt } from "./profiles.ts";
 import { spawnWorker } from "./spawn.ts";
 import { deliverNotifications, type NotifyReport } from "./notify.ts";
 
@@ -432,8 +431,7 @@ export class Dispatcher {
         root: join(this.#d.workspaces, key),
         repository: this.#d.repository,
       });
-      const context = renderContext(await this.#o.store.context(task.id));
-      const prompt = buildPrompt(context, profile);
+      const prompt = await workerPrompt(this.#o.store, task.id, profile);
       const promptFile = logPath.replace(/\.log$/, ".prompt.md");
       const bin = this.#o.kanbanBin;
       const argv = renderArgv(profile, {
@@ -460,9 +458,11 @@ export class Dispatcher {
         KANBAN_BIN: bin,
         KANBAN_PROMPT_FILE: promptFile,
       };
+      // written first: a worker may read $KANBAN_PROMPT_FILE as soon as it starts
+      mkdirSync(dirname(promptFile), { recursive: true });
+      writeFileSync(promptFile, prompt);
       this.#workers.set(run.id, worker); // counts against the caps from now on
       const spawned = await spawnWorker(argv, { cwd, env, logPath });
-      writeFileSync(promptFile, prompt);
       worker.pid = spawned.pid;
       worker.startTime = spawned.startTime;
       worker.child = spawned.child;

@@ -4,7 +4,8 @@
  * once the lease has expired, so a dead dispatcher is replaced within one lease period.
  */
 import { appendEvent, type Kernel } from "./_kernel.ts";
-import { iso } from "./_rows.ts";
+import { type EventRow, iso, toEvent } from "./_rows.ts";
+import type { Actor, TaskEvent } from "./types.ts";
 
 interface DispatcherRow {
   id: string;
@@ -119,4 +120,16 @@ export function listDispatchers(k: Kernel, since: number): Dispatcher[] {
      ORDER BY active DESC, last_tick DESC`,
     since,
   ).map(toDispatcher);
+}
+
+/**
+ * requestDispatch records that someone asked for a dispatch pass now (the dashboard's
+ * "dispatch" button). The write itself is the point: a dispatcher watching the board wakes
+ * within milliseconds of any commit. Returns the event it appended.
+ */
+export function requestDispatch(k: Kernel, actor: Actor): TaskEvent {
+  appendEvent(k, null, null, "dispatch_requested", actor);
+  return toEvent(
+    k.db.get<EventRow>("SELECT * FROM task_events WHERE id = last_insert_rowid()")!,
+  );
 }

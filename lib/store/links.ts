@@ -5,6 +5,8 @@
 import { appendEvent, type Kernel, loadTask, resolveId } from "./_kernel.ts";
 import { ConflictError, NotFoundError } from "./errors.ts";
 import { refresh } from "./readiness.ts";
+import { fenceOrigin } from "./runs.ts";
+import { createdByRun } from "./origins.ts";
 import type { Actor } from "./types.ts";
 
 /** isAncestor tells whether `ancestor` is reachable from `taskId` by following parents. */
@@ -46,10 +48,21 @@ export interface LinkResult {
   changed: boolean;
 }
 
-/** link makes `child` wait for `parent`; a ready child is demoted until the parent is done. */
+/**
+ * link makes `child` wait for `parent`; a ready child is demoted until the parent is done.
+ * A worker (an actor with a lease token) links only while its run is open, and only a child
+ * that its run created: it may order its own follow-ups, not hold up other tasks.
+ */
 export function link(k: Kernel, parentRef: string, childRef: string, actor: Actor): LinkResult {
+  const run = fenceOrigin(k, actor, "link tasks");
   const parent = loadTask(k, resolveId(k, parentRef));
   const child = loadTask(k, resolveId(k, childRef));
+  if (run && !createdByRun(k, child.id, run.id)) {
+    throw new ConflictError(
+      "foreign_task",
+      `Cannot make task "${child.id}" wait for "${parent.id}" from the worker of task "${run.task_id}": a worker links only tasks its run created`,
+    );
+  }
   for (const t of [parent, child]) {
     if (t.status === "archived") {
       throw new ConflictError(

@@ -19,6 +19,12 @@ export {
   type CreateTaskInput,
   type EditTaskInput,
 } from "./input.ts";
+/** The zod schemas behind those inputs, for surfaces that validate (and document) early. */
+export {
+  CompleteInput as CompleteSchema,
+  CreateTaskInput as CreateTaskSchema,
+  EditTaskInput as EditTaskSchema,
+} from "./input.ts";
 export {
   type ContextCaps,
   DEFAULT_CAPS,

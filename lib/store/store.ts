@@ -26,6 +26,7 @@ import {
   listDispatchers,
   recordTick,
   releaseLease,
+  requestDispatch,
 } from "./dispatchers.ts";
 import {
   peekClaimable,
@@ -57,6 +58,7 @@ import {
   unblock,
 } from "./lifecycle.ts";
 import { comment, eventsSince, listComments, listEvents } from "./comments.ts";
+import { createdTasks } from "./origins.ts";
 import { buildContext, type ContextCaps, DEFAULT_CAPS, type WorkerContext } from "./context.ts";
 import { assignees, type AssigneeStats, type Stats, stats } from "./stats.ts";
 import { checkInvariants, integrityCheck, type Violation } from "./invariants.ts";
@@ -69,6 +71,7 @@ import type {
   Clock,
   Comment,
   Run,
+  RunDetail,
   Task,
   TaskDetail,
   TaskEvent,
@@ -107,6 +110,12 @@ export function openStore(path: string, options: OpenOptions = {}): Store {
       backoffMs: options.backoffMs ?? DEFAULT_OPTIONS.backoffMs,
     },
   });
+}
+
+/** withCreated adds to each run the tasks its worker created. */
+function withCreated(k: Kernel, taskId: string, runs: Run[]): RunDetail[] {
+  const created = createdTasks(k, taskId, runs);
+  return runs.map((r) => ({ ...r, created_tasks: created.get(r.id) ?? [] }));
 }
 
 export class Store {
@@ -181,7 +190,7 @@ export class Store {
           JOIN tasks c ON c.id = l.child_id WHERE l.parent_id = ? ORDER BY c.created_at, c.id`),
         comments: listComments(k, task.id),
         events: listEvents(k, task.id, eventLimit),
-        runs: listRuns(k, task.id).reverse(),
+        runs: withCreated(k, task.id, listRuns(k, task.id).reverse()),
         waiting_on: waitingOn(k, task.id).map((r) => ({ ...r })),
       };
     });
@@ -313,6 +322,11 @@ export class Store {
 
   recordDispatcherTick(id: string, report: unknown): Promise<void> {
     return this.#write((k) => recordTick(k, id, report));
+  }
+
+  /** requestDispatch appends a `dispatch_requested` event, which wakes a watching dispatcher. */
+  requestDispatch(actor: Actor): Promise<TaskEvent> {
+    return this.#write((k) => requestDispatch(k, actor));
   }
 
   /** dispatchers lists those seen in the last `withinMs` (and the active one). */

@@ -135,6 +135,7 @@ export const KNOWN_EVENT_KINDS: readonly string[] = [
     "spawned",
     "commented",
     "dispatcher_takeover",
+    "dispatch_requested",
     "subscription_disabled",
   ]),
 ];

@@ -110,7 +110,11 @@ export interface ListFilter {
   tenant?: string | undefined;
   /** Include archived tasks (they are left out unless asked for). */
   archived?: boolean | undefined;
+  /** Only tasks whose id, title or body contains this text (ASCII case-insensitive). */
+  search?: string | undefined;
   limit?: number | undefined;
+  /** Skip this many tasks of the ordered list first (pagination). */
+  offset?: number | undefined;
 }
 
 /** listTasks returns tasks without bodies, by status order, priority, then age. */
@@ -131,6 +135,11 @@ export function listTasks(k: Kernel, filter: ListFilter = {}): TaskSummary[] {
     where.push("tenant = ?");
     params.push(filter.tenant);
   }
+  if (filter.search !== undefined && filter.search.trim() !== "") {
+    const like = `%${filter.search.trim().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    where.push("(id LIKE ? ESCAPE '\\' OR title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\')");
+    params.push(like, like, like);
+  }
   const sql = `SELECT id, title, '' AS body, assignee, status, priority, tenant, created_by,
       created_at, updated_at, started_at, completed_at, workspace_kind, workspace_path, skills,
       max_runtime_seconds, not_before, review_required, idempotency_key, consecutive_failures,
@@ -139,8 +148,9 @@ export function listTasks(k: Kernel, filter: ListFilter = {}): TaskSummary[] {
     ORDER BY CASE status WHEN 'running' THEN 0 WHEN 'review' THEN 1 WHEN 'blocked' THEN 2
       WHEN 'ready' THEN 3 WHEN 'scheduled' THEN 4 WHEN 'todo' THEN 5 WHEN 'triage' THEN 6
       WHEN 'done' THEN 7 ELSE 8 END, priority DESC, created_at, id
-    ${filter.limit ? "LIMIT ?" : ""}`;
-  if (filter.limit) params.push(filter.limit);
+    ${filter.limit || filter.offset ? "LIMIT ?" : ""} ${filter.offset ? "OFFSET ?" : ""}`;
+  if (filter.limit || filter.offset) params.push(filter.limit || -1);
+  if (filter.offset) params.push(filter.offset);
   return k.db.all<TaskRow>(sql, ...params).map(toTaskSummary);
 }
 

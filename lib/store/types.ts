@@ -93,13 +93,19 @@ export interface TaskLinkRef {
   assignee: string | null;
 }
 
+/** RunDetail is a run as `show` lists it: with the tasks its worker created. */
+export interface RunDetail extends Run {
+  /** Tasks the worker of this run created (follow-ups), oldest first. */
+  created_tasks: TaskLinkRef[];
+}
+
 export interface TaskDetail {
   task: Task;
   parents: TaskLinkRef[];
   children: TaskLinkRef[];
   comments: Comment[];
   events: TaskEvent[];
-  runs: Run[];
+  runs: RunDetail[];
 }
 
 /** Claim is what a successful claim returns: the task, its new run, and the run's secret. */

@@ -3,7 +3,7 @@
  * run the fake agents in ./agents (shell scripts that call the real dist/kanban), a
  * Dispatcher in this process, and a clock that runs with real time but can be advanced.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import assert from "node:assert/strict";
@@ -30,6 +30,8 @@ export interface Harness extends AsyncDisposable {
   clock: ShiftClock;
   dispatcher: Dispatcher;
   boardPath: string;
+  /** The config the dispatcher runs with, also written to this file (for the CLI). */
+  configPath: string;
   /** Makes another dispatcher on the same board (a second process would do the same). */
   newDispatcher(id?: string, options?: { dryRun?: boolean }): Dispatcher;
   create(title: string, assignee: string, extra?: Record<string, unknown>): Promise<Task>;
@@ -67,7 +69,9 @@ export function harness(
     RELEASE_FILE: join(home, "release"),
     ...extraEnv,
   };
-  const config = parseConfig(toml, "config.toml", env);
+  const configPath = join(home, "config.toml");
+  writeFileSync(configPath, toml);
+  const config = parseConfig(toml, configPath, env);
   const board = { name: "default", path: boardPath };
   const make = (id?: string, options: { dryRun?: boolean } = {}) =>
     new Dispatcher({
@@ -87,6 +91,7 @@ export function harness(
     clock,
     dispatcher,
     boardPath,
+    configPath,
     newDispatcher: make,
     create: async (title, assignee, extra = {}) =>
       (await store.createTask({ title, assignee, ...extra }, { name: "tester" })).task,

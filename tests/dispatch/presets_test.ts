@@ -5,8 +5,9 @@
 import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { PRESET_NAMES } from "../../lib/config/config.ts";
-import { PRESETS } from "../../lib/dispatch/profiles.ts";
+import { MCP_PRESETS, PRESET_NAMES } from "../../lib/config/config.ts";
+import { MCP_ARGS, MCP_NOTE, PRESETS, WORKER_ENV } from "../../lib/dispatch/profiles.ts";
+import { BINARY } from "../e2e/_binary.ts";
 import { harness } from "./_harness.ts";
 import { tempDir } from "../_setup.ts";
 
@@ -59,5 +60,57 @@ for (const preset of PRESET_NAMES) {
     assert.match(prompt, /kanban complete --summary/);
     assert.equal(run.outcome, "completed");
     assert.equal(run.summary, `stub ${program} ok`);
+  });
+}
+
+for (const preset of MCP_PRESETS) {
+  Deno.test(`preset ${preset} with mcp = true is also handed kanban's MCP server on its command line`, async () => {
+    using tmp = tempDir("kanban-stubs-");
+    const bin = join(tmp.dir, "bin");
+    mkdirSync(bin, { recursive: true });
+    const program = PRESETS[preset][0]!;
+    writeFileSync(join(bin, program), STUB);
+    chmodSync(join(bin, program), 0o755);
+    await using p = await harness(
+      { worker: `preset = "${preset}"\nmcp = true\nargs = ["--extra"]` },
+      "",
+      { PATH: `${bin}:/usr/bin:/bin` },
+    );
+    const task = await p.create("with tools", "worker");
+    await p.until(async () => (await p.status(task.id)) === "done");
+    const run = (await p.store.listRuns(task.id))[0]!;
+    const argv = readFileSync(join(run.workspace!, "argv.bin"), "utf8").split("\0").slice(0, -1);
+    const prompt = readFileSync(run.log_path!.replace(/\.log$/, ".prompt.md"), "utf8");
+    const expected = [
+      ...PRESETS[preset].slice(1).map((a) => a === "{prompt}" ? prompt : a),
+      "--extra",
+      ...MCP_ARGS[preset](BINARY),
+    ];
+    assert.deepEqual(argv, expected);
+    assert.ok(prompt.endsWith(MCP_NOTE), "the prompt says the tools are there too");
+    assert.equal(
+      argv.some((a) => a.includes("KANBAN_TOKEN=")),
+      false,
+      "no token on the command line",
+    );
+    if (preset === "claude-code") {
+      const config = JSON.parse(argv[argv.indexOf("--mcp-config") + 1]!);
+      assert.deepEqual(config, {
+        mcpServers: { kanban: { type: "stdio", command: BINARY, args: ["mcp"] } },
+      });
+      assert.equal(argv.at(-2), "--mcp-config", "last: --mcp-config takes several values");
+    } else {
+      const overrides = argv.filter((_, i) => argv[i - 1] === "-c");
+      assert.deepEqual(overrides, [
+        `mcp_servers.kanban.command=${JSON.stringify(BINARY)}`,
+        'mcp_servers.kanban.args=["mcp"]',
+        `mcp_servers.kanban.env_vars=${JSON.stringify(WORKER_ENV)}`,
+      ]);
+      // Codex hands an MCP server only the variables env_vars names: the run's binding is there
+      for (const name of ["KANBAN_TASK", "KANBAN_TOKEN", "KANBAN_DB", "KANBAN_RUN"]) {
+        assert.ok(WORKER_ENV.includes(name), name);
+      }
+    }
+    assert.equal(run.outcome, "completed");
   });
 }

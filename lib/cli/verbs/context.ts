@@ -1,17 +1,47 @@
-/** `kanban context [ID]`: exactly the task context a worker is given. */
+/**
+ * `kanban context [ID]`: the task context a worker is given; with `--prompt`, the whole prompt,
+ * byte for byte what the dispatcher would push (and writes to run-<n>.prompt.md).
+ */
 import type { Command } from "@commander-js/extra-typings";
+import { loadConfig } from "../../config/config.ts";
+import { type PromptProfile, workerPrompt } from "../../dispatch/profiles.ts";
 import { renderContext } from "../../store/mod.ts";
-import { type CliContext, session } from "../context.ts";
+import { type CliContext, session, UsageError } from "../context.ts";
 import { emit } from "../output.ts";
 import { requireId } from "./show.ts";
 
 export function register(program: Command, ctx: CliContext): void {
   program.command("context")
-    .description("print the context a worker receives for a task (capped sections)")
+    .description("print the context a worker receives for a task, or with --prompt its prompt")
     .argument("[id]", "task id or unique prefix (default: $KANBAN_TASK)")
-    .action(async (id, _opts, cmd) => {
+    .option("--prompt", "print the whole prompt a worker receives (context and protocol)")
+    .option("--profile <name>", "build the prompt for this profile (default: the task's assignee)")
+    .option("--config <path>", "config file (default: $KANBAN_CONFIG or <home>/config.toml)")
+    .action(async (id, opts, cmd) => {
       using s = session(ctx, cmd);
-      const c = await s.store.context(requireId(id, s.worker?.task));
-      emit(ctx, s.json, c, () => renderContext(c).trimEnd());
+      const ref = requireId(id, s.worker?.task);
+      if (!opts.prompt && opts.profile === undefined) {
+        const c = await s.store.context(ref);
+        emit(ctx, s.json, c, () => renderContext(c).trimEnd());
+        return;
+      }
+      const config = loadConfig(ctx.env, opts.config);
+      const task = await s.store.getTask(await s.store.resolveId(ref));
+      const where = config.path ?? "config.toml (there is none)";
+      const name = opts.profile ?? task.assignee;
+      let profile: PromptProfile | undefined = name === null ? undefined : config.profiles[name];
+      if (profile === undefined) {
+        if (opts.profile !== undefined) throw new UsageError(`No profile "${name}" in ${where}`);
+        // No worker starts for this task as it stands; show the built-in prompt all the same.
+        ctx.stderr(
+          `kanban: ${
+            name === null ? `task ${task.id} has no assignee` : `no profile "${name}" in ${where}`
+          }: showing the built-in prompt\n`,
+        );
+        profile = { mcp: false };
+      }
+      const prompt = await workerPrompt(s.store, task.id, profile);
+      if (s.json) emit(ctx, true, { task: task.id, profile: name, prompt }, () => "");
+      else ctx.stdout(prompt); // exactly the prompt: no newline added
     });
 }

@@ -1,8 +1,12 @@
-/** `kanban create TITLE`: add a task (ready at once unless it waits for parents or a time). */
+/**
+ * `kanban create TITLE`: add a task (ready at once unless it waits for parents or a time),
+ * through the `create` tool.
+ */
 import { readFileSync } from "node:fs";
 import { type Command, Option } from "@commander-js/extra-typings";
 import { type CliContext, session, UsageError } from "../context.ts";
 import { collect, parseDuration, parsePriority, parseTime } from "../parse.ts";
+import { runTool, TOOLS } from "../../tools/mod.ts";
 import { emit } from "../output.ts";
 import { taskLine } from "../render.ts";
 
@@ -47,28 +51,37 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (title, opts, cmd) => {
       using s = session(ctx, cmd);
       const body = await readBody(ctx, opts);
-      const { task, created } = await s.store.createTask({
+      const out = await runTool(TOOLS.create, s.tools, {
         title,
-        ...(body !== undefined ? { body } : {}),
-        assignee: opts.assignee ?? null,
+        body,
+        assignee: opts.assignee,
         parents: opts.parent,
-        ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
-        tenant: opts.tenant ?? (s.worker ? ctx.env["KANBAN_TENANT"] : undefined) ?? null,
+        priority: opts.priority,
+        tenant: opts.tenant,
         workspace: opts.workspace,
         skills: opts.skill,
-        max_runtime_seconds: opts.maxRuntime ?? null,
+        max_runtime_seconds: opts.maxRuntime,
+        not_before: opts.notBefore === undefined ? undefined : isoTime(opts.notBefore),
         triage: opts.triage === true,
-        not_before: opts.notBefore ?? null,
-        review_required: opts.review === true,
-        idempotency_key: opts.idempotencyKey ?? null,
-        ...(opts.createdBy !== undefined ? { created_by: opts.createdBy } : {}),
-      }, s.worker ? s.actorFor(s.worker.task) : s.actor);
+        review: opts.review === true,
+        idempotency_key: opts.idempotencyKey,
+        created_by: opts.createdBy,
+      });
       emit(
         ctx,
         s.json,
-        { ...task, created },
+        out,
         () =>
-          created ? taskLine(task) : `${taskLine(task)}  (existing task with this idempotency key)`,
+          out.created
+            ? taskLine(out)
+            : `${taskLine(out)}  (existing task with this idempotency key)`,
       );
     });
+}
+
+/** isoTime turns a parsed --not-before (epoch ms) into the ISO time the tool takes. */
+function isoTime(ms: number): string {
+  const d = new Date(ms);
+  if (Number.isNaN(d.getTime())) throw new UsageError("--not-before is out of range");
+  return d.toISOString();
 }

@@ -10,6 +10,7 @@ import { Dispatcher, type PassReport } from "../../dispatch/dispatcher.ts";
 import { selfBinary } from "../../runtime.ts";
 import { type CliContext, globals, session, UsageError } from "../context.ts";
 import { emit } from "../output.ts";
+import { DEFAULT_PORT, parsePort, startWeb } from "./serve.ts";
 
 /** kanbanBinary is what workers call: $KANBAN_BIN, this binary, or the repo's dist/kanban. */
 export function kanbanBinary(env: Record<string, string | undefined>): string {
@@ -63,7 +64,14 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--dry-run", "report what a pass would do; change nothing")
     .option("--stop-workers", "on SIGTERM/SIGINT stop running workers instead of waiting for them")
     .option("--config <path>", "config file (default: $KANBAN_CONFIG or <home>/config.toml)")
+    .option("--serve", "also serve the HTTP API, as kanban serve does")
+    .option("--host <addr>", "with --serve: address to bind", "127.0.0.1")
+    .option("--port <n>", "with --serve: port (0: any free port)", parsePort, DEFAULT_PORT)
+    .option("--public", "with --serve: allow a non-loopback address")
     .action(async (opts, cmd) => {
+      if (opts.serve && (opts.once || opts.dryRun)) {
+        throw new UsageError("--serve goes with the long-running dispatcher, not --once/--dry-run");
+      }
       const config = loadConfig(ctx.env, opts.config);
       const board = resolveBoard(globals(cmd), ctx.env, ctx.cwd);
       using s = session(ctx, cmd);
@@ -113,6 +121,9 @@ export function register(program: Command, ctx: CliContext): void {
           Object.keys(config.profiles).length
         } profile(s), config ${config.path ?? "defaults"})`,
       );
+      // Its own board connection: the dispatcher wakes on commits by other connections.
+      const web = opts.serve ? await startWeb(ctx, board, opts, log) : null;
+      if (web) log(`serving ${web.url}; log in (the link works once): ${web.loginUrl}`);
       try {
         await dispatcher.run(stop.signal, (r) => {
           if (s.json) ctx.stdout(`${JSON.stringify(r)}\n`);
@@ -120,6 +131,7 @@ export function register(program: Command, ctx: CliContext): void {
       } finally {
         // The handlers stay: removing one restores the default action, and a runtime may
         // still deliver a signal that arrived during shutdown, killing the process.
+        await web?.stop();
         log("dispatcher stopped");
       }
     });

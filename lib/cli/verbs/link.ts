@@ -1,5 +1,10 @@
-/** `kanban link PARENT CHILD` makes CHILD wait for PARENT; `unlink` removes that. */
+/**
+ * `kanban link PARENT CHILD` makes CHILD wait for PARENT (the `link` tool: inside a worker it
+ * carries the run's token, and links only tasks the run created); `unlink` removes that.
+ */
 import type { Command } from "@commander-js/extra-typings";
+import type { Actor, Store } from "../../store/mod.ts";
+import { runTool, TOOLS } from "../../tools/mod.ts";
 import { type CliContext, session } from "../context.ts";
 import { emit } from "../output.ts";
 
@@ -12,18 +17,23 @@ export function register(program: Command, ctx: CliContext): void {
       .action(async (parent, child, _opts, cmd) => {
         using s = session(ctx, cmd);
         const r = verb === "link"
-          ? await s.store.link(parent, child, s.actor)
-          : await s.store.unlink(parent, child, s.actor);
-        const child_ = await s.store.getTask(r.child);
+          ? await runTool(TOOLS.link, s.tools, { parent, child })
+          : await unlink(s.store, parent, child, s.actor);
         emit(
           ctx,
           s.json,
-          { ...r, child_status: child_.status },
+          r,
           () =>
             `${r.parent} -> ${r.child}: ${
               verb === "link" ? (r.changed ? "linked" : "already linked") : "unlinked"
-            } (child is ${child_.status})`,
+            } (child is ${r.child_status})`,
         );
       });
   }
+}
+
+/** unlink is a person's verb, not an agent tool: it answers in the `link` shape. */
+async function unlink(store: Store, parent: string, child: string, actor: Actor) {
+  const r = await store.unlink(parent, child, actor);
+  return { ...r, child_status: (await store.getTask(r.child)).status };
 }

@@ -1,10 +1,15 @@
-/** `kanban list`: tasks by status, priority and age (archived ones only when asked). */
+/**
+ * `kanban list`: tasks by status, priority and age (archived ones only when asked), through
+ * the `list` tool; `--limit` and `--offset` page through them.
+ */
 import type { Command } from "@commander-js/extra-typings";
-import { isStatus, type Status, STATUSES } from "../../store/mod.ts";
+import { isStatus, type Status, STATUSES, type TaskSummary } from "../../store/mod.ts";
+import { runTool, TOOLS } from "../../tools/mod.ts";
 import { type CliContext, session, UsageError } from "../context.ts";
 import { collect } from "../parse.ts";
 import { emit } from "../output.ts";
 import { taskRows } from "../render.ts";
+import { positiveInt } from "./runs.ts";
 
 export function parseStatuses(values: string[]): Status[] {
   const out = values.flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "");
@@ -29,22 +34,29 @@ export function register(program: Command, ctx: CliContext): void {
     .option("-a, --assignee <profile>", "only this assignee")
     .option("--tenant <name>", "only this tenant")
     .option("--archived", "include archived tasks")
-    .option("-n, --limit <n>", "at most this many", (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n <= 0) {
-        throw new UsageError(`--limit "${v}" is not a positive integer`);
-      }
-      return n;
-    })
+    .option("-n, --limit <n>", "at most this many", positiveInt("--limit"))
+    .option("--offset <n>", "skip this many first (with --limit: pages)", nonNegativeInt)
     .action(async (opts, cmd) => {
       using s = session(ctx, cmd);
-      const tasks = await s.store.listTasks({
-        statuses: parseStatuses(opts.status),
+      const statuses = parseStatuses(opts.status);
+      const page = await runTool(TOOLS.list, s.tools, {
+        status: statuses.length > 0 ? statuses : undefined,
         assignee: opts.assignee,
         tenant: opts.tenant,
         archived: opts.archived === true,
         limit: opts.limit,
+        offset: opts.offset,
       });
+      // The CLI prints the tasks of the page (its v1 shape, an array); no caps: full rows.
+      const tasks = page.tasks as TaskSummary[];
       emit(ctx, s.json, tasks, () => taskRows(tasks));
     });
+}
+
+function nonNegativeInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new UsageError(`--offset "${v}" is not a non-negative integer`);
+  }
+  return n;
 }

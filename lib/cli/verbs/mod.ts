@@ -22,6 +22,9 @@ import * as backup from "./backup.ts";
 import * as doctor from "./doctor.ts";
 import * as notify from "./notify.ts";
 import * as watch from "./watch.ts";
+import * as skills from "./skills.ts";
+import * as mcp from "./mcp.ts";
+import * as serve from "./serve.ts";
 
 export type Register = (program: Command, ctx: CliContext) => void;
 
@@ -41,11 +44,14 @@ export const VERBS: Register[] = [
   stats.register, // stats, assignees
   dispatch.register,
   status.register,
+  serve.register,
   log.register, // log, tail
   gc.register,
   backup.register,
   doctor.register,
   watch.register,
   notify.register, // notify add, list, remove, enable
+  skills.register, // skills list, show, install
+  mcp.register,
   completions.register,
 ];

@@ -1,10 +1,12 @@
 /**
- * The worker writes: `heartbeat`, `comment`, `complete`, `block`. Inside a worker the task
- * id defaults to `$KANBAN_TASK` and the run's lease token is attached, so a stale worker's
- * write is refused; a person (no token) may also comment, complete and block.
+ * The worker writes: `heartbeat`, `comment`, `complete`, `block`, each running the tool of
+ * the same name. Inside a worker the task id defaults to `$KANBAN_TASK` and the run's lease
+ * token is attached, so a stale worker's write is refused; a write to another task is
+ * refused too. A person (no token) may also comment, complete and block.
  */
 import type { Command } from "@commander-js/extra-typings";
-import { type CliContext, session, UsageError, writeTarget } from "../context.ts";
+import { runTool, TOOLS } from "../../tools/mod.ts";
+import { type CliContext, session, UsageError } from "../context.ts";
 import { parseJsonObject } from "../parse.ts";
 import { bulk, emit } from "../output.ts";
 import { taskLine } from "../render.ts";
@@ -24,9 +26,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--note <text>", "what the worker is doing now")
     .action(async (id, opts, cmd) => {
       using s = session(ctx, cmd);
-      const t = await writeTarget(s, id, "heartbeat");
-      const run = await s.store.heartbeat(t.id, t.actor, opts.note);
-      emit(ctx, s.json, run, () => `${t.id}: lease renewed until ${run.lease_expires}`);
+      const run = await runTool(TOOLS.heartbeat, s.tools, { id, note: opts.note });
+      emit(ctx, s.json, run, () => `${run.task_id}: lease renewed until ${run.lease_expires}`);
     });
 
   program.command("comment")
@@ -34,12 +35,10 @@ export function register(program: Command, ctx: CliContext): void {
     .argument("<args...>", "[ID] TEXT")
     .option("--author <name>", "comment as this name (default: you)")
     .action(async (args, opts, cmd) => {
-      const [id, text] = idAndText(args, "TEXT");
+      const [id, body] = idAndText(args, "TEXT");
       using s = session(ctx, cmd);
-      const t = await writeTarget(s, id, "comment on");
-      const actor = opts.author ? { ...t.actor, name: opts.author } : t.actor;
-      const comment = await s.store.comment(t.id, text, actor);
-      emit(ctx, s.json, comment, () => `${t.id}: comment ${comment.id} added`);
+      const comment = await runTool(TOOLS.comment, s.tools, { id, body, author: opts.author });
+      emit(ctx, s.json, comment, () => `${comment.task_id}: comment ${comment.id} added`);
     });
 
   program.command("complete")
@@ -55,14 +54,13 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (ids, opts, cmd) => {
       using s = session(ctx, cmd);
       const refs = ids.length > 0 ? ids : [requireId(undefined, s.worker?.task)];
-      await bulk(ctx, s.json, refs, async (ref) => {
-        const t = await writeTarget(s, ref, "complete");
-        return await s.store.complete(t.id, {
-          ...(opts.summary !== undefined ? { summary: opts.summary } : {}),
-          ...(opts.metadata !== undefined ? { metadata: opts.metadata } : {}),
-          ...(opts.result !== undefined ? { result: opts.result } : {}),
-        }, t.actor);
-      });
+      await bulk(ctx, s.json, refs, (id) =>
+        runTool(TOOLS.complete, s.tools, {
+          id,
+          summary: opts.summary,
+          metadata: opts.metadata,
+          result: opts.result,
+        }));
     });
 
   program.command("block")
@@ -71,8 +69,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (args, _opts, cmd) => {
       const [id, reason] = idAndText(args, "REASON");
       using s = session(ctx, cmd);
-      const t = await writeTarget(s, id, "block");
-      const task = await s.store.block(t.id, reason, t.actor);
+      const task = await runTool(TOOLS.block, s.tools, { id, reason });
       emit(ctx, s.json, task, () => `${taskLine(task)}  (${task.blocked_reason})`);
     });
 }

@@ -1,6 +1,7 @@
 /** `kanban stats` (board counts) and `kanban assignees` (work per profile). */
 import type { Command } from "@commander-js/extra-typings";
 import { type CliContext, session } from "../context.ts";
+import { runTool, TOOLS } from "../../tools/mod.ts";
 import { emit } from "../output.ts";
 import { table } from "../render.ts";
 
@@ -10,7 +11,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--tenant <name>", "only this tenant")
     .action(async (opts, cmd) => {
       using s = session(ctx, cmd);
-      const st = await s.store.stats(opts.tenant);
+      const st = await runTool(TOOLS.stats, s.tools, { tenant: opts.tenant });
       emit(ctx, s.json, st, () =>
         [
           `${st.total} tasks; ${st.completed_last_24h} completed in the last 24 h`,

@@ -1,0 +1,168 @@
+/**
+ * `kanban serve`: the board's HTTP API (the dashboard comes later) on 127.0.0.1 until
+ * SIGTERM/SIGINT. It prints a one-time login link for a browser and where the board token
+ * is. Binding a non-loopback address needs `--public`. `kanban dispatch --serve` runs the
+ * same server beside the dispatcher through startWeb().
+ */
+import { hostname, networkInterfaces } from "node:os";
+import process from "node:process";
+import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
+import type { BoardRef } from "../../config/paths.ts";
+import { resolveBoard } from "../../config/paths.ts";
+import { boardToken, createApp, isLoopback, LoginCodes } from "../../http/mod.ts";
+import { serve } from "../../runtime.ts";
+import { KanbanError, openStore } from "../../store/mod.ts";
+import { actorName, type CliContext, globals, UsageError } from "../context.ts";
+import { collect } from "../parse.ts";
+
+export const DEFAULT_PORT = 8484;
+
+/** parsePort reads a TCP port (0: any free port). */
+export function parsePort(text: string): number {
+  if (!/^\d{1,5}$/.test(text.trim()) || Number(text) > 65535) {
+    throw new InvalidArgumentError(`"${text}" is not a port (0-65535)`);
+  }
+  return Number(text);
+}
+
+export interface WebOptions {
+  host: string;
+  port: number;
+  public?: boolean | undefined;
+  allowHost?: string[] | undefined;
+  rotateToken?: boolean | undefined;
+}
+
+export interface Web {
+  url: string;
+  loginUrl: string;
+  tokenFile: string;
+  /** Ends the event streams, stops the server and closes its board connection. */
+  stop(): Promise<void>;
+}
+
+const WILDCARDS = new Set(["0.0.0.0", "::", "[::]"]);
+
+/**
+ * startWeb serves the board at `board` over HTTP. It opens its own connection to the board,
+ * so that its writes wake a dispatcher in this same process (SQLite's data_version only
+ * changes for commits made by other connections).
+ */
+export async function startWeb(
+  ctx: CliContext,
+  board: BoardRef,
+  opts: WebOptions,
+  log: (line: string) => void,
+): Promise<Web> {
+  const host = opts.host.trim();
+  const wildcard = WILDCARDS.has(host);
+  if (!isLoopback(host) && !opts.public) {
+    throw new UsageError(
+      `Binding ${host} would expose the board beyond this machine; pass --public to do it ` +
+        `anyway (every request still needs the board token)`,
+    );
+  }
+  const allowed = [...(opts.allowHost ?? [])];
+  if (!wildcard) allowed.push(host);
+  else {
+    allowed.push(hostname());
+    for (const list of Object.values(networkInterfaces())) {
+      for (const a of list ?? []) allowed.push(a.address);
+    }
+  }
+  const store = openStore(board.path);
+  try {
+    const { token, path: tokenFile, created } = boardToken(
+      board.path,
+      opts.rotateToken ? { rotate: true } : {},
+    );
+    if (created) log(`made a new board token in ${tokenFile}`);
+    const logins = new LoginCodes();
+    const streams = new AbortController();
+    const app = createApp({
+      store,
+      token,
+      allowedHosts: allowed,
+      logins,
+      actor: actorName(ctx.env),
+      env: ctx.env,
+      signal: streams.signal,
+      log,
+    });
+    const bare = host.replace(/^\[(.*)\]$/, "$1");
+    const server = await serve(app.fetch, { hostname: bare, port: opts.port }).catch((err) => {
+      const e = err as { code?: string; message?: string };
+      if (e.code === "EADDRINUSE" || /in use/i.test(e.message ?? "")) {
+        throw new KanbanError(
+          "address_in_use",
+          `Cannot listen on ${host}:${opts.port}: the address is in use (pick another --port)`,
+        );
+      }
+      throw err;
+    });
+    // A wildcard address is no place to browse to; this machine reaches it on loopback.
+    const shown = wildcard
+      ? (bare === "::" ? "[::1]" : "127.0.0.1")
+      : bare.includes(":")
+      ? `[${bare}]`
+      : bare;
+    const url = `http://${shown}:${server.port}/`;
+    if (!isLoopback(host)) {
+      log(
+        `WARNING: serving on ${host}, beyond this machine, over plain HTTP: anyone who can ` +
+          `reach port ${server.port} and learns the token controls the board. Put TLS in front.`,
+      );
+    }
+    return {
+      url,
+      loginUrl: `${url}login?t=${logins.issue()}`,
+      tokenFile,
+      stop: async () => {
+        streams.abort();
+        await server.shutdown();
+        store.close();
+      },
+    };
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program.command("serve")
+    .description("serve the board's HTTP API on 127.0.0.1 until SIGTERM/SIGINT")
+    .option("--host <addr>", "address to bind", "127.0.0.1")
+    .option("--port <n>", "port to listen on (0: any free port)", parsePort, DEFAULT_PORT)
+    .option("--public", "allow binding a non-loopback address (prints a warning)")
+    .option("--allow-host <name>", "also accept this Host name (repeatable)", collect)
+    .option("--rotate-token", "replace the board token (every client logs in again)")
+    .action(async (opts, cmd) => {
+      const board = resolveBoard(globals(cmd), ctx.env, ctx.cwd);
+      const log = (line: string) => ctx.stderr(`kanban: ${line}\n`);
+      const web = await startWeb(ctx, board, opts, log);
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.on("SIGTERM", onSignal);
+      process.on("SIGINT", onSignal);
+      if (globals(cmd).json) {
+        ctx.stdout(`${
+          JSON.stringify({
+            board: board.path,
+            url: web.url,
+            login_url: web.loginUrl,
+            token_file: web.tokenFile,
+          })
+        }\n`);
+      } else {
+        ctx.stdout(
+          `serving ${board.path} at ${web.url}\n` +
+            `log in (the link works once): ${web.loginUrl}\n` +
+            `API token: in ${web.tokenFile} (send "Authorization: Bearer <token>")\n`,
+        );
+      }
+      await new Promise((resolve) => stop.signal.addEventListener("abort", resolve));
+      log("stopping");
+      await web.stop();
+    });
+}

@@ -1,0 +1,167 @@
+/**
+ * The health of a board's dispatching, as `kanban status` prints it and `GET /api/v1/status`
+ * returns it: dispatchers and their last pass, running workers, caps in use, the ready queue,
+ * and warnings worth a person's attention. One computation, so both surfaces agree.
+ */
+import { statSync } from "node:fs";
+import { type Config, loadConfig } from "../config/config.ts";
+import type { Env } from "../config/paths.ts";
+import { type Dispatcher, KanbanError, type QueueEntry, type Store } from "../store/mod.ts";
+import { PRESETS } from "./profiles.ts";
+import { findProgram } from "./spawn.ts";
+
+/** ago is how many whole seconds before `now` the time `iso` was (null stays null). */
+export const ago = (iso: string | null, now: number): number | null =>
+  iso === null ? null : Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+
+export interface DispatcherHealth extends Dispatcher {
+  last_tick_age_s: number | null;
+  /** It holds an unexpired dispatch lease: it is the one claiming work. */
+  holds_board: boolean;
+}
+
+export interface WorkerHealth {
+  run: number;
+  task: string;
+  title: string;
+  profile: string | null;
+  pid: number | null;
+  host: string | null;
+  started_at: string;
+  age_s: number | null;
+  /** When its log file last changed (its last output). */
+  last_output_at: string | null;
+  heartbeat_at: string | null;
+  lease_expires: string | null;
+}
+
+export interface BoardHealth {
+  board: string;
+  dispatchers: DispatcherHealth[];
+  workers: WorkerHealth[];
+  caps: {
+    max_workers: number | null;
+    running: number;
+    profiles: { profile: string; running: number; max_concurrent: number }[];
+  };
+  queue: {
+    ready: number;
+    claimable: number;
+    oldest_ready_at: string | null;
+    by_assignee: QueueEntry[];
+  };
+  warnings: string[];
+}
+
+export interface HealthOptions {
+  store: Store;
+  /** Environment for config.toml ($KANBAN_CONFIG, $KANBAN_HOME) and $PATH (profile commands). */
+  env: Env;
+  now: number;
+}
+
+/** boardHealth reads the board (and config.toml) and says how its dispatching is doing. */
+export async function boardHealth({ store, env, now }: HealthOptions): Promise<BoardHealth> {
+  const warnings: string[] = [];
+  let config: Config | null = null;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    warnings.push(`config: ${err instanceof KanbanError ? err.message : String(err)}`);
+  }
+  const dispatchers = (await store.dispatchers()).map((d) => ({
+    ...d,
+    last_tick_age_s: ago(d.last_tick, now),
+    holds_board: d.active && d.lease_expires !== null && Date.parse(d.lease_expires) > now,
+  }));
+  const runs = await store.openRuns();
+  const workers = await Promise.all(runs.map(async (r): Promise<WorkerHealth> => {
+    const task = await store.getTask(r.task_id);
+    let lastOutput: string | null = null;
+    try {
+      if (r.log_path) lastOutput = statSync(r.log_path).mtime.toISOString();
+    } catch { /* no log yet */ }
+    return {
+      run: r.id,
+      task: r.task_id,
+      title: task.title,
+      profile: r.profile,
+      pid: r.pid,
+      host: r.host,
+      started_at: r.started_at,
+      age_s: ago(r.started_at, now),
+      last_output_at: lastOutput,
+      heartbeat_at: r.heartbeat_at,
+      lease_expires: r.lease_expires,
+    };
+  }));
+  const queue = await store.readyQueue();
+  const ready = queue.reduce((n, q) => n + q.ready, 0);
+  const claimable = queue.reduce((n, q) => n + q.claimable, 0);
+  const oldest = queue.map((q) => q.oldest_ready_at).filter((x): x is string => x !== null)
+    .sort()[0] ?? null;
+  const profiles = config?.profiles ?? {};
+  const caps = {
+    max_workers: config?.dispatch.max_workers ?? null,
+    running: runs.length,
+    profiles: Object.entries(profiles).map(([name, p]) => ({
+      profile: name,
+      running: runs.filter((r) => r.profile === name).length,
+      max_concurrent: p.max_concurrent,
+    })),
+  };
+  const active = dispatchers.find((d) => d.holds_board);
+  if (!active && claimable > 0) {
+    warnings.push(
+      `${claimable} task(s) ready to run but no dispatcher holds this board (run "kanban dispatch")`,
+    );
+  }
+  const poll = (config?.dispatch.poll_interval ?? 2000) / 1000;
+  if (active && (active.last_tick_age_s ?? 0) > 3 * poll + 5) {
+    warnings.push(
+      `dispatcher ${active.id} has not completed a pass for ${active.last_tick_age_s}s`,
+    );
+  }
+  const waited = ago(oldest, now);
+  if (waited !== null && waited > 600 && claimable > 0) {
+    warnings.push(
+      `stuck queue: the oldest ready task has waited ${Math.round(waited / 60)} min`,
+    );
+  }
+  for (const q of queue) {
+    if (q.assignee === null) {
+      warnings.push(`${q.ready} ready task(s) have no assignee, so no profile runs them`);
+    } else if (config && !(q.assignee in profiles)) {
+      warnings.push(
+        `${q.ready} ready task(s) for "${q.assignee}", which has no profile in config.toml`,
+      );
+    }
+  }
+  for (const [name, p] of Object.entries(profiles)) {
+    const program = p.command?.[0] ?? PRESETS[p.preset!][0]!;
+    if (findProgram(program, env["PATH"] ?? "") === null) {
+      warnings.push(`profile ${name}: command "${program}" is not found or not executable`);
+    }
+  }
+  const tripped = (await store.listTasks({ statuses: ["blocked"] }))
+    .filter((t) => /consecutive failed attempts/.test(t.blocked_reason ?? ""));
+  for (const t of tripped) {
+    warnings.push(`breaker tripped: ${t.id} (${t.assignee ?? "-"}): ${t.blocked_reason}`);
+  }
+  // Notifications (lib/store/subscriptions.ts): a disabled subscription needs a person.
+  for (const sub of await store.listSubscriptions()) {
+    if (sub.state !== "disabled") continue;
+    warnings.push(
+      `notification ${sub.id} (${sub.kind} ${sub.target}) disabled after ${sub.failures} ` +
+        `failures: ${sub.last_error ?? "-"}; fix it, then "kanban notify enable ${sub.id}"`,
+    );
+  }
+  return {
+    board: store.path,
+    dispatchers,
+    workers,
+    caps,
+    queue: { ready, claimable, oldest_ready_at: oldest, by_assignee: queue },
+    warnings,
+  };
+}

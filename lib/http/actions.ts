@@ -1,0 +1,72 @@
+/**
+ * Running a person's status action on one task (the transition endpoints, drag and drop, and
+ * bulk all come here), always through the store, so the one transition table applies.
+ */
+import type { Actor, CompleteInput, Status, Store, Task } from "../store/mod.ts";
+import { planMove } from "./moves.ts";
+import type { BulkAction } from "./schemas.ts";
+
+export interface ActionInput {
+  /** For move: the column dropped on. */
+  status?: Status | undefined;
+  reason?: string | undefined;
+  summary?: string | undefined;
+  metadata?: Record<string, unknown> | undefined;
+  result?: string | undefined;
+}
+
+export interface ActionResult {
+  task: Task;
+  /** The action that ran (for a move, the one the drop mapped to; null: nothing changed). */
+  action: string | null;
+  changed: boolean;
+}
+
+function completion(input: ActionInput): CompleteInput {
+  return {
+    ...(input.summary !== undefined ? { summary: input.summary } : {}),
+    ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
+    ...(input.result !== undefined ? { result: input.result } : {}),
+  };
+}
+
+/** act applies `action` to task `ref`; store errors (illegal transition, ...) pass through. */
+export async function act(
+  store: Store,
+  ref: string,
+  action: BulkAction,
+  input: ActionInput,
+  actor: Actor,
+): Promise<ActionResult> {
+  if (action === "move") {
+    const task = await store.getTask(ref);
+    const plan = planMove(task, input.status!, input.reason !== undefined);
+    if (plan.action === null) return { task, action: null, changed: false };
+    return await act(store, task.id, plan.action, input, actor);
+  }
+  const run = (): Promise<Task> => {
+    switch (action) {
+      case "promote":
+        return store.promote(ref, actor);
+      case "unblock":
+        return store.unblock(ref, actor);
+      case "complete":
+        return store.complete(ref, completion(input), actor);
+      case "block":
+        return store.block(ref, input.reason ?? "", actor);
+      case "approve":
+        return store.review(ref, "approve", input.reason, actor);
+      case "reject":
+        return store.review(ref, "reject", input.reason, actor);
+      case "cancel":
+        return store.cancel(ref, input.reason, actor);
+      case "archive":
+        return store.archive(ref, actor);
+      case "unarchive":
+        return store.unarchive(ref, actor);
+      case "reopen":
+        return store.reopen(ref, actor);
+    }
+  };
+  return { task: await run(), action, changed: true };
+}

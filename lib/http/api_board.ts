@@ -1,0 +1,98 @@
+/** Board-wide routes: the board's columns, stats, dispatcher health, a dispatch nudge, logs. */
+import { boardHealth } from "../dispatch/health.ts";
+import { NotFoundError, STATUSES } from "../store/mod.ts";
+import { tailLog } from "./log_tail.ts";
+import { type ApiContext, json, type Routes } from "./route.ts";
+import { BoardQuery, LogQuery, StatsQuery } from "./schemas.ts";
+import * as shapes from "./shapes.ts";
+
+const COLUMN_LIMIT = 200;
+const LOG_BYTES = 64 * 1024;
+
+export function boardRoutes(r: Routes, api: ApiContext): void {
+  const { store } = api;
+
+  r.add({
+    method: "get",
+    path: "/api/v1/board",
+    tag: "board",
+    summary: "The board: one column per status with its count and tasks (no bodies)",
+    description: "Archived tasks are left out unless `archived=true`. Each column lists at " +
+      "most `limit` tasks (highest priority, then oldest, first); `count` is the full number.",
+    query: BoardQuery,
+    ok: { status: 200, schema: shapes.Board, description: "the columns" },
+    handler: async (c, { query }) => {
+      const tasks = await store.listTasks({
+        tenant: query.tenant,
+        assignee: query.assignee,
+        search: query.search,
+        archived: query.archived ?? false,
+      });
+      const limit = query.limit ?? COLUMN_LIMIT;
+      const columns = STATUSES.filter((s) => s !== "archived" || query.archived).map((s) => {
+        const all = tasks.filter((t) => t.status === s);
+        return { status: s, count: all.length, tasks: all.slice(0, limit) };
+      });
+      return json(c, { columns, total: tasks.length });
+    },
+  });
+
+  r.add({
+    method: "get",
+    path: "/api/v1/stats",
+    tag: "board",
+    summary: "Task counts by status, run outcomes, queue age",
+    query: StatsQuery,
+    ok: { status: 200, schema: shapes.Stats, description: "the statistics" },
+    handler: async (c, { query }) => json(c, await store.stats(query.tenant)),
+  });
+
+  r.add({
+    method: "get",
+    path: "/api/v1/assignees",
+    tag: "board",
+    summary: "Assignees (profiles) with their tasks by status",
+    ok: { status: 200, schema: shapes.Assignees, description: "busiest first" },
+    handler: async (c) => json(c, await store.assignees()),
+  });
+
+  r.add({
+    method: "get",
+    path: "/api/v1/status",
+    tag: "dispatch",
+    summary: "Dispatcher health: what `kanban status --json` prints",
+    ok: { status: 200, schema: shapes.Health, description: "dispatchers, workers, caps, warnings" },
+    handler: async (c) => json(c, await boardHealth({ store, env: api.env, now: api.now() })),
+  });
+
+  r.add({
+    method: "post",
+    path: "/api/v1/dispatch/nudge",
+    tag: "dispatch",
+    summary: "Wake the dispatcher now",
+    description: "Appends a `dispatch_requested` event; a running dispatcher wakes within " +
+      "milliseconds of any board write and makes a pass.",
+    ok: { status: 202, schema: shapes.Nudged, description: "the event that was written" },
+    handler: async (c) => json(c, { event: await store.requestDispatch(api.actor) }, 202),
+  });
+
+  r.add({
+    method: "get",
+    path: "/api/v1/runs/{run}/log",
+    tag: "board",
+    summary: "The end of a run's worker log",
+    query: LogQuery,
+    ok: { status: 200, schema: shapes.LogTail, description: "the last `bytes` bytes as text" },
+    errors: [404],
+    handler: async (c, { params, query }) => {
+      const id = /^\d{1,15}$/.test(params["run"]!) ? Number(params["run"]) : NaN;
+      if (!(id >= 1)) throw new NotFoundError(`No run "${params["run"]}"`);
+      const run = await store.getRun(id);
+      if (run.log_path === null) {
+        throw new NotFoundError(`Run ${run.id} has no log (it was not started by the dispatcher)`);
+      }
+      const tail = tailLog(run.log_path, query.bytes ?? LOG_BYTES);
+      return json(c, { run: run.id, task: run.task_id, path: run.log_path, ...tail });
+    },
+  });
+}

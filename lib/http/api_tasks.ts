@@ -1,0 +1,118 @@
+/** Task routes: list, create, read, edit, comments and links. */
+import { isStatus, type Status, ValidationError } from "../store/mod.ts";
+import { type ApiContext, json, type Routes } from "./route.ts";
+import { CommentBody, CreateBody, EditBody, LinkBody, LinkQuery, ListQuery } from "./schemas.ts";
+import * as shapes from "./shapes.ts";
+
+export function taskRoutes(r: Routes, api: ApiContext): void {
+  const { store } = api;
+
+  r.add({
+    method: "get",
+    path: "/api/v1/tasks",
+    tag: "tasks",
+    summary: "List tasks (without bodies), by status order, priority, then age",
+    query: ListQuery,
+    ok: { status: 200, schema: shapes.TaskSummaries, description: "the tasks" },
+    handler: async (c, { query }) => {
+      const statuses = query.status?.split(",").map((s) => s.trim()).filter(Boolean);
+      for (const s of statuses ?? []) {
+        if (!isStatus(s)) throw new ValidationError(`Invalid query: status "${s}" is not a status`);
+      }
+      return json(
+        c,
+        await store.listTasks({
+          statuses: statuses as Status[] | undefined,
+          tenant: query.tenant,
+          assignee: query.assignee,
+          search: query.search,
+          archived: query.archived,
+          limit: query.limit,
+        }),
+      );
+    },
+  });
+
+  r.add({
+    method: "post",
+    path: "/api/v1/tasks",
+    tag: "tasks",
+    summary: "Create a task",
+    description: "With an idempotency_key already in use, the existing task comes back " +
+      "(200, created: false) and nothing changes.",
+    body: CreateBody,
+    ok: { status: 201, schema: shapes.Created, description: "the new task" },
+    errors: [404, 409],
+    handler: async (c, { body }) => {
+      const result = await store.createTask(body, api.actor);
+      return json(c, result, result.created ? 201 : 200);
+    },
+  });
+
+  r.add({
+    method: "get",
+    path: "/api/v1/tasks/{id}",
+    tag: "tasks",
+    summary: "A task with its parents, children, comments, events and runs",
+    description: "`id` is a task id or any unique prefix of one.",
+    ok: { status: 200, schema: shapes.TaskDetail, description: "the task in detail" },
+    errors: [404],
+    handler: async (c, { params }) => json(c, await store.showTask(params["id"]!)),
+  });
+
+  r.add({
+    method: "patch",
+    path: "/api/v1/tasks/{id}",
+    tag: "tasks",
+    summary: "Edit a task's title, body, priority or assignee",
+    body: EditBody,
+    ok: { status: 200, schema: shapes.Task, description: "the edited task" },
+    errors: [404],
+    handler: async (c, { params, body }) => {
+      const { assignee, ...fields } = body;
+      const id = await store.resolveId(params["id"]!);
+      let task = Object.values(fields).some((v) => v !== undefined)
+        ? await store.editTask(id, fields, api.actor)
+        : await store.getTask(id);
+      if (assignee !== undefined) task = await store.assignTask(id, assignee, api.actor);
+      return json(c, task);
+    },
+  });
+
+  r.add({
+    method: "post",
+    path: "/api/v1/tasks/{id}/comments",
+    tag: "tasks",
+    summary: "Comment on a task",
+    body: CommentBody,
+    ok: { status: 201, schema: shapes.Comment, description: "the comment" },
+    errors: [404],
+    handler: async (c, { params, body }) => {
+      const actor = body.author === undefined ? api.actor : { name: body.author };
+      return json(c, await store.comment(params["id"]!, body.body, actor), 201);
+    },
+  });
+
+  r.add({
+    method: "post",
+    path: "/api/v1/links",
+    tag: "tasks",
+    summary: "Make `child` wait for `parent` (cycles and self links are refused)",
+    body: LinkBody,
+    ok: { status: 200, schema: shapes.LinkResult, description: "changed: false if it existed" },
+    errors: [404, 409],
+    handler: async (c, { body }) => json(c, await store.link(body.parent, body.child, api.actor)),
+  });
+
+  r.add({
+    method: "delete",
+    path: "/api/v1/links",
+    tag: "tasks",
+    summary: "Remove the dependency of `child` on `parent`",
+    query: LinkQuery,
+    ok: { status: 200, schema: shapes.LinkResult, description: "the removed link" },
+    errors: [404],
+    handler: async (c, { query }) =>
+      json(c, await store.unlink(query.parent, query.child, api.actor)),
+  });
+}

@@ -1,0 +1,116 @@
+/**
+ * createApp builds the board's web server as a pure `(Request) => Response` hono app: the
+ * JSON API under /api/v1, live events, the login link and a placeholder page, behind the
+ * defences of security.ts. It runs unchanged under Deno.serve and Bun.serve (see serve() in
+ * lib/runtime.ts) and in tests through `app.request()`.
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { Env } from "../config/paths.ts";
+import type { Store } from "../store/mod.ts";
+import { actionRoutes } from "./api_actions.ts";
+import { boardRoutes } from "./api_board.ts";
+import { taskRoutes } from "./api_tasks.ts";
+import { ApiError, errorBody, toError } from "./errors.ts";
+import { eventRoutes } from "./events.ts";
+import { LoginCodes } from "./login.ts";
+import { buildOpenApi } from "./openapi.ts";
+import { escapeHtml, pageRoutes } from "./pages.ts";
+import { type ApiContext, json, Routes } from "./route.ts";
+import {
+  hostGuard,
+  LOOPBACK_NAMES,
+  normalizeHost,
+  originGuard,
+  requireToken,
+  securityHeaders,
+} from "./security.ts";
+import * as shapes from "./shapes.ts";
+
+export interface AppOptions {
+  store: Store;
+  /** The board token (lib/http/token.ts): every /api route requires it. */
+  token: string;
+  /** Host names allowed beside localhost, 127.0.0.1 and [::1] (e.g. the bound name). */
+  allowedHosts?: readonly string[];
+  /** One-time login codes; `kanban serve` issues one and prints its link. */
+  logins?: LoginCodes;
+  /** Who the API's writes are recorded as (default "web"). */
+  actor?: string;
+  /** Environment for config.toml and $PATH (the status route); default: none. */
+  env?: Env;
+  now?: () => number;
+  /** Aborting it ends every open event stream (call before shutting the server down). */
+  signal?: AbortSignal;
+  /** Event stream timing (ms); defaults 250 and 15000. */
+  pollMs?: number;
+  keepAliveMs?: number;
+  /** Largest request body accepted (bytes; default 2 MiB: a task body may be 1 MiB). */
+  maxBodyBytes?: number;
+  /** Where internal errors are reported (their details never go to the client). */
+  log?: (line: string) => void;
+}
+
+/** A hono app with its generated OpenAPI document. */
+export type App = Hono & { openapi: Record<string, unknown> };
+
+export function createApp(o: AppOptions): App {
+  const app = new Hono();
+  const api: ApiContext = {
+    store: o.store,
+    actor: { name: o.actor ?? "web" },
+    env: o.env ?? {},
+    now: o.now ?? Date.now,
+  };
+  const logins = o.logins ?? new LoginCodes();
+  const maxBody = o.maxBodyBytes ?? 2 * 1024 * 1024;
+
+  app.use(securityHeaders());
+  app.use(hostGuard([...LOOPBACK_NAMES, ...(o.allowedHosts ?? []).map(normalizeHost)]));
+  app.use(originGuard());
+  app.use("/api/*", requireToken(o.token));
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: maxBody,
+      onError: () => {
+        throw new ApiError(413, "too_large", `Request body is larger than ${maxBody} bytes`);
+      },
+    }),
+  );
+
+  const routes = new Routes(app);
+  pageRoutes(routes, api, { token: o.token, logins });
+  boardRoutes(routes, api);
+  taskRoutes(routes, api);
+  actionRoutes(routes, api);
+  eventRoutes(routes, api, {
+    pollMs: o.pollMs ?? 250,
+    keepAliveMs: o.keepAliveMs ?? 15_000,
+    signal: o.signal,
+  });
+  let openapi: Record<string, unknown> = {};
+  routes.add({
+    method: "get",
+    path: "/api/v1/openapi.json",
+    tag: "meta",
+    summary: "This document",
+    ok: { status: 200, schema: shapes.OpenApi, description: "OpenAPI 3.1" },
+    handler: (c) => json(c, openapi),
+  });
+  openapi = buildOpenApi(routes.docs);
+
+  app.notFound((c) => {
+    const message = `No route ${c.req.method} ${new URL(c.req.url).pathname}`;
+    if (new URL(c.req.url).pathname.startsWith("/api/")) {
+      return c.json(errorBody("not_found", message), 404);
+    }
+    return c.html(`<!doctype html><title>Not found</title><p>${escapeHtml(message)}</p>`, 404);
+  });
+  app.onError((err, c) => {
+    const { status, body } = toError(err);
+    if (status === 500) o.log?.(`${c.req.method} ${c.req.path}: ${err.stack ?? err}`);
+    return c.json(body, status);
+  });
+  return Object.assign(app, { openapi });
+}

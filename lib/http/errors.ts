@@ -1,0 +1,52 @@
+/**
+ * The API's one error shape, `{error: {code, message}}`, and the HTTP status for each kind of
+ * failure. Store errors keep their stable `code`; the status says what kind of refusal it is.
+ */
+import { KanbanError } from "../store/mod.ts";
+
+export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 500 | 503;
+
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+/** ApiError is a refusal made by the HTTP layer itself (auth, host, origin, input shape). */
+export class ApiError extends Error {
+  readonly status: ErrorStatus;
+  readonly code: string;
+  constructor(status: ErrorStatus, code: string, message: string) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export function errorBody(code: string, message: string): ErrorBody {
+  return { error: { code, message } };
+}
+
+/**
+ * statusOf maps a store error to its HTTP status: unknown ids 404, malformed input 400,
+ * a locked board 503, and every rule that refused a well-formed request (an illegal
+ * transition, a stale lease, a cycle, an idempotency clash) 409.
+ */
+export function statusOf(err: KanbanError): ErrorStatus {
+  if (err.code === "not_found") return 404;
+  if (err.code === "busy") return 503;
+  if (err.code === "board_too_new") return 500;
+  if (err.exitCode === 2 || err.code === "ambiguous_id") return 400;
+  return 409;
+}
+
+/** toError turns anything thrown by a handler into a status and the error body. */
+export function toError(err: unknown): { status: ErrorStatus; body: ErrorBody } {
+  if (err instanceof ApiError) {
+    return { status: err.status, body: errorBody(err.code, err.message) };
+  }
+  if (err instanceof KanbanError) {
+    return { status: statusOf(err), body: errorBody(err.code, err.message) };
+  }
+  // Internal details (stack, SQL) stay in the server's log, not in the response.
+  return { status: 500, body: errorBody("internal", "Internal server error") };
+}

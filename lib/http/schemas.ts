@@ -1,0 +1,132 @@
+/**
+ * Request schemas of the API. Bodies are strict (an unknown field such as a misspelt
+ * `assigne` is refused, not ignored) and reuse the store's own input schemas, so the API,
+ * the CLI and the tools accept and refuse the same things.
+ */
+import { z } from "zod";
+import {
+  ACTIONS,
+  CompleteSchema,
+  CreateTaskSchema,
+  EditTaskSchema,
+  STATUSES,
+} from "../store/mod.ts";
+
+/** A time: milliseconds since the epoch, or an ISO 8601 date-time with an offset. */
+const when = z.union([
+  z.number().int(),
+  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
+]);
+
+const reason = (what: string) =>
+  z.string().trim().min(1, `${what} is empty`).max(20_000, `${what} is too long`);
+
+export const CreateBody = z.strictObject({
+  ...CreateTaskSchema.shape,
+  // Checked by the store (which turns it into a kind and a path): kept as text here.
+  workspace: z.string().optional().describe("scratch (default), worktree or dir:/absolute/path"),
+  not_before: when.nullish().describe("do not start before: epoch ms or ISO date-time"),
+});
+
+export const EditBody = z.strictObject({
+  title: EditTaskSchema.shape.title,
+  body: EditTaskSchema.shape.body,
+  priority: EditTaskSchema.shape.priority,
+  assignee: CreateTaskSchema.shape.assignee.describe("a profile name; null unassigns"),
+}).refine((p) => Object.values(p).some((v) => v !== undefined), "nothing to change");
+
+export const CompleteBody = z.strictObject(CompleteSchema.shape);
+export const BlockBody = z.strictObject({ reason: reason("reason") });
+export const ReasonBody = z.strictObject({ reason: reason("reason").optional() });
+export const ReviewBody = z.strictObject({
+  decision: z.enum(["approve", "reject"]),
+  reason: reason("reason").optional(),
+});
+
+export const MoveBody = z.strictObject({
+  status: z.enum(STATUSES).describe("the column the task was dropped on"),
+  reason: reason("reason").optional().describe("required when moving to blocked"),
+  summary: CompleteSchema.shape.summary,
+  metadata: CompleteSchema.shape.metadata,
+});
+
+/** The actions a person can apply to several tasks at once (`move` takes a `status`). */
+export const BULK_ACTIONS = [
+  "promote",
+  "unblock",
+  "complete",
+  "block",
+  "approve",
+  "reject",
+  "cancel",
+  "archive",
+  "unarchive",
+  "reopen",
+  "move",
+] as const satisfies readonly (typeof ACTIONS[number] | "move")[];
+export type BulkAction = (typeof BULK_ACTIONS)[number];
+
+export const BulkBody = z.strictObject({
+  ids: z.array(z.string().min(1)).min(1, "ids is empty").max(500, "more than 500 ids"),
+  action: z.enum(BULK_ACTIONS),
+  status: z.enum(STATUSES).optional().describe("the target column, for action move"),
+  reason: reason("reason").optional().describe("required for block"),
+  summary: CompleteSchema.shape.summary,
+  metadata: CompleteSchema.shape.metadata,
+}).superRefine((b, ctx) => {
+  if (b.action === "block" && b.reason === undefined) {
+    ctx.addIssue({ code: "custom", path: ["reason"], message: "reason is required to block" });
+  }
+  if (b.action === "move" && b.status === undefined) {
+    ctx.addIssue({ code: "custom", path: ["status"], message: "status is required to move" });
+  }
+});
+
+export const CommentBody = z.strictObject({
+  body: z.string().describe("markdown"),
+  author: z.string().optional().describe("who writes it (default: the person serving)"),
+});
+
+export const LinkBody = z.strictObject({
+  parent: z.string().min(1, "parent is empty"),
+  child: z.string().min(1, "child is empty"),
+});
+
+// Query strings ------------------------------------------------------------------------------
+
+const flag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const count = (what: string, max: number) =>
+  z.string().regex(/^\d+$/, `${what} is not a whole number`).transform(Number)
+    .pipe(z.number().int().min(1, `${what} is below 1`).max(max, `${what} is above ${max}`));
+
+const filters = {
+  tenant: z.string().optional(),
+  assignee: z.string().optional(),
+  search: z.string().optional().describe("text in the id, title or body"),
+  archived: flag.optional().describe("include archived tasks"),
+};
+
+export const BoardQuery = z.strictObject({
+  ...filters,
+  limit: count("limit", 5000).optional().describe("tasks per column (default 200)"),
+});
+
+export const ListQuery = z.strictObject({
+  ...filters,
+  status: z.string().optional().describe("comma-separated statuses"),
+  limit: count("limit", 100_000).optional(),
+});
+
+export const StatsQuery = z.strictObject({ tenant: z.string().optional() });
+
+export const LinkQuery = LinkBody;
+
+export const LogQuery = z.strictObject({
+  bytes: count("bytes", 1024 * 1024).optional().describe("how much of the end (default 64 KiB)"),
+});
+
+export const EventsQuery = z.strictObject({
+  since: z.string().regex(/^\d+$/, "since is not an event id").transform(Number).optional()
+    .describe("start after this event id (Last-Event-ID wins); default: the current head"),
+  task: z.string().optional().describe("only this task's events"),
+});

@@ -1,0 +1,109 @@
+/**
+ * The board's API token: a random secret kept in a file next to the board
+ * (`board.db.http-token`, mode 0600), made on first serve. It lives outside the database on
+ * purpose: workers hold the board file's path and open it, but have no business with the
+ * token, and a backup of the board does not carry it. `kanban serve --rotate-token` replaces
+ * it.
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { linkSync, lstatSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import process from "node:process";
+import { KanbanError } from "../store/mod.ts";
+
+const TOKEN = /^kb_[A-Za-z0-9_-]{43}$/;
+
+/** newSecret makes `bytes` random bytes as base64url text. */
+export function newSecret(bytes = 32): string {
+  return randomBytes(bytes).toString("base64url");
+}
+
+/** tokenPath is where the token of the board at `boardPath` lives. */
+export function tokenPath(boardPath: string): string {
+  return `${boardPath}.http-token`;
+}
+
+export interface BoardToken {
+  token: string;
+  path: string;
+  /** true when this call made the token (first serve, or a rotation). */
+  created: boolean;
+}
+
+/**
+ * boardToken reads the board's token, making it on first use. With `rotate` a new token
+ * replaces the old one (every browser must log in again). A token file that is a symlink,
+ * belongs to another user, or is readable by others is refused, as ssh refuses such a key:
+ * in a shared directory someone else could have planted or read it.
+ */
+export function boardToken(boardPath: string, options: { rotate?: boolean } = {}): BoardToken {
+  const path = tokenPath(boardPath);
+  if (options.rotate) {
+    const token = `kb_${newSecret()}`;
+    const tmp = `${path}.${process.pid}.${newSecret(6)}.tmp`;
+    writeFileSync(tmp, `${token}\n`, { mode: 0o600, flag: "wx" });
+    renameSync(tmp, path);
+    return { token, path, created: true };
+  }
+  for (let attempt = 0;; attempt++) {
+    const existing = readToken(path);
+    if (existing !== null) return { token: existing, path, created: false };
+    // Write a private temporary file, then link it into place: the link fails if another
+    // process made the token first, and nobody ever sees a half-written file.
+    const token = `kb_${newSecret()}`;
+    const tmp = `${path}.${process.pid}.${newSecret(6)}.tmp`;
+    writeFileSync(tmp, `${token}\n`, { mode: 0o600, flag: "wx" });
+    try {
+      linkSync(tmp, path);
+      return { token, path, created: true };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 2) throw err;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+}
+
+function readToken(path: string): string | null {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+  const refuse = (why: string) =>
+    new KanbanError("insecure_token_file", `Refusing the token file "${path}": ${why}`);
+  if (!st.isFile()) throw refuse("it is not a regular file");
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) throw refuse(`it belongs to user ${st.uid}, not you`);
+  if ((st.mode & 0o077) !== 0) {
+    throw refuse(
+      `other users may read it (mode ${(st.mode & 0o777).toString(8)}); ` +
+        `"chmod 600" it, or delete it to make a new token`,
+    );
+  }
+  const token = readFileSync(path, "utf8").trim();
+  if (!TOKEN.test(token)) throw refuse("it does not hold a kanban token (kb_...)");
+  return token;
+}
+
+/** sameSecret compares two secrets in constant time (for their common length). */
+export function sameSecret(a: string, b: string): boolean {
+  const x = createHash("sha256").update(a).digest();
+  const y = createHash("sha256").update(b).digest();
+  return timingSafeEqual(x, y);
+}
+
+/**
+ * sessionCookie is the name and value of the browser's login cookie for this token. The
+ * name is per token: cookies ignore ports, so two boards served on one host would otherwise
+ * overwrite each other's. The value is derived from the token, not the token itself.
+ */
+export function sessionCookie(token: string): { name: string; value: string } {
+  const hash = (what: string) =>
+    createHash("sha256").update(`kanban-${what}:${token}`).digest("base64url");
+  return {
+    name: `kanban_${hash("cookie").slice(0, 10).replace(/[-_]/g, "x")}`,
+    value: hash("session"),
+  };
+}

@@ -1,0 +1,20 @@
+/** `block`: park a task with a question or reason for a person (ends a worker's run). */
+import { z } from "zod";
+import type { Task, TaskSummary } from "../store/mod.ts";
+import { capTask } from "./caps.ts";
+import { ownTarget } from "./_target.ts";
+import type { ToolDeps } from "./tool.ts";
+
+export const BlockInput = z.strictObject({
+  id: z.string().optional().describe("task id (default: your task)"),
+  reason: z.string().describe("one clear question or reason"),
+});
+
+export async function block(
+  deps: ToolDeps,
+  input: z.output<typeof BlockInput>,
+): Promise<Task | TaskSummary> {
+  const t = await ownTarget(deps, input.id, "block");
+  const task = await deps.store.block(t.id, input.reason, t.actor);
+  return deps.caps ? capTask(task, deps.caps) : task;
+}

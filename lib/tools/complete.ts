@@ -1,0 +1,31 @@
+/**
+ * `complete`: finish a task with a handoff (summary, metadata, result) that the tasks waiting
+ * on it receive. A worker completes its own task; a person may complete any.
+ */
+import { z } from "zod";
+import type { Task, TaskSummary } from "../store/mod.ts";
+import { capTask } from "./caps.ts";
+import { ownTarget } from "./_target.ts";
+import type { ToolDeps } from "./tool.ts";
+
+export const CompleteInput = z.strictObject({
+  id: z.string().optional().describe("task id (default: your task)"),
+  summary: z.string().optional().describe("what was done, for people and the next tasks"),
+  metadata: z.record(z.string(), z.unknown()).optional().describe(
+    "machine-readable results (files, URLs, numbers)",
+  ),
+  result: z.string().optional().describe("the result itself, if short"),
+});
+
+export async function complete(
+  deps: ToolDeps,
+  input: z.output<typeof CompleteInput>,
+): Promise<Task | TaskSummary> {
+  const t = await ownTarget(deps, input.id, "complete");
+  const task = await deps.store.complete(t.id, {
+    ...(input.summary !== undefined ? { summary: input.summary } : {}),
+    ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
+    ...(input.result !== undefined ? { result: input.result } : {}),
+  }, t.actor);
+  return deps.caps ? capTask(task, deps.caps) : task;
+}

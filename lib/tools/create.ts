@@ -1,0 +1,76 @@
+/**
+ * `create`: add a task. A worker's follow-up carries its run's token (refused once the run
+ * has ended; the new task records the run it came from) and inherits the worker's tenant.
+ */
+import { z } from "zod";
+import { type Task, type TaskSummary, ValidationError } from "../store/mod.ts";
+import { parseDuration } from "../config/duration.ts";
+import { capTask } from "./caps.ts";
+import { originActor } from "./_target.ts";
+import type { ToolDeps } from "./tool.ts";
+
+export const CreateInput = z.strictObject({
+  title: z.string().describe("one line"),
+  body: z.string().optional().describe("markdown: what to do, context, done criteria"),
+  assignee: z.string().optional().describe("profile that works on it"),
+  parents: z.array(z.string()).optional().describe("ids it waits for; their handoffs reach it"),
+  priority: z.number().int().optional().describe("higher runs first; default 0"),
+  tenant: z.string().optional(),
+  workspace: z.string().optional().describe("scratch | worktree | dir:/abs/path"),
+  skills: z.array(z.string()).optional(),
+  max_runtime_seconds: z.number().int().optional(),
+  not_before: z.string().optional().describe("ISO time or +2h"),
+  triage: z.boolean().optional().describe("wait for a person to promote it"),
+  review: z.boolean().optional().describe("needs review after completion"),
+  idempotency_key: z.string().optional().describe("at most one open task per key"),
+  created_by: z.string().optional(),
+});
+
+/**
+ * CreateOutput is the task plus whether it is new (false: an existing task had the key).
+ * With caps the body is left out (the caller just wrote it).
+ */
+export type CreateOutput = (Task | TaskSummary) & { created: boolean };
+
+/** parseWhen reads an ISO 8601 time or `+DURATION` (from now) as epoch milliseconds. */
+function parseWhen(text: string, now: number): number {
+  const rel = /^\+\s*(.+)$/.exec(text.trim());
+  if (rel) {
+    try {
+      return now + parseDuration(rel[1]!) * 1000;
+    } catch (err) {
+      throw new ValidationError(`Invalid not_before: ${(err as Error).message}`);
+    }
+  }
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) {
+    throw new ValidationError(`Invalid not_before: "${text}" is not an ISO 8601 time or +2h`);
+  }
+  return ms;
+}
+
+export async function create(
+  deps: ToolDeps,
+  input: z.output<typeof CreateInput>,
+): Promise<CreateOutput> {
+  const i = input;
+  const { task, created } = await deps.store.createTask({
+    title: i.title,
+    ...(i.body !== undefined ? { body: i.body } : {}),
+    assignee: i.assignee ?? null,
+    parents: i.parents ?? [],
+    ...(i.priority !== undefined ? { priority: i.priority } : {}),
+    tenant: i.tenant ?? deps.worker?.tenant ?? null,
+    ...(i.workspace !== undefined ? { workspace: i.workspace } : {}),
+    skills: i.skills ?? [],
+    max_runtime_seconds: i.max_runtime_seconds ?? null,
+    triage: i.triage === true,
+    not_before: i.not_before === undefined
+      ? null
+      : parseWhen(i.not_before, (deps.now ?? Date.now)()),
+    review_required: i.review === true,
+    idempotency_key: i.idempotency_key ?? null,
+    ...(i.created_by !== undefined ? { created_by: i.created_by } : {}),
+  }, originActor(deps));
+  return { ...(deps.caps ? capTask(task, deps.caps) : task), created };
+}

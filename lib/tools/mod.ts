@@ -1,0 +1,118 @@
+/**
+ * The agent tool surface: every tool with its short description (what an agent reads in
+ * tools/list), and the two sets `kanban mcp` serves. The CLI verbs of the same names run
+ * the same tools. docs/mcp.md describes the sets and their token budget.
+ */
+import { block, BlockInput } from "./block.ts";
+import { comment, CommentInput } from "./comment.ts";
+import { complete, CompleteInput } from "./complete.ts";
+import { create, CreateInput } from "./create.ts";
+import { heartbeat, HeartbeatInput } from "./heartbeat.ts";
+import { link, LinkInput } from "./link.ts";
+import { list, ListInput } from "./list.ts";
+import { show, ShowInput } from "./show.ts";
+import { stats, StatsInput } from "./stats.ts";
+import { defineTool, type Tool } from "./tool.ts";
+
+export const TOOLS = {
+  show: defineTool({
+    name: "show",
+    description:
+      "Read a task: body, parents, children, comments, recent events, and runs with the tasks each run created.",
+    input: ShowInput,
+    handler: show,
+  }),
+  heartbeat: defineTool({
+    name: "heartbeat",
+    description:
+      "Renew your lease and say what you are doing. Call every few minutes on long work.",
+    input: HeartbeatInput,
+    handler: heartbeat,
+    target: "own",
+  }),
+  comment: defineTool({
+    name: "comment",
+    description: "Add a comment to a task: progress, findings, answers.",
+    input: CommentInput,
+    handler: comment,
+    target: "own",
+  }),
+  complete: defineTool({
+    name: "complete",
+    description:
+      "Finish a task with a handoff: the summary and metadata reach every task that waits on it. Stop working afterwards.",
+    input: CompleteInput,
+    handler: complete,
+    target: "own",
+  }),
+  block: defineTool({
+    name: "block",
+    description: "Park a task with one clear question for a person, then stop working.",
+    input: BlockInput,
+    handler: block,
+    target: "own",
+  }),
+  create: defineTool({
+    name: "create",
+    description:
+      "Create a task, e.g. a follow-up for another profile (assignee). List your task in parents to start it after you complete, with your handoff.",
+    input: CreateInput,
+    handler: create,
+  }),
+  link: defineTool({
+    name: "link",
+    description:
+      "Make child wait for parent: it starts once parent is done and receives its handoff. A worker links only tasks it created.",
+    input: LinkInput,
+    handler: link,
+  }),
+  list: defineTool({
+    name: "list",
+    description:
+      "List tasks without bodies, by status, priority, age. Pages: pass next_offset back as offset.",
+    input: ListInput,
+    handler: list,
+  }),
+  stats: defineTool({
+    name: "stats",
+    description: "Board counts: tasks by status, run outcomes, oldest ready task, done in 24 h.",
+    input: StatsInput,
+    handler: stats,
+  }),
+} as const;
+
+export type ToolName = keyof typeof TOOLS;
+
+/** WORKER_TOOLS: what a worker's `kanban mcp` serves, bound to its task and run token. */
+export const WORKER_TOOLS: readonly ToolName[] = [
+  "show",
+  "heartbeat",
+  "comment",
+  "complete",
+  "block",
+  "create",
+  "link",
+];
+
+/**
+ * ORCHESTRATOR_TOOLS: what `kanban mcp` serves outside a worker. An orchestrator decomposes
+ * work into linked tasks and watches the board; it does not finish or block work (a person
+ * does that with the CLI or the dashboard, a worker with its own tools).
+ */
+export const ORCHESTRATOR_TOOLS: readonly ToolName[] = [
+  "list",
+  "stats",
+  "show",
+  "create",
+  "link",
+  "comment",
+];
+
+/** toolSet returns the tools for a worker (true) or an orchestrator (false). */
+export function toolSet(worker: boolean): Tool[] {
+  return (worker ? WORKER_TOOLS : ORCHESTRATOR_TOOLS).map((n) => TOOLS[n] as Tool);
+}
+
+export { AGENT_CAPS, type Caps } from "./caps.ts";
+export { runTool, type ToolDeps, type ToolError, toolError, type WorkerBinding } from "./tool.ts";
+export type { Tool } from "./tool.ts";

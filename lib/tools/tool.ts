@@ -1,0 +1,88 @@
+/**
+ * Tool is one operation of the agent tool surface: a zod input schema and a handler. The CLI
+ * verbs and the MCP server both run tools through `runTool()`, so they validate, refuse and
+ * answer alike. Handlers throw KanbanError; surfaces render it as `{error: {code, message}}`.
+ */
+import type { z } from "zod";
+import { type Actor, KanbanError, type Store, ValidationError } from "../store/mod.ts";
+import type { Caps } from "./caps.ts";
+
+/** WorkerBinding is set when the caller is the worker of a run (KANBAN_TASK + KANBAN_TOKEN). */
+export interface WorkerBinding {
+  task: string;
+  /** The run's lease token: attached to every write, never shown. */
+  token: string;
+  /** The task's tenant: a follow-up task inherits it. */
+  tenant: string | null;
+}
+
+/** ToolDeps is what a handler works with: the board, who acts, and how much it may print. */
+export interface ToolDeps {
+  store: Store;
+  /** The acting person or agent, without a token. */
+  actor: Actor;
+  /** Inside a worker: its task and token. Writes are then bound to that task. */
+  worker: WorkerBinding | null;
+  /** Output caps for agents (the MCP surface). Absent: full output (the CLI). */
+  caps?: Caps | undefined;
+  /** Clock for relative times (`not_before: "+2h"`); defaults to Date.now. */
+  now?: (() => number) | undefined;
+}
+
+// deno-lint-ignore no-explicit-any
+export type AnyObject = z.ZodObject<any>;
+
+export interface Tool<S extends AnyObject = AnyObject, O = unknown> {
+  name: string;
+  /** One or two sentences: what an agent reads in tools/list. */
+  description: string;
+  input: S;
+  handler(deps: ToolDeps, input: z.output<S>): Promise<O>;
+  /**
+   * `own`: the tool writes to the caller's task (heartbeat, comment, complete, block). A
+   * worker's MCP server lists it without `id`: the task is the worker's own.
+   */
+  target?: "own";
+}
+
+/** defineTool keeps a tool's input and handler types tied together. */
+export function defineTool<S extends AnyObject, O>(tool: Tool<S, O>): Tool<S, O> {
+  return tool;
+}
+
+/**
+ * runTool validates `raw` against the tool's schema (a ValidationError names each bad field)
+ * and runs the handler.
+ */
+export function runTool<S extends AnyObject, O>(
+  tool: Tool<S, O>,
+  deps: ToolDeps,
+  raw: unknown,
+): Promise<O> {
+  const r = tool.input.safeParse(raw ?? {});
+  if (!r.success) {
+    const issues = r.error.issues.map((i) =>
+      `${i.path.length > 0 ? `${i.path.join(".")}: ` : ""}${i.message}`
+    );
+    return Promise.reject(
+      new ValidationError(`Invalid ${tool.name} input: ${issues.join("; ")}`),
+    );
+  }
+  try {
+    return tool.handler(deps, r.data);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** ToolError is the `{error: {code, message}}` shape every surface prints for a failure. */
+export interface ToolError {
+  error: { code: string; message: string };
+}
+
+/** toolError renders a thrown value; anything but a KanbanError is an internal error. */
+export function toolError(err: unknown): ToolError {
+  if (err instanceof KanbanError) return { error: { code: err.code, message: err.message } };
+  const message = err instanceof Error ? err.message : String(err);
+  return { error: { code: "internal", message: `internal error: ${message}` } };
+}
