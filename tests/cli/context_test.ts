@@ -7,7 +7,7 @@ import { type CliHome, cliHome, create } from "./_cli.ts";
 
 /** workerView is `kanban context ID` as the worker sees it: its task is running. */
 async function workerView(h: CliHome, id: string): Promise<string> {
-  const text = (await h.run(["context", id])).stdout;
+  const text = (await h.run(["context", id, "--context-only"])).stdout;
   assert.match(text, /^status: ready \| /m);
   return text.replace(/^status: ready \| /m, "status: running | ");
 }
@@ -57,4 +57,17 @@ Deno.test("context --profile NAME builds another profile's prompt; an unknown on
   const bad = await h.run(["context", id, "--profile", "nobody"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /No profile "nobody" in .*config\.toml/);
+});
+
+Deno.test("kanban context ID prints the whole prompt by default; --context-only just the context", async () => {
+  using h = await cliHome();
+  const id = await create(h, "api", "--body", "build it");
+  const full = await h.run(["context", id]);
+  assert.equal(full.code, 0);
+  assert.equal(full.stdout, (await h.run(["context", id, "--prompt"])).stdout);
+  assert.ok(full.stdout.includes(PROTOCOL.trim().split("\n")[0]!), "the protocol is there");
+  const bare = await h.run(["context", id, "--context-only"]);
+  assert.ok(!bare.stdout.includes(PROTOCOL.trim().split("\n")[0]!));
+  assert.match(bare.stdout, /build it/);
+  assert.equal((await h.run(["context", id, "--context-only", "--prompt"])).code, 2);
 });

@@ -1,6 +1,7 @@
 /**
- * `kanban context [ID]`: the task context a worker is given; with `--prompt`, the whole prompt,
- * byte for byte what the dispatcher would push (and writes to run-<n>.prompt.md).
+ * `kanban context [ID]`: exactly what a worker receives for a task, byte for byte the prompt
+ * the dispatcher pushes (and writes to run-<n>.prompt.md); `--context-only` prints just the
+ * task's context section (structured, with `--json`).
  */
 import type { Command } from "@commander-js/extra-typings";
 import { loadConfig } from "../../config/config.ts";
@@ -12,15 +13,19 @@ import { requireId } from "./show.ts";
 
 export function register(program: Command, ctx: CliContext): void {
   program.command("context")
-    .description("print the context a worker receives for a task, or with --prompt its prompt")
+    .description("print exactly what a worker receives for a task (its prompt)")
     .argument("[id]", "task id or unique prefix (default: $KANBAN_TASK)")
-    .option("--prompt", "print the whole prompt a worker receives (context and protocol)")
+    .option("--prompt", "the whole prompt: context and protocol (the default)")
+    .option("--context-only", "only the task's context, without the worker protocol")
     .option("--profile <name>", "build the prompt for this profile (default: the task's assignee)")
     .option("--config <path>", "config file (default: $KANBAN_CONFIG or <home>/config.toml)")
     .action(async (id, opts, cmd) => {
       using s = session(ctx, cmd);
       const ref = requireId(id, s.worker?.task);
-      if (!opts.prompt && opts.profile === undefined) {
+      if (opts.contextOnly) {
+        if (opts.prompt || opts.profile !== undefined) {
+          throw new UsageError("--context-only does not go with --prompt or --profile");
+        }
         const c = await s.store.context(ref);
         emit(ctx, s.json, c, () => renderContext(c).trimEnd());
         return;
