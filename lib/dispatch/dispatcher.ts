@@ -27,9 +27,14 @@ import {
 import { prepareWorkspace } from "../workspace/workspace.ts";
 import { logSize, rotateLog, runLogPath } from "./logs.ts";
 import { liveness, stopGroup, type StopResult } from "./proc.ts";
-import { renderArgv, workerPrompt } from "./profiles.ts";
+import { workerPrompt } from "./profiles.ts";
 import { spawnWorker } from "./spawn.ts";
 import { deliverNotifications, type NotifyReport } from "./notify.ts";
+import { launchPlan } from "./launch.ts";
+import { dryRun } from "./dry_run.ts";
+import { missingProfiles, type PassReport, summary } from "./report.ts";
+
+export type { PassReport } from "./report.ts";
 
 export interface DispatcherOptions {
   store: Store;
@@ -69,47 +74,7 @@ interface Worker {
   stop: { outcome: Outcome | null; reason: string; result: StopResult | null } | null;
 }
 
-export interface PassReport {
-  at: string;
-  dispatcher: string;
-  active: boolean;
-  dry_run: boolean;
-  /** The dispatcher holding the board when this one stands by. */
-  standby_for: string | null;
-  took_over_from: string | null;
-  reaped: {
-    run: number;
-    task: string;
-    outcome: string;
-    exit_code: number | null;
-    signal: string | null;
-  }[];
-  adopted: { run: number; task: string; pid: number }[];
-  ended: { run: number; task: string; outcome: string; reason: string }[];
-  stopping: { run: number; task: string; reason: string }[];
-  promoted: number;
-  spawned: { run: number; task: string; profile: string; pid: number }[];
-  spawn_failed: { run: number; task: string; error: string }[];
-  would_spawn: { task: string; profile: string; title: string }[];
-  missing_profiles: { assignee: string | null; ready: number }[];
-  capped: { profile: string; running: number; max: number }[];
-  workers: number;
-  max_workers: number;
-  draining: boolean;
-  /** The last finished notification round (delivery runs beside the passes). */
-  notifications: NotifyReport | null;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** workerEnv is the environment a worker gets: the base without KANBAN_*, then the run's. */
-function baseEnv(env: Env): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) {
-    if (v !== undefined && !k.startsWith("KANBAN_")) out[k] = v;
-  }
-  return out;
-}
 
 export class Dispatcher {
   readonly id: string;
@@ -181,7 +146,12 @@ export class Dispatcher {
   /** runOnce does one pass and returns what it did (or, with dryRun, would do). */
   async runOnce(): Promise<PassReport> {
     const report = this.#newReport();
-    if (this.#o.dryRun) return await this.#dryRun(report);
+    if (this.#o.dryRun) {
+      return await dryRun(
+        { store: this.#o.store, config: this.#o.config, host: this.host, now: this.#now() },
+        report,
+      );
+    }
     const store = this.#o.store;
     const lease = await store.acquireDispatchLease(
       { id: this.id, host: this.host, pid: process.pid },
@@ -200,7 +170,7 @@ export class Dispatcher {
     await this.#watch(open, report);
     report.promoted = await store.promoteDue(this.#actor);
     if (!this.#draining) await this.#fill(report);
-    await this.#reportQueue(report);
+    report.missing_profiles.push(...await missingProfiles(store, this.#o.config.profiles));
     this.#notify();
     report.workers = this.#workers.size;
     await store.recordDispatcherTick(this.id, summary(report));
@@ -422,7 +392,7 @@ export class Dispatcher {
   }
 
   async #spawn(claim: Claim, profile: Profile, report: PassReport): Promise<void> {
-    const { task, run, token } = claim;
+    const { task, run } = claim;
     const key = boardKey(this.#o.board);
     const logPath = runLogPath(join(this.#d.logs, key), task.id, run.id);
     const worker = this.#worker(run, 0, null, null, logPath, profile);
@@ -433,31 +403,16 @@ export class Dispatcher {
       });
       const prompt = await workerPrompt(this.#o.store, task.id, profile);
       const promptFile = logPath.replace(/\.log$/, ".prompt.md");
-      const bin = this.#o.kanbanBin;
-      const argv = renderArgv(profile, {
+      const { argv, env } = launchPlan({
+        claim,
+        profile,
         prompt,
-        task: task.id,
-        workspace: cwd,
-        run: String(run.id),
-        profile: task.assignee!,
-        board: this.#o.board.path,
-        kanban: bin,
+        promptFile,
+        cwd,
+        board: this.#o.board,
+        bin: this.#o.kanbanBin,
+        env: this.#o.env ?? process.env,
       });
-      const env = {
-        ...baseEnv(this.#o.env ?? process.env),
-        ...profile.env,
-        PATH: `${dirname(bin)}:${(this.#o.env ?? process.env)["PATH"] ?? "/usr/bin:/bin"}`,
-        KANBAN_TASK: task.id,
-        KANBAN_RUN: String(run.id),
-        KANBAN_TOKEN: token,
-        KANBAN_DB: this.#o.board.path,
-        ...(this.#o.board.name ? { KANBAN_BOARD: this.#o.board.name } : {}),
-        KANBAN_WORKSPACE: cwd,
-        KANBAN_PROFILE: task.assignee!,
-        KANBAN_TENANT: task.tenant ?? "",
-        KANBAN_BIN: bin,
-        KANBAN_PROMPT_FILE: promptFile,
-      };
       // written first: a worker may read $KANBAN_PROMPT_FILE as soon as it starts
       mkdirSync(dirname(promptFile), { recursive: true });
       writeFileSync(promptFile, prompt);
@@ -525,62 +480,6 @@ export class Dispatcher {
       closedSeenAt: null,
       stop: null,
     };
-  }
-
-  async #reportQueue(report: PassReport): Promise<void> {
-    const profiles = this.#o.config.profiles;
-    for (const q of await this.#o.store.readyQueue()) {
-      if (q.assignee === null || !(q.assignee in profiles)) {
-        report.missing_profiles.push({ assignee: q.assignee, ready: q.ready });
-      }
-    }
-  }
-
-  /** #dryRun reports what a pass would do, reading only. */
-  async #dryRun(report: PassReport): Promise<PassReport> {
-    const store = this.#o.store;
-    const now = this.#now();
-    const open = await store.openRuns();
-    const perProfile = new Map<string, number>();
-    for (const run of open) {
-      perProfile.set(run.profile ?? "", (perProfile.get(run.profile ?? "") ?? 0) + 1);
-      const expired = run.lease_expires !== null && Date.parse(run.lease_expires) < now;
-      if (run.pid !== null && run.host === this.host) {
-        const state = liveness(run.pid, run.pid_start_time);
-        if (state !== "alive") {
-          report.ended.push({
-            run: run.id,
-            task: run.task_id,
-            outcome: expired ? "lost" : "crashed",
-            reason: `would end: worker process ${run.pid} is ${state}`,
-          });
-        } else report.adopted.push({ run: run.id, task: run.task_id, pid: run.pid });
-      } else if (expired) {
-        report.ended.push({
-          run: run.id,
-          task: run.task_id,
-          outcome: "lost",
-          reason: "would end: lease expired",
-        });
-      }
-    }
-    let free = this.#d.max_workers - open.length;
-    const eligible = Object.entries(this.#o.config.profiles)
-      .filter(([name, p]) => (perProfile.get(name) ?? 0) < p.max_concurrent).map(([n]) => n);
-    if (free > 0) {
-      for (const t of await store.peekClaimable(eligible, free * 4)) {
-        if (free <= 0) break;
-        const name = t.assignee!;
-        const n = perProfile.get(name) ?? 0;
-        if (n >= this.#o.config.profiles[name]!.max_concurrent) continue;
-        perProfile.set(name, n + 1);
-        free--;
-        report.would_spawn.push({ task: t.id, profile: name, title: t.title });
-      }
-    }
-    await this.#reportQueue(report);
-    report.workers = open.length;
-    return report;
   }
 
   /**
@@ -658,23 +557,4 @@ export class Dispatcher {
       signal.removeEventListener("abort", onAbort);
     }
   }
-}
-
-/** summary is the part of a pass report stored as the dispatcher's tick (kept small). */
-function summary(r: PassReport): Record<string, unknown> {
-  return {
-    at: r.at,
-    workers: r.workers,
-    max_workers: r.max_workers,
-    spawned: r.spawned.length,
-    reaped: r.reaped.length,
-    ended: r.ended.length,
-    stopping: r.stopping.length,
-    promoted: r.promoted,
-    spawn_failed: r.spawn_failed,
-    notifications: r.notifications,
-    missing_profiles: r.missing_profiles,
-    capped: r.capped,
-    draining: r.draining,
-  };
 }

@@ -1,0 +1,61 @@
+/**
+ * What a worker is started with: the argv of its profile (placeholders filled) and its
+ * environment (the dispatcher's without KANBAN_*, the profile's, then the run's own).
+ */
+import { dirname } from "node:path";
+import type { Profile } from "../config/config.ts";
+import type { BoardRef, Env } from "../config/paths.ts";
+import type { Claim } from "../store/mod.ts";
+import { renderArgv } from "./profiles.ts";
+
+export interface LaunchInput {
+  claim: Claim;
+  profile: Profile;
+  prompt: string;
+  promptFile: string;
+  /** The prepared workspace: the worker's cwd. */
+  cwd: string;
+  board: BoardRef;
+  /** The kanban binary the worker calls (its folder goes first on PATH). */
+  bin: string;
+  /** The dispatcher's environment. */
+  env: Env;
+}
+
+/** baseEnv is the dispatcher's environment without KANBAN_* (the run sets its own). */
+function baseEnv(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v !== undefined && !k.startsWith("KANBAN_")) out[k] = v;
+  }
+  return out;
+}
+
+export function launchPlan(i: LaunchInput): { argv: string[]; env: Record<string, string> } {
+  const { task, run, token } = i.claim;
+  const argv = renderArgv(i.profile, {
+    prompt: i.prompt,
+    task: task.id,
+    workspace: i.cwd,
+    run: String(run.id),
+    profile: task.assignee!,
+    board: i.board.path,
+    kanban: i.bin,
+  });
+  const env = {
+    ...baseEnv(i.env),
+    ...i.profile.env,
+    PATH: `${dirname(i.bin)}:${i.env["PATH"] ?? "/usr/bin:/bin"}`,
+    KANBAN_TASK: task.id,
+    KANBAN_RUN: String(run.id),
+    KANBAN_TOKEN: token,
+    KANBAN_DB: i.board.path,
+    ...(i.board.name ? { KANBAN_BOARD: i.board.name } : {}),
+    KANBAN_WORKSPACE: i.cwd,
+    KANBAN_PROFILE: task.assignee!,
+    KANBAN_TENANT: task.tenant ?? "",
+    KANBAN_BIN: i.bin,
+    KANBAN_PROMPT_FILE: i.promptFile,
+  };
+  return { argv, env };
+}
