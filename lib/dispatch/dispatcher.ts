@@ -85,6 +85,8 @@ export class Dispatcher {
   readonly #actor: Actor;
   #draining = false;
   #wake: (() => void) | null = null;
+  /** A wake-up that came while no wait was in progress (during a pass): not to be lost. */
+  #wakePending = false;
   #notifying: Promise<void> | null = null;
   #lastNotify: NotifyReport | null = null;
 
@@ -353,7 +355,7 @@ export class Dispatcher {
       if (result.survivors.length > 0) {
         this.#log(`run ${w.runId}: processes ${result.survivors.join(", ")} survived SIGKILL`);
       }
-      this.#wake?.();
+      this.#wakeUp();
     });
   }
 
@@ -423,7 +425,7 @@ export class Dispatcher {
       worker.child = spawned.child;
       spawned.child.once("exit", (code, signal) => {
         worker.exit = { code, signal };
-        this.#wake?.();
+        this.#wakeUp();
       });
       await this.#o.store.recordSpawn(run.id, {
         pid: spawned.pid,
@@ -535,11 +537,21 @@ export class Dispatcher {
     for (const w of this.#workers.values()) {
       this.#startStop(w, "stopped", "dispatcher shutting down", report);
     }
-    this.#wake?.();
+    this.#wakeUp();
+  }
+
+  /** #wakeUp ends the current wait, or the next one at once if none is in progress. */
+  #wakeUp(): void {
+    if (this.#wake) this.#wake();
+    else this.#wakePending = true;
   }
 
   /** Sleeps until the timer, a board write by another process, a worker exit, or abort. */
   async #waitForWake(ms: number, signal: AbortSignal, version: number): Promise<number> {
+    if (this.#wakePending) {
+      this.#wakePending = false;
+      return version;
+    }
     const until = Date.now() + ms;
     let woken = false;
     this.#wake = () => (woken = true);

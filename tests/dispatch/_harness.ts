@@ -59,8 +59,10 @@ export function harness(
   const clock = new ShiftClock();
   const boardPath = join(home, "boards", "default", "board.db");
   const store = openStore(boardPath, { create: true, clock: clock.now });
-  const toml =
-    `[dispatch]\npoll_interval = "1s"\nstop_grace = "1s"\nexit_grace = "2s"\n${dispatch}\n` +
+  // Short defaults for tests; a key in `dispatch` replaces its default.
+  const defaults = ['poll_interval = "1s"', 'stop_grace = "1s"', 'exit_grace = "2s"']
+    .filter((line) => !new RegExp(`^${line.split(" ")[0]} =`, "m").test(dispatch));
+  const toml = `[dispatch]\n${defaults.join("\n")}\n${dispatch}\n` +
     Object.entries(profiles).map(([name, body]) => `[profiles.${name}]\n${body}\n`).join("");
   const env = {
     HOME: home,

@@ -231,3 +231,22 @@ Deno.test("config.toml's backoff and failure_limit govern retries, not the store
   await h.until(async () => (await h.status(task.id)) === "blocked");
   assert.match((await h.store.getTask(task.id)).blocked_reason!, /^2 consecutive failed attempts/);
 });
+
+Deno.test("the loop wakes on every worker exit: a chain under a cap of one never waits for the poll timer", async () => {
+  await using h = await harness({ coder: agent("complete.sh") }, 'poll_interval = "30s"');
+  const first = await h.create("one", "coder");
+  let last = first;
+  for (const title of ["two", "three", "four"]) {
+    last = await h.create(title, "coder", { parents: [last.id] });
+  }
+  const stop = new AbortController();
+  const loop = h.dispatcher.run(stop.signal);
+  const started = Date.now();
+  while ((await h.status(last.id)) !== "done") {
+    assert.ok(Date.now() - started < 20_000, "the chain finished long before a 30 s poll");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  stop.abort();
+  await loop;
+  assert.ok(Date.now() - started < 20_000);
+});
