@@ -1,0 +1,216 @@
+/**
+ * scripts/cli_reference.ts: docs/cli-reference.md, generated from the command tree that
+ * `buildProgram()` makes (so every verb, argument and option is there, with the same words as
+ * `kanban <verb> --help`). tests/cli/reference_test.ts fails when the file is out of date.
+ *
+ *   .tools/deno run -A scripts/cli_reference.ts           print the reference
+ *   .tools/deno run -A scripts/cli_reference.ts --write   write docs/cli-reference.md
+ */
+import { writeFileSync } from "node:fs";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { buildProgram, type Program } from "../lib/cli/program.ts";
+
+/** REFERENCE_PATH is where the generated reference lives. */
+export const REFERENCE_PATH = fileURLToPath(new URL("../docs/cli-reference.md", import.meta.url));
+
+// The subset of commander's Command that the reference reads (typed loosely on purpose: the
+// extra-typings generics of each verb differ, and only names and help texts are needed).
+interface Cmd {
+  name(): string;
+  aliases(): string[];
+  description(): string;
+  commands: readonly Cmd[];
+  parent: Cmd | null;
+  createHelp(): Help;
+}
+interface Opt {
+  long?: string | undefined;
+  short?: string | undefined;
+}
+interface Arg {
+  name(): string;
+}
+interface Help {
+  visibleOptions(cmd: Cmd): Opt[];
+  visibleArguments(cmd: Cmd): Arg[];
+  optionTerm(option: Opt): string;
+  optionDescription(option: Opt): string;
+  argumentTerm(argument: Arg): string;
+  argumentDescription(argument: Arg): string;
+  commandUsage(cmd: Cmd): string;
+}
+
+/**
+ * text escapes help text for markdown prose and table cells: what markdown would read as
+ * code, HTML or a cell border always; `*` and `_` only where they could start emphasis (not
+ * inside a word, as in $KANBAN_HOME).
+ */
+function text(s: string): string {
+  return s.replace(/[\\`<>|]/g, (c) => `\\${c}`)
+    .replace(/(?<![A-Za-z0-9])[*_]|[*_](?![A-Za-z0-9])/g, (c) => `\\${c}`);
+}
+
+/** code puts a term in a code span (pipes escaped: it sits in a table cell). */
+function code(s: string): string {
+  return `\`${s.replaceAll("|", "\\|")}\``;
+}
+
+/** table renders a markdown table padded the way `deno fmt` pads it. */
+function table(header: string[], rows: string[][]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(3, ...all.map((r) => [...r[i]!].length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => c + " ".repeat(widths[i]! - [...c].length)).join(" | ")} |`;
+  return [line(header), `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`, ...rows.map(line)]
+    .join("\n");
+}
+
+function fullName(cmd: Cmd): string {
+  const names: string[] = [];
+  for (let c: Cmd | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
+}
+
+/** anchor is GitHub's heading slug for a heading made of plain words. */
+const anchor = (heading: string) => heading.toLowerCase().replaceAll(" ", "-");
+
+/** isHelp tells commander's own -h/--help option apart (described once, not per verb). */
+const isHelp = (o: Opt) => o.long === "--help";
+
+function verbs(program: Cmd): Cmd[] {
+  const out: Cmd[] = [];
+  const walk = (cmd: Cmd) => {
+    for (const sub of cmd.commands) {
+      out.push(sub);
+      walk(sub);
+    }
+  };
+  walk(program);
+  return out;
+}
+
+function section(cmd: Cmd): string {
+  const help = cmd.createHelp();
+  const parts = [`## ${fullName(cmd)}`, "", text(cmd.description())];
+  if (cmd.aliases().length > 0) {
+    parts.push("", `Alias: ${cmd.aliases().map((a) => code(a)).join(", ")}.`);
+  }
+  const usage = help.commandUsage(cmd);
+  parts.push("", "```", usage.startsWith("kanban") ? usage : `kanban ${usage}`, "```");
+  const args = help.visibleArguments(cmd);
+  if (args.length > 0) {
+    parts.push(
+      "",
+      table(
+        ["argument", "description"],
+        args.map((a) => [code(help.argumentTerm(a)), text(help.argumentDescription(a))]),
+      ),
+    );
+  }
+  const options = help.visibleOptions(cmd).filter((o) => !isHelp(o));
+  if (options.length > 0) {
+    parts.push(
+      "",
+      table(
+        ["option", "description"],
+        options.map((o) => [code(help.optionTerm(o)), text(help.optionDescription(o))]),
+      ),
+    );
+  }
+  if (cmd.commands.length > 0) {
+    parts.push(
+      "",
+      `Subcommands: ${
+        cmd.commands.map((c) => `[${c.name()}](#${anchor(fullName(c))})`).join(", ")
+      }.`,
+    );
+  }
+  return parts.join("\n");
+}
+
+/** cliReference renders the whole reference (markdown, as `deno fmt` would leave it). */
+export function cliReference(): string {
+  const program: Program = buildProgram({
+    env: {},
+    cwd: "/",
+    stdout: () => {},
+    stderr: () => {},
+    readStdin: () => Promise.resolve(""),
+    now: () => 0,
+  });
+  const root = program as unknown as Cmd;
+  const help = root.createHelp();
+  const globals = help.visibleOptions(root).filter((o) => !isHelp(o));
+  const all = verbs(root);
+  const parts = [
+    "<!-- Generated by `.tools/deno run -A scripts/cli_reference.ts --write`; do not edit. -->",
+    "",
+    "# CLI reference",
+    "",
+    "Every verb of `kanban`, with its arguments and options, generated from the command tree " +
+    "(`buildProgram()` in `lib/cli/program.ts`), so it says what `kanban <verb> --help` says. " +
+    "[cli.md](cli.md) explains how the board is chosen, ids, the worker environment, the `--json` " +
+    "shapes and the exit codes; [guide.md](guide.md) shows the verbs at work.",
+    "",
+    "## Global options",
+    "",
+    "They work before or after the verb. Every verb also takes `-h, --help`, and " +
+    "`kanban help <verb>` prints the same help.",
+    "",
+    table(
+      ["option", "description"],
+      globals.map((o) => [code(help.optionTerm(o)), text(help.optionDescription(o))]),
+    ),
+    "",
+    "## Verbs",
+    "",
+    table(
+      ["verb", "description"],
+      all.map((c) => [`[${fullName(c)}](#${anchor(fullName(c))})`, text(c.description())]),
+    ),
+    ...all.flatMap((c) => ["", section(c)]),
+  ];
+  return wrapProse(parts.join("\n")) + "\n";
+}
+
+/**
+ * wrapProse fills paragraphs (not tables, code or headings) to 100 columns, as `deno fmt`
+ * does: greedy, never breaking inside a code span.
+ */
+function wrapProse(md: string): string {
+  let inCode = false;
+  return md.split("\n").flatMap((line) => {
+    if (line.startsWith("```")) inCode = !inCode;
+    if (inCode || line.length <= 100 || /^(#|\||```|<!--)/.test(line)) return [line];
+    const words: string[] = [];
+    let ticks = 0;
+    for (const w of line.split(/ +/)) {
+      if (ticks % 2 === 1) words[words.length - 1] += ` ${w}`;
+      else words.push(w);
+      ticks += (w.match(/`/g) ?? []).length;
+    }
+    const out: string[] = [];
+    let cur = "";
+    for (const w of words) {
+      if (cur === "") cur = w;
+      else if (cur.length + 1 + w.length <= 100) cur += ` ${w}`;
+      else {
+        out.push(cur);
+        cur = w;
+      }
+    }
+    if (cur) out.push(cur);
+    return out;
+  }).join("\n");
+}
+
+if (import.meta.main) {
+  const md = cliReference();
+  if (process.argv.includes("--write")) {
+    writeFileSync(REFERENCE_PATH, md);
+    console.error(`wrote ${REFERENCE_PATH}`);
+  } else {
+    process.stdout.write(md);
+  }
+}
