@@ -3,6 +3,15 @@ import { KanbanError, type Task } from "../store/mod.ts";
 import type { CliContext } from "./context.ts";
 import { taskLine } from "./render.ts";
 
+/**
+ * oneLine makes an error message one line for stderr: control characters (a newline in a
+ * value the user gave, an escape sequence) are shown escaped, as JSON would show them.
+ */
+export function oneLine(message: string): string {
+  // deno-lint-ignore no-control-regex
+  return message.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
+}
+
 /** emit prints `value` as compact JSON with `--json`, otherwise the text `render` makes. */
 export function emit(ctx: CliContext, json: boolean, value: unknown, render: () => string): void {
   ctx.stdout(`${json ? JSON.stringify(value) : render()}\n`);
@@ -43,7 +52,7 @@ export async function bulk<T extends Pick<Task, "id" | "status" | "title">>(
       if (!(err instanceof KanbanError)) throw err;
       failed++;
       results.push({ id, error: { code: err.code, message: err.message } });
-      if (!json) ctx.stderr(`kanban: ${err.message}\n`);
+      if (!json) ctx.stderr(`kanban: ${oneLine(err.message)}\n`);
     }
   }
   if (json) ctx.stdout(`${JSON.stringify(results)}\n`);

@@ -33,7 +33,7 @@ const PRIORITY_NAMES: Record<string, number> = { low: -1, normal: 0, high: 1, ur
 /** parsePriority reads an integer (higher runs first) or low|normal|high|urgent. */
 export function parsePriority(text: string): number {
   const s = text.trim().toLowerCase();
-  if (s in PRIORITY_NAMES) return PRIORITY_NAMES[s]!;
+  if (Object.hasOwn(PRIORITY_NAMES, s)) return PRIORITY_NAMES[s]!; // not "constructor"
   if (/^[+-]?\d+$/.test(s)) return Number(s);
   throw new InvalidArgumentError(
     `"${text}" is not a priority (an integer, or low, normal, high, urgent)`,

@@ -7,7 +7,7 @@ import { KanbanError } from "../store/mod.ts";
 import { VERSION } from "../version.ts";
 import { runtimeName, sqliteVersion } from "../runtime.ts";
 import type { CliContext } from "./context.ts";
-import { ReportedError } from "./output.ts";
+import { oneLine, ReportedError } from "./output.ts";
 import { VERBS } from "./verbs/mod.ts";
 
 export function versionText(): string {
@@ -47,7 +47,7 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
   const json = argv.includes("--json");
   const fail = (code: string, message: string, exit: number) => {
     if (json) ctx.stdout(`${JSON.stringify({ error: { code, message } })}\n`);
-    else ctx.stderr(`kanban: ${message}\n`);
+    else ctx.stderr(`kanban: ${oneLine(message)}\n`);
     return exit;
   };
   try {
@@ -59,7 +59,8 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
         err.code === "commander.helpDisplayed" || err.code === "commander.version" ||
         err.code === "commander.help"
       ) return 0;
-      const message = err.message.replace(/^error: /, "");
+      // commander puts its "(Did you mean ...?)" suggestion on a line of its own
+      const message = err.message.replace(/^error: /, "").replaceAll("\n", " ");
       return fail(errorCode(err), `${message} (see kanban --help)`, 2);
     }
     if (err instanceof ReportedError) return err.exitCode;

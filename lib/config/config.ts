@@ -201,7 +201,13 @@ function readPromptFile(file: string, key: string, path: string, env: Env): stri
 /** loadConfig reads `$KANBAN_CONFIG` or `<home>/config.toml`; a missing file means defaults. */
 export function loadConfig(env: Env, path = configPath(env)): Config {
   if (!existsSync(path)) return { ...parseConfig("", path, env), path: null };
-  return parseConfig(readFileSync(path, "utf8"), path, env);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`${path}: cannot read it: ${(err as Error).message}`); // a folder, say
+  }
+  return parseConfig(text, path, env);
 }
 
 /** SAMPLE_CONFIG is what `kanban init` writes: every setting, commented. */

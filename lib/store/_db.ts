@@ -5,7 +5,7 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { BoardTooNewError, BusyError, NotFoundError } from "./errors.ts";
+import { BoardTooNewError, BusyError, KanbanError, NotFoundError } from "./errors.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.ts";
 
 export type Param = SQLInputValue;
@@ -25,6 +25,14 @@ function isBusy(err: unknown): boolean {
   return err instanceof Error && /database is locked|SQLITE_BUSY/i.test(err.message);
 }
 
+/** cannotOpen is the error for a board path that names no readable board file. */
+function cannotOpen(path: string, err: unknown): KanbanError {
+  return new KanbanError(
+    "cannot_open",
+    `Cannot open the board at "${path}": ${err instanceof Error ? err.message : String(err)}`,
+  );
+}
+
 export class Db {
   readonly path: string;
   readonly #db: DatabaseSync;
@@ -38,14 +46,27 @@ export class Db {
     if (path !== ":memory:" && !existsSync(path)) {
       // A typo'd board name must not silently become a new, empty board.
       if (!options.create) throw new NotFoundError(`No board at "${path}"; run "kanban init"`);
-      mkdirSync(dirname(path), { recursive: true });
+      try {
+        mkdirSync(dirname(path), { recursive: true });
+      } catch (err) {
+        throw cannotOpen(path, err);
+      }
     }
-    this.#db = new DatabaseSync(path);
+    try {
+      this.#db = new DatabaseSync(path);
+    } catch (err) {
+      throw cannotOpen(path, err); // a folder, say
+    }
     try {
       // Deno defaults busy_timeout to 5000 ms and Bun to 0: always set it ourselves.
       this.#db.exec(`PRAGMA busy_timeout = ${this.#busyTimeoutMs}`);
       // Refuse a newer board before anything writes to it (switching to WAL rewrites the header).
-      const seen = this.#userVersion();
+      let seen: number;
+      try {
+        seen = this.#userVersion(); // the first read of the file
+      } catch (err) {
+        throw isBusy(err) ? err : cannotOpen(path, err); // not a database, say
+      }
       if (seen > SCHEMA_VERSION) throw new BoardTooNewError(this.path, seen, SCHEMA_VERSION);
       this.#withBusyRetry(() => this.#db.exec("PRAGMA journal_mode = WAL"));
       // WAL + NORMAL: a commit survives a process crash; only an OS crash can lose the last

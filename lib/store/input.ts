@@ -9,6 +9,8 @@ import { ValidationError } from "./errors.ts";
 export const BODY_MAX_BYTES = 1024 * 1024;
 export const TEXT_MAX_CHARS = 20_000;
 export const METADATA_MAX_BYTES = 64 * 1024;
+/** The furthest a JavaScript Date reaches either side of 1970 (ms): times past it have no ISO form. */
+export const MAX_TIME_MS = 8.64e15;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
 
@@ -39,7 +41,29 @@ export const text = (what: string, required = false) =>
 export const priority = z.number().int("priority must be a whole number")
   .min(-1000, "priority is below -1000").max(1000, "priority is above 1000");
 
+/**
+ * METADATA_MAX_DEPTH bounds nesting: SQLite's json_valid() (the CHECK on the column) refuses
+ * more than 1000 levels, and no real result needs more than a few.
+ */
+export const METADATA_MAX_DEPTH = 100;
+
+/** depth measures how deeply a JSON value nests, without recursion (no stack to overflow). */
+function depth(value: unknown): number {
+  let max = 0;
+  const todo: [unknown, number][] = [[value, 1]];
+  while (todo.length > 0) {
+    const [v, d] = todo.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    max = Math.max(max, d);
+    for (const x of Object.values(v)) todo.push([x, d + 1]);
+  }
+  return max;
+}
+
 export const metadata = z.record(z.string(), z.unknown()).refine(
+  (m) => depth(m) <= METADATA_MAX_DEPTH,
+  { message: `metadata nests deeper than ${METADATA_MAX_DEPTH} levels`, abort: true },
+).refine(
   (m) => bytes(JSON.stringify(m)) <= METADATA_MAX_BYTES,
   `metadata is larger than ${METADATA_MAX_BYTES} bytes`,
 );
@@ -73,7 +97,8 @@ export const CreateTaskInput = z.object({
   skills: z.array(name("skill")).max(50, "more than 50 skills").default([]),
   max_runtime_seconds: z.number().int().positive("max runtime must be positive").nullish(),
   triage: z.boolean().default(false),
-  not_before: z.number().int().nullish(),
+  not_before: z.number().int().min(-MAX_TIME_MS, "not_before is out of range")
+    .max(MAX_TIME_MS, "not_before is out of range").nullish(),
   review_required: z.boolean().default(false),
   idempotency_key: z.string().trim().min(1, "idempotency key is empty")
     .max(200, "idempotency key is longer than 200 characters").nullish(),

@@ -18,7 +18,7 @@ import {
 import { dirname, resolve } from "node:path";
 import type { Kernel } from "./_kernel.ts";
 import { iso, type TaskRow, workspaceString } from "./_rows.ts";
-import { ConflictError, ValidationError } from "./errors.ts";
+import { ConflictError, KanbanError, ValidationError } from "./errors.ts";
 import { checkInvariants } from "./invariants.ts";
 import type { Status } from "./transitions.ts";
 
@@ -168,11 +168,26 @@ export function backup(k: Kernel, target: string): BackupResult {
       "backup_exists",
       `Cannot back up to "${path}": the file exists (a backup never overwrites; remove it or choose another name)`,
     );
+  if (path.includes("\0")) {
+    // SQLite would cut the name short there and write the copy under another name
+    throw new ValidationError(`Cannot back up to "${path}": the path contains a NUL character`);
+  }
   if (existsSync(path)) throw exists();
-  mkdirSync(dirname(path), { recursive: true });
+  // A file where a folder should be, no permission: say so, with the path.
+  const cannot = (err: unknown) =>
+    new KanbanError("cannot_write", `Cannot back up to "${path}": ${(err as Error).message}`);
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (err) {
+    throw cannot(err);
+  }
   const tmp = `${path}.tmp-${randomBytes(6).toString("hex")}`;
   try {
-    k.db.run("VACUUM INTO ?", tmp);
+    try {
+      k.db.run("VACUUM INTO ?", tmp);
+    } catch (err) {
+      throw cannot(err);
+    }
     const fd = openSync(tmp, "r+");
     try {
       fsyncSync(fd);
@@ -189,7 +204,11 @@ export function backup(k: Kernel, target: string): BackupResult {
       renameSync(tmp, path);
     }
   } finally {
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // a name too long to exist: there is nothing to remove, and the error above tells why
+    }
   }
   return { source: k.db.path, path, bytes: statSync(path).size };
 }

@@ -12,6 +12,9 @@ import { derivedStatus, promoteDue } from "./readiness.ts";
 import { assertTransition } from "./transitions.ts";
 import type { Actor, Claim, Run, Task } from "./types.ts";
 
+/** The longest lease a claim takes: 365 days. */
+export const MAX_LEASE_MS = 365 * 86_400_000;
+
 export function loadRun(k: Kernel, runId: number): RunRow {
   const row = k.db.get<RunRow>("SELECT * FROM task_runs WHERE id = ?", runId);
   if (!row) throw new NotFoundError(`No run ${runId}`);
@@ -138,8 +141,9 @@ export function claim(k: Kernel, opts: ClaimOptions, actor: Actor): Claim | null
     if (!task) return null;
   }
   const leaseMs = opts.leaseMs ?? k.options.leaseMs;
-  if (!Number.isInteger(leaseMs) || leaseMs <= 0) {
-    throw new ValidationError(`Invalid lease: ${leaseMs} ms`);
+  // A longer lease would store an expiry that reads back as no JavaScript number or Date.
+  if (!Number.isInteger(leaseMs) || leaseMs <= 0 || leaseMs > MAX_LEASE_MS) {
+    throw new ValidationError(`Invalid lease: ${leaseMs} ms (at most 365 days)`);
   }
   const token = randomBytes(24).toString("base64url");
   const runId = k.db.run(

@@ -12,6 +12,7 @@ import {
   assignTask,
   type CreateResult,
   createTask,
+  createTasks,
   editTask,
   getTask,
   type ListFilter,
@@ -164,6 +165,14 @@ export class Store {
 
   createTask(input: CreateTaskInput, actor: Actor): Promise<CreateResult> {
     return this.#write((k) => createTask(k, input, actor));
+  }
+
+  /**
+   * createTasks creates many tasks in one `BEGIN IMMEDIATE` transaction, each validated and
+   * created as by createTask; when one fails, nothing of the batch is written.
+   */
+  createTasks(inputs: readonly CreateTaskInput[], actor: Actor): Promise<CreateResult[]> {
+    return this.#write((k) => createTasks(k, inputs, actor));
   }
 
   getTask(ref: string): Promise<Task> {

@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { type TaskRow, toTask, toTaskSummary } from "./_rows.ts";
 import { appendEvent, EVENT_KIND, type Kernel, loadTask, resolveId } from "./_kernel.ts";
-import { ConflictError } from "./errors.ts";
+import { ConflictError, ValidationError } from "./errors.ts";
 import { CreateTaskInput, EditTaskInput, name, parse } from "./input.ts";
 import { derivedStatus, PARENT_SATISFIED } from "./readiness.ts";
 import { addLink } from "./links.ts";
@@ -100,6 +100,19 @@ export function createTask(k: Kernel, raw: CreateTaskInput, actor: Actor): Creat
   return { task: toTask(row), created: true };
 }
 
+/**
+ * createTasks creates each input as createTask would (same validation, idempotency and
+ * derived status), in the caller's one transaction: the first input that fails throws, and
+ * then none of the batch is written. Results come back in input order.
+ */
+export function createTasks(
+  k: Kernel,
+  raws: readonly CreateTaskInput[],
+  actor: Actor,
+): CreateResult[] {
+  return raws.map((raw) => createTask(k, raw, actor));
+}
+
 export function getTask(k: Kernel, idOrPrefix: string): Task {
   return toTask(loadTask(k, resolveId(k, idOrPrefix)));
 }
@@ -116,6 +129,9 @@ export interface ListFilter {
   /** Skip this many tasks of the ordered list first (pagination). */
   offset?: number | undefined;
 }
+
+/** The longest search text listTasks takes. */
+export const SEARCH_MAX_CHARS = 1000;
 
 /** listTasks returns tasks without bodies, by status order, priority, then age. */
 export function listTasks(k: Kernel, filter: ListFilter = {}): TaskSummary[] {
@@ -136,6 +152,10 @@ export function listTasks(k: Kernel, filter: ListFilter = {}): TaskSummary[] {
     params.push(filter.tenant);
   }
   if (filter.search !== undefined && filter.search.trim() !== "") {
+    // SQLite refuses LIKE patterns over 50,000 bytes ("pattern too complex")
+    if (filter.search.length > SEARCH_MAX_CHARS) {
+      throw new ValidationError(`search is longer than ${SEARCH_MAX_CHARS} characters`);
+    }
     const like = `%${filter.search.trim().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     where.push("(id LIKE ? ESCAPE '\\' OR title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\')");
     params.push(like, like, like);

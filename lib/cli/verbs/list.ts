@@ -55,7 +55,7 @@ export function register(program: Command, ctx: CliContext): void {
 
 function nonNegativeInt(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) {
+  if (!Number.isSafeInteger(n) || n < 0) {
     throw new UsageError(`--offset "${v}" is not a non-negative integer`);
   }
   return n;

@@ -7,7 +7,7 @@ import { runRows } from "../render.ts";
 export function positiveInt(flag: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) {
+    if (!Number.isSafeInteger(n) || n <= 0) {
       throw new UsageError(`${flag} "${v}" is not a positive integer`);
     }
     return n;

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import type { Command } from "@commander-js/extra-typings";
 import { type Skill, SKILLS } from "../../../skills/mod.ts";
+import { KanbanError } from "../../store/mod.ts";
 import { type CliContext, globals, UsageError } from "../context.ts";
 import { emit, ReportedError } from "../output.ts";
 import { table } from "../render.ts";
@@ -92,10 +93,17 @@ export function register(program: Command, ctx: CliContext): void {
       const json = globals(cmd).json;
       const chosen = names.length > 0 ? names.map(skillNamed) : [...SKILLS];
       const dir = skillsDir(ctx, opts.to);
-      const results = chosen.map((skill) => ({
-        name: skill.name,
-        ...installSkill(dir, skill, opts.force === true),
-      }));
+      const results = chosen.map((skill) => {
+        try {
+          return { name: skill.name, ...installSkill(dir, skill, opts.force === true) };
+        } catch (err) {
+          // a file where a folder should be, no permission, a full disk
+          throw new KanbanError(
+            "cannot_write",
+            `Cannot install skill "${skill.name}" into ${dir}: ${(err as Error).message}`,
+          );
+        }
+      });
       const kept = results.filter((r) => r.action === "kept");
       if (json) ctx.stdout(`${JSON.stringify(results)}\n`);
       else {
