@@ -9,7 +9,6 @@ import process from "node:process";
 import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import type { BoardRef } from "../../config/paths.ts";
 import { resolveBoard } from "../../config/paths.ts";
-import { boardToken, createApp, isLoopback, LoginCodes } from "../../http/mod.ts";
 import { serve } from "../../runtime.ts";
 import { KanbanError, openStore } from "../../store/mod.ts";
 import { actorName, type CliContext, globals, UsageError } from "../context.ts";
@@ -54,6 +53,8 @@ export async function startWeb(
   opts: WebOptions,
   log: (line: string) => void,
 ): Promise<Web> {
+  // Loaded here, not at the top: every other command would pay for parsing the HTTP stack.
+  const { boardToken, createApp, isLoopback, LoginCodes } = await import("../../http/mod.ts");
   const host = opts.host.trim();
   const wildcard = WILDCARDS.has(host);
   if (!isLoopback(host) && !opts.public) {
