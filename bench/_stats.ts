@@ -5,10 +5,11 @@ export interface Summary {
   min: number;
   median: number;
   p90: number;
+  p99: number;
   max: number;
 }
 
-/** summarize returns min, median, p90 (nearest rank) and max of `samples`. */
+/** summarize returns min, median, p90 and p99 (nearest rank) and max of `samples`. */
 export function summarize(samples: number[]): Summary {
   if (samples.length === 0) throw new Error("no samples");
   const s = [...samples].sort((a, b) => a - b);
@@ -20,6 +21,7 @@ export function summarize(samples: number[]): Summary {
     min: at(0),
     median,
     p90: at(Math.ceil(0.9 * s.length) - 1),
+    p99: at(Math.ceil(0.99 * s.length) - 1),
     max: at(s.length - 1),
   };
 }

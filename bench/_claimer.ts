@@ -1,0 +1,31 @@
+/**
+ * A racing claimer for bench/bench.ts, as tests/store/_claimer.ts races in race_test.ts: opens
+ * the board, waits at the go-file barrier (tests/store/_spawn.ts), then claims until nothing
+ * is left ("claim"), or claims and completes each task ("cycle"). It prints one JSON line at
+ * the end, not one per claim, so that writing stdout stays out of the contended loop:
+ * `{"ids": [...claimed task ids], "start": ms, "end": ms}` (wall clock, sub-ms resolution).
+ * Usage: deno run -A bench/_claimer.ts <go-file> <board> <worker-name> claim|cycle
+ */
+import { openStore } from "../lib/store/mod.ts";
+import { barrier } from "../tests/store/_spawn.ts";
+
+const [goFile, board, name, mode] = Deno.args;
+if (!goFile || !board || !name || (mode !== "claim" && mode !== "cycle")) {
+  throw new Error("usage: _claimer.ts <go-file> <board> <name> claim|cycle");
+}
+const wallMs = () => performance.timeOrigin + performance.now();
+
+using store = openStore(board);
+await barrier(goFile);
+const start = wallMs();
+const ids: string[] = [];
+for (;;) {
+  const claim = await store.claim({}, { name });
+  if (claim === null) break;
+  ids.push(claim.task.id);
+  if (mode === "cycle") {
+    await store.complete(claim.task.id, { summary: "ok" }, { name, token: claim.token });
+  }
+}
+const end = wallMs();
+console.log(JSON.stringify({ ids, start, end }));
