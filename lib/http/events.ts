@@ -7,6 +7,7 @@
 import { ApiError } from "./errors.ts";
 import { type ApiContext, type Routes } from "./route.ts";
 import { EventsQuery } from "./schemas.ts";
+import { pause } from "../pause.ts";
 
 export interface StreamOptions {
   /** How often to look for new events (ms). */
@@ -20,19 +21,6 @@ export interface StreamOptions {
 const PAGE = 500;
 /** A client this many chunks behind is cut off; it resumes from its Last-Event-ID. */
 const MAX_BACKLOG = 1000;
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
 
 export function eventRoutes(r: Routes, api: ApiContext, o: StreamOptions): void {
   r.add({

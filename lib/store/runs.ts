@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { iso, type RunRow, type TaskRow, toRun, toTask } from "./_rows.ts";
 import { appendEvent, type Kernel, loadTask, move, resolveId } from "./_kernel.ts";
 import { NotFoundError, StaleLeaseError, ValidationError } from "./errors.ts";
+import { name, parse } from "./input.ts";
 import { COUNTED_FAILURES, type Outcome } from "./outcomes.ts";
 import { derivedStatus, promoteDue } from "./readiness.ts";
 import { assertTransition } from "./transitions.ts";
@@ -110,6 +111,8 @@ export interface ClaimOptions {
  * whose `retry_after` has passed. Returns null when nothing is claimable.
  */
 export function claim(k: Kernel, opts: ClaimOptions, actor: Actor): Claim | null {
+  // Stored on the run and shown in every run list: a name like an assignee's, not any text.
+  if (opts.profile !== undefined) parse(name("profile"), opts.profile, "claim");
   promoteDue(k, actor);
   const now = k.now();
   let task: TaskRow | undefined;

@@ -10,6 +10,7 @@ import type { TaskEvent } from "../../store/mod.ts";
 import { type CliContext, session, UsageError } from "../context.ts";
 import { parseDuration } from "../parse.ts";
 import { positiveInt } from "./runs.ts";
+import { pause } from "../../pause.ts";
 
 export const POLL_MS = 200;
 const PAGE = 500;
@@ -28,20 +29,6 @@ export function eventLine(e: TaskEvent): string {
   const to = typeof e.data["to"] === "string" ? `  ${from}${e.data["to"]}` : "";
   const run = e.run_id !== null ? `, run ${e.run_id}` : "";
   return `${e.at}  #${e.id}  ${e.task_id ?? "-"}  ${e.kind}${to}  (${e.actor}${run})`;
-}
-
-/** pause waits `ms`, or less if `signal` aborts first. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 export function register(program: Command, ctx: CliContext): void {
