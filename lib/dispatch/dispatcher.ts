@@ -88,6 +88,7 @@ export class Dispatcher {
   /** A wake-up that came while no wait was in progress (during a pass): not to be lost. */
   #wakePending = false;
   #notifying: Promise<void> | null = null;
+  #queueReport: { at: number; missing: PassReport["missing_profiles"] } | null = null;
   #lastNotify: NotifyReport | null = null;
 
   constructor(options: DispatcherOptions) {
@@ -172,11 +173,26 @@ export class Dispatcher {
     await this.#watch(open, report);
     report.promoted = await store.promoteDue(this.#actor);
     if (!this.#draining) await this.#fill(report);
-    report.missing_profiles.push(...await missingProfiles(store, this.#o.config.profiles));
+    report.missing_profiles.push(...await this.#missingProfiles());
     this.#notify();
     report.workers = this.#workers.size;
     await store.recordDispatcherTick(this.id, summary(report));
     return report;
+  }
+
+  /**
+   * #missingProfiles groups the ready queue by assignee, at most once per poll interval: a pass
+   * runs on every board write, and the grouping reads every ready task.
+   */
+  async #missingProfiles(): Promise<PassReport["missing_profiles"]> {
+    const now = Date.now();
+    if (!this.#queueReport || now - this.#queueReport.at >= this.#d.poll_interval) {
+      this.#queueReport = {
+        at: now,
+        missing: await missingProfiles(this.#o.store, this.#o.config.profiles),
+      };
+    }
+    return this.#queueReport.missing;
   }
 
   /**

@@ -53,7 +53,7 @@ export function launchPlan(i: LaunchInput): { argv: string[]; env: Record<string
     ...(i.board.name ? { KANBAN_BOARD: i.board.name } : {}),
     KANBAN_WORKSPACE: i.cwd,
     KANBAN_PROFILE: task.assignee!,
-    KANBAN_TENANT: task.tenant ?? "",
+    ...(task.tenant !== null ? { KANBAN_TENANT: task.tenant } : {}),
     KANBAN_BIN: i.bin,
     KANBAN_PROMPT_FILE: i.promptFile,
   };

@@ -43,7 +43,7 @@ Deno.test("show prints, per run, the tasks the worker created", async () => {
   using h = await cliHome();
   const plan = await create(h, "plan", "--assignee", "planner");
   const c = (await h.run(["claim", "--json"])).json<ClaimJson>();
-  // The dispatcher sets KANBAN_TENANT to "" for a task without a tenant.
+  // An empty KANBAN_TENANT (as a shell may leave it) means no tenant, like every KANBAN_* variable.
   const env = { KANBAN_TASK: plan, KANBAN_TOKEN: c.token, KANBAN_TENANT: "" };
   const child = await h.run(["create", "write docs", "--assignee", "writer", "--json"], env);
   assert.equal(child.code, 0, child.stdout + child.stderr);
