@@ -1,6 +1,6 @@
 /**
  * createApp builds the board's web server as a pure `(Request) => Response` hono app: the
- * JSON API under /api/v1, live events, the login link and a placeholder page, behind the
+ * JSON API under /api/v1, live events, the login link and the dashboard, behind the
  * defences of security.ts. It runs unchanged under Deno.serve and Bun.serve (see serve() in
  * lib/runtime.ts) and in tests through `app.request()`.
  */
@@ -80,7 +80,7 @@ export function createApp(o: AppOptions): App {
   );
 
   const routes = new Routes(app);
-  pageRoutes(routes, api, { token: o.token, logins });
+  pageRoutes(routes, { token: o.token, logins });
   boardRoutes(routes, api);
   taskRoutes(routes, api);
   actionRoutes(routes, api);

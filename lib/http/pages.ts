@@ -1,14 +1,16 @@
 /**
- * The HTML side: a placeholder home page (the dashboard comes later), the one-time login link
- * that sets the session cookie, and the API route that makes a new login link. Every piece of
- * board text goes through escapeHtml(); the pages carry no inline script or style (the CSP
- * would block them anyway).
+ * The HTML side: the dashboard page and its two embedded files, the one-time login link that
+ * sets the session cookie, and the API route that makes a new login link. The server puts no
+ * board text in HTML (the dashboard fetches it as JSON and renders it as text or sanitized
+ * markdown); the pages carry no inline script or style (the CSP would block them anyway).
  */
 import { setCookie } from "hono/cookie";
 import { z } from "zod";
-import type { TaskSummary } from "../store/mod.ts";
+import { type Asset, ASSETS, DASHBOARD_PAGE } from "./assets.ts";
 import type { LoginCodes } from "./login.ts";
-import { type ApiContext, json, type Routes } from "./route.ts";
+import type { Context } from "hono";
+import { ApiError } from "./errors.ts";
+import { json, type Routes } from "./route.ts";
 import { authenticated } from "./security.ts";
 import * as shapes from "./shapes.ts";
 import { sessionCookie } from "./token.ts";
@@ -44,41 +46,6 @@ ${body}
 }
 
 const SESSION_DAYS = 30;
-const PER_COLUMN = 20;
-
-function taskItem(t: TaskSummary): string {
-  const who = [t.assignee, t.tenant].filter((x) => x !== null).map((x) => escapeHtml(x!));
-  return `<li><code>${escapeHtml(t.id)}</code> ${escapeHtml(t.title)}${
-    who.length > 0 ? ` <small>(${who.join(", ")})</small>` : ""
-  }${t.blocked_reason ? ` <em>${escapeHtml(t.blocked_reason)}</em>` : ""}</li>`;
-}
-
-async function home(api: ApiContext): Promise<string> {
-  const tasks = await api.store.listTasks({});
-  const groups = new Map<string, TaskSummary[]>();
-  for (const t of tasks) groups.set(t.status, [...(groups.get(t.status) ?? []), t]);
-  const columns = [...groups].map(([status, list]) =>
-    `<section><h2>${escapeHtml(status)} (${list.length})</h2><ul>${
-      list.slice(0, PER_COLUMN).map(taskItem).join("")
-    }</ul></section>`
-  );
-  const head = await api.store.eventHead();
-  const events = await api.store.eventsSince(Math.max(0, head - 20), 20);
-  const recent = events.reverse().map((e) =>
-    `<li>${escapeHtml(e.at)} ${escapeHtml(e.kind)} ${escapeHtml(e.task_id ?? "-")} by ${
-      escapeHtml(e.actor)
-    }</li>`
-  );
-  return page(
-    "kanban",
-    `<h1>kanban</h1>
-<p>Board <code>${escapeHtml(api.store.path)}</code>: ${tasks.length} open tasks. The dashboard
-is coming; meanwhile the API is at <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</p>
-${columns.join("\n")}
-<h2>Recent events</h2>
-<ul>${recent.join("")}</ul>`,
-  );
-}
 
 const LOGIN_HELP = `<p>Open the one-time login link that <code>kanban serve</code> printed.
 A link works once; restart <code>kanban serve</code> (or ask the API for
@@ -89,18 +56,40 @@ export interface PageOptions {
   logins: LoginCodes;
 }
 
-export function pageRoutes(r: Routes, api: ApiContext, o: PageOptions): void {
+/** serveAsset answers an embedded file, or 304 when the browser has this version. */
+function serveAsset(c: Context, a: Asset): Response {
+  const headers = { "Content-Type": a.type, "ETag": a.etag, "Cache-Control": "no-cache" };
+  if (c.req.header("if-none-match") === a.etag) return new Response(null, { status: 304, headers });
+  return new Response(a.body, { status: 200, headers });
+}
+
+export function pageRoutes(r: Routes, o: PageOptions): void {
   r.add({
     method: "get",
     path: "/",
     tag: "pages",
-    summary: "The board page (a placeholder until the dashboard lands)",
+    summary: "The dashboard (log in first with the one-time link that `kanban serve` prints)",
     ok: { status: 200, mediaType: "text/html", description: "the page" },
-    handler: async (c) => {
+    handler: (c) => {
       if (!authenticated(c, o.token)) {
         return c.html(page("kanban: log in", `<h1>Log in</h1>\n${LOGIN_HELP}`), 401);
       }
-      return c.html(await home(api));
+      return serveAsset(c, DASHBOARD_PAGE);
+    },
+  });
+
+  r.add({
+    method: "get",
+    path: "/assets/{name}",
+    tag: "pages",
+    summary: "The dashboard's script (app.js) and stylesheet (app.css), embedded in the binary",
+    description: "Served with an ETag; they hold no board data, so they need no token.",
+    ok: { status: 200, mediaType: "text/javascript", description: "the file" },
+    errors: [404],
+    handler: (c, { params }) => {
+      const a = Object.hasOwn(ASSETS, params["name"]!) ? ASSETS[params["name"]!] : undefined;
+      if (a === undefined) throw new ApiError(404, "not_found", `No asset "${params["name"]}"`);
+      return serveAsset(c, a);
     },
   });
 

@@ -119,7 +119,10 @@ Deno.test("dist/kanban serve prints a one-time login link, serves the API, and e
     const page = await fetch(base!, { headers: { cookie } });
     assert.equal(page.status, 200);
     assert.match(page.headers.get("content-security-policy") ?? "", /default-src 'self'/);
-    assert.match(await page.text(), /&lt;b&gt;from the API&lt;\/b&gt;/);
+    assert.match(await page.text(), /<script type="module" src="\/assets\/app\.js">/);
+    const script = await fetch(`${base}assets/app.js`);
+    assert.equal(script.status, 200);
+    assert.ok((await script.text()).length > 50_000, "the bundled dashboard is in the binary");
     const reused = await fetch(loginUrl!, { redirect: "manual" });
     assert.equal(reused.status, 401);
     await reused.body?.cancel();

@@ -1,0 +1,128 @@
+/// <reference lib="dom" />
+/**
+ * The dashboard's only door to the board: fetch() against /api/v1 with the session cookie
+ * that the login link set. Every failure becomes an ApiError carrying the server's message,
+ * which the UI shows as it is (it names what was wrong).
+ */
+import type { Comment, Run, Task, TaskDetail, TaskEvent, TaskSummary } from "../store/types.ts";
+import type { Status } from "../store/transitions.ts";
+
+export type { Comment, Run, Task, TaskEvent, TaskSummary };
+
+export interface Column {
+  status: Status;
+  count: number;
+  tasks: TaskSummary[];
+}
+
+export interface BoardData {
+  columns: Column[];
+  total: number;
+}
+
+export type Detail = TaskDetail & { waiting_on: { id: string; status: Status }[] };
+
+export interface Health {
+  board: string;
+  dispatchers: { id: string; holds_board: boolean; last_tick_age_s: number | null }[];
+  workers: { run: number; task: string }[];
+  caps: { max_workers: number | null; running: number };
+  queue: { ready: number; claimable: number };
+  warnings: string[];
+}
+
+export interface LogTail {
+  run: number;
+  size: number;
+  truncated: boolean;
+  text: string;
+}
+
+export interface BulkResult {
+  results: ({ id: string; ok: true; task: Task } | {
+    id: string;
+    ok: false;
+    error: { code: string; message: string };
+  })[];
+  succeeded: number;
+  failed: number;
+}
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      credentials: "same-origin",
+      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch {
+    throw new ApiError(0, "offline", "The board server does not answer (is kanban serve running?)");
+  }
+  const text = await res.text();
+  let data: unknown = null;
+  try {
+    data = text === "" ? null : JSON.parse(text);
+  } catch { /* not JSON: reported below */ }
+  if (!res.ok) {
+    const err = (data as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(
+      res.status,
+      err?.code ?? "http_error",
+      err?.message ?? `${method} ${path} answered ${res.status}`,
+    );
+  }
+  return data as T;
+}
+
+/** query builds `?a=1&b=2` from the defined, non-empty values. */
+export function query(params: Record<string, string | number | boolean | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== "" && v !== false) q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s === "" ? "" : `?${s}`;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  board: (q: string) => request<BoardData>("GET", `/api/v1/board${q}`),
+  detail: (id: string) => request<Detail>("GET", `/api/v1/tasks/${enc(id)}`),
+  create: (input: Record<string, unknown>) =>
+    request<{ task: Task; created: boolean }>("POST", "/api/v1/tasks", input),
+  edit: (id: string, fields: Record<string, unknown>) =>
+    request<Task>("PATCH", `/api/v1/tasks/${enc(id)}`, fields),
+  act: (id: string, action: string, body: Record<string, unknown> = {}) =>
+    request<Task>("POST", `/api/v1/tasks/${enc(id)}/${action}`, body),
+  review: (id: string, decision: "approve" | "reject", reason?: string) =>
+    request<Task>("POST", `/api/v1/tasks/${enc(id)}/review`, {
+      decision,
+      ...(reason ? { reason } : {}),
+    }),
+  move: (id: string, body: { status: Status; reason?: string; summary?: string }) =>
+    request<{ task: Task; action: string | null; changed: boolean }>(
+      "POST",
+      `/api/v1/tasks/${enc(id)}/move`,
+      body,
+    ),
+  bulk: (body: Record<string, unknown>) => request<BulkResult>("POST", "/api/v1/tasks/bulk", body),
+  comment: (id: string, body: string) =>
+    request<Comment>("POST", `/api/v1/tasks/${enc(id)}/comments`, { body }),
+  link: (parent: string, child: string) =>
+    request<{ changed: boolean }>("POST", "/api/v1/links", { parent, child }),
+  unlink: (parent: string, child: string) =>
+    request<{ changed: boolean }>("DELETE", `/api/v1/links${query({ parent, child })}`),
+  log: (run: number) => request<LogTail>("GET", `/api/v1/runs/${run}/log?bytes=65536`),
+  status: () => request<Health>("GET", "/api/v1/status"),
+  assignees: () => request<{ assignee: string | null }[]>("GET", "/api/v1/assignees"),
+  nudge: () => request<unknown>("POST", "/api/v1/dispatch/nudge"),
+};

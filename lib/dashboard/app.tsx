@@ -1,0 +1,415 @@
+/// <reference lib="dom" />
+/** @jsxImportSource preact */
+/**
+ * The page around the board: toolbar (filters, search, lanes, theme), dispatcher health,
+ * bulk actions for selected cards, toasts, the prompt dialog, keyboard shortcuts.
+ */
+import { Fragment } from "preact";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { STATUSES } from "../store/transitions.ts";
+import { api } from "./api.ts";
+import { Board, label } from "./board.tsx";
+import { Drawer } from "./drawer.tsx";
+import { connection, health, healthError, healthState } from "./live.ts";
+import {
+  attempt,
+  bulk,
+  clearSelection,
+  dismiss,
+  filters,
+  helpOpen,
+  lanes,
+  openDrawer,
+  openTask,
+  prompt,
+  refresh,
+  selected,
+  setFilters,
+  theme,
+  toast,
+  toasts,
+  toggleLanes,
+  toggleSelected,
+  toggleTheme,
+} from "./state.ts";
+
+const DEBOUNCE_MS = 200;
+
+/** A text filter that applies itself a moment after typing stops. */
+function FilterInput(
+  { name, placeholder, testid, list }: {
+    name: "tenant" | "assignee" | "search";
+    placeholder: string;
+    testid: string;
+    list?: string;
+  },
+) {
+  const [value, setValue] = useState(filters.value[name]);
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(() => () => void (timer.current && clearTimeout(timer.current)), []);
+  return (
+    <input
+      type={name === "search" ? "search" : "text"}
+      id={name === "search" ? "search" : undefined}
+      class={`filter filter-${name}`}
+      data-testid={testid}
+      placeholder={placeholder}
+      aria-label={placeholder}
+      value={value}
+      list={list}
+      onInput={(e) => {
+        const v = e.currentTarget.value;
+        setValue(v);
+        if (timer.current) clearTimeout(timer.current);
+        timer.current = setTimeout(() => setFilters({ [name]: v.trim() }), DEBOUNCE_MS);
+      }}
+      onKeyDown={(e) => {
+        if (e.key === "Escape") (e.currentTarget as HTMLInputElement).blur();
+      }}
+    />
+  );
+}
+
+function Toolbar() {
+  const [profiles, setProfiles] = useState<string[]>([]);
+  useEffect(() => {
+    void api.assignees().then(
+      (xs) => setProfiles(xs.map((x) => x.assignee).filter((x): x is string => x !== null)),
+      () => {},
+    );
+  }, []);
+  const f = filters.value;
+  return (
+    <header class="toolbar">
+      <div class="brand">
+        <span class="logo" aria-hidden="true">▦</span> kanban
+      </div>
+      <FilterInput name="search" placeholder="Search  ( / )" testid="search" />
+      <FilterInput name="tenant" placeholder="Tenant" testid="filter-tenant" />
+      <FilterInput
+        name="assignee"
+        placeholder="Assignee"
+        testid="filter-assignee"
+        list="profiles"
+      />
+      <datalist id="profiles">
+        {profiles.map((p) => <option key={p} value={p} />)}
+      </datalist>
+      <select
+        data-testid="filter-status"
+        aria-label="status"
+        value={f.status}
+        onChange={(e) => setFilters({ status: e.currentTarget.value })}
+      >
+        <option value="">All statuses</option>
+        {STATUSES.filter((s) => s !== "archived" || f.archived).map((s) => (
+          <option key={s} value={s}>{label(s)}</option>
+        ))}
+      </select>
+      <label class="check">
+        <input
+          type="checkbox"
+          data-testid="show-archived"
+          checked={f.archived}
+          onChange={(e) => setFilters({ archived: e.currentTarget.checked })}
+        />
+        Archived
+      </label>
+      <div class="spacer" />
+      <Live />
+      <button
+        type="button"
+        data-testid="toggle-lanes"
+        aria-pressed={lanes.value}
+        title="Lanes by profile (l)"
+        onClick={toggleLanes}
+      >
+        {lanes.value ? "Columns" : "Lanes"}
+      </button>
+      <button
+        type="button"
+        data-testid="toggle-theme"
+        title="Light or dark (t)"
+        onClick={toggleTheme}
+      >
+        {theme.value === "dark" ? "Light" : "Dark"}
+      </button>
+      <button
+        type="button"
+        class="icon"
+        title="Keyboard shortcuts (?)"
+        onClick={() => (helpOpen.value = true)}
+      >
+        ?
+      </button>
+    </header>
+  );
+}
+
+function Live() {
+  const state = connection.value;
+  return (
+    <span
+      class={`live ${state}`}
+      data-testid="live"
+      data-state={state}
+      title={state === "connected" ? "Live: changes appear as they happen" : "Reconnecting…"}
+    >
+      <span class="live-dot" />
+      {state === "connected" ? "Live" : "Reconnecting"}
+    </span>
+  );
+}
+
+function HealthBanner() {
+  const h = health.value;
+  const state = healthState(h);
+  const holder = h?.dispatchers.find((d) => d.holds_board);
+  return (
+    <div class={`health ${state}`} data-testid="health" data-state={state} role="status">
+      {healthError.value !== null && <span>Dispatcher status unavailable: {healthError.value}
+      </span>}
+      {h !== null && state === "down" && (
+        <span>
+          <strong>No dispatcher is running:</strong> ready tasks will not start. Start one with{" "}
+          <code>kanban dispatch</code>.
+        </span>
+      )}
+      {h !== null && holder && (
+        <span>
+          Dispatcher <code>{holder.id}</code> · {h.caps.running} running
+          {h.caps.max_workers !== null ? ` of ${h.caps.max_workers}` : ""} · {h.queue.ready} ready
+        </span>
+      )}
+      {h?.warnings.map((w) => <span key={w} class="warning">⚠ {w}</span>)}
+      {h !== null && holder && (
+        <button
+          type="button"
+          class="link"
+          title="Wake the dispatcher now"
+          onClick={() =>
+            void attempt(() => api.nudge()).then((r) => r && toast("info", "Dispatcher nudged"))}
+        >
+          Nudge
+        </button>
+      )}
+    </div>
+  );
+}
+
+const BULK: { action: string; text: string }[] = [
+  { action: "promote", text: "Promote" },
+  { action: "unblock", text: "Unblock" },
+  { action: "approve", text: "Approve" },
+  { action: "complete", text: "Complete…" },
+  { action: "block", text: "Block…" },
+  { action: "reopen", text: "Reopen" },
+  { action: "cancel", text: "Cancel" },
+  { action: "archive", text: "Archive" },
+  { action: "unarchive", text: "Unarchive" },
+];
+
+function BulkBar() {
+  const n = selected.value.size;
+  if (n === 0) return null;
+  return (
+    <div class="bulk" data-testid="bulk-bar" role="toolbar" aria-label="bulk actions">
+      <strong data-testid="bulk-count">{n}</strong> selected
+      {BULK.map((b) => (
+        <button
+          type="button"
+          key={b.action}
+          data-testid={`bulk-${b.action}`}
+          onClick={() => void bulk(b.action)}
+        >
+          {b.text}
+        </button>
+      ))}
+      <button type="button" class="quiet" data-testid="bulk-clear" onClick={clearSelection}>
+        Clear
+      </button>
+    </div>
+  );
+}
+
+function Toasts() {
+  return (
+    <div class="toasts" aria-live="polite">
+      {toasts.value.map((t) => (
+        <div
+          class={`toast ${t.kind}`}
+          data-testid="toast"
+          data-kind={t.kind}
+          key={t.id}
+          role={t.kind === "error" ? "alert" : "status"}
+          onClick={() => dismiss(t.id)}
+        >
+          {t.text}
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function Prompt() {
+  const p = prompt.value;
+  const [text, setText] = useState("");
+  const [tried, setTried] = useState(false);
+  useEffect(() => {
+    setText("");
+    setTried(false);
+  }, [p]);
+  if (p === null) return null;
+  const ok = () => {
+    if (p.required && text.trim() === "") return setTried(true);
+    p.resolve(text.trim());
+  };
+  return (
+    <div class="overlay" onClick={(e) => e.target === e.currentTarget && p.resolve(null)}>
+      <div class="dialog" data-testid="prompt" role="dialog" aria-modal="true" aria-label={p.title}>
+        <h2>{p.title}</h2>
+        <label>
+          {p.label}
+          <textarea
+            data-testid="prompt-input"
+            rows={4}
+            value={text}
+            autoFocus
+            onInput={(e) => setText(e.currentTarget.value)}
+            onKeyDown={(e) => {
+              if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) ok();
+              if (e.key === "Escape") {
+                e.stopPropagation();
+                p.resolve(null);
+              }
+            }}
+          />
+        </label>
+        {tried && <p class="field-error">This needs an answer.</p>}
+        <div class="row end">
+          <button type="button" data-testid="prompt-cancel" onClick={() => p.resolve(null)}>
+            Cancel
+          </button>
+          <button type="button" class="primary" data-testid="prompt-ok" onClick={ok}>
+            {p.ok}
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}
+
+const SHORTCUTS: [string, string][] = [
+  ["/", "search"],
+  ["c", "new task (ready column)"],
+  ["j / k", "next / previous card"],
+  ["Enter", "open the focused card"],
+  ["x", "select the focused card"],
+  ["Esc", "close the drawer, dialog or selection"],
+  ["l", "lanes by profile"],
+  ["t", "light / dark theme"],
+  ["r", "reload the board"],
+  ["?", "this help"],
+];
+
+function Help() {
+  if (!helpOpen.value) return null;
+  return (
+    <div class="overlay" onClick={() => (helpOpen.value = false)}>
+      <div class="dialog" data-testid="shortcuts" role="dialog" aria-label="keyboard shortcuts">
+        <h2>Keyboard shortcuts</h2>
+        <dl class="keys">
+          {SHORTCUTS.map(([k, what]) => (
+            <Fragment key={k}>
+              <dt>
+                <kbd>{k}</kbd>
+              </dt>
+              <dd>{what}</dd>
+            </Fragment>
+          ))}
+        </dl>
+      </div>
+    </div>
+  );
+}
+
+function focusCard(step: number): void {
+  const cards = [...document.querySelectorAll<HTMLElement>("[data-testid=card]")];
+  if (cards.length === 0) return;
+  const at = cards.indexOf(document.activeElement as HTMLElement);
+  const next = at === -1 ? (step > 0 ? 0 : cards.length - 1) : at + step;
+  cards[Math.max(0, Math.min(cards.length - 1, next))]?.focus();
+}
+
+function onKey(e: KeyboardEvent): void {
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
+  const target = e.target as HTMLElement;
+  const typing = target.closest("input, textarea, select, [contenteditable]") !== null;
+  if (e.key === "Escape") {
+    if (prompt.value !== null) prompt.value.resolve(null);
+    else if (helpOpen.value) helpOpen.value = false;
+    else if (openTask.value !== null) openDrawer(null);
+    else if (selected.value.size > 0) clearSelection();
+    return;
+  }
+  if (typing || prompt.value !== null) return;
+  const card = target.closest<HTMLElement>("[data-testid=card]");
+  switch (e.key) {
+    case "/":
+      e.preventDefault();
+      document.getElementById("search")?.focus();
+      break;
+    case "?":
+      helpOpen.value = !helpOpen.value;
+      break;
+    case "c":
+      e.preventDefault();
+      document.querySelector<HTMLElement>("[data-testid=add-task][data-status=ready]")?.click();
+      break;
+    case "j":
+      focusCard(1);
+      break;
+    case "k":
+      focusCard(-1);
+      break;
+    case "x":
+      if (card?.dataset["id"]) toggleSelected(card.dataset["id"]);
+      break;
+    case "l":
+      toggleLanes();
+      break;
+    case "t":
+      toggleTheme();
+      break;
+    case "r":
+      void refresh();
+      break;
+  }
+}
+
+export function App() {
+  useEffect(() => {
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, []);
+  useEffect(() => {
+    // Keep the open task in the address bar, so a link or a reload shows it again.
+    const q = new URLSearchParams(location.search);
+    if (openTask.value === null) q.delete("task");
+    else q.set("task", openTask.value);
+    const s = q.toString();
+    history.replaceState(null, "", `${location.pathname}${s ? `?${s}` : ""}`);
+  }, [openTask.value]);
+  return (
+    <div class={`app${openTask.value !== null ? " with-drawer" : ""}`}>
+      <Toolbar />
+      <HealthBanner />
+      <BulkBar />
+      <Board />
+      <Drawer />
+      <Prompt />
+      <Help />
+      <Toasts />
+    </div>
+  );
+}

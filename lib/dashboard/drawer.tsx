@@ -1,0 +1,626 @@
+/// <reference lib="dom" />
+/** @jsxImportSource preact */
+/**
+ * The task drawer: everything about one task (markdown body with an editor, actions,
+ * dependencies, comments, runs, the live worker log, events), fetched again whenever an
+ * event names the task.
+ */
+import { useEffect, useRef, useState } from "preact/hooks";
+import { type Status, TRANSITIONS } from "../store/transitions.ts";
+import { api, type Detail, type Run } from "./api.ts";
+import { ago, label } from "./board.tsx";
+import { touched } from "./live.ts";
+import { markdown } from "./markdown.ts";
+import {
+  ask,
+  askReason,
+  askSummary,
+  attempt,
+  message,
+  openDrawer,
+  openTask,
+  refresh,
+  toast,
+} from "./state.ts";
+
+/** The actions a person takes from the drawer, in the order their buttons appear. */
+const PERSON_ACTIONS = [
+  "promote",
+  "complete",
+  "approve",
+  "reject",
+  "block",
+  "unblock",
+  "reopen",
+  "unarchive",
+  "cancel",
+  "archive",
+] as const;
+type PersonAction = (typeof PERSON_ACTIONS)[number];
+
+const ACTION_LABELS: Record<PersonAction, string> = {
+  promote: "Promote",
+  complete: "Complete…",
+  approve: "Approve",
+  reject: "Reject…",
+  block: "Block…",
+  unblock: "Unblock",
+  reopen: "Reopen",
+  unarchive: "Unarchive",
+  cancel: "Cancel task…",
+  archive: "Archive",
+};
+
+/** actionsFrom lists what the transition table lets a person do from `status`. */
+export function actionsFrom(status: Status): PersonAction[] {
+  return PERSON_ACTIONS.filter((a) => TRANSITIONS.some((e) => e.from === status && e.via === a));
+}
+
+function duration(ms: number | null): string {
+  if (ms === null) return "";
+  if (ms < 1000) return `${ms} ms`;
+  const s = Math.round(ms / 1000);
+  return s < 120 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
+function Markdown({ text, testid }: { text: string; testid: string }) {
+  // deno-lint-ignore react-no-danger -- sanitized by DOMPurify in markdown()
+  return (
+    <div class="md" data-testid={testid} dangerouslySetInnerHTML={{ __html: markdown(text) }} />
+  );
+}
+
+export function Drawer() {
+  const id = openTask.value;
+  const [detail, setDetail] = useState<Detail | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const seq = touched.value;
+  const load = async (taskId: string) => {
+    try {
+      const d = await api.detail(taskId);
+      if (openTask.value === taskId) {
+        setDetail(d);
+        setError(null);
+      }
+    } catch (err) {
+      if (openTask.value === taskId) setError(message(err));
+    }
+  };
+  useEffect(() => {
+    setDetail(null);
+    setError(null);
+    if (id !== null) void load(id);
+  }, [id]);
+  useEffect(() => {
+    if (id !== null && detail !== null && (seq.task === null || seq.task === detail.task.id)) {
+      void load(id);
+    }
+  }, [seq.seq]);
+  if (id === null) return null;
+  const reload = () => load(id);
+  return (
+    <aside
+      class="drawer"
+      data-testid="drawer"
+      data-id={detail?.task.id ?? id}
+      aria-label="task details"
+    >
+      <div class="drawer-bar">
+        <code>{detail?.task.id ?? id}</code>
+        <button
+          type="button"
+          class="icon"
+          data-testid="drawer-close"
+          aria-label="close"
+          title="Close (Esc)"
+          onClick={() => openDrawer(null)}
+        >
+          ×
+        </button>
+      </div>
+      {error !== null && (
+        <div class="state error" data-testid="drawer-error" role="alert">
+          {error}
+        </div>
+      )}
+      {detail === null && error === null && (
+        <div class="state">
+          <div class="spinner" />Loading…
+        </div>
+      )}
+      {detail !== null && <DrawerBody detail={detail} reload={reload} />}
+    </aside>
+  );
+}
+
+function DrawerBody({ detail, reload }: { detail: Detail; reload: () => Promise<void> }) {
+  const { task } = detail;
+  const after = async (p: Promise<unknown>) => {
+    const ok = await attempt(() => p);
+    if (ok !== null) await Promise.all([reload(), refresh()]);
+    return ok;
+  };
+  const run = async (action: PersonAction) => {
+    const what = `"${task.title}"`;
+    if (action === "block") {
+      const reason = await askReason(what);
+      if (reason !== null) await after(api.act(task.id, "block", { reason }));
+    } else if (action === "complete") {
+      const summary = await askSummary(what);
+      if (summary !== null) {
+        await after(api.act(task.id, "complete", summary === "" ? {} : { summary }));
+      }
+    } else if (action === "approve") {
+      await after(api.review(task.id, "approve"));
+    } else if (action === "reject") {
+      const reason = await ask({
+        title: `Reject ${what}`,
+        label: "What must change? (the next worker reads it)",
+        required: false,
+        ok: "Reject",
+      });
+      if (reason !== null) await after(api.review(task.id, "reject", reason || undefined));
+    } else if (action === "cancel") {
+      const reason = await ask({
+        title: `Cancel ${what}`,
+        label: "Why is it dropped? (optional)",
+        required: false,
+        ok: "Cancel task",
+      });
+      if (reason !== null) await after(api.act(task.id, "cancel", reason ? { reason } : {}));
+    } else {
+      await after(api.act(task.id, action));
+    }
+  };
+  return (
+    <div class="drawer-scroll">
+      <Title detail={detail} after={after} />
+      <div class="badges">
+        <span class={`badge status-${task.status}`} data-testid="drawer-status">
+          {label(task.status)}
+        </span>
+        {task.review_required && <span class="badge">review required</span>}
+        {task.consecutive_failures > 0 && (
+          <span class="badge warn">{task.consecutive_failures} failures</span>
+        )}
+      </div>
+      <div class="actions">
+        {actionsFrom(task.status).map((a) => (
+          <button
+            type="button"
+            key={a}
+            data-testid={`action-${a}`}
+            class={a === "cancel" || a === "archive" ? "quiet" : ""}
+            onClick={() => void run(a)}
+          >
+            {ACTION_LABELS[a]}
+          </button>
+        ))}
+      </div>
+      {task.blocked_reason && task.status === "blocked" && (
+        <div class="callout warn">
+          <strong>Blocked:</strong> {task.blocked_reason}
+        </div>
+      )}
+      {task.last_error && (
+        <div class="callout error">
+          <strong>Last error:</strong> {task.last_error}
+        </div>
+      )}
+      {task.result && (
+        <div class="callout">
+          <strong>Result</strong>
+          <Markdown text={task.result} testid="drawer-result" />
+        </div>
+      )}
+      <Fields detail={detail} after={after} />
+      <Body detail={detail} after={after} />
+      <Dependencies detail={detail} after={after} />
+      <Comments detail={detail} after={after} />
+      <Runs detail={detail} />
+      <Events detail={detail} />
+    </div>
+  );
+}
+
+type After = (p: Promise<unknown>) => Promise<unknown>;
+
+function Title({ detail, after }: { detail: Detail; after: After }) {
+  const [editing, setEditing] = useState(false);
+  const [text, setText] = useState(detail.task.title);
+  if (!editing) {
+    return (
+      <h1
+        class="drawer-title"
+        data-testid="drawer-title"
+        title="Click to edit"
+        onClick={() => {
+          setText(detail.task.title);
+          setEditing(true);
+        }}
+      >
+        {detail.task.title}
+      </h1>
+    );
+  }
+  const save = async () => {
+    setEditing(false);
+    if (text.trim() !== detail.task.title) await after(api.edit(detail.task.id, { title: text }));
+  };
+  return (
+    <input
+      class="title-input"
+      data-testid="title-input"
+      value={text}
+      autoFocus
+      onInput={(e) => setText(e.currentTarget.value)}
+      onKeyDown={(e) => {
+        if (e.key === "Enter") void save();
+        if (e.key === "Escape") {
+          e.stopPropagation();
+          setEditing(false);
+        }
+      }}
+      onBlur={() => void save()}
+    />
+  );
+}
+
+function Fields({ detail, after }: { detail: Detail; after: After }) {
+  const { task } = detail;
+  const [assignee, setAssignee] = useState(task.assignee ?? "");
+  const [priority, setPriority] = useState(String(task.priority));
+  useEffect(() => setAssignee(task.assignee ?? ""), [task.assignee]);
+  useEffect(() => setPriority(String(task.priority)), [task.priority]);
+  const saveAssignee = () => {
+    const next = assignee.trim() === "" ? null : assignee.trim();
+    if (next !== task.assignee) void after(api.edit(task.id, { assignee: next }));
+  };
+  const savePriority = () => {
+    const n = Number(priority);
+    if (!Number.isInteger(n)) {
+      toast("error", `Priority "${priority}" is not a whole number`);
+      setPriority(String(task.priority));
+    } else if (n !== task.priority) void after(api.edit(task.id, { priority: n }));
+  };
+  return (
+    <dl class="fields">
+      <dt>Assignee</dt>
+      <dd>
+        <input
+          data-testid="assignee-input"
+          value={assignee}
+          placeholder="unassigned (a profile name)"
+          onInput={(e) => setAssignee(e.currentTarget.value)}
+          onChange={saveAssignee}
+          onKeyDown={(e) => e.key === "Enter" && (e.currentTarget as HTMLInputElement).blur()}
+        />
+      </dd>
+      <dt>Priority</dt>
+      <dd>
+        <input
+          data-testid="priority-input"
+          type="number"
+          value={priority}
+          onInput={(e) => setPriority(e.currentTarget.value)}
+          onChange={savePriority}
+        />
+      </dd>
+      {task.tenant && (
+        <>
+          <dt>Tenant</dt>
+          <dd>{task.tenant}</dd>
+        </>
+      )}
+      <dt>Workspace</dt>
+      <dd>{task.workspace}</dd>
+      <dt>Created</dt>
+      <dd title={task.created_at}>{ago(task.created_at)} ago by {task.created_by}</dd>
+      {task.not_before && (
+        <>
+          <dt>Not before</dt>
+          <dd>{new Date(task.not_before).toLocaleString()}</dd>
+        </>
+      )}
+      {task.skills.length > 0 && (
+        <>
+          <dt>Skills</dt>
+          <dd>{task.skills.join(", ")}</dd>
+        </>
+      )}
+    </dl>
+  );
+}
+
+function Body({ detail, after }: { detail: Detail; after: After }) {
+  const [editing, setEditing] = useState(false);
+  const [text, setText] = useState(detail.task.body);
+  const save = async () => {
+    const ok = await after(api.edit(detail.task.id, { body: text }));
+    if (ok !== null) setEditing(false);
+  };
+  return (
+    <section class="section">
+      <header>
+        <h3>Description</h3>
+        {!editing && (
+          <button
+            type="button"
+            class="link"
+            data-testid="edit-body"
+            onClick={() => {
+              setText(detail.task.body);
+              setEditing(true);
+            }}
+          >
+            Edit
+          </button>
+        )}
+      </header>
+      {editing
+        ? (
+          <div class="editor">
+            <textarea
+              data-testid="body-editor"
+              value={text}
+              rows={10}
+              onInput={(e) => setText(e.currentTarget.value)}
+              onKeyDown={(e) => {
+                if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) void save();
+                if (e.key === "Escape") {
+                  e.stopPropagation();
+                  setEditing(false);
+                }
+              }}
+            />
+            <div class="row">
+              <button type="button" class="primary" data-testid="save-body" onClick={save}>
+                Save
+              </button>
+              <button type="button" onClick={() => setEditing(false)}>Cancel</button>
+              <span class="hint">Markdown · Ctrl+Enter saves</span>
+            </div>
+          </div>
+        )
+        : detail.task.body.trim() === ""
+        ? <p class="muted" data-testid="drawer-body">No description.</p>
+        : <Markdown text={detail.task.body} testid="drawer-body" />}
+    </section>
+  );
+}
+
+function Dependencies({ detail, after }: { detail: Detail; after: After }) {
+  const [parent, setParent] = useState("");
+  const add = async () => {
+    const p = parent.trim();
+    if (p === "") return;
+    if ((await after(api.link(p, detail.task.id))) !== null) setParent("");
+  };
+  const waiting = new Set(detail.waiting_on.map((w) => w.id));
+  return (
+    <section class="section">
+      <header>
+        <h3>Dependencies</h3>
+      </header>
+      <p class="muted small">Waits for</p>
+      <ul class="links">
+        {detail.parents.map((p) => (
+          <li key={p.id} data-testid="parent" data-id={p.id}>
+            <span class={`dot status-${p.status}`} title={p.status} />
+            <a href={`?task=${p.id}`} onClick={(e) => (e.preventDefault(), openDrawer(p.id))}>
+              {p.title}
+            </a>
+            {waiting.has(p.id) && <span class="chip">waiting</span>}
+            <button
+              type="button"
+              class="icon"
+              title="Remove this dependency"
+              data-testid="remove-parent"
+              onClick={() => void after(api.unlink(p.id, detail.task.id))}
+            >
+              ×
+            </button>
+          </li>
+        ))}
+        {detail.parents.length === 0 && <li class="muted">nothing</li>}
+      </ul>
+      <div class="row">
+        <input
+          data-testid="add-parent-input"
+          placeholder="task id (or prefix) this waits for"
+          value={parent}
+          onInput={(e) => setParent(e.currentTarget.value)}
+          onKeyDown={(e) => e.key === "Enter" && void add()}
+        />
+        <button type="button" data-testid="add-parent" onClick={() => void add()}>
+          Add
+        </button>
+      </div>
+      <p class="muted small">Blocks</p>
+      <ul class="links">
+        {detail.children.map((c) => (
+          <li key={c.id} data-testid="child" data-id={c.id}>
+            <span class={`dot status-${c.status}`} title={c.status} />
+            <a href={`?task=${c.id}`} onClick={(e) => (e.preventDefault(), openDrawer(c.id))}>
+              {c.title}
+            </a>
+          </li>
+        ))}
+        {detail.children.length === 0 && <li class="muted">nothing</li>}
+      </ul>
+    </section>
+  );
+}
+
+function Comments({ detail, after }: { detail: Detail; after: After }) {
+  const [text, setText] = useState("");
+  const submit = async () => {
+    if (text.trim() === "") return;
+    if ((await after(api.comment(detail.task.id, text))) !== null) setText("");
+  };
+  return (
+    <section class="section">
+      <header>
+        <h3>Comments ({detail.comments.length})</h3>
+      </header>
+      {detail.comments.map((c) => (
+        <div class="comment" data-testid="comment" key={c.id}>
+          <div class="comment-head">
+            <strong data-testid="comment-author">{c.author}</strong>
+            {c.run_id !== null && <span class="chip">run {c.run_id}</span>}
+            <span class="muted" title={c.created_at}>{ago(c.created_at)} ago</span>
+          </div>
+          <Markdown text={c.body} testid="comment-body" />
+        </div>
+      ))}
+      <textarea
+        data-testid="comment-input"
+        placeholder="Write a comment (markdown; Ctrl+Enter sends)"
+        rows={3}
+        value={text}
+        onInput={(e) => setText(e.currentTarget.value)}
+        onKeyDown={(e) => e.key === "Enter" && (e.ctrlKey || e.metaKey) && void submit()}
+      />
+      <div class="row">
+        <button type="button" class="primary" data-testid="comment-submit" onClick={submit}>
+          Comment
+        </button>
+      </div>
+    </section>
+  );
+}
+
+function Runs({ detail }: { detail: Detail }) {
+  const withLog = detail.runs.filter((r) => r.log_path !== null);
+  const [chosen, setChosen] = useState<number | null>(null);
+  const shown = withLog.find((r) => r.id === chosen) ?? withLog[0] ?? null;
+  return (
+    <section class="section">
+      <header>
+        <h3>Runs ({detail.runs.length})</h3>
+      </header>
+      {detail.runs.length === 0 && <p class="muted">Not run yet.</p>}
+      {detail.runs.map((r) => (
+        <div class={`run${r.open ? " open" : ""}`} data-testid="run" key={r.id}>
+          <div class="run-head">
+            <strong>#{r.id}</strong>
+            <span class={`badge outcome-${r.outcome ?? "open"}`}>
+              {r.open ? "running" : r.outcome ?? "ended"}
+            </span>
+            {r.profile && <span class="chip">{r.profile}</span>}
+            <span class="muted">{duration(r.duration_ms)}</span>
+            <span class="muted" title={r.started_at}>{ago(r.started_at)} ago</span>
+            {r.log_path !== null && (
+              <button
+                type="button"
+                class="link"
+                onClick={() => setChosen(r.id)}
+              >
+                log
+              </button>
+            )}
+          </div>
+          {r.summary && <Markdown text={r.summary} testid="run-summary" />}
+          {r.error && <div class="run-error">{r.error}</div>}
+          {r.exit_code !== null && <div class="muted small">exit code {r.exit_code}</div>}
+          {r.signal && <div class="muted small">signal {r.signal}</div>}
+          {r.metadata && Object.keys(r.metadata).length > 0 && (
+            <pre class="metadata">{JSON.stringify(r.metadata, null, 2)}</pre>
+          )}
+          {r.created_tasks.length > 0 && (
+            <div class="muted small">
+              created: {r.created_tasks.map((t) => (
+                <a
+                  key={t.id}
+                  href={`?task=${t.id}`}
+                  onClick={(e) => (e.preventDefault(), openDrawer(t.id))}
+                >
+                  {t.title}
+                  {" "}
+                </a>
+              ))}
+            </div>
+          )}
+        </div>
+      ))}
+      {shown !== null && <Log run={shown} />}
+    </section>
+  );
+}
+
+const LOG_POLL_MS = 1000;
+
+function Log({ run }: { run: Run }) {
+  const [text, setText] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const pre = useRef<HTMLPreElement>(null);
+  useEffect(() => {
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const tick = async () => {
+      try {
+        const tail = await api.log(run.id);
+        if (stopped) return;
+        setText((tail.truncated ? "…\n" : "") + tail.text);
+        setError(null);
+      } catch (err) {
+        if (!stopped) setError(message(err));
+      }
+      if (!stopped && run.open) timer = setTimeout(tick, LOG_POLL_MS);
+    };
+    void tick();
+    return () => {
+      stopped = true;
+      if (timer !== null) clearTimeout(timer);
+    };
+  }, [run.id, run.open]);
+  useEffect(() => {
+    const el = pre.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [text]);
+  return (
+    <div class="log">
+      <div class="muted small">
+        Log of run #{run.id}
+        {run.open ? " (live)" : ""}
+      </div>
+      {error !== null ? <div class="run-error">{error}</div> : (
+        <pre ref={pre} data-testid="run-log">
+            {text === null ? "loading…" : text === "" ? "(empty)" : text}
+        </pre>
+      )}
+    </div>
+  );
+}
+
+function Events({ detail }: { detail: Detail }) {
+  const [all, setAll] = useState(false);
+  const events = [...detail.events].reverse();
+  const shown = all ? events : events.slice(0, 15);
+  return (
+    <section class="section">
+      <header>
+        <h3>Activity ({events.length})</h3>
+      </header>
+      <ol class="events">
+        {shown.map((e) => (
+          <li data-testid="event" key={e.id}>
+            <span class="muted" title={e.at}>{ago(e.at)}</span> <strong>{e.kind}</strong>
+            {" by "}
+            {e.actor}
+            {typeof e.data["to"] === "string" && <span class="muted">→ {e.data["to"]}</span>}
+          </li>
+        ))}
+      </ol>
+      {events.length > shown.length && (
+        <button
+          type="button"
+          class="link"
+          onClick={() => setAll(true)}
+        >
+          Show all {events.length}
+        </button>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,65 @@
+/// <reference lib="dom" />
+/**
+ * Live updates: one EventSource on /api/v1/events. Each board event schedules a board fetch
+ * (coalesced) and tells the open drawer when its task changed; the browser reconnects by
+ * itself and resumes after the last event id it saw. Dispatcher health is polled.
+ */
+import { signal } from "@preact/signals";
+import { api, type Health, type TaskEvent } from "./api.ts";
+import { refresh } from "./state.ts";
+
+export const connection = signal<"connected" | "reconnecting">("reconnecting");
+export const health = signal<Health | null>(null);
+export const healthError = signal<string | null>(null);
+/** Bumped when an event touches a task: the drawer refetches when its task is named. */
+export const touched = signal<{ task: string | null; seq: number }>({ task: null, seq: 0 });
+
+const COALESCE_MS = 60;
+const HEALTH_MS = 5000;
+
+export function startLive(): void {
+  const source = new EventSource("/api/v1/events");
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  source.onopen = () => {
+    connection.value = "connected";
+    // Whatever happened while we were away is in the board we fetch now.
+    void refresh();
+  };
+  source.onerror = () => {
+    connection.value = "reconnecting";
+  };
+  source.onmessage = (m) => {
+    let event: TaskEvent;
+    try {
+      event = JSON.parse(m.data) as TaskEvent;
+    } catch {
+      return;
+    }
+    touched.value = { task: event.task_id, seq: touched.value.seq + 1 };
+    if (event.kind.startsWith("dispatch")) void pollHealth();
+    if (timer === null) {
+      timer = setTimeout(() => {
+        timer = null;
+        void refresh();
+      }, COALESCE_MS);
+    }
+  };
+  void pollHealth();
+  setInterval(() => void pollHealth(), HEALTH_MS);
+}
+
+async function pollHealth(): Promise<void> {
+  try {
+    health.value = await api.status();
+    healthError.value = null;
+  } catch (err) {
+    healthError.value = err instanceof Error ? err.message : String(err);
+  }
+}
+
+/** healthState: "down" when no dispatcher holds the board, "warn" with warnings. */
+export function healthState(h: Health | null): "ok" | "warn" | "down" {
+  if (h === null) return "warn";
+  if (!h.dispatchers.some((d) => d.holds_board)) return "down";
+  return h.warnings.length > 0 ? "warn" : "ok";
+}

@@ -1,0 +1,359 @@
+/// <reference lib="dom" />
+/**
+ * The dashboard's state as signals, and the actions that change the board. The server is
+ * the truth: every change is a request, after which the board is fetched again. A dragged
+ * card moves at once (an optimistic overlay) and goes back if the server refuses.
+ */
+import { batch, computed, signal } from "@preact/signals";
+import { type Status, STATUSES } from "../store/transitions.ts";
+import { api, ApiError, type BoardData, type Column, query, type TaskSummary } from "./api.ts";
+
+// Filters ------------------------------------------------------------------------------------
+
+export interface Filters {
+  tenant: string;
+  assignee: string;
+  search: string;
+  /** One status to show alone; "" shows every column. */
+  status: string;
+  archived: boolean;
+}
+
+function filtersFromUrl(): Filters {
+  const q = new URLSearchParams(location.search);
+  return {
+    tenant: q.get("tenant") ?? "",
+    assignee: q.get("assignee") ?? "",
+    search: q.get("search") ?? "",
+    status: STATUSES.includes(q.get("status") as Status) ? q.get("status")! : "",
+    archived: q.get("archived") === "1",
+  };
+}
+
+export const filters = signal<Filters>(filtersFromUrl());
+
+export function setFilters(change: Partial<Filters>): void {
+  filters.value = { ...filters.value, ...change };
+  const f = filters.value;
+  const q = query({
+    tenant: f.tenant,
+    assignee: f.assignee,
+    search: f.search,
+    status: f.status,
+    archived: f.archived ? "1" : "",
+  });
+  history.replaceState(null, "", `${location.pathname}${q}`);
+  void refresh();
+}
+
+// Preferences --------------------------------------------------------------------------------
+
+function stored(key: string): string | null {
+  try {
+    return localStorage.getItem(`kanban.${key}`);
+  } catch {
+    return null;
+  }
+}
+
+function store(key: string, value: string): void {
+  try {
+    localStorage.setItem(`kanban.${key}`, value);
+  } catch { /* private mode: the choice lasts for this page only */ }
+}
+
+type Theme = "light" | "dark";
+const initialTheme = stored("theme") as Theme | null ??
+  (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");
+export const theme = signal<Theme>(initialTheme);
+document.documentElement.dataset["theme"] = initialTheme;
+
+export function toggleTheme(): void {
+  theme.value = theme.value === "dark" ? "light" : "dark";
+  document.documentElement.dataset["theme"] = theme.value;
+  store("theme", theme.value);
+}
+
+export const lanes = signal(stored("lanes") === "1");
+
+export function toggleLanes(): void {
+  lanes.value = !lanes.value;
+  store("lanes", lanes.value ? "1" : "0");
+}
+
+// Board --------------------------------------------------------------------------------------
+
+export const PAGE = 100;
+/** Tasks fetched per column; "show more" raises it. */
+export const limit = signal(PAGE);
+export const board = signal<BoardData | null>(null);
+export const loadError = signal<string | null>(null);
+/** Optimistic moves in flight: task id -> the column it was dropped on. */
+const moving = signal<ReadonlyMap<string, Status>>(new Map());
+
+const byId = new Map<string, TaskSummary>();
+
+/**
+ * keep reuses the previous object for a task that did not change, so that memoized cards
+ * skip rendering and only what changed is touched.
+ */
+function keep(data: BoardData): BoardData {
+  const seen = new Map<string, TaskSummary>();
+  const columns = data.columns.map((c) => ({
+    ...c,
+    tasks: c.tasks.map((t) => {
+      const old = byId.get(t.id);
+      const same = old !== undefined && old.updated_at === t.updated_at &&
+        old.status === t.status && old.title === t.title;
+      const task = same ? old : t;
+      seen.set(t.id, task);
+      return task;
+    }),
+  }));
+  byId.clear();
+  for (const [id, t] of seen) byId.set(id, t);
+  return { ...data, columns };
+}
+
+export function taskById(id: string): TaskSummary | undefined {
+  return byId.get(id);
+}
+
+/** The columns as shown: the server's board with the optimistic moves applied. */
+export const columns = computed<Column[]>(() => {
+  const data = board.value;
+  if (data === null) return [];
+  const moves = moving.value;
+  const shown = filters.value.status;
+  let cols = data.columns;
+  if (moves.size > 0) {
+    const moved: TaskSummary[] = [];
+    cols = cols.map((c) => {
+      const tasks = c.tasks.filter((t) => {
+        const to = moves.get(t.id);
+        if (to === undefined || to === c.status) return true;
+        moved.push({ ...t, status: to });
+        return false;
+      });
+      return { ...c, tasks, count: c.count - (c.tasks.length - tasks.length) };
+    });
+    cols = cols.map((c) => {
+      const arriving = moved.filter((t) => t.status === c.status);
+      return arriving.length === 0
+        ? c
+        : { ...c, tasks: [...arriving, ...c.tasks], count: c.count + arriving.length };
+    });
+  }
+  return shown === "" ? cols : cols.filter((c) => c.status === shown);
+});
+
+let inFlight: Promise<void> | null = null;
+let again = false;
+
+/** refresh fetches the board; calls made meanwhile coalesce into one more fetch. */
+export function refresh(): Promise<void> {
+  if (inFlight !== null) {
+    again = true;
+    return inFlight;
+  }
+  inFlight = (async () => {
+    do {
+      again = false;
+      const f = filters.value;
+      try {
+        const data = await api.board(query({
+          tenant: f.tenant,
+          assignee: f.assignee,
+          search: f.search,
+          archived: f.archived,
+          limit: limit.value,
+        }));
+        batch(() => {
+          board.value = keep(data);
+          loadError.value = null;
+        });
+      } catch (err) {
+        loadError.value = message(err);
+      }
+    } while (again);
+  })().finally(() => (inFlight = null));
+  return inFlight;
+}
+
+export function showMore(): void {
+  limit.value = Math.min(5000, limit.value + 4 * PAGE);
+  void refresh();
+}
+
+// Notices ------------------------------------------------------------------------------------
+
+export interface Toast {
+  id: number;
+  kind: "error" | "info";
+  text: string;
+}
+
+export const toasts = signal<Toast[]>([]);
+let toastSeq = 0;
+
+export function toast(kind: Toast["kind"], text: string): void {
+  const id = ++toastSeq;
+  toasts.value = [...toasts.value.slice(-3), { id, kind, text }];
+  setTimeout(() => dismiss(id), kind === "error" ? 9000 : 4000);
+}
+
+export function dismiss(id: number): void {
+  toasts.value = toasts.value.filter((t) => t.id !== id);
+}
+
+export function message(err: unknown): string {
+  return err instanceof ApiError || err instanceof Error ? err.message : String(err);
+}
+
+/** attempt runs a request; a failure becomes an error toast and `null`. */
+export async function attempt<T>(fn: () => Promise<T>): Promise<T | null> {
+  try {
+    return await fn();
+  } catch (err) {
+    toast("error", message(err));
+    return null;
+  }
+}
+
+// Prompts ------------------------------------------------------------------------------------
+
+export interface PromptRequest {
+  title: string;
+  label: string;
+  required: boolean;
+  ok: string;
+  resolve: (value: string | null) => void;
+}
+
+export const prompt = signal<PromptRequest | null>(null);
+
+/** ask opens the prompt dialog; null when cancelled. */
+export function ask(o: Omit<PromptRequest, "resolve">): Promise<string | null> {
+  prompt.value?.resolve(null);
+  return new Promise((resolve) => {
+    prompt.value = {
+      ...o,
+      resolve: (v) => {
+        prompt.value = null;
+        resolve(v);
+      },
+    };
+  });
+}
+
+export const askReason = (what: string) =>
+  ask({
+    title: `Block ${what}`,
+    label: "Why is it blocked? (a question for a person)",
+    required: true,
+    ok: "Block",
+  });
+
+export const askSummary = (what: string) =>
+  ask({
+    title: `Complete ${what}`,
+    label: "Completion summary (the handoff the next reader sees; optional)",
+    required: false,
+    ok: "Complete",
+  });
+
+// Moves --------------------------------------------------------------------------------------
+
+/** drop moves a task to the column it was dropped on, asking first when the move needs it. */
+export async function drop(id: string, to: Status): Promise<void> {
+  const task = byId.get(id);
+  if (task === undefined || task.status === to || moving.value.has(id)) return;
+  const from = task.status;
+  const body: { status: Status; reason?: string; summary?: string } = { status: to };
+  if (to === "blocked" && from !== "archived") {
+    const reason = await askReason(`"${task.title}"`);
+    if (reason === null) return;
+    body.reason = reason;
+  } else if ((to === "done" || to === "review") && from !== "review" && from !== "archived") {
+    const summary = await askSummary(`"${task.title}"`);
+    if (summary === null) return;
+    if (summary !== "") body.summary = summary;
+  }
+  moving.value = new Map([...moving.value, [id, to]]);
+  try {
+    await api.move(id, body);
+    await refresh();
+  } catch (err) {
+    toast("error", message(err));
+  } finally {
+    const next = new Map(moving.value);
+    next.delete(id);
+    moving.value = next;
+  }
+}
+
+// Selection ----------------------------------------------------------------------------------
+
+export const selected = signal<ReadonlySet<string>>(new Set());
+
+export function toggleSelected(id: string): void {
+  const next = new Set(selected.value);
+  if (!next.delete(id)) next.add(id);
+  selected.value = next;
+}
+
+export function clearSelection(): void {
+  selected.value = new Set();
+}
+
+const PAST: Record<string, string> = {
+  archive: "archived",
+  unarchive: "unarchived",
+  promote: "promoted",
+  unblock: "unblocked",
+  cancel: "cancelled",
+  approve: "approved",
+  reopen: "reopened",
+  block: "blocked",
+  complete: "completed",
+};
+
+/** bulk applies one action to every selected task and reports what failed. */
+export async function bulk(action: string): Promise<void> {
+  const ids = [...selected.value];
+  if (ids.length === 0) return;
+  const input: Record<string, unknown> = { ids, action };
+  if (action === "block") {
+    const reason = await askReason(`${ids.length} tasks`);
+    if (reason === null) return;
+    input["reason"] = reason;
+  } else if (action === "complete") {
+    const summary = await askSummary(`${ids.length} tasks`);
+    if (summary === null) return;
+    if (summary !== "") input["summary"] = summary;
+  }
+  const result = await attempt(() => api.bulk(input));
+  if (result === null) return;
+  const failed = result.results.filter((r) => !r.ok);
+  selected.value = new Set(failed.map((r) => r.id));
+  const done = `${result.succeeded} ${PAST[action] ?? action}`;
+  if (failed.length === 0) toast("info", done);
+  else {
+    const first = failed[0]!;
+    toast(
+      "error",
+      `${done}, ${failed.length} failed: ${first.ok ? "" : first.error.message}`,
+    );
+  }
+  await refresh();
+}
+
+// Drawer -------------------------------------------------------------------------------------
+
+export const openTask = signal<string | null>(new URLSearchParams(location.search).get("task"));
+
+export function openDrawer(id: string | null): void {
+  openTask.value = id;
+}
+
+export const helpOpen = signal(false);
