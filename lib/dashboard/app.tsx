@@ -181,7 +181,9 @@ function HealthBanner() {
           {h.caps.max_workers !== null ? ` of ${h.caps.max_workers}` : ""} · {h.queue.ready} ready
         </span>
       )}
-      {h?.warnings.map((w) => <span key={w} class="warning">⚠ {w}</span>)}
+      {h?.warnings.filter((w) => state !== "down" || !/no dispatcher/i.test(w)).map((w) => (
+        <span key={w} class="warning">⚠ {w}</span>
+      ))}
       {h !== null && holder && (
         <button
           type="button"

@@ -57,10 +57,10 @@ export function ago(iso: string | null): string {
   return `${Math.floor(s / 86_400)}d`;
 }
 
+/** priorityLabel names a priority the way the CLI reads them (low -1, high 1, urgent 2). */
 function priorityLabel(p: number): string | null {
-  if (p >= 3) return "urgent";
-  if (p === 2) return "high";
-  if (p === 1) return "medium";
+  if (p >= 2) return "urgent";
+  if (p === 1) return "high";
   if (p < 0) return "low";
   return null;
 }

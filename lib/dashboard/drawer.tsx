@@ -92,7 +92,7 @@ export function Drawer() {
     if (id !== null) void load(id);
   }, [id]);
   useEffect(() => {
-    if (id !== null && detail !== null && (seq.task === null || seq.task === detail.task.id)) {
+    if (id !== null && detail !== null && seq.task === detail.task.id) {
       void load(id);
     }
   }, [seq.seq]);
@@ -128,7 +128,7 @@ export function Drawer() {
           <div class="spinner" />Loading…
         </div>
       )}
-      {detail !== null && <DrawerBody detail={detail} reload={reload} />}
+      {detail !== null && <DrawerBody key={detail.task.id} detail={detail} reload={reload} />}
     </aside>
   );
 }
@@ -228,6 +228,7 @@ type After = (p: Promise<unknown>) => Promise<unknown>;
 function Title({ detail, after }: { detail: Detail; after: After }) {
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState(detail.task.title);
+  const cancel = useRef(false);
   if (!editing) {
     return (
       <h1
@@ -243,10 +244,12 @@ function Title({ detail, after }: { detail: Detail; after: After }) {
       </h1>
     );
   }
+  // Enter and clicking away both end in blur, which saves once.
   const save = async () => {
     setEditing(false);
     if (text.trim() !== detail.task.title) await after(api.edit(detail.task.id, { title: text }));
   };
+
   return (
     <input
       class="title-input"
@@ -255,13 +258,19 @@ function Title({ detail, after }: { detail: Detail; after: After }) {
       autoFocus
       onInput={(e) => setText(e.currentTarget.value)}
       onKeyDown={(e) => {
-        if (e.key === "Enter") void save();
+        if (e.key === "Enter") e.currentTarget.blur();
         if (e.key === "Escape") {
           e.stopPropagation();
-          setEditing(false);
+          cancel.current = true;
+          e.currentTarget.blur();
         }
       }}
-      onBlur={() => void save()}
+      onBlur={() => {
+        if (cancel.current) {
+          cancel.current = false;
+          setEditing(false);
+        } else void save();
+      }}
     />
   );
 }

@@ -5,7 +5,7 @@
  * card moves at once (an optimistic overlay) and goes back if the server refuses.
  */
 import { batch, computed, signal } from "@preact/signals";
-import { type Status, STATUSES } from "../store/transitions.ts";
+import { canTransition, type Status, STATUSES } from "../store/transitions.ts";
 import { api, ApiError, type BoardData, type Column, query, type TaskSummary } from "./api.ts";
 
 // Filters ------------------------------------------------------------------------------------
@@ -270,11 +270,14 @@ export async function drop(id: string, to: Status): Promise<void> {
   if (task === undefined || task.status === to || moving.value.has(id)) return;
   const from = task.status;
   const body: { status: Status; reason?: string; summary?: string } = { status: to };
-  if (to === "blocked" && from !== "archived") {
+  // Ask only when the table allows the move; otherwise the server says why it cannot be.
+  if (to === "blocked" && canTransition(from, "blocked", "block")) {
     const reason = await askReason(`"${task.title}"`);
     if (reason === null) return;
     body.reason = reason;
-  } else if ((to === "done" || to === "review") && from !== "review" && from !== "archived") {
+  } else if (
+    (to === "done" || to === "review") && canTransition(from, to, "complete") && from !== "review"
+  ) {
     const summary = await askSummary(`"${task.title}"`);
     if (summary === null) return;
     if (summary !== "") body.summary = summary;
