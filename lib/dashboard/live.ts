@@ -16,6 +16,7 @@ export const touched = signal<{ task: string | null; seq: number }>({ task: null
 
 const COALESCE_MS = 60;
 const HEALTH_MS = 5000;
+const HEALTH_AFTER_EVENT_MS = 1000;
 
 export function startLive(): void {
   const source = new EventSource("/api/v1/events");
@@ -36,7 +37,7 @@ export function startLive(): void {
       return;
     }
     touched.value = { task: event.task_id, seq: touched.value.seq + 1 };
-    if (event.kind.startsWith("dispatch")) void pollHealth();
+    healthSoon();
     if (timer === null) {
       timer = setTimeout(() => {
         timer = null;
@@ -46,6 +47,17 @@ export function startLive(): void {
   };
   void pollHealth();
   setInterval(() => void pollHealth(), HEALTH_MS);
+}
+
+let healthTimer: ReturnType<typeof setTimeout> | null = null;
+
+/** healthSoon polls health after a board event, at most once a second (claims, spawns, ...). */
+function healthSoon(): void {
+  if (healthTimer !== null) return;
+  healthTimer = setTimeout(() => {
+    healthTimer = null;
+    void pollHealth();
+  }, HEALTH_AFTER_EVENT_MS);
 }
 
 async function pollHealth(): Promise<void> {

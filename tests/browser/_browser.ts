@@ -46,7 +46,8 @@ export async function launchBrowser(): Promise<Browser> {
 
 /** A console error or uncaught exception seen in one of the scenario's pages. */
 export interface PageError {
-  kind: "console" | "pageerror";
+  /** "request": the page asked for something outside the board's origin (it must not). */
+  kind: "console" | "pageerror" | "request";
   text: string;
   /** Where it came from: the console message's script or resource URL ("" if unknown). */
   url: string;
@@ -86,6 +87,8 @@ export interface Dash extends AsyncDisposable {
   screenshot(name: string, page?: Page): Promise<string>;
   /** What `kanban serve` wrote so far. */
   serverOutput(): string;
+  /** Stops `kanban serve` (SIGTERM, waited for) while the pages stay open. */
+  stopServer(): Promise<void>;
 }
 
 interface Served {
@@ -132,8 +135,19 @@ export async function serve(home: BinaryHome): Promise<Served> {
   }
 }
 
-/** watchErrors collects `page`'s console errors and uncaught exceptions into `errors`. */
-export function watchErrors(page: Page, errors: PageError[]): void {
+/**
+ * watchErrors collects `page`'s console errors and uncaught exceptions into `errors`, and any
+ * request that leaves `origin` (the dashboard loads nothing from the network).
+ */
+export function watchErrors(page: Page, errors: PageError[], origin?: string): void {
+  if (origin !== undefined) {
+    page.on("request", (r) => {
+      const url = r.url();
+      if (!url.startsWith("data:") && new URL(url).origin !== origin) {
+        errors.push({ kind: "request", text: `${r.method()} ${url}`, url });
+      }
+    });
+  }
   page.on("console", (m) => {
     if (m.type() === "error") {
       errors.push({ kind: "console", text: m.text(), url: m.location().url });
@@ -199,7 +213,7 @@ export async function dashboard(browser: Browser, options: DashboardOptions = {}
       contexts.push(context);
       context.setDefaultTimeout(10_000);
       const page = await context.newPage();
-      watchErrors(page, errors);
+      watchErrors(page, errors, new URL(url).origin);
       const r = await page.goto(loginUrl);
       assert.equal(new URL(page.url()).pathname, "/", `the login link led to ${page.url()}`);
       assert.equal(r?.status(), 200, `GET / after logging in answered ${r?.status()}`);
@@ -235,6 +249,7 @@ export async function dashboard(browser: Browser, options: DashboardOptions = {}
         return file;
       },
       serverOutput: () => s.output(),
+      stopServer: () => s.stop(),
       [Symbol.asyncDispose]: dispose,
     };
   } catch (err) {
