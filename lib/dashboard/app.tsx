@@ -19,8 +19,10 @@ import {
   filters,
   helpOpen,
   lanes,
+  loadProfiles,
   openDrawer,
   openTask,
+  profiles,
   prompt,
   refresh,
   selected,
@@ -71,13 +73,7 @@ function FilterInput(
 }
 
 function Toolbar() {
-  const [profiles, setProfiles] = useState<string[]>([]);
-  useEffect(() => {
-    void api.assignees().then(
-      (xs) => setProfiles(xs.map((x) => x.assignee).filter((x): x is string => x !== null)),
-      () => {},
-    );
-  }, []);
+  useEffect(() => void loadProfiles(), []);
   const f = filters.value;
   return (
     <header class="toolbar">
@@ -93,7 +89,7 @@ function Toolbar() {
         list="profiles"
       />
       <datalist id="profiles">
-        {profiles.map((p) => <option key={p} value={p} />)}
+        {profiles.value.map((p) => <option key={p} value={p} />)}
       </datalist>
       <select
         data-testid="filter-status"

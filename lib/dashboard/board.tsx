@@ -20,6 +20,7 @@ import {
   limit,
   loadError,
   openDrawer,
+  profiles,
   refresh,
   selected,
   showMore,
@@ -181,7 +182,7 @@ function AddTask({ status }: { status: Status }) {
   );
 }
 
-function dropZone(status: Status, key: string) {
+function dropZone(status: Status, key: string, lane?: string) {
   return {
     onDragOver: (e: DragEvent) => {
       if (!e.dataTransfer?.types.includes(DRAG_TYPE)) return;
@@ -199,7 +200,7 @@ function dropZone(status: Status, key: string) {
       e.preventDefault();
       dropTarget.value = null;
       const id = e.dataTransfer?.getData(DRAG_TYPE);
-      if (id) void drop(id, status);
+      if (id) void drop(id, status, lane);
     },
   };
 }
@@ -243,11 +244,12 @@ function ColumnView({ column }: { column: Column }) {
   );
 }
 
-/** laneNames lists the profiles with tasks on the board, unassigned last. */
+/** laneNames: every profile seen (a lane stays when emptied), then "" for unassigned. */
 function laneNames(cols: Column[]): string[] {
-  const names = new Set<string>();
-  for (const c of cols) for (const t of c.tasks) names.add(t.assignee ?? "");
-  return [...names].sort((a, b) => (a === "" ? 1 : b === "" ? -1 : a.localeCompare(b)));
+  if (filters.value.assignee !== "") return [filters.value.assignee];
+  const names = new Set(profiles.value);
+  for (const c of cols) for (const t of c.tasks) if (t.assignee !== null) names.add(t.assignee);
+  return [...[...names].sort((a, b) => a.localeCompare(b)), ""];
 }
 
 function Lanes({ cols }: { cols: Column[] }) {
@@ -281,7 +283,7 @@ function Lanes({ cols }: { cols: Column[] }) {
                 class={`lane-cell${dropTarget.value === key ? " over" : ""}`}
                 data-testid="cell"
                 data-status={c.status}
-                {...dropZone(c.status, key)}
+                {...dropZone(c.status, key, name)}
               >
                 <Cards tasks={c.tasks.filter((t) => (t.assignee ?? "") === name)} />
               </div>

@@ -15,6 +15,18 @@ export const healthError = signal<string | null>(null);
 export const touched = signal<{ task: string | null; seq: number }>({ task: null, seq: 0 });
 
 const COALESCE_MS = 60;
+/**
+ * Events that change nothing a card shows: they reach the open drawer and the health bar but
+ * fetch no board (a fleet's heartbeats would otherwise refetch it every few seconds).
+ */
+const CARDS_UNCHANGED = new Set([
+  "heartbeat",
+  "commented",
+  "spawned",
+  "dispatch_requested",
+  "dispatcher_takeover",
+  "subscription_disabled",
+]);
 const HEALTH_MS = 5000;
 const HEALTH_AFTER_EVENT_MS = 1000;
 
@@ -38,7 +50,7 @@ export function startLive(): void {
     }
     touched.value = { task: event.task_id, seq: touched.value.seq + 1 };
     healthSoon();
-    if (timer === null) {
+    if (timer === null && !CARDS_UNCHANGED.has(event.kind)) {
       timer = setTimeout(() => {
         timer = null;
         void refresh();

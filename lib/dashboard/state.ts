@@ -94,6 +94,24 @@ const moving = signal<ReadonlyMap<string, Status>>(new Map());
 const byId = new Map<string, TaskSummary>();
 
 /**
+ * Every assignee seen since the page loaded (from the board and from /api/v1/assignees): the
+ * lanes, and the suggestions of the assignee fields. A lane stays when its last card leaves it.
+ */
+export const profiles = signal<readonly string[]>([]);
+
+function learnProfiles(names: Iterable<string | null>): void {
+  const next = new Set(profiles.value);
+  for (const n of names) if (n !== null) next.add(n);
+  if (next.size !== profiles.value.length) profiles.value = [...next].sort();
+}
+
+export async function loadProfiles(): Promise<void> {
+  try {
+    learnProfiles((await api.assignees()).map((a) => a.assignee));
+  } catch { /* suggestions only: the board itself reports errors */ }
+}
+
+/**
  * keep reuses the previous object for a task that did not change, so that memoized cards
  * skip rendering and only what changed is touched.
  */
@@ -171,6 +189,7 @@ export function refresh(): Promise<void> {
         batch(() => {
           board.value = keep(data);
           loadError.value = null;
+          learnProfiles(data.columns.flatMap((c) => c.tasks.map((t) => t.assignee)));
         });
       } catch (err) {
         loadError.value = message(err);
@@ -264,10 +283,22 @@ export const askSummary = (what: string) =>
 
 // Moves --------------------------------------------------------------------------------------
 
-/** drop moves a task to the column it was dropped on, asking first when the move needs it. */
-export async function drop(id: string, to: Status): Promise<void> {
+/**
+ * drop moves a task to the column it was dropped on, asking first when the move needs it. In
+ * lanes, `lane` is the assignee of the lane it was dropped in ("" for unassigned): a drop in
+ * another lane reassigns the task as well.
+ */
+export async function drop(id: string, to: Status, lane?: string): Promise<void> {
   const task = byId.get(id);
-  if (task === undefined || task.status === to || moving.value.has(id)) return;
+  if (task === undefined || moving.value.has(id)) return;
+  const reassign = lane !== undefined && lane !== (task.assignee ?? "");
+  if (task.status === to && !reassign) return;
+  if (task.status === to) {
+    if (await attempt(() => api.edit(id, { assignee: lane === "" ? null : lane }))) {
+      await refresh();
+    }
+    return;
+  }
   const from = task.status;
   const body: { status: Status; reason?: string; summary?: string } = { status: to };
   // Ask only when the table allows the move; otherwise the server says why it cannot be.
@@ -285,6 +316,8 @@ export async function drop(id: string, to: Status): Promise<void> {
   moving.value = new Map([...moving.value, [id, to]]);
   try {
     await api.move(id, body);
+    // The move is made; a lane change after it is an edit of its own.
+    if (reassign) await api.edit(id, { assignee: lane === "" ? null : lane });
     await refresh();
   } catch (err) {
     toast("error", message(err));

@@ -581,6 +581,44 @@ scenario("filters live in the URL, and the keyboard shortcuts work", async (brow
   d.assertNoErrors();
 });
 
+scenario("in lanes, a drop in another lane reassigns the task", async (browser) => {
+  let ids: Record<string, string> = {};
+  await using d = await dashboard(browser, {
+    seed: (home) => {
+      ids = {
+        coder: create(home, "Index the events table", "--assignee", "coder"),
+        writer: create(home, "Write the guide", "--assignee", "writer"),
+      };
+    },
+  });
+  const { page } = d;
+  await page.locator("[data-testid=toggle-lanes]").click();
+  const cell = (lane: string, status: string) =>
+    page.locator(
+      `[data-testid=lane][data-assignee="${lane}"] [data-testid=cell][data-status="${status}"]`,
+    );
+  const inCell = (lane: string, status: string, id: string) =>
+    cell(lane, status).locator(`[data-testid=card][data-id="${id}"]`);
+  await inCell("coder", "ready", ids["coder"]!).waitFor();
+
+  await card(page, ids["coder"]!).dragTo(cell("writer", "ready"));
+  await inCell("writer", "ready", ids["coder"]!).waitFor();
+  const moved = show(d.home, ids["coder"]!).task;
+  assert.deepEqual([moved.assignee, moved.status], ["writer", "ready"]);
+
+  await cell("", "blocked").scrollIntoViewIfNeeded();
+  await card(page, ids["writer"]!).dragTo(cell("", "blocked"));
+  await answerPrompt(page, "Who writes it?");
+  await inCell("", "blocked", ids["writer"]!).waitFor();
+  const blocked = show(d.home, ids["writer"]!).task;
+  assert.deepEqual([blocked.assignee, blocked.status, blocked.blocked_reason], [
+    null,
+    "blocked",
+    "Who writes it?",
+  ]);
+  d.assertNoErrors();
+});
+
 scenario("screenshots: the board, the drawer, lanes and the dark theme", async (browser) => {
   for (const name of ["board", "drawer", "lanes", "dark"]) {
     rmSync(join(SCREENSHOTS, `${name}.png`), { force: true });
