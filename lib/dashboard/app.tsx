@@ -24,6 +24,7 @@ import {
   openTask,
   profiles,
   prompt,
+  type PromptRequest,
   refresh,
   selected,
   setFilters,
@@ -251,13 +252,13 @@ function Toasts() {
 
 function Prompt() {
   const p = prompt.value;
+  // A new prompt is a new dialog: its field starts empty, whatever the last one held.
+  return p === null ? null : <PromptDialog key={p.seq} p={p} />;
+}
+
+function PromptDialog({ p }: { p: PromptRequest }) {
   const [text, setText] = useState("");
   const [tried, setTried] = useState(false);
-  useEffect(() => {
-    setText("");
-    setTried(false);
-  }, [p]);
-  if (p === null) return null;
   const ok = () => {
     if (p.required && text.trim() === "") return setTried(true);
     p.resolve(text.trim());

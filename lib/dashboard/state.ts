@@ -242,6 +242,8 @@ export async function attempt<T>(fn: () => Promise<T>): Promise<T | null> {
 // Prompts ------------------------------------------------------------------------------------
 
 export interface PromptRequest {
+  /** Tells prompts apart: each gets a fresh dialog (and an empty field). */
+  seq: number;
   title: string;
   label: string;
   required: boolean;
@@ -252,16 +254,20 @@ export interface PromptRequest {
 export const prompt = signal<PromptRequest | null>(null);
 
 /** ask opens the prompt dialog; null when cancelled. */
-export function ask(o: Omit<PromptRequest, "resolve">): Promise<string | null> {
+let promptSeq = 0;
+
+export function ask(o: Omit<PromptRequest, "resolve" | "seq">): Promise<string | null> {
   prompt.value?.resolve(null);
   return new Promise((resolve) => {
-    prompt.value = {
+    const request: PromptRequest = {
       ...o,
+      seq: ++promptSeq,
       resolve: (v) => {
-        prompt.value = null;
+        if (prompt.value === request) prompt.value = null;
         resolve(v);
       },
     };
+    prompt.value = request;
   });
 }
 
