@@ -391,14 +391,6 @@ export function App() {
     document.addEventListener("keydown", onKey);
     return () => document.removeEventListener("keydown", onKey);
   }, []);
-  useEffect(() => {
-    // Keep the open task in the address bar, so a link or a reload shows it again.
-    const q = new URLSearchParams(location.search);
-    if (openTask.value === null) q.delete("task");
-    else q.set("task", openTask.value);
-    const s = q.toString();
-    history.replaceState(null, "", `${location.pathname}${s ? `?${s}` : ""}`);
-  }, [openTask.value]);
   return (
     <div class={`app${openTask.value !== null ? " with-drawer" : ""}`}>
       <Toolbar />

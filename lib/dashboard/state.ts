@@ -34,6 +34,12 @@ export const filters = signal<Filters>(filtersFromUrl());
 
 export function setFilters(change: Partial<Filters>): void {
   filters.value = { ...filters.value, ...change };
+  syncAddress();
+  void refresh();
+}
+
+/** syncAddress keeps the filters and the open task in the address: a reload or link keeps them. */
+function syncAddress(): void {
   const f = filters.value;
   const q = query({
     tenant: f.tenant,
@@ -41,9 +47,9 @@ export function setFilters(change: Partial<Filters>): void {
     search: f.search,
     status: f.status,
     archived: f.archived ? "1" : "",
+    task: openTask.value ?? "",
   });
   history.replaceState(null, "", `${location.pathname}${q}`);
-  void refresh();
 }
 
 // Preferences --------------------------------------------------------------------------------
@@ -396,6 +402,7 @@ export const openTask = signal<string | null>(new URLSearchParams(location.searc
 
 export function openDrawer(id: string | null): void {
   openTask.value = id;
+  syncAddress();
 }
 
 export const helpOpen = signal(false);

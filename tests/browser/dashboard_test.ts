@@ -573,6 +573,16 @@ scenario("filters live in the URL, and the keyboard shortcuts work", async (brow
   await card(page, ids["coder"]!).waitFor();
   assert.equal(await card(page, ids["writer"]!).count(), 0, "the filter survives a reload");
 
+  await openDrawer(page, ids["coder"]!);
+  const address = new URL(page.url()).searchParams;
+  assert.deepEqual([address.get("task"), address.get("assignee")], [ids["coder"], "coder"]);
+  await page.reload();
+  await page.locator(`[data-testid=drawer][data-id="${ids["coder"]}"]`).waitFor();
+  assert.equal(await page.inputValue("input[data-testid=filter-assignee]"), "coder");
+  await page.keyboard.press("Escape");
+  await page.locator("[data-testid=drawer]").waitFor({ state: "detached" });
+  assert.equal(new URL(page.url()).searchParams.get("task"), null);
+
   await page.locator("body").click({ position: { x: 5, y: 5 } });
   await page.keyboard.press("?");
   await page.locator("[data-testid=shortcuts]").waitFor({ state: "visible" });
