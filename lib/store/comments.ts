@@ -15,7 +15,7 @@ const commentBody = z.string().refine((s) => s.trim().length > 0, "comment is em
 const author = z.string().trim().min(1, "author is empty").max(
   100,
   "author is longer than 100 characters",
-);
+).refine(noNul, "author contains a NUL character");
 
 export function addComment(
   k: Kernel,

@@ -47,6 +47,13 @@ Deno.test("comment() refuses an empty or oversized comment and changes nothing",
     );
   }
   await assert.rejects(b.store.comment(task.id, "hi", { name: " " }), ValidationError);
+  // node:sqlite would bind the name cut at the NUL (found by the HTTP fuzz test as a 500).
+  for (const name of ["\0", "al\0ice"]) {
+    await assert.rejects(
+      b.store.comment(task.id, "hi", { name }),
+      (err: unknown) => err instanceof ValidationError && /author contains a NUL/.test(err.message),
+    );
+  }
   await assert.rejects(b.store.comment("t_00000000", "hi", HUMAN), NotFoundError);
   assert.deepEqual(snapshot(b.path), before);
 });
