@@ -64,7 +64,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--dry-run", "report what a pass would do; change nothing")
     .option("--stop-workers", "on SIGTERM/SIGINT stop running workers instead of waiting for them")
     .option("--config <path>", "config file (default: $KANBAN_CONFIG or <home>/config.toml)")
-    .option("--serve", "also serve the HTTP API, as kanban serve does")
+    .option("--serve", "also serve the dashboard and HTTP API, as kanban serve does")
     .option("--host <addr>", "with --serve: address to bind", "127.0.0.1")
     .option("--port <n>", "with --serve: port (0: any free port)", parsePort, DEFAULT_PORT)
     .option("--public", "with --serve: allow a non-loopback address")

@@ -1,8 +1,8 @@
 /**
- * `kanban serve`: the board's HTTP API (the dashboard comes later) on 127.0.0.1 until
- * SIGTERM/SIGINT. It prints a one-time login link for a browser and where the board token
- * is. Binding a non-loopback address needs `--public`. `kanban dispatch --serve` runs the
- * same server beside the dispatcher through startWeb().
+ * `kanban serve`: the dashboard and HTTP API on 127.0.0.1 until SIGTERM/SIGINT. It prints
+ * a one-time login link for a browser and where the board token is. Binding a non-loopback
+ * address needs `--public`. `kanban dispatch --serve` runs the same server beside the
+ * dispatcher through startWeb().
  */
 import { hostname, networkInterfaces } from "node:os";
 import process from "node:process";
@@ -132,7 +132,7 @@ export async function startWeb(
 
 export function register(program: Command, ctx: CliContext): void {
   program.command("serve")
-    .description("serve the board's HTTP API on 127.0.0.1 until SIGTERM/SIGINT")
+    .description("serve the dashboard and HTTP API on 127.0.0.1 until SIGTERM/SIGINT")
     .option("--host <addr>", "address to bind", "127.0.0.1")
     .option("--port <n>", "port to listen on (0: any free port)", parsePort, DEFAULT_PORT)
     .option("--public", "allow binding a non-loopback address (prints a warning)")
