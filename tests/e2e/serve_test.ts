@@ -161,6 +161,42 @@ Deno.test("an event stream from the binary outlives Bun's 10 s idle timeout and 
   }
 });
 
+Deno.test("kanban login prints a new one-time link from the running server, or says why not", async () => {
+  using b = binaryHome();
+  assert.equal(b.kanban(["init"]).code, 0);
+  const noToken = b.kanban(["login"]);
+  assert.equal(noToken.code, 1);
+  assert.match(noToken.stderr, /No board token at .*http-token: kanban serve .* makes it/);
+  const env = { PATH: "/usr/bin:/bin", HOME: b.home, KANBAN_HOME: b.home, USER: "e2e" };
+  const server = start(["serve", "--port", "0", "--json"], env);
+  try {
+    const { url } = JSON.parse((await server.waitFor(/^\{.*\}$/m))[0]);
+    const made = b.json<{ login_url: string }>(["login", "--url", url]);
+    assert.match(made.login_url, new RegExp(`^${url}login\\?t=\\S+$`));
+    const text = b.kanban(["login", "--url", url]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.notEqual(text.stdout.trim(), made.login_url, "a new code each time");
+    const used = await fetch(made.login_url, { redirect: "manual" });
+    assert.equal(used.status, 303);
+    await used.body?.cancel();
+    const again = await fetch(made.login_url, { redirect: "manual" });
+    assert.equal(again.status, 401);
+    await again.body?.cancel();
+
+    const other = b.kanban(["login", "--url", url, "--board", "other"]);
+    assert.equal(other.code, 1);
+    assert.match(other.stderr, /No board token|refused the token/);
+  } finally {
+    await server.stop();
+  }
+  const down = b.kanban(["login", "--url", "http://127.0.0.1:1/"]);
+  assert.equal(down.code, 1);
+  assert.match(down.stderr, /No kanban server answers at http:\/\/127\.0\.0\.1:1/);
+  const bad = b.kanban(["login", "--url", "not a url"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--url "not a url" is not a URL/);
+});
+
 Deno.test("dist/kanban serve refuses a non-loopback address without --public, and a busy port", () => {
   using b = binaryHome();
   assert.equal(b.kanban(["init"]).code, 0);

@@ -45,6 +45,7 @@ export const VERBS: Register[] = [
   dispatch.register,
   status.register,
   serve.register,
+  serve.registerLogin,
   log.register, // log, tail
   gc.register,
   backup.register,

@@ -4,6 +4,7 @@
  * address needs `--public`. `kanban dispatch --serve` runs the same server beside the
  * dispatcher through startWeb().
  */
+import { readFileSync } from "node:fs";
 import { hostname, networkInterfaces } from "node:os";
 import process from "node:process";
 import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
@@ -12,7 +13,9 @@ import { resolveBoard } from "../../config/paths.ts";
 import { serve } from "../../runtime.ts";
 import { KanbanError, openStore } from "../../store/mod.ts";
 import { actorName, type CliContext, globals, UsageError } from "../context.ts";
+import { emit } from "../output.ts";
 import { collect } from "../parse.ts";
+import { tokenPath } from "../../http/token.ts";
 
 export const DEFAULT_PORT = 8484;
 
@@ -165,5 +168,62 @@ export function register(program: Command, ctx: CliContext): void {
       await new Promise((resolve) => stop.signal.addEventListener("abort", resolve));
       log("stopping");
       await web.stop();
+    });
+}
+
+/**
+ * `kanban login` asks the running server of this board for another one-time login link (the
+ * codes live in the server's memory), with the board token from its file: the way to log a
+ * browser in when the first link went to a journal or was used already.
+ */
+export function registerLogin(program: Command, ctx: CliContext): void {
+  program.command("login")
+    .description("print a new one-time dashboard login link from the running server")
+    .option("--url <url>", "where the server listens", `http://127.0.0.1:${DEFAULT_PORT}/`)
+    .action(async (opts, cmd) => {
+      const board = resolveBoard(globals(cmd), ctx.env, ctx.cwd);
+      let base: URL;
+      try {
+        base = new URL(opts.url);
+      } catch {
+        throw new UsageError(`--url "${opts.url}" is not a URL (e.g. http://127.0.0.1:8484/)`);
+      }
+      const file = tokenPath(board.path);
+      let token: string;
+      try {
+        token = readFileSync(file, "utf8").trim();
+      } catch {
+        throw new KanbanError(
+          "not_found",
+          `No board token at ${file}: kanban serve (or dispatch --serve) makes it on first start`,
+        );
+      }
+      let r: Response;
+      try {
+        r = await fetch(new URL("/api/v1/login-codes", base), {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}` },
+          signal: AbortSignal.timeout(5000),
+        });
+      } catch {
+        throw new KanbanError(
+          "unreachable",
+          `No kanban server answers at ${base.origin} (start kanban serve or kanban dispatch ` +
+            `--serve; --url names another address)`,
+        );
+      }
+      const body = await r.json().catch(() => null) as { path?: string } | null;
+      if (r.status === 401) {
+        throw new KanbanError(
+          "unauthorized",
+          `The server at ${base.origin} refused the token of ${board.path}: it serves another ` +
+            `board (choose it with --board or --db), or its token was rotated since`,
+        );
+      }
+      if (!r.ok || typeof body?.path !== "string") {
+        throw new KanbanError("http_error", `The server at ${base.origin} answered ${r.status}`);
+      }
+      const link = new URL(body.path, base).href;
+      emit(ctx, globals(cmd).json, { login_url: link }, () => link);
     });
 }
