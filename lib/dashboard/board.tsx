@@ -20,6 +20,7 @@ import {
   limit,
   loadError,
   openDrawer,
+  openTask,
   profiles,
   refresh,
   selected,
@@ -69,13 +70,15 @@ function priorityLabel(p: number): string | null {
 interface CardProps {
   task: TaskSummary;
   isSelected: boolean;
+  /** Its drawer is open. */
+  isOpen: boolean;
 }
 
-const Card = memo(function Card({ task, isSelected }: CardProps) {
+const Card = memo(function Card({ task, isSelected, isOpen }: CardProps) {
   const prio = priorityLabel(task.priority);
   return (
     <article
-      class={`card${isSelected ? " selected" : ""}`}
+      class={`card${isSelected ? " selected" : ""}${isOpen ? " open" : ""}`}
       data-testid="card"
       data-id={task.id}
       data-status={task.status}
@@ -207,9 +210,12 @@ function dropZone(status: Status, key: string, lane?: string) {
 
 function Cards({ tasks }: { tasks: TaskSummary[] }) {
   const sel = selected.value;
+  const open = openTask.value;
   return (
     <>
-      {tasks.map((t) => <Card key={t.id} task={t} isSelected={sel.has(t.id)} />)}
+      {tasks.map((t) => (
+        <Card key={t.id} task={t} isSelected={sel.has(t.id)} isOpen={open === t.id} />
+      ))}
     </>
   );
 }

@@ -2,7 +2,9 @@
 /**
  * Board text is markdown written by people and agents, so it is untrusted: marked turns it
  * into HTML and DOMPurify keeps only inert markup (no scripts, handlers, javascript: links,
- * forms or frames). Links open in a new tab without the board as referrer.
+ * forms or frames). Links open in a new tab without the board as referrer. Images load only
+ * from data: URLs: the dashboard fetches nothing from elsewhere (a remote image in a task
+ * body would tell its host who reads the board, and when), and the CSP would block it anyway.
  */
 import DOMPurify from "dompurify";
 import { marked } from "marked";
@@ -11,6 +13,14 @@ DOMPurify.addHook("afterSanitizeAttributes", (node) => {
   if (node.tagName === "A") {
     node.setAttribute("target", "_blank");
     node.setAttribute("rel", "noopener noreferrer");
+  }
+  if (node.tagName === "IMG") {
+    const src = node.getAttribute("src") ?? "";
+    if (!/^data:image\//i.test(src)) {
+      node.removeAttribute("src");
+      node.removeAttribute("srcset");
+      node.setAttribute("title", `image not loaded: ${src}`);
+    }
   }
 });
 
