@@ -213,6 +213,7 @@ function DrawerBody({ detail, reload }: { detail: Detail; reload: () => Promise<
           <Markdown text={task.result} testid="drawer-result" />
         </div>
       )}
+      <Handoff detail={detail} />
       <Fields detail={detail} after={after} />
       <Body detail={detail} after={after} />
       <Dependencies detail={detail} after={after} />
@@ -221,6 +222,35 @@ function DrawerBody({ detail, reload }: { detail: Detail; reload: () => Promise<
       <Events detail={detail} />
     </div>
   );
+}
+
+/**
+ * Handoff shows the summary and metadata of the completion that put a task in review or done
+ * (its run's, or a person's: those live only in the `completed` event).
+ */
+function Handoff({ detail }: { detail: Detail }) {
+  if (detail.task.status !== "review" && detail.task.status !== "done") return null;
+  const done = detail.events.findLast((e) => e.kind === "completed");
+  const summary = typeof done?.data["summary"] === "string" ? done.data["summary"] : null;
+  const metadata = done?.data["metadata"];
+  const hasMetadata = typeof metadata === "object" && metadata !== null &&
+    Object.keys(metadata).length > 0;
+  if (done === undefined || (summary === null && !hasMetadata)) return null;
+  return (
+    <div class="callout" data-testid="handoff">
+      <strong>Handoff</strong> <span class="muted">by {done.actor}</span>
+      {summary !== null && <Markdown text={summary} testid="handoff-summary" />}
+      {hasMetadata && <pre class="metadata">{JSON.stringify(metadata, null, 2)}</pre>}
+    </div>
+  );
+}
+
+/** note is the reason or summary an event carries, cut for one line of the activity. */
+function note(data: Record<string, unknown>): string | null {
+  const text = data["reason"] ?? data["summary"] ?? data["error"];
+  if (typeof text !== "string" || text.trim() === "") return null;
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > 140 ? `${line.slice(0, 139)}…` : line;
 }
 
 type After = (p: Promise<unknown>) => Promise<unknown>;
@@ -618,6 +648,7 @@ function Events({ detail }: { detail: Detail }) {
             {" by "}
             {e.actor}
             {typeof e.data["to"] === "string" && <span class="muted">→ {e.data["to"]}</span>}
+            {note(e.data) !== null && <div class="muted event-note">{note(e.data)}</div>}
           </li>
         ))}
       </ol>

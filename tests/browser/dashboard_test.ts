@@ -288,6 +288,9 @@ scenario(
     await page.locator(BOARD_READY).waitFor();
     await waitInColumn(page, ids["a"]!, "blocked");
     await waitInColumn(page, ids["b"]!, "done");
+    // The drawer shows the handoff a person wrote (it has no run: only the event holds it).
+    const drawer = await openDrawer(page, ids["b"]!);
+    await drawer.locator("[data-testid=handoff-summary]", { hasText: "Shipped in 1.2" }).waitFor();
     d.assertNoErrors();
   },
 );
