@@ -15,12 +15,12 @@ import {
   attempt,
   bulk,
   clearSelection,
+  closeDrawer,
   dismiss,
   filters,
   helpOpen,
   lanes,
   loadProfiles,
-  openDrawer,
   openTask,
   profiles,
   prompt,
@@ -143,17 +143,19 @@ function Toolbar() {
   );
 }
 
+const LIVE_TEXT = {
+  connected: ["Live", "Live: changes appear as they happen"],
+  reconnecting: ["Reconnecting", "The event stream is down; the browser retries by itself"],
+  closed: ["Disconnected", "The server refused the event stream: reload, or log in again"],
+} as const;
+
 function Live() {
   const state = connection.value;
+  const [text, title] = LIVE_TEXT[state];
   return (
-    <span
-      class={`live ${state}`}
-      data-testid="live"
-      data-state={state}
-      title={state === "connected" ? "Live: changes appear as they happen" : "Reconnecting…"}
-    >
+    <span class={`live ${state}`} data-testid="live" data-state={state} title={title}>
       <span class="live-dot" />
-      {state === "connected" ? "Live" : "Reconnecting"}
+      {text}
     </span>
   );
 }
@@ -259,12 +261,18 @@ function Prompt() {
 function PromptDialog({ p }: { p: PromptRequest }) {
   const [text, setText] = useState("");
   const [tried, setTried] = useState(false);
+  // A click that began inside the dialog (selecting text) and ended outside does not cancel.
+  const pressed = useRef(false);
   const ok = () => {
     if (p.required && text.trim() === "") return setTried(true);
     p.resolve(text.trim());
   };
   return (
-    <div class="overlay" onClick={(e) => e.target === e.currentTarget && p.resolve(null)}>
+    <div
+      class="overlay"
+      onMouseDown={(e) => (pressed.current = e.target === e.currentTarget)}
+      onClick={(e) => pressed.current && e.target === e.currentTarget && p.resolve(null)}
+    >
       <div class="dialog" data-testid="prompt" role="dialog" aria-modal="true" aria-label={p.title}>
         <h2>{p.title}</h2>
         <label>
@@ -314,8 +322,17 @@ const SHORTCUTS: [string, string][] = [
 function Help() {
   if (!helpOpen.value) return null;
   return (
-    <div class="overlay" onClick={() => (helpOpen.value = false)}>
-      <div class="dialog" data-testid="shortcuts" role="dialog" aria-label="keyboard shortcuts">
+    <div
+      class="overlay"
+      onClick={(e) => e.target === e.currentTarget && (helpOpen.value = false)}
+    >
+      <div
+        class="dialog"
+        data-testid="shortcuts"
+        role="dialog"
+        aria-modal="true"
+        aria-label="keyboard shortcuts"
+      >
         <h2>Keyboard shortcuts</h2>
         <dl class="keys">
           {SHORTCUTS.map(([k, what]) => (
@@ -345,9 +362,11 @@ function onKey(e: KeyboardEvent): void {
   const target = e.target as HTMLElement;
   const typing = target.closest("input, textarea, select, [contenteditable]") !== null;
   if (e.key === "Escape") {
-    if (prompt.value !== null) prompt.value.resolve(null);
+    // In a field, Escape only leaves the field: what was typed there stays.
+    if (typing && prompt.value === null) target.blur();
+    else if (prompt.value !== null) prompt.value.resolve(null);
     else if (helpOpen.value) helpOpen.value = false;
-    else if (openTask.value !== null) openDrawer(null);
+    else if (openTask.value !== null) closeDrawer();
     else if (selected.value.size > 0) clearSelection();
     return;
   }
@@ -363,7 +382,8 @@ function onKey(e: KeyboardEvent): void {
       break;
     case "c":
       e.preventDefault();
-      document.querySelector<HTMLElement>("[data-testid=add-task][data-status=ready]")?.click();
+      (document.querySelector<HTMLElement>("[data-testid=add-task][data-status=ready]") ??
+        document.querySelector<HTMLElement>("[data-testid=add-task]"))?.click();
       break;
     case "j":
       focusCard(1);

@@ -24,6 +24,7 @@ import {
   profiles,
   refresh,
   selected,
+  setFilters,
   showMore,
   toast,
   toggleSelected,
@@ -65,6 +66,34 @@ function priorityLabel(p: number): string | null {
   if (p === 1) return "high";
   if (p < 0) return "low";
   return null;
+}
+
+/** A minute's tick: ages on cards redraw with it, and nothing else does. */
+const tick = signal(0);
+setInterval(() => tick.value++, 30_000);
+
+function Age({ iso }: { iso: string }) {
+  void tick.value;
+  return <span class="age" title={iso}>{ago(iso)}</span>;
+}
+
+/** A chip that filters the board by its value when clicked. */
+function FilterChip(
+  { name, value, class: cls }: { name: "assignee" | "tenant"; value: string; class: string },
+) {
+  return (
+    <button
+      type="button"
+      class={cls}
+      title={`Show only ${name} ${value}`}
+      onClick={(e) => {
+        e.stopPropagation();
+        setFilters({ [name]: value });
+      }}
+    >
+      {value}
+    </button>
+  );
 }
 
 interface CardProps {
@@ -119,9 +148,9 @@ const Card = memo(function Card({ task, isSelected, isOpen }: CardProps) {
         </div>
       )}
       <div class="card-meta">
-        {task.assignee && <span class="chip">{task.assignee}</span>}
-        {task.tenant && <span class="chip tenant">{task.tenant}</span>}
-        <span class="age" title={task.updated_at}>{ago(task.updated_at)}</span>
+        {task.assignee && <FilterChip name="assignee" value={task.assignee} class="chip" />}
+        {task.tenant && <FilterChip name="tenant" value={task.tenant} class="chip tenant" />}
+        <Age iso={task.updated_at} />
       </div>
     </article>
   );
@@ -170,7 +199,8 @@ function AddTask({ status }: { status: Status }) {
       data-testid="new-task-title"
       placeholder="Title, then Enter (Esc to close)"
       value={title}
-      disabled={busy}
+      // Read-only, not disabled, while saving: the field keeps the focus for the next title.
+      readOnly={busy}
       autoFocus
       onInput={(e) => setTitle(e.currentTarget.value)}
       onKeyDown={(e) => {
@@ -266,15 +296,18 @@ function Lanes({ cols }: { cols: Column[] }) {
         <div class="lane-name" />
         {cols.map((c) => (
           <div
-            class="lane-col-head"
+            class={`lane-col-head${dropTarget.value === `head:${c.status}` ? " over" : ""}`}
             data-testid="column"
             data-status={c.status}
             key={c.status}
             {...dropZone(c.status, `head:${c.status}`)}
           >
-            <span class={`dot status-${c.status}`} />
-            <h2>{label(c.status)}</h2>
-            <span class="count" data-testid="column-count">{c.count}</span>
+            <div class="lane-col-title">
+              <span class={`dot status-${c.status}`} />
+              <h2>{label(c.status)}</h2>
+              <span class="count" data-testid="column-count">{c.count}</span>
+            </div>
+            {CREATE_IN.includes(c.status) && <AddTask status={c.status} />}
           </div>
         ))}
       </div>

@@ -16,6 +16,7 @@ import {
   askReason,
   askSummary,
   attempt,
+  closeDrawer,
   message,
   openDrawer,
   openTask,
@@ -70,36 +71,61 @@ function Markdown({ text, testid }: { text: string; testid: string }) {
   );
 }
 
+const REAP_POLL_MS = 500;
+const REAP_WAIT_MS = 15_000;
+
 export function Drawer() {
   const id = openTask.value;
   const [detail, setDetail] = useState<Detail | null>(null);
   const [error, setError] = useState<string | null>(null);
   const seq = touched.value;
+  const aside = useRef<HTMLElement>(null);
+  // Only the newest request's answer is shown (an older one may arrive after it).
+  const latest = useRef(0);
   const load = async (taskId: string) => {
+    const n = ++latest.current;
     try {
       const d = await api.detail(taskId);
-      if (openTask.value === taskId) {
-        setDetail(d);
-        setError(null);
-      }
+      if (n !== latest.current || openTask.value !== taskId) return;
+      setDetail(d);
+      setError(null);
+      // Opened by a prefix (?task=t_51): name the task by its id from now on.
+      if (d.task.id !== taskId) openDrawer(d.task.id);
     } catch (err) {
-      if (openTask.value === taskId) setError(message(err));
+      if (n === latest.current && openTask.value === taskId) setError(message(err));
     }
   };
   useEffect(() => {
+    if (id !== null && detail?.task.id === id) return; // the same task, now by its full id
     setDetail(null);
     setError(null);
-    if (id !== null) void load(id);
+    if (id !== null) {
+      void load(id);
+      aside.current?.focus();
+    }
   }, [id]);
   useEffect(() => {
     if (id !== null && detail !== null && seq.task === detail.task.id) {
       void load(id);
     }
   }, [seq.seq]);
+  // A worker reports (the run ends) a moment before the dispatcher reaps its process and
+  // records the exit code, which writes no event: look again shortly until it is there.
+  useEffect(() => {
+    const reaping = detail?.runs.some((r) =>
+      !r.open && r.pid !== null && r.exit_code === null && r.signal === null &&
+      r.ended_at !== null && Date.now() - Date.parse(r.ended_at) < REAP_WAIT_MS
+    );
+    if (id === null || !reaping) return;
+    const timer = setTimeout(() => void load(id), REAP_POLL_MS);
+    return () => clearTimeout(timer);
+  }, [detail]);
   if (id === null) return null;
   const reload = () => load(id);
   return (
     <aside
+      ref={aside}
+      tabIndex={-1}
       class="drawer"
       data-testid="drawer"
       data-id={detail?.task.id ?? id}
@@ -113,7 +139,7 @@ export function Drawer() {
           data-testid="drawer-close"
           aria-label="close"
           title="Close (Esc)"
-          onClick={() => openDrawer(null)}
+          onClick={closeDrawer}
         >
           ×
         </button>
@@ -311,16 +337,24 @@ function Fields({ detail, after }: { detail: Detail; after: After }) {
   const [priority, setPriority] = useState(String(task.priority));
   useEffect(() => setAssignee(task.assignee ?? ""), [task.assignee]);
   useEffect(() => setPriority(String(task.priority)), [task.priority]);
-  const saveAssignee = () => {
+  // A refused edit puts the task's own value back in the field.
+  const saveAssignee = async () => {
     const next = assignee.trim() === "" ? null : assignee.trim();
-    if (next !== task.assignee) void after(api.edit(task.id, { assignee: next }));
+    if (next === task.assignee) return;
+    if ((await after(api.edit(task.id, { assignee: next }))) === null) {
+      setAssignee(task.assignee ?? "");
+    }
   };
-  const savePriority = () => {
+  const savePriority = async () => {
     const n = Number(priority);
     if (!Number.isInteger(n)) {
       toast("error", `Priority "${priority}" is not a whole number`);
       setPriority(String(task.priority));
-    } else if (n !== task.priority) void after(api.edit(task.id, { priority: n }));
+    } else if (n !== task.priority) {
+      if ((await after(api.edit(task.id, { priority: n }))) === null) {
+        setPriority(String(task.priority));
+      }
+    }
   };
   return (
     <dl class="fields">
@@ -331,7 +365,7 @@ function Fields({ detail, after }: { detail: Detail; after: After }) {
           value={assignee}
           placeholder="unassigned (a profile name)"
           onInput={(e) => setAssignee(e.currentTarget.value)}
-          onChange={saveAssignee}
+          onChange={() => void saveAssignee()}
           onKeyDown={(e) => e.key === "Enter" && (e.currentTarget as HTMLInputElement).blur()}
         />
       </dd>
@@ -342,7 +376,7 @@ function Fields({ detail, after }: { detail: Detail; after: After }) {
           type="number"
           value={priority}
           onInput={(e) => setPriority(e.currentTarget.value)}
-          onChange={savePriority}
+          onChange={() => void savePriority()}
         />
       </dd>
       {task.tenant && (
@@ -530,17 +564,24 @@ function Comments({ detail, after }: { detail: Detail; after: After }) {
 }
 
 function Runs({ detail }: { detail: Detail }) {
-  const withLog = detail.runs.filter((r) => r.log_path !== null);
+  const runs = [...detail.runs].sort((a, b) => b.id - a.id); // newest first
+  const withLog = runs.filter((r) => r.log_path !== null);
   const [chosen, setChosen] = useState<number | null>(null);
-  const shown = withLog.find((r) => r.id === chosen) ?? withLog[0] ?? null;
+  // The chosen run's log, else the open run's, else the newest run's.
+  const shown = withLog.find((r) => r.id === chosen) ?? withLog.find((r) => r.open) ??
+    withLog[0] ?? null;
   return (
     <section class="section">
       <header>
         <h3>Runs ({detail.runs.length})</h3>
       </header>
       {detail.runs.length === 0 && <p class="muted">Not run yet.</p>}
-      {detail.runs.map((r) => (
-        <div class={`run${r.open ? " open" : ""}`} data-testid="run" key={r.id}>
+      {runs.map((r) => (
+        <div
+          class={`run${r.open ? " open" : ""}${shown?.id === r.id ? " shown" : ""}`}
+          data-testid="run"
+          key={r.id}
+        >
           <div class="run-head">
             <strong>#{r.id}</strong>
             <span class={`badge outcome-${r.outcome ?? "open"}`}>
@@ -613,9 +654,11 @@ function Log({ run }: { run: Run }) {
       if (timer !== null) clearTimeout(timer);
     };
   }, [run.id, run.open]);
+  // Follow new output only while the reader is at the end (not while reading further up).
+  const atEnd = useRef(true);
   useEffect(() => {
     const el = pre.current;
-    if (el) el.scrollTop = el.scrollHeight;
+    if (el && atEnd.current) el.scrollTop = el.scrollHeight;
   }, [text]);
   return (
     <div class="log">
@@ -624,7 +667,14 @@ function Log({ run }: { run: Run }) {
         {run.open ? " (live)" : ""}
       </div>
       {error !== null ? <div class="run-error">{error}</div> : (
-        <pre ref={pre} data-testid="run-log">
+        <pre
+          ref={pre}
+          data-testid="run-log"
+          onScroll={(e) => {
+            const el = e.currentTarget;
+            atEnd.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+          }}
+        >
             {text === null ? "loading…" : text === "" ? "(empty)" : text}
         </pre>
       )}

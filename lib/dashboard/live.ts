@@ -8,7 +8,8 @@ import { signal } from "@preact/signals";
 import { api, type Health, type TaskEvent } from "./api.ts";
 import { refresh } from "./state.ts";
 
-export const connection = signal<"connected" | "reconnecting">("reconnecting");
+/** "closed": the server refused the stream (signed out, say): the browser will not retry. */
+export const connection = signal<"connected" | "reconnecting" | "closed">("reconnecting");
 export const health = signal<Health | null>(null);
 export const healthError = signal<string | null>(null);
 /** Bumped when an event touches a task: the drawer refetches when its task is named. */
@@ -39,7 +40,7 @@ export function startLive(): void {
     void refresh();
   };
   source.onerror = () => {
-    connection.value = "reconnecting";
+    connection.value = source.readyState === EventSource.CLOSED ? "closed" : "reconnecting";
   };
   source.onmessage = (m) => {
     let event: TaskEvent;

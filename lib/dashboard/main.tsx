@@ -6,6 +6,8 @@ import { App } from "./app.tsx";
 import { startLive } from "./live.ts";
 import { refresh } from "./state.ts";
 
-render(<App />, document.getElementById("app")!);
+const root = document.getElementById("app")!;
+root.replaceChildren(); // the page's static "Loading" placeholder: the app draws its own
+render(<App />, root);
 void refresh();
 startLive();

@@ -26,14 +26,19 @@ function filtersFromUrl(): Filters {
     assignee: q.get("assignee") ?? "",
     search: q.get("search") ?? "",
     status: STATUSES.includes(q.get("status") as Status) ? q.get("status")! : "",
-    archived: q.get("archived") === "1",
+    // The archived column exists only with archived tasks shown.
+    archived: q.get("archived") === "1" || q.get("status") === "archived",
   };
 }
 
 export const filters = signal<Filters>(filtersFromUrl());
 
 export function setFilters(change: Partial<Filters>): void {
-  filters.value = { ...filters.value, ...change };
+  const next = { ...filters.value, ...change };
+  // The archived column exists only with archived tasks shown.
+  if (!next.archived && next.status === "archived") next.status = "";
+  if (next.status === "archived") next.archived = true;
+  filters.value = next;
   syncAddress();
   void refresh();
 }
@@ -196,6 +201,11 @@ export function refresh(): Promise<void> {
           board.value = keep(data);
           loadError.value = null;
           learnProfiles(data.columns.flatMap((c) => c.tasks.map((t) => t.assignee)));
+          // A bulk action acts on what is on screen: forget selected cards that left it.
+          const gone = [...selected.value].filter((id) => !byId.has(id));
+          if (gone.length > 0) {
+            selected.value = new Set([...selected.value].filter((id) => byId.has(id)));
+          }
         });
       } catch (err) {
         loadError.value = message(err);
@@ -319,7 +329,7 @@ export async function drop(id: string, to: Status, lane?: string): Promise<void>
     if (reason === null) return;
     body.reason = reason;
   } else if (
-    (to === "done" || to === "review") && canTransition(from, to, "complete") && from !== "review"
+    to === (task.review_required ? "review" : "done") && canTransition(from, to, "complete")
   ) {
     const summary = await askSummary(`"${task.title}"`);
     if (summary === null) return;
@@ -403,6 +413,17 @@ export const openTask = signal<string | null>(new URLSearchParams(location.searc
 export function openDrawer(id: string | null): void {
   openTask.value = id;
   syncAddress();
+}
+
+/** closeDrawer closes the drawer and gives the focus back to its card (j/k go on from it). */
+export function closeDrawer(): void {
+  const id = openTask.value;
+  openDrawer(null);
+  if (id === null) return;
+  requestAnimationFrame(() =>
+    document.querySelector<HTMLElement>(`[data-testid=card][data-id="${CSS.escape(id)}"]`)
+      ?.focus()
+  );
 }
 
 export const helpOpen = signal(false);

@@ -102,7 +102,7 @@ export const TaskDetail = z.strictObject({
   children: z.array(LinkRef),
   comments: z.array(Comment),
   events: z.array(TaskEvent),
-  runs: z.array(RunDetail).describe("newest first"),
+  runs: z.array(RunDetail).describe("oldest first (the newest 100)"),
   waiting_on: z.array(z.strictObject({ id: z.string(), status })),
 });
 

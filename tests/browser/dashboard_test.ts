@@ -247,6 +247,14 @@ scenario(
     assert.equal(idea.status, "triage");
     assert.equal(idea.tenant, "acme");
     await waitInColumn(page, idea.id, "triage");
+    // The field stays open and focused for the next title, as quick entry should.
+    await triageInput.pressSequentially("tra"); // "t" and "r" are shortcuts outside a field
+    await triageInput.press("Enter");
+    await until(
+      "the second triaged task",
+      () => d.home.json<TaskJson[]>(["list"]).find((x) => x.title === "tra"),
+    );
+    assert.equal(await page.evaluate(() => document.documentElement.dataset["theme"]), "light");
     d.assertNoErrors();
   },
 );
@@ -334,7 +342,12 @@ scenario(
       "Review the plan",
     );
     await drawer.locator("[data-testid=drawer-body] em", { hasText: "one" }).waitFor();
-    await drawer.locator("textarea[data-testid=comment-input]").fill("Looks **bold** to me");
+    const input = drawer.locator("textarea[data-testid=comment-input]");
+    await input.fill("Looks **bold** to me");
+    // Escape in a field leaves the field; the drawer and what was typed stay.
+    await input.press("Escape");
+    assert.equal(await input.inputValue(), "Looks **bold** to me");
+    assert.equal(await drawer.isVisible(), true, "Escape in the comment box closed the drawer");
     await drawer.locator("[data-testid=comment-submit]").click();
     const comment = drawer.locator("[data-testid=comment]");
     await comment.locator("[data-testid=comment-body] strong", { hasText: "bold" }).waitFor();

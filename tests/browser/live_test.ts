@@ -69,8 +69,11 @@ Deno.test("dashboard: a dispatcher's worker shows live in the drawer, then in th
     timeout: 15_000,
   });
   const run = drawer.locator("[data-testid=run]");
-  await until("the run's outcome", async () => /completed/.test((await run.textContent()) ?? ""));
-  const text = (await run.textContent()) ?? "";
+  // The exit code comes a moment after the outcome (when the dispatcher reaps the worker).
+  const text = await until("the run's outcome and exit code", async () => {
+    const t = (await run.textContent()) ?? "";
+    return /completed/.test(t) && /exit code/.test(t) && t;
+  });
   assert.match(text, /coder/, "the profile");
   assert.match(text, /printed 40 lines/, "the summary");
   assert.match(text, /exit code 0/);
