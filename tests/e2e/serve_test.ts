@@ -192,9 +192,11 @@ Deno.test("kanban login prints a new one-time link from the running server, or s
   const down = b.kanban(["login", "--url", "http://127.0.0.1:1/"]);
   assert.equal(down.code, 1);
   assert.match(down.stderr, /No kanban server answers at http:\/\/127\.0\.0\.1:1/);
-  const bad = b.kanban(["login", "--url", "not a url"]);
-  assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /--url "not a url" is not a URL/);
+  for (const url of ["not a url", "file:///etc/passwd"]) {
+    const bad = b.kanban(["login", "--url", url]);
+    assert.equal(bad.code, 2, url);
+    assert.match(bad.stderr, new RegExp(`--url "${url}" is not an http\\(s\\) URL`));
+  }
 });
 
 Deno.test("dist/kanban serve refuses a non-loopback address without --public, and a busy port", () => {

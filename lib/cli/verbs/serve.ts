@@ -182,11 +182,14 @@ export function registerLogin(program: Command, ctx: CliContext): void {
     .option("--url <url>", "where the server listens", `http://127.0.0.1:${DEFAULT_PORT}/`)
     .action(async (opts, cmd) => {
       const board = resolveBoard(globals(cmd), ctx.env, ctx.cwd);
-      let base: URL;
+      let base: URL | null = null;
       try {
         base = new URL(opts.url);
-      } catch {
-        throw new UsageError(`--url "${opts.url}" is not a URL (e.g. http://127.0.0.1:8484/)`);
+      } catch { /* refused below */ }
+      if (base === null || (base.protocol !== "http:" && base.protocol !== "https:")) {
+        throw new UsageError(
+          `--url "${opts.url}" is not an http(s) URL (e.g. http://127.0.0.1:8484/)`,
+        );
       }
       const file = tokenPath(board.path);
       let token: string;
