@@ -616,6 +616,57 @@ scenario("filters live in the URL, and the keyboard shortcuts work", async (brow
   d.assertNoErrors();
 });
 
+scenario(
+  "the keyboard walks, selects and opens cards; a bulk action reports what failed",
+  async (browser) => {
+    let ids: Record<string, string> = {};
+    await using d = await dashboard(browser, {
+      seed: (home) => {
+        ids = {
+          idea: create(home, "An idea", "--triage"),
+          ready: create(home, "Already queued"),
+        };
+      },
+    });
+    const { page } = d;
+    await page.locator("body").click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press("j"); // the first card: the triage column comes first
+    const focused = () => page.evaluate(() => document.activeElement?.getAttribute("data-id"));
+    assert.equal(await focused(), ids["idea"]);
+    await page.keyboard.press("x");
+    await page.keyboard.press("j");
+    assert.equal(await focused(), ids["ready"]);
+    await page.keyboard.press("x");
+    const bar = page.locator("[data-testid=bulk-bar]");
+    assert.match((await bar.locator("[data-testid=bulk-count]").textContent()) ?? "", /^2$/);
+
+    // Promote suits the triaged task only: one succeeds, the other fails and stays selected.
+    await bar.locator("[data-testid=bulk-promote]").click();
+    const toast = page.locator("[data-testid=toast][data-kind=error]");
+    await toast.waitFor();
+    assert.match((await toast.textContent()) ?? "", /1 promoted, 1 failed: .*ready/);
+    await waitInColumn(page, ids["idea"]!, "ready");
+    await until(
+      "one card still selected",
+      async () => ((await bar.locator("[data-testid=bulk-count]").textContent()) ?? "") === "1",
+    );
+    assert.equal(
+      await card(page, ids["ready"]!).locator("input[data-testid=card-select]").isChecked(),
+      true,
+    );
+    await page.keyboard.press("Escape"); // clears the selection
+    await bar.waitFor({ state: "detached" });
+
+    await card(page, ids["ready"]!).focus();
+    await page.keyboard.press("Enter");
+    await page.locator(`[data-testid=drawer][data-id="${ids["ready"]}"]`).waitFor();
+    await page.keyboard.press("Escape");
+    await page.locator("[data-testid=drawer]").waitFor({ state: "detached" });
+    await until("the focus back on the card", async () => (await focused()) === ids["ready"]);
+    d.assertNoErrors();
+  },
+);
+
 scenario("in lanes, a drop in another lane reassigns the task", async (browser) => {
   let ids: Record<string, string> = {};
   await using d = await dashboard(browser, {
