@@ -337,7 +337,15 @@ export async function drop(id: string, to: Status, lane?: string): Promise<void>
   }
   moving.value = new Map([...moving.value, [id, to]]);
   try {
-    await api.move(id, body);
+    const moved = await api.move(id, body);
+    if (moved.changed && moved.task.status !== to) {
+      // Todo, scheduled and ready are derived: the task lands where its parents put it.
+      toast(
+        "info",
+        `"${task.title}" is ${moved.task.status}: todo, scheduled and ready follow its parents ` +
+          `and its not-before time`,
+      );
+    }
     // The move is made; a lane change after it is an edit of its own.
     if (reassign) await api.edit(id, { assignee: lane === "" ? null : lane });
     await refresh();

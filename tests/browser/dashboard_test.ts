@@ -299,6 +299,15 @@ scenario(
     // The drawer shows the handoff a person wrote (it has no run: only the event holds it).
     const drawer = await openDrawer(page, ids["b"]!);
     await drawer.locator("[data-testid=handoff-summary]", { hasText: "Shipped in 1.2" }).waitFor();
+    await page.keyboard.press("Escape");
+    await drawer.waitFor({ state: "detached" });
+
+    // A drop on todo unblocks; the task lands where derivation puts it (ready), and says so.
+    await page.setViewportSize({ width: 2000, height: 900 }); // every column on screen
+    await dropOn(page, ids["a"]!, "todo");
+    const info = page.locator("[data-testid=toast][data-kind=info]", { hasText: "is ready" });
+    await info.waitFor();
+    await waitInColumn(page, ids["a"]!, "ready");
     d.assertNoErrors();
   },
 );
