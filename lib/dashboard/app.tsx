@@ -5,7 +5,7 @@
  * bulk actions for selected cards, toasts, the prompt dialog, keyboard shortcuts.
  */
 import { Fragment } from "preact";
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { STATUSES } from "../store/transitions.ts";
 import { api } from "./api.ts";
 import { Board, label } from "./board.tsx";
@@ -252,6 +252,24 @@ function Toasts() {
   );
 }
 
+/** trapTab keeps Tab and Shift+Tab inside a modal dialog (the board behind it is inert). */
+function trapTab(e: KeyboardEvent): void {
+  if (e.key !== "Tab") return;
+  const dialog = e.currentTarget as HTMLElement;
+  const stops = [...dialog.querySelectorAll<HTMLElement>("textarea, input, button, [href]")];
+  if (stops.length === 0) return e.preventDefault();
+  const first = stops[0]!;
+  const last = stops[stops.length - 1]!;
+  const at = document.activeElement;
+  if (e.shiftKey && (at === first || at === dialog)) {
+    e.preventDefault();
+    last.focus();
+  } else if (!e.shiftKey && (at === last || at === dialog)) {
+    e.preventDefault();
+    first.focus();
+  }
+}
+
 function Prompt() {
   const p = prompt.value;
   // A new prompt is a new dialog: its field starts empty, whatever the last one held.
@@ -273,7 +291,14 @@ function PromptDialog({ p }: { p: PromptRequest }) {
       onMouseDown={(e) => (pressed.current = e.target === e.currentTarget)}
       onClick={(e) => pressed.current && e.target === e.currentTarget && p.resolve(null)}
     >
-      <div class="dialog" data-testid="prompt" role="dialog" aria-modal="true" aria-label={p.title}>
+      <div
+        class="dialog"
+        data-testid="prompt"
+        role="dialog"
+        aria-modal="true"
+        aria-label={p.title}
+        onKeyDown={trapTab}
+      >
         <h2>{p.title}</h2>
         <label>
           {p.label}
@@ -320,6 +345,8 @@ const SHORTCUTS: [string, string][] = [
 ];
 
 function Help() {
+  const dialog = useRef<HTMLDivElement>(null);
+  useLayoutEffect(() => dialog.current?.focus(), [helpOpen.value]);
   if (!helpOpen.value) return null;
   return (
     <div
@@ -332,6 +359,9 @@ function Help() {
         role="dialog"
         aria-modal="true"
         aria-label="keyboard shortcuts"
+        tabIndex={-1}
+        ref={dialog}
+        onKeyDown={trapTab}
       >
         <h2>Keyboard shortcuts</h2>
         <dl class="keys">

@@ -620,6 +620,11 @@ scenario("filters live in the URL, and the keyboard shortcuts work", async (brow
   await page.locator("body").click({ position: { x: 5, y: 5 } });
   await page.keyboard.press("?");
   await page.locator("[data-testid=shortcuts]").waitFor({ state: "visible" });
+  const inHelp = () =>
+    page.evaluate(() => document.activeElement?.closest("[data-testid=shortcuts]") !== null);
+  await until("the focus in the shortcuts dialog", inHelp);
+  for (let i = 0; i < 3; i++) await page.keyboard.press("Tab"); // the dialog keeps the focus
+  assert.equal(await inHelp(), true, "Tab left the dialog");
   await page.keyboard.press("Escape");
   await page.locator("[data-testid=shortcuts]").waitFor({ state: "hidden" });
   d.assertNoErrors();
