@@ -71,9 +71,6 @@ function Markdown({ text, testid }: { text: string; testid: string }) {
   );
 }
 
-const REAP_POLL_MS = 500;
-const REAP_WAIT_MS = 15_000;
-
 export function Drawer() {
   const id = openTask.value;
   const [detail, setDetail] = useState<Detail | null>(null);
@@ -109,17 +106,6 @@ export function Drawer() {
       void load(id);
     }
   }, [seq.seq]);
-  // A worker reports (the run ends) a moment before the dispatcher reaps its process and
-  // records the exit code, which writes no event: look again shortly until it is there.
-  useEffect(() => {
-    const reaping = detail?.runs.some((r) =>
-      !r.open && r.pid !== null && r.exit_code === null && r.signal === null &&
-      r.ended_at !== null && Date.now() - Date.parse(r.ended_at) < REAP_WAIT_MS
-    );
-    if (id === null || !reaping) return;
-    const timer = setTimeout(() => void load(id), REAP_POLL_MS);
-    return () => clearTimeout(timer);
-  }, [detail]);
   if (id === null) return null;
   const reload = () => load(id);
   return (

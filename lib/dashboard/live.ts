@@ -24,6 +24,7 @@ const CARDS_UNCHANGED = new Set([
   "heartbeat",
   "commented",
   "spawned",
+  "exited",
   "dispatch_requested",
   "dispatcher_takeover",
   "subscription_disabled",

@@ -233,7 +233,7 @@ export class Dispatcher {
       const run = await this.#o.store.getRun(w.runId);
       const { code, signal } = w.exit;
       if (!run.open) {
-        await this.#o.store.recordExit(w.runId, code, signal);
+        await this.#o.store.recordExit(w.runId, code, signal, this.#actor);
         report.reaped.push({
           run: w.runId,
           task: w.taskId,

@@ -329,14 +329,23 @@ export function renewRun(k: Kernel, runId: number): boolean {
   ).changes === 1;
 }
 
-/** recordExit stores how a run's worker process ended (the run may already be closed). */
+/**
+ * recordExit stores how the worker of a run it already closed (it reported) ended. The
+ * `exited` event tells watchers (the dashboard's drawer, `kanban tail`) that the run's exit
+ * status is now known.
+ */
 export function recordExit(
   k: Kernel,
   runId: number,
   exitCode: number | null,
   signal: string | null,
+  actor: Actor,
 ): void {
   k.db.run("UPDATE task_runs SET exit_code = ?, signal = ? WHERE id = ?", exitCode, signal, runId);
+  appendEvent(k, loadRun(k, runId).task_id, runId, "exited", actor, {
+    exit_code: exitCode,
+    signal,
+  });
 }
 
 export interface QueueEntry {

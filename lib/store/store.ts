@@ -294,8 +294,13 @@ export class Store {
     return this.#write((k) => renewRun(k, runId));
   }
 
-  recordExit(runId: number, exitCode: number | null, signal: string | null): Promise<void> {
-    return this.#write((k) => recordExit(k, runId, exitCode, signal));
+  recordExit(
+    runId: number,
+    exitCode: number | null,
+    signal: string | null,
+    actor: Actor,
+  ): Promise<void> {
+    return this.#write((k) => recordExit(k, runId, exitCode, signal, actor));
   }
 
   readyQueue(): Promise<QueueEntry[]> {

@@ -133,6 +133,7 @@ export const KNOWN_EVENT_KINDS: readonly string[] = [
     "unlinked",
     "heartbeat",
     "spawned",
+    "exited",
     "commented",
     "dispatcher_takeover",
     "dispatch_requested",

@@ -359,3 +359,20 @@ Deno.test("listRuns() and openRuns() show every attempt and the ones holding a l
   assert.deepEqual((await b.store.showTask(a.id)).runs.map((r) => r.id), [c1.run.id, c2.run.id]);
   assert.deepEqual(await eventKinds(b.store, a.id), ["created", "claimed", "failed", "claimed"]);
 });
+
+Deno.test("recordExit() stores a reported worker's exit status and says so in an event", async () => {
+  await using b = setup();
+  const task = await add(b.store, "work");
+  const c = await claimId(b.store, task.id);
+  await b.store.complete(task.id, { summary: "done" }, worker(c));
+  await b.store.recordExit(c.run.id, 0, null, DISPATCHER);
+  const run = await b.store.getRun(c.run.id);
+  assert.deepEqual([run.outcome, run.exit_code, run.signal], ["completed", 0, null]);
+  const last = (await b.store.showTask(task.id)).events.at(-1)!;
+  assert.deepEqual([last.kind, last.run_id, last.actor, last.data], [
+    "exited",
+    c.run.id,
+    DISPATCHER.name,
+    { exit_code: 0, signal: null },
+  ]);
+});
