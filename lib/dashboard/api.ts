@@ -4,49 +4,22 @@
  * that the login link set. Every failure becomes an ApiError carrying the server's message,
  * which the UI shows as it is (it names what was wrong).
  */
-import type { Comment, Run, Task, TaskDetail, TaskEvent, TaskSummary } from "../store/types.ts";
+// Types only (erased from the bundle): the server's own shapes, not copies of them.
+import type { z } from "zod";
+import type { BoardHealth } from "../dispatch/health.ts";
+import type * as shapes from "../http/shapes.ts";
+import type { Store } from "../store/store.ts";
 import type { Status } from "../store/transitions.ts";
+import type { Comment, Run, Task, TaskEvent, TaskSummary } from "../store/types.ts";
 
 export type { Comment, Run, Task, TaskEvent, TaskSummary };
 
-export interface Column {
-  status: Status;
-  count: number;
-  tasks: TaskSummary[];
-}
-
-export interface BoardData {
-  columns: Column[];
-  total: number;
-}
-
-export type Detail = TaskDetail & { waiting_on: { id: string; status: Status }[] };
-
-export interface Health {
-  board: string;
-  dispatchers: { id: string; holds_board: boolean; last_tick_age_s: number | null }[];
-  workers: { run: number; task: string }[];
-  caps: { max_workers: number | null; running: number };
-  queue: { ready: number; claimable: number };
-  warnings: string[];
-}
-
-export interface LogTail {
-  run: number;
-  size: number;
-  truncated: boolean;
-  text: string;
-}
-
-export interface BulkResult {
-  results: ({ id: string; ok: true; task: Task } | {
-    id: string;
-    ok: false;
-    error: { code: string; message: string };
-  })[];
-  succeeded: number;
-  failed: number;
-}
+export type BoardData = z.output<typeof shapes.Board>;
+export type Column = BoardData["columns"][number];
+export type Detail = Awaited<ReturnType<Store["showTask"]>>;
+export type Health = BoardHealth;
+export type LogTail = z.output<typeof shapes.LogTail>;
+export type BulkResult = z.output<typeof shapes.BulkResult>;
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
