@@ -6,7 +6,7 @@
  */
 import { signal } from "@preact/signals";
 import { api, type Health, type TaskEvent } from "./api.ts";
-import { refresh } from "./state.ts";
+import { message, refresh } from "./state.ts";
 
 /** "closed": the server refused the stream (signed out, say): the browser will not retry. */
 export const connection = signal<"connected" | "reconnecting" | "closed">("reconnecting");
@@ -32,9 +32,22 @@ const CARDS_UNCHANGED = new Set([
 const HEALTH_MS = 5000;
 const HEALTH_AFTER_EVENT_MS = 1000;
 
+/** coalesce makes a trigger that runs `fn` once, `ms` after the first call since the last run. */
+function coalesce(fn: () => void, ms: number): () => void {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  return () => {
+    timer ??= setTimeout(() => {
+      timer = null;
+      fn();
+    }, ms);
+  };
+}
+
 export function startLive(): void {
   const source = new EventSource("/api/v1/events");
-  let timer: ReturnType<typeof setTimeout> | null = null;
+  const refreshSoon = coalesce(() => void refresh(), COALESCE_MS);
+  // Claims, spawns and exits change the health bar: look at most once a second.
+  const healthSoon = coalesce(() => void pollHealth(), HEALTH_AFTER_EVENT_MS);
   source.onopen = () => {
     connection.value = "connected";
     // Whatever happened while we were away is in the board we fetch now.
@@ -52,26 +65,10 @@ export function startLive(): void {
     }
     touched.value = { task: event.task_id, seq: touched.value.seq + 1 };
     healthSoon();
-    if (timer === null && !CARDS_UNCHANGED.has(event.kind)) {
-      timer = setTimeout(() => {
-        timer = null;
-        void refresh();
-      }, COALESCE_MS);
-    }
+    if (!CARDS_UNCHANGED.has(event.kind)) refreshSoon();
   };
   void pollHealth();
   setInterval(() => void pollHealth(), HEALTH_MS);
-}
-
-let healthTimer: ReturnType<typeof setTimeout> | null = null;
-
-/** healthSoon polls health after a board event, at most once a second (claims, spawns, ...). */
-function healthSoon(): void {
-  if (healthTimer !== null) return;
-  healthTimer = setTimeout(() => {
-    healthTimer = null;
-    void pollHealth();
-  }, HEALTH_AFTER_EVENT_MS);
 }
 
 async function pollHealth(): Promise<void> {
@@ -79,7 +76,7 @@ async function pollHealth(): Promise<void> {
     health.value = await api.status();
     healthError.value = null;
   } catch (err) {
-    healthError.value = err instanceof Error ? err.message : String(err);
+    healthError.value = message(err);
   }
 }
 

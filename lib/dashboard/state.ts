@@ -6,7 +6,7 @@
  */
 import { batch, computed, signal } from "@preact/signals";
 import { canTransition, type Status, STATUSES } from "../store/transitions.ts";
-import { api, ApiError, type BoardData, type Column, query, type TaskSummary } from "./api.ts";
+import { api, type BoardData, type Column, query, type TaskSummary } from "./api.ts";
 
 // Filters ------------------------------------------------------------------------------------
 
@@ -242,7 +242,7 @@ export function dismiss(id: number): void {
 }
 
 export function message(err: unknown): string {
-  return err instanceof ApiError || err instanceof Error ? err.message : String(err);
+  return err instanceof Error ? err.message : String(err); // ApiError is an Error
 }
 
 /** attempt runs a request; a failure becomes an error toast and `null`. */
@@ -314,11 +314,9 @@ export async function drop(id: string, to: Status, lane?: string): Promise<void>
   const task = byId.get(id);
   if (task === undefined || moving.value.has(id)) return;
   const reassign = lane !== undefined && lane !== (task.assignee ?? "");
-  if (task.status === to && !reassign) return;
+  const assign = () => api.edit(id, { assignee: lane === "" ? null : lane });
   if (task.status === to) {
-    if (await attempt(() => api.edit(id, { assignee: lane === "" ? null : lane }))) {
-      await refresh();
-    }
+    if (reassign && await attempt(assign)) await refresh();
     return;
   }
   const from = task.status;
@@ -347,7 +345,7 @@ export async function drop(id: string, to: Status, lane?: string): Promise<void>
       );
     }
     // The move is made; a lane change after it is an edit of its own.
-    if (reassign) await api.edit(id, { assignee: lane === "" ? null : lane });
+    if (reassign) await assign();
     await refresh();
   } catch (err) {
     toast("error", message(err));
