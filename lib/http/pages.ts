@@ -48,8 +48,8 @@ ${body}
 const SESSION_DAYS = 30;
 
 const LOGIN_HELP = `<p>Open the one-time login link that <code>kanban serve</code> printed.
-A link works once; restart <code>kanban serve</code> (or ask the API for
-<code>POST /api/v1/login-codes</code>) for a new one.</p>`;
+A link works once: <code>kanban login</code> prints a new one (or ask the API for
+<code>POST /api/v1/login-codes</code>).</p>`;
 
 export interface PageOptions {
   token: string;

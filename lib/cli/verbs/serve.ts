@@ -11,7 +11,7 @@ import { type Command, InvalidArgumentError } from "@commander-js/extra-typings"
 import type { BoardRef } from "../../config/paths.ts";
 import { resolveBoard } from "../../config/paths.ts";
 import { serve } from "../../runtime.ts";
-import { KanbanError, openStore } from "../../store/mod.ts";
+import { KanbanError, NotFoundError, openStore } from "../../store/mod.ts";
 import { actorName, type CliContext, globals, UsageError } from "../context.ts";
 import { emit } from "../output.ts";
 import { collect } from "../parse.ts";
@@ -196,8 +196,7 @@ export function registerLogin(program: Command, ctx: CliContext): void {
       try {
         token = readFileSync(file, "utf8").trim();
       } catch {
-        throw new KanbanError(
-          "not_found",
+        throw new NotFoundError(
           `No board token at ${file}: kanban serve (or dispatch --serve) makes it on first start`,
         );
       }
