@@ -10,6 +10,7 @@ import { type Status, TRANSITIONS } from "../store/transitions.ts";
 import { api, type Detail, type Run } from "./api.ts";
 import { ago, label } from "./board.tsx";
 import { touched } from "./live.ts";
+import { useSignalEffect } from "@preact/signals";
 import { markdown } from "./markdown.ts";
 import {
   ask,
@@ -75,7 +76,6 @@ export function Drawer() {
   const id = openTask.value;
   const [detail, setDetail] = useState<Detail | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const seq = touched.value;
   const aside = useRef<HTMLElement>(null);
   // Only the newest request's answer is shown (an older one may arrive after it).
   const latest = useRef(0);
@@ -101,11 +101,14 @@ export function Drawer() {
       aside.current?.focus();
     }
   }, [id]);
-  useEffect(() => {
-    if (id !== null && detail !== null && seq.task === detail.task.id) {
-      void load(id);
-    }
-  }, [seq.seq]);
+  // Reload when an event names the shown task. An effect on the signal, not a read in render:
+  // events about other tasks must not redraw the drawer.
+  const shownId = useRef<string | null>(null);
+  shownId.current = detail?.task.id ?? null;
+  useSignalEffect(() => {
+    const task = touched.value.task;
+    if (task !== null && task === shownId.current) void load(task);
+  });
   if (id === null) return null;
   const reload = () => load(id);
   return (
