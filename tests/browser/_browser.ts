@@ -59,7 +59,9 @@ export class ApiError extends Error {
   }
 }
 
-export interface Dash extends AsyncDisposable {
+export interface Dash<T = void> extends AsyncDisposable {
+  /** What the `seed` option returned (the ids a scenario made, say). */
+  seeded: T;
   /** The board's KANBAN_HOME: `home.kanban([...])` / `home.json([...])` run the real CLI. */
   home: BinaryHome;
   /** The served base URL, ending with "/". */
@@ -156,11 +158,11 @@ export function watchErrors(page: Page, errors: PageError[], origin?: string): v
   page.on("pageerror", (e) => errors.push({ kind: "pageerror", text: String(e), url: "" }));
 }
 
-export interface DashboardOptions {
+export interface DashboardOptions<T> {
   /** Wait for the board to be rendered after logging in (default true). */
   ready?: boolean;
   /** Runs against the board before the server starts (e.g. seeding with the CLI). */
-  seed?: (home: BinaryHome) => void | Promise<void>;
+  seed?: (home: BinaryHome) => T | Promise<T>;
 }
 
 /**
@@ -168,7 +170,10 @@ export interface DashboardOptions {
  * `browser` in through the one-time login link. Dispose it to close the contexts, stop the
  * server (SIGTERM, waited for) and remove the board's folder. The browser stays open.
  */
-export async function dashboard(browser: Browser, options: DashboardOptions = {}): Promise<Dash> {
+export async function dashboard<T = void>(
+  browser: Browser,
+  options: DashboardOptions<T> = {},
+): Promise<Dash<T>> {
   const home = binaryHome();
   const contexts: BrowserContext[] = [];
   let served: Served | undefined;
@@ -185,7 +190,7 @@ export async function dashboard(browser: Browser, options: DashboardOptions = {}
   try {
     const init = home.kanban(["init"]);
     assert.equal(init.code, 0, `kanban init: ${init.stdout}${init.stderr}`);
-    await options.seed?.(home);
+    const seeded = (await options.seed?.(home)) as T;
     served = await serve(home);
     const { url } = served.line;
     const token = readFileSync(served.line.token_file, "utf8").trim();
@@ -225,6 +230,7 @@ export async function dashboard(browser: Browser, options: DashboardOptions = {}
     const s = served;
     return {
       home,
+      seeded,
       url,
       token,
       browser,

@@ -195,15 +195,13 @@ scenario(
 scenario(
   "a task created inline in the ready column gets the tenant filter and shows at once",
   async (browser) => {
-    let ids: Record<string, string> = {};
     await using d = await dashboard(browser, {
-      seed: (home) => {
-        ids = {
-          acme: create(home, "Acme task", "--tenant", "acme"),
-          other: create(home, "Globex task", "--tenant", "globex"),
-        };
-      },
+      seed: (home) => ({
+        acme: create(home, "Acme task", "--tenant", "acme"),
+        other: create(home, "Globex task", "--tenant", "globex"),
+      }),
     });
+    const ids = d.seeded;
     const { page } = d;
     await card(page, ids["other"]!).waitFor();
     await page.fill("input[data-testid=search]", "");
@@ -262,12 +260,10 @@ scenario(
 scenario(
   "a ready task dropped on blocked asks for the reason, and on done for a summary",
   async (browser) => {
-    let ids: Record<string, string> = {};
     await using d = await dashboard(browser, {
-      seed: (home) => {
-        ids = { a: create(home, "Deploy the site"), b: create(home, "Ship 1.2") };
-      },
+      seed: (home) => ({ a: create(home, "Deploy the site"), b: create(home, "Ship 1.2") }),
     });
+    const ids = d.seeded;
     const { page } = d;
     await dropOn(page, ids["a"]!, "blocked");
     await answerPrompt(page, "Waiting for the API key");
@@ -313,10 +309,10 @@ scenario(
 );
 
 scenario("a ready task dropped on running goes back with the server's reason", async (browser) => {
-  let id = "";
   await using d = await dashboard(browser, {
-    seed: (home) => void (id = create(home, "Not for people to start", "--assignee", "coder")),
+    seed: (home) => create(home, "Not for people to start", "--assignee", "coder"),
   });
+  const id = d.seeded;
   const { page } = d;
   const events = show(d.home, id).events.length;
   await dropOn(page, id, "running");
@@ -340,10 +336,10 @@ scenario("a ready task dropped on running goes back with the server's reason", a
 scenario(
   "a markdown comment made in the drawer shows rendered and reaches the board",
   async (browser) => {
-    let id = "";
     await using d = await dashboard(browser, {
-      seed: (home) => void (id = create(home, "Review the plan", "--body", "Plan: *one* step")),
+      seed: (home) => create(home, "Review the plan", "--body", "Plan: *one* step"),
     });
+    const id = d.seeded;
     const { page } = d;
     const drawer = await openDrawer(page, id);
     assert.equal(
@@ -375,12 +371,13 @@ scenario(
 scenario(
   "changes made with the CLI appear live, re-rendering only what changed",
   async (browser) => {
-    let ids: Record<string, string> = {};
     await using d = await dashboard(browser, {
-      seed: (home) => {
-        ids = { keep: create(home, "Unrelated task"), block: create(home, "Soon blocked") };
-      },
+      seed: (home) => ({
+        keep: create(home, "Unrelated task"),
+        block: create(home, "Soon blocked"),
+      }),
     });
+    const ids = d.seeded;
     const { page } = d;
     await page.locator("[data-testid=live][data-state=connected]").waitFor();
     await page.evaluate((id) => {
@@ -408,12 +405,10 @@ scenario(
 );
 
 scenario("three selected cards are archived together", async (browser) => {
-  let ids: string[] = [];
   await using d = await dashboard(browser, {
-    seed: (home) => {
-      ids = ["one", "two", "three", "four", "five"].map((n) => create(home, `Task ${n}`));
-    },
+    seed: (home) => ["one", "two", "three", "four", "five"].map((n) => create(home, `Task ${n}`)),
   });
+  const ids = d.seeded;
   const { page } = d;
   const chosen = ids.slice(0, 3);
   for (const id of chosen) await card(page, id).locator("input[data-testid=card-select]").check();
@@ -441,15 +436,13 @@ scenario("three selected cards are archived together", async (browser) => {
 scenario(
   "the drawer edits the body, links a parent and offers only the legal actions",
   async (browser) => {
-    let ids: Record<string, string> = {};
     await using d = await dashboard(browser, {
-      seed: (home) => {
-        ids = {
-          child: create(home, "Write the docs", "--body", "old text"),
-          parent: create(home, "Freeze the API"),
-        };
-      },
+      seed: (home) => ({
+        child: create(home, "Write the docs", "--body", "old text"),
+        parent: create(home, "Freeze the API"),
+      }),
     });
+    const ids = d.seeded;
     const { page } = d;
     const drawer = await openDrawer(page, ids["child"]!);
     await drawer.locator("[data-testid=edit-body]").click();
@@ -498,10 +491,9 @@ scenario(
   async (browser) => {
     const title = `<img src=x onerror="window.__xss=1">`;
     const author = "<b onmouseover=window.__xss=6>x</b>";
-    let id = "";
     await using d = await dashboard(browser, {
       seed: (home) => {
-        id = create(
+        const id = create(
           home,
           title,
           "--body",
@@ -511,8 +503,10 @@ scenario(
             "![pixel](https://tracker.example/p.png)\n",
         );
         ok(home, ["comment", id, "<svg onload=window.__xss=5>", "--author", author]);
+        return id;
       },
     });
+    const id = d.seeded;
     const { page } = d;
     assert.equal(await card(page, id).locator("[data-testid=card-title]").textContent(), title);
     const drawer = await openDrawer(page, id);
@@ -570,15 +564,13 @@ scenario(
 );
 
 scenario("filters live in the URL, and the keyboard shortcuts work", async (browser) => {
-  let ids: Record<string, string> = {};
   await using d = await dashboard(browser, {
-    seed: (home) => {
-      ids = {
-        coder: create(home, "Index the events table", "--assignee", "coder"),
-        writer: create(home, "Write the guide", "--assignee", "writer"),
-      };
-    },
+    seed: (home) => ({
+      coder: create(home, "Index the events table", "--assignee", "coder"),
+      writer: create(home, "Write the guide", "--assignee", "writer"),
+    }),
   });
+  const ids = d.seeded;
   const { page } = d;
   await page.locator("body").click({ position: { x: 5, y: 5 } });
   await page.keyboard.press("/");
@@ -633,15 +625,13 @@ scenario("filters live in the URL, and the keyboard shortcuts work", async (brow
 scenario(
   "the keyboard walks, selects and opens cards; a bulk action reports what failed",
   async (browser) => {
-    let ids: Record<string, string> = {};
     await using d = await dashboard(browser, {
-      seed: (home) => {
-        ids = {
-          idea: create(home, "An idea", "--triage"),
-          ready: create(home, "Already queued"),
-        };
-      },
+      seed: (home) => ({
+        idea: create(home, "An idea", "--triage"),
+        ready: create(home, "Already queued"),
+      }),
     });
+    const ids = d.seeded;
     const { page } = d;
     await page.locator("body").click({ position: { x: 5, y: 5 } });
     await page.keyboard.press("j"); // the first card: the triage column comes first
@@ -682,15 +672,13 @@ scenario(
 );
 
 scenario("in lanes, a drop in another lane reassigns the task", async (browser) => {
-  let ids: Record<string, string> = {};
   await using d = await dashboard(browser, {
-    seed: (home) => {
-      ids = {
-        coder: create(home, "Index the events table", "--assignee", "coder"),
-        writer: create(home, "Write the guide", "--assignee", "writer"),
-      };
-    },
+    seed: (home) => ({
+      coder: create(home, "Index the events table", "--assignee", "coder"),
+      writer: create(home, "Write the guide", "--assignee", "writer"),
+    }),
   });
+  const ids = d.seeded;
   const { page } = d;
   await page.locator("[data-testid=toggle-lanes]").click();
   const cell = (lane: string, status: string) =>
@@ -723,8 +711,8 @@ scenario("screenshots: the board, the drawer, lanes and the dark theme", async (
   for (const name of ["board", "drawer", "lanes", "dark"]) {
     rmSync(join(SCREENSHOTS, `${name}.png`), { force: true });
   }
-  let ids: Record<string, string> = {};
-  await using d = await dashboard(browser, { seed: (home) => void (ids = seedBoard(home)) });
+  await using d = await dashboard(browser, { seed: seedBoard });
+  const ids = d.seeded;
   const { page } = d;
   await page.setViewportSize({ width: 2000, height: 1000 }); // every column on screen
   const board = await d.api<{ columns: { status: string; count: number }[] }>(

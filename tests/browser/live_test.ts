@@ -33,16 +33,16 @@ function dispatcher(home: string, env: Record<string, string>) {
 
 Deno.test("dashboard: a dispatcher's worker shows live in the drawer, then in the run history", async () => {
   await using browser = await launchBrowser();
-  let id = "";
   await using d = await dashboard(browser, {
     seed: (home) => {
       writeFileSync(
         join(home.home, "config.toml"),
         `[profiles.coder]\ncommand = ["${join(AGENTS, "chatty.sh")}"]\n`,
       );
-      id = home.json<{ id: string }>(["create", "Print a while", "--assignee", "coder"]).id;
+      return home.json<{ id: string }>(["create", "Print a while", "--assignee", "coder"]).id;
     },
   });
+  const id = d.seeded;
   const { page } = d;
   const health = page.locator("[data-testid=health]");
   await health.locator("text=No dispatcher is running").waitFor();
@@ -85,10 +85,10 @@ Deno.test("dashboard: a dispatcher's worker shows live in the drawer, then in th
 
 Deno.test("dashboard: when the server goes away the page says so and keeps the board", async () => {
   await using browser = await launchBrowser();
-  let id = "";
   await using d = await dashboard(browser, {
-    seed: (home) => void (id = home.json<{ id: string }>(["create", "Still here"]).id),
+    seed: (home) => home.json<{ id: string }>(["create", "Still here"]).id,
   });
+  const id = d.seeded;
   const { page } = d;
   await page.locator("[data-testid=live][data-state=connected]").waitFor();
   await d.stopServer();
