@@ -6,7 +6,8 @@
  *
  * It seeds a board in a temporary KANBAN_HOME through the Store API (in this process, before
  * the server starts), serves it with `dist/kanban serve`, and measures:
- *  1. GET /api/v1/board (default column limit) from this process: median and p95 of 30;
+ *  1. GET /api/v1/board (default column limit) and GET /api/v1/status (the health banner's
+ *     poll) from this process: median and p95 of 30 each;
  *  2. time to interactive in headless Chromium: navigation start until the board root says
  *     `aria-busy=false` and holds cards, read in the page (a MutationObserver installed before
  *     any page script), over 5 loads, each in a fresh browser context (cold cache);
@@ -302,6 +303,8 @@ async function main(): Promise<void> {
       return { samples, bytes };
     };
     const api = await timeGet("/api/v1/board");
+    // The health banner polls this every 5 s (and after bursts of events).
+    const status = await timeGet("/api/v1/status");
 
     progress(`${LOADS} page loads`);
     const cookie = await sessionCookie(served.line.login_url);
@@ -332,6 +335,7 @@ async function main(): Promise<void> {
     const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
     row(`GET /api/v1/board (${kib(api.bytes)})`, api.samples, API_TARGET_MS);
     if (own) row(`GET ${asked} (the dashboard's, ${kib(own.bytes)})`, own.samples, API_TARGET_MS);
+    row(`GET /api/v1/status (the health banner's, ${kib(status.bytes)})`, status.samples, null);
     row(
       `time to interactive (${int(loads[0]!.cards)} cards)`,
       loads.map((l) => l.inPage),
