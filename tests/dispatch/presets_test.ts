@@ -24,20 +24,26 @@ for a in "$@"; do printf '%s\\0' "$a"; done > "$KANBAN_WORKSPACE/argv.bin"
 kanban complete --summary "stub $(basename "$0") ok" > /dev/null
 `;
 
+/**
+ * stubbed writes the stub as the preset's program in `dir`/bin and starts a harness whose
+ * workers' PATH finds it first, with a profile "worker" of `profile`'s TOML lines.
+ */
+async function stubbed(dir: string, preset: keyof typeof PRESETS, profile: string) {
+  const bin = join(dir, "bin");
+  mkdirSync(bin, { recursive: true });
+  const program = PRESETS[preset][0]!;
+  writeFileSync(join(bin, program), STUB);
+  chmodSync(join(bin, program), 0o755);
+  return await harness({ worker: `preset = "${preset}"\n${profile}` }, "", {
+    PATH: `${bin}:/usr/bin:/bin`,
+  });
+}
+
 for (const preset of PRESET_NAMES) {
   Deno.test(`preset ${preset} starts its CLI headless with the task's argv, env and cwd`, async () => {
     using tmp = tempDir("kanban-stubs-");
-    const bin = join(tmp.dir, "bin");
-    mkdirSync(bin, { recursive: true });
+    await using p = await stubbed(tmp.dir, preset, 'args = ["--extra", "{task}"]');
     const program = PRESETS[preset][0]!;
-    writeFileSync(join(bin, program), STUB);
-    chmodSync(join(bin, program), 0o755);
-    // Workers whose PATH finds the stub first, and a profile using the preset.
-    await using p = await harness(
-      { worker: `preset = "${preset}"\nargs = ["--extra", "{task}"]` },
-      "",
-      { PATH: `${bin}:/usr/bin:/bin` },
-    );
     const task = await p.create("stubbed", "worker");
     await p.until(async () => (await p.status(task.id)) === "done");
     const run = (await p.store.listRuns(task.id))[0]!;
@@ -66,16 +72,7 @@ for (const preset of PRESET_NAMES) {
 for (const preset of MCP_PRESETS) {
   Deno.test(`preset ${preset} with mcp = true is also handed kanban's MCP server on its command line`, async () => {
     using tmp = tempDir("kanban-stubs-");
-    const bin = join(tmp.dir, "bin");
-    mkdirSync(bin, { recursive: true });
-    const program = PRESETS[preset][0]!;
-    writeFileSync(join(bin, program), STUB);
-    chmodSync(join(bin, program), 0o755);
-    await using p = await harness(
-      { worker: `preset = "${preset}"\nmcp = true\nargs = ["--extra"]` },
-      "",
-      { PATH: `${bin}:/usr/bin:/bin` },
-    );
+    await using p = await stubbed(tmp.dir, preset, 'mcp = true\nargs = ["--extra"]');
     const task = await p.create("with tools", "worker");
     await p.until(async () => (await p.status(task.id)) === "done");
     const run = (await p.store.listRuns(task.id))[0]!;
