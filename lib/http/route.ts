@@ -6,7 +6,7 @@
 import type { Context, Hono } from "hono";
 import { z } from "zod";
 import type { Env } from "../config/paths.ts";
-import type { Actor, Store } from "../store/mod.ts";
+import { type Actor, parse, type Store } from "../store/mod.ts";
 import { ApiError } from "./errors.ts";
 
 /** ApiContext is what every group of routes works with. */
@@ -54,20 +54,6 @@ export interface Spec<B extends z.ZodType | undefined, Q extends z.ZodType | und
   ) => Response | Promise<Response>;
 }
 
-/** describeIssues renders zod issues as one line that names each field. */
-export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues.map((i) => {
-    const field = i.path.map(String).join(".");
-    return field && !i.message.startsWith(String(i.path[0])) ? `${field}: ${i.message}` : i.message;
-  }).join("; ");
-}
-
-function check<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  throw new ApiError(400, "invalid_input", `Invalid ${what}: ${describeIssues(r.error.issues)}`);
-}
-
 /** readJson reads a JSON request body; an empty body reads as `{}`. */
 async function readJson(c: Context): Promise<unknown> {
   const text = await c.req.text();
@@ -103,8 +89,8 @@ export class Routes {
     this.docs.push(doc as Doc);
     const honoPath = spec.path.replace(/\{(\w+)\}/g, ":$1");
     this.#app.on(spec.method.toUpperCase(), honoPath, async (c) => {
-      const query = spec.query ? check(spec.query, c.req.query(), "query") : undefined;
-      const body = spec.body ? check(spec.body, await readJson(c), "request body") : undefined;
+      const query = spec.query ? parse(spec.query, c.req.query(), "query") : undefined;
+      const body = spec.body ? parse(spec.body, await readJson(c), "request body") : undefined;
       return await handler(c, {
         params: c.req.param() as Record<string, string>,
         body: body as Out<B>,

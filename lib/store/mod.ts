@@ -18,6 +18,7 @@ export {
   type CompleteInput,
   type CreateTaskInput,
   type EditTaskInput,
+  parse,
 } from "./input.ts";
 /** The zod schemas behind those inputs, for surfaces that validate (and document) early. */
 export {

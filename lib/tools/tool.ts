@@ -4,7 +4,7 @@
  * answer alike. Handlers throw KanbanError; surfaces render it as `{error: {code, message}}`.
  */
 import type { z } from "zod";
-import { type Actor, KanbanError, type Store, ValidationError } from "../store/mod.ts";
+import { type Actor, KanbanError, parse, type Store } from "../store/mod.ts";
 import type { Caps } from "./caps.ts";
 
 /** WorkerBinding is set when the caller is the worker of a run (KANBAN_TASK + KANBAN_TOKEN). */
@@ -59,17 +59,8 @@ export function runTool<S extends AnyObject, O>(
   deps: ToolDeps,
   raw: unknown,
 ): Promise<O> {
-  const r = tool.input.safeParse(raw ?? {});
-  if (!r.success) {
-    const issues = r.error.issues.map((i) =>
-      `${i.path.length > 0 ? `${i.path.join(".")}: ` : ""}${i.message}`
-    );
-    return Promise.reject(
-      new ValidationError(`Invalid ${tool.name} input: ${issues.join("; ")}`),
-    );
-  }
   try {
-    return tool.handler(deps, r.data);
+    return tool.handler(deps, parse(tool.input, raw ?? {}, `${tool.name} input`));
   } catch (err) {
     return Promise.reject(err);
   }
