@@ -62,11 +62,6 @@ export interface Session extends Disposable {
   /** The acting person (no token). */
   actor: Actor;
   worker: WorkerEnv | null;
-  /**
-   * actorFor returns the actor for a write to `taskId`: inside a worker, writes to its own
-   * task carry the lease token. Callers refuse writes to other tasks first.
-   */
-  actorFor(taskId: string): Actor;
   /** What the agent tools (lib/tools) need: the board, the actor, the worker's binding. */
   tools: ToolDeps;
 }
@@ -86,8 +81,6 @@ export function session(
     json: g.json,
     actor,
     worker,
-    actorFor: (taskId) =>
-      worker && worker.task === taskId ? { ...actor, token: worker.token } : actor,
     tools: {
       store,
       actor,

@@ -17,8 +17,8 @@ import {
   drop,
   filters,
   lanes,
-  limit,
   loadError,
+  nextLimit,
   openDrawer,
   openTask,
   profiles,
@@ -333,7 +333,7 @@ function Lanes({ cols }: { cols: Column[] }) {
       ))}
       {cols.some((c) => c.count > c.tasks.length) && (
         <button type="button" class="more" data-testid="show-more" onClick={showMore}>
-          Show more (up to {limit.value + 400} per column)
+          Show more (up to {nextLimit()} per column)
         </button>
       )}
     </div>

@@ -6,7 +6,7 @@
  * event names the task.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { type Status, TRANSITIONS } from "../store/transitions.ts";
+import { type Status, targetsFrom } from "../store/transitions.ts";
 import { api, type Detail, type Run } from "./api.ts";
 import { ago, label } from "./board.tsx";
 import { touched } from "./live.ts";
@@ -54,8 +54,8 @@ const ACTION_LABELS: Record<PersonAction, string> = {
 };
 
 /** actionsFrom lists what the transition table lets a person do from `status`. */
-export function actionsFrom(status: Status): PersonAction[] {
-  return PERSON_ACTIONS.filter((a) => TRANSITIONS.some((e) => e.from === status && e.via === a));
+function actionsFrom(status: Status): PersonAction[] {
+  return PERSON_ACTIONS.filter((a) => targetsFrom(status, a).length > 0);
 }
 
 function duration(ms: number | null): string {

@@ -13,7 +13,7 @@ export const connection = signal<"connected" | "reconnecting" | "closed">("recon
 export const health = signal<Health | null>(null);
 export const healthError = signal<string | null>(null);
 /** Bumped when an event touches a task: the drawer refetches when its task is named. */
-export const touched = signal<{ task: string | null; seq: number }>({ task: null, seq: 0 });
+export const touched = signal<{ task: string | null }>({ task: null });
 
 const COALESCE_MS = 60;
 /**
@@ -63,7 +63,7 @@ export function startLive(): void {
     } catch {
       return;
     }
-    touched.value = { task: event.task_id, seq: touched.value.seq + 1 };
+    touched.value = { task: event.task_id };
     healthSoon();
     if (!CARDS_UNCHANGED.has(event.kind)) refreshSoon();
   };

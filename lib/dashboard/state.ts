@@ -94,7 +94,8 @@ export function toggleLanes(): void {
 
 // Board --------------------------------------------------------------------------------------
 
-export const PAGE = 100;
+const PAGE = 100;
+const MAX_LIMIT = 5000;
 /** Tasks fetched per column; "show more" raises it. */
 export const limit = signal(PAGE);
 export const board = signal<BoardData | null>(null);
@@ -142,10 +143,6 @@ function keep(data: BoardData): BoardData {
   byId.clear();
   for (const [id, t] of seen) byId.set(id, t);
   return { ...data, columns };
-}
-
-export function taskById(id: string): TaskSummary | undefined {
-  return byId.get(id);
 }
 
 /** The columns as shown: the server's board with the optimistic moves applied. */
@@ -215,8 +212,13 @@ export function refresh(): Promise<void> {
   return inFlight;
 }
 
+/** nextLimit is how many tasks per column "Show more" asks for. */
+export function nextLimit(): number {
+  return Math.min(MAX_LIMIT, limit.value + 4 * PAGE);
+}
+
 export function showMore(): void {
-  limit.value = Math.min(5000, limit.value + 4 * PAGE);
+  limit.value = nextLimit();
   void refresh();
 }
 
