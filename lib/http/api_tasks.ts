@@ -68,15 +68,8 @@ export function taskRoutes(r: Routes, api: ApiContext): void {
     body: EditBody,
     ok: { status: 200, schema: shapes.Task, description: "the edited task" },
     errors: [404],
-    handler: async (c, { params, body }) => {
-      const { assignee, ...fields } = body;
-      const id = await store.resolveId(params["id"]!);
-      let task = Object.values(fields).some((v) => v !== undefined)
-        ? await store.editTask(id, fields, api.actor)
-        : await store.getTask(id);
-      if (assignee !== undefined) task = await store.assignTask(id, assignee, api.actor);
-      return json(c, task);
-    },
+    handler: async (c, { params, body }) =>
+      json(c, await store.updateTask(params["id"]!, body, api.actor)),
   });
 
   r.add({

@@ -213,6 +213,23 @@ export class Store {
     return this.#write((k) => assignTask(k, ref, assignee, actor));
   }
 
+  /**
+   * updateTask is editTask and assignTask in one transaction (the API's PATCH): all of it
+   * happens, or none of it.
+   */
+  updateTask(
+    ref: string,
+    patch: EditTaskInput & { assignee?: string | null | undefined },
+    actor: Actor,
+  ): Promise<Task> {
+    const { assignee, ...fields } = patch;
+    return this.#write((k) => {
+      const edit = assignee === undefined || Object.values(fields).some((v) => v !== undefined);
+      const task = edit ? editTask(k, ref, fields, actor) : null;
+      return assignee === undefined ? task! : assignTask(k, task?.id ?? ref, assignee, actor);
+    });
+  }
+
   link(parent: string, child: string, actor: Actor): Promise<LinkResult> {
     return this.#write((k) => link(k, parent, child, actor));
   }

@@ -283,6 +283,21 @@ Deno.test("assignTask() sets and clears the assignee and records both ends", asy
   await assert.rejects(b.store.assignTask(task.id, "two words", HUMAN), ValidationError);
 });
 
+Deno.test("updateTask() edits and assigns in one transaction: a bad assignee changes nothing", async () => {
+  await using b = setup();
+  const task = await add(b.store, "work");
+  const both = await b.store.updateTask(task.id, { title: "renamed", assignee: "coder" }, HUMAN);
+  assert.deepEqual([both.title, both.assignee], ["renamed", "coder"]);
+  assert.equal((await b.store.updateTask(task.id, { assignee: null }, HUMAN)).assignee, null);
+  const before = snapshot(b.path);
+  await assert.rejects(
+    b.store.updateTask(task.id, { title: "again", assignee: "two words" }, HUMAN),
+    ValidationError,
+  );
+  assert.deepEqual(snapshot(b.path), before);
+  await assert.rejects(b.store.updateTask(task.id, {}, HUMAN), /nothing to change/);
+});
+
 Deno.test("showTask() returns parents, children, comments, events, runs and what it waits on", async () => {
   await using b = setup();
   const parent = await add(b.store, "parent");
