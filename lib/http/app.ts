@@ -20,7 +20,6 @@ import { type ApiContext, json, Routes } from "./route.ts";
 import {
   hostGuard,
   LOOPBACK_NAMES,
-  normalizeHost,
   originGuard,
   requireToken,
   securityHeaders,
@@ -66,7 +65,7 @@ export function createApp(o: AppOptions): App {
   const maxBody = o.maxBodyBytes ?? 2 * 1024 * 1024;
 
   app.use(securityHeaders());
-  app.use(hostGuard([...LOOPBACK_NAMES, ...(o.allowedHosts ?? []).map(normalizeHost)]));
+  app.use(hostGuard([...LOOPBACK_NAMES, ...(o.allowedHosts ?? [])]));
   app.use(originGuard());
   app.use("/api/*", requireToken(o.token));
   app.use(

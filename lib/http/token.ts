@@ -63,7 +63,11 @@ export function boardToken(boardPath: string, options: { rotate?: boolean } = {}
   }
 }
 
-function readToken(path: string): string | null {
+/**
+ * readToken reads the token file at `path` with boardToken's checks, or null when there is
+ * none yet; it never makes one.
+ */
+export function readToken(path: string): string | null {
   let st;
   try {
     st = lstatSync(path);

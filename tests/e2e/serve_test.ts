@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { AGENTS } from "../dispatch/_harness.ts";
@@ -192,6 +192,11 @@ Deno.test("kanban login prints a new one-time link from the running server, or s
   const down = b.kanban(["login", "--url", "http://127.0.0.1:1/"]);
   assert.equal(down.code, 1);
   assert.match(down.stderr, /No kanban server answers at http:\/\/127\.0\.0\.1:1/);
+  // The token file gets the same checks as when the server reads it.
+  chmodSync(join(b.home, "boards", "default", "board.db.http-token"), 0o644);
+  const exposed = b.kanban(["login", "--url", "http://127.0.0.1:1/"]);
+  assert.equal(exposed.code, 1);
+  assert.match(exposed.stderr, /Refusing the token file .*other users may read it/);
   for (const url of ["not a url", "file:///etc/passwd"]) {
     const bad = b.kanban(["login", "--url", url]);
     assert.equal(bad.code, 2, url);

@@ -4,7 +4,6 @@
  * address needs `--public`. `kanban dispatch --serve` runs the same server beside the
  * dispatcher through startWeb().
  */
-import { readFileSync } from "node:fs";
 import { hostname, networkInterfaces } from "node:os";
 import process from "node:process";
 import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
@@ -15,7 +14,7 @@ import { KanbanError, NotFoundError, openStore } from "../../store/mod.ts";
 import { actorName, type CliContext, globals, UsageError } from "../context.ts";
 import { emit } from "../output.ts";
 import { collect } from "../parse.ts";
-import { tokenPath } from "../../http/token.ts";
+import { readToken, tokenPath } from "../../http/token.ts";
 
 export const DEFAULT_PORT = 8484;
 
@@ -192,10 +191,8 @@ export function registerLogin(program: Command, ctx: CliContext): void {
         );
       }
       const file = tokenPath(board.path);
-      let token: string;
-      try {
-        token = readFileSync(file, "utf8").trim();
-      } catch {
+      const token = readToken(file);
+      if (token === null) {
         throw new NotFoundError(
           `No board token at ${file}: kanban serve (or dispatch --serve) makes it on first start`,
         );
