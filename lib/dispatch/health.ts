@@ -75,8 +75,13 @@ export async function boardHealth({ store, env, now }: HealthOptions): Promise<B
     holds_board: d.active && d.lease_expires !== null && Date.parse(d.lease_expires) > now,
   }));
   const runs = await store.openRuns();
+  // One read for the titles: an open run's task is running (lib/store/invariants.ts); should
+  // one not be, it is looked up alone.
+  const titles = new Map(
+    (await store.listTasks({ statuses: ["running"] })).map((t) => [t.id, t.title]),
+  );
   const workers = await Promise.all(runs.map(async (r): Promise<WorkerHealth> => {
-    const task = await store.getTask(r.task_id);
+    const title = titles.get(r.task_id) ?? (await store.getTask(r.task_id)).title;
     let lastOutput: string | null = null;
     try {
       if (r.log_path) lastOutput = statSync(r.log_path).mtime.toISOString();
@@ -84,7 +89,7 @@ export async function boardHealth({ store, env, now }: HealthOptions): Promise<B
     return {
       run: r.id,
       task: r.task_id,
-      title: task.title,
+      title,
       profile: r.profile,
       pid: r.pid,
       host: r.host,

@@ -98,3 +98,22 @@ Deno.test("the run log route returns the log's end across rotation, cut on a cha
     /has no log/,
   );
 });
+
+Deno.test("status names the task of every open run", async () => {
+  await using a = appSetup({ env: { KANBAN_HOME: "/nonexistent", PATH: "/usr/bin:/bin" } });
+  for (const title of ["first", "second", "waits"]) {
+    await a.b.store.createTask({ title, assignee: "coder" }, DISPATCHER);
+  }
+  const claims = [
+    (await a.b.store.claim({ assignees: ["coder"] }, DISPATCHER))!,
+    (await a.b.store.claim({ assignees: ["coder"] }, DISPATCHER))!,
+  ];
+  const status = await a.ok<{ workers: { run: number; task: string; title: string }[] }>(
+    "GET",
+    "/api/v1/status",
+  );
+  assert.deepEqual(
+    status.workers.map((w) => [w.run, w.task, w.title]).sort(),
+    claims.map((c) => [c.run.id, c.task.id, c.task.title]).sort(),
+  );
+});
