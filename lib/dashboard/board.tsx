@@ -281,16 +281,17 @@ function ColumnView({ column }: { column: Column }) {
   );
 }
 
-/** laneNames: every profile seen (a lane stays when emptied), then "" for unassigned. */
-function laneNames(cols: Column[]): string[] {
+/**
+ * laneNames: every assignee seen (`profiles` learns each board's assignees, so a lane stays
+ * when emptied), then "" for unassigned.
+ */
+function laneNames(): string[] {
   if (filters.value.assignee !== "") return [filters.value.assignee];
-  const names = new Set(profiles.value);
-  for (const c of cols) for (const t of c.tasks) if (t.assignee !== null) names.add(t.assignee);
-  return [...[...names].sort((a, b) => a.localeCompare(b)), ""];
+  return [...profiles.value, ""];
 }
 
 function Lanes({ cols }: { cols: Column[] }) {
-  const names = laneNames(cols);
+  const names = laneNames();
   return (
     <div class="lanes">
       <div class="lane-row lane-head">

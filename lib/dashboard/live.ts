@@ -29,6 +29,8 @@ const CARDS_UNCHANGED = new Set([
   "dispatcher_takeover",
   "subscription_disabled",
 ]);
+/** Events that change nothing the health bar shows (the 5 s poll covers the rest of time). */
+const HEALTH_UNCHANGED = new Set(["heartbeat", "commented"]);
 const HEALTH_MS = 5000;
 const HEALTH_AFTER_EVENT_MS = 1000;
 
@@ -64,7 +66,7 @@ export function startLive(): void {
       return;
     }
     touched.value = { task: event.task_id };
-    healthSoon();
+    if (!HEALTH_UNCHANGED.has(event.kind)) healthSoon();
     if (!CARDS_UNCHANGED.has(event.kind)) refreshSoon();
   };
   void pollHealth();

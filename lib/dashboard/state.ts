@@ -114,7 +114,9 @@ export const profiles = signal<readonly string[]>([]);
 function learnProfiles(names: Iterable<string | null>): void {
   const next = new Set(profiles.value);
   for (const n of names) if (n !== null) next.add(n);
-  if (next.size !== profiles.value.length) profiles.value = [...next].sort();
+  if (next.size !== profiles.value.length) {
+    profiles.value = [...next].sort((a, b) => a.localeCompare(b));
+  }
 }
 
 export async function loadProfiles(): Promise<void> {
