@@ -1,31 +1,24 @@
 /** Parsers for CLI values (durations, times, priorities, JSON). Errors are usage errors. */
 import { InvalidArgumentError } from "@commander-js/extra-typings";
-import { parseDuration as parseDurationSeconds } from "../config/duration.ts";
+import * as duration from "../config/duration.ts";
 
-/** parseDuration reads `90`, `90s`, `30m`, `1h30m`, `2d` as seconds (a usage error if not). */
-export function parseDuration(text: string): number {
+/** usage runs a parser of lib/config/duration.ts, its errors becoming usage errors. */
+function usage<T>(parse: () => T): T {
   try {
-    return parseDurationSeconds(text);
+    return parse();
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
 }
 
-/**
- * parseTime reads an ISO 8601 date or date-time, or `+DURATION` / `in DURATION` relative to
- * `now`, as epoch milliseconds.
- */
+/** parseDuration reads `90`, `90s`, `30m`, `1h30m`, `2d` as seconds (a usage error if not). */
+export function parseDuration(text: string): number {
+  return usage(() => duration.parseDuration(text));
+}
+
+/** parseTime reads an ISO 8601 time, or `+DURATION` / `in DURATION` from `now`, as epoch ms. */
 export function parseTime(text: string, now: number): number {
-  const s = text.trim();
-  const rel = /^(?:\+|in\s+)(.+)$/i.exec(s);
-  if (rel) return now + parseDuration(rel[1]!) * 1000;
-  if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/i.test(s)) {
-    const ms = Date.parse(s);
-    if (!Number.isNaN(ms)) return ms;
-  }
-  throw new InvalidArgumentError(
-    `"${text}" is not a time (use ISO 8601 like 2026-12-01T09:00Z, or +2h)`,
-  );
+  return usage(() => duration.parseTime(text, now));
 }
 
 const PRIORITY_NAMES: Record<string, number> = { low: -1, normal: 0, high: 1, urgent: 2 };

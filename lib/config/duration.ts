@@ -22,6 +22,21 @@ export function parseDuration(text: string): number {
   return seconds;
 }
 
+/**
+ * parseTime reads an ISO 8601 date or date-time, or `+DURATION` / `in DURATION` relative to
+ * `now`, as epoch milliseconds.
+ */
+export function parseTime(text: string, now: number): number {
+  const s = text.trim();
+  const rel = /^(?:\+|in\s+)(.+)$/i.exec(s);
+  if (rel) return now + parseDuration(rel[1]!) * 1000;
+  if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/i.test(s)) {
+    const ms = Date.parse(s);
+    if (!Number.isNaN(ms)) return ms;
+  }
+  throw new RangeError(`"${text}" is not a time (use ISO 8601 like 2026-12-01T09:00Z, or +2h)`);
+}
+
 const UNIT_BYTES: Record<string, number> = { "": 1, b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
 
 /** parseSize reads `4096`, `512KB`, `10MB`, `1GB` (powers of 1024) as bytes (> 0). */

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { type Task, type TaskSummary, ValidationError } from "../store/mod.ts";
-import { parseDuration } from "../config/duration.ts";
+import { parseTime } from "../config/duration.ts";
 import { capTask } from "./caps.ts";
 import { originActor } from "./_target.ts";
 import type { ToolDeps } from "./tool.ts";
@@ -32,21 +32,13 @@ export const CreateInput = z.strictObject({
  */
 export type CreateOutput = (Task | TaskSummary) & { created: boolean };
 
-/** parseWhen reads an ISO 8601 time or `+DURATION` (from now) as epoch milliseconds. */
-function parseWhen(text: string, now: number): number {
-  const rel = /^\+\s*(.+)$/.exec(text.trim());
-  if (rel) {
-    try {
-      return now + parseDuration(rel[1]!) * 1000;
-    } catch (err) {
-      throw new ValidationError(`Invalid not_before: ${(err as Error).message}`);
-    }
+/** notBefore reads the time a task may start (see parseTime), naming the field if invalid. */
+function notBefore(text: string, now: number): number {
+  try {
+    return parseTime(text, now);
+  } catch (err) {
+    throw new ValidationError(`Invalid not_before: ${(err as Error).message}`);
   }
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms)) {
-    throw new ValidationError(`Invalid not_before: "${text}" is not an ISO 8601 time or +2h`);
-  }
-  return ms;
 }
 
 export async function create(
@@ -67,7 +59,7 @@ export async function create(
     triage: i.triage === true,
     not_before: i.not_before === undefined
       ? null
-      : parseWhen(i.not_before, (deps.now ?? Date.now)()),
+      : notBefore(i.not_before, (deps.now ?? Date.now)()),
     review_required: i.review === true,
     idempotency_key: i.idempotency_key ?? null,
     ...(i.created_by !== undefined ? { created_by: i.created_by } : {}),

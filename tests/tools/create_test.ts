@@ -19,6 +19,13 @@ Deno.test("create takes not_before as an ISO time or +DURATION from the deps' cl
     runTool(TOOLS.create, deps, { title: "x", not_before: "+forever" }),
     /Invalid not_before: "forever" is not a duration/,
   );
+  // The same words as the CLI's --not-before (one parser, lib/config/duration.ts).
+  const words = await runTool(TOOLS.create, deps, { title: "words", not_before: "in 2h" });
+  assert.equal(words.not_before, "2026-03-01T14:00:00.000Z");
+  await assert.rejects(
+    runTool(TOOLS.create, deps, { title: "x", not_before: "March 2, 2026" }),
+    /Invalid not_before: "March 2, 2026" is not a time/,
+  );
 });
 
 Deno.test("create maps every field onto the task", async () => {

@@ -101,7 +101,12 @@ Deno.test("every failure is isError with {error: {code, message}}", async () => 
     ["create", { title: 5 }, "invalid_input", /Invalid create input: title: .*expected string/],
     ["create", { title: "x", colour: "red" }, "invalid_input", /colour/],
     ["create", { title: "" }, "invalid_input", /title is empty/],
-    ["create", { title: "x", not_before: "soonish" }, "invalid_input", /not an ISO 8601 time/],
+    [
+      "create",
+      { title: "x", not_before: "soonish" },
+      "invalid_input",
+      /"soonish" is not a time \(use ISO 8601/,
+    ],
     ["list", { status: ["doing"] }, "invalid_input", /status/],
     ["link", { parent: "t_ffffffff", child: "t_eeeeeeee" }, "not_found", /No task/],
     ["complete", {}, "unknown_tool", /No tool "complete"/],
