@@ -2,18 +2,16 @@
 import { type Actor, KanbanError } from "../store/mod.ts";
 import type { ToolDeps } from "./tool.ts";
 
-function missingId(): KanbanError {
-  return new KanbanError(
-    "usage",
-    "Missing task id (or run inside a worker, with KANBAN_TASK set)",
-    2,
-  );
-}
-
-/** readTarget is the task a read is about: the id given, or the worker's own task. */
+/** readTarget is the task a call is about: the id given, or the worker's own task. */
 export function readTarget(deps: ToolDeps, ref: string | undefined): string {
   const chosen = ref ?? deps.worker?.task;
-  if (chosen === undefined) throw missingId();
+  if (chosen === undefined) {
+    throw new KanbanError(
+      "usage",
+      "Missing task id (or run inside a worker, with KANBAN_TASK set)",
+      2,
+    );
+  }
   return chosen;
 }
 
@@ -28,9 +26,7 @@ export async function ownTarget(
   ref: string | undefined,
   action: string,
 ): Promise<{ id: string; actor: Actor }> {
-  const given = ref ?? deps.worker?.task;
-  if (given === undefined) throw missingId();
-  const id = await deps.store.resolveId(given);
+  const id = await deps.store.resolveId(readTarget(deps, ref));
   const w = deps.worker;
   if (w && id !== w.task) {
     throw new KanbanError(
@@ -38,7 +34,7 @@ export async function ownTarget(
       `Cannot ${action} task "${id}" from the worker of task "${w.task}": a worker writes only to its own task`,
     );
   }
-  return { id, actor: w ? { ...deps.actor, token: w.token } : deps.actor };
+  return { id, actor: originActor(deps) };
 }
 
 /**

@@ -114,5 +114,6 @@ export function toolSet(worker: boolean): Tool[] {
 }
 
 export { AGENT_CAPS, type Caps } from "./caps.ts";
+export { readTarget } from "./_target.ts";
 export { runTool, type ToolDeps, type ToolError, toolError, type WorkerBinding } from "./tool.ts";
 export type { Tool } from "./tool.ts";

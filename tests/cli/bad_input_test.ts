@@ -139,6 +139,20 @@ const CASES: Case[] = [
     message: /workspace "dir:relative" is not scratch, worktree or dir:\/absolute\/path/,
   },
   {
+    name: "context without an id, outside a worker",
+    args: () => ["context"],
+    code: 2,
+    error: "usage",
+    message: /Missing task id \(or run inside a worker/,
+  },
+  {
+    name: "complete without an id, outside a worker",
+    args: () => ["complete", "--summary", "x"],
+    code: 2,
+    error: "usage",
+    message: /Missing task id \(or run inside a worker/,
+  },
+  {
     name: "bad status filter",
     args: () => ["list", "--status", "doing"],
     code: 2,

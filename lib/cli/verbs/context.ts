@@ -9,7 +9,7 @@ import { type PromptProfile, workerPrompt } from "../../dispatch/profiles.ts";
 import { renderContext } from "../../store/mod.ts";
 import { type CliContext, session, UsageError } from "../context.ts";
 import { emit } from "../output.ts";
-import { requireId } from "./show.ts";
+import { readTarget } from "../../tools/mod.ts";
 
 export function register(program: Command, ctx: CliContext): void {
   program.command("context")
@@ -21,7 +21,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--config <path>", "config file (default: $KANBAN_CONFIG or <home>/config.toml)")
     .action(async (id, opts, cmd) => {
       using s = session(ctx, cmd);
-      const ref = requireId(id, s.worker?.task);
+      const ref = readTarget(s.tools, id);
       if (opts.contextOnly) {
         if (opts.prompt || opts.profile !== undefined) {
           throw new UsageError("--context-only does not go with --prompt or --profile");

@@ -5,12 +5,11 @@
  * refused too. A person (no token) may also comment, complete and block.
  */
 import type { Command } from "@commander-js/extra-typings";
-import { runTool, TOOLS } from "../../tools/mod.ts";
+import { readTarget, runTool, TOOLS } from "../../tools/mod.ts";
 import { type CliContext, session, UsageError } from "../context.ts";
 import { parseJsonObject } from "../parse.ts";
 import { bulk, emit } from "../output.ts";
 import { taskLine } from "../render.ts";
-import { requireId } from "./show.ts";
 
 /** idAndText reads `[ID] TEXT`: one argument is the text (the id comes from the worker). */
 function idAndText(args: string[], what: string): [string | undefined, string] {
@@ -53,7 +52,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--result <text>", "the result itself, if short (a URL, a verdict, ...)")
     .action(async (ids, opts, cmd) => {
       using s = session(ctx, cmd);
-      const refs = ids.length > 0 ? ids : [requireId(undefined, s.worker?.task)];
+      const refs = ids.length > 0 ? ids : [readTarget(s.tools, undefined)];
       await bulk(ctx, s.json, refs, (id) =>
         runTool(TOOLS.complete, s.tools, {
           id,

@@ -2,7 +2,7 @@
 import type { Command } from "@commander-js/extra-typings";
 import { runTool, TOOLS } from "../../tools/mod.ts";
 import type { ShowOutput } from "../../tools/show.ts";
-import { type CliContext, session, UsageError } from "../context.ts";
+import { type CliContext, session } from "../context.ts";
 import { emit } from "../output.ts";
 import { taskDetail } from "../render.ts";
 
@@ -16,13 +16,4 @@ export function register(program: Command, ctx: CliContext): void {
       const detail = await runTool(TOOLS.show, s.tools, { id }) as ShowOutput;
       emit(ctx, s.json, detail, () => taskDetail(detail));
     });
-}
-
-/** requireId returns the id given, or the worker's own task, or a usage error. */
-export function requireId(id: string | undefined, fallback: string | undefined): string {
-  const chosen = id ?? fallback;
-  if (chosen === undefined) {
-    throw new UsageError("Missing task id (or run inside a worker, with KANBAN_TASK set)");
-  }
-  return chosen;
 }
