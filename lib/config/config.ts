@@ -8,7 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { z } from "zod";
 import { KanbanError } from "../store/errors.ts";
-import { type Env, kanbanHome } from "./paths.ts";
+import { type Env, expandHome, kanbanHome } from "./paths.ts";
 import { parseDuration, parseSize } from "./duration.ts";
 
 /** The placeholders an argv template may use. */
@@ -23,6 +23,7 @@ export type McpPreset = (typeof MCP_PRESETS)[number];
 
 /** The placeholders a prompt template (`prompt`, `prompt_file`) may use. */
 export const PROMPT_PLACEHOLDERS = ["context", "protocol"];
+const KNOWN_PLACEHOLDERS = PROMPT_PLACEHOLDERS.map((p) => `{${p}}`).join(", ");
 
 const duration = z.union([z.string(), z.number().int().positive()]).transform((v, ctx) => {
   try {
@@ -86,7 +87,7 @@ const Profile = z.object({
     ctx.addIssue({
       code: "custom",
       path: ["prompt"],
-      message: `unknown placeholder {${name}} (known: {context}, {protocol})`,
+      message: `unknown placeholder {${name}} (known: ${KNOWN_PLACEHOLDERS})`,
     });
   }
 });
@@ -156,7 +157,7 @@ export function parseConfig(text: string, file: string, env: Env): Config {
     throw new ConfigError(first.join("; "));
   }
   const home = kanbanHome(env);
-  const expand = (p: string) => resolve(p.replace(/^~(?=$|\/)/, env["HOME"] ?? "~"));
+  const expand = (p: string) => resolve(expandHome(p, env));
   const profiles: Record<string, Profile> = {};
   for (const [name, p] of Object.entries(r.data.profiles)) {
     profiles[name] = p.prompt_file === undefined
@@ -180,7 +181,7 @@ export function parseConfig(text: string, file: string, env: Env): Config {
  * path is relative to the config file's folder. It is read once, when the config is loaded.
  */
 function readPromptFile(file: string, key: string, path: string, env: Env): string {
-  const full = resolve(dirname(resolve(file)), path.replace(/^~(?=$|\/)/, env["HOME"] ?? "~"));
+  const full = resolve(dirname(resolve(file)), expandHome(path, env));
   let text: string;
   try {
     text = readFileSync(full, "utf8");
@@ -192,7 +193,7 @@ function readPromptFile(file: string, key: string, path: string, env: Env): stri
     throw new ConfigError(
       `${file}: ${key}: "${full}" has unknown placeholder {${
         unknown[0]
-      }} (known: {context}, {protocol})`,
+      }} (known: ${KNOWN_PLACEHOLDERS})`,
     );
   }
   return text;

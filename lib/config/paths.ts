@@ -19,6 +19,11 @@ export function kanbanHome(env: Env): string {
   return join(env["HOME"] || homedir(), ".kanban");
 }
 
+/** expandHome turns a leading `~` (alone or before a slash) into $HOME. */
+export function expandHome(path: string, env: Env): string {
+  return path.replace(/^~(?=$|\/)/, env["HOME"] ?? "~");
+}
+
 export interface BoardRef {
   /** The board's name, or null when it was given as a path. */
   name: string | null;

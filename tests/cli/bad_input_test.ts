@@ -153,6 +153,20 @@ const CASES: Case[] = [
     message: /Missing task id \(or run inside a worker/,
   },
   {
+    name: "a fractional offset",
+    args: () => ["list", "--offset", "1.5"],
+    code: 2,
+    error: "usage",
+    message: /--offset "1\.5" is not a non-negative integer/,
+  },
+  {
+    name: "a zero limit",
+    args: () => ["list", "--limit", "0"],
+    code: 2,
+    error: "usage",
+    message: /--limit "0" is not a positive integer/,
+  },
+  {
     name: "bad status filter",
     args: () => ["list", "--status", "doing"],
     code: 2,

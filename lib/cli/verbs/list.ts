@@ -9,7 +9,7 @@ import { type CliContext, session, UsageError } from "../context.ts";
 import { collect } from "../parse.ts";
 import { emit } from "../output.ts";
 import { taskRows } from "../render.ts";
-import { positiveInt } from "./runs.ts";
+import { countOption } from "./runs.ts";
 
 export function parseStatuses(values: string[]): Status[] {
   const out = values.flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "");
@@ -34,8 +34,12 @@ export function register(program: Command, ctx: CliContext): void {
     .option("-a, --assignee <profile>", "only this assignee")
     .option("--tenant <name>", "only this tenant")
     .option("--archived", "include archived tasks")
-    .option("-n, --limit <n>", "at most this many", positiveInt("--limit"))
-    .option("--offset <n>", "skip this many first (with --limit: pages)", nonNegativeInt)
+    .option("-n, --limit <n>", "at most this many", countOption("--limit"))
+    .option(
+      "--offset <n>",
+      "skip this many first (with --limit: pages)",
+      countOption("--offset", 0),
+    )
     .action(async (opts, cmd) => {
       using s = session(ctx, cmd);
       const statuses = parseStatuses(opts.status);
@@ -51,12 +55,4 @@ export function register(program: Command, ctx: CliContext): void {
       const tasks = page.tasks as TaskSummary[];
       emit(ctx, s.json, tasks, () => taskRows(tasks));
     });
-}
-
-function nonNegativeInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) {
-    throw new UsageError(`--offset "${v}" is not a non-negative integer`);
-  }
-  return n;
 }

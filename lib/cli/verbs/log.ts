@@ -5,7 +5,7 @@ import { Buffer } from "node:buffer";
 import type { Command } from "@commander-js/extra-typings";
 import { NotFoundError, type Run, type TaskEvent } from "../../store/mod.ts";
 import { type CliContext, session } from "../context.ts";
-import { positiveInt } from "./runs.ts";
+import { countOption } from "./runs.ts";
 
 function pickRun(runs: Run[], id: string, runId: number | undefined): Run & { log_path: string } {
   const run = runId === undefined
@@ -36,7 +36,7 @@ export function register(program: Command, ctx: CliContext): void {
   program.command("log")
     .description("print the worker log of a task's latest run (or --run N)")
     .argument("<id>", "task id or unique prefix")
-    .option("--run <n>", "this run instead of the latest", positiveInt("--run"))
+    .option("--run <n>", "this run instead of the latest", countOption("--run"))
     .action(async (id, opts, cmd) => {
       using s = session(ctx, cmd);
       const taskId = await s.store.resolveId(id);

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import type { Command } from "@commander-js/extra-typings";
 import { type Skill, SKILLS } from "../../../skills/mod.ts";
+import { expandHome } from "../../config/paths.ts";
 import { KanbanError } from "../../store/mod.ts";
 import { type CliContext, globals, UsageError } from "../context.ts";
 import { emit, ReportedError } from "../output.ts";
@@ -29,7 +30,7 @@ function skillsDir(ctx: CliContext, to: string | undefined): string {
   const home = ctx.env["HOME"];
   if (to !== undefined) {
     if (to.startsWith("~") && !home) throw new UsageError(`Cannot expand "${to}": HOME is not set`);
-    return resolve(ctx.cwd, to.replace(/^~(?=$|\/)/, home ?? "~"));
+    return resolve(ctx.cwd, expandHome(to, ctx.env));
   }
   if (!home) throw new UsageError("HOME is not set: give the folder with --to DIR");
   return join(home, ".claude", "skills");

@@ -9,7 +9,7 @@ import type { Command } from "@commander-js/extra-typings";
 import type { TaskEvent } from "../../store/mod.ts";
 import { type CliContext, session, UsageError } from "../context.ts";
 import { parseDuration } from "../parse.ts";
-import { positiveInt } from "./runs.ts";
+import { countOption } from "./runs.ts";
 import { pause } from "../../pause.ts";
 
 export const POLL_MS = 200;
@@ -36,7 +36,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description("print board events as they happen, until Ctrl-C")
     .option("--task <id>", "only this task's events")
     .option("--since <event-id>", "start after this event id (0: the whole history)", eventId)
-    .option("-n, --count <n>", "stop after printing this many events", positiveInt("--count"))
+    .option("-n, --count <n>", "stop after printing this many events", countOption("--count"))
     .option("--timeout <duration>", "stop after this long (90, 30s, 5m)", parseDuration)
     .action(async (opts, cmd) => {
       using s = session(ctx, cmd);
