@@ -2,7 +2,7 @@
  * Running a person's status action on one task (the transition endpoints, drag and drop, and
  * bulk all come here), always through the store, so the one transition table applies.
  */
-import type { Actor, CompleteInput, Status, Store, Task } from "../store/mod.ts";
+import type { Actor, Status, Store, Task } from "../store/mod.ts";
 import { planMove } from "./moves.ts";
 import type { BulkAction } from "./schemas.ts";
 
@@ -20,14 +20,6 @@ export interface ActionResult {
   /** The action that ran (for a move, the one the drop mapped to; null: nothing changed). */
   action: string | null;
   changed: boolean;
-}
-
-function completion(input: ActionInput): CompleteInput {
-  return {
-    ...(input.summary !== undefined ? { summary: input.summary } : {}),
-    ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
-    ...(input.result !== undefined ? { result: input.result } : {}),
-  };
 }
 
 /** act applies `action` to task `ref`; store errors (illegal transition, ...) pass through. */
@@ -51,7 +43,11 @@ export async function act(
       case "unblock":
         return store.unblock(ref, actor);
       case "complete":
-        return store.complete(ref, completion(input), actor);
+        return store.complete(ref, {
+          summary: input.summary,
+          metadata: input.metadata,
+          result: input.result,
+        }, actor);
       case "block":
         return store.block(ref, input.reason ?? "", actor);
       case "approve":

@@ -4,10 +4,11 @@
  * picks the action, and the store checks the move again when it runs it.
  */
 import {
+  DERIVED,
   IllegalTransitionError,
   type Status,
+  targetsFrom,
   type TaskSummary,
-  TRANSITIONS,
   ValidationError,
 } from "../store/mod.ts";
 
@@ -22,8 +23,6 @@ export type DropAction =
   | "archive"
   | "unarchive"
   | "reopen";
-
-const DERIVED: readonly Status[] = ["todo", "scheduled", "ready"];
 
 /** Which actions might reach each column, in order of preference. */
 const CANDIDATES: Record<Status, DropAction[]> = {
@@ -58,8 +57,11 @@ function landing(task: TaskSummary, action: DropAction): Status | "derived" {
   }
 }
 
-const hasEdge = (from: Status, via: DropAction) =>
-  TRANSITIONS.some((e) => e.from === from && e.via === via);
+const hasEdge = (from: Status, via: DropAction) => targetsFrom(from, via).length > 0;
+
+/** lands tells whether a landing (see landing()) is column `to`. */
+const lands = (land: Status | "derived", to: Status) =>
+  land === to || (land === "derived" && DERIVED.includes(to));
 
 /** legalFrom lists what a person can do with a task in `from`, for refusal messages. */
 function legalFrom(task: TaskSummary): string {
@@ -68,7 +70,7 @@ function legalFrom(task: TaskSummary): string {
     for (const a of actions) {
       if (!hasEdge(task.status, a)) continue;
       const land = landing(task, a);
-      if (land === to || (land === "derived" && DERIVED.includes(to))) {
+      if (lands(land, to)) {
         seen.add(`${land === "derived" ? "todo/ready" : land} (${a})`);
       }
     }
@@ -100,7 +102,7 @@ export function planMove(task: TaskSummary, to: Status, hasReason: boolean): Mov
   for (const action of CANDIDATES[to]) {
     if (!hasEdge(from, action)) continue;
     const land = landing(task, action);
-    if (land === to || (land === "derived" && DERIVED.includes(to))) {
+    if (lands(land, to)) {
       if (action === "block" && !hasReason) {
         throw new ValidationError(`Invalid request body: reason is required to block a task`);
       }
@@ -115,15 +117,7 @@ export function planMove(task: TaskSummary, to: Status, hasReason: boolean): Mov
     }
   }
   if (to === "triage" && reasons.length === 0) reasons.push("only new tasks enter triage");
-  return throwWith(refuse, reasons, task);
-}
-
-function throwWith(
-  refuse: (why: string) => Error,
-  reasons: string[],
-  task: TaskSummary,
-): never {
   throw refuse(
-    reasons.length > 0 ? reasons.join("; ") : `from ${task.status} it can go to ${legalFrom(task)}`,
+    reasons.length > 0 ? reasons.join("; ") : `from ${from} it can go to ${legalFrom(task)}`,
   );
 }

@@ -143,6 +143,7 @@ export const LinkResult = z.strictObject({
   parent: z.string(),
   child: z.string(),
   changed: z.boolean(),
+  child_status: status,
 });
 
 export const Stats = z.strictObject({

@@ -7,6 +7,7 @@ import { ConflictError, NotFoundError } from "./errors.ts";
 import { refresh } from "./readiness.ts";
 import { fenceOrigin } from "./runs.ts";
 import { createdByRun } from "./origins.ts";
+import type { Status } from "./transitions.ts";
 import type { Actor } from "./types.ts";
 
 /** isAncestor tells whether `ancestor` is reachable from `taskId` by following parents. */
@@ -46,6 +47,8 @@ export interface LinkResult {
   child: string;
   /** false when the link already existed (or, for unlink, never existed). */
   changed: boolean;
+  /** Where the child is now (a ready child waits again once linked to an open parent). */
+  child_status: Status;
 }
 
 /**
@@ -76,7 +79,7 @@ export function link(k: Kernel, parentRef: string, childRef: string, actor: Acto
     appendEvent(k, child.id, child.current_run_id, "linked", actor, { parent: parent.id });
     refresh(k, child.id, actor);
   }
-  return { parent: parent.id, child: child.id, changed };
+  return { parent: parent.id, child: child.id, changed, child_status: statusOf(k, child.id) };
 }
 
 /** unlink removes the dependency; a child whose last unfinished parent it was becomes ready. */
@@ -93,5 +96,9 @@ export function unlink(k: Kernel, parentRef: string, childRef: string, actor: Ac
   }
   appendEvent(k, child.id, child.current_run_id, "unlinked", actor, { parent });
   refresh(k, child.id, actor);
-  return { parent, child: child.id, changed: true };
+  return { parent, child: child.id, changed: true, child_status: statusOf(k, child.id) };
+}
+
+function statusOf(k: Kernel, id: string): Status {
+  return loadTask(k, id).status;
 }

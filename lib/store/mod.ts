@@ -6,10 +6,12 @@ export {
   type Action,
   ACTIONS,
   canTransition,
+  DERIVED,
   isStatus,
   START,
   type Status,
   STATUSES,
+  targetsFrom,
   TRANSITIONS,
 } from "./transitions.ts";
 export { COUNTED_FAILURES, type Outcome, OUTCOMES } from "./outcomes.ts";
@@ -34,6 +36,7 @@ export {
   type WorkerContext,
 } from "./context.ts";
 export type { ListFilter } from "./tasks.ts";
+export type { LinkResult } from "./links.ts";
 export type {
   ClaimOptions,
   EndRunInput,

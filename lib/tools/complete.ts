@@ -22,10 +22,7 @@ export async function complete(
   input: z.output<typeof CompleteInput>,
 ): Promise<Task | TaskSummary> {
   const t = await ownTarget(deps, input.id, "complete");
-  const task = await deps.store.complete(t.id, {
-    ...(input.summary !== undefined ? { summary: input.summary } : {}),
-    ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
-    ...(input.result !== undefined ? { result: input.result } : {}),
-  }, t.actor);
+  const { summary, metadata, result } = input;
+  const task = await deps.store.complete(t.id, { summary, metadata, result }, t.actor);
   return deps.caps ? capTask(task, deps.caps) : task;
 }

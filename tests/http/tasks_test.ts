@@ -160,7 +160,7 @@ Deno.test("links: add, refuse a cycle and a self link (409), remove; unknown lin
   const c = (await a.ok<Created>("POST", "/api/v1/tasks", { title: "c" }, 201)).task;
   const linked = await a.ok("POST", "/api/v1/links", { parent: p.id, child: c.id });
   conforms(shapes.LinkResult, linked);
-  assert.deepEqual(linked, { parent: p.id, child: c.id, changed: true });
+  assert.deepEqual(linked, { parent: p.id, child: c.id, changed: true, child_status: "todo" });
   assert.equal((await a.b.store.getTask(c.id)).status, "todo");
   assert.match(
     await a.fails("POST", "/api/v1/links", { parent: c.id, child: p.id }, 409, "cycle"),
@@ -168,7 +168,8 @@ Deno.test("links: add, refuse a cycle and a self link (409), remove; unknown lin
   );
   await a.fails("POST", "/api/v1/links", { parent: p.id, child: p.id }, 409, "self_link");
   const removed = await a.ok("DELETE", `/api/v1/links?parent=${p.id}&child=${c.id}`);
-  assert.deepEqual(removed, { parent: p.id, child: c.id, changed: true });
+  conforms(shapes.LinkResult, removed);
+  assert.deepEqual(removed, { parent: p.id, child: c.id, changed: true, child_status: "ready" });
   assert.equal((await a.b.store.getTask(c.id)).status, "ready");
   await a.fails(
     "DELETE",

@@ -11,7 +11,7 @@ Deno.test("link() makes a ready child wait for its new parent and records the li
   const parent = await add(b.store, "parent");
   const child = await add(b.store, "child");
   const r = await b.store.link(parent.id, child.id, HUMAN);
-  assert.deepEqual(r, { parent: parent.id, child: child.id, changed: true });
+  assert.deepEqual(r, { parent: parent.id, child: child.id, changed: true, child_status: "todo" });
   assert.equal((await b.store.getTask(child.id)).status, "todo");
   const events = (await b.store.showTask(child.id)).events;
   assert.deepEqual(events.map((e) => e.kind), ["created", "linked", "derived"]);
@@ -104,7 +104,7 @@ Deno.test("unlink() of the last unfinished parent makes the child ready", async 
   await b.store.unlink(p1.id, child.id, HUMAN);
   assert.equal((await b.store.getTask(child.id)).status, "todo");
   const r = await b.store.unlink(p2.id, child.id, HUMAN);
-  assert.deepEqual(r, { parent: p2.id, child: child.id, changed: true });
+  assert.deepEqual(r, { parent: p2.id, child: child.id, changed: true, child_status: "ready" });
   assert.equal((await b.store.getTask(child.id)).status, "ready");
   assert.deepEqual(await eventKinds(b.store, child.id), [
     "created",

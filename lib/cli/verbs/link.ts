@@ -3,7 +3,6 @@
  * carries the run's token, and links only tasks the run created); `unlink` removes that.
  */
 import type { Command } from "@commander-js/extra-typings";
-import type { Actor, Store } from "../../store/mod.ts";
 import { runTool, TOOLS } from "../../tools/mod.ts";
 import { type CliContext, session } from "../context.ts";
 import { emit } from "../output.ts";
@@ -18,7 +17,7 @@ export function register(program: Command, ctx: CliContext): void {
         using s = session(ctx, cmd);
         const r = verb === "link"
           ? await runTool(TOOLS.link, s.tools, { parent, child })
-          : await unlink(s.store, parent, child, s.actor);
+          : await s.store.unlink(parent, child, s.actor);
         emit(
           ctx,
           s.json,
@@ -30,10 +29,4 @@ export function register(program: Command, ctx: CliContext): void {
         );
       });
   }
-}
-
-/** unlink is a person's verb, not an agent tool: it answers in the `link` shape. */
-async function unlink(store: Store, parent: string, child: string, actor: Actor) {
-  const r = await store.unlink(parent, child, actor);
-  return { ...r, child_status: (await store.getTask(r.child)).status };
 }
