@@ -205,7 +205,7 @@ const BULK: { action: string; text: string }[] = [
   { action: "complete", text: "Complete…" },
   { action: "block", text: "Block…" },
   { action: "reopen", text: "Reopen" },
-  { action: "cancel", text: "Cancel" },
+  { action: "cancel", text: "Cancel…" },
   { action: "archive", text: "Archive" },
   { action: "unarchive", text: "Unarchive" },
 ];

@@ -13,9 +13,7 @@ import { touched } from "./live.ts";
 import { useSignalEffect } from "@preact/signals";
 import { markdown } from "./markdown.ts";
 import {
-  ask,
-  askReason,
-  askSummary,
+  askInput,
   attempt,
   closeDrawer,
   message,
@@ -156,36 +154,13 @@ function DrawerBody({ detail, reload }: { detail: Detail; reload: () => Promise<
     return ok;
   };
   const run = async (action: PersonAction) => {
-    const what = `"${task.title}"`;
-    if (action === "block") {
-      const reason = await askReason(what);
-      if (reason !== null) await after(api.act(task.id, "block", { reason }));
-    } else if (action === "complete") {
-      const summary = await askSummary(what);
-      if (summary !== null) {
-        await after(api.act(task.id, "complete", summary === "" ? {} : { summary }));
-      }
-    } else if (action === "approve") {
-      await after(api.review(task.id, "approve"));
-    } else if (action === "reject") {
-      const reason = await ask({
-        title: `Reject ${what}`,
-        label: "What must change? (the next worker reads it)",
-        required: false,
-        ok: "Reject",
-      });
-      if (reason !== null) await after(api.review(task.id, "reject", reason || undefined));
-    } else if (action === "cancel") {
-      const reason = await ask({
-        title: `Cancel ${what}`,
-        label: "Why is it dropped? (optional)",
-        required: false,
-        ok: "Cancel task",
-      });
-      if (reason !== null) await after(api.act(task.id, "cancel", reason ? { reason } : {}));
-    } else {
-      await after(api.act(task.id, action));
-    }
+    const input = await askInput(action, `"${task.title}"`);
+    if (input === null) return;
+    await after(
+      action === "approve" || action === "reject"
+        ? api.review(task.id, action, input.reason)
+        : api.act(task.id, action, input),
+    );
   };
   return (
     <div class="drawer-scroll">

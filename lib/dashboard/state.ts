@@ -291,21 +291,54 @@ export function ask(o: Omit<PromptRequest, "resolve" | "seq">): Promise<string |
   });
 }
 
-export const askReason = (what: string) =>
-  ask({
-    title: `Block ${what}`,
+/** What an action asks a person for, and how the answer is sent. */
+const QUESTIONS: Record<string, { verb: string; label: string; required: boolean; as: string }> = {
+  block: {
+    verb: "Block",
     label: "Why is it blocked? (a question for a person)",
     required: true,
-    ok: "Block",
-  });
-
-export const askSummary = (what: string) =>
-  ask({
-    title: `Complete ${what}`,
+    as: "reason",
+  },
+  complete: {
+    verb: "Complete",
     label: "Completion summary (the handoff the next reader sees; optional)",
     required: false,
-    ok: "Complete",
+    as: "summary",
+  },
+  reject: {
+    verb: "Reject",
+    label: "What must change? (the next worker reads it)",
+    required: false,
+    as: "reason",
+  },
+  cancel: {
+    verb: "Cancel",
+    label: "Why is it dropped? (optional)",
+    required: false,
+    as: "reason",
+  },
+};
+
+/**
+ * askInput asks what `action` on `what` needs from a person (a block reason, a completion
+ * summary, ...): the fields to send with it (none when left empty or not asked), or null when
+ * the person cancelled.
+ */
+export async function askInput(
+  action: string,
+  what: string,
+): Promise<{ reason?: string; summary?: string } | null> {
+  const q = QUESTIONS[action];
+  if (q === undefined) return {};
+  const answer = await ask({
+    title: `${q.verb} ${what}`,
+    label: q.label,
+    required: q.required,
+    ok: action === "cancel" ? "Cancel task" : q.verb,
   });
+  if (answer === null) return null;
+  return answer === "" ? {} : { [q.as]: answer };
+}
 
 // Moves --------------------------------------------------------------------------------------
 
@@ -324,19 +357,15 @@ export async function drop(id: string, to: Status, lane?: string): Promise<void>
     return;
   }
   const from = task.status;
-  const body: { status: Status; reason?: string; summary?: string } = { status: to };
   // Ask only when the table allows the move; otherwise the server says why it cannot be.
-  if (to === "blocked" && canTransition(from, "blocked", "block")) {
-    const reason = await askReason(`"${task.title}"`);
-    if (reason === null) return;
-    body.reason = reason;
-  } else if (
-    to === (task.review_required ? "review" : "done") && canTransition(from, to, "complete")
-  ) {
-    const summary = await askSummary(`"${task.title}"`);
-    if (summary === null) return;
-    if (summary !== "") body.summary = summary;
-  }
+  const asks = to === "blocked" && canTransition(from, "blocked", "block")
+    ? "block"
+    : to === (task.review_required ? "review" : "done") && canTransition(from, to, "complete")
+    ? "complete"
+    : null;
+  const input = asks === null ? {} : await askInput(asks, `"${task.title}"`);
+  if (input === null) return;
+  const body = { status: to, ...input };
   moving.value = new Map([...moving.value, [id, to]]);
   try {
     const moved = await api.move(id, body);
@@ -390,17 +419,9 @@ const PAST: Record<string, string> = {
 export async function bulk(action: string): Promise<void> {
   const ids = [...selected.value];
   if (ids.length === 0) return;
-  const input: Record<string, unknown> = { ids, action };
-  if (action === "block") {
-    const reason = await askReason(`${ids.length} tasks`);
-    if (reason === null) return;
-    input["reason"] = reason;
-  } else if (action === "complete") {
-    const summary = await askSummary(`${ids.length} tasks`);
-    if (summary === null) return;
-    if (summary !== "") input["summary"] = summary;
-  }
-  const result = await attempt(() => api.bulk(input));
+  const asked = await askInput(action, `${ids.length} tasks`);
+  if (asked === null) return;
+  const result = await attempt(() => api.bulk({ ids, action, ...asked }));
   if (result === null) return;
   const failed = result.results.filter((r) => !r.ok);
   selected.value = new Set(failed.map((r) => r.id));

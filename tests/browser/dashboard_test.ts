@@ -487,6 +487,50 @@ scenario(
 );
 
 scenario(
+  "the drawer rejects a review with a reason; a bulk cancel asks once for all",
+  async (browser) => {
+    await using d = await dashboard(browser, {
+      seed: (home) => {
+        const reviewed = create(home, "Needs a second look", "--review");
+        ok(home, ["complete", reviewed, "--summary", "first try"]);
+        return { reviewed, a: create(home, "Drop me"), b: create(home, "Drop me too") };
+      },
+    });
+    const ids = d.seeded;
+    const { page } = d;
+    const drawer = await openDrawer(page, ids["reviewed"]!);
+    await drawer.locator("[data-testid=action-reject]").click();
+    await answerPrompt(page, "add tests");
+    await until(
+      "the review rejected",
+      () => show(d.home, ids["reviewed"]!).task.status === "ready",
+    );
+    const comments = show(d.home, ids["reviewed"]!).comments.map((c) => c.body);
+    assert.deepEqual(comments, ["Review rejected: add tests"]);
+    await page.keyboard.press("Escape");
+    await drawer.waitFor({ state: "detached" });
+
+    const dropped = [ids["a"]!, ids["b"]!];
+    for (const id of dropped) {
+      await card(page, id).locator("input[data-testid=card-select]")
+        .check();
+    }
+    await page.locator("[data-testid=bulk-cancel]").click();
+    await answerPrompt(page, "out of scope");
+    for (const id of dropped) {
+      await card(page, id).waitFor({ state: "detached" });
+      const shown = show(d.home, id);
+      assert.equal(shown.task.status, "archived");
+      assert.ok(
+        shown.events.some((e) => e.data["reason"] === "out of scope"),
+        `no event with the reason in ${JSON.stringify(shown.events)}`,
+      );
+    }
+    d.assertNoErrors();
+  },
+);
+
+scenario(
   "HTML and javascript: links in titles, bodies, comments and authors stay inert",
   async (browser) => {
     const title = `<img src=x onerror="window.__xss=1">`;
