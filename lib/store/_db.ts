@@ -25,6 +25,11 @@ function isBusy(err: unknown): boolean {
   return err instanceof Error && /database is locked|SQLITE_BUSY/i.test(err.message);
 }
 
+/** sleepSync blocks this thread for `ms` (node:sqlite is synchronous, and so is the store). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 /** cannotOpen is the error for a board path that names no readable board file. */
 function cannotOpen(path: string, err: unknown): KanbanError {
   return new KanbanError(
@@ -63,9 +68,9 @@ export class Db {
       // Refuse a newer board before anything writes to it (switching to WAL rewrites the header).
       let seen: number;
       try {
-        seen = this.#userVersion(); // the first read of the file
+        seen = this.#withBusyRetry(() => this.#userVersion()); // the first read of the file
       } catch (err) {
-        throw isBusy(err) ? err : cannotOpen(path, err); // not a database, say
+        throw err instanceof KanbanError ? err : cannotOpen(path, err); // not a database, say
       }
       if (seen > SCHEMA_VERSION) throw new BoardTooNewError(this.path, seen, SCHEMA_VERSION);
       this.#withBusyRetry(() => this.#db.exec("PRAGMA journal_mode = WAL"));
@@ -167,14 +172,22 @@ export class Db {
     }
   }
 
-  /** Retries `fn` on SQLITE_BUSY once busy_timeout has already waited; three tries in all. */
-  #withBusyRetry(fn: () => void): void {
-    for (let attempt = 1;; attempt++) {
+  /**
+   * Runs `fn`, retrying on SQLITE_BUSY. SQLite's busy handler waits up to busy_timeout inside
+   * most calls, but some answer BUSY at once (switching to WAL while another process opens the
+   * new board, for one), so between tries this waits too, with backoff. It gives up once it has
+   * tried three times and the busy timeout has passed, naming how long it waited.
+   */
+  #withBusyRetry<T>(fn: () => T): T {
+    const start = Date.now();
+    for (let attempt = 1, pause = 5;; attempt++, pause = Math.min(2 * pause, 200)) {
       try {
         return fn();
       } catch (err) {
         if (!isBusy(err)) throw err;
-        if (attempt >= 3) throw new BusyError(this.path, this.#busyTimeoutMs * attempt);
+        const waited = Date.now() - start;
+        if (attempt >= 3 && waited >= this.#busyTimeoutMs) throw new BusyError(this.path, waited);
+        sleepSync(pause);
       }
     }
   }
