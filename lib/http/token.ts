@@ -73,7 +73,11 @@ export function readToken(path: string): string | null {
     st = lstatSync(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw err;
+    // A name too long, a folder that is a file, no permission: say which file, not a stack.
+    throw new KanbanError(
+      "cannot_open",
+      `Cannot read the token file "${path}": ${(err as Error).message}`,
+    );
   }
   const refuse = (why: string) =>
     new KanbanError("insecure_token_file", `Refusing the token file "${path}": ${why}`);

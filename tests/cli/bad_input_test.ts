@@ -153,6 +153,13 @@ const CASES: Case[] = [
     message: /Missing task id \(or run inside a worker/,
   },
   {
+    name: "login with a board path too long for a token file (found by fuzzing)",
+    args: () => ["login", "--db", "x".repeat(5000)],
+    code: 1,
+    error: "cannot_open",
+    message: /Cannot read the token file ".*": ENAMETOOLONG/,
+  },
+  {
     name: "a fractional offset",
     args: () => ["list", "--offset", "1.5"],
     code: 2,
