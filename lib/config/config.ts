@@ -10,16 +10,12 @@ import { z } from "zod";
 import { KanbanError } from "../store/errors.ts";
 import { type Env, expandHome, kanbanHome } from "./paths.ts";
 import { parseDuration, parseSize } from "./duration.ts";
+import { MCP_PRESETS, PRESET_NAMES } from "../dispatch/presets/mod.ts";
 
 /** The placeholders an argv template may use. */
 export const PLACEHOLDERS = ["prompt", "task", "workspace", "run", "profile", "board", "kanban"];
 
-export const PRESET_NAMES = ["claude-code", "codex", "gemini", "hermes", "opencode"] as const;
-export type PresetName = (typeof PRESET_NAMES)[number];
-
-/** The presets whose CLI can be handed kanban's MCP server on its command line (`mcp = true`). */
-export const MCP_PRESETS = ["claude-code", "codex"] as const satisfies readonly PresetName[];
-export type McpPreset = (typeof MCP_PRESETS)[number];
+export { MCP_PRESETS, PRESET_NAMES, type PresetName } from "../dispatch/presets/mod.ts";
 
 /** The placeholders a prompt template (`prompt`, `prompt_file`) may use. */
 export const PROMPT_PLACEHOLDERS = ["context", "protocol"];
@@ -80,7 +76,7 @@ const Profile = z.object({
   message: "give at most one of prompt or prompt_file",
 }).refine((p) => !p.mcp || (MCP_PRESETS as readonly string[]).includes(p.preset ?? ""), {
   message: `mcp = true works with the presets ${
-    MCP_PRESETS.join(" and ")
+    MCP_PRESETS.join(", ")
   }; other agent CLIs read MCP servers from their own config files (docs/agents.md)`,
 }).superRefine((p, ctx) => {
   for (const name of unknownPlaceholders(p.prompt ?? "", PROMPT_PLACEHOLDERS)) {

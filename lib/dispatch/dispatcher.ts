@@ -421,7 +421,7 @@ export class Dispatcher {
       });
       const prompt = await workerPrompt(this.#o.store, task.id, profile);
       const promptFile = logPath.replace(/\.log$/, ".prompt.md");
-      const { argv, env } = launchPlan({
+      const { argv, env, files } = launchPlan({
         claim,
         profile,
         prompt,
@@ -434,6 +434,9 @@ export class Dispatcher {
       // written first: a worker may read $KANBAN_PROMPT_FILE as soon as it starts
       mkdirSync(dirname(promptFile), { recursive: true });
       writeFileSync(promptFile, prompt);
+      for (const [path, content] of Object.entries(files)) {
+        writeFileSync(path, content, { mode: 0o600 });
+      }
       this.#workers.set(run.id, worker); // counts against the caps from now on
       const spawned = await spawnWorker(argv, { cwd, env, logPath });
       worker.pid = spawned.pid;

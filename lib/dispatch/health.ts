@@ -7,7 +7,7 @@ import { statSync } from "node:fs";
 import { type Config, loadConfig } from "../config/config.ts";
 import type { Env } from "../config/paths.ts";
 import { type Dispatcher, KanbanError, type QueueEntry, type Store } from "../store/mod.ts";
-import { PRESETS } from "./profiles.ts";
+import { programOf } from "./profiles.ts";
 import { findProgram } from "./spawn.ts";
 
 /** ago is how many whole seconds before `now` the time `iso` was (null stays null). */
@@ -143,7 +143,7 @@ export async function boardHealth({ store, env, now }: HealthOptions): Promise<B
     }
   }
   for (const [name, p] of Object.entries(profiles)) {
-    const program = p.command?.[0] ?? PRESETS[p.preset!][0]!;
+    const program = programOf(p);
     if (findProgram(program, env["PATH"] ?? "") === null) {
       warnings.push(`profile ${name}: command "${program}" is not found or not executable`);
     }

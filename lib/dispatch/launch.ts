@@ -6,7 +6,7 @@ import { dirname } from "node:path";
 import type { Profile } from "../config/config.ts";
 import type { BoardRef, Env } from "../config/paths.ts";
 import type { Claim } from "../store/mod.ts";
-import { renderArgv } from "./profiles.ts";
+import { presetLaunch, renderArgv } from "./profiles.ts";
 
 export interface LaunchInput {
   claim: Claim;
@@ -31,18 +31,17 @@ function baseEnv(env: Env): Record<string, string> {
   return out;
 }
 
-export function launchPlan(i: LaunchInput): { argv: string[]; env: Record<string, string> } {
+/** LaunchPlan: the worker's argv and environment, and the files to write before it starts. */
+export interface LaunchPlan {
+  argv: string[];
+  env: Record<string, string>;
+  /** path -> content, written private (0600) before the spawn. */
+  files: Record<string, string>;
+}
+
+export function launchPlan(i: LaunchInput): LaunchPlan {
   const { task, run, token } = i.claim;
-  const argv = renderArgv(i.profile, {
-    prompt: i.prompt,
-    task: task.id,
-    workspace: i.cwd,
-    run: String(run.id),
-    profile: task.assignee!,
-    board: i.board.path,
-    kanban: i.bin,
-  });
-  const env = {
+  const env: Record<string, string> = {
     ...baseEnv(i.env),
     ...i.profile.env,
     PATH: `${dirname(i.bin)}:${i.env["PATH"] ?? "/usr/bin:/bin"}`,
@@ -57,5 +56,22 @@ export function launchPlan(i: LaunchInput): { argv: string[]; env: Record<string
     KANBAN_BIN: i.bin,
     KANBAN_PROMPT_FILE: i.promptFile,
   };
-  return { argv, env };
+  const added = presetLaunch(i.profile, {
+    kanban: i.bin,
+    board: i.board.path,
+    env,
+    args: i.profile.args,
+    mcp: i.profile.mcp,
+    runFile: (name) => i.promptFile.replace(/prompt\.md$/, name),
+  });
+  const argv = renderArgv(i.profile, {
+    prompt: i.prompt,
+    task: task.id,
+    workspace: i.cwd,
+    run: String(run.id),
+    profile: task.assignee!,
+    board: i.board.path,
+    kanban: i.bin,
+  }, added);
+  return { argv, env: { ...env, ...added.env }, files: added.files ?? {} };
 }

@@ -4,87 +4,40 @@
  * `command` gives any argv. Placeholders are replaced whole-argument-safe: the prompt is
  * one argv element, never passed through a shell.
  */
-import type { McpPreset, PresetName, Profile } from "../config/config.ts";
+import type { Profile } from "../config/config.ts";
 import { renderContext, type Store } from "../store/mod.ts";
+import { type Launch, type LaunchContext, PRESETS } from "./presets/mod.ts";
 
-/** PRESETS: the argv each agent CLI gets (docs/agents.md explains each choice). */
-export const PRESETS: Record<PresetName, string[]> = {
-  // print mode; stream-json makes steady output, which the stall detector counts as progress
-  "claude-code": [
-    "claude",
-    "-p",
-    "{prompt}",
-    "--output-format",
-    "stream-json",
-    "--verbose",
-    "--permission-mode",
-    "bypassPermissions",
-  ],
-  // non-interactive exec; may edit files in its workspace
-  codex: ["codex", "exec", "--sandbox", "workspace-write", "--skip-git-repo-check", "{prompt}"],
-  // -p is headless mode; --yolo accepts tool calls without asking
-  gemini: ["gemini", "--yolo", "--output-format", "stream-json", "-p", "{prompt}"],
-  // a single query, no approval prompts
-  hermes: ["hermes", "chat", "--yolo", "-q", "{prompt}"],
-  // run one prompt and exit
-  opencode: ["opencode", "run", "{prompt}"],
-};
+export { PRESETS, WORKER_ENV } from "./presets/mod.ts";
 
 export type Vars = Record<
   "prompt" | "task" | "workspace" | "run" | "profile" | "board" | "kanban",
   string
 >;
 
-/**
- * WORKER_ENV lists the variables that bind a process to its run: the dispatcher sets them for
- * the worker, and an MCP server the worker's CLI starts (`kanban mcp`) needs them too.
- */
-export const WORKER_ENV = [
-  "KANBAN_TASK",
-  "KANBAN_RUN",
-  "KANBAN_TOKEN",
-  "KANBAN_DB",
-  "KANBAN_BOARD",
-  "KANBAN_WORKSPACE",
-  "KANBAN_PROFILE",
-  "KANBAN_TENANT",
-  "KANBAN_BIN",
-];
+/** programOf is the program a profile starts (its command's, or its preset's CLI). */
+export function programOf(profile: Profile): string {
+  return profile.command?.[0] ?? PRESETS[profile.preset!].argv[0]!;
+}
 
 /**
- * MCP_ARGS: the arguments that hand `kanban mcp` (a stdio MCP server) to a preset's CLI for
- * one run (`mcp = true`). Nothing secret goes on the command line: the server reads its task
- * and lease token from the environment it inherits from the CLI (docs/agents.md).
+ * renderArgv builds a profile's argv for one run: the preset's argv (or the profile's
+ * command), the profile's args, then what the preset adds for this run (`launch`).
  */
-export const MCP_ARGS: Record<McpPreset, (kanban: string) => string[]> = {
-  // --mcp-config takes JSON text (or a file); Claude Code passes its environment to the server
-  "claude-code": (kanban) => [
-    "--mcp-config",
-    JSON.stringify({ mcpServers: { kanban: { type: "stdio", command: kanban, args: ["mcp"] } } }),
-  ],
-  // -c key=value overrides config.toml with TOML values; Codex gives an MCP server only a few
-  // variables (HOME, PATH, ...) unless env_vars names more
-  codex: (kanban) => [
-    "-c",
-    `mcp_servers.kanban.command=${JSON.stringify(kanban)}`,
-    "-c",
-    'mcp_servers.kanban.args=["mcp"]',
-    "-c",
-    `mcp_servers.kanban.env_vars=${JSON.stringify(WORKER_ENV)}`,
-  ],
-};
-
-/** renderArgv builds a profile's argv for one run (with the MCP arguments when `mcp = true`). */
-export function renderArgv(profile: Profile, vars: Vars): string[] {
-  const template = profile.command ?? PRESETS[profile.preset!];
-  const argv = [...template, ...profile.args].map((arg) =>
+export function renderArgv(profile: Profile, vars: Vars, added: Launch = {}): string[] {
+  const template = profile.command ?? PRESETS[profile.preset!].argv;
+  return [...template, ...profile.args].map((arg) =>
     arg.replace(
       /\{([a-z_]+)\}/g,
       (whole, name: string) => name in vars ? vars[name as keyof Vars] : whole,
     )
-  );
-  if (!profile.mcp) return argv;
-  return [...argv, ...MCP_ARGS[profile.preset as McpPreset](vars.kanban)];
+  ).concat(added.args ?? []);
+}
+
+/** presetLaunch is what the profile's preset adds to one run (nothing for a command). */
+export function presetLaunch(profile: Profile, ctx: LaunchContext): Launch {
+  if (profile.preset === undefined) return {};
+  return PRESETS[profile.preset].launch?.(ctx) ?? {};
 }
 
 /**

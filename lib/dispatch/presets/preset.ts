@@ -1,0 +1,70 @@
+/**
+ * A preset is everything kanban knows about running one agent CLI unattended: its headless
+ * argv, what one run adds to it (sandbox roots for the board's folder, kanban's MCP server,
+ * trust), how its machine-readable output shows usage and reads for a person, and what to
+ * warn about before a run. Each preset lives in its own file; `mod.ts` lists them.
+ */
+import type { Usage } from "../../store/usage.ts";
+
+/**
+ * WORKER_ENV lists the variables that bind a process to its run: the dispatcher sets them for
+ * the worker, and an MCP server the worker's CLI starts (`kanban mcp`) needs them too.
+ */
+export const WORKER_ENV = [
+  "KANBAN_TASK",
+  "KANBAN_RUN",
+  "KANBAN_TOKEN",
+  "KANBAN_DB",
+  "KANBAN_BOARD",
+  "KANBAN_WORKSPACE",
+  "KANBAN_PROFILE",
+  "KANBAN_TENANT",
+  "KANBAN_BIN",
+] as const;
+
+/** What a preset knows about the run it prepares. */
+export interface LaunchContext {
+  /** Absolute path of the kanban binary the worker calls (first on its PATH). */
+  kanban: string;
+  /** The board file; SQLite also writes `-wal` and `-shm` files beside it. */
+  board: string;
+  /** The worker's environment as the dispatcher built it (its own, the profile's, the run's). */
+  env: Readonly<Record<string, string>>;
+  /** The profile's own `args` (already on the command line, after the preset's argv). */
+  args: readonly string[];
+  /** The profile asks for kanban's MCP server (`mcp = true`). */
+  mcp: boolean;
+  /** A path private to this run, next to its log: `runFile("gemini.json")`. */
+  runFile(name: string): string;
+}
+
+/** What one run adds to the preset's argv and environment. */
+export interface Launch {
+  /** Appended after the preset's argv and the profile's args. */
+  args?: string[];
+  /** Set in the worker's environment (after the profile's env). */
+  env?: Record<string, string>;
+  /** Files written before the worker starts: path -> content (created private, 0600). */
+  files?: Record<string, string>;
+}
+
+export interface Preset {
+  /** The headless argv; `{prompt}` and the other placeholders are filled per run. */
+  argv: readonly string[];
+  /** The CLI can be handed kanban's MCP server for one run (`mcp = true`). */
+  mcp: boolean;
+  /** What one run adds (omitted: nothing). */
+  launch?(ctx: LaunchContext): Launch;
+  /**
+   * usage reads the run's usage from its log (the CLI's stdout and stderr, line by line);
+   * null when the output holds none. Never throws: malformed output is no usage.
+   */
+  usage?(lines: readonly string[]): Usage | null;
+  /**
+   * readable turns one line of machine-readable output into text a person reads (`kanban
+   * log`, `tail`, a failed run's error); null hides the line. Omitted: lines are shown as is.
+   */
+  readable?(line: string): string | null;
+  /** Warnings about running this CLI with this environment here (status, dry run, start-up). */
+  check?(env: Readonly<Record<string, string | undefined>>): string[];
+}

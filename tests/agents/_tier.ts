@@ -1,0 +1,175 @@
+/**
+ * The real-CLI tier: runs a task through the real `kanban dispatch` (the compiled binary)
+ * with a preset's real agent CLI (installed by scripts/setup into agents/node_modules) talking
+ * to the scripted model server on 127.0.0.1, and returns what happened.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import process from "node:process";
+import type { PresetName } from "../../lib/config/config.ts";
+import { openStore, type Run, type Task } from "../../lib/store/mod.ts";
+import { BINARY } from "../e2e/_binary.ts";
+import { tempDir } from "../_setup.ts";
+import { type Api, type ModelServer, startModelServer } from "./model/server.ts";
+import type { Step } from "./model/script.ts";
+
+/** Where scripts/setup installs the agent CLIs (agents/package.json pins them). */
+export const AGENTS_BIN = fileURLToPath(new URL("../../agents/node_modules/.bin", import.meta.url));
+
+/** One agent CLI as the tier runs it. */
+export interface TierCli {
+  preset: PresetName;
+  /** The APIs of the model server this CLI calls. */
+  apis: Api[];
+  /**
+   * configure points the CLI at the model server: it may write the CLI's own config files
+   * under `home` (the worker's HOME) and returns variables for the dispatcher's environment,
+   * which workers inherit.
+   */
+  configure(home: string, url: string): Record<string, string>;
+  /** More TOML lines for the profile (after `preset` and `mcp`). */
+  profile?: string;
+}
+
+export interface TierResult {
+  task: Task;
+  runs: Run[];
+  server: ModelServer;
+  /** The worker log of the latest run. */
+  log: string;
+  /** What the dispatcher printed. */
+  dispatcher: string;
+  home: string;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** kanban runs the binary without blocking the event loop (the model server lives here). */
+async function kanban(args: string[], env: Record<string, string>): Promise<string> {
+  const out = await new Deno.Command(BINARY, { args, env, clearEnv: true }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    throw new Error(`kanban ${args.join(" ")}: ${text}${new TextDecoder().decode(out.stderr)}`);
+  }
+  return text;
+}
+
+/** nodeDir is the folder of the node that runs the JavaScript CLIs. */
+function nodeDir(): string {
+  const found = (process.env["PATH"] ?? "").split(":").find((d) => existsSync(join(d, "node")));
+  return found ?? "/usr/bin";
+}
+
+/**
+ * runTask creates one task for a profile of `cli`'s preset, runs `kanban dispatch` until the
+ * task leaves running (done or blocked, or `timeoutMs`), stops the dispatcher and returns
+ * the board's record of it with the server's request log.
+ */
+export async function runTask(
+  cli: TierCli,
+  options: { steps: Step[]; mcp?: boolean; timeoutMs?: number; profile?: string },
+): Promise<TierResult> {
+  if (!existsSync(join(AGENTS_BIN, cli.preset === "claude-code" ? "claude" : cli.preset))) {
+    throw new Error(
+      `the agent CLIs are not installed in ${AGENTS_BIN}: run scripts/setup --agents`,
+    );
+  }
+  const tmp = tempDir(`kanban-tier-${cli.preset}-`);
+  const home = tmp.dir;
+  const server = await startModelServer(cli.apis, options.steps);
+  const env: Record<string, string> = {
+    HOME: home,
+    KANBAN_HOME: home,
+    USER: process.env["USER"] ?? "root",
+    LANG: "C.UTF-8",
+    TMPDIR: join(home, "tmp"),
+    PATH: `${AGENTS_BIN}:${nodeDir()}:/usr/local/bin:/usr/bin:/bin`,
+  };
+  mkdirSync(env["TMPDIR"]!, { recursive: true });
+  Object.assign(env, cli.configure(home, server.url));
+  const profile = [
+    `preset = "${cli.preset}"`,
+    `mcp = ${options.mcp === true}`,
+    cli.profile ?? "",
+    options.profile ?? "",
+  ].join("\n");
+  writeFileSync(
+    join(home, "config.toml"),
+    `[dispatch]\npoll_interval = "1s"\nstop_grace = "2s"\nexit_grace = "5s"\nfailure_limit = 1\n` +
+      `max_runtime = "5m"\n\n[profiles.agent]\n${profile}\n`,
+  );
+  await kanban(["init"], env);
+  const created = JSON.parse(
+    await kanban(["create", `scripted ${cli.preset} task`, "--assignee", "agent", "--json"], env),
+  );
+  const id: string = created.task?.id ?? created.id;
+  const child = spawn(BINARY, ["dispatch", "--stop-workers"], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let printed = "";
+  child.stdout!.on("data", (b) => (printed += b));
+  child.stderr!.on("data", (b) => (printed += b));
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const boardPath = join(home, "boards", "default", "board.db");
+  const store = openStore(boardPath);
+  try {
+    const deadline = Date.now() + (options.timeoutMs ?? 180_000);
+    for (;;) {
+      const t = await store.getTask(id);
+      const runs = await store.listRuns(id);
+      const settled = runs.length > 0 && runs.every((r) => r.ended_at !== null) &&
+        (t.status === "done" || t.status === "blocked") &&
+        (runs[0]!.outcome !== "completed" && runs[0]!.outcome !== "blocked" ||
+          runs[0]!.exit_code !== null || runs[0]!.signal !== null);
+      if (settled || Date.now() > deadline) break;
+      await sleep(250);
+    }
+  } finally {
+    child.kill("SIGTERM");
+    await Promise.race([exited, sleep(15_000)]);
+    if (child.exitCode === null) child.kill("SIGKILL");
+  }
+  const task = await store.getTask(id);
+  const runs = await store.listRuns(id);
+  store.close();
+  const logPath = runs[0]?.log_path;
+  const log = logPath && existsSync(logPath) ? readFileSync(logPath, "utf8") : "";
+  return {
+    task,
+    runs,
+    server,
+    log,
+    dispatcher: printed,
+    home,
+    [Symbol.asyncDispose]: async () => {
+      await server[Symbol.asyncDispose]();
+      if (!process.env["KANBAN_KEEP_TIER"]) tmp[Symbol.dispose]();
+    },
+  };
+}
+
+/** explain is the message a failed tier assertion carries: what the board, CLI and server saw. */
+export function explain(r: TierResult): string {
+  const run = r.runs[0];
+  return [
+    `task ${r.task.id} is ${r.task.status}; run: ${JSON.stringify(run ?? null)}`,
+    `--- dispatcher:\n${r.dispatcher.slice(-3000)}`,
+    `--- worker log:\n${r.log.slice(-4000)}`,
+    `--- requests: ${
+      r.server.requests.map((q) =>
+        `${q.method} ${q.path} -> ${q.reply ? JSON.stringify(q.reply).slice(0, 200) : "-"}`
+      ).join("\n")
+    }`,
+    `--- home: ${r.home}`,
+  ].join("\n");
+}
+
+/** writeJson writes `data` as JSON to `path`, making its folder. */
+export function writeJson(path: string, data: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, JSON.stringify(data, null, 2));
+}
