@@ -28,6 +28,8 @@ import { prepareWorkspace } from "../workspace/workspace.ts";
 import { logSize, rotateLog, runLogPath } from "./logs.ts";
 import { liveness, stopGroup, type StopResult } from "./proc.ts";
 import { workerPrompt } from "./profiles.ts";
+import { lastWords, logLines, usageOf } from "./output.ts";
+import { type Preset, PRESETS } from "./presets/mod.ts";
 import { spawnWorker } from "./spawn.ts";
 import { deliverNotifications, type NotifyReport } from "./notify.ts";
 import { launchPlan } from "./launch.ts";
@@ -232,8 +234,11 @@ export class Dispatcher {
       this.#workers.delete(w.runId);
       const run = await this.#o.store.getRun(w.runId);
       const { code, signal } = w.exit;
+      const preset = this.#presetOf(w.profile);
+      const lines = logLines(w.logPath);
+      const usage = usageOf(lines, preset);
       if (!run.open) {
-        await this.#o.store.recordExit(w.runId, code, signal, this.#actor);
+        await this.#o.store.recordExit(w.runId, code, signal, this.#actor, usage);
         report.reaped.push({
           run: w.runId,
           task: w.taskId,
@@ -243,10 +248,13 @@ export class Dispatcher {
         });
         continue;
       }
-      const [outcome, error] = this.#classify(w);
+      const [outcome, reason] = this.#classify(w);
+      // a crash or an exit without a report says why, in the CLI's own last words
+      const said = w.stop?.outcome ? null : lastWords(lines, preset);
+      const error = said === null ? reason : `${reason}: ${said}`;
       const r = await this.#o.store.endRun(
         w.runId,
-        { outcome, error, exit_code: code, signal, policy: this.#policy },
+        { outcome, error, exit_code: code, signal, policy: this.#policy, usage },
         this.#actor,
       );
       report.reaped.push({ run: w.runId, task: w.taskId, outcome, exit_code: code, signal });
@@ -256,6 +264,12 @@ export class Dispatcher {
         } -> ${r.task.status}`,
       );
     }
+  }
+
+  /** The preset of a profile (undefined for a command profile or one no longer configured). */
+  #presetOf(profile: string): Preset | undefined {
+    const name = this.#o.config.profiles[profile]?.preset;
+    return name === undefined ? undefined : PRESETS[name];
   }
 
   #classify(w: Worker): [Outcome, string | null] {

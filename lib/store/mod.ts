@@ -69,3 +69,12 @@ export {
   type GcCandidates,
   type PruneResult,
 } from "./maintenance.ts";
+export {
+  emptyUsage,
+  totalTokens,
+  type Usage,
+  type UsageInput,
+  UsageInput as UsageInputSchema,
+  UsageSchema,
+  type UsageSource,
+} from "./usage.ts";

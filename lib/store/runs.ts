@@ -12,6 +12,7 @@ import { COUNTED_FAILURES, type Outcome } from "./outcomes.ts";
 import { derivedStatus, promoteDue } from "./readiness.ts";
 import { assertTransition } from "./transitions.ts";
 import type { Actor, Claim, Run, Task } from "./types.ts";
+import { type Usage, UsageSchema } from "./usage.ts";
 
 /** The longest lease a claim takes: 365 days. */
 export const MAX_LEASE_MS = 365 * 86_400_000;
@@ -72,11 +73,12 @@ export function closeRun(
     error?: string | null | undefined;
     exit_code?: number | null | undefined;
     signal?: string | null | undefined;
+    usage?: Usage | null | undefined;
   } = {},
 ): void {
   const r = k.db.run(
     `UPDATE task_runs SET ended_at = ?, outcome = ?, lease_expires = NULL, summary = ?,
-       metadata = ?, error = ?, exit_code = ?, signal = ?
+       metadata = ?, error = ?, exit_code = ?, signal = ?, usage = coalesce(?, usage)
      WHERE id = ? AND ended_at IS NULL`,
     k.now(),
     outcome,
@@ -85,6 +87,7 @@ export function closeRun(
     fields.error ?? null,
     fields.exit_code ?? null,
     fields.signal ?? null,
+    fields.usage ? JSON.stringify(parse(UsageSchema, fields.usage, "usage")) : null,
     runId,
   );
   if (r.changes !== 1) throw new Error(`Run ${runId} was not open`);
@@ -217,6 +220,8 @@ export interface EndRunInput {
   error?: string | null | undefined;
   exit_code?: number | null | undefined;
   signal?: string | null | undefined;
+  /** What the run used, read from its CLI's output (replaces usage the worker reported). */
+  usage?: Usage | null | undefined;
 }
 
 export interface EndRunResult {
@@ -330,7 +335,8 @@ export function renewRun(k: Kernel, runId: number): boolean {
 }
 
 /**
- * recordExit stores how the worker of a run it already closed (it reported) ended. The
+ * recordExit stores how the worker of a run it already closed (it reported) ended, and the
+ * usage read from its output (which replaces usage the worker reported: never both). The
  * `exited` event tells watchers (the dashboard's drawer, `kanban tail`) that the run's exit
  * status is now known.
  */
@@ -340,8 +346,15 @@ export function recordExit(
   exitCode: number | null,
   signal: string | null,
   actor: Actor,
+  usage: Usage | null = null,
 ): void {
-  k.db.run("UPDATE task_runs SET exit_code = ?, signal = ? WHERE id = ?", exitCode, signal, runId);
+  k.db.run(
+    "UPDATE task_runs SET exit_code = ?, signal = ?, usage = coalesce(?, usage) WHERE id = ?",
+    exitCode,
+    signal,
+    usage ? JSON.stringify(parse(UsageSchema, usage, "usage")) : null,
+    runId,
+  );
   appendEvent(k, loadRun(k, runId).task_id, runId, "exited", actor, {
     exit_code: exitCode,
     signal,

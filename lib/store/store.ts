@@ -3,6 +3,7 @@
  * is the only code that touches SQL. The API is async so that a server database can sit
  * behind the same interface; on SQLite each call is one transaction on one connection.
  */
+import type { Usage } from "./usage.ts";
 import { Db } from "./_db.ts";
 import type { Kernel, StoreOptions } from "./_kernel.ts";
 import { toRun } from "./_rows.ts";
@@ -316,8 +317,9 @@ export class Store {
     exitCode: number | null,
     signal: string | null,
     actor: Actor,
+    usage: Usage | null = null,
   ): Promise<void> {
-    return this.#write((k) => recordExit(k, runId, exitCode, signal, actor));
+    return this.#write((k) => recordExit(k, runId, exitCode, signal, actor, usage));
   }
 
   readyQueue(): Promise<QueueEntry[]> {

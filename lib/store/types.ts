@@ -1,4 +1,5 @@
 /** The store's public shapes. These are also the `--json` shapes of the CLI (version 1). */
+import type { Usage } from "./usage.ts";
 import type { Status } from "./transitions.ts";
 import type { Outcome } from "./outcomes.ts";
 
@@ -63,7 +64,8 @@ export interface Run {
   log_path: string | null;
   /** The directory the worker ran in. */
   workspace: string | null;
-  usage: unknown;
+  /** What the run used (tokens, cost), when its CLI's output or the worker told (usage.ts). */
+  usage: Usage | null;
 }
 
 export interface Comment {

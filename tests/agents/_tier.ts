@@ -15,6 +15,9 @@ import { tempDir } from "../_setup.ts";
 import { type Api, type ModelServer, startModelServer } from "./model/server.ts";
 import type { Step } from "./model/script.ts";
 
+/** The kanban binary the tier runs: dist/kanban, or $KANBAN_TIER_BINARY (a private build). */
+const KANBAN = process.env["KANBAN_TIER_BINARY"] || BINARY;
+
 /** Where scripts/setup installs the agent CLIs (agents/package.json pins them). */
 export const AGENTS_BIN = fileURLToPath(new URL("../../agents/node_modules/.bin", import.meta.url));
 
@@ -49,7 +52,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** kanban runs the binary without blocking the event loop (the model server lives here). */
 async function kanban(args: string[], env: Record<string, string>): Promise<string> {
-  const out = await new Deno.Command(BINARY, { args, env, clearEnv: true }).output();
+  const out = await new Deno.Command(KANBAN, { args, env, clearEnv: true }).output();
   const text = new TextDecoder().decode(out.stdout);
   if (!out.success) {
     throw new Error(`kanban ${args.join(" ")}: ${text}${new TextDecoder().decode(out.stderr)}`);
@@ -106,7 +109,7 @@ export async function runTask(
     await kanban(["create", `scripted ${cli.preset} task`, "--assignee", "agent", "--json"], env),
   );
   const id: string = created.task?.id ?? created.id;
-  const child = spawn(BINARY, ["dispatch", "--stop-workers"], {
+  const child = spawn(KANBAN, ["dispatch", "--stop-workers"], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });
