@@ -21,6 +21,11 @@ export function parseTime(text: string, now: number): number {
   return usage(() => duration.parseTime(text, now));
 }
 
+/** parseSince reads `24h` (that long ago) or a time, as epoch ms: the start of a window. */
+export function parseSince(text: string, now: number): number {
+  return usage(() => duration.parseSince(text, now));
+}
+
 const PRIORITY_NAMES: Record<string, number> = { low: -1, normal: 0, high: 1, urgent: 2 };
 
 /** parsePriority reads an integer (higher runs first) or low|normal|high|urgent. */

@@ -1,5 +1,12 @@
 /** Text renderers for people (the `--json` shapes are the store's types, printed as is). */
-import type { Run, Task, TaskDetail, TaskSummary } from "../store/mod.ts";
+import {
+  type Run,
+  type Task,
+  type TaskDetail,
+  type TaskSummary,
+  totalTokens,
+  type UsageTotals,
+} from "../store/mod.ts";
 
 /** table aligns rows into columns; the last column is not padded. */
 export function table(rows: string[][]): string {
@@ -40,10 +47,23 @@ function duration(ms: number | null): string {
   return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
 }
 
+/** compact writes a count for people: 950, 12.4k, 3.1M. */
+export function compact(n: number): string {
+  if (n < 1000) return String(n);
+  if (n < 1e6) return `${(n / 1e3).toFixed(n < 1e4 ? 1 : 0)}k`;
+  return `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)}M`;
+}
+
+/** dollars writes a cost: $0.0123, $1.24; "-" when unknown (never $0 for "not reported"). */
+export function dollars(usd: number | null | undefined): string {
+  if (usd === null || usd === undefined) return "-";
+  return usd < 1 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+}
+
 export function runRows(runs: Run[]): string {
   if (runs.length === 0) return "No runs.";
   return table([
-    ["RUN", "TASK", "PROFILE", "STARTED", "TOOK", "OUTCOME", "SUMMARY / ERROR"],
+    ["RUN", "TASK", "PROFILE", "STARTED", "TOOK", "OUTCOME", "TOKENS", "COST", "SUMMARY / ERROR"],
     ...runs.map((r) => [
       String(r.id),
       r.task_id,
@@ -51,9 +71,45 @@ export function runRows(runs: Run[]): string {
       r.started_at.replace("T", " ").slice(0, 19),
       r.open ? "running" : duration(r.duration_ms),
       r.outcome ?? "(open)",
+      r.usage ? compact(totalTokens(r.usage)) : "-",
+      dollars(r.usage?.cost_usd),
       oneLine(r.summary ?? r.error ?? "", 60),
     ]),
   ]);
+}
+
+/** usageRows is a table of usage totals, one row per key (profile, tenant, board). */
+export function usageRows(label: string, rows: (UsageTotals & { key: string })[]): string {
+  return table([
+    [label, "RUNS", "WITH USAGE", "INPUT", "CACHE READ", "CACHE WRITE", "OUTPUT", "COST"],
+    ...rows.map((r) => [
+      r.key,
+      String(r.runs),
+      String(r.runs_with_usage),
+      compact(r.input_tokens),
+      compact(r.cache_read_tokens),
+      compact(r.cache_write_tokens),
+      compact(r.output_tokens),
+      r.cost_usd === null
+        ? "-"
+        : `${dollars(r.cost_usd)}${
+          r.runs_with_cost < r.runs_with_usage ? ` (${r.runs_with_cost} runs)` : ""
+        }`,
+    ]),
+  ]);
+}
+
+/** usedBy sums what a task's runs used: "12.4k tokens, $0.0123 (2 of 3 runs)"; null if none. */
+function usedBy(runs: Run[]): string | null {
+  const known = runs.filter((r) => r.usage !== null);
+  if (known.length === 0) return null;
+  const tokens = known.reduce((n, r) => n + totalTokens(r.usage!), 0);
+  const costs = known.filter((r) => r.usage!.cost_usd !== undefined);
+  const cost = costs.length === 0
+    ? ""
+    : `, ${dollars(costs.reduce((n, r) => n + r.usage!.cost_usd!, 0))}`;
+  const of = known.length === runs.length ? "" : ` (${known.length} of ${runs.length} runs)`;
+  return `${compact(tokens)} tokens${cost}${of}`;
 }
 
 export function taskDetail(
@@ -76,6 +132,7 @@ export function taskDetail(
   field("created", `${t.created_at} by ${t.created_by}`);
   field("completed", t.completed_at);
   field("failures", t.consecutive_failures || null);
+  field("used", usedBy(d.runs));
   field("retry after", t.retry_after);
   field("last error", t.last_error);
   field("blocked", t.blocked_reason);

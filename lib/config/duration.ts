@@ -37,6 +37,33 @@ export function parseTime(text: string, now: number): number {
   throw new RangeError(`"${text}" is not a time (use ISO 8601 like 2026-12-01T09:00Z, or +2h)`);
 }
 
+/**
+ * parseSince reads the start of a window that ends now: a duration (`24h`, `7d`) means that
+ * long ago, anything else is a time as parseTime reads it. Returns epoch ms.
+ */
+export function parseSince(text: string, now: number): number {
+  let seconds: number | null = null;
+  try {
+    seconds = parseDuration(text);
+  } catch {
+    // not a duration: a time
+  }
+  if (seconds !== null) {
+    const ms = now - seconds * 1000;
+    if (Number.isNaN(new Date(ms).getTime())) {
+      throw new RangeError(`"${text}" reaches back further than any date`);
+    }
+    return ms;
+  }
+  try {
+    return parseTime(text, now);
+  } catch {
+    throw new RangeError(
+      `"${text}" is not a duration or a time (use 24h, 7d, or ISO 8601 like 2026-12-01T09:00Z)`,
+    );
+  }
+}
+
 const UNIT_BYTES: Record<string, number> = { "": 1, b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
 
 /** parseSize reads `4096`, `512KB`, `10MB`, `1GB` (powers of 1024) as bytes (> 0). */

@@ -27,7 +27,7 @@ import {
 import { prepareWorkspace } from "../workspace/workspace.ts";
 import { logSize, rotateLog, runLogPath } from "./logs.ts";
 import { liveness, stopGroup, type StopResult } from "./proc.ts";
-import { workerPrompt } from "./profiles.ts";
+import { profileWarnings, workerPrompt } from "./profiles.ts";
 import { lastWords, logLines, usageOf } from "./output.ts";
 import { type Preset, PRESETS } from "./presets/mod.ts";
 import { spawnWorker } from "./spawn.ts";
@@ -81,6 +81,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class Dispatcher {
   readonly id: string;
   readonly host: string;
+  /** What will keep a profile's workers from running here, found when it was made. */
+  readonly warnings: string[];
   readonly #o: DispatcherOptions;
   readonly #now: () => number;
   readonly #workers = new Map<number, Worker>();
@@ -99,6 +101,7 @@ export class Dispatcher {
     this.host = options.host ?? hostname();
     this.id = options.id ?? `${this.host}:${process.pid}:${randomBytes(3).toString("hex")}`;
     this.#actor = { name: "dispatcher" };
+    this.warnings = profileWarnings(options.config.profiles, options.env ?? process.env);
   }
 
   get #d() {
@@ -141,6 +144,7 @@ export class Dispatcher {
       would_spawn: [],
       missing_profiles: [],
       capped: [],
+      warnings: this.warnings,
       workers: this.#workers.size,
       max_workers: this.#d.max_workers,
       draining: this.#draining,

@@ -7,8 +7,7 @@ import { statSync } from "node:fs";
 import { type Config, loadConfig } from "../config/config.ts";
 import type { Env } from "../config/paths.ts";
 import { type Dispatcher, KanbanError, type QueueEntry, type Store } from "../store/mod.ts";
-import { programOf } from "./profiles.ts";
-import { findProgram } from "./spawn.ts";
+import { profileWarnings } from "./profiles.ts";
 
 /** ago is how many whole seconds before `now` the time `iso` was (null stays null). */
 export const ago = (iso: string | null, now: number): number | null =>
@@ -142,12 +141,7 @@ export async function boardHealth({ store, env, now }: HealthOptions): Promise<B
       );
     }
   }
-  for (const [name, p] of Object.entries(profiles)) {
-    const program = programOf(p);
-    if (findProgram(program, env["PATH"] ?? "") === null) {
-      warnings.push(`profile ${name}: command "${program}" is not found or not executable`);
-    }
-  }
+  warnings.push(...profileWarnings(profiles, env));
   const tripped = (await store.listTasks({ statuses: ["blocked"] }))
     .filter((t) => /consecutive failed attempts/.test(t.blocked_reason ?? ""));
   for (const t of tripped) {

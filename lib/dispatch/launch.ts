@@ -44,7 +44,7 @@ export function launchPlan(i: LaunchInput): LaunchPlan {
   const env: Record<string, string> = {
     ...baseEnv(i.env),
     ...i.profile.env,
-    PATH: `${dirname(i.bin)}:${i.env["PATH"] ?? "/usr/bin:/bin"}`,
+    PATH: `${dirname(i.bin)}:${i.profile.env["PATH"] ?? i.env["PATH"] ?? "/usr/bin:/bin"}`,
     KANBAN_TASK: task.id,
     KANBAN_RUN: String(run.id),
     KANBAN_TOKEN: token,

@@ -14,6 +14,7 @@ export const LAST_WORDS = { lines: 3, chars: 300 };
 export function logLines(path: string | null): string[] {
   if (path === null) return [];
   const parts = [`${path}.1`, path].filter((p) => existsSync(p));
+  if (parts.length === 0) return [];
   const text = parts.map((p) => {
     try {
       return readFileSync(p, "utf8");
@@ -35,11 +36,13 @@ export function readableLine(line: string, preset: Preset | undefined): string |
     }
   }
   // control characters (terminal escapes) never reach an error, a prompt or a terminal
-  // deno-lint-ignore no-control-regex
-  return out === null
-    ? null
-    : out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/[\x00-\x08\x0b-\x1f\x7f]/g, " ").trim();
+  return out === null ? null : out.replace(ESCAPES, "").replace(CONTROLS, " ").trim();
 }
+
+// deno-lint-ignore no-control-regex -- matching control characters is the point
+const ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]/g;
+// deno-lint-ignore no-control-regex -- matching control characters is the point
+const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f]/g;
 
 /** lastWords is the last non-empty readable lines of a log, capped, joined by " | ". */
 export function lastWords(lines: readonly string[], preset: Preset | undefined): string | null {

@@ -5,7 +5,9 @@
  * one argv element, never passed through a shell.
  */
 import type { Profile } from "../config/config.ts";
+import type { Env } from "../config/paths.ts";
 import { renderContext, type Store } from "../store/mod.ts";
+import { findProgram } from "./spawn.ts";
 import { type Launch, type LaunchContext, PRESETS } from "./presets/mod.ts";
 
 export { PRESETS, WORKER_ENV } from "./presets/mod.ts";
@@ -32,6 +34,26 @@ export function renderArgv(profile: Profile, vars: Vars, added: Launch = {}): st
       (whole, name: string) => name in vars ? vars[name as keyof Vars] : whole,
     )
   ).concat(added.args ?? []);
+}
+
+/**
+ * profileWarnings says, before any task is claimed, what will keep a profile's workers from
+ * running here: a program that is not on the worker's PATH, and each preset's own checks
+ * (Claude Code as root, say). `kanban status`, `dispatch --dry-run` and the dispatcher's
+ * start-up log print them.
+ */
+export function profileWarnings(profiles: Record<string, Profile>, env: Env): string[] {
+  const out: string[] = [];
+  for (const [name, p] of Object.entries(profiles)) {
+    const workerEnv = { ...env, ...p.env };
+    const program = programOf(p);
+    if (findProgram(program, workerEnv["PATH"] ?? "") === null) {
+      out.push(`profile ${name}: command "${program}" is not found or not executable`);
+    }
+    if (p.preset === undefined) continue;
+    for (const w of PRESETS[p.preset].check?.(workerEnv) ?? []) out.push(`profile ${name}: ${w}`);
+  }
+  return out;
 }
 
 /** presetLaunch is what the profile's preset adds to one run (nothing for a command). */

@@ -26,6 +26,8 @@ export interface PassReport {
   would_spawn: { task: string; profile: string; title: string }[];
   missing_profiles: { assignee: string | null; ready: number }[];
   capped: { profile: string; running: number; max: number }[];
+  /** What will keep a profile's workers from running here (profileWarnings). */
+  warnings: string[];
   workers: number;
   max_workers: number;
   draining: boolean;

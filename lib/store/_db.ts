@@ -3,9 +3,16 @@
  * `BEGIN IMMEDIATE` transactions. Module-private to lib/store.
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { existsSync, mkdirSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { BoardTooNewError, BusyError, KanbanError, NotFoundError } from "./errors.ts";
+import {
+  BoardTooNewError,
+  BusyError,
+  KanbanError,
+  NotFoundError,
+  ReadOnlyBoardError,
+  readOnlyError,
+} from "./errors.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.ts";
 
 export type Param = SQLInputValue;
@@ -32,6 +39,19 @@ function sleepSync(ms: number): void {
 
 /** cannotOpen is the error for a board path that names no readable board file. */
 function cannotOpen(path: string, err: unknown): KanbanError {
+  // SQLite in WAL mode cannot even read a board whose folder it cannot write (-shm, -wal):
+  // say so, rather than "unable to open database file"
+  const message = err instanceof Error ? err.message : String(err);
+  if (/unable to open database file|readonly/i.test(message)) {
+    try {
+      accessSync(dirname(path), constants.W_OK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? "";
+      if (["EROFS", "EACCES", "EPERM"].includes(code)) {
+        return new ReadOnlyBoardError(path, `${message}; its folder is not writable: ${code}`);
+      }
+    }
+  }
   return new KanbanError(
     "cannot_open",
     `Cannot open the board at "${path}": ${err instanceof Error ? err.message : String(err)}`,
@@ -82,7 +102,7 @@ export class Db {
     } catch (err) {
       // A refused or failed open must not leave a connection (and its -wal/-shm files) behind.
       this.close();
-      throw err;
+      throw readOnlyError(path, err) ?? err;
     }
   }
 
@@ -145,7 +165,11 @@ export class Db {
    */
   tx<T>(fn: () => T): T {
     if (this.#inTx) return fn();
-    this.#withBusyRetry(() => this.#db.exec("BEGIN IMMEDIATE"));
+    try {
+      this.#withBusyRetry(() => this.#db.exec("BEGIN IMMEDIATE"));
+    } catch (err) {
+      throw readOnlyError(this.path, err) ?? err;
+    }
     this.#inTx = true;
     try {
       const result = fn();
@@ -153,7 +177,7 @@ export class Db {
       return result;
     } catch (err) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      throw err;
+      throw readOnlyError(this.path, err) ?? err;
     } finally {
       this.#inTx = false;
     }

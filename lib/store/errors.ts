@@ -84,6 +84,32 @@ export class BoardTooNewError extends KanbanError {
   }
 }
 
+/**
+ * The board cannot be written from this process: SQLite opened it read-only because the file
+ * or its folder (where it writes `-wal` and `-shm`) is not writable here. Inside a worker
+ * that is most often the agent CLI's sandbox.
+ */
+export class ReadOnlyBoardError extends KanbanError {
+  constructor(path: string, detail: string) {
+    super(
+      "read_only",
+      `Board "${path}" is read-only for this process (${detail}): its folder must be writable. ` +
+        "Inside a worker, the agent CLI's sandbox may allow writes only to its workspace " +
+        "(codex: the board's folder goes in sandbox_workspace_write.writable_roots, which the " +
+        "codex preset adds; docs/agents.md); otherwise check the permissions of the file and " +
+        "its folder",
+    );
+  }
+}
+
+/** readOnlyError turns SQLite's "readonly database" errors into a ReadOnlyBoardError. */
+export function readOnlyError(path: string, err: unknown): ReadOnlyBoardError | null {
+  const message = err instanceof Error ? err.message : String(err);
+  const m = /attempt to write a readonly database|readonly database|read-only file system/i
+    .exec(message);
+  return m ? new ReadOnlyBoardError(path, m[0]) : null;
+}
+
 /** The database stayed locked by other writers for longer than the busy timeout. */
 export class BusyError extends KanbanError {
   constructor(path: string, timeoutMs: number) {

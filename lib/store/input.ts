@@ -2,6 +2,7 @@
  * Input schemas shared by every surface: whatever reaches the store is checked here, so the
  * CLI, the tools and the HTTP API refuse the same things with the same messages.
  */
+import { UsageInput } from "./usage.ts";
 import { z } from "zod";
 import { ValidationError } from "./errors.ts";
 
@@ -117,6 +118,8 @@ export const CompleteInput = z.object({
   summary: text("summary").optional(),
   metadata: metadata.optional(),
   result: text("result").optional(),
+  /** What the run used, as the worker reports it (usage.ts: output read from a CLI wins). */
+  usage: UsageInput.optional(),
 });
 export type CompleteInput = z.input<typeof CompleteInput>;
 

@@ -13,7 +13,14 @@ import { moveToDerived, refreshChildren } from "./readiness.ts";
 import { closeRun, fence } from "./runs.ts";
 import { addComment } from "./comments.ts";
 import type { Actor, Task } from "./types.ts";
+import type { z } from "zod";
+import { type Usage, UsageInput, type UsageInput as UsageInputValue } from "./usage.ts";
 import { assertTransition, type Status } from "./transitions.ts";
+
+/** reported marks usage a worker reported itself (parsed already). */
+function reported(usage: z.output<typeof UsageInput> | undefined): Usage | null {
+  return usage === undefined ? null : { ...usage, source: "reported" };
+}
 
 function target(k: Kernel, ref: string): TaskRow {
   return loadTask(k, resolveId(k, ref));
@@ -56,6 +63,7 @@ export function complete(k: Kernel, ref: string, raw: CompleteInput, actor: Acto
   const runId = endCurrentRun(k, task, actor, "complete", "completed", "completed_by_human", {
     summary: input.summary ?? null,
     metadata: input.metadata ?? null,
+    usage: reported(input.usage),
   });
   const now = k.now();
   const moved = move(k, task, to, "complete", actor, {
@@ -100,11 +108,21 @@ export function review(
 }
 
 /** block parks a task until a person answers `reason` (a worker's question, or a hold). */
-export function block(k: Kernel, ref: string, reason: string, actor: Actor): Task {
+export function block(
+  k: Kernel,
+  ref: string,
+  reason: string,
+  actor: Actor,
+  usage?: UsageInputValue,
+): Task {
   const why = parse(text("block reason", true), reason, "block reason").trim();
+  const used = reported(usage === undefined ? undefined : parse(UsageInput, usage, "usage"));
   const task = target(k, ref);
   const runId = task.status === "running"
-    ? endCurrentRun(k, task, actor, "block", "blocked", "blocked_by_human", { error: why })
+    ? endCurrentRun(k, task, actor, "block", "blocked", "blocked_by_human", {
+      error: why,
+      usage: used,
+    })
     : (fence(k, task, actor, "block"), null);
   return toTask(move(
     k,

@@ -47,6 +47,7 @@ export type {
 } from "./runs.ts";
 export type { Dispatcher, LeaseResult } from "./dispatchers.ts";
 export type { AssigneeStats, Stats } from "./stats.ts";
+export type { UsageFilter, UsageStats, UsageTotals } from "./usage_stats.ts";
 export type { Violation } from "./invariants.ts";
 export { SCHEMA_VERSION } from "./migrations.ts";
 export {

@@ -3,7 +3,7 @@
  * is the only code that touches SQL. The API is async so that a server database can sit
  * behind the same interface; on SQLite each call is one transaction on one connection.
  */
-import type { Usage } from "./usage.ts";
+import type { Usage, UsageInput } from "./usage.ts";
 import { Db } from "./_db.ts";
 import type { Kernel, StoreOptions } from "./_kernel.ts";
 import { toRun } from "./_rows.ts";
@@ -63,6 +63,7 @@ import { comment, eventsSince, listComments, listEvents } from "./comments.ts";
 import { createdTasks } from "./origins.ts";
 import { buildContext, type ContextCaps, DEFAULT_CAPS, type WorkerContext } from "./context.ts";
 import { assignees, type AssigneeStats, type Stats, stats } from "./stats.ts";
+import { type UsageFilter, type UsageStats, usageStats } from "./usage_stats.ts";
 import { checkInvariants, integrityCheck, type Violation } from "./invariants.ts";
 import * as maintenance from "./maintenance.ts";
 import { promoteDue } from "./readiness.ts";
@@ -264,8 +265,9 @@ export class Store {
     return this.#write((k) => review(k, ref, decision, reason, actor));
   }
 
-  block(ref: string, reason: string, actor: Actor): Promise<Task> {
-    return this.#write((k) => block(k, ref, reason, actor));
+  /** block parks a task with a reason; a worker may report what its run used. */
+  block(ref: string, reason: string, actor: Actor, usage?: UsageInput): Promise<Task> {
+    return this.#write((k) => block(k, ref, reason, actor, usage));
   }
 
   unblock(ref: string, actor: Actor): Promise<Task> {
@@ -385,6 +387,11 @@ export class Store {
 
   stats(tenant?: string): Promise<Stats> {
     return this.#read((k) => stats(k, tenant));
+  }
+
+  /** usageStats sums what the runs that ended in a window used, by profile and tenant. */
+  usageStats(filter: UsageFilter = {}): Promise<UsageStats> {
+    return this.#read((k) => usageStats(k, filter));
   }
 
   assignees(): Promise<AssigneeStats[]> {

@@ -4,10 +4,12 @@ import type { Task, TaskSummary } from "../store/mod.ts";
 import { capTask } from "./caps.ts";
 import { ownTarget } from "./_target.ts";
 import type { ToolDeps } from "./tool.ts";
+import { USAGE_INPUT } from "./complete.ts";
 
 export const BlockInput = z.strictObject({
   id: z.string().optional().describe("task id (default: your task)"),
   reason: z.string().describe("one clear question or reason"),
+  usage: USAGE_INPUT,
 });
 
 export async function block(
@@ -15,6 +17,6 @@ export async function block(
   input: z.output<typeof BlockInput>,
 ): Promise<Task | TaskSummary> {
   const t = await ownTarget(deps, input.id, "block");
-  const task = await deps.store.block(t.id, input.reason, t.actor);
+  const task = await deps.store.block(t.id, input.reason, t.actor, input.usage);
   return deps.caps ? capTask(task, deps.caps) : task;
 }

@@ -3,10 +3,15 @@
  * on it receive. A worker completes its own task; a person may complete any.
  */
 import { z } from "zod";
-import type { Task, TaskSummary } from "../store/mod.ts";
+import { type Task, type TaskSummary, UsageInputSchema } from "../store/mod.ts";
 import { capTask } from "./caps.ts";
 import { ownTarget } from "./_target.ts";
 import type { ToolDeps } from "./tool.ts";
+
+/** The optional usage report of complete and block (only for CLIs kanban cannot read). */
+export const USAGE_INPUT = UsageInputSchema.optional().describe(
+  "what your run used, only if kanban does not read your CLI's output: tokens, cost_usd, models",
+);
 
 export const CompleteInput = z.strictObject({
   id: z.string().optional().describe("task id (default: your task)"),
@@ -15,6 +20,7 @@ export const CompleteInput = z.strictObject({
     "machine-readable results (files, URLs, numbers)",
   ),
   result: z.string().optional().describe("the result itself, if short"),
+  usage: USAGE_INPUT,
 });
 
 export async function complete(
@@ -22,7 +28,7 @@ export async function complete(
   input: z.output<typeof CompleteInput>,
 ): Promise<Task | TaskSummary> {
   const t = await ownTarget(deps, input.id, "complete");
-  const { summary, metadata, result } = input;
-  const task = await deps.store.complete(t.id, { summary, metadata, result }, t.actor);
+  const { summary, metadata, result, usage } = input;
+  const task = await deps.store.complete(t.id, { summary, metadata, result, usage }, t.actor);
   return deps.caps ? capTask(task, deps.caps) : task;
 }

@@ -66,7 +66,10 @@ export function createMcpServer(deps: ToolDeps): McpServer {
     // A worker writes only to its own task: own-task tools are listed without `id`. The call
     // still parses with the full schema, so an `id` of another task is refused (foreign_task)
     // instead of being dropped silently.
-    const listed = worker && tool.target === "own" ? tool.input.omit({ id: true }) : tool.input;
+    const hidden = [...(worker && tool.target === "own" ? ["id"] : []), ...(tool.unlisted ?? [])];
+    const listed = hidden.length === 0
+      ? tool.input
+      : tool.input.omit(Object.fromEntries(hidden.map((k) => [k, true])));
     server.registerTool(
       tool.name,
       { description: tool.description, inputSchema: listed },

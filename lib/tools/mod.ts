@@ -44,6 +44,7 @@ export const TOOLS = {
     input: CompleteInput,
     handler: complete,
     target: "own",
+    unlisted: ["usage"],
   }),
   block: defineTool({
     name: "block",
@@ -51,6 +52,7 @@ export const TOOLS = {
     input: BlockInput,
     handler: block,
     target: "own",
+    unlisted: ["usage"],
   }),
   create: defineTool({
     name: "create",

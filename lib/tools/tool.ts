@@ -43,6 +43,11 @@ export interface Tool<S extends AnyObject = AnyObject, O = unknown> {
    * worker's MCP server lists it without `id`: the task is the worker's own.
    */
   target?: "own";
+  /**
+   * Input fields MCP does not list (every agent pays for each listed token): usage reports,
+   * which only matter to agents whose output kanban cannot read, go through the CLI.
+   */
+  unlisted?: readonly string[];
 }
 
 /** defineTool keeps a tool's input and handler types tied together. */

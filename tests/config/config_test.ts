@@ -2,7 +2,14 @@
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError, loadConfig, parseConfig, SAMPLE_CONFIG } from "../../lib/config/config.ts";
+import {
+  ConfigError,
+  loadConfig,
+  MCP_PRESETS,
+  parseConfig,
+  PRESET_NAMES,
+  SAMPLE_CONFIG,
+} from "../../lib/config/config.ts";
 import { tempDir } from "../_setup.ts";
 
 const env = { HOME: "/home/u", KANBAN_HOME: "/home/u/.kanban" };
@@ -63,15 +70,22 @@ Deno.test("prompt and prompt_file together, and unknown placeholders, are refuse
   );
 });
 
-Deno.test("mcp = true is accepted for claude-code and codex, refused for other CLIs and commands", () => {
-  for (const preset of ["claude-code", "codex"]) {
+Deno.test("mcp = true is accepted for the presets that can take a server per run, refused for others and commands", () => {
+  assert.ok(MCP_PRESETS.includes("claude-code") && MCP_PRESETS.includes("codex"));
+  for (const preset of MCP_PRESETS) {
     const toml = `[profiles.a]\npreset = "${preset}"\nmcp = true\n`;
     assert.equal(parseConfig(toml, "c.toml", env).profiles["a"]!.mcp, true);
   }
-  for (const body of ['preset = "gemini"', 'preset = "opencode"', 'command = ["my-agent"]']) {
+  const others = PRESET_NAMES.filter((p) => !MCP_PRESETS.includes(p));
+  for (const body of [...others.map((p) => `preset = "${p}"`), 'command = ["my-agent"]']) {
     assert.throws(
       () => parseConfig(`[profiles.a]\n${body}\nmcp = true\n`, "c.toml", env),
-      /profiles\.a: mcp = true works with the presets claude-code and codex; .*docs\/agents\.md/,
+      new RegExp(
+        `profiles\\.a: mcp = true works with the presets ${
+          MCP_PRESETS.join(", ")
+        }; .*docs/agents\\.md`,
+      ),
+      body,
     );
   }
 });

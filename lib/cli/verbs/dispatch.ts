@@ -28,6 +28,7 @@ export function kanbanBinary(env: Record<string, string | undefined>): string {
 function passText(r: PassReport): string {
   const lines: string[] = [];
   if (r.dry_run) lines.push("dry run: nothing was changed");
+  for (const w of r.warnings) lines.push(`warning: ${w}`);
   if (!r.active && !r.dry_run) {
     lines.push(`standing by: dispatcher ${r.standby_for ?? "?"} holds this board`);
   }
@@ -121,6 +122,7 @@ export function register(program: Command, ctx: CliContext): void {
           Object.keys(config.profiles).length
         } profile(s), config ${config.path ?? "defaults"})`,
       );
+      for (const w of dispatcher.warnings) log(`warning: ${w}`);
       // Its own board connection: the dispatcher wakes on commits by other connections.
       const web = opts.serve ? await startWeb(ctx, board, opts, log) : null;
       if (web) log(`serving ${web.url}; log in (the link works once): ${web.loginUrl}`);

@@ -4,6 +4,9 @@ import process from "node:process";
 import { Buffer } from "node:buffer";
 import type { Command } from "@commander-js/extra-typings";
 import { NotFoundError, type Run, type TaskEvent } from "../../store/mod.ts";
+import { loadConfig } from "../../config/config.ts";
+import { readableLine } from "../../dispatch/output.ts";
+import { type Preset, PRESETS } from "../../dispatch/presets/mod.ts";
 import { type CliContext, session } from "../context.ts";
 import { countOption } from "./runs.ts";
 
@@ -32,24 +35,65 @@ function readLog(path: string): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * presetOfRun is the preset whose CLI wrote a run's log (from config.toml's profile of the
+ * run), when it writes machine-readable output that reads better through the preset.
+ */
+function presetOfRun(ctx: CliContext, run: Run): Preset | undefined {
+  try {
+    const name = loadConfig(ctx.env).profiles[run.profile ?? ""]?.preset;
+    const preset = name === undefined ? undefined : PRESETS[name];
+    return preset?.readable ? preset : undefined;
+  } catch {
+    return undefined; // an unreadable config.toml: the log as it is
+  }
+}
+
+/**
+ * Readable turns log text into the lines a person reads through the run's preset; text after
+ * the last newline waits for the rest of its line (tail reads the log in pieces).
+ */
+class Readable {
+  #partial = "";
+  constructor(readonly preset: Preset | undefined) {}
+  push(text: string): string {
+    if (!this.preset) return text;
+    const lines = (this.#partial + text).split("\n");
+    this.#partial = lines.pop()!;
+    return lines.map((l) => readableLine(l, this.preset)).filter((l) => l)
+      .map((l) => `${l}\n`).join("");
+  }
+  flush(): string {
+    const rest = this.#partial;
+    this.#partial = "";
+    return rest === "" ? "" : this.push(`${rest}\n`);
+  }
+}
+
 export function register(program: Command, ctx: CliContext): void {
   program.command("log")
     .description("print the worker log of a task's latest run (or --run N)")
     .argument("<id>", "task id or unique prefix")
     .option("--run <n>", "this run instead of the latest", countOption("--run"))
+    .option("--raw", "the CLI's output as it is (not read through its preset)")
     .action(async (id, opts, cmd) => {
       using s = session(ctx, cmd);
       const taskId = await s.store.resolveId(id);
       const run = pickRun(await s.store.listRuns(taskId), taskId, opts.run);
       const text = readLog(run.log_path);
       if (s.json) ctx.stdout(`${JSON.stringify({ run: run.id, path: run.log_path, log: text })}\n`);
-      else ctx.stdout(text);
+      else if (opts.raw) ctx.stdout(text);
+      else {
+        const readable = new Readable(presetOfRun(ctx, run));
+        ctx.stdout(readable.push(text) + readable.flush());
+      }
     });
 
   program.command("tail")
     .description("follow a task's events and worker log until it leaves running (or Ctrl-C)")
     .argument("<id>", "task id or unique prefix")
-    .action(async (id, _opts, cmd) => {
+    .option("--raw", "the CLI's output as it is (not read through its preset)")
+    .action(async (id, opts, cmd) => {
       using s = session(ctx, cmd);
       const taskId = await s.store.resolveId(id);
       const stop = new AbortController();
@@ -58,6 +102,7 @@ export function register(program: Command, ctx: CliContext): void {
       process.once("SIGTERM", onSig);
       let path: string | null = null;
       let offset = 0;
+      let readable = new Readable(undefined);
       const printEvent = (e: TaskEvent) => {
         const to = typeof e.data["to"] === "string" ? ` -> ${e.data["to"]}` : "";
         const note = typeof e.data["note"] === "string" ? `: ${e.data["note"]}` : "";
@@ -76,7 +121,7 @@ export function register(program: Command, ctx: CliContext): void {
           const buf = Buffer.alloc(size - offset);
           readSync(fd, buf, 0, buf.length, offset);
           offset = size;
-          ctx.stdout(buf.toString("utf8"));
+          ctx.stdout(readable.push(buf.toString("utf8")));
         } finally {
           closeSync(fd);
         }
@@ -87,8 +132,10 @@ export function register(program: Command, ctx: CliContext): void {
           const runs = await s.store.listRuns(taskId, 1);
           const latest = runs[0];
           if (latest?.log_path && latest.log_path !== path) {
+            ctx.stdout(readable.flush());
             path = latest.log_path;
             offset = 0;
+            readable = new Readable(opts.raw ? undefined : presetOfRun(ctx, latest));
             ctx.stdout(`--- run ${latest.id} log: ${path}\n`);
           }
           pump();
@@ -98,6 +145,7 @@ export function register(program: Command, ctx: CliContext): void {
           }
           if (task.status !== "running" || stop.signal.aborted) {
             pump();
+            ctx.stdout(readable.flush());
             ctx.stdout(`--- ${taskId} is ${task.status}\n`);
             return;
           }

@@ -50,6 +50,11 @@ export function register(program: Command, ctx: CliContext): void {
       (v) => parseJsonObject(v, "--metadata"),
     )
     .option("--result <text>", "the result itself, if short (a URL, a verdict, ...)")
+    .option(
+      "--usage <json>",
+      'what the run used, for agents whose output kanban does not read (docs/agents.md): {"input_tokens":..,"output_tokens":..,"cost_usd":..}',
+      (v) => parseJsonObject(v, "--usage"),
+    )
     .action(async (ids, opts, cmd) => {
       using s = session(ctx, cmd);
       const refs = ids.length > 0 ? ids : [readTarget(s.tools, undefined)];
@@ -59,16 +64,22 @@ export function register(program: Command, ctx: CliContext): void {
           summary: opts.summary,
           metadata: opts.metadata,
           result: opts.result,
+          usage: opts.usage,
         }));
     });
 
   program.command("block")
     .description("park a task with a question or reason: kanban block [ID] REASON")
     .argument("<args...>", "[ID] REASON")
-    .action(async (args, _opts, cmd) => {
+    .option(
+      "--usage <json>",
+      "what the run used, as for complete --usage",
+      (v) => parseJsonObject(v, "--usage"),
+    )
+    .action(async (args, opts, cmd) => {
       const [id, reason] = idAndText(args, "REASON");
       using s = session(ctx, cmd);
-      const task = await runTool(TOOLS.block, s.tools, { id, reason });
+      const task = await runTool(TOOLS.block, s.tools, { id, reason, usage: opts.usage });
       emit(ctx, s.json, task, () => `${taskLine(task)}  (${task.blocked_reason})`);
     });
 }

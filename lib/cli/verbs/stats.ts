@@ -3,16 +3,43 @@ import type { Command } from "@commander-js/extra-typings";
 import { type CliContext, session } from "../context.ts";
 import { runTool, TOOLS } from "../../tools/mod.ts";
 import { emit } from "../output.ts";
-import { table } from "../render.ts";
+import { table, usageRows } from "../render.ts";
+import { parseSince } from "../parse.ts";
+import type { UsageStats } from "../../store/mod.ts";
+
+/** usageText: what the runs of the window used, for the board, per profile and per tenant. */
+function usageText(u: UsageStats): string {
+  const window = u.since === null ? "all time" : `since ${u.since}`;
+  if (u.total.runs_with_usage === 0) {
+    return `Usage (${window}): no run reported usage (${u.total.runs} ended runs)`;
+  }
+  const rows = <T>(items: (T & UsageStats["total"])[], key: (t: T) => string | null) =>
+    items.map((r) => ({ ...r, key: key(r) ?? "-" }));
+  return [
+    `Usage (${window}; costs only where the agent CLI reported them):`,
+    usageRows("BOARD", [{ ...u.total, key: "all" }]),
+    "",
+    usageRows("PROFILE", rows(u.by_profile, (r) => r.profile)),
+    ...(u.by_tenant.some((t) => t.tenant !== null)
+      ? ["", usageRows("TENANT", rows(u.by_tenant, (r) => r.tenant))]
+      : []),
+  ].join("\n");
+}
 
 export function register(program: Command, ctx: CliContext): void {
   program.command("stats")
-    .description("task counts by status, run outcomes, queue age")
+    .description("task counts by status, run outcomes, queue age, tokens and cost")
     .option("--tenant <name>", "only this tenant")
+    .option(
+      "--since <when>",
+      "usage of the runs that ended in this window: 24h, 7d, or a time (default: all time)",
+    )
     .action(async (opts, cmd) => {
       using s = session(ctx, cmd);
+      const since = opts.since === undefined ? undefined : parseSince(opts.since, ctx.now());
       const st = await runTool(TOOLS.stats, s.tools, { tenant: opts.tenant });
-      emit(ctx, s.json, st, () =>
+      const usage = await s.store.usageStats({ since, tenant: opts.tenant });
+      emit(ctx, s.json, { ...st, usage }, () =>
         [
           `${st.total} tasks; ${st.completed_last_24h} completed in the last 24 h`,
           table(Object.entries(st.by_status).map(([k, v]) => [`  ${k}`, String(v)])),
@@ -22,6 +49,8 @@ export function register(program: Command, ctx: CliContext): void {
               : ""
           }`,
           ...(st.oldest_ready_at ? [`oldest ready task waiting since ${st.oldest_ready_at}`] : []),
+          "",
+          usageText(usage),
         ].join("\n"));
     });
 
