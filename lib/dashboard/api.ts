@@ -20,6 +20,9 @@ export type Detail = Awaited<ReturnType<Store["showTask"]>>;
 export type Health = BoardHealth;
 export type LogTail = z.output<typeof shapes.LogTail>;
 export type BulkResult = z.output<typeof shapes.BulkResult>;
+export type Usage = z.output<typeof shapes.Usage>;
+export type UsageStats = z.output<typeof shapes.UsageStats>;
+export type UsageTotals = UsageStats["total"];
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -96,6 +99,7 @@ export const api = {
     request<{ changed: boolean }>("DELETE", `/api/v1/links${query({ parent, child })}`),
   log: (run: number) => request<LogTail>("GET", `/api/v1/runs/${run}/log?bytes=65536`),
   status: () => request<Health>("GET", "/api/v1/status"),
+  usage: (q: string) => request<UsageStats>("GET", `/api/v1/usage${q}`),
   assignees: () => request<{ assignee: string | null }[]>("GET", "/api/v1/assignees"),
   nudge: () => request<unknown>("POST", "/api/v1/dispatch/nudge"),
 };

@@ -10,6 +10,7 @@ import { STATUSES } from "../store/transitions.ts";
 import { api } from "./api.ts";
 import { Board, label } from "./board.tsx";
 import { Drawer } from "./drawer.tsx";
+import { usageOpen, UsageSummary } from "./usage.tsx";
 import { connection, health, healthError, healthState } from "./live.ts";
 import {
   attempt,
@@ -160,12 +161,25 @@ function Live() {
   );
 }
 
+/** HealthBanner: dispatcher health (a live region) and the usage summary at its end. */
 function HealthBanner() {
+  const state = healthState(health.value);
+  return (
+    <div class={`health ${state}`} data-testid="health" data-state={state}>
+      <div class="health-status" role="status">
+        <HealthStatus />
+      </div>
+      <UsageSummary />
+    </div>
+  );
+}
+
+function HealthStatus() {
   const h = health.value;
   const state = healthState(h);
   const holder = h?.dispatchers.find((d) => d.holds_board);
   return (
-    <div class={`health ${state}`} data-testid="health" data-state={state} role="status">
+    <>
       {healthError.value !== null && <span>Dispatcher status unavailable: {healthError.value}
       </span>}
       {h !== null && state === "down" && (
@@ -194,7 +208,7 @@ function HealthBanner() {
           Nudge
         </button>
       )}
-    </div>
+    </>
   );
 }
 
@@ -396,6 +410,7 @@ function onKey(e: KeyboardEvent): void {
     if (typing && prompt.value === null) target.blur();
     else if (prompt.value !== null) prompt.value.resolve(null);
     else if (helpOpen.value) helpOpen.value = false;
+    else if (usageOpen.value) usageOpen.value = false;
     else if (openTask.value !== null) closeDrawer();
     else if (selected.value.size > 0) clearSelection();
     return;

@@ -12,6 +12,7 @@ import { ago, label } from "./board.tsx";
 import { touched } from "./live.ts";
 import { useSignalEffect } from "@preact/signals";
 import { markdown } from "./markdown.ts";
+import { RunUsage, TaskUsage } from "./usage.tsx";
 import {
   askInput,
   attempt,
@@ -538,6 +539,7 @@ function Runs({ detail }: { detail: Detail }) {
     <section class="section">
       <header>
         <h3>Runs ({detail.runs.length})</h3>
+        <TaskUsage runs={detail.runs} />
       </header>
       {detail.runs.length === 0 && <p class="muted">Not run yet.</p>}
       {runs.map((r) => (
@@ -564,6 +566,7 @@ function Runs({ detail }: { detail: Detail }) {
               </button>
             )}
           </div>
+          <RunUsage run={r} />
           {r.summary && <Markdown text={r.summary} testid="run-summary" />}
           {r.error && <div class="run-error">{r.error}</div>}
           {r.exit_code !== null && <div class="muted small">exit code {r.exit_code}</div>}

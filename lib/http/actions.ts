@@ -2,7 +2,7 @@
  * Running a person's status action on one task (the transition endpoints, drag and drop, and
  * bulk all come here), always through the store, so the one transition table applies.
  */
-import type { Actor, Status, Store, Task } from "../store/mod.ts";
+import type { Actor, Status, Store, Task, UsageInput } from "../store/mod.ts";
 import { planMove } from "./moves.ts";
 import type { BulkAction } from "./schemas.ts";
 
@@ -13,6 +13,8 @@ export interface ActionInput {
   summary?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
   result?: string | undefined;
+  /** For complete: what the run used, as the caller reports it (the store validates it). */
+  usage?: UsageInput | undefined;
 }
 
 export interface ActionResult {
@@ -47,6 +49,7 @@ export async function act(
           summary: input.summary,
           metadata: input.metadata,
           result: input.result,
+          usage: input.usage,
         }, actor);
       case "block":
         return store.block(ref, input.reason ?? "", actor);

@@ -1,9 +1,13 @@
-/** Board-wide routes: the board's columns, stats, dispatcher health, a dispatch nudge, logs. */
+/**
+ * Board-wide routes: the board's columns, stats, usage, dispatcher health, a dispatch nudge,
+ * logs.
+ */
+import { parseSince } from "../config/duration.ts";
 import { boardHealth } from "../dispatch/health.ts";
 import { NotFoundError, STATUSES } from "../store/mod.ts";
 import { tailLog } from "./log_tail.ts";
 import { type ApiContext, json, type Routes } from "./route.ts";
-import { BoardQuery, LogQuery, StatsQuery } from "./schemas.ts";
+import { BoardQuery, LogQuery, StatsQuery, UsageQuery } from "./schemas.ts";
 import * as shapes from "./shapes.ts";
 
 const COLUMN_LIMIT = 200;
@@ -45,6 +49,26 @@ export function boardRoutes(r: Routes, api: ApiContext): void {
     query: StatsQuery,
     ok: { status: 200, schema: shapes.Stats, description: "the statistics" },
     handler: async (c, { query }) => json(c, await store.stats(query.tenant)),
+  });
+
+  r.add({
+    method: "get",
+    path: "/api/v1/usage",
+    tag: "board",
+    summary: "Tokens and cost of the runs that ended in a window, by profile and tenant",
+    description: "`since` is a duration ago (`24h`, `7d`) or an ISO time; without it, all " +
+      "time. Costs are summed only over runs whose agent CLI reported one: `cost_usd` is null " +
+      "when none did, and `runs_with_cost` says how many did.",
+    query: UsageQuery,
+    ok: {
+      status: 200,
+      schema: shapes.UsageStats,
+      description: "the board, per profile, per tenant",
+    },
+    handler: async (c, { query }) => {
+      const since = query.since === undefined ? undefined : parseSince(query.since, api.now());
+      return json(c, await store.usageStats({ since, tenant: query.tenant }));
+    },
   });
 
   r.add({

@@ -4,6 +4,7 @@
  * the CLI and the tools accept and refuse the same things.
  */
 import { z } from "zod";
+import { parseSince } from "../config/duration.ts";
 import {
   ACTIONS,
   CompleteSchema,
@@ -35,7 +36,13 @@ export const EditBody = z.strictObject({
   assignee: CreateTaskSchema.shape.assignee.describe("a profile name; null unassigns"),
 }).refine((p) => Object.values(p).some((v) => v !== undefined), "nothing to change");
 
-export const CompleteBody = z.strictObject(CompleteSchema.shape);
+export const CompleteBody = z.strictObject({
+  ...CompleteSchema.shape,
+  usage: CompleteSchema.shape.usage.describe(
+    "what the task's open run used (tokens, cost_usd, models), for a worker whose CLI output " +
+      "kanban cannot read; usage read from the output later replaces it",
+  ),
+});
 export const BlockBody = z.strictObject({ reason: reason("reason") });
 export const ReasonBody = z.strictObject({ reason: reason("reason").optional() });
 export const ReviewBody = z.strictObject({
@@ -118,6 +125,21 @@ export const ListQuery = z.strictObject({
 });
 
 export const StatsQuery = z.strictObject({ tenant: z.string().optional() });
+
+/** The start of a window as the CLI's `--since` reads it: `24h`, `7d` ago, or an ISO time. */
+const since = z.string().superRefine((text, ctx) => {
+  try {
+    parseSince(text, 0); // whether it reads does not depend on the time now
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: (err as Error).message });
+  }
+});
+
+export const UsageQuery = z.strictObject({
+  since: since.optional()
+    .describe("runs that ended since: a duration ago (24h, 7d) or an ISO time; default: all"),
+  tenant: z.string().optional(),
+});
 
 export const LinkQuery = LinkBody;
 

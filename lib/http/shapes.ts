@@ -4,7 +4,7 @@
  * They mirror lib/store/types.ts (strict: a new field there fails the tests until added here).
  */
 import { z } from "zod";
-import { OUTCOMES, STATUSES } from "../store/mod.ts";
+import { OUTCOMES, STATUSES, UsageSchema } from "../store/mod.ts";
 
 const time = z.string().describe("ISO 8601 date-time");
 const status = z.enum(STATUSES);
@@ -40,6 +40,24 @@ export const TaskSummaries = z.array(TaskSummary);
 
 export const Task = z.strictObject({ ...TaskSummary.shape, body: z.string() });
 
+const tokens = z.number().int().nonnegative();
+
+/** Usage: what one run used (lib/store/usage.ts); `cost_usd` only when the agent CLI said. */
+export const Usage = z.strictObject({
+  input_tokens: tokens.describe("fresh input tokens, not counting cache reads and writes"),
+  output_tokens: tokens.describe("output tokens, reasoning included"),
+  cache_read_tokens: tokens,
+  cache_write_tokens: tokens,
+  reasoning_tokens: tokens.optional().describe("of the output tokens, how many were reasoning"),
+  models: z.array(z.string()),
+  turns: tokens.optional(),
+  cost_usd: z.number().nonnegative().optional()
+    .describe("US dollars, only when the agent CLI reported a cost (absent: unknown, not 0)"),
+  source: UsageSchema.shape.source.describe(
+    "output: read from the CLI's output; reported: the worker said so itself",
+  ),
+});
+
 export const Run = z.strictObject({
   id: z.number().int(),
   task_id: z.string(),
@@ -62,7 +80,7 @@ export const Run = z.strictObject({
   error: z.string().nullable(),
   log_path: z.string().nullable(),
   workspace: z.string().nullable(),
-  usage: z.unknown(),
+  usage: Usage.nullable().describe("null: unknown (the CLI's output had none, nobody reported)"),
 });
 
 export const Comment = z.strictObject({
@@ -156,6 +174,28 @@ export const Stats = z.strictObject({
   }),
   oldest_ready_at: time.nullable(),
   completed_last_24h: z.number().int(),
+});
+
+/** UsageTotals: what the runs that ended in a window used, summed. */
+export const UsageTotals = z.strictObject({
+  runs: z.number().int().describe("runs that ended in the window"),
+  runs_with_usage: z.number().int().describe("of those, runs whose usage is known"),
+  input_tokens: tokens,
+  output_tokens: tokens,
+  cache_read_tokens: tokens,
+  cache_write_tokens: tokens,
+  reasoning_tokens: tokens,
+  cost_usd: z.number().nonnegative().nullable()
+    .describe("sum of the reported costs in US dollars; null when no run reported one"),
+  runs_with_cost: z.number().int().describe("runs whose CLI reported a cost"),
+});
+
+export const UsageStats = z.strictObject({
+  since: time.nullable().describe("start of the window (null: all time)"),
+  until: time,
+  total: UsageTotals,
+  by_profile: z.array(z.strictObject({ profile: z.string().nullable(), ...UsageTotals.shape })),
+  by_tenant: z.array(z.strictObject({ tenant: z.string().nullable(), ...UsageTotals.shape })),
 });
 
 export const Assignees = z.array(z.strictObject({

@@ -95,9 +95,8 @@ export class ReadOnlyBoardError extends KanbanError {
       "read_only",
       `Board "${path}" is read-only for this process (${detail}): its folder must be writable. ` +
         "Inside a worker, the agent CLI's sandbox may allow writes only to its workspace " +
-        "(codex: the board's folder goes in sandbox_workspace_write.writable_roots, which the " +
-        "codex preset adds; docs/agents.md); otherwise check the permissions of the file and " +
-        "its folder",
+        "(the codex preset adds the board's folder with --add-dir; docs/agents.md); otherwise " +
+        "check the permissions of the file and its folder",
     );
   }
 }
