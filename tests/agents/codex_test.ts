@@ -1,0 +1,183 @@
+/**
+ * The codex preset through the real Codex CLI: `kanban dispatch` runs `codex exec` against the
+ * scripted model server (the Responses API), and the task ends as the script says, through
+ * Codex's shell tool or kanban's MCP server, inside Codex's workspace-write sandbox.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import process from "node:process";
+import { explain, runTask, type TierCli } from "./_tier.ts";
+import { responses, RESPONSES_MODEL } from "./model/responses.ts";
+import { FIGURES, WORKER_TOOLS } from "./model/script.ts";
+import { BINARY } from "../e2e/_binary.ts";
+import { tempDir } from "../_setup.ts";
+
+/**
+ * codexCli is Codex as the tier runs it: its config.toml points it at the model server through
+ * a Responses provider (the key comes from the environment); `extra` is more of that file's
+ * `[sandbox_workspace_write]` table.
+ */
+function codexCli(extra = ""): TierCli {
+  return {
+    preset: "codex",
+    apis: [responses],
+    configure(home, url) {
+      mkdirSync(join(home, ".codex"), { recursive: true });
+      writeFileSync(
+        join(home, ".codex", "config.toml"),
+        [
+          `model_provider = "scripted"`,
+          `model = "${RESPONSES_MODEL}"`,
+          // /tmp (and $TMPDIR) are writable in Codex's sandbox by default, and the tier's
+          // board lives under /tmp: without them only the roots the preset adds are writable
+          `[sandbox_workspace_write]`,
+          `exclude_slash_tmp = true`,
+          `exclude_tmpdir_env_var = true`,
+          extra,
+          `[model_providers.scripted]`,
+          `name = "scripted model server"`,
+          `base_url = "${url}/v1"`,
+          `env_key = "SCRIPTED_API_KEY"`,
+          `wire_api = "responses"`,
+          "",
+        ].join("\n"),
+      );
+      return { SCRIPTED_API_KEY: "scripted" };
+    },
+  };
+}
+
+const CODEX = codexCli();
+const SUMMARY = "Scripted summary.";
+const METADATA = { answer: 42, path: "out.txt" };
+const COMPLETE = `kanban complete --summary '${SUMMARY}' --metadata '${JSON.stringify(METADATA)}'`;
+const TIMEOUT = 120_000;
+
+/**
+ * The usage Codex reports for `replies` model replies of FIGURES: its figures are the sum
+ * over every reply it was served, read back into kanban's non-overlapping kinds.
+ */
+function expectedUsage(replies: number) {
+  return {
+    input_tokens: FIGURES.input * replies,
+    output_tokens: FIGURES.output * replies,
+    cache_read_tokens: FIGURES.cache_read * replies,
+    cache_write_tokens: FIGURES.cache_write * replies,
+    reasoning_tokens: FIGURES.reasoning * replies,
+    // Codex's JSON events never name the model
+    models: [],
+    source: "output",
+  };
+}
+
+Deno.test("codex preset: a task ends done through the CLI's shell tool running kanban complete", async () => {
+  await using r = await runTask(CODEX, {
+    steps: [{ shell: COMPLETE }, { text: "Done." }],
+    timeoutMs: TIMEOUT,
+  });
+  const run = r.runs[0];
+  assert.equal(r.task.status, "done", explain(r));
+  assert.equal(run?.outcome, "completed", explain(r));
+  assert.equal(run?.summary, SUMMARY, explain(r));
+  assert.deepEqual(run?.metadata, METADATA, explain(r));
+  const turns = r.server.turns();
+  assert.match(turns[0]!.turn!.prompt, new RegExp(`# Task ${r.task.id}`), explain(r));
+  assert.match(turns[0]!.turn!.prompt, /## How to work on this task/, explain(r));
+  assert.equal(turns[0]!.turn!.model, RESPONSES_MODEL, explain(r));
+  // the shell tool ran bash -c (allow_login_shell=false), so kanban stayed on its PATH
+  assert.match(r.log, /"command":"\/bin\/bash -c /, explain(r));
+  // Codex sent nothing but the two turns of this conversation, and counted both replies
+  assert.equal(r.server.requests.length, 2, explain(r));
+  assert.equal(turns.length, 2, explain(r));
+  assert.deepEqual(run?.usage, expectedUsage(turns.length), explain(r));
+});
+
+Deno.test("codex preset: a task ends done through kanban's MCP server, which offers all seven worker tools", async () => {
+  await using r = await runTask(CODEX, {
+    steps: [{ mcp: "complete", args: { summary: SUMMARY, metadata: METADATA } }, {
+      text: "Done.",
+    }],
+    mcp: true,
+    timeoutMs: TIMEOUT,
+  });
+  const run = r.runs[0];
+  assert.equal(r.task.status, "done", explain(r));
+  assert.equal(run?.outcome, "completed", explain(r));
+  assert.equal(run?.summary, SUMMARY, explain(r));
+  assert.deepEqual(run?.metadata, METADATA, explain(r));
+  const turns = r.server.turns();
+  assert.match(turns[0]!.turn!.prompt, new RegExp(`# Task ${r.task.id}`), explain(r));
+  assert.match(turns[0]!.turn!.prompt, /## How to work on this task/, explain(r));
+  const offered = turns[0]!.turn!.tools.map((t) => t.name);
+  for (const tool of WORKER_TOOLS) {
+    assert.ok(
+      offered.some((n) => n !== tool && n.includes("kanban") && n.endsWith(tool)),
+      `kanban's ${tool} is offered: ${offered.join(", ")}\n${explain(r)}`,
+    );
+  }
+  assert.equal(r.server.requests.length, 2, explain(r));
+  assert.equal(turns.length, 2, explain(r));
+  assert.deepEqual(run?.usage, expectedUsage(turns.length), explain(r));
+});
+
+/** initBoard makes a board of its own under `home` with the compiled kanban; returns its path. */
+function initBoard(home: string): string {
+  const binary = process.env["KANBAN_TIER_BINARY"] || BINARY;
+  const out = spawnSync(binary, ["init"], {
+    env: { HOME: home, KANBAN_HOME: home, PATH: "/usr/bin:/bin" },
+    encoding: "utf8",
+  });
+  assert.equal(out.status, 0, `kanban init: ${out.stdout}${out.stderr}`);
+  const path = join(home, "boards", "default", "board.db");
+  assert.ok(existsSync(path), path);
+  return path;
+}
+
+Deno.test("codex preset: inside the sandbox a board outside the writable roots is read-only, and kanban says so, naming it", async () => {
+  using other = tempDir("kanban-codex-other-");
+  const board = initBoard(other.dir);
+  // a write to a board whose folder the sandbox keeps read-only (it is not this run's board),
+  // then this run's own complete, which the preset's roots allow
+  const write = `env -i PATH="$PATH" HOME=${other.dir} KANBAN_HOME=${other.dir} ` +
+    `kanban create 'from the sandbox'`;
+  await using r = await runTask(CODEX, {
+    steps: [{ shell: write }, { shell: COMPLETE }, { text: "Done." }],
+    timeoutMs: TIMEOUT,
+  });
+  assert.equal(r.task.status, "done", explain(r));
+  const refused = r.server.turns()[1]?.turn?.toolResults[0] ?? "";
+  assert.match(refused, /exited with code [1-9]/, `the write failed: ${refused}`);
+  assert.match(refused, /read-only/, `the error says read-only: ${refused}`);
+  assert.ok(refused.includes(board), `the error names the board ${board}: ${refused}`);
+  assert.doesNotMatch(refused, /internal error/i, refused);
+});
+
+Deno.test("codex preset: a user's own writable roots stay writable beside the board's folder", async () => {
+  using mine = tempDir("kanban-codex-roots-");
+  const inConfig = join(mine.dir, "config-root");
+  const inArgs = join(mine.dir, "args-root");
+  mkdirSync(inConfig);
+  mkdirSync(inArgs);
+  // config.toml's list, then a profile whose args set their own list (which replaces config's:
+  // that is Codex's rule for -c, the user's choice)
+  const touch = (dir: string) => `touch ${dir}/written && ${COMPLETE}`;
+  {
+    await using r = await runTask(codexCli(`writable_roots = ["${inConfig}"]`), {
+      steps: [{ shell: touch(inConfig) }, { text: "Done." }],
+      timeoutMs: TIMEOUT,
+    });
+    assert.equal(r.task.status, "done", explain(r));
+    assert.ok(existsSync(join(inConfig, "written")), explain(r));
+  }
+  {
+    await using r = await runTask(CODEX, {
+      steps: [{ shell: touch(inArgs) }, { text: "Done." }],
+      profile: `args = ["-c", 'sandbox_workspace_write.writable_roots=["${inArgs}"]']`,
+      timeoutMs: TIMEOUT,
+    });
+    assert.equal(r.task.status, "done", explain(r));
+    assert.ok(existsSync(join(inArgs, "written")), explain(r));
+  }
+});
