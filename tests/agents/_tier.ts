@@ -4,7 +4,7 @@
  * to the scripted model server on 127.0.0.1, and returns what happened.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
@@ -34,6 +34,11 @@ export interface TierCli {
   configure(home: string, url: string): Record<string, string>;
   /** More TOML lines for the profile (after `preset` and `mcp`). */
   profile?: string;
+  /**
+   * The folder the temp home is made in (default: the system's temp folder). Gemini CLI reads
+   * a per-run settings file only if no folder above it is writable by others, as /tmp is.
+   */
+  root?: string;
 }
 
 export interface TierResult {
@@ -60,6 +65,14 @@ async function kanban(args: string[], env: Record<string, string>): Promise<stri
   return text;
 }
 
+/** tempHome makes a private folder in `root` (or the system's temp folder). */
+function tempHome(prefix: string, root?: string): { dir: string } & Disposable {
+  if (root === undefined) return tempDir(prefix);
+  mkdirSync(root, { recursive: true, mode: 0o755 });
+  const dir = mkdtempSync(join(root, prefix));
+  return { dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 /** nodeDir is the folder of the node that runs the JavaScript CLIs. */
 function nodeDir(): string {
   const found = (process.env["PATH"] ?? "").split(":").find((d) => existsSync(join(d, "node")));
@@ -80,7 +93,7 @@ export async function runTask(
       `the agent CLIs are not installed in ${AGENTS_BIN}: run scripts/setup --agents`,
     );
   }
-  const tmp = tempDir(`kanban-tier-${cli.preset}-`);
+  const tmp = tempHome(`kanban-tier-${cli.preset}-`, cli.root);
   const home = tmp.dir;
   const server = await startModelServer(cli.apis, options.steps);
   const env: Record<string, string> = {
