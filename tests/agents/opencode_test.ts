@@ -1,0 +1,149 @@
+/**
+ * The opencode preset against the real `opencode` CLI: a task runs through `kanban dispatch`
+ * with opencode talking to the scripted model server through its bundled
+ * `@ai-sdk/openai-compatible` provider (Chat Completions).
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { explain, runTask, type TierCli, writeJson } from "./_tier.ts";
+import { chat } from "./model/chat.ts";
+import { FIGURES, WORKER_TOOLS } from "./model/script.ts";
+
+const MODEL = "scripted-oc";
+
+/**
+ * The opencode CLI as the tier runs it. Its config (~/.config/opencode/opencode.json) declares
+ * a provider for the model server and makes its model the default; the models.dev fetch is
+ * off (network). opencode installs `@opencode-ai/plugin` into its config folder in the
+ * background unless the folder has node_modules and a lockfile that lists it: both are
+ * seeded so that no run reaches the npm registry.
+ */
+const OPENCODE: TierCli = {
+  preset: "opencode",
+  apis: [chat],
+  configure(home, url) {
+    const dir = join(home, ".config", "opencode");
+    writeJson(join(dir, "opencode.json"), {
+      $schema: "https://opencode.ai/config.json",
+      provider: {
+        scripted: {
+          npm: "@ai-sdk/openai-compatible",
+          name: "Scripted",
+          options: { baseURL: `${url}/v1`, apiKey: "test-key" },
+          models: { [MODEL]: { name: "Scripted model" } },
+        },
+      },
+      model: `scripted/${MODEL}`,
+    });
+    mkdirSync(join(dir, "node_modules"), { recursive: true });
+    writeFileSync(
+      join(dir, "package-lock.json"),
+      JSON.stringify({ packages: { "": { dependencies: { "@opencode-ai/plugin": "*" } } } }),
+    );
+    return { OPENCODE_DISABLE_MODELS_FETCH: "1" };
+  },
+};
+
+const SUMMARY = "Scripted summary of the work.";
+const METADATA = { files: 2, url: "https://example.test/pr/1" };
+
+/**
+ * usageOf is what opencode's accounting of `replies` scripted replies gives: per reply its
+ * step_finish says input = prompt - cached, output = completion - reasoning (the preset adds
+ * the reasoning back), cache reads = cached; Chat Completions has no cache writes, so those
+ * tokens are plain input.
+ */
+function usageOf(replies: number) {
+  return {
+    input_tokens: replies * (FIGURES.input + FIGURES.cache_write),
+    output_tokens: replies * FIGURES.output,
+    cache_read_tokens: replies * FIGURES.cache_read,
+    cache_write_tokens: 0,
+    reasoning_tokens: replies * FIGURES.reasoning,
+    models: [MODEL],
+    turns: replies,
+    source: "output",
+  };
+}
+
+Deno.test("opencode preset: a task ends done through opencode's bash tool running kanban complete", async () => {
+  await using r = await runTask(OPENCODE, {
+    steps: [
+      {
+        shell: `kanban complete --summary '${SUMMARY}' --metadata '${JSON.stringify(METADATA)}'`,
+      },
+      { text: "Done." },
+    ],
+    timeoutMs: 120_000,
+  });
+  const why = explain(r);
+  assert.equal(r.task.status, "done", why);
+  const run = r.runs[0]!;
+  assert.equal(run.outcome, "completed", why);
+  assert.equal(run.summary, SUMMARY, why);
+  assert.deepEqual(run.metadata, METADATA, why);
+  const turns = r.server.turns();
+  // --title spares the title request: every request is a step of the task's session
+  assert.equal(turns.length, 2, why);
+  assert.ok(turns[0]!.turn!.prompt.includes(`# Task ${r.task.id}`), why);
+  assert.ok(turns[0]!.turn!.prompt.includes("## How to work on this task"), why);
+  assert.equal(turns[0]!.reply!.kind, "tool", why);
+  // opencode prices only models in its table: a scripted model costs "0", recorded as unknown
+  assert.deepEqual(run.usage, usageOf(turns.length), why);
+});
+
+Deno.test("opencode preset: with mcp = true a task ends done through kanban's MCP complete tool", async () => {
+  await using r = await runTask(OPENCODE, {
+    steps: [{ mcp: "complete", args: { summary: SUMMARY, metadata: METADATA } }, { text: "Done." }],
+    mcp: true,
+    timeoutMs: 120_000,
+  });
+  const why = explain(r);
+  assert.equal(r.task.status, "done", why);
+  const run = r.runs[0]!;
+  assert.equal(run.outcome, "completed", why);
+  assert.equal(run.summary, SUMMARY, why);
+  assert.deepEqual(run.metadata, METADATA, why);
+  const turns = r.server.turns();
+  assert.equal(turns.length, 2, why);
+  const first = turns[0]!.turn!;
+  assert.ok(first.prompt.includes(`# Task ${r.task.id}`), why);
+  assert.ok(first.prompt.includes("## How to work on this task"), why);
+  const names = first.tools.map((t) => t.name);
+  for (const tool of WORKER_TOOLS) assert.ok(names.includes(`kanban_${tool}`), `${tool}: ${why}`);
+  const reply = turns[0]!.reply!;
+  assert.ok(reply.kind === "tool" && reply.name === "kanban_complete", why);
+  assert.deepEqual(run.usage, usageOf(turns.length), why);
+});
+
+Deno.test("opencode preset: a user's OPENCODE_CONFIG_CONTENT (a model price) is kept beside kanban's MCP server, the cost opencode reports is recorded, and --auto lets a step leave the workspace", async () => {
+  // per million tokens; opencode prices reasoning tokens as output
+  const price = { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 };
+  const theirs = JSON.stringify({
+    provider: { scripted: { models: { [MODEL]: { cost: price } } } },
+  });
+  await using r = await runTask(OPENCODE, {
+    steps: [
+      // outside the workspace: opencode's run rejects this unless told --auto
+      { shell: "cd .. && pwd" },
+      { mcp: "complete", args: { summary: SUMMARY, metadata: METADATA } },
+      { text: "Done." },
+    ],
+    mcp: true,
+    profile: `env = { OPENCODE_CONFIG_CONTENT = ${JSON.stringify(theirs)} }`,
+    timeoutMs: 120_000,
+  });
+  const why = explain(r);
+  assert.equal(r.task.status, "done", why);
+  const run = r.runs[0]!;
+  assert.equal(run.outcome, "completed", why);
+  const turns = r.server.turns();
+  assert.equal(turns.length, 3, why);
+  assert.equal(turns[1]!.turn!.toolResults[0]?.trim(), dirname(run.workspace!), why);
+  const { cost_usd, ...tokens } = run.usage ?? {};
+  assert.deepEqual(tokens, usageOf(turns.length), why);
+  const perReply = ((FIGURES.input + FIGURES.cache_write) * price.input +
+    FIGURES.output * price.output + FIGURES.cache_read * price.cache_read) / 1e6;
+  assert.ok(cost_usd !== undefined && Math.abs(cost_usd - turns.length * perReply) < 1e-12, why);
+});

@@ -1,0 +1,187 @@
+/**
+ * The claude-code preset's reading of Claude Code's stream-json output, fed with lines a real
+ * run wrote (fixtures/claude_code.jsonl: a tier run with a failing Bash call, kanban's MCP
+ * complete and "Done.", then a run whose API was unreachable, then the refusal as root).
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { claudeCode, rootWarnings } from "../../../lib/dispatch/presets/claude_code.ts";
+
+const LINES = readFileSync(new URL("./fixtures/claude_code.jsonl", import.meta.url), "utf8")
+  .split("\n");
+const usage = claudeCode.usage!;
+const readable = claudeCode.readable!;
+
+/** The tier run's lines (up to its result) and the failed run's. */
+const RUN = LINES.slice(0, 8);
+const FAILED = LINES.slice(8);
+const RESULT = JSON.parse(LINES[7]!);
+
+/** THREE_REPLIES is what the tier run's result counts: three replies of the scripted figures. */
+const THREE_REPLIES = {
+  input_tokens: 3600,
+  output_tokens: 240,
+  cache_read_tokens: 900,
+  cache_write_tokens: 120,
+  reasoning_tokens: 48,
+  models: ["scripted-anthropic"],
+  turns: 3,
+  cost_usd: 0.019979999999999998,
+  source: "output",
+};
+
+Deno.test("usage() reads the result event's per-model totals, cost and turns", () => {
+  assert.deepEqual(usage(RUN), THREE_REPLIES);
+  assert.deepEqual(usage(LINES), THREE_REPLIES, "a later run's zeroed result erases nothing");
+});
+
+Deno.test("usage() is null for a run that reached no model or printed no result", () => {
+  assert.equal(usage(FAILED), null, "an API failure's result counts zeros");
+  assert.equal(usage(RUN.slice(0, 7)), null, "the assistant events' own usage is not the total");
+  assert.equal(usage([LINES.at(-2)!]), null, "the refusal as root");
+  assert.equal(usage([]), null);
+  assert.equal(usage(["", "   "]), null);
+});
+
+Deno.test("usage() takes the latest result: each carries the session's running total", () => {
+  const half = {
+    ...RESULT,
+    total_cost_usd: 0.01,
+    num_turns: 1,
+    modelUsage: { "scripted-anthropic": { inputTokens: 1200, outputTokens: 80 } },
+  };
+  const u = usage([JSON.stringify(half), LINES[7]!]);
+  assert.deepEqual(u, THREE_REPLIES);
+});
+
+Deno.test("usage() adds up the models of modelUsage, and reads `usage` when there is none", () => {
+  const two = {
+    ...RESULT,
+    modelUsage: {
+      ...RESULT.modelUsage,
+      "claude-haiku-4-5": { inputTokens: 10, outputTokens: 5, cacheReadInputTokens: 1 },
+    },
+  };
+  const u = usage([JSON.stringify(two)])!;
+  assert.equal(u.input_tokens, 3610);
+  assert.equal(u.output_tokens, 245);
+  assert.equal(u.cache_read_tokens, 901);
+  assert.equal(u.reasoning_tokens, 48);
+  assert.deepEqual(u.models, ["scripted-anthropic", "claude-haiku-4-5"]);
+  const { modelUsage: _, ...older } = RESULT;
+  assert.deepEqual(usage([LINES[0]!, JSON.stringify(older)]), THREE_REPLIES, "the init's model");
+  assert.deepEqual(usage([JSON.stringify(older)]), { ...THREE_REPLIES, models: [] });
+});
+
+Deno.test("usage() never throws on malformed output: no figures or partial ones", () => {
+  const line = LINES[7]!;
+  assert.equal(usage([line.slice(0, line.length / 2)]), null, "truncated JSON");
+  assert.equal(usage(["{", "null", "[1,2]", '"result"', "{}", '{"type":"result"}']), null);
+  assert.equal(usage([JSON.stringify({ ...RESULT, modelUsage: "x", usage: [1] })]), null);
+  const wrong = {
+    ...RESULT,
+    num_turns: "3",
+    total_cost_usd: -1,
+    modelUsage: {
+      "scripted-anthropic": {
+        inputTokens: "3600",
+        outputTokens: 240.5,
+        cacheReadInputTokens: -900,
+        cacheCreationInputTokens: 120,
+        thinkingTokens: null,
+      },
+      "": { inputTokens: 7 },
+      "bad": null,
+    },
+  };
+  assert.deepEqual(usage([JSON.stringify(wrong)]), {
+    input_tokens: 7,
+    output_tokens: 0,
+    cache_read_tokens: 0,
+    cache_write_tokens: 120,
+    models: ["scripted-anthropic"],
+    source: "output",
+  });
+});
+
+Deno.test("readable() shows the model, text, tool calls, failed tool results and the result", () => {
+  assert.deepEqual(LINES.map(readable), [
+    "claude-code: model scripted-anthropic, mcp: kanban connected",
+    '[claude-code:unrecognized_model] {"model":"scripted-anthropic","query_source":"sdk"}',
+    "→ Bash: cat /nonexistent/file",
+    "tool error: Exit code 1 cat: /nonexistent/file: No such file or directory",
+    '→ mcp__kanban__complete: {"summary":"S","metadata":{"n":1}}',
+    null,
+    "Done.",
+    "result: success, 3 turns: Done.",
+    "api retry 1/1: unknown",
+    "API Error: Connection refused — a firewall or proxy may be blocking it (ECONNREFUSED)",
+    "result: error, 1 turn: API Error: Connection refused — a firewall or proxy may be blocking it (ECONNREFUSED)",
+    "--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons",
+    "",
+  ]);
+});
+
+Deno.test("readable() never throws: malformed lines are shown as they are or hidden", () => {
+  const line = LINES[2]!;
+  assert.equal(readable(line.slice(0, 40)), line.slice(0, 40), "truncated JSON is plain text");
+  assert.equal(readable('{"no":"type"}'), '{"no":"type"}');
+  assert.equal(readable('{"type":"stream_event","event":{}}'), null);
+  assert.equal(readable('{"type":"assistant"}'), null);
+  assert.equal(readable('{"type":"assistant","message":{"content":"plain"}}'), "plain");
+  assert.equal(
+    readable('{"type":"assistant","message":{"content":[null,1,{"type":"thinking"}]}}'),
+    null,
+  );
+  assert.equal(
+    readable('{"type":"assistant","message":{"content":[{"type":"tool_use"}]}}'),
+    "→ ?: {}",
+  );
+  assert.equal(
+    readable('{"type":"user","message":{"content":[{"type":"tool_result","is_error":true}]}}'),
+    "tool error: ",
+  );
+  assert.equal(
+    readable('{"type":"result","num_turns":"x","errors":[1,"boom"],"is_error":true}'),
+    "result: error (?): boom",
+  );
+  assert.equal(
+    readable('{"type":"system","subtype":"init","mcp_servers":"x"}'),
+    "claude-code: model ?",
+  );
+});
+
+Deno.test("rootWarnings() warns as root unless the operator says the machine is a sandbox", () => {
+  const [w] = rootWarnings({}, 0);
+  assert.match(
+    w!,
+    /refuses --permission-mode bypassPermissions as root: .*env = \{ IS_SANDBOX = "1" \}/,
+  );
+  assert.match(rootWarnings({ IS_SANDBOX: "true" }, 0)[0]!, /\(IS_SANDBOX is "true"\)/);
+  assert.deepEqual(rootWarnings({ IS_SANDBOX: "1" }, 0), []);
+  assert.deepEqual(rootWarnings({ CLAUDE_CODE_BUBBLEWRAP: "1" }, 0), []);
+  assert.deepEqual(rootWarnings({}, 1000), []);
+  assert.deepEqual(rootWarnings({}, undefined), [], "no uid (Windows): nothing to refuse");
+});
+
+Deno.test("launch() hands over kanban's MCP server with its tools always loaded, and no secrets", () => {
+  const ctx = {
+    kanban: "/opt/kanban",
+    board: "/b/board.db",
+    env: { KANBAN_TOKEN: "secret" },
+    args: [],
+    runFile: (n: string) => `/r/${n}`,
+  };
+  assert.deepEqual(claudeCode.launch!({ ...ctx, mcp: false }), { args: [] });
+  const { args = [], env, files } = claudeCode.launch!({ ...ctx, mcp: true });
+  assert.equal(args[0], "--mcp-config");
+  assert.equal(args.length, 2, "the variadic option comes last, with one value");
+  assert.deepEqual(JSON.parse(args[1]!), {
+    mcpServers: {
+      kanban: { type: "stdio", command: "/opt/kanban", args: ["mcp"], alwaysLoad: true },
+    },
+  });
+  assert.doesNotMatch(args[1]!, /secret/);
+  assert.equal(env, undefined);
+  assert.equal(files, undefined);
+});
