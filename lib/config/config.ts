@@ -230,7 +230,7 @@ export const SAMPLE_CONFIG = `# kanban configuration. Durations: 90s, 30m, 2h. S
 # repository = "/srv/repo"   # git repository for tasks created with --workspace worktree
 
 # A profile says how a worker starts for tasks assigned to it (kanban create --assignee NAME).
-# Use a preset (claude-code, codex, gemini, hermes, opencode) or your own command.
+# Use a preset (claude-code, codex, copilot, gemini, hermes, opencode, qwen) or your own command.
 # Placeholders: {prompt} {task} {workspace} {run} {profile} {board} {kanban}
 
 # [profiles.coder]
@@ -240,7 +240,7 @@ export const SAMPLE_CONFIG = `# kanban configuration. Durations: 90s, 30m, 2h. S
 # max_runtime = "1h"
 # stall_timeout = "10m"
 # env = { ANTHROPIC_LOG = "error" }
-# mcp = true                    # also hand the CLI kanban's MCP server (claude-code, codex)
+# mcp = true                    # also hand the CLI kanban's MCP server (every preset but hermes)
 # prompt_file = "coder.md"      # own prompt template, {context} and {protocol} replaced
 #                               # (relative to this file; or prompt = "..."; docs/agents.md)
 

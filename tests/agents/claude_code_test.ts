@@ -55,7 +55,8 @@ function assertCompleted(r: TierResult): void {
   const n = replies(r);
   assert.equal(n, 2, why);
   const cost = resultCost(r);
-  assert.ok(typeof cost === "number" && cost > 0, `Claude Code prices every run\n${why}`);
+  // a model Claude Code has list prices for: its cost is recorded (a guess would not be)
+  assert.ok(typeof cost === "number" && cost > 0, `Claude Code prices the run\n${why}`);
   assert.deepEqual(run.usage, {
     input_tokens: n * FIGURES.input,
     output_tokens: n * FIGURES.output,

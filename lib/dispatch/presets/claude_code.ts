@@ -66,10 +66,13 @@ function tokensOf(result: Json, model: string | null): Usage | null {
   if (reasoning !== undefined) u.reasoning_tokens = Math.min(reasoning, u.output_tokens);
   const turns = field(result, "num_turns");
   if (typeof turns === "number" && Number.isSafeInteger(turns) && turns >= 0) u.turns = turns;
-  // Claude Code prices each request itself (list prices, or a guess for a model it does not
-  // know): what the CLI reports is what the run cost as far as kanban can tell
+  // Claude Code prices each request itself at list prices; for a model it does not know (a
+  // proxy's, say) it guesses with its default model's price and marks it `costBasis:
+  // "unknown"`. kanban never passes a guess off as a cost: such a run's cost is unknown.
+  const guessed = entries.length > 0 &&
+    entries.every(([, m]) => field(m, "costBasis") === "unknown");
   const cost = field(result, "total_cost_usd");
-  if (typeof cost === "number" && Number.isFinite(cost) && cost >= 0 && cost <= 1e9) {
+  if (!guessed && typeof cost === "number" && Number.isFinite(cost) && cost >= 0 && cost <= 1e9) {
     u.cost_usd = cost;
   }
   return u;

@@ -12,7 +12,7 @@ import type { Api } from "./server.ts";
 import { FIGURES, type Json, json, type Reply, sse, type ToolSpec, type Turn } from "./script.ts";
 
 /** The model id the tier configures Claude Code with (any other id is answered too). */
-export const ANTHROPIC_MODEL = "scripted-anthropic";
+export const ANTHROPIC_MODEL = "claude-sonnet-4-5";
 
 /**
  * ANTHROPIC_USAGE is the `usage` of every reply, FIGURES in this API's shape: the three input

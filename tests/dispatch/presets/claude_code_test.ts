@@ -17,7 +17,11 @@ const RUN = LINES.slice(0, 8);
 const FAILED = LINES.slice(8);
 const RESULT = JSON.parse(LINES[7]!);
 
-/** THREE_REPLIES is what the tier run's result counts: three replies of the scripted figures. */
+/**
+ * THREE_REPLIES is what the tier run's result counts: three replies of the scripted figures.
+ * Claude Code did not know the scripted model, so it guessed the cost (`costBasis: "unknown"`):
+ * the run's cost is unknown, not the guess.
+ */
 const THREE_REPLIES = {
   input_tokens: 3600,
   output_tokens: 240,
@@ -26,13 +30,27 @@ const THREE_REPLIES = {
   reasoning_tokens: 48,
   models: ["scripted-anthropic"],
   turns: 3,
-  cost_usd: 0.019979999999999998,
   source: "output",
 };
+
+/** listPriced is the tier run's result as Claude Code writes it for a model it has prices for. */
+function listPriced(result: Record<string, unknown>): string {
+  const models = result["modelUsage"] as Record<string, Record<string, unknown>>;
+  return JSON.stringify({
+    ...result,
+    modelUsage: Object.fromEntries(
+      Object.entries(models).map(([name, m]) => [name, { ...m, costBasis: "list" }]),
+    ),
+  });
+}
 
 Deno.test("usage() reads the result event's per-model totals, cost and turns", () => {
   assert.deepEqual(usage(RUN), THREE_REPLIES);
   assert.deepEqual(usage(LINES), THREE_REPLIES, "a later run's zeroed result erases nothing");
+  assert.deepEqual(usage([listPriced(RESULT)]), {
+    ...THREE_REPLIES,
+    cost_usd: RESULT.total_cost_usd,
+  }, "a cost at list prices is what the run cost");
 });
 
 Deno.test("usage() is null for a run that reached no model or printed no result", () => {
@@ -50,8 +68,8 @@ Deno.test("usage() takes the latest result: each carries the session's running t
     num_turns: 1,
     modelUsage: { "scripted-anthropic": { inputTokens: 1200, outputTokens: 80 } },
   };
-  const u = usage([JSON.stringify(half), LINES[7]!]);
-  assert.deepEqual(u, THREE_REPLIES);
+  const u = usage([listPriced(half), LINES[7]!]);
+  assert.deepEqual(u, THREE_REPLIES, "the latest counts (and its guessed cost is unknown)");
 });
 
 Deno.test("usage() adds up the models of modelUsage, and reads `usage` when there is none", () => {
@@ -69,8 +87,10 @@ Deno.test("usage() adds up the models of modelUsage, and reads `usage` when ther
   assert.equal(u.reasoning_tokens, 48);
   assert.deepEqual(u.models, ["scripted-anthropic", "claude-haiku-4-5"]);
   const { modelUsage: _, ...older } = RESULT;
-  assert.deepEqual(usage([LINES[0]!, JSON.stringify(older)]), THREE_REPLIES, "the init's model");
-  assert.deepEqual(usage([JSON.stringify(older)]), { ...THREE_REPLIES, models: [] });
+  // without modelUsage nothing says the cost was a guess: it is taken as reported
+  const reported = { ...THREE_REPLIES, cost_usd: RESULT.total_cost_usd };
+  assert.deepEqual(usage([LINES[0]!, JSON.stringify(older)]), reported, "the init's model");
+  assert.deepEqual(usage([JSON.stringify(older)]), { ...reported, models: [] });
 });
 
 Deno.test("usage() never throws on malformed output: no figures or partial ones", () => {
