@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { Usage } from "../store/mod.ts";
 import type { Preset } from "./presets/mod.ts";
+import { clip } from "./presets/_json.ts";
 
 /** How many of the last lines a failed run's error quotes, and how long each may be. */
 export const LAST_WORDS = { lines: 3, chars: 300 };
@@ -50,7 +51,7 @@ export function lastWords(lines: readonly string[], preset: Preset | undefined):
   for (let i = lines.length - 1; i >= 0 && out.length < LAST_WORDS.lines; i--) {
     const r = readableLine(lines[i]!, preset);
     if (!r) continue;
-    out.unshift(r.length > LAST_WORDS.chars ? `${r.slice(0, LAST_WORDS.chars - 1)}…` : r);
+    out.unshift(clip(r, LAST_WORDS.chars));
   }
   return out.length === 0 ? null : out.join(" | ");
 }

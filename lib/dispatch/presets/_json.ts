@@ -1,4 +1,7 @@
-/** Helpers for presets that read JSON-lines output: malformed lines are skipped, never thrown. */
+/**
+ * Helpers for presets that read JSON-lines output (malformed lines are skipped, never thrown)
+ * and turn it into short lines for people.
+ */
 
 export type Json = Record<string, unknown>;
 
@@ -40,4 +43,10 @@ export function count(v: unknown): number {
 /** text reads a string (null when absent or not one). */
 export function text(v: unknown): string | null {
   return typeof v === "string" ? v : null;
+}
+
+/** clip squeezes a text to one line of at most `max` characters (a person reads it at a glance). */
+export function clip(s: string, max = 200): string {
+  const one = s.replace(/\s+/g, " ").trim();
+  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
 }

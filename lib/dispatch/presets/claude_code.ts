@@ -5,7 +5,7 @@
  */
 import process from "node:process";
 import { emptyUsage, type Usage } from "../../store/usage.ts";
-import { count, field, type Json, object, objects, text } from "./_json.ts";
+import { clip, count, field, type Json, object, objects, text } from "./_json.ts";
 import type { Preset } from "./preset.ts";
 
 /** The token counts of one model in `modelUsage`, or of the `usage` total, by field name. */
@@ -94,12 +94,6 @@ function usage(lines: readonly string[]): Usage | null {
   return found;
 }
 
-/** oneLine squeezes a text to one short line. */
-function oneLine(s: string, max = 200): string {
-  const t = s.replace(/\s+/g, " ").trim();
-  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
-}
-
 /** toolArgs shows a tool call's input: a shell command as is, anything else as JSON. */
 function toolArgs(input: unknown): string {
   const command = text(field(input, "command"));
@@ -129,9 +123,9 @@ function event(o: Json): string | null {
   const type = o["type"];
   if (type === "assistant") {
     const said = blocks(field(o, "message", "content")).flatMap((b) => {
-      if (b["type"] === "text") return [oneLine(text(b["text"]) ?? "", 500)];
+      if (b["type"] === "text") return [clip(text(b["text"]) ?? "", 500)];
       if (b["type"] === "tool_use") {
-        return [`→ ${text(b["name"]) ?? "?"}: ${oneLine(toolArgs(b["input"]))}`];
+        return [`→ ${text(b["name"]) ?? "?"}: ${clip(toolArgs(b["input"]))}`];
       }
       return []; // thinking and other blocks are not shown
     }).filter((s) => s.length > 0);
@@ -141,7 +135,7 @@ function event(o: Json): string | null {
     // tool results are the tools' output: only the failures are worth a line
     const failed = blocks(field(o, "message", "content"))
       .filter((b) => b["type"] === "tool_result" && b["is_error"] === true)
-      .map((b) => `tool error: ${oneLine(resultText(b["content"]))}`);
+      .map((b) => `tool error: ${clip(resultText(b["content"]))}`);
     return failed.length > 0 ? failed.join(" ") : null;
   }
   if (type === "result") {
@@ -158,7 +152,7 @@ function event(o: Json): string | null {
       ? o["errors"].filter((e) => typeof e === "string")
       : [];
     const said = text(o["result"]) ?? errors.join("; ");
-    return `result: ${status}${turns}${said ? `: ${oneLine(said)}` : ""}`;
+    return `result: ${status}${turns}${said ? `: ${clip(said)}` : ""}`;
   }
   if (type === "system") {
     const subtype = o["subtype"];
@@ -174,7 +168,7 @@ function event(o: Json): string | null {
     if (subtype === "api_retry") {
       const [attempt, max] = [field(o, "attempt") ?? "?", field(o, "max_retries") ?? "?"];
       const status = field(o, "error_status") ?? field(o, "error") ?? "?";
-      return `api retry ${attempt}/${max}: ${oneLine(String(status))}`;
+      return `api retry ${attempt}/${max}: ${clip(String(status))}`;
     }
   }
   return null; // other events (stream deltas, hooks, status) are noise here

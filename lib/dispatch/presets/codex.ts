@@ -5,16 +5,8 @@
  */
 import { dirname } from "node:path";
 import { emptyUsage, type Usage } from "../../store/usage.ts";
-import { count, field, type Json, object, objects, text } from "./_json.ts";
+import { clip, count, field, type Json, object, objects, text } from "./_json.ts";
 import { type Preset, WORKER_ENV } from "./preset.ts";
-
-/** A readable line quotes at most this much of a command, text or error. */
-const CHARS = 200;
-
-function clip(s: string): string {
-  const one = s.replace(/\s+/g, " ").trim();
-  return one.length > CHARS ? `${one.slice(0, CHARS - 1)}…` : one;
-}
 
 /** message reads an error's message; an API error body quoted whole is read for its own. */
 function message(v: unknown): string {

@@ -8,7 +8,7 @@
  * how many replies there were, and no tokens.
  */
 import { emptyUsage, type Usage } from "../../store/usage.ts";
-import { field, type Json, object, objects, text } from "./_json.ts";
+import { clip, field, type Json, object, objects, text } from "./_json.ts";
 import type { Preset } from "./preset.ts";
 
 /** usage reads the models and the number of model replies from the `assistant.message` events. */
@@ -27,26 +27,20 @@ function usage(lines: readonly string[]): Usage | null {
   return replies === 0 ? null : { ...emptyUsage("output"), models, turns: replies };
 }
 
-/** oneLine squeezes a text to one line of at most `max` characters. */
-function oneLine(s: string, max = 200): string {
-  const t = s.replace(/\s+/g, " ").trim();
-  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
-}
-
 /** call shows one tool request: the command of a shell tool, else its arguments as JSON. */
 function call(request: unknown): string | null {
   const name = text(field(request, "name"));
   if (name === null) return null;
   const args = field(request, "arguments");
   const command = text(field(args, "command"));
-  return `→ ${name}: ${oneLine(command ?? JSON.stringify(args ?? {}))}`;
+  return `→ ${name}: ${clip(command ?? JSON.stringify(args ?? {}))}`;
 }
 
 /** message shows an assistant message: its text, then its tool calls. */
 function message(o: Json): string | null {
   const parts: string[] = [];
   const content = text(field(o, "data", "content"));
-  if (content?.trim()) parts.push(oneLine(content, 500));
+  if (content?.trim()) parts.push(clip(content, 500));
   const requests = field(o, "data", "toolRequests");
   for (const r of Array.isArray(requests) ? requests : []) {
     const shown = call(r);
@@ -65,19 +59,19 @@ function readable(line: string): string | null {
       return message(o);
     case "tool.execution_complete":
       return field(o, "data", "success") === false
-        ? `tool failed: ${oneLine(text(field(o, "data", "error", "message")) ?? "(no message)")}`
+        ? `tool failed: ${clip(text(field(o, "data", "error", "message")) ?? "(no message)")}`
         : null;
     case "session.mcp_server_status_changed":
       return data("status") === "failed"
-        ? `MCP server ${data("serverName") ?? "?"} failed: ${oneLine(data("error") ?? "?")}`
+        ? `MCP server ${data("serverName") ?? "?"} failed: ${clip(data("error") ?? "?")}`
         : null;
     case "session.error":
-      return `error: ${oneLine(data("message") ?? data("errorType") ?? "(no message)")}`;
+      return `error: ${clip(data("message") ?? data("errorType") ?? "(no message)")}`;
     case "session.warning":
-      return `warning: ${oneLine(data("message") ?? "(no message)")}`;
+      return `warning: ${clip(data("message") ?? "(no message)")}`;
     case "session.info": {
       const said = data("message");
-      return said ? `info: ${oneLine(said)}` : null;
+      return said ? `info: ${clip(said)}` : null;
     }
     case "result": {
       const ms = field(o, "usage", "sessionDurationMs");

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { count, field, type Json, object, objects, text } from "./_json.ts";
+import { clip, count, field, type Json, object, objects, text } from "./_json.ts";
 import { type LaunchContext, type Preset, WORKER_ENV } from "./preset.ts";
 import { emptyUsage, type Usage } from "../../store/usage.ts";
 
@@ -89,12 +89,6 @@ function mcpSettings(ctx: LaunchContext): Json {
 
 /** What Gemini CLI prints to stderr on every start in a worker (no terminal, no ripgrep). */
 const NOTICES = /^(YOLO mode is enabled|Warning: 256-color support|Ripgrep is not available)/;
-
-/** clip shortens a line a person reads. */
-function clip(s: string, max = 200): string {
-  const one = s.replace(/\s+/g, " ").trim();
-  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
-}
 
 /** result is the `result` event's summary line: status, tokens, tool calls, time. */
 function result(o: Json): string {

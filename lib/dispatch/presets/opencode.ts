@@ -4,7 +4,7 @@
  * names the model).
  */
 import { emptyUsage, type Usage } from "../../store/usage.ts";
-import { count, field, object, objects, text } from "./_json.ts";
+import { clip, count, field, object, objects, text } from "./_json.ts";
 import type { LaunchContext, Preset } from "./preset.ts";
 
 /** The variable opencode merges, as inline JSON, over its config files. */
@@ -92,19 +92,13 @@ function opencodeUsage(lines: readonly string[]): Usage | null {
   return usage;
 }
 
-/** short cuts a text to one line a person reads at a glance. */
-function short(s: string, max = 200): string {
-  const one = s.replace(/\s+/g, " ").trim();
-  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
-}
-
 function opencodeReadable(line: string): string | null {
   const log = LOG_LINE.exec(line);
   if (log) {
     // opencode's INFO and DEBUG lines are bookkeeping; its warnings and errors are worth reading
     if (log[1] !== "WARN" && log[1] !== "ERROR") return null;
     const error = LOG_ERROR.exec(line)?.[1];
-    return short(
+    return clip(
       `opencode ${log[1]!.toLowerCase()}: ${unquote(log[2]!)}${error ? `: ${unquote(error)}` : ""}`,
     );
   }
@@ -120,11 +114,11 @@ function opencodeReadable(line: string): string | null {
       const tool = text(field(part, "tool")) ?? "tool";
       const state = field(part, "state");
       if (field(state, "status") === "error") {
-        return short(`→ ${tool} failed: ${text(field(state, "error")) ?? ""}`);
+        return clip(`→ ${tool} failed: ${text(field(state, "error")) ?? ""}`);
       }
       const input = field(state, "input");
       const args = text(field(input, "command")) ?? JSON.stringify(input ?? {});
-      return short(`→ ${tool}: ${args}`);
+      return clip(`→ ${tool}: ${args}`);
     }
     case "step_finish": {
       // a step that ends in tool calls is followed by another; the last one is the result
@@ -137,7 +131,7 @@ function opencodeReadable(line: string): string | null {
       const err = field(o, "error");
       const message = text(field(err, "data", "message")) ?? text(field(err, "message")) ??
         text(field(err, "name")) ?? "unknown error";
-      return short(`error: ${message}`);
+      return clip(`error: ${message}`);
     }
     default:
       return null;

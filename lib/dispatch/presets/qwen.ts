@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { emptyUsage, type Usage } from "../../store/usage.ts";
-import { count, field, type Json, object, objects, text } from "./_json.ts";
+import { clip, count, field, type Json, object, objects, text } from "./_json.ts";
 import type { Launch, LaunchContext, Preset } from "./preset.ts";
 
 /** The variable that moves Qwen Code's trusted-folders file (`~/.qwen/trustedFolders.json`). */
@@ -41,12 +41,6 @@ export function trustWorkspace(env: Readonly<Record<string, string>>): Json | nu
   }
   if (theirs === null || typeof theirs !== "object" || Array.isArray(theirs)) return null;
   return { ...theirs, [workspace]: (theirs as Json)[workspace] ?? "TRUST_FOLDER" };
-}
-
-/** short cuts a text to one line a person reads at a glance. */
-function short(s: string, max = 200): string {
-  const one = s.replace(/\s+/g, " ").trim();
-  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
 }
 
 /**
@@ -114,7 +108,7 @@ function assistantLine(o: Json): string | null {
     } else if (type === "tool_use") {
       const input = field(block, "input");
       const args = text(field(input, "command")) ?? JSON.stringify(input ?? {});
-      out.push(short(`→ ${text(field(block, "name")) ?? "tool"}: ${args}`));
+      out.push(clip(`→ ${text(field(block, "name")) ?? "tool"}: ${args}`));
     }
   }
   return out.length > 0 ? out.join("\n") : null;
@@ -125,7 +119,7 @@ function resultLine(o: Json): string {
   const outcome = text(o["subtype"]) ?? (o["is_error"] === true ? "error" : "done");
   if (o["is_error"] === true) {
     const why = text(field(o, "error", "message")) ?? text(o["result"]) ?? "";
-    return short(`result: ${outcome}${why ? `: ${why}` : ""}`);
+    return clip(`result: ${outcome}${why ? `: ${why}` : ""}`);
   }
   const turns = count(o["num_turns"]);
   const tokens = count(field(o, "usage", "total_tokens"));
@@ -146,7 +140,7 @@ function qwenReadable(line: string): string | null {
         ? content.filter((b) => field(b, "type") === "tool_result" && field(b, "is_error") === true)
         : [];
       return failed.length > 0
-        ? short(`tool error: ${failed.map((b) => resultText(field(b, "content"))).join(" | ")}`)
+        ? clip(`tool error: ${failed.map((b) => resultText(field(b, "content"))).join(" | ")}`)
         : null;
     }
     case "result":
