@@ -25,10 +25,10 @@ import {
   type Store,
 } from "../store/mod.ts";
 import { prepareWorkspace } from "../workspace/workspace.ts";
-import { logSize, rotateLog, runLogPath } from "./logs.ts";
+import { logSize, rotateLog, runFile, runLogPath } from "./logs.ts";
 import { liveness, stopGroup, type StopResult } from "./proc.ts";
 import { profileWarnings, workerPrompt } from "./profiles.ts";
-import { lastWords, logLines, usageOf } from "./output.ts";
+import { runOutput } from "./output.ts";
 import { type Preset, PRESETS } from "./presets/mod.ts";
 import { spawnWorker } from "./spawn.ts";
 import { deliverNotifications, type NotifyReport } from "./notify.ts";
@@ -239,8 +239,9 @@ export class Dispatcher {
       const run = await this.#o.store.getRun(w.runId);
       const { code, signal } = w.exit;
       const preset = this.#presetOf(w.profile);
-      const lines = logLines(w.logPath);
-      const usage = usageOf(lines, preset);
+      // a run still open ended without a report: it failed, and its last words say why
+      const failed = run.open && !w.stop?.outcome;
+      const { usage, lastWords } = runOutput(w.logPath, preset, failed);
       if (!run.open) {
         await this.#o.store.recordExit(w.runId, code, signal, this.#actor, usage);
         report.reaped.push({
@@ -254,8 +255,7 @@ export class Dispatcher {
       }
       const [outcome, reason] = this.#classify(w);
       // a crash or an exit without a report says why, in the CLI's own last words
-      const said = w.stop?.outcome ? null : lastWords(lines, preset);
-      const error = said === null ? reason : `${reason}: ${said}`;
+      const error = lastWords === null ? reason : `${reason}: ${lastWords}`;
       const r = await this.#o.store.endRun(
         w.runId,
         { outcome, error, exit_code: code, signal, policy: this.#policy, usage },
@@ -438,12 +438,13 @@ export class Dispatcher {
         repository: this.#d.repository,
       });
       const prompt = await workerPrompt(this.#o.store, task.id, profile);
-      const promptFile = logPath.replace(/\.log$/, ".prompt.md");
+      const file = (name: string) => runFile(logPath, name);
+      const promptFile = file("prompt.md");
       const { argv, env, files } = launchPlan({
         claim,
         profile,
         prompt,
-        promptFile,
+        runFile: file,
         cwd,
         board: this.#o.board,
         bin: this.#o.kanbanBin,

@@ -12,7 +12,8 @@ export interface LaunchInput {
   claim: Claim;
   profile: Profile;
   prompt: string;
-  promptFile: string;
+  /** The path of one of the run's own files (logs.ts runFile): the prompt is "prompt.md". */
+  runFile: (name: string) => string;
   /** The prepared workspace: the worker's cwd. */
   cwd: string;
   board: BoardRef;
@@ -54,7 +55,7 @@ export function launchPlan(i: LaunchInput): LaunchPlan {
     KANBAN_PROFILE: task.assignee!,
     ...(task.tenant !== null ? { KANBAN_TENANT: task.tenant } : {}),
     KANBAN_BIN: i.bin,
-    KANBAN_PROMPT_FILE: i.promptFile,
+    KANBAN_PROMPT_FILE: i.runFile("prompt.md"),
   };
   const added = presetLaunch(i.profile, {
     kanban: i.bin,
@@ -62,7 +63,7 @@ export function launchPlan(i: LaunchInput): LaunchPlan {
     env,
     args: i.profile.args,
     mcp: i.profile.mcp,
-    runFile: (name) => i.promptFile.replace(/prompt\.md$/, name),
+    runFile: i.runFile,
   });
   const argv = renderArgv(i.profile, {
     prompt: i.prompt,

@@ -10,6 +10,14 @@ export function runLogPath(logRoot: string, taskId: string, runId: number): stri
   return join(logRoot, taskId, `run-${runId}.log`);
 }
 
+/**
+ * runFile is the path of one of a run's own files, next to its log: `run-3.prompt.md`,
+ * `run-3.gemini.json`. `kanban gc` sweeps them with the log.
+ */
+export function runFile(logPath: string, name: string): string {
+  return logPath.replace(/\.log$/, `.${name}`);
+}
+
 /** openLog creates the log's folder and opens the file for appending; returns the fd. */
 export function openLog(path: string): number {
   mkdirSync(dirname(path), { recursive: true });

@@ -3,27 +3,86 @@
  * and its last words (the last non-empty lines, as a person reads them), which a failed
  * run's error carries so that `exit code 1` comes with the CLI's own reason.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { Buffer } from "node:buffer";
 import type { Usage } from "../store/mod.ts";
 import type { Preset } from "./presets/mod.ts";
 import { clip } from "./presets/_json.ts";
+import { runFile } from "./logs.ts";
 
 /** How many of the last lines a failed run's error quotes, and how long each may be. */
 export const LAST_WORDS = { lines: 3, chars: 300 };
 
-/** logLines reads a run's log (its rotated part first) as lines; none when it is gone. */
-export function logLines(path: string | null): string[] {
-  if (path === null) return [];
+/** How much of a log's end holds its last words (a few lines, even long JSON ones). */
+const TAIL_BYTES = 64 * 1024;
+
+/** readLogText reads a run's whole log, its rotated part first; null when neither exists. */
+export function readLogText(path: string): string | null {
   const parts = [`${path}.1`, path].filter((p) => existsSync(p));
-  if (parts.length === 0) return [];
-  const text = parts.map((p) => {
+  if (parts.length === 0) return null;
+  return parts.map((p) => {
     try {
       return readFileSync(p, "utf8");
     } catch {
-      return "";
+      return ""; // removed meanwhile
     }
   }).join("");
-  return text.split(/\r?\n/);
+}
+
+/** logLines reads a run's log (its rotated part first) as lines; none when it is gone. */
+export function logLines(path: string | null): string[] {
+  return path === null ? [] : readLogText(path)?.split(/\r?\n/) ?? [];
+}
+
+/** tailLines reads the lines of a log's last `bytes` (the first may be cut short). */
+export function tailLines(path: string | null, bytes = TAIL_BYTES): string[] {
+  if (path === null || !existsSync(path)) return [];
+  let fd: number | null = null;
+  try {
+    const size = statSync(path).size;
+    // a log just rotated may hold nothing yet: its last words are in the rotated part
+    if (size === 0) return tailLines(existsSync(`${path}.1`) ? `${path}.1` : null, bytes);
+    const length = Math.min(size, bytes);
+    const buf = Buffer.alloc(length);
+    fd = openSync(path, "r");
+    readSync(fd, buf, 0, length, size - length);
+    return buf.toString("utf8").split(/\r?\n/);
+  } catch {
+    return [];
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}
+
+/** What a finished worker left: its usage, and (for a failed run) its last words. */
+export interface RunOutput {
+  usage: Usage | null;
+  lastWords: string | null;
+}
+
+/**
+ * runOutput reads what the dispatcher records when a worker exits, reading only what it needs:
+ * the whole log and the run's own files when the preset reads usage from them, and only the
+ * log's end for a failed run's last words. A reported run of a command profile reads nothing.
+ */
+export function runOutput(
+  logPath: string | null,
+  preset: Preset | undefined,
+  failed: boolean,
+): RunOutput {
+  const lines = preset?.usage ? logLines(logPath) : null;
+  const file = (name: string): string | null => {
+    if (logPath === null) return null;
+    try {
+      return readFileSync(runFile(logPath, name), "utf8");
+    } catch {
+      return null;
+    }
+  };
+  return {
+    usage: lines === null ? null : usageOf(lines, preset, file),
+    lastWords: failed ? lastWords(lines ?? tailLines(logPath), preset) : null,
+  };
 }
 
 /** readableLine is one log line as a person reads it (through the preset), or null. */
@@ -57,10 +116,14 @@ export function lastWords(lines: readonly string[], preset: Preset | undefined):
 }
 
 /** usageOf reads usage through the preset; malformed output (or a parser bug) is no usage. */
-export function usageOf(lines: readonly string[], preset: Preset | undefined): Usage | null {
+export function usageOf(
+  lines: readonly string[],
+  preset: Preset | undefined,
+  file: (name: string) => string | null = () => null,
+): Usage | null {
   if (!preset?.usage) return null;
   try {
-    return preset.usage(lines);
+    return preset.usage(lines, file);
   } catch {
     return null;
   }

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { LAST_WORDS, lastWords, logLines, usageOf } from "../../lib/dispatch/output.ts";
+import {
+  LAST_WORDS,
+  lastWords,
+  logLines,
+  runOutput,
+  tailLines,
+  usageOf,
+} from "../../lib/dispatch/output.ts";
 import type { Preset } from "../../lib/dispatch/presets/mod.ts";
 import { emptyUsage } from "../../lib/store/mod.ts";
 import { tempDir } from "../_setup.ts";
@@ -53,6 +60,40 @@ Deno.test("logLines() reads the rotated part first, and nothing for a missing lo
   assert.deepEqual(logLines(log), ["old 1", "old 2", "new 1", ""]);
   assert.deepEqual(logLines(join(tmp.dir, "gone.log")), []);
   assert.deepEqual(logLines(null), []);
+});
+
+Deno.test("tailLines() reads only a log's end, and the rotated part's when the log was just rotated", () => {
+  using tmp = tempDir();
+  const log = join(tmp.dir, "run-1.log");
+  writeFileSync(log, `${"x".repeat(100_000)}\nsecond to last\nlast\n`);
+  const tail = tailLines(log, 1024);
+  assert.deepEqual(tail.slice(-3), ["second to last", "last", ""]);
+  assert.ok(tail[0]!.length < 1024, "the first line is cut short, not read whole");
+  writeFileSync(`${log}.1`, "before rotation\n");
+  writeFileSync(log, "");
+  assert.deepEqual(tailLines(log), ["before rotation", ""]);
+});
+
+Deno.test("runOutput() reads usage from the log and the run's own files, last words only for a failed run", () => {
+  using tmp = tempDir();
+  const log = join(tmp.dir, "run-7.log");
+  writeFileSync(log, "working\nError: out of quota\n");
+  writeFileSync(join(tmp.dir, "run-7.usage.json"), '{"input": 42}');
+  const fromFile: Preset = {
+    argv: ["x"],
+    mcp: false,
+    usage: (lines, file) => {
+      const input = JSON.parse(file?.("usage.json") ?? "{}").input;
+      return { ...emptyUsage("output"), input_tokens: input, turns: lines.length };
+    },
+  };
+  assert.deepEqual(runOutput(log, fromFile, false), {
+    usage: { ...emptyUsage("output"), input_tokens: 42, turns: 3 },
+    lastWords: null,
+  });
+  assert.equal(runOutput(log, fromFile, true).lastWords, "working | Error: out of quota");
+  assert.deepEqual(runOutput(log, undefined, false), { usage: null, lastWords: null });
+  assert.deepEqual(runOutput(null, fromFile, true).lastWords, null);
 });
 
 Deno.test("a crashed run's error carries the CLI's last words; a stalled one's does not", async () => {

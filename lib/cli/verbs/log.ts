@@ -1,11 +1,11 @@
 /** `kanban log ID` prints a run's worker log; `kanban tail ID` follows events and log live. */
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import process from "node:process";
 import { Buffer } from "node:buffer";
 import type { Command } from "@commander-js/extra-typings";
 import { NotFoundError, type Run, type TaskEvent } from "../../store/mod.ts";
 import { loadConfig } from "../../config/config.ts";
-import { readableLine } from "../../dispatch/output.ts";
+import { readableLine, readLogText } from "../../dispatch/output.ts";
 import { type Preset, PRESETS } from "../../dispatch/presets/mod.ts";
 import { type CliContext, session } from "../context.ts";
 import { countOption } from "./runs.ts";
@@ -28,9 +28,9 @@ function pickRun(runs: Run[], id: string, runId: number | undefined): Run & { lo
 }
 
 function readLog(path: string): string {
-  const parts = [`${path}.1`, path].filter((p) => existsSync(p));
-  if (parts.length === 0) throw new NotFoundError(`Log file ${path} is gone (removed by gc?)`);
-  return parts.map((p) => readFileSync(p, "utf8")).join("");
+  const text = readLogText(path);
+  if (text === null) throw new NotFoundError(`Log file ${path} is gone (removed by gc?)`);
+  return text;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

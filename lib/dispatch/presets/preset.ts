@@ -56,10 +56,13 @@ export interface Preset {
   /** What one run adds (omitted: nothing). */
   launch?(ctx: LaunchContext): Launch;
   /**
-   * usage reads the run's usage from its log (the CLI's stdout and stderr, line by line);
-   * null when the output holds none. Never throws: malformed output is no usage.
+   * usage reads the run's usage from its log (the CLI's stdout and stderr, line by line) and,
+   * where the CLI writes it elsewhere, from the run's own files (`file("x.json")` is the text
+   * of the file `launch()` named `ctx.runFile("x.json")`, or null; absent in tests that give
+   * lines only); null when there is none.
+   * Never throws: malformed output is no usage.
    */
-  usage?(lines: readonly string[]): Usage | null;
+  usage?(lines: readonly string[], file?: (name: string) => string | null): Usage | null;
   /**
    * readable turns one line of machine-readable output into text a person reads (`kanban
    * log`, `tail`, a failed run's error); null hides the line. Omitted: lines are shown as is.
