@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { dirname } from "node:path";
 import { copilot } from "../../lib/dispatch/presets/copilot.ts";
 import { chat, CHAT_MODEL } from "./model/chat.ts";
-import { WORKER_TOOLS } from "./model/script.ts";
+import { FIGURES, WORKER_TOOLS } from "./model/script.ts";
 import { explain, runTask, type TierCli } from "./_tier.ts";
 
 const COPILOT: TierCli = {
@@ -30,15 +30,17 @@ const METADATA = { cli: "copilot", files: 0 };
 const COMMAND = `kanban complete --summary '${SUMMARY}' --metadata '${JSON.stringify(METADATA)}'`;
 
 /**
- * expectedUsage is what the CLI's JSON output accounts for: one turn per served reply and
- * the scripted model, and no tokens (Copilot's JSON output carries none).
+ * expectedUsage is what Copilot's usage file accounts for: the scripted figures of every served
+ * reply (Chat Completions has no cache-write count: those tokens are plain input there), one
+ * turn per reply, and the scripted model.
  */
 function expectedUsage(replies: number) {
   return {
-    input_tokens: 0,
-    output_tokens: 0,
-    cache_read_tokens: 0,
+    input_tokens: replies * (FIGURES.input + FIGURES.cache_write),
+    output_tokens: replies * FIGURES.output,
+    cache_read_tokens: replies * FIGURES.cache_read,
     cache_write_tokens: 0,
+    reasoning_tokens: replies * FIGURES.reasoning,
     models: [CHAT_MODEL],
     turns: replies,
     source: "output",

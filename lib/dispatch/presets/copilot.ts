@@ -4,27 +4,52 @@
  *
  * Those events carry no token counts: the CLI leaves `assistant.usage` and `session.shutdown`
  * out of its JSON output (1.0.102), and the final `result` line has premium requests and
- * durations only. So usage() records what the output does show, the models that replied and
- * how many replies there were, and no tokens.
+ * durations only. The counts come from the file `--usage-output-file` writes at the end.
  */
 import { emptyUsage, type Usage } from "../../store/usage.ts";
-import { clip, field, type Json, object, objects, text } from "./_json.ts";
-import type { Preset } from "./preset.ts";
+import { clip, count, field, type Json, object, objects, text } from "./_json.ts";
+import type { LaunchContext, Preset } from "./preset.ts";
 
-/** usage reads the models and the number of model replies from the `assistant.message` events. */
-function usage(lines: readonly string[]): Usage | null {
-  let replies = 0;
-  const models: string[] = [];
+/** replies counts the model's replies in the `assistant.message` events. */
+function replies(lines: readonly string[]): number {
+  let n = 0;
   for (const o of objects(lines)) {
     if (o["type"] !== "assistant.message") continue;
     // a reply split into several messages (at reasoning boundaries) counts at its first one
     const chunk = field(o, "data", "chunkIndex");
-    if (typeof chunk === "number" && chunk > 0) continue;
-    replies++;
-    const model = text(field(o, "data", "model"));
-    if (model && !models.includes(model) && models.length < 20) models.push(model);
+    if (typeof chunk !== "number" || chunk === 0) n++;
   }
-  return replies === 0 ? null : { ...emptyUsage("output"), models, turns: replies };
+  return n;
+}
+
+/**
+ * usage reads the token counts Copilot writes to the run's usage file when the session ends
+ * (`modelMetrics`, per model: `inputTokens` counts cache reads and writes too, `outputTokens`
+ * include reasoning), and the turns from the replies in its output. A run that ended before
+ * Copilot wrote the file has no usage: its JSON output has no token counts to fall back on.
+ */
+function usage(lines: readonly string[], file?: (name: string) => string | null): Usage | null {
+  const metrics = field(object(file?.(USAGE_FILE) ?? ""), "modelMetrics");
+  if (metrics === null || typeof metrics !== "object" || Array.isArray(metrics)) return null;
+  const u = emptyUsage("output");
+  let reasoning = 0;
+  let requests = 0;
+  for (const [model, m] of Object.entries(metrics as Json)) {
+    const t = field(m, "usage");
+    const read = count(field(t, "cacheReadTokens"));
+    const write = count(field(t, "cacheWriteTokens"));
+    u.input_tokens += Math.max(0, count(field(t, "inputTokens")) - read - write);
+    u.cache_read_tokens += read;
+    u.cache_write_tokens += write;
+    u.output_tokens += count(field(t, "outputTokens"));
+    reasoning += count(field(t, "reasoningTokens"));
+    requests += count(field(m, "requests", "count"));
+    if (model.length > 0 && model.length <= 200 && u.models.length < 20) u.models.push(model);
+  }
+  if (u.models.length === 0) return null;
+  if (reasoning > 0) u.reasoning_tokens = Math.min(reasoning, u.output_tokens);
+  u.turns = replies(lines) || requests;
+  return u;
 }
 
 /** call shows one tool request: the command of a shell tool, else its arguments as JSON. */
@@ -83,6 +108,22 @@ function readable(line: string): string | null {
   }
 }
 
+/** The run's own file Copilot writes its token counts to (`--usage-output-file`). */
+const USAGE_FILE = "copilot-usage.json";
+
+/**
+ * mcpArgs hands over kanban's server: --additional-mcp-config (JSON text) adds servers for
+ * this session only, on top of the user's ~/.copilot/mcp-config.json (a server of theirs named
+ * "kanban" yields for the run). A local (stdio) server inherits the CLI's environment, the
+ * run's KANBAN_* included, so no secret goes on the command line; --yolo approves its calls.
+ */
+function mcpArgs(ctx: LaunchContext): string[] {
+  if (!ctx.mcp) return [];
+  // tools: every tool of the server ([] would offer none)
+  const kanban = { type: "local", command: ctx.kanban, args: ["mcp"], tools: ["*"] };
+  return ["--additional-mcp-config", JSON.stringify({ mcpServers: { kanban } })];
+}
+
 export const copilot: Preset = {
   argv: [
     "copilot",
@@ -99,21 +140,13 @@ export const copilot: Preset = {
   ],
   mcp: true,
   launch: (ctx) => ({
-    // --additional-mcp-config (JSON text) adds servers for this session only, on top of the
-    // user's ~/.copilot/mcp-config.json (a server of theirs named "kanban" yields for the
-    // run). A local (stdio) server inherits the CLI's environment, the run's KANBAN_*
-    // included, so no secret goes on the command line; --yolo approves its tool calls.
-    args: ctx.mcp
-      ? [
-        "--additional-mcp-config",
-        JSON.stringify({
-          mcpServers: {
-            // tools: every tool of the server ([] would offer none)
-            kanban: { type: "local", command: ctx.kanban, args: ["mcp"], tools: ["*"] },
-          },
-        }),
-      ]
-      : [],
+    args: [
+      // exact token counts per model, written when the session ends (its JSON output has
+      // none): a file of the run's own, which usage() reads
+      "--usage-output-file",
+      ctx.runFile(USAGE_FILE),
+      ...mcpArgs(ctx),
+    ],
     // the shell tool puts the login shell's PATH (/usr/local/bin, ...) before the worker's,
     // where another kanban could shadow the run's; a setting of the user's own wins
     ...(ctx.env["COPILOT_DISABLE_LOGIN_SHELL_ENV"] === undefined

@@ -4,7 +4,7 @@
  * `result` line): a run whose shell tool ran `kanban complete`; a run with kanban's MCP
  * server whose `complete` call failed, then a shell call and text; and failures (an MCP
  * server that exited before its handshake, from another run, then a provider that refused
- * connections).
+ * connections). fixtures/copilot-usage.json is the file `--usage-output-file` wrote for the first.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -21,27 +21,35 @@ const [SHELL, MCP, FAILED] = LINES.reduce<string[][]>((runs, line) => {
   return runs;
 }, [[]]) as [string[], string[], string[]];
 
-const usage = (lines: readonly string[]) => copilot.usage!(lines);
+/** The usage file of the shell run: two replies of the scripted Chat Completions figures. */
+const USAGE_FILE = readFileSync(new URL("./fixtures/copilot-usage.json", import.meta.url), "utf8");
+const withFile = (text: string | null) => (name: string) =>
+  name === "copilot-usage.json" ? text : null;
+const usage = (lines: readonly string[], file: string | null = USAGE_FILE) =>
+  copilot.usage!(lines, withFile(file));
 const readable = (line: string) => copilot.readable!(line);
 const ofType = (lines: string[], type: string) => lines.filter((l) => JSON.parse(l).type === type);
 
-Deno.test("copilot usage(): a run's replies are its turns, with the model that gave them and no tokens", () => {
+Deno.test("copilot usage(): the usage file's tokens per model, in kanban's kinds, and the replies as turns", () => {
   assert.deepEqual(usage(SHELL), {
-    input_tokens: 0,
-    output_tokens: 0,
-    cache_read_tokens: 0,
+    // inputTokens 3080 counts the 600 read from the cache
+    input_tokens: 2480,
+    output_tokens: 160,
+    cache_read_tokens: 600,
     cache_write_tokens: 0,
+    reasoning_tokens: 32,
     models: ["scripted-chat"],
     turns: 2,
     source: "output",
   });
   assert.equal(usage(MCP)?.turns, 3, "a failed tool call's reply counts too");
+  assert.equal(usage([])?.turns, 2, "without replies in the output, the file's request count");
 });
 
-Deno.test("copilot usage(): a run whose model never replied has no usage", () => {
-  assert.equal(usage(FAILED), null);
-  assert.equal(usage([]), null);
-  assert.equal(usage(["", "not json", "{", "[1,2]"]), null);
+Deno.test("copilot usage(): no usage file (a run that ended before Copilot wrote it), no usage", () => {
+  assert.equal(usage(SHELL, null), null, "the JSON output has no token counts to fall back on");
+  assert.equal(usage(FAILED, null), null);
+  assert.equal(copilot.usage!(SHELL), null, "no run files at all");
 });
 
 Deno.test("copilot usage(): a reply split into chunks counts once", () => {
@@ -51,25 +59,38 @@ Deno.test("copilot usage(): a reply split into chunks counts once", () => {
   assert.equal(usage([chunk(first, 0), chunk(first, 1), JSON.stringify(second)])?.turns, 2);
 });
 
-Deno.test("copilot usage(): malformed replies give partial figures, never a throw", () => {
+Deno.test("copilot usage(): a malformed usage file gives no usage or partial figures, never a throw", () => {
+  for (const text of ["", "{", "[1,2]", "null", '{"modelMetrics":"many"}', '{"modelMetrics":{}}']) {
+    assert.equal(usage(SHELL, text), null, text);
+  }
+  const odd = JSON.stringify({
+    modelMetrics: {
+      good: { usage: { inputTokens: 10, outputTokens: 4, reasoningTokens: 9 } },
+      bad: { usage: { inputTokens: "10", outputTokens: -4, cacheReadTokens: 1.5 } },
+      none: null,
+    },
+  });
+  const u = usage([], odd)!;
+  assert.equal(u.input_tokens, 10);
+  assert.equal(u.output_tokens, 4);
+  assert.equal(u.reasoning_tokens, 4, "reasoning is part of output, never more");
+  assert.deepEqual(u.models, ["good", "bad", "none"]);
+});
+
+Deno.test("copilot usage(): malformed replies count as they can, never a throw", () => {
   const message = ofType(SHELL, "assistant.message")[0]!;
-  assert.deepEqual(usage([message, message.slice(0, 90), "{}", '{"type":5}']), {
-    input_tokens: 0,
-    output_tokens: 0,
-    cache_read_tokens: 0,
-    cache_write_tokens: 0,
-    models: ["scripted-chat"],
-    turns: 1,
-    source: "output",
-  }, "a truncated line is no reply");
+  assert.equal(
+    usage([message, message.slice(0, 90), "{}", '{"type":5}'])?.turns,
+    1,
+    "a truncated line is no reply",
+  );
   const odd = [
     '{"type":"assistant.message","data":{"model":42,"chunkIndex":"1"}}',
     '{"type":"assistant.message","data":"text"}',
     '{"type":"assistant.message","data":{"model":["x"],"chunkIndex":null}}',
     '{"type":"assistant.message"}',
   ];
-  assert.equal(usage(odd)?.turns, 4, "each is a reply, of no known model");
-  assert.deepEqual(usage(odd)?.models, []);
+  assert.equal(usage(odd)?.turns, 4, "each is a reply");
 });
 
 Deno.test("copilot readable(): tool calls, assistant text and the result are shown, events are not", () => {
@@ -136,8 +157,12 @@ Deno.test("copilot launch(): kanban's MCP server is handed over as JSON for this
     mcp: true,
     runFile: (name: string) => `/logs/run-1.${name}`,
   };
-  assert.deepEqual(copilot.launch!({ ...ctx, mcp: false }).args, []);
-  const { args = [], files } = copilot.launch!(ctx);
+  // every run: the token counts go to a file of the run's own, which usage() reads
+  const counts = ["--usage-output-file", "/logs/run-1.copilot-usage.json"];
+  assert.deepEqual(copilot.launch!({ ...ctx, mcp: false }).args, counts);
+  const { args: all = [], files } = copilot.launch!(ctx);
+  assert.deepEqual(all.slice(0, 2), counts);
+  const args = all.slice(2);
   assert.equal(args.length, 2);
   assert.equal(args[0], "--additional-mcp-config");
   assert.deepEqual(JSON.parse(args[1]!), {
