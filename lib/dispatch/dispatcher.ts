@@ -457,7 +457,13 @@ export class Dispatcher {
         writeFileSync(path, content, { mode: 0o600 });
       }
       this.#workers.set(run.id, worker); // counts against the caps from now on
-      const spawned = await spawnWorker(argv, { cwd, env, logPath });
+      const stdin = profile.preset && PRESETS[profile.preset].stdin === "prompt";
+      const spawned = await spawnWorker(argv, {
+        cwd,
+        env,
+        logPath,
+        ...(stdin ? { stdinFile: promptFile } : {}),
+      });
       worker.pid = spawned.pid;
       worker.startTime = spawned.startTime;
       worker.child = spawned.child;

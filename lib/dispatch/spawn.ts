@@ -1,9 +1,10 @@
 /**
  * Starting a worker: its own process group (so a stop reaches every process it started),
- * stdin closed, stdout and stderr appended to the run's log, cwd = its workspace.
+ * stdin empty (or the prompt, for a CLI that reads it there), stdout and stderr appended to the
+ * run's log, cwd = its workspace.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { accessSync, closeSync, constants, statSync } from "node:fs";
+import { accessSync, closeSync, constants, openSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { openLog } from "./logs.ts";
 import { readStat } from "./proc.ts";
@@ -38,9 +39,13 @@ export function findProgram(program: string, path: string): string | null {
   return null;
 }
 
+/**
+ * spawnWorker starts `argv` as a worker. Its stdin is empty, or the file `stdinFile` (a file,
+ * not a pipe, so the worker reads it whole even if the dispatcher dies meanwhile).
+ */
 export function spawnWorker(
   argv: string[],
-  options: { cwd: string; env: Record<string, string>; logPath: string },
+  options: { cwd: string; env: Record<string, string>; logPath: string; stdinFile?: string },
 ): Promise<Spawned> {
   const program = findProgram(argv[0]!, options.env["PATH"] ?? "");
   if (program === null) {
@@ -51,6 +56,19 @@ export function spawnWorker(
     );
   }
   const fd = openLog(options.logPath);
+  let input: number | "ignore" = "ignore";
+  try {
+    if (options.stdinFile !== undefined) input = openSync(options.stdinFile, "r");
+  } catch (err) {
+    closeSync(fd);
+    return Promise.reject(
+      new SpawnError(`cannot start ${argv[0]}: its input: ${(err as Error).message}`),
+    );
+  }
+  const close = () => {
+    closeSync(fd);
+    if (typeof input === "number") closeSync(input);
+  };
   return new Promise<Spawned>((resolve, reject) => {
     let child: ChildProcess;
     try {
@@ -59,19 +77,19 @@ export function spawnWorker(
         cwd: options.cwd,
         env: options.env,
         detached: true, // a new process group led by the worker
-        stdio: ["ignore", fd, fd],
+        stdio: [input, fd, fd],
       });
     } catch (err) {
-      closeSync(fd);
+      close();
       reject(new SpawnError(`cannot start ${argv[0]}: ${(err as Error).message}`));
       return;
     }
     child.once("error", (err) => {
-      closeSync(fd);
+      close();
       reject(new SpawnError(`cannot start ${argv[0]}: ${err.message}`));
     });
     child.once("spawn", () => {
-      closeSync(fd);
+      close();
       const pid = child.pid!;
       resolve({ child, pid, startTime: readStat(pid)?.startTime ?? null });
     });

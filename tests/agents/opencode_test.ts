@@ -4,7 +4,7 @@
  * `@ai-sdk/openai-compatible` provider (Chat Completions).
  */
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { explain, runTask, type TierCli, writeJson } from "./_tier.ts";
 import { chat } from "./model/chat.ts";
@@ -88,6 +88,11 @@ Deno.test("opencode preset: a task ends done through opencode's bash tool runnin
   assert.equal(turns.length, 2, why);
   assert.ok(turns[0]!.turn!.prompt.includes(`# Task ${r.task.id}`), why);
   assert.ok(turns[0]!.turn!.prompt.includes("## How to work on this task"), why);
+  // the prompt arrives as the dispatcher wrote it: on the command line, `run` escaped its
+  // double quotes (`'{\"key\": \"value\"}'`), which a model copies into invalid JSON
+  const pushed = readFileSync(run.log_path!.replace(/\.log$/, ".prompt.md"), "utf8");
+  assert.ok(turns[0]!.turn!.prompt.includes(pushed.trim()), why);
+  assert.ok(turns[0]!.turn!.prompt.includes(`--metadata '{"key": "value"}'`), why);
   assert.equal(turns[0]!.reply!.kind, "tool", why);
   // opencode prices only models in its table: a scripted model costs "0", recorded as unknown
   assert.deepEqual(run.usage, usageOf(turns.length), why);

@@ -54,9 +54,13 @@ for (const preset of PRESET_NAMES) {
     assert.equal(started.profile, "worker");
     assert.equal(started.db, p.boardPath);
     assert.equal(started.tty, "no", "no terminal: the CLI runs headless");
-    assert.equal(started.stdin, "0", "stdin is closed (empty)");
-    const argv = readFileSync(join(run.workspace!, "argv.bin"), "utf8").split("\0").slice(0, -1);
     const prompt = readFileSync(run.log_path!.replace(/\.log$/, ".prompt.md"), "utf8");
+    assert.equal(
+      started.stdin,
+      PRESETS[preset].stdin === "prompt" ? String(new TextEncoder().encode(prompt).length) : "0",
+      "stdin is empty, or the prompt for a CLI that reads it there",
+    );
+    const argv = readFileSync(join(run.workspace!, "argv.bin"), "utf8").split("\0").slice(0, -1);
     const expected = [...PRESETS[preset].argv.slice(1), "--extra", "{task}"].map((a) =>
       a === "{prompt}" ? prompt : a.replaceAll("{task}", task.id)
     );

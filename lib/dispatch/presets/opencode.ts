@@ -154,8 +154,11 @@ export const opencode: Preset = {
     // a title of our own: otherwise opencode asks the model for one, a request per run
     "--title",
     "kanban {task}",
-    "{prompt}",
   ],
+  // the prompt on stdin: `run` quotes a message argument that holds a space and escapes the
+  // double quotes inside it, so the protocol's `--metadata '{"key": "value"}'` reached the
+  // model as `'{\"key\": \"value\"}'`; text read from stdin reaches it as written
+  stdin: "prompt",
   mcp: true,
   // opencode merges OPENCODE_CONFIG_CONTENT over its config files; local MCP servers inherit
   // opencode's environment, so `kanban mcp` sees the run's KANBAN_* variables

@@ -53,6 +53,12 @@ export interface Preset {
   argv: readonly string[];
   /** The CLI can be handed kanban's MCP server for one run (`mcp = true`). */
   mcp: boolean;
+  /**
+   * `prompt`: the CLI reads the prompt on stdin (from the run's prompt file) instead of from
+   * `{prompt}` in its argv, for a CLI that alters an argument on its way to the model.
+   * Omitted: stdin is empty (closed at once).
+   */
+  stdin?: "prompt";
   /** What one run adds (omitted: nothing). */
   launch?(ctx: LaunchContext): Launch;
   /**
