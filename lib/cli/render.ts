@@ -1,6 +1,9 @@
 /** Text renderers for people (the `--json` shapes are the store's types, printed as is). */
 import {
+  compactCount,
+  dollars,
   type Run,
+  sumRuns,
   type Task,
   type TaskDetail,
   type TaskSummary,
@@ -47,17 +50,9 @@ function duration(ms: number | null): string {
   return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
 }
 
-/** compact writes a count for people: 950, 12.4k, 3.1M. */
-export function compact(n: number): string {
-  if (n < 1000) return String(n);
-  if (n < 1e6) return `${(n / 1e3).toFixed(n < 1e4 ? 1 : 0)}k`;
-  return `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)}M`;
-}
-
-/** dollars writes a cost: $0.0123, $1.24; "-" when unknown (never $0 for "not reported"). */
-export function dollars(usd: number | null | undefined): string {
-  if (usd === null || usd === undefined) return "-";
-  return usd < 1 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+/** cost writes a reported cost, "-" when unknown (never $0 for "not reported"). */
+function cost(usd: number | null | undefined): string {
+  return usd === null || usd === undefined ? "-" : dollars(usd);
 }
 
 export function runRows(runs: Run[]): string {
@@ -71,8 +66,8 @@ export function runRows(runs: Run[]): string {
       r.started_at.replace("T", " ").slice(0, 19),
       r.open ? "running" : duration(r.duration_ms),
       r.outcome ?? "(open)",
-      r.usage ? compact(totalTokens(r.usage)) : "-",
-      dollars(r.usage?.cost_usd),
+      r.usage ? compactCount(totalTokens(r.usage)) : "-",
+      cost(r.usage?.cost_usd),
       oneLine(r.summary ?? r.error ?? "", 60),
     ]),
   ]);
@@ -86,10 +81,10 @@ export function usageRows(label: string, rows: (UsageTotals & { key: string })[]
       r.key,
       String(r.runs),
       String(r.runs_with_usage),
-      compact(r.input_tokens),
-      compact(r.cache_read_tokens),
-      compact(r.cache_write_tokens),
-      compact(r.output_tokens),
+      compactCount(r.input_tokens),
+      compactCount(r.cache_read_tokens),
+      compactCount(r.cache_write_tokens),
+      compactCount(r.output_tokens),
       r.cost_usd === null
         ? "-"
         : `${dollars(r.cost_usd)}${
@@ -101,15 +96,11 @@ export function usageRows(label: string, rows: (UsageTotals & { key: string })[]
 
 /** usedBy sums what a task's runs used: "12.4k tokens, $0.0123 (2 of 3 runs)"; null if none. */
 function usedBy(runs: Run[]): string | null {
-  const known = runs.filter((r) => r.usage !== null);
-  if (known.length === 0) return null;
-  const tokens = known.reduce((n, r) => n + totalTokens(r.usage!), 0);
-  const costs = known.filter((r) => r.usage!.cost_usd !== undefined);
-  const cost = costs.length === 0
-    ? ""
-    : `, ${dollars(costs.reduce((n, r) => n + r.usage!.cost_usd!, 0))}`;
-  const of = known.length === runs.length ? "" : ` (${known.length} of ${runs.length} runs)`;
-  return `${compact(tokens)} tokens${cost}${of}`;
+  const sum = sumRuns(runs.map((r) => r.usage));
+  if (sum.known === 0) return null;
+  const of = sum.known === runs.length ? "" : ` (${sum.known} of ${runs.length} runs)`;
+  const cost = sum.cost_usd === null ? "" : `, ${dollars(sum.cost_usd)}`;
+  return `${compactCount(sum.tokens)} tokens${cost}${of}`;
 }
 
 export function taskDetail(

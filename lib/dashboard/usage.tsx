@@ -11,29 +11,10 @@ import { signal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
 import type { Run, Usage, UsageStats, UsageTotals } from "./api.ts";
 import { usage, USAGE_WINDOW, usageError } from "./live.ts";
+import { compactCount, dollars, sumRuns, totalTokens } from "../store/usage_text.ts";
 
 /** Whether the per-profile breakdown is open (Esc closes it: app.tsx). */
 export const usageOpen = signal(false);
-
-/** scaled writes `n / div` with one decimal below 100 (no ".0"), whole above: 12.4k, 125k. */
-function scaled(n: number, div: number, unit: string): string {
-  const v = n / div;
-  return `${v < 99.95 ? v.toFixed(1).replace(/\.0$/, "") : Math.round(v)}${unit}`;
-}
-
-/** compact writes a count for people: 950, 2k, 12.4k, 125k, 3.1M. */
-export function compact(n: number): string {
-  if (n < 1000) return String(n);
-  if (n < 999_500) return scaled(n, 1e3, "k");
-  if (n < 999_500_000) return scaled(n, 1e6, "M");
-  return scaled(n, 1e9, "B");
-}
-
-/** dollars writes a reported cost: $0.0123 below a dollar, $1.24 above. */
-export function dollars(usd: number): string {
-  if (usd > 0 && usd < 0.0001) return "<$0.0001";
-  return usd < 1 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
-}
 
 const exact = (n: number) => n.toLocaleString("en-US");
 
@@ -52,8 +33,6 @@ function split(u: Usage | UsageTotals): Split {
   };
 }
 
-const total = (s: Split) => s.input + s.cached + s.output;
-
 function tokensTitle(u: Usage | UsageTotals): string {
   const reasoning = u.reasoning_tokens ? ` (${exact(u.reasoning_tokens)} reasoning)` : "";
   return [
@@ -68,7 +47,7 @@ function Tokens({ u }: { u: Usage | UsageTotals }) {
   const s = split(u);
   return (
     <span class="tokens" data-testid="tokens" title={tokensTitle(u)}>
-      {compact(s.input)} in · {compact(s.cached)} cached · {compact(s.output)} out
+      {compactCount(s.input)} in · {compactCount(s.cached)} cached · {compactCount(s.output)} out
     </span>
   );
 }
@@ -107,15 +86,12 @@ export function RunUsage({ run }: { run: Run }) {
 
 /** TaskUsage sums a task's runs for the drawer's Runs header (with two runs or more). */
 export function TaskUsage({ runs }: { runs: readonly Run[] }) {
-  const known = runs.filter((r) => r.usage !== null).map((r) => r.usage!);
-  if (known.length === 0 || runs.length < 2) return null; // one run: its own line says it
-  const tokens = known.reduce((n, u) => n + total(split(u)), 0);
-  const costs = known.filter((u) => u.cost_usd !== undefined);
-  const cost = costs.reduce((n, u) => n + u.cost_usd!, 0);
+  const sum = sumRuns(runs.map((r) => r.usage));
+  if (sum.known === 0 || runs.length < 2) return null; // one run: its own line says it
   return (
     <span class="muted small" data-testid="task-usage">
-      {compact(tokens)} tokens{costs.length > 0 ? ` · ${dollars(cost)}` : ""}
-      {known.length < runs.filter((r) => !r.open).length ? " (some runs unknown)" : ""}
+      {compactCount(sum.tokens)} tokens{sum.cost_usd !== null ? ` · ${dollars(sum.cost_usd)}` : ""}
+      {sum.known < runs.filter((r) => !r.open).length ? " (some runs unknown)" : ""}
     </span>
   );
 }
@@ -160,7 +136,7 @@ export function UsageSummary() {
     ? "no runs"
     : t.runs_with_usage === 0
     ? "usage unknown"
-    : `${compact(total(split(t)))} tokens`;
+    : `${compactCount(totalTokens(t))} tokens`;
   const note = costNote(t);
   return (
     <div class="usage" ref={box}>
@@ -198,9 +174,9 @@ function Row({ name, t, testid }: { name: string; t: UsageTotals; testid: string
     <tr data-testid={testid} data-name={name}>
       <th scope="row">{name}</th>
       <td>{t.runs}</td>
-      {known ? <td title={tokensTitle(t)}>{compact(s.input)}</td> : unknown}
-      {known ? <td>{compact(s.cached)}</td> : unknown}
-      {known ? <td>{compact(s.output)}</td> : unknown}
+      {known ? <td title={tokensTitle(t)}>{compactCount(s.input)}</td> : unknown}
+      {known ? <td>{compactCount(s.cached)}</td> : unknown}
+      {known ? <td>{compactCount(s.output)}</td> : unknown}
       {t.cost_usd === null
         ? <td class="muted" title="no run reported a cost">–</td>
         : (

@@ -48,6 +48,7 @@ export type {
 export type { Dispatcher, LeaseResult } from "./dispatchers.ts";
 export type { AssigneeStats, Stats } from "./stats.ts";
 export type { UsageFilter, UsageStats, UsageTotals } from "./usage_stats.ts";
+export { compactCount, dollars, sumRuns } from "./usage_text.ts";
 export type { Violation } from "./invariants.ts";
 export { SCHEMA_VERSION } from "./migrations.ts";
 export {

@@ -44,7 +44,4 @@ export function emptyUsage(source: UsageSource): Usage {
   };
 }
 
-/** totalTokens is every token a run used: input of all kinds plus output. */
-export function totalTokens(u: Usage): number {
-  return u.input_tokens + u.cache_read_tokens + u.cache_write_tokens + u.output_tokens;
-}
+export { totalTokens } from "./usage_text.ts";

@@ -36,7 +36,7 @@ Deno.test("a worker reports its usage with complete --usage; runs, show and stat
 
   const stats = await h.run(["stats"]);
   assert.match(stats.stdout, /Usage \(all time; costs only where the agent CLI reported them\):/);
-  assert.match(stats.stdout, /script\s+1\s+1\s+1\.0k\s+200\s+0\s+50\s+\$0\.0100/);
+  assert.match(stats.stdout, /script\s+1\s+1\s+1k\s+200\s+0\s+50\s+\$0\.0100/);
   const window = (await h.run(["stats", "--since", "1h", "--json"])).json<
     { usage: { since: string; total: { runs: number } } }
   >();
