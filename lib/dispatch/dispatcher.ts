@@ -27,9 +27,8 @@ import {
 import { prepareWorkspace } from "../workspace/workspace.ts";
 import { logSize, rotateLog, runFile, runLogPath } from "./logs.ts";
 import { liveness, stopGroup, type StopResult } from "./proc.ts";
-import { profileWarnings, workerPrompt } from "./profiles.ts";
+import { presetOf, profileWarnings, workerPrompt } from "./profiles.ts";
 import { runOutput } from "./output.ts";
-import { type Preset, PRESETS } from "./presets/mod.ts";
 import { spawnWorker } from "./spawn.ts";
 import { deliverNotifications, type NotifyReport } from "./notify.ts";
 import { launchPlan } from "./launch.ts";
@@ -238,7 +237,7 @@ export class Dispatcher {
       this.#workers.delete(w.runId);
       const run = await this.#o.store.getRun(w.runId);
       const { code, signal } = w.exit;
-      const preset = this.#presetOf(w.profile);
+      const preset = presetOf(this.#o.config.profiles[w.profile]);
       // a run still open ended without a report: it failed, and its last words say why
       const failed = run.open && !w.stop?.outcome;
       const { usage, lastWords } = runOutput(w.logPath, preset, failed);
@@ -268,12 +267,6 @@ export class Dispatcher {
         } -> ${r.task.status}`,
       );
     }
-  }
-
-  /** The preset of a profile (undefined for a command profile or one no longer configured). */
-  #presetOf(profile: string): Preset | undefined {
-    const name = this.#o.config.profiles[profile]?.preset;
-    return name === undefined ? undefined : PRESETS[name];
   }
 
   #classify(w: Worker): [Outcome, string | null] {
@@ -440,7 +433,7 @@ export class Dispatcher {
       const prompt = await workerPrompt(this.#o.store, task.id, profile);
       const file = (name: string) => runFile(logPath, name);
       const promptFile = file("prompt.md");
-      const { argv, env, files } = launchPlan({
+      const { argv, env, files, stdin } = launchPlan({
         claim,
         profile,
         prompt,
@@ -457,12 +450,11 @@ export class Dispatcher {
         writeFileSync(path, content, { mode: 0o600 });
       }
       this.#workers.set(run.id, worker); // counts against the caps from now on
-      const stdin = profile.preset && PRESETS[profile.preset].stdin === "prompt";
       const spawned = await spawnWorker(argv, {
         cwd,
         env,
         logPath,
-        ...(stdin ? { stdinFile: promptFile } : {}),
+        ...(stdin !== null ? { stdinFile: stdin } : {}),
       });
       worker.pid = spawned.pid;
       worker.startTime = spawned.startTime;

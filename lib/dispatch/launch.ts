@@ -6,7 +6,7 @@ import { dirname } from "node:path";
 import type { Profile } from "../config/config.ts";
 import type { BoardRef, Env } from "../config/paths.ts";
 import type { Claim } from "../store/mod.ts";
-import { presetLaunch, renderArgv } from "./profiles.ts";
+import { presetLaunch, presetOf, renderArgv } from "./profiles.ts";
 
 export interface LaunchInput {
   claim: Claim;
@@ -38,6 +38,8 @@ export interface LaunchPlan {
   env: Record<string, string>;
   /** path -> content, written private (0600) before the spawn. */
   files: Record<string, string>;
+  /** The file the worker reads on stdin (its prompt, for a preset that asks), or null. */
+  stdin: string | null;
 }
 
 export function launchPlan(i: LaunchInput): LaunchPlan {
@@ -74,5 +76,10 @@ export function launchPlan(i: LaunchInput): LaunchPlan {
     board: i.board.path,
     kanban: i.bin,
   }, added);
-  return { argv, env: { ...env, ...added.env }, files: added.files ?? {} };
+  return {
+    argv,
+    env: { ...env, ...added.env },
+    files: added.files ?? {},
+    stdin: presetOf(i.profile)?.stdin === "prompt" ? i.runFile("prompt.md") : null,
+  };
 }

@@ -8,7 +8,7 @@ import type { Profile } from "../config/config.ts";
 import type { Env } from "../config/paths.ts";
 import { renderContext, type Store } from "../store/mod.ts";
 import { findProgram } from "./spawn.ts";
-import { type Launch, type LaunchContext, PRESETS } from "./presets/mod.ts";
+import { type Launch, type LaunchContext, type Preset, PRESETS } from "./presets/mod.ts";
 
 export { PRESETS, WORKER_ENV } from "./presets/mod.ts";
 
@@ -50,16 +50,19 @@ export function profileWarnings(profiles: Record<string, Profile>, env: Env): st
     if (findProgram(program, workerEnv["PATH"] ?? "") === null) {
       out.push(`profile ${name}: command "${program}" is not found or not executable`);
     }
-    if (p.preset === undefined) continue;
-    for (const w of PRESETS[p.preset].check?.(workerEnv) ?? []) out.push(`profile ${name}: ${w}`);
+    for (const w of presetOf(p)?.check?.(workerEnv) ?? []) out.push(`profile ${name}: ${w}`);
   }
   return out;
 }
 
+/** presetOf is a profile's preset (undefined for a command profile, or no profile). */
+export function presetOf(profile: Profile | undefined): Preset | undefined {
+  return profile?.preset === undefined ? undefined : PRESETS[profile.preset];
+}
+
 /** presetLaunch is what the profile's preset adds to one run (nothing for a command). */
 export function presetLaunch(profile: Profile, ctx: LaunchContext): Launch {
-  if (profile.preset === undefined) return {};
-  return PRESETS[profile.preset].launch?.(ctx) ?? {};
+  return presetOf(profile)?.launch?.(ctx) ?? {};
 }
 
 /**

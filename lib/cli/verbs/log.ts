@@ -6,7 +6,8 @@ import type { Command } from "@commander-js/extra-typings";
 import { NotFoundError, type Run, type TaskEvent } from "../../store/mod.ts";
 import { loadConfig } from "../../config/config.ts";
 import { readableLine, readLogText } from "../../dispatch/output.ts";
-import { type Preset, PRESETS } from "../../dispatch/presets/mod.ts";
+import type { Preset } from "../../dispatch/presets/mod.ts";
+import { presetOf } from "../../dispatch/profiles.ts";
 import { type CliContext, session } from "../context.ts";
 import { countOption } from "./runs.ts";
 
@@ -41,8 +42,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 function presetOfRun(ctx: CliContext, run: Run): Preset | undefined {
   try {
-    const name = loadConfig(ctx.env).profiles[run.profile ?? ""]?.preset;
-    const preset = name === undefined ? undefined : PRESETS[name];
+    const preset = presetOf(loadConfig(ctx.env).profiles[run.profile ?? ""]);
     return preset?.readable ? preset : undefined;
   } catch {
     return undefined; // an unreadable config.toml: the log as it is

@@ -13,15 +13,13 @@ function usageText(u: UsageStats): string {
   if (u.total.runs_with_usage === 0) {
     return `Usage (${window}): no run reported usage (${u.total.runs} ended runs)`;
   }
-  const rows = <T>(items: (T & UsageStats["total"])[], key: (t: T) => string | null) =>
-    items.map((r) => ({ ...r, key: key(r) ?? "-" }));
   return [
     `Usage (${window}; costs only where the agent CLI reported them):`,
     usageRows("BOARD", [{ ...u.total, key: "all" }]),
     "",
-    usageRows("PROFILE", rows(u.by_profile, (r) => r.profile)),
+    usageRows("PROFILE", u.by_profile.map((r) => ({ ...r, key: r.profile ?? "-" }))),
     ...(u.by_tenant.some((t) => t.tenant !== null)
-      ? ["", usageRows("TENANT", rows(u.by_tenant, (r) => r.tenant))]
+      ? ["", usageRows("TENANT", u.by_tenant.map((r) => ({ ...r, key: r.tenant ?? "-" })))]
       : []),
   ].join("\n");
 }
