@@ -50,7 +50,7 @@ export function profileWarnings(profiles: Record<string, Profile>, env: Env): st
     if (findProgram(program, workerEnv["PATH"] ?? "") === null) {
       out.push(`profile ${name}: command "${program}" is not found or not executable`);
     }
-    for (const w of presetOf(p)?.check?.(workerEnv) ?? []) out.push(`profile ${name}: ${w}`);
+    for (const w of presetOf(p)?.check?.(workerEnv, p) ?? []) out.push(`profile ${name}: ${w}`);
   }
   return out;
 }

@@ -15,7 +15,7 @@ const ROOT = process.getuid?.() === 0;
 const REFUSES =
   /profile careless: claude-code refuses --permission-mode bypassPermissions as root \(IS_SANDBOX is "yes"\): .*IS_SANDBOX = "1".*docs\/agents\.md/;
 
-Deno.test(`status and dispatch --dry-run warn before a claim: a missing CLI, and (${ROOT ? "as root" : "not root: no warning"}) Claude Code without IS_SANDBOX`, () => {
+Deno.test(`status and dispatch --dry-run warn before a claim: a missing CLI, and (${ROOT ? "as root" : "not root"}) Claude Code without IS_SANDBOX or Gemini CLI with mcp = true`, () => {
   using h = binaryHome();
   h.json(["init"]);
   writeFileSync(
@@ -26,6 +26,9 @@ Deno.test(`status and dispatch --dry-run warn before a claim: a missing CLI, and
       "[profiles.sandboxed]",
       'preset = "claude-code"',
       'env = { IS_SANDBOX = "1" }',
+      "[profiles.gemini]",
+      'preset = "gemini"',
+      "mcp = true",
       "[profiles.missing]",
       'command = ["no-such-agent-cli"]',
     ].join("\n"),
@@ -41,8 +44,15 @@ Deno.test(`status and dispatch --dry-run warn before a claim: a missing CLI, and
     assert.match(text, /profile missing: command "no-such-agent-cli" is not found/);
     assert.doesNotMatch(text, /profile careless: command "claude"/, "claude is on the PATH");
     assert.doesNotMatch(text, /profile sandboxed: claude-code refuses/);
-    if (ROOT) assert.match(text, REFUSES);
-    else assert.doesNotMatch(text, /refuses/);
+    // Gemini CLI takes a per-run settings file only from a root-owned folder chain
+    const geminiMcp = /profile gemini: mcp = true needs a dispatcher running as root/;
+    if (ROOT) {
+      assert.match(text, REFUSES);
+      assert.doesNotMatch(text, geminiMcp);
+    } else {
+      assert.doesNotMatch(text, /refuses/);
+      assert.match(text, geminiMcp);
+    }
   }
   assert.match(
     dry.stdout,

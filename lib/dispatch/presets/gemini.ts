@@ -193,8 +193,15 @@ export const gemini: Preset = {
         return null; // init and events a later version adds
     }
   },
-  check(env) {
+  check(env, profile) {
     const out: string[] = [];
+    // Gemini CLI reads a system settings file only when it and every folder above it belong
+    // to root: another user's dispatcher cannot hand it kanban's server
+    if (profile?.mcp && process.getuid?.() !== 0) {
+      out.push(
+        "mcp = true needs a dispatcher running as root with Gemini CLI (it ignores the run's settings file otherwise): its workers use the kanban command instead",
+      );
+    }
     const settings = settingsFiles(env);
     const all = (...path: string[]) => settings.map((s) => field(s, ...path));
     // with a base URL and no auth type set, Gemini CLI 0.61 picks "gateway" and rejects it

@@ -74,6 +74,9 @@ export interface Preset {
    * log`, `tail`, a failed run's error); null hides the line. Omitted: lines are shown as is.
    */
   readable?(line: string): string | null;
-  /** Warnings about running this CLI with this environment here (status, dry run, start-up). */
-  check?(env: Readonly<Record<string, string | undefined>>): string[];
+  /**
+   * Warnings about running this CLI here with this environment, and with kanban's MCP server
+   * when the profile asks for it (status, dry run, start-up).
+   */
+  check?(env: Readonly<Record<string, string | undefined>>, profile?: { mcp: boolean }): string[];
 }
