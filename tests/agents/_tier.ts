@@ -3,6 +3,7 @@
  * with a preset's real agent CLI (installed by scripts/setup into agents/node_modules) talking
  * to the scripted model server on 127.0.0.1, and returns what happened.
  */
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -12,8 +13,8 @@ import type { PresetName } from "../../lib/config/config.ts";
 import { openStore, type Run, type Task } from "../../lib/store/mod.ts";
 import { BINARY } from "../e2e/_binary.ts";
 import { tempDir } from "../_setup.ts";
-import { type Api, type ModelServer, startModelServer } from "./model/server.ts";
-import type { Step } from "./model/script.ts";
+import { type Api, type Logged, type ModelServer, startModelServer } from "./model/server.ts";
+import { FIGURES, type Step, WORKER_TOOLS } from "./model/script.ts";
 
 /** The kanban binary the tier runs: dist/kanban, or $KANBAN_TIER_BINARY (a private build). */
 const KANBAN = process.env["KANBAN_TIER_BINARY"] || BINARY;
@@ -188,4 +189,107 @@ export function explain(r: TierResult): string {
 export function writeJson(path: string, data: unknown): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, JSON.stringify(data, null, 2));
+}
+
+/** HANDOFF is what every scripted run hands over: kanban complete's summary and metadata. */
+export const HANDOFF = {
+  summary: "Scripted work is done.",
+  metadata: { files: 2, url: "https://example.test/pr/1" },
+};
+
+/** COMPLETE is the command line that hands HANDOFF over through the CLI's shell tool. */
+export const COMPLETE = `kanban complete --summary '${HANDOFF.summary}' --metadata '${
+  JSON.stringify(HANDOFF.metadata)
+}'`;
+
+/** shellComplete is the script `before`, then the shell tool running COMPLETE, then "Done.". */
+export function shellComplete(...before: Step[]): Step[] {
+  return [...before, { shell: COMPLETE }, { text: "Done." }];
+}
+
+/** mcpComplete is the script `before`, then kanban's MCP `complete` of HANDOFF, then "Done.". */
+export function mcpComplete(...before: Step[]): Step[] {
+  return [...before, { mcp: "complete", args: HANDOFF }, { text: "Done." }];
+}
+
+/**
+ * assertHandedOff checks a run that ended with the script's complete: the task is done, its
+ * run completed with exactly HANDOFF, and the first scripted turn's prompt is the task's.
+ * It returns that run, the scripted turns and explain(r) for the test's own assertions.
+ */
+export function assertHandedOff(r: TierResult): { run: Run; turns: Logged[]; why: string } {
+  const why = explain(r);
+  assert.equal(r.task.status, "done", why);
+  const run = r.runs[0]!;
+  assert.equal(run.outcome, "completed", why);
+  assert.equal(run.summary, HANDOFF.summary, why);
+  assert.deepEqual(run.metadata, HANDOFF.metadata, why);
+  const turns = r.server.turns();
+  const prompt = turns[0]?.turn?.prompt ?? "";
+  assert.ok(prompt.includes(`# Task ${r.task.id}`), why);
+  assert.ok(prompt.includes("## How to work on this task"), why);
+  return { run, turns, why };
+}
+
+/**
+ * assertTwoTurns checks a run of shellComplete() or mcpComplete() as assertHandedOff does, and
+ * that it took exactly two scripted turns: the first reply called `call` (the CLI's name for its
+ * shell tool, or for kanban's complete), the second said "Done.".
+ */
+export function assertTwoTurns(r: TierResult, call: string): ReturnType<typeof assertHandedOff> {
+  const done = assertHandedOff(r);
+  assert.equal(done.turns.length, 2, `a call of ${call}, then the closing text\n${done.why}`);
+  assert.equal(firstCall(r), call, done.why);
+  return done;
+}
+
+/**
+ * assertWorkerTools checks that the first scripted turn offered all seven WORKER_TOOLS under
+ * the CLI's names for them (`nameOf("complete")`, e.g. `mcp__kanban__complete`). kanban's MCP
+ * server lists them only when the worker's KANBAN_* variables reach it.
+ */
+export function assertWorkerTools(r: TierResult, nameOf: (tool: string) => string): void {
+  const offered = r.server.turns()[0]?.turn?.tools.map((t) => t.name) ?? [];
+  for (const tool of WORKER_TOOLS) {
+    assert.ok(
+      offered.includes(nameOf(tool)),
+      `kanban's ${tool} is offered as ${nameOf(tool)}: ${offered.join(", ")}\n${explain(r)}`,
+    );
+  }
+}
+
+/**
+ * firstCall is the name of the tool the first scripted reply called, or that reply's kind
+ * when it called none ("text"); undefined when the CLI asked nothing.
+ */
+function firstCall(r: TierResult): string | undefined {
+  const reply = r.server.turns()[0]?.reply;
+  return reply?.kind === "tool" ? reply.name : reply?.kind;
+}
+
+/**
+ * servedUsage is the usage of `replies` scripted replies with every FIGURES kind counted, as
+ * a CLI that reports them all records it; each tier adds its CLI's models, turns and cost.
+ */
+export function servedUsage(replies: number) {
+  return {
+    input_tokens: replies * FIGURES.input,
+    output_tokens: replies * FIGURES.output,
+    cache_read_tokens: replies * FIGURES.cache_read,
+    cache_write_tokens: replies * FIGURES.cache_write,
+    reasoning_tokens: replies * FIGURES.reasoning,
+    source: "output",
+  };
+}
+
+/**
+ * chatUsage is servedUsage over Chat Completions, which has no cache writes: the server's
+ * cache-write tokens reach the CLI as plain input (see CHAT_USAGE).
+ */
+export function chatUsage(replies: number) {
+  return {
+    ...servedUsage(replies),
+    input_tokens: replies * (FIGURES.input + FIGURES.cache_write),
+    cache_write_tokens: 0,
+  };
 }

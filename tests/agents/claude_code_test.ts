@@ -5,9 +5,18 @@
 import assert from "node:assert/strict";
 import process from "node:process";
 import { PRESETS } from "../../lib/dispatch/presets/mod.ts";
-import { explain, runTask, type TierCli, type TierResult } from "./_tier.ts";
+import {
+  assertTwoTurns,
+  assertWorkerTools,
+  explain,
+  mcpComplete,
+  runTask,
+  servedUsage,
+  shellComplete,
+  type TierCli,
+  type TierResult,
+} from "./_tier.ts";
 import { anthropic, ANTHROPIC_MODEL } from "./model/anthropic.ts";
-import { FIGURES, mcpTool, WORKER_TOOLS } from "./model/script.ts";
 
 /**
  * CLAUDE points Claude Code at the model server: the base URL and an API key (any: the server
@@ -26,78 +35,39 @@ const CLAUDE: TierCli = {
   profile: 'env = { IS_SANDBOX = "1" }',
 };
 
-const SUMMARY = "Scripted work is done.";
-const METADATA = { files: 2, branch: "scripted" };
-
-/** replies is how many model replies Claude Code was served (every one is counted). */
-function replies(r: TierResult): number {
-  return r.server.requests.filter((q) => q.path.endsWith("/v1/messages") && q.reply).length;
-}
-
 /** resultCost is the `total_cost_usd` of the worker log's `result` event. */
 function resultCost(r: TierResult): unknown {
   const line = r.log.split("\n").find((l) => l.startsWith('{"') && l.includes('"type":"result"'));
   return line ? JSON.parse(line).total_cost_usd : undefined;
 }
 
-/** assertCompleted checks a run that ended with the scripted complete, and its usage. */
-function assertCompleted(r: TierResult): void {
-  const why = explain(r);
-  assert.equal(r.task.status, "done", why);
-  const run = r.runs[0]!;
-  assert.equal(run.outcome, "completed", why);
-  assert.equal(run.summary, SUMMARY, why);
-  assert.deepEqual(run.metadata, METADATA, why);
-  const first = r.server.turns()[0]?.turn;
-  assert.ok(first?.prompt.includes(`# Task ${r.task.id}`), why);
-  assert.ok(first?.prompt.includes("## How to work on this task"), why);
-  // the complete call, then "Done.": each reply is counted once, in the CLI's running total
-  const n = replies(r);
-  assert.equal(n, 2, why);
+/**
+ * assertCompleted checks a run of the standard script whose first reply called `call` (see
+ * assertTwoTurns) and its usage: each reply is counted once, in the CLI's running total.
+ */
+function assertCompleted(r: TierResult, call: string): void {
+  const { run, turns, why } = assertTwoTurns(r, call);
   const cost = resultCost(r);
   // a model Claude Code has list prices for: its cost is recorded (a guess would not be)
   assert.ok(typeof cost === "number" && cost > 0, `Claude Code prices the run\n${why}`);
   assert.deepEqual(run.usage, {
-    input_tokens: n * FIGURES.input,
-    output_tokens: n * FIGURES.output,
-    cache_read_tokens: n * FIGURES.cache_read,
-    cache_write_tokens: n * FIGURES.cache_write,
-    reasoning_tokens: n * FIGURES.reasoning,
+    ...servedUsage(turns.length),
     models: [ANTHROPIC_MODEL],
-    turns: n,
+    turns: turns.length,
     cost_usd: cost,
-    source: "output",
   }, why);
   assert.doesNotMatch(r.dispatcher, /IS_SANDBOX/, `the profile sets it: no warning\n${why}`);
 }
 
 Deno.test("claude-code preset: a task ends done through the CLI's Bash tool running kanban complete", async () => {
-  const complete = `kanban complete --summary '${SUMMARY}' --metadata '${
-    JSON.stringify(METADATA)
-  }'`;
-  await using r = await runTask(CLAUDE, {
-    steps: [{ shell: complete }, { text: "Done." }],
-    timeoutMs: 120_000,
-  });
-  assertCompleted(r);
-  const call = r.server.turns()[0]?.reply;
-  assert.equal(call?.kind === "tool" ? call.name : call?.kind, "Bash", explain(r));
+  await using r = await runTask(CLAUDE, { steps: shellComplete(), timeoutMs: 120_000 });
+  assertCompleted(r, "Bash");
 });
 
 Deno.test("claude-code preset: with mcp = true a task ends done through kanban's MCP complete tool", async () => {
-  await using r = await runTask(CLAUDE, {
-    steps: [{ mcp: "complete", args: { summary: SUMMARY, metadata: METADATA } }, { text: "Done." }],
-    mcp: true,
-    timeoutMs: 120_000,
-  });
-  const first = r.server.turns()[0]?.turn;
-  for (const name of WORKER_TOOLS) {
-    // the server offers the worker tools only when the worker's KANBAN_* variables reach it
-    assert.ok(first && mcpTool(first.tools, name), `kanban tool ${name} is offered\n${explain(r)}`);
-  }
-  const call = r.server.turns()[0]?.reply;
-  assert.equal(call?.kind === "tool" ? call.name : call?.kind, "mcp__kanban__complete", explain(r));
-  assertCompleted(r);
+  await using r = await runTask(CLAUDE, { steps: mcpComplete(), mcp: true, timeoutMs: 120_000 });
+  assertWorkerTools(r, (t) => `mcp__kanban__${t}`);
+  assertCompleted(r, "mcp__kanban__complete");
 });
 
 // Claude Code's own safety check, proven as root (as CI runs): a machine kanban is not told is

@@ -8,9 +8,19 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import process from "node:process";
-import { explain, runTask, type TierCli } from "./_tier.ts";
+import {
+  assertTwoTurns,
+  assertWorkerTools,
+  COMPLETE,
+  explain,
+  mcpComplete,
+  runTask,
+  servedUsage,
+  shellComplete,
+  type TierCli,
+  type TierResult,
+} from "./_tier.ts";
 import { responses, RESPONSES_MODEL } from "./model/responses.ts";
-import { FIGURES, WORKER_TOOLS } from "./model/script.ts";
 import { BINARY } from "../e2e/_binary.ts";
 import { tempDir } from "../_setup.ts";
 
@@ -50,76 +60,33 @@ function codexCli(extra = ""): TierCli {
 }
 
 const CODEX = codexCli();
-const SUMMARY = "Scripted summary.";
-const METADATA = { answer: 42, path: "out.txt" };
-const COMPLETE = `kanban complete --summary '${SUMMARY}' --metadata '${JSON.stringify(METADATA)}'`;
 const TIMEOUT = 120_000;
 
 /**
- * The usage Codex reports for `replies` model replies of FIGURES: its figures are the sum
- * over every reply it was served, read back into kanban's non-overlapping kinds.
+ * assertDone checks a run of the standard script whose first reply called `call` (see
+ * assertTwoTurns): Codex sent nothing but those two turns, and counted both replies. Its usage
+ * is the sum over every reply it was served, read back into kanban's non-overlapping kinds;
+ * Codex's JSON events never name the model.
  */
-function expectedUsage(replies: number) {
-  return {
-    input_tokens: FIGURES.input * replies,
-    output_tokens: FIGURES.output * replies,
-    cache_read_tokens: FIGURES.cache_read * replies,
-    cache_write_tokens: FIGURES.cache_write * replies,
-    reasoning_tokens: FIGURES.reasoning * replies,
-    // Codex's JSON events never name the model
-    models: [],
-    source: "output",
-  };
+function assertDone(r: TierResult, call: string): string {
+  const { run, turns, why } = assertTwoTurns(r, call);
+  assert.equal(r.server.requests.length, 2, why);
+  assert.deepEqual(run.usage, { ...servedUsage(turns.length), models: [] }, why);
+  return why;
 }
 
 Deno.test("codex preset: a task ends done through the CLI's shell tool running kanban complete", async () => {
-  await using r = await runTask(CODEX, {
-    steps: [{ shell: COMPLETE }, { text: "Done." }],
-    timeoutMs: TIMEOUT,
-  });
-  const run = r.runs[0];
-  assert.equal(r.task.status, "done", explain(r));
-  assert.equal(run?.outcome, "completed", explain(r));
-  assert.equal(run?.summary, SUMMARY, explain(r));
-  assert.deepEqual(run?.metadata, METADATA, explain(r));
-  const turns = r.server.turns();
-  assert.match(turns[0]!.turn!.prompt, new RegExp(`# Task ${r.task.id}`), explain(r));
-  assert.match(turns[0]!.turn!.prompt, /## How to work on this task/, explain(r));
-  assert.equal(turns[0]!.turn!.model, RESPONSES_MODEL, explain(r));
+  await using r = await runTask(CODEX, { steps: shellComplete(), timeoutMs: TIMEOUT });
+  const why = assertDone(r, "exec_command");
+  assert.equal(r.server.turns()[0]!.turn!.model, RESPONSES_MODEL, why);
   // the shell tool ran bash -c (allow_login_shell=false), so kanban stayed on its PATH
-  assert.match(r.log, /"command":"\/bin\/bash -c /, explain(r));
-  // Codex sent nothing but the two turns of this conversation, and counted both replies
-  assert.equal(r.server.requests.length, 2, explain(r));
-  assert.equal(turns.length, 2, explain(r));
-  assert.deepEqual(run?.usage, expectedUsage(turns.length), explain(r));
+  assert.match(r.log, /"command":"\/bin\/bash -c /, why);
 });
 
 Deno.test("codex preset: a task ends done through kanban's MCP server, which offers all seven worker tools", async () => {
-  await using r = await runTask(CODEX, {
-    steps: [{ mcp: "complete", args: { summary: SUMMARY, metadata: METADATA } }, {
-      text: "Done.",
-    }],
-    mcp: true,
-    timeoutMs: TIMEOUT,
-  });
-  const run = r.runs[0];
-  assert.equal(r.task.status, "done", explain(r));
-  assert.equal(run?.outcome, "completed", explain(r));
-  assert.equal(run?.summary, SUMMARY, explain(r));
-  assert.deepEqual(run?.metadata, METADATA, explain(r));
-  const turns = r.server.turns();
-  assert.match(turns[0]!.turn!.prompt, new RegExp(`# Task ${r.task.id}`), explain(r));
-  assert.match(turns[0]!.turn!.prompt, /## How to work on this task/, explain(r));
-  const offered = turns[0]!.turn!.tools.map((t) => t.name);
-  for (const tool of WORKER_TOOLS) {
-    assert.ok(
-      offered.some((n) => n !== tool && n.includes("kanban") && n.endsWith(tool)),
-      `kanban's ${tool} is offered: ${offered.join(", ")}\n${explain(r)}`,
-    );
-  }
-  assert.equal(r.server.requests.length, 2, explain(r));
-  assert.equal(turns.length, 2, explain(r));
-  assert.deepEqual(run?.usage, expectedUsage(turns.length), explain(r));
+  await using r = await runTask(CODEX, { steps: mcpComplete(), mcp: true, timeoutMs: TIMEOUT });
+  assertDone(r, "mcp__kanban__complete");
+  assertWorkerTools(r, (t) => `mcp__kanban__${t}`);
 });
 
 /** initBoard makes a board of its own under `home` with the compiled kanban; returns its path. */
@@ -143,7 +110,7 @@ Deno.test("codex preset: inside the sandbox a board outside the writable roots i
   const write = `env -i PATH="$PATH" HOME=${other.dir} KANBAN_HOME=${other.dir} ` +
     `kanban create 'from the sandbox'`;
   await using r = await runTask(CODEX, {
-    steps: [{ shell: write }, { shell: COMPLETE }, { text: "Done." }],
+    steps: shellComplete({ shell: write }),
     timeoutMs: TIMEOUT,
   });
   assert.equal(r.task.status, "done", explain(r));
@@ -162,22 +129,17 @@ Deno.test("codex preset: a user's own writable roots stay writable beside the bo
   mkdirSync(inArgs);
   // config.toml's list, then a profile whose args set their own list (which replaces config's:
   // that is Codex's rule for -c, the user's choice)
-  const touch = (dir: string) => `touch ${dir}/written && ${COMPLETE}`;
-  {
-    await using r = await runTask(codexCli(`writable_roots = ["${inConfig}"]`), {
-      steps: [{ shell: touch(inConfig) }, { text: "Done." }],
+  const cases: [root: string, cli: TierCli, profile: string][] = [
+    [inConfig, codexCli(`writable_roots = ["${inConfig}"]`), ""],
+    [inArgs, CODEX, `args = ["-c", 'sandbox_workspace_write.writable_roots=["${inArgs}"]']`],
+  ];
+  for (const [root, cli, profile] of cases) {
+    await using r = await runTask(cli, {
+      steps: [{ shell: `touch ${root}/written && ${COMPLETE}` }, { text: "Done." }],
+      profile,
       timeoutMs: TIMEOUT,
     });
     assert.equal(r.task.status, "done", explain(r));
-    assert.ok(existsSync(join(inConfig, "written")), explain(r));
-  }
-  {
-    await using r = await runTask(CODEX, {
-      steps: [{ shell: touch(inArgs) }, { text: "Done." }],
-      profile: `args = ["-c", 'sandbox_workspace_write.writable_roots=["${inArgs}"]']`,
-      timeoutMs: TIMEOUT,
-    });
-    assert.equal(r.task.status, "done", explain(r));
-    assert.ok(existsSync(join(inArgs, "written")), explain(r));
+    assert.ok(existsSync(join(root, "written")), explain(r));
   }
 });

@@ -7,8 +7,17 @@ import assert from "node:assert/strict";
 import { dirname } from "node:path";
 import { copilot } from "../../lib/dispatch/presets/copilot.ts";
 import { chat, CHAT_MODEL } from "./model/chat.ts";
-import { FIGURES, WORKER_TOOLS } from "./model/script.ts";
-import { explain, runTask, type TierCli } from "./_tier.ts";
+import {
+  assertTwoTurns,
+  assertWorkerTools,
+  chatUsage,
+  COMPLETE,
+  explain,
+  mcpComplete,
+  runTask,
+  shellComplete,
+  type TierCli,
+} from "./_tier.ts";
 
 const COPILOT: TierCli = {
   preset: "copilot",
@@ -25,82 +34,37 @@ const COPILOT: TierCli = {
   }),
 };
 
-const SUMMARY = "Scripted copilot run";
-const METADATA = { cli: "copilot", files: 0 };
-const COMMAND = `kanban complete --summary '${SUMMARY}' --metadata '${JSON.stringify(METADATA)}'`;
-
 /**
- * expectedUsage is what Copilot's usage file accounts for: the scripted figures of every served
- * reply (Chat Completions has no cache-write count: those tokens are plain input there), one
- * turn per reply, and the scripted model.
+ * usageOf is what Copilot's usage file accounts for: the scripted figures of every served reply
+ * (over Chat Completions), one turn per reply, and the scripted model.
  */
-function expectedUsage(replies: number) {
-  return {
-    input_tokens: replies * (FIGURES.input + FIGURES.cache_write),
-    output_tokens: replies * FIGURES.output,
-    cache_read_tokens: replies * FIGURES.cache_read,
-    cache_write_tokens: 0,
-    reasoning_tokens: replies * FIGURES.reasoning,
-    models: [CHAT_MODEL],
-    turns: replies,
-    source: "output",
-  };
+function usageOf(replies: number) {
+  return { ...chatUsage(replies), models: [CHAT_MODEL], turns: replies };
 }
 
 Deno.test("copilot preset: a task ends done through the CLI's shell tool running kanban complete", async () => {
-  await using r = await runTask(COPILOT, {
-    steps: [{ shell: COMMAND }, { text: "Done." }],
-    timeoutMs: 120_000,
-  });
-  const why = explain(r);
-  const run = r.runs[0];
-  assert.equal(r.task.status, "done", why);
+  await using r = await runTask(COPILOT, { steps: shellComplete(), timeoutMs: 120_000 });
+  const { run, turns, why } = assertTwoTurns(r, "bash");
+  assert.deepEqual(run.usage, usageOf(turns.length), why);
   assert.equal(r.runs.length, 1, why);
-  assert.equal(run?.outcome, "completed", why);
-  assert.equal(run?.summary, SUMMARY, why);
-  assert.deepEqual(run?.metadata, METADATA, why);
-  const turns = r.server.turns();
-  assert.equal(turns.length, 2, `a shell call, then the closing text\n${why}`);
-  assert.equal(turns[0]?.reply?.kind, "tool", why);
-  assert.equal(turns[0]?.turn?.tools.some((t) => t.name === "bash"), true, why);
-  assert.match(turns[0]?.turn?.prompt ?? "", new RegExp(`# Task ${r.task.id}`), why);
-  assert.match(turns[0]?.turn?.prompt ?? "", /## How to work on this task/, why);
   assert.equal(turns[1]?.turn?.toolResults.length, 1, why);
-  assert.deepEqual(run?.usage, expectedUsage(turns.length), why);
   // the log ends as the shell call, the closing text and the result line (a slow first
   // start prints "Package extraction took ...ms" before them)
   const shown = r.log.split("\n").map((l) => copilot.readable!(l)).filter((l) => l !== null);
-  assert.deepEqual(shown.slice(-3, -1), [`→ bash: ${COMMAND}`, "Done."], why);
+  assert.deepEqual(shown.slice(-3, -1), [`→ bash: ${COMPLETE}`, "Done."], why);
   assert.match(shown.at(-1) ?? "", /^result: exit code 0 after /, why);
 });
 
 Deno.test("copilot preset: with mcp = true a task ends done through kanban's MCP complete tool", async () => {
-  await using r = await runTask(COPILOT, {
-    steps: [{ mcp: "complete", args: { summary: SUMMARY, metadata: METADATA } }, { text: "Done." }],
-    mcp: true,
-    timeoutMs: 120_000,
-  });
-  const why = explain(r);
-  const run = r.runs[0];
-  assert.equal(r.task.status, "done", why);
-  assert.equal(run?.outcome, "completed", why);
-  assert.equal(run?.summary, SUMMARY, why);
-  assert.deepEqual(run?.metadata, METADATA, why);
-  const turns = r.server.turns();
-  assert.equal(turns.length, 2, `an MCP call, then the closing text\n${why}`);
-  const names = turns[0]?.turn?.tools.map((t) => t.name) ?? [];
-  for (const tool of WORKER_TOOLS) {
-    assert.ok(names.some((n) => n.includes("kanban") && n.endsWith(tool)), `${tool}\n${why}`);
-  }
-  assert.equal(turns[0]?.reply?.kind, "tool", why);
-  assert.match(turns[0]?.turn?.prompt ?? "", new RegExp(`# Task ${r.task.id}`), why);
-  assert.match(turns[0]?.turn?.prompt ?? "", /## How to work on this task/, why);
-  assert.deepEqual(run?.usage, expectedUsage(turns.length), why);
+  await using r = await runTask(COPILOT, { steps: mcpComplete(), mcp: true, timeoutMs: 120_000 });
+  const { run, turns, why } = assertTwoTurns(r, "kanban-complete");
+  assert.deepEqual(run.usage, usageOf(turns.length), why);
+  assertWorkerTools(r, (t) => `kanban-${t}`);
 });
 
 Deno.test("copilot preset: the CLI's shell tool finds the run's kanban first on PATH", async () => {
   await using r = await runTask(COPILOT, {
-    steps: [{ shell: 'echo "$KANBAN_BIN|$PATH"' }, { shell: COMMAND }, { text: "Done." }],
+    steps: shellComplete({ shell: 'echo "$KANBAN_BIN|$PATH"' }),
     timeoutMs: 120_000,
   });
   const why = explain(r);

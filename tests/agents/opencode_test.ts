@@ -6,9 +6,19 @@
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { explain, runTask, type TierCli, writeJson } from "./_tier.ts";
+import {
+  assertHandedOff,
+  assertTwoTurns,
+  assertWorkerTools,
+  chatUsage,
+  mcpComplete,
+  runTask,
+  shellComplete,
+  type TierCli,
+  writeJson,
+} from "./_tier.ts";
 import { chat } from "./model/chat.ts";
-import { FIGURES, WORKER_TOOLS } from "./model/script.ts";
+import { FIGURES } from "./model/script.ts";
 
 const MODEL = "scripted-oc";
 
@@ -45,81 +55,34 @@ const OPENCODE: TierCli = {
   },
 };
 
-const SUMMARY = "Scripted summary of the work.";
-const METADATA = { files: 2, url: "https://example.test/pr/1" };
-
 /**
- * usageOf is what opencode's accounting of `replies` scripted replies gives: per reply its
- * step_finish says input = prompt - cached, output = completion - reasoning (the preset adds
- * the reasoning back), cache reads = cached; Chat Completions has no cache writes, so those
- * tokens are plain input.
+ * usageOf is opencode's accounting of `replies` scripted replies: per reply its step_finish
+ * says input = prompt - cached, output = completion - reasoning (the preset adds the reasoning
+ * back), cache reads = cached, over Chat Completions.
  */
 function usageOf(replies: number) {
-  return {
-    input_tokens: replies * (FIGURES.input + FIGURES.cache_write),
-    output_tokens: replies * FIGURES.output,
-    cache_read_tokens: replies * FIGURES.cache_read,
-    cache_write_tokens: 0,
-    reasoning_tokens: replies * FIGURES.reasoning,
-    models: [MODEL],
-    turns: replies,
-    source: "output",
-  };
+  return { ...chatUsage(replies), models: [MODEL], turns: replies };
 }
 
 Deno.test("opencode preset: a task ends done through opencode's bash tool running kanban complete", async () => {
-  await using r = await runTask(OPENCODE, {
-    steps: [
-      {
-        shell: `kanban complete --summary '${SUMMARY}' --metadata '${JSON.stringify(METADATA)}'`,
-      },
-      { text: "Done." },
-    ],
-    timeoutMs: 120_000,
-  });
-  const why = explain(r);
-  assert.equal(r.task.status, "done", why);
-  const run = r.runs[0]!;
-  assert.equal(run.outcome, "completed", why);
-  assert.equal(run.summary, SUMMARY, why);
-  assert.deepEqual(run.metadata, METADATA, why);
-  const turns = r.server.turns();
+  await using r = await runTask(OPENCODE, { steps: shellComplete(), timeoutMs: 120_000 });
   // --title spares the title request: every request is a step of the task's session
-  assert.equal(turns.length, 2, why);
-  assert.ok(turns[0]!.turn!.prompt.includes(`# Task ${r.task.id}`), why);
-  assert.ok(turns[0]!.turn!.prompt.includes("## How to work on this task"), why);
-  // the prompt arrives as the dispatcher wrote it: on the command line, `run` escaped its
-  // double quotes (`'{\"key\": \"value\"}'`), which a model copies into invalid JSON
-  const pushed = readFileSync(run.log_path!.replace(/\.log$/, ".prompt.md"), "utf8");
-  assert.ok(turns[0]!.turn!.prompt.includes(pushed.trim()), why);
-  assert.ok(turns[0]!.turn!.prompt.includes(`--metadata '{"key": "value"}'`), why);
-  assert.equal(turns[0]!.reply!.kind, "tool", why);
+  const { run, turns, why } = assertTwoTurns(r, "bash");
   // opencode prices only models in its table: a scripted model costs "0", recorded as unknown
   assert.deepEqual(run.usage, usageOf(turns.length), why);
+  // the prompt arrives as the dispatcher wrote it: on the command line, `run` escaped its
+  // double quotes (`'{\"key\": \"value\"}'`), which a model copies into invalid JSON
+  const prompt = turns[0]!.turn!.prompt;
+  const pushed = readFileSync(run.log_path!.replace(/\.log$/, ".prompt.md"), "utf8");
+  assert.ok(prompt.includes(pushed.trim()), why);
+  assert.ok(prompt.includes(`--metadata '{"key": "value"}'`), why);
 });
 
 Deno.test("opencode preset: with mcp = true a task ends done through kanban's MCP complete tool", async () => {
-  await using r = await runTask(OPENCODE, {
-    steps: [{ mcp: "complete", args: { summary: SUMMARY, metadata: METADATA } }, { text: "Done." }],
-    mcp: true,
-    timeoutMs: 120_000,
-  });
-  const why = explain(r);
-  assert.equal(r.task.status, "done", why);
-  const run = r.runs[0]!;
-  assert.equal(run.outcome, "completed", why);
-  assert.equal(run.summary, SUMMARY, why);
-  assert.deepEqual(run.metadata, METADATA, why);
-  const turns = r.server.turns();
-  assert.equal(turns.length, 2, why);
-  const first = turns[0]!.turn!;
-  assert.ok(first.prompt.includes(`# Task ${r.task.id}`), why);
-  assert.ok(first.prompt.includes("## How to work on this task"), why);
-  const names = first.tools.map((t) => t.name);
-  for (const tool of WORKER_TOOLS) assert.ok(names.includes(`kanban_${tool}`), `${tool}: ${why}`);
-  const reply = turns[0]!.reply!;
-  assert.ok(reply.kind === "tool" && reply.name === "kanban_complete", why);
+  await using r = await runTask(OPENCODE, { steps: mcpComplete(), mcp: true, timeoutMs: 120_000 });
+  const { run, turns, why } = assertTwoTurns(r, "kanban_complete");
   assert.deepEqual(run.usage, usageOf(turns.length), why);
+  assertWorkerTools(r, (t) => `kanban_${t}`);
 });
 
 Deno.test("opencode preset: a user's OPENCODE_CONFIG_CONTENT (a model price) is kept beside kanban's MCP server, the cost opencode reports is recorded, and --auto lets a step leave the workspace", async () => {
@@ -129,21 +92,13 @@ Deno.test("opencode preset: a user's OPENCODE_CONFIG_CONTENT (a model price) is 
     provider: { scripted: { models: { [MODEL]: { cost: price } } } },
   });
   await using r = await runTask(OPENCODE, {
-    steps: [
-      // outside the workspace: opencode's run rejects this unless told --auto
-      { shell: "cd .. && pwd" },
-      { mcp: "complete", args: { summary: SUMMARY, metadata: METADATA } },
-      { text: "Done." },
-    ],
+    // outside the workspace: opencode's run rejects this unless told --auto
+    steps: mcpComplete({ shell: "cd .. && pwd" }),
     mcp: true,
     profile: `env = { OPENCODE_CONFIG_CONTENT = ${JSON.stringify(theirs)} }`,
     timeoutMs: 120_000,
   });
-  const why = explain(r);
-  assert.equal(r.task.status, "done", why);
-  const run = r.runs[0]!;
-  assert.equal(run.outcome, "completed", why);
-  const turns = r.server.turns();
+  const { run, turns, why } = assertHandedOff(r);
   assert.equal(turns.length, 3, why);
   assert.equal(turns[1]!.turn!.toolResults[0]?.trim(), dirname(run.workspace!), why);
   const { cost_usd, ...tokens } = run.usage ?? {};

@@ -6,9 +6,18 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { explain, runTask, type TierCli, writeJson } from "./_tier.ts";
+import {
+  assertHandedOff,
+  assertTwoTurns,
+  assertWorkerTools,
+  chatUsage,
+  mcpComplete,
+  runTask,
+  shellComplete,
+  type TierCli,
+  writeJson,
+} from "./_tier.ts";
 import { chat } from "./model/chat.ts";
-import { FIGURES, WORKER_TOOLS } from "./model/script.ts";
 
 const MODEL = "scripted-qwen";
 
@@ -42,93 +51,34 @@ const QWEN_TRUSTING: TierCli = {
   },
 };
 
-const SUMMARY = "Scripted summary of the work.";
-const METADATA = { files: 2, url: "https://example.test/pr/1" };
-
 /**
- * usageOf is what Qwen Code's accounting of `replies` scripted replies gives: its `result`
- * counts prompt tokens with cache reads included (the preset takes them out) and completion
- * tokens with reasoning included, but no reasoning count; Chat Completions has no cache
- * writes, so those tokens are plain input.
+ * usageOf is Qwen Code's accounting of `replies` scripted replies: its `result` counts prompt
+ * tokens with cache reads included (the preset takes them out) and completion tokens with
+ * reasoning included, but no reasoning count; over Chat Completions.
  */
 function usageOf(replies: number) {
-  return {
-    input_tokens: replies * (FIGURES.input + FIGURES.cache_write),
-    output_tokens: replies * FIGURES.output,
-    cache_read_tokens: replies * FIGURES.cache_read,
-    cache_write_tokens: 0,
-    models: [MODEL],
-    turns: replies,
-    source: "output",
-  };
+  const { reasoning_tokens: _, ...usage } = chatUsage(replies);
+  return { ...usage, models: [MODEL], turns: replies };
 }
 
 Deno.test("qwen preset: a task ends done through Qwen Code's shell tool running kanban complete", async () => {
-  await using r = await runTask(QWEN, {
-    steps: [
-      {
-        shell: `kanban complete --summary '${SUMMARY}' --metadata '${JSON.stringify(METADATA)}'`,
-      },
-      { text: "Done." },
-    ],
-    timeoutMs: 120_000,
-  });
-  const why = explain(r);
-  assert.equal(r.task.status, "done", why);
-  const run = r.runs[0]!;
-  assert.equal(run.outcome, "completed", why);
-  assert.equal(run.summary, SUMMARY, why);
-  assert.deepEqual(run.metadata, METADATA, why);
-  const turns = r.server.turns();
-  assert.equal(turns.length, 2, why);
-  assert.ok(turns[0]!.turn!.prompt.includes(`# Task ${r.task.id}`), why);
-  assert.ok(turns[0]!.turn!.prompt.includes("## How to work on this task"), why);
-  const reply = turns[0]!.reply!;
-  assert.ok(reply.kind === "tool" && reply.name === "run_shell_command", why);
+  await using r = await runTask(QWEN, { steps: shellComplete(), timeoutMs: 120_000 });
+  const { run, turns, why } = assertTwoTurns(r, "run_shell_command");
   assert.deepEqual(run.usage, usageOf(turns.length), why);
 });
 
 Deno.test("qwen preset: with mcp = true a task ends done through kanban's MCP complete tool", async () => {
-  await using r = await runTask(QWEN, {
-    steps: [{ mcp: "complete", args: { summary: SUMMARY, metadata: METADATA } }, { text: "Done." }],
-    mcp: true,
-    timeoutMs: 120_000,
-  });
-  const why = explain(r);
-  assert.equal(r.task.status, "done", why);
-  const run = r.runs[0]!;
-  assert.equal(run.outcome, "completed", why);
-  assert.equal(run.summary, SUMMARY, why);
-  assert.deepEqual(run.metadata, METADATA, why);
-  const turns = r.server.turns();
-  assert.equal(turns.length, 2, why);
-  const first = turns[0]!.turn!;
-  assert.ok(first.prompt.includes(`# Task ${r.task.id}`), why);
-  assert.ok(first.prompt.includes("## How to work on this task"), why);
-  const names = first.tools.map((t) => t.name);
-  // alwaysLoadTools: declared up front, not behind Qwen Code's tool_search bridge
-  for (const tool of WORKER_TOOLS) assert.ok(names.includes(`mcp__kanban__${tool}`), why);
-  const reply = turns[0]!.reply!;
-  assert.ok(reply.kind === "tool" && reply.name === "mcp__kanban__complete", why);
+  await using r = await runTask(QWEN, { steps: mcpComplete(), mcp: true, timeoutMs: 120_000 });
+  const { run, turns, why } = assertTwoTurns(r, "mcp__kanban__complete");
   assert.deepEqual(run.usage, usageOf(turns.length), why);
+  // alwaysLoadTools: declared up front, not behind Qwen Code's tool_search bridge
+  assertWorkerTools(r, (t) => `mcp__kanban__${t}`);
 });
 
 Deno.test("qwen preset: with folder trust turned on, the run trusts its workspace (keeping the user's trusted folders) and the task ends done", async () => {
-  await using r = await runTask(QWEN_TRUSTING, {
-    steps: [
-      {
-        shell: `kanban complete --summary '${SUMMARY}' --metadata '${JSON.stringify(METADATA)}'`,
-      },
-      { text: "Done." },
-    ],
-    timeoutMs: 120_000,
-  });
-  const why = explain(r);
+  await using r = await runTask(QWEN_TRUSTING, { steps: shellComplete(), timeoutMs: 120_000 });
   // untrusted, Qwen Code drops --yolo and offers no shell tool: the run would end no_report
-  assert.equal(r.task.status, "done", why);
-  const run = r.runs[0]!;
-  assert.equal(run.outcome, "completed", why);
-  assert.equal(run.summary, SUMMARY, why);
+  const { run, why } = assertHandedOff(r);
   const file = run.log_path!.replace(/\.log$/, ".qwen-trusted-folders.json");
   assert.deepEqual(JSON.parse(readFileSync(file, "utf8")), {
     [THEIR_FOLDER]: "TRUST_FOLDER",

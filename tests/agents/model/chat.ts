@@ -5,7 +5,8 @@
  * `[DONE]`; non-streaming answers are one `chat.completion`.
  */
 import type { Api } from "./server.ts";
-import { FIGURES, type Json, json, type Reply, sse, type ToolSpec, type Turn } from "./script.ts";
+import { FIGURES, json, openAiModels, sse } from "./script.ts";
+import type { Json, Reply, ToolSpec, Turn } from "./script.ts";
 
 /** The model id `GET /v1/models` lists (any other id a CLI asks for is answered too). */
 export const CHAT_MODEL = "scripted-chat";
@@ -113,10 +114,7 @@ export const chat: Api = {
     (method === "POST" && path.endsWith("/chat/completions")) ||
     (method === "GET" && /\/models(\/[^/]+)?$/.test(path)),
   handle(_req, path, body, play) {
-    if (!path.endsWith("/chat/completions")) {
-      const model = { id: CHAT_MODEL, object: "model", created: 0, owned_by: "kanban-tests" };
-      return path.endsWith("/models") ? json({ object: "list", data: [model] }) : json(model);
-    }
+    if (!path.endsWith("/chat/completions")) return openAiModels(path, CHAT_MODEL);
     const turn = turnOf(body);
     const reply = play(turn);
     const model = turn.model || CHAT_MODEL;

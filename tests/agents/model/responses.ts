@@ -6,7 +6,8 @@
  * non-streaming answers are that response as one JSON object.
  */
 import type { Api } from "./server.ts";
-import { FIGURES, type Json, json, type Reply, sse, type ToolSpec, type Turn } from "./script.ts";
+import { FIGURES, json, openAiModels, sse } from "./script.ts";
+import type { Json, Reply, ToolSpec, Turn } from "./script.ts";
 
 /** The model id `GET /v1/models` lists (any other id a CLI asks for is answered too). */
 export const RESPONSES_MODEL = "scripted-responses";
@@ -175,10 +176,7 @@ export const responses: Api = {
     (method === "POST" && path.endsWith("/responses")) ||
     (method === "GET" && /\/models(\/[^/]+)?$/.test(path)),
   handle(_req, path, body, play) {
-    if (!path.endsWith("/responses")) {
-      const model = { id: RESPONSES_MODEL, object: "model", created: 0, owned_by: "kanban-tests" };
-      return path.endsWith("/models") ? json({ object: "list", data: [model] }) : json(model);
-    }
+    if (!path.endsWith("/responses")) return openAiModels(path, RESPONSES_MODEL);
     const turn = turnOf(body);
     const reply = play(turn);
     const model = turn.model || RESPONSES_MODEL;

@@ -137,3 +137,12 @@ export function sse(events: [string | null, unknown][]): Response {
 export function json(data: unknown, status = 200): Response {
   return Response.json(data, { status });
 }
+
+/**
+ * openAiModels answers the OpenAI APIs' `GET .../models` (a list of model `id` alone) and
+ * `GET .../models/{name}` (`id`'s entry, whichever name was asked).
+ */
+export function openAiModels(path: string, id: string): Response {
+  const model = { id, object: "model", created: 0, owned_by: "kanban-tests" };
+  return path.endsWith("/models") ? json({ object: "list", data: [model] }) : json(model);
+}

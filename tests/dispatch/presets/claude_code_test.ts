@@ -4,11 +4,10 @@
  * complete and "Done.", then a run whose API was unreachable, then the refusal as root).
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { claudeCode, rootWarnings } from "../../../lib/dispatch/presets/claude_code.ts";
+import { fixtureLines, launchContext } from "./_fixtures.ts";
 
-const LINES = readFileSync(new URL("./fixtures/claude_code.jsonl", import.meta.url), "utf8")
-  .split("\n");
+const LINES = fixtureLines("claude_code");
 const usage = claudeCode.usage!;
 const readable = claudeCode.readable!;
 
@@ -185,23 +184,22 @@ Deno.test("rootWarnings() warns as root unless the operator says the machine is 
 });
 
 Deno.test("launch() hands over kanban's MCP server with its tools always loaded, and no secrets", () => {
-  const ctx = {
-    kanban: "/opt/kanban",
-    board: "/b/board.db",
-    env: { KANBAN_TOKEN: "secret" },
-    args: [],
-    runFile: (n: string) => `/r/${n}`,
-  };
-  assert.deepEqual(claudeCode.launch!({ ...ctx, mcp: false }), { args: [] });
-  const { args = [], env, files } = claudeCode.launch!({ ...ctx, mcp: true });
+  const env = { KANBAN_TOKEN: "secret" };
+  assert.deepEqual(claudeCode.launch!(launchContext({ env, mcp: false })), { args: [] });
+  const { args = [], env: added, files } = claudeCode.launch!(launchContext({ env }));
   assert.equal(args[0], "--mcp-config");
   assert.equal(args.length, 2, "the variadic option comes last, with one value");
   assert.deepEqual(JSON.parse(args[1]!), {
     mcpServers: {
-      kanban: { type: "stdio", command: "/opt/kanban", args: ["mcp"], alwaysLoad: true },
+      kanban: {
+        type: "stdio",
+        command: "/opt/kanban/bin/kanban",
+        args: ["mcp"],
+        alwaysLoad: true,
+      },
     },
   });
   assert.doesNotMatch(args[1]!, /secret/);
-  assert.equal(env, undefined);
+  assert.equal(added, undefined);
   assert.equal(files, undefined);
 });

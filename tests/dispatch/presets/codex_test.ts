@@ -4,12 +4,11 @@
  * met while the preset was wrong, and a refused model request), and what `launch()` adds.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { codex } from "../../../lib/dispatch/presets/codex.ts";
 import { type LaunchContext, WORKER_ENV } from "../../../lib/dispatch/presets/preset.ts";
+import { fixtureLines, launchContext } from "./_fixtures.ts";
 
-const LINES = readFileSync(new URL("./fixtures/codex.jsonl", import.meta.url), "utf8")
-  .split("\n");
+const LINES = fixtureLines("codex");
 
 /** line finds the fixture's `n`th line (from 0) that contains every one of `parts`. */
 function line(parts: string[], n = 0): string {
@@ -155,14 +154,8 @@ Deno.test("codex readable: malformed events give null or a short line, never thr
 
 /** context is a LaunchContext for a board at /boards/main/board.db. */
 function context(mcp: boolean, args: string[] = []): LaunchContext {
-  return {
-    kanban: "/opt/kanban/bin/kanban",
-    board: "/boards/main/board.db",
-    env: { HOME: "/home/u", KANBAN_TOKEN: "secret-token" },
-    args,
-    mcp,
-    runFile: (name) => `/logs/run-1.${name}`,
-  };
+  const env = { HOME: "/home/u", KANBAN_TOKEN: "secret-token" };
+  return launchContext({ board: "/boards/main/board.db", env, args, mcp });
 }
 
 Deno.test("codex launch: the board's folder joins the sandbox's writable roots with --add-dir, whatever the user's roots", () => {

@@ -7,12 +7,11 @@
  * connections). fixtures/copilot-usage.json is the file `--usage-output-file` wrote for the first.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { copilot } from "../../../lib/dispatch/presets/copilot.ts";
 import { lastWords } from "../../../lib/dispatch/output.ts";
+import { fixture, fixtureLines, launchContext } from "./_fixtures.ts";
 
-const LINES = readFileSync(new URL("./fixtures/copilot.jsonl", import.meta.url), "utf8")
-  .split("\n").filter((l) => l !== "");
+const LINES = fixtureLines("copilot").filter((l) => l !== "");
 
 /** The fixture's runs: each ends with its `result` line. */
 const [SHELL, MCP, FAILED] = LINES.reduce<string[][]>((runs, line) => {
@@ -22,7 +21,7 @@ const [SHELL, MCP, FAILED] = LINES.reduce<string[][]>((runs, line) => {
 }, [[]]) as [string[], string[], string[]];
 
 /** The usage file of the shell run: two replies of the scripted Chat Completions figures. */
-const USAGE_FILE = readFileSync(new URL("./fixtures/copilot-usage.json", import.meta.url), "utf8");
+const USAGE_FILE = fixture("copilot-usage.json");
 const withFile = (text: string | null) => (name: string) =>
   name === "copilot-usage.json" ? text : null;
 const usage = (lines: readonly string[], file: string | null = USAGE_FILE) =>
@@ -149,16 +148,9 @@ Deno.test("copilot readable(): plain text is shown as is, malformed events never
 });
 
 Deno.test("copilot launch(): kanban's MCP server is handed over as JSON for this session only", () => {
-  const ctx = {
-    kanban: "/opt/kanban/bin/kanban",
-    board: "/b/board.db",
-    env: { KANBAN_TOKEN: "secret-token", PATH: "/usr/bin" },
-    args: [],
-    mcp: true,
-    runFile: (name: string) => `/logs/run-1.${name}`,
-  };
+  const ctx = launchContext({ env: { KANBAN_TOKEN: "secret-token", PATH: "/usr/bin" } });
   // every run: the token counts go to a file of the run's own, which usage() reads
-  const counts = ["--usage-output-file", "/logs/run-1.copilot-usage.json"];
+  const counts = ["--usage-output-file", ctx.runFile("copilot-usage.json")];
   assert.deepEqual(copilot.launch!({ ...ctx, mcp: false }).args, counts);
   const { args: all = [], files } = copilot.launch!(ctx);
   assert.deepEqual(all.slice(0, 2), counts);
@@ -175,14 +167,7 @@ Deno.test("copilot launch(): kanban's MCP server is handed over as JSON for this
 });
 
 Deno.test("copilot launch(): the shell keeps the worker's PATH unless the user says otherwise", () => {
-  const ctx = {
-    kanban: "/opt/kanban/bin/kanban",
-    board: "/b/board.db",
-    env: { PATH: "/opt/kanban/bin:/usr/bin" },
-    args: [],
-    mcp: false,
-    runFile: (name: string) => `/logs/run-1.${name}`,
-  };
+  const ctx = launchContext({ env: { PATH: "/opt/kanban/bin:/usr/bin" }, mcp: false });
   assert.deepEqual(copilot.launch!(ctx).env, { COPILOT_DISABLE_LOGIN_SHELL_ENV: "1" });
   const own = { ...ctx, env: { ...ctx.env, COPILOT_DISABLE_LOGIN_SHELL_ENV: "0" } };
   assert.equal(copilot.launch!(own).env, undefined, "the profile's own value stays");

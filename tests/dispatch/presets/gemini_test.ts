@@ -9,9 +9,9 @@ import { join } from "node:path";
 import { gemini } from "../../../lib/dispatch/presets/gemini.ts";
 import { type LaunchContext, WORKER_ENV } from "../../../lib/dispatch/presets/preset.ts";
 import { tempDir } from "../../_setup.ts";
+import { fixtureLines } from "./_fixtures.ts";
 
-const FIXTURE = readFileSync(new URL("./fixtures/gemini.jsonl", import.meta.url), "utf8")
-  .split("\n");
+const FIXTURE = fixtureLines("gemini");
 
 /** A run whose model calls all failed (the base URL answered 404). */
 const FAILED_AT_ONCE =

@@ -6,12 +6,10 @@
  * runs that failed.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { configWithMcp, opencode } from "../../../lib/dispatch/presets/opencode.ts";
-import type { LaunchContext } from "../../../lib/dispatch/presets/preset.ts";
+import { fixtureLines, launchContext } from "./_fixtures.ts";
 
-const FIXTURE = readFileSync(new URL("./fixtures/opencode.jsonl", import.meta.url), "utf8")
-  .split("\n");
+const FIXTURE = fixtureLines("opencode");
 
 /** The last step of a run whose model has no price: opencode says cost 0. */
 const UNPRICED_STEP =
@@ -27,17 +25,6 @@ const UNREACHABLE = [
 /** What `opencode run` prints when it rejects a permission ask (without --auto). */
 const REJECTED =
   "\x1b[93m\x1b[1m! \x1b[0mpermission requested: external_directory (/tmp/*); auto-rejecting";
-
-function context(env: Record<string, string>, mcp = true): LaunchContext {
-  return {
-    kanban: "/opt/kanban/bin/kanban",
-    board: "/home/u/.kanban/boards/default/board.db",
-    env,
-    args: [],
-    mcp,
-    runFile: (name) => `/home/u/.kanban/logs/default/t_1/run-1.${name}`,
-  };
-}
 
 const OURS = { type: "local", command: ["/opt/kanban/bin/kanban", "mcp"], enabled: true };
 
@@ -125,8 +112,8 @@ Deno.test("opencode readable(): tool calls, text, the final step and errors read
 });
 
 Deno.test("opencode launch(): mcp hands kanban's server over in OPENCODE_CONFIG_CONTENT, and nothing without mcp", () => {
-  assert.deepEqual(opencode.launch!(context({}, false)), {});
-  assert.deepEqual(opencode.launch!(context({})), {
+  assert.deepEqual(opencode.launch!(launchContext({ mcp: false })), {});
+  assert.deepEqual(opencode.launch!(launchContext()), {
     env: { OPENCODE_CONFIG_CONTENT: JSON.stringify({ mcp: { kanban: OURS } }) },
   });
 });
@@ -136,7 +123,9 @@ Deno.test("opencode launch(): a user's OPENCODE_CONFIG_CONTENT keeps every key, 
     model: "anthropic/claude-sonnet",
     mcp: { docs: { type: "remote", url: "https://docs.example/mcp" } },
   };
-  const got = opencode.launch!(context({ OPENCODE_CONFIG_CONTENT: JSON.stringify(theirs) }));
+  const got = opencode.launch!(
+    launchContext({ env: { OPENCODE_CONFIG_CONTENT: JSON.stringify(theirs) } }),
+  );
   assert.deepEqual(JSON.parse(got.env!["OPENCODE_CONFIG_CONTENT"]!), {
     model: "anthropic/claude-sonnet",
     mcp: { kanban: OURS, docs: theirs.mcp.docs },
@@ -151,7 +140,11 @@ Deno.test("opencode launch(): a user's OPENCODE_CONFIG_CONTENT keeps every key, 
 
 Deno.test("opencode launch() and check(): a user's OPENCODE_CONFIG_CONTENT that is not a JSON object is left as it is, and check() says so", () => {
   for (const bad of ['{"model": "x", // mine\n}', "[1]", "null", '{"mcp": []}', '{"mcp": "on"}']) {
-    assert.deepEqual(opencode.launch!(context({ OPENCODE_CONFIG_CONTENT: bad })), {}, bad);
+    assert.deepEqual(
+      opencode.launch!(launchContext({ env: { OPENCODE_CONFIG_CONTENT: bad } })),
+      {},
+      bad,
+    );
     const warnings = opencode.check!({ OPENCODE_CONFIG_CONTENT: bad });
     assert.equal(warnings.length, 1, bad);
     assert.match(
@@ -163,12 +156,14 @@ Deno.test("opencode launch() and check(): a user's OPENCODE_CONFIG_CONTENT that 
   assert.deepEqual(opencode.check!({ OPENCODE_CONFIG_CONTENT: '{"model":"x"}' }), []);
 });
 
-Deno.test("opencode argv: one run with JSON events and opencode's log, its own title, and approvals given", () => {
+Deno.test("opencode argv: one run with JSON events and opencode's log, its own title, approvals given, and the prompt on stdin", () => {
   const argv = opencode.argv.join(" ");
   assert.match(argv, /^opencode run .*--format json/);
   assert.match(argv, /--print-logs --log-level INFO/);
   assert.match(argv, /--auto/);
   assert.match(argv, /--title kanban \{task\}/);
-  assert.equal(opencode.argv.at(-1), "{prompt}");
+  // as an argument, `run` escaped the prompt's double quotes: it is read on stdin instead
+  assert.ok(!opencode.argv.some((a) => a.includes("{prompt}")), argv);
+  assert.equal(opencode.stdin, "prompt");
   assert.equal(opencode.mcp, true);
 });

@@ -5,14 +5,13 @@
  * other real lines below were captured from other runs of the same version.
  */
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { LaunchContext } from "../../../lib/dispatch/presets/preset.ts";
 import { qwen, trustWorkspace } from "../../../lib/dispatch/presets/qwen.ts";
 import { tempDir } from "../../_setup.ts";
+import { fixtureLines, launchContext } from "./_fixtures.ts";
 
-const FIXTURE = readFileSync(new URL("./fixtures/qwen.jsonl", import.meta.url), "utf8")
-  .split("\n");
+const FIXTURE = fixtureLines("qwen");
 
 /** The call of kanban's MCP tool in a run with mcp = true. */
 const MCP_CALL =
@@ -32,17 +31,6 @@ const UNREACHABLE = [
 /** What Qwen Code prints when folder trust is on and the folder is not trusted. */
 const UNTRUSTED =
   'Approval mode overridden to "default" because the current folder is not trusted.';
-
-function context(env: Record<string, string>, mcp = true): LaunchContext {
-  return {
-    kanban: "/opt/kanban/bin/kanban",
-    board: "/home/u/.kanban/boards/default/board.db",
-    env,
-    args: [],
-    mcp,
-    runFile: (name) => `/home/u/.kanban/logs/default/t_1/run-1.${name}`,
-  };
-}
 
 const WORKSPACE = "/home/u/.kanban/workspaces/default/scratch/t_1";
 
@@ -143,7 +131,7 @@ Deno.test("qwen readable(): tool calls, text, failed tools, the result and stder
 });
 
 Deno.test("qwen launch(): mcp hands kanban's server over with --mcp-config, its tools declared up front", () => {
-  const got = qwen.launch!(context({ HOME: "/nonexistent-home" }));
+  const got = qwen.launch!(launchContext({ env: { HOME: "/nonexistent-home" } }));
   assert.deepEqual(got.args!.slice(0, 1), ["--mcp-config"]);
   assert.deepEqual(JSON.parse(got.args![1]!), {
     mcpServers: {
@@ -155,7 +143,10 @@ Deno.test("qwen launch(): mcp hands kanban's server over with --mcp-config, its 
       },
     },
   });
-  assert.equal(qwen.launch!(context({ HOME: "/nonexistent-home" }, false)).args, undefined);
+  assert.equal(
+    qwen.launch!(launchContext({ env: { HOME: "/nonexistent-home" }, mcp: false })).args,
+    undefined,
+  );
 });
 
 Deno.test("qwen launch(): the run's workspace is trusted in a trusted-folders file of its own that keeps the user's rules", () => {
@@ -166,7 +157,7 @@ Deno.test("qwen launch(): the run's workspace is trusted in a trusted-folders fi
     JSON.stringify({ "/srv/app": "TRUST_PARENT", "/srv/secret": "DO_NOT_TRUST" }),
   );
   const env = { KANBAN_WORKSPACE: WORKSPACE, QWEN_CODE_TRUSTED_FOLDERS_PATH: theirs };
-  const got = qwen.launch!(context(env, false));
+  const got = qwen.launch!(launchContext({ env, mcp: false }));
   const path = "/home/u/.kanban/logs/default/t_1/run-1.qwen-trusted-folders.json";
   assert.deepEqual(got.env, { QWEN_CODE_TRUSTED_FOLDERS_PATH: path });
   assert.deepEqual(JSON.parse(got.files![path]!), {
@@ -191,7 +182,11 @@ Deno.test("qwen launch(): the user's file is found under QWEN_HOME or HOME, and 
   for (const bad of ['{"/a": "TRUST_FOLDER", // mine\n}', "[]", "null", "{"]) {
     writeFileSync(join(tmp.dir, "trustedFolders.json"), bad);
     assert.equal(trustWorkspace({ ...base, QWEN_HOME: tmp.dir }), null, bad);
-    assert.deepEqual(qwen.launch!(context({ ...base, QWEN_HOME: tmp.dir }, false)), {}, bad);
+    assert.deepEqual(
+      qwen.launch!(launchContext({ env: { ...base, QWEN_HOME: tmp.dir }, mcp: false })),
+      {},
+      bad,
+    );
   }
   assert.equal(trustWorkspace({ HOME: "/nonexistent-home" }), null); // no workspace to trust
 });
