@@ -387,7 +387,9 @@ class Seeder {
       if (!claim) throw new Error(`could not claim ${task.id}`);
       const fenced = { name: worker.name, token: claim.token };
       if (plan.fate === "done") {
-        await store.complete(task.id, { summary: `Done: ${plan.text}.` }, fenced);
+        // with usage, as a worker of a CLI kanban cannot read reports it (usage totals read it)
+        const usage = { input_tokens: 1200, output_tokens: 80, cache_read_tokens: 300 };
+        await store.complete(task.id, { summary: `Done: ${plan.text}.`, usage }, fenced);
       } else if (plan.fate === "blocked") {
         await store.block(task.id, `Question: ${plan.text}?`, fenced);
       } // else: left running
@@ -773,8 +775,17 @@ async function main(): Promise<number> {
     progress(`claim+complete cycles on the ${int(big)}-task board`);
     const bigStore = openStore(board);
     let bigClaims: Rate;
+    let usageWindow: Summary;
+    let usageAll: Summary;
+    let runs: number;
     try {
       bigClaims = await cycleRate(bigStore, cfg.cycles, cfg.cycleSeconds);
+      // usage totals (kanban stats, GET /api/v1/usage, the dashboard): every run of the board
+      // ended within the last minutes, so the 24 h window reads them all, as "all time" does
+      const since = Date.now() - 86_400_000;
+      usageWindow = await timeInProcess(() => bigStore.usageStats({ since }), 1, cfg.bigRuns);
+      usageAll = await timeInProcess(() => bigStore.usageStats(), 1, cfg.bigRuns);
+      runs = (await bigStore.usageStats()).total.runs;
     } finally {
       bigStore.close();
     }
@@ -888,6 +899,16 @@ async function main(): Promise<number> {
         `listTasks() + JSON.stringify (${int(small)}), in ${facts.runtime.split(" ")[0]}`,
         ...latency(inProcess),
         rawTx(inProcess.median, raw),
+      ),
+      row(
+        `usageStats(), 24 h (${int(runs)} runs), in ${facts.runtime.split(" ")[0]}`,
+        ...latency(usageWindow),
+        rawTx(usageWindow.median, raw),
+      ),
+      row(
+        `usageStats(), the same, all time`,
+        ...latency(usageAll),
+        rawTx(usageAll.median, raw),
       ),
       "dispatcher, kanban dispatch",
       row(

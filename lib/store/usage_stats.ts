@@ -38,8 +38,10 @@ export interface UsageFilter {
   tenant?: string | undefined;
 }
 
+/** One group of runs: a profile and a tenant, with the sums of their usage. */
 interface Row {
-  key: string | null;
+  profile: string | null;
+  tenant: string | null;
   runs: number;
   with_usage: number;
   input: number | null;
@@ -58,22 +60,51 @@ const SUMS = `count(*) AS runs, count(r.usage) AS with_usage,
   sum(r.usage ->> '$.reasoning_tokens') AS reasoning,
   sum(r.usage ->> '$.cost_usd') AS cost, count(r.usage ->> '$.cost_usd') AS with_cost`;
 
-function totals(r: Row | undefined): UsageTotals {
+/** add sums groups of runs into totals (cost stays null until a run reported one). */
+function add(into: UsageTotals, r: Row): UsageTotals {
+  into.runs += r.runs;
+  into.runs_with_usage += r.with_usage;
+  into.input_tokens += r.input ?? 0;
+  into.output_tokens += r.output ?? 0;
+  into.cache_read_tokens += r.cache_read ?? 0;
+  into.cache_write_tokens += r.cache_write ?? 0;
+  into.reasoning_tokens += r.reasoning ?? 0;
+  if (r.with_cost > 0) into.cost_usd = (into.cost_usd ?? 0) + (r.cost ?? 0);
+  into.runs_with_cost += r.with_cost;
+  return into;
+}
+
+function zero(): UsageTotals {
   return {
-    runs: r?.runs ?? 0,
-    runs_with_usage: r?.with_usage ?? 0,
-    input_tokens: r?.input ?? 0,
-    output_tokens: r?.output ?? 0,
-    cache_read_tokens: r?.cache_read ?? 0,
-    cache_write_tokens: r?.cache_write ?? 0,
-    reasoning_tokens: r?.reasoning ?? 0,
-    // sums of binary fractions: round to a millionth of a dollar
-    cost_usd: r && r.with_cost > 0 ? Math.round((r.cost ?? 0) * 1e6) / 1e6 : null,
-    runs_with_cost: r?.with_cost ?? 0,
+    runs: 0,
+    runs_with_usage: 0,
+    input_tokens: 0,
+    output_tokens: 0,
+    cache_read_tokens: 0,
+    cache_write_tokens: 0,
+    reasoning_tokens: 0,
+    cost_usd: null,
+    runs_with_cost: 0,
   };
 }
 
-/** usageStats sums the usage of the runs that ended in the window, by profile and tenant. */
+/** rounded rounds a sum of costs to a millionth of a dollar (sums of binary fractions). */
+function rounded(t: UsageTotals): UsageTotals {
+  return t.cost_usd === null ? t : { ...t, cost_usd: Math.round(t.cost_usd * 1e6) / 1e6 };
+}
+
+/** byKey sums the groups by one key, busiest first (then by key, no key last). */
+function byKey(rows: Row[], key: (r: Row) => string | null): [string | null, UsageTotals][] {
+  const sums = new Map<string | null, UsageTotals>();
+  for (const r of rows) sums.set(key(r), add(sums.get(key(r)) ?? zero(), r));
+  return [...sums].map(([k, t]): [string | null, UsageTotals] => [k, rounded(t)])
+    .sort(([a, x], [b, y]) => y.runs - x.runs || (a ?? "\uffff").localeCompare(b ?? "\uffff"));
+}
+
+/**
+ * usageStats sums the usage of the runs that ended in the window, by profile and tenant: one
+ * pass over the window's runs, grouped by both, summed further here.
+ */
 export function usageStats(k: Kernel, filter: UsageFilter = {}): UsageStats {
   const until = k.now();
   const where = ["r.ended_at IS NOT NULL", "r.ended_at <= ?"];
@@ -86,17 +117,17 @@ export function usageStats(k: Kernel, filter: UsageFilter = {}): UsageStats {
     where.push("t.tenant = ?");
     params.push(filter.tenant);
   }
-  const from = `FROM task_runs r JOIN tasks t ON t.id = r.task_id WHERE ${where.join(" AND ")}`;
-  const grouped = (key: string) =>
-    k.db.all<Row>(
-      `SELECT ${key} AS key, ${SUMS} ${from} GROUP BY ${key} ORDER BY runs DESC, key`,
-      ...params,
-    );
+  const rows = k.db.all<Row>(
+    `SELECT r.profile AS profile, t.tenant AS tenant, ${SUMS}
+     FROM task_runs r JOIN tasks t ON t.id = r.task_id WHERE ${where.join(" AND ")}
+     GROUP BY r.profile, t.tenant`,
+    ...params,
+  );
   return {
     since: filter.since === undefined ? null : iso(filter.since),
     until: iso(until)!,
-    total: totals(k.db.get<Row>(`SELECT NULL AS key, ${SUMS} ${from}`, ...params)),
-    by_profile: grouped("r.profile").map((r) => ({ profile: r.key, ...totals(r) })),
-    by_tenant: grouped("t.tenant").map((r) => ({ tenant: r.key, ...totals(r) })),
+    total: rounded(rows.reduce(add, zero())),
+    by_profile: byKey(rows, (r) => r.profile).map(([profile, t]) => ({ profile, ...t })),
+    by_tenant: byKey(rows, (r) => r.tenant).map(([tenant, t]) => ({ tenant, ...t })),
   };
 }
