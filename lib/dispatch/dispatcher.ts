@@ -447,6 +447,7 @@ export class Dispatcher {
       mkdirSync(dirname(promptFile), { recursive: true });
       writeFileSync(promptFile, prompt);
       for (const [path, content] of Object.entries(files)) {
+        mkdirSync(dirname(path), { recursive: true });
         writeFileSync(path, content, { mode: 0o600 });
       }
       this.#workers.set(run.id, worker); // counts against the caps from now on

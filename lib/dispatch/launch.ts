@@ -66,6 +66,7 @@ export function launchPlan(i: LaunchInput): LaunchPlan {
     args: i.profile.args,
     mcp: i.profile.mcp,
     runFile: i.runFile,
+    workspace: { path: i.cwd, own: task.workspace === "scratch" },
   });
   const argv = renderArgv(i.profile, {
     prompt: i.prompt,

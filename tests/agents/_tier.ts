@@ -17,7 +17,7 @@ import { type Api, type Logged, type ModelServer, startModelServer } from "./mod
 import { FIGURES, type Step, WORKER_TOOLS } from "./model/script.ts";
 
 /** The kanban binary the tier runs: dist/kanban, or $KANBAN_TIER_BINARY (a private build). */
-const KANBAN = process.env["KANBAN_TIER_BINARY"] || BINARY;
+export const KANBAN = process.env["KANBAN_TIER_BINARY"] || BINARY;
 
 /** Where scripts/setup installs the agent CLIs (agents/package.json pins them). */
 export const AGENTS_BIN = fileURLToPath(new URL("../../agents/node_modules/.bin", import.meta.url));
@@ -87,7 +87,14 @@ function nodeDir(): string {
  */
 export async function runTask(
   cli: TierCli,
-  options: { steps: Step[]; mcp?: boolean; timeoutMs?: number; profile?: string },
+  options: {
+    steps: Step[];
+    mcp?: boolean;
+    timeoutMs?: number;
+    profile?: string;
+    /** Run the dispatcher (and so its workers) as this user: the test home becomes theirs. */
+    user?: { uid: number; gid: number };
+  },
 ): Promise<TierResult> {
   if (!existsSync(join(AGENTS_BIN, cli.preset === "claude-code" ? "claude" : cli.preset))) {
     throw new Error(
@@ -123,9 +130,17 @@ export async function runTask(
     await kanban(["create", `scripted ${cli.preset} task`, "--assignee", "agent", "--json"], env),
   );
   const id: string = created.task?.id ?? created.id;
+  const user = options.user;
+  if (user) {
+    const chown = ["-R", `${user.uid}:${user.gid}`, home];
+    if (!(await new Deno.Command("chown", { args: chown }).output()).success) {
+      throw new Error(`chown ${chown.join(" ")} failed`);
+    }
+  }
   const child = spawn(KANBAN, ["dispatch", "--stop-workers"], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
+    ...(user ? { uid: user.uid, gid: user.gid } : {}),
   });
   let printed = "";
   child.stdout!.on("data", (b) => (printed += b));

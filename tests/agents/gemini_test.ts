@@ -4,13 +4,16 @@
  * kanban's MCP server.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import {
+  AGENTS_BIN,
   assertTwoTurns,
   assertWorkerTools,
+  KANBAN,
   mcpComplete,
   runTask,
   servedUsage,
@@ -63,16 +66,58 @@ Deno.test("gemini preset: a task ends done through the CLI's shell tool running 
   assertCompleted(r, "run_shell_command");
 });
 
+const ROOT = process.getuid?.() === 0;
+
 Deno.test({
-  name: "gemini preset: with mcp = true a task ends done through kanban's MCP complete tool",
+  name:
+    `gemini preset: with mcp = true (as root: the run's system settings file) a task ends done through kanban's MCP complete tool${
+      ROOT ? "" : " (skipped: the test does not run as root)"
+    }`,
   // Gemini CLI skips a system settings file that is not root's (see the preset's launch)
-  ignore: process.getuid?.() !== 0,
+  ignore: !ROOT,
   fn: async () => {
     await using r = await runTask(GEMINI, { steps: mcpComplete(), mcp: true, timeoutMs: 120_000 });
     assertCompleted(r, "mcp_kanban_complete");
     assertWorkerTools(r, (t) => `mcp_kanban_${t}`);
     // the server's env names the lease token; Gemini CLI filled it in from its own environment
     const settings = readFileSync(r.runs[0]!.log_path!.replace(/log$/, "gemini.json"), "utf8");
+    assert.equal(JSON.parse(settings).mcpServers.kanban.env.KANBAN_TOKEN, "${KANBAN_TOKEN}");
+  },
+});
+
+/** NOBODY is Debian's unprivileged user, when this test can run the tier as it (as root). */
+const NOBODY = { uid: 65534, gid: 65534 };
+
+/** canRunAs tells whether `user` can run the kanban binary and Gemini CLI from here. */
+function canRunAs(user: { uid: number; gid: number }): boolean {
+  if (!ROOT) return false;
+  const run = (cmd: string) => spawnSync(cmd, ["--version"], { ...user, timeout: 30_000 }).status;
+  return run(KANBAN) === 0 && run(join(AGENTS_BIN, "gemini")) === 0;
+}
+
+const AS_NOBODY = canRunAs(NOBODY);
+
+Deno.test({
+  name:
+    `gemini preset: with mcp = true under a dispatcher that is not root, a task in a scratch workspace ends done through kanban's MCP complete tool${
+      AS_NOBODY ? "" : " (skipped: needs root, and the repository readable by user nobody)"
+    }`,
+  ignore: !AS_NOBODY,
+  fn: async () => {
+    // a home nobody can reach (root's is not): the system's temp folder
+    const { root: _, ...inTemp } = GEMINI;
+    await using r = await runTask(inTemp, {
+      steps: mcpComplete(),
+      mcp: true,
+      timeoutMs: 120_000,
+      user: NOBODY,
+    });
+    assertCompleted(r, "mcp_kanban_complete");
+    assertWorkerTools(r, (t) => `mcp_kanban_${t}`);
+    // not the run's system settings file (Gemini CLI would skip it): the workspace's settings
+    const run = r.runs[0]!;
+    assert.equal(existsSync(run.log_path!.replace(/log$/, "gemini.json")), false);
+    const settings = readFileSync(join(run.workspace!, ".gemini", "settings.json"), "utf8");
     assert.equal(JSON.parse(settings).mcpServers.kanban.env.KANBAN_TOKEN, "${KANBAN_TOKEN}");
   },
 });

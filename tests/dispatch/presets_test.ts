@@ -99,6 +99,7 @@ for (const preset of MCP_PRESETS) {
       args: ["--extra"],
       mcp: true,
       runFile: (name) => join(tmp.dir, name),
+      workspace: { path: tmp.dir, own: true },
     });
     assert.ok(
       argv.length > expected.length || Object.keys(added.env ?? {}).length > 0,

@@ -7,7 +7,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { clip, count, field, type Json, object, objects, text } from "./_json.ts";
-import { type LaunchContext, type Preset, WORKER_ENV } from "./preset.ts";
+import { type Launch, type LaunchContext, type Preset, WORKER_ENV } from "./preset.ts";
 import { emptyUsage, type Usage } from "../../store/usage.ts";
 
 /** The variable that moves Gemini CLI's system settings file (read after user and workspace). */
@@ -65,14 +65,13 @@ function settingsFiles(env: Readonly<Record<string, string | undefined>>): Json[
 }
 
 /**
- * mcpSettings is the run's system settings file: the user's own system settings with kanban's
- * server added. Gemini CLI starts a stdio server with a filtered environment (no KANBAN_TOKEN,
+ * mcpSettings is `base` (the user's own system settings, or nothing) with kanban's server
+ * added. Gemini CLI starts a stdio server with a filtered environment (no KANBAN_TOKEN,
  * whose name says TOKEN; under GitHub Actions no KANBAN_* at all), so the server's `env` names
  * each worker variable that is set as a `${NAME}` reference, which Gemini CLI expands from its
  * own environment when it loads the file: the lease token is never written down.
  */
-function mcpSettings(ctx: LaunchContext): Json {
-  const base = systemSettings(ctx.env);
+function mcpSettings(ctx: LaunchContext, base: Json): Json {
   const env = Object.fromEntries(
     WORKER_ENV.filter((name) => ctx.env[name] !== undefined).map((name) => [name, `\${${name}}`]),
   );
@@ -86,6 +85,36 @@ function mcpSettings(ctx: LaunchContext): Json {
     },
   };
 }
+
+/**
+ * geminiLaunch hands Gemini CLI kanban's MCP server for one run (it has no flag for a server).
+ * As root: a run's own system settings file (`GEMINI_CLI_SYSTEM_SETTINGS_PATH`), which
+ * overrides user and workspace settings and keeps the user's own system settings; Gemini CLI
+ * reads it only when it and every folder above it belong to root and no group or other user
+ * can write to them. Otherwise: the workspace's `.gemini/settings.json`, written only in a
+ * scratch workspace, which is kanban's (never in a `dir:` or worktree workspace, the user's
+ * files); there the worker has the `kanban` command only, and `check` says so.
+ */
+export function geminiLaunch(ctx: LaunchContext, uid: number | undefined): Launch {
+  if (!ctx.mcp) return {};
+  if (uid === 0) {
+    const path = ctx.runFile("gemini.json");
+    return {
+      env: { [SYSTEM_SETTINGS]: path },
+      files: { [path]: settingsFile(mcpSettings(ctx, systemSettings(ctx.env))) },
+    };
+  }
+  if (!ctx.workspace.own) return {};
+  const path = join(ctx.workspace.path, ".gemini", "settings.json");
+  return {
+    // workspace settings load before --skip-trust takes effect: only a folder trusted from the
+    // start has its settings read (as --skip-trust, the scratch folder is kanban's own)
+    env: { GEMINI_CLI_TRUST_WORKSPACE: "true" },
+    files: { [path]: settingsFile(mcpSettings(ctx, {})) },
+  };
+}
+
+const settingsFile = (settings: Json) => `${JSON.stringify(settings, null, 2)}\n`;
 
 /** What Gemini CLI prints to stderr on every start in a worker (no terminal, no ripgrep). */
 const NOTICES = /^(YOLO mode is enabled|Warning: 256-color support|Ripgrep is not available)/;
@@ -116,22 +145,7 @@ export const gemini: Preset = {
     "{prompt}",
   ],
   mcp: true,
-  /**
-   * launch hands Gemini CLI kanban's MCP server with a per-run system settings file (it has no
-   * flag for a server; system settings override user and workspace ones). Gemini CLI reads
-   * that file only when it and every folder above it belong to root and no group or other
-   * user can write to them, so the server reaches runs of a dispatcher that runs as root
-   * with its logs in such a place; otherwise Gemini CLI logs a security warning and the
-   * worker has the `kanban` command only.
-   */
-  launch(ctx) {
-    if (!ctx.mcp) return {};
-    const path = ctx.runFile("gemini.json");
-    return {
-      env: { [SYSTEM_SETTINGS]: path },
-      files: { [path]: `${JSON.stringify(mcpSettings(ctx), null, 2)}\n` },
-    };
-  },
+  launch: (ctx) => geminiLaunch(ctx, process.getuid?.()),
   /**
    * usage reads the last `result` event's stats: `input_tokens` (prompt, cache reads
    * included), `cached`, `output_tokens` (candidates, thoughts left out) and `total_tokens`
@@ -199,7 +213,7 @@ export const gemini: Preset = {
     // to root: another user's dispatcher cannot hand it kanban's server
     if (profile?.mcp && process.getuid?.() !== 0) {
       out.push(
-        "mcp = true needs a dispatcher running as root with Gemini CLI (it ignores the run's settings file otherwise): its workers use the kanban command instead",
+        "mcp = true reaches Gemini CLI only in scratch workspaces when the dispatcher is not root (a settings file in the workspace; Gemini CLI ignores the run's own system settings file then): tasks in dir: or worktree workspaces use the kanban command",
       );
     }
     const settings = settingsFiles(env);

@@ -36,6 +36,11 @@ export interface LaunchContext {
   mcp: boolean;
   /** A path private to this run, next to its log: `runFile("gemini.json")`. */
   runFile(name: string): string;
+  /**
+   * The run's workspace (its cwd). `own`: a scratch folder kanban made for the task, where a
+   * preset may write a file of its own; a `dir:` or `worktree` workspace is the user's.
+   */
+  workspace: { path: string; own: boolean };
 }
 
 /** What one run adds to the preset's argv and environment. */
@@ -44,7 +49,7 @@ export interface Launch {
   args?: string[];
   /** Set in the worker's environment (after the profile's env). */
   env?: Record<string, string>;
-  /** Files written before the worker starts: path -> content (created private, 0600). */
+  /** Files written before the worker starts: path -> content (0600; folders made as needed). */
   files?: Record<string, string>;
 }
 

@@ -17,8 +17,8 @@ export function fixtureLines(name: string): string[] {
 
 /**
  * launchContext is a LaunchContext for run 1 of task t_1 on the default board under
- * /home/u/.kanban, with kanban's MCP server asked for, no worker variables and no profile
- * args; `over` replaces any of these.
+ * /home/u/.kanban, in its scratch workspace, with kanban's MCP server asked for, no worker
+ * variables and no profile args; `over` replaces any of these.
  */
 export function launchContext(over: Partial<LaunchContext> = {}): LaunchContext {
   return {
@@ -28,6 +28,7 @@ export function launchContext(over: Partial<LaunchContext> = {}): LaunchContext 
     args: [],
     mcp: true,
     runFile: (name) => `/home/u/.kanban/logs/default/t_1/run-1.${name}`,
+    workspace: { path: "/home/u/.kanban/workspaces/default/scratch/t_1", own: true },
     ...over,
   };
 }

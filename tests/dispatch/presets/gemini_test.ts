@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { gemini } from "../../../lib/dispatch/presets/gemini.ts";
+import { gemini, geminiLaunch } from "../../../lib/dispatch/presets/gemini.ts";
 import { type LaunchContext, WORKER_ENV } from "../../../lib/dispatch/presets/preset.ts";
 import { tempDir } from "../../_setup.ts";
 import { fixtureLines } from "./_fixtures.ts";
@@ -140,18 +140,19 @@ function context(dir: string, env: Record<string, string>, mcp = true): LaunchCo
     args: [],
     mcp,
     runFile: (name) => join(dir, `run-4.${name}`),
+    workspace: { path: join(dir, "scratch", "t_1"), own: true },
   };
 }
 
 Deno.test("gemini launch() without mcp adds nothing", () => {
   using tmp = tempDir("kanban-gemini-");
-  assert.deepEqual(gemini.launch!(context(tmp.dir, {}, false)), {});
+  assert.deepEqual(geminiLaunch(context(tmp.dir, {}, false), 0), {});
 });
 
-Deno.test("gemini launch() hands the server over in a run's system settings file naming the set worker variables, never their values", () => {
+Deno.test("gemini launch() as root hands the server over in a run's system settings file naming the set worker variables, never their values", () => {
   using tmp = tempDir("kanban-gemini-");
   const none = join(tmp.dir, "no-system-settings.json");
-  const added = gemini.launch!(context(tmp.dir, { GEMINI_CLI_SYSTEM_SETTINGS_PATH: none }));
+  const added = geminiLaunch(context(tmp.dir, { GEMINI_CLI_SYSTEM_SETTINGS_PATH: none }), 0);
   const path = join(tmp.dir, "run-4.gemini.json");
   assert.deepEqual(added.env, { GEMINI_CLI_SYSTEM_SETTINGS_PATH: path });
   assert.equal(added.args, undefined);
@@ -191,7 +192,7 @@ Deno.test("gemini launch() keeps the user's own system settings, comments and al
   "context": { "fileName": "NOTES.md // not a comment" }
 }`,
   );
-  const added = gemini.launch!(context(tmp.dir, { GEMINI_CLI_SYSTEM_SETTINGS_PATH: own }));
+  const added = geminiLaunch(context(tmp.dir, { GEMINI_CLI_SYSTEM_SETTINGS_PATH: own }), 0);
   const merged = JSON.parse(added.files![join(tmp.dir, "run-4.gemini.json")]!);
   assert.deepEqual(merged.general, { vimMode: true });
   assert.deepEqual(merged.context, { fileName: "NOTES.md // not a comment" });
@@ -200,13 +201,29 @@ Deno.test("gemini launch() keeps the user's own system settings, comments and al
   assert.equal(readFileSync(own, "utf8").includes("kanban"), false, "their file is untouched");
 });
 
+Deno.test("gemini launch() not as root writes the server into a scratch workspace's settings, never into the user's workspace", () => {
+  using tmp = tempDir();
+  const ctx = context(tmp.dir, { GEMINI_CLI_SYSTEM_SETTINGS_PATH: join(tmp.dir, "theirs.json") });
+  const added = geminiLaunch(ctx, 1000);
+  // their system settings path stays as it is; the scratch folder is trusted from the start
+  assert.deepEqual(added.env, { GEMINI_CLI_TRUST_WORKSPACE: "true" });
+  const path = join(ctx.workspace.path, ".gemini", "settings.json");
+  assert.deepEqual(Object.keys(added.files ?? {}), [path]);
+  const settings = JSON.parse(added.files![path]!);
+  assert.deepEqual(settings.mcpServers.kanban.args, ["mcp"]);
+  assert.equal(settings.mcpServers.kanban.env.KANBAN_TOKEN, "${KANBAN_TOKEN}");
+  assert.equal(added.files![path]!.includes("secret-lease-token"), false);
+  const theirs = { ...ctx, workspace: { path: "/srv/their-repo", own: false } };
+  assert.deepEqual(geminiLaunch(theirs, 1000), {}, "a dir: or worktree workspace is left alone");
+});
+
 Deno.test("gemini launch() refuses to replace system settings it cannot read, naming the file", () => {
   using tmp = tempDir("kanban-gemini-");
   const own = join(tmp.dir, "system.json");
   for (const content of ['{"general": {', "[1, 2]"]) {
     writeFileSync(own, content);
     assert.throws(
-      () => gemini.launch!(context(tmp.dir, { GEMINI_CLI_SYSTEM_SETTINGS_PATH: own })),
+      () => geminiLaunch(context(tmp.dir, { GEMINI_CLI_SYSTEM_SETTINGS_PATH: own }), 0),
       (err: Error) => err.message.includes(own),
     );
   }
