@@ -293,6 +293,9 @@ function Prompt() {
 function PromptDialog({ p }: { p: PromptRequest }) {
   const [text, setText] = useState("");
   const [tried, setTried] = useState(false);
+  // Focused here: Chromium honours the autofocus attribute once per page, not per dialog.
+  const field = useRef<HTMLTextAreaElement>(null);
+  useLayoutEffect(() => field.current?.focus(), []);
   // A click that began inside the dialog (selecting text) and ended outside does not cancel.
   const pressed = useRef(false);
   const ok = () => {
@@ -318,9 +321,9 @@ function PromptDialog({ p }: { p: PromptRequest }) {
           {p.label}
           <textarea
             data-testid="prompt-input"
+            ref={field}
             rows={4}
             value={text}
-            autoFocus
             onInput={(e) => setText(e.currentTarget.value)}
             onKeyDown={(e) => {
               if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) ok();
@@ -401,10 +404,19 @@ function focusCard(step: number): void {
   cards[Math.max(0, Math.min(cards.length - 1, next))]?.focus();
 }
 
+/**
+ * inField tells whether keys typed at `el` are text for a field (an input, textarea, select or
+ * editable element): there, no shortcut fires.
+ */
+function inField(el: HTMLElement): boolean {
+  return el.closest("input, textarea, select") !== null || el.isContentEditable;
+}
+
 function onKey(e: KeyboardEvent): void {
-  if (e.ctrlKey || e.metaKey || e.altKey) return;
-  const target = e.target as HTMLElement;
-  const typing = target.closest("input, textarea, select, [contenteditable]") !== null;
+  // isComposing: a key that an input method (accents, CJK) is turning into text.
+  if (e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
+  const target = e.target instanceof HTMLElement ? e.target : document.body;
+  const typing = inField(target);
   if (e.key === "Escape") {
     // In a field, Escape only leaves the field: what was typed there stays.
     if (typing && prompt.value === null) target.blur();

@@ -7,7 +7,7 @@
  */
 import { signal } from "@preact/signals";
 import { memo } from "preact/compat";
-import { useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { Status } from "../store/transitions.ts";
 import { api, type Column, type TaskSummary } from "./api.ts";
 import {
@@ -155,6 +155,9 @@ function AddTask({ status }: { status: Status }) {
   const [open, setOpen] = useState(false);
   const [title, setTitle] = useState("");
   const [busy, setBusy] = useState(false);
+  // Focused when it opens: Chromium honours the autofocus attribute once per page.
+  const field = useRef<HTMLInputElement>(null);
+  useLayoutEffect(() => void (open && field.current?.focus()), [open]);
   if (!open) {
     return (
       <button
@@ -196,7 +199,7 @@ function AddTask({ status }: { status: Status }) {
       value={title}
       // Read-only, not disabled, while saving: the field keeps the focus for the next title.
       readOnly={busy}
-      autoFocus
+      ref={field}
       onInput={(e) => setTitle(e.currentTarget.value)}
       onKeyDown={(e) => {
         if (e.key === "Enter") void submit();

@@ -5,11 +5,11 @@
  * dependencies, comments, runs, the live worker log, events), fetched again whenever an
  * event names the task.
  */
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { type Status, targetsFrom } from "../store/transitions.ts";
 import { api, type Detail, type Run } from "./api.ts";
 import { ago, label } from "./board.tsx";
-import { touched } from "./live.ts";
+import { health, touched } from "./live.ts";
 import { useSignalEffect } from "@preact/signals";
 import { markdown } from "./markdown.ts";
 import { RunUsage, TaskUsage } from "./usage.tsx";
@@ -246,103 +246,244 @@ function note(data: Record<string, unknown>): string | null {
 
 type After = (p: Promise<unknown>) => Promise<unknown>;
 
+/** leave moves the focus from a field to its drawer (which keeps j/k/Esc working from there). */
+function leave(field: HTMLElement): void {
+  field.closest<HTMLElement>("[data-testid=drawer]")?.focus();
+  if (field.contains(document.activeElement)) field.blur();
+}
+
+/** useFocusOnOpen focuses an editor when it appears, the caret after its text. */
+function useFocusOnOpen<T extends HTMLInputElement | HTMLTextAreaElement>() {
+  const ref = useRef<T>(null);
+  // The autofocus attribute does not do it: Chromium honours it once per page.
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (el === null) return;
+    el.focus();
+    el.setSelectionRange(el.value.length, el.value.length);
+  }, []);
+  return ref;
+}
+
+interface SaveOnce {
+  /** `text` is the saved value written otherwise (" coder", "High"): nothing is sent. */
+  same?: (text: string, saved: string) => boolean;
+  /** Sends a changed text; resolves false when it was refused (a toast said why). */
+  save: (text: string) => Promise<boolean>;
+  /** Ctrl/Cmd+Enter saves and Enter is a new line. */
+  multiline?: boolean;
+  /** A refused text stays in the editor (true) or the saved value comes back (false). */
+  keepRefused?: boolean;
+  /** The edit ended: saved, unchanged, or left with Escape. */
+  done?: () => void;
+}
+
+/**
+ * useSaveOnce is how every drawer editor saves: once, with the text it holds when the person
+ * presses Enter (Ctrl/Cmd+Enter when multiline) or the focus leaves it, and never while they
+ * type. Escape puts the saved value back and leaves. An unchanged value sends nothing. While
+ * the person types, a reload of the task (any event about it) leaves the text alone.
+ *
+ * Keys end an edit by moving the focus to the drawer, so the focus leaving the editor is the one
+ * place a save starts: Enter and the blur after it cannot send twice. (Not onChange: with
+ * preact/compat loaded, as board.tsx loads it, onChange of a text field fires on every key.)
+ */
+function useSaveOnce(saved: string, o: SaveOnce) {
+  const [draft, setDraft] = useState<string | null>(null);
+  const [saving, setSaving] = useState(false);
+  // The truth between renders: a key and the blur after it may come before a render.
+  const typed = useRef<string | null>(null);
+  const busy = useRef(false);
+  const escaped = useRef(false);
+  const edit = (text: string | null) => {
+    typed.current = text;
+    setDraft(text);
+  };
+  const commit = async () => {
+    const text = typed.current;
+    if (busy.current) return;
+    if (text === null || text === saved || o.same?.(text, saved)) {
+      edit(null);
+      o.done?.();
+      return;
+    }
+    busy.current = true;
+    setSaving(true);
+    const ok = await o.save(text);
+    busy.current = false;
+    setSaving(false);
+    if (ok || !o.keepRefused) edit(null);
+    if (ok) o.done?.();
+  };
+  /** Leaves the editor from `el` without saving, the saved value back. */
+  const cancel = (el: HTMLElement) => {
+    escaped.current = true;
+    leave(el);
+    escaped.current = false;
+    edit(null);
+    o.done?.();
+  };
+  return {
+    /** What the editor shows: the typed text, else the saved value. */
+    text: draft ?? saved,
+    saving,
+    /** The editor's own props (an input or a textarea). */
+    field: {
+      value: draft ?? saved,
+      readOnly: saving,
+      onInput: (e: Event) => edit((e.currentTarget as HTMLInputElement).value),
+      onKeyDown: (e: KeyboardEvent) => {
+        if (e.isComposing) return;
+        const el = e.currentTarget as HTMLElement;
+        if (e.key === "Escape") {
+          e.preventDefault();
+          e.stopPropagation(); // the page's Escape would close the drawer
+          cancel(el);
+        } else if (e.key === "Enter" && (!o.multiline || e.ctrlKey || e.metaKey)) {
+          e.preventDefault();
+          leave(el);
+        }
+      },
+    },
+    /** onFocusOut of the editor (the field, or the box holding it and its buttons). */
+    onFocusOut: (e: FocusEvent) => {
+      const box = e.currentTarget as HTMLElement;
+      const to = e.relatedTarget as Node | null;
+      if (to !== null && box.contains(to)) return; // to the editor's own Save or Cancel
+      // Another window or tab took the focus: the field keeps it and is still being edited.
+      if (to === null && box.contains(document.activeElement)) return;
+      if (!escaped.current) void commit();
+    },
+    /** onClick of a Save button: saves what was typed, if anything, and leaves. */
+    save: (e: MouseEvent) => {
+      leave(e.currentTarget as HTMLElement); // the focus leaving may already save: once
+      void commit();
+    },
+    /** onClick of a Cancel button: the saved value back, and leave. */
+    cancel: (e: MouseEvent) => cancel(e.currentTarget as HTMLElement),
+  };
+}
+
 function Title({ detail, after }: { detail: Detail; after: After }) {
   const [editing, setEditing] = useState(false);
-  const [text, setText] = useState(detail.task.title);
-  const cancel = useRef(false);
   if (!editing) {
     return (
       <h1
         class="drawer-title"
         data-testid="drawer-title"
-        title="Click to edit"
-        onClick={() => {
-          setText(detail.task.title);
-          setEditing(true);
-        }}
+        title="Click to edit (or Enter)"
+        tabIndex={0}
+        onClick={() => setEditing(true)}
+        onKeyDown={(e) => e.key === "Enter" && setEditing(true)}
       >
         {detail.task.title}
       </h1>
     );
   }
-  // Enter and clicking away both end in blur, which saves once.
-  const save = async () => {
-    setEditing(false);
-    if (text.trim() !== detail.task.title) await after(api.edit(detail.task.id, { title: text }));
-  };
+  return <TitleEditor detail={detail} after={after} close={() => setEditing(false)} />;
+}
 
+function TitleEditor(
+  { detail, after, close }: { detail: Detail; after: After; close: () => void },
+) {
+  const ref = useFocusOnOpen<HTMLInputElement>();
+  const title = useSaveOnce(detail.task.title, {
+    same: (text, saved) => text.trim() === saved,
+    save: async (text) => (await after(api.edit(detail.task.id, { title: text }))) !== null,
+    keepRefused: true,
+    done: close,
+  });
   return (
     <input
+      ref={ref}
       class="title-input"
       data-testid="title-input"
-      value={text}
-      autoFocus
-      onInput={(e) => setText(e.currentTarget.value)}
-      onKeyDown={(e) => {
-        if (e.key === "Enter") e.currentTarget.blur();
-        if (e.key === "Escape") {
-          e.stopPropagation();
-          cancel.current = true;
-          e.currentTarget.blur();
-        }
-      }}
-      onBlur={() => {
-        if (cancel.current) {
-          cancel.current = false;
-          setEditing(false);
-        } else void save();
-      }}
+      aria-label="title"
+      {...title.field}
+      onFocusOut={title.onFocusOut}
     />
   );
 }
 
+/** The priorities by name, as the CLI reads them and the cards show them. */
+const PRIORITY_NAMES: Record<string, number> = { low: -1, normal: 0, high: 1, urgent: 2 };
+
+/** priorityText shows a priority by its name when it has one, else as its number. */
+function priorityText(p: number): string {
+  return Object.keys(PRIORITY_NAMES).find((k) => PRIORITY_NAMES[k] === p) ?? String(p);
+}
+
+/** parsePriority reads a name (any case) or a whole number; null for anything else. */
+function parsePriority(text: string): number | null {
+  const s = text.trim().toLowerCase();
+  if (Object.hasOwn(PRIORITY_NAMES, s)) return PRIORITY_NAMES[s]!;
+  return /^[+-]?\d+$/.test(s) ? Number(s) : null;
+}
+
+/** The profiles in the dispatcher's config (GET /api/v1/status); null until it answered. */
+function knownProfiles(): string[] | null {
+  return health.value?.caps.profiles.map((p) => p.profile) ?? null;
+}
+
 function Fields({ detail, after }: { detail: Detail; after: After }) {
   const { task } = detail;
-  const [assignee, setAssignee] = useState(task.assignee ?? "");
-  const [priority, setPriority] = useState(String(task.priority));
-  useEffect(() => setAssignee(task.assignee ?? ""), [task.assignee]);
-  useEffect(() => setPriority(String(task.priority)), [task.priority]);
-  // A refused edit puts the task's own value back in the field.
-  const saveAssignee = async () => {
-    const next = assignee.trim() === "" ? null : assignee.trim();
-    if (next === task.assignee) return;
-    if ((await after(api.edit(task.id, { assignee: next }))) === null) {
-      setAssignee(task.assignee ?? "");
-    }
-  };
-  const savePriority = async () => {
-    const n = Number(priority);
-    if (!Number.isInteger(n)) {
-      toast("error", `Priority "${priority}" is not a whole number`);
-      setPriority(String(task.priority));
-    } else if (n !== task.priority) {
-      if ((await after(api.edit(task.id, { priority: n }))) === null) {
-        setPriority(String(task.priority));
+  const assignee = useSaveOnce(task.assignee ?? "", {
+    same: (text, saved) => text.trim() === saved,
+    save: async (text) => {
+      const name = text.trim() === "" ? null : text.trim();
+      return (await after(api.edit(task.id, { assignee: name }))) !== null;
+    },
+  });
+  const priority = useSaveOnce(priorityText(task.priority), {
+    same: (text) => parsePriority(text) === task.priority,
+    save: async (text) => {
+      const n = parsePriority(text);
+      if (n === null) {
+        toast("error", `Priority "${text.trim()}" is not low, normal, high, urgent or a number`);
+        return false;
       }
-    }
-  };
+      return (await after(api.edit(task.id, { priority: n }))) !== null;
+    },
+  });
+  const known = knownProfiles();
+  const name = assignee.text.trim();
+  // Warned, not refused: people take tasks too. No agent starts the task for this name.
+  const unknown = name !== "" && known !== null && !known.includes(name);
   return (
     <dl class="fields">
       <dt>Assignee</dt>
       <dd>
         <input
           data-testid="assignee-input"
-          value={assignee}
+          aria-label="assignee"
           placeholder="unassigned (a profile name)"
-          onInput={(e) => setAssignee(e.currentTarget.value)}
-          onChange={() => void saveAssignee()}
-          onKeyDown={(e) => e.key === "Enter" && (e.currentTarget as HTMLInputElement).blur()}
+          list="drawer-profiles"
+          {...assignee.field}
+          onFocusOut={assignee.onFocusOut}
         />
+        <datalist id="drawer-profiles" data-testid="assignee-profiles">
+          {(known ?? []).map((p) => <option key={p} value={p} />)}
+        </datalist>
+        {unknown && (
+          <p class="field-warning" data-testid="assignee-warning" role="status">
+            No profile "{name}" in the dispatcher's config: no agent will start this task (a person
+            can still take it).
+          </p>
+        )}
       </dd>
       <dt>Priority</dt>
       <dd>
         <input
           data-testid="priority-input"
-          type="number"
-          value={priority}
-          onInput={(e) => setPriority(e.currentTarget.value)}
-          onChange={() => void savePriority()}
+          aria-label="priority"
+          title="low, normal, high, urgent, or a whole number (higher runs first)"
+          list="priority-names"
+          {...priority.field}
+          onFocusOut={priority.onFocusOut}
         />
+        <datalist id="priority-names">
+          {Object.keys(PRIORITY_NAMES).map((p) => <option key={p} value={p} />)}
+        </datalist>
       </dd>
       {task.tenant && (
         <>
@@ -372,11 +513,6 @@ function Fields({ detail, after }: { detail: Detail; after: After }) {
 
 function Body({ detail, after }: { detail: Detail; after: After }) {
   const [editing, setEditing] = useState(false);
-  const [text, setText] = useState(detail.task.body);
-  const save = async () => {
-    const ok = await after(api.edit(detail.task.id, { body: text }));
-    if (ok !== null) setEditing(false);
-  };
   return (
     <section class="section">
       <header>
@@ -386,44 +522,43 @@ function Body({ detail, after }: { detail: Detail; after: After }) {
             type="button"
             class="link"
             data-testid="edit-body"
-            onClick={() => {
-              setText(detail.task.body);
-              setEditing(true);
-            }}
+            onClick={() => setEditing(true)}
           >
             Edit
           </button>
         )}
       </header>
       {editing
-        ? (
-          <div class="editor">
-            <textarea
-              data-testid="body-editor"
-              value={text}
-              rows={10}
-              onInput={(e) => setText(e.currentTarget.value)}
-              onKeyDown={(e) => {
-                if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) void save();
-                if (e.key === "Escape") {
-                  e.stopPropagation();
-                  setEditing(false);
-                }
-              }}
-            />
-            <div class="row">
-              <button type="button" class="primary" data-testid="save-body" onClick={save}>
-                Save
-              </button>
-              <button type="button" onClick={() => setEditing(false)}>Cancel</button>
-              <span class="hint">Markdown · Ctrl+Enter saves</span>
-            </div>
-          </div>
-        )
+        ? <BodyEditor detail={detail} after={after} close={() => setEditing(false)} />
         : detail.task.body.trim() === ""
         ? <p class="muted" data-testid="drawer-body">No description.</p>
         : <Markdown text={detail.task.body} testid="drawer-body" />}
     </section>
+  );
+}
+
+function BodyEditor(
+  { detail, after, close }: { detail: Detail; after: After; close: () => void },
+) {
+  const ref = useFocusOnOpen<HTMLTextAreaElement>();
+  // A refused body stays in the editor: a long text is not lost to a toast.
+  const body = useSaveOnce(detail.task.body, {
+    save: async (text) => (await after(api.edit(detail.task.id, { body: text }))) !== null,
+    multiline: true,
+    keepRefused: true,
+    done: close,
+  });
+  return (
+    <div class="editor" onFocusOut={body.onFocusOut}>
+      <textarea ref={ref} data-testid="body-editor" rows={10} {...body.field} />
+      <div class="row">
+        <button type="button" class="primary" data-testid="save-body" onClick={body.save}>
+          Save
+        </button>
+        <button type="button" data-testid="cancel-body" onClick={body.cancel}>Cancel</button>
+        <span class="hint">Markdown · Ctrl+Enter or leaving saves · Esc cancels</span>
+      </div>
+    </div>
   );
 }
 
