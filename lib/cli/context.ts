@@ -6,14 +6,18 @@
 import { type Actor, KanbanError, openStore, type Store } from "../store/mod.ts";
 import { type Env, resolveBoard } from "../config/paths.ts";
 import type { ToolDeps } from "../tools/mod.ts";
+import { workerBinding } from "./confine.ts";
 
 export interface CliContext {
   env: Env;
   cwd: string;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
-  /** Reads all of standard input (for `--body-file -`). */
-  readStdin: () => Promise<string>;
+  /**
+   * Reads standard input (for `--body-file -`), at most `max` bytes: past that it stops
+   * reading and throws a TooLargeError (lib/readcap.ts) naming `what`.
+   */
+  readStdin: (max: number, what: string) => Promise<string>;
   /** Clock for parsing relative times (`--not-before +2h`). */
   now: () => number;
 }
@@ -38,7 +42,12 @@ export function globals(cmd: HasGlobals): Globals {
   };
 }
 
-/** WorkerEnv is set when a command runs inside a worker started by the dispatcher. */
+/**
+ * WorkerEnv is set when a command runs inside a worker started by the dispatcher (both
+ * variables): ids default to its task and the tools attach its token. Either variable alone
+ * still confines the session's store (workerBinding): KANBAN_TASK alone may not write at all,
+ * KANBAN_TOKEN alone writes only to its run's task.
+ */
 export interface WorkerEnv {
   task: string;
   token: string;
@@ -57,6 +66,7 @@ export function actorName(env: Env): string {
 }
 
 export interface Session extends Disposable {
+  /** The board; inside a worker, confined to its run (lib/store/confine.ts). */
   store: Store;
   json: boolean;
   /** The acting person (no token). */
@@ -73,7 +83,13 @@ export function session(
 ): Session {
   const g = globals(cmd);
   const board = resolveBoard(g, ctx.env, ctx.cwd);
-  const store = openStore(board.path, { create: opts.create ?? false });
+  // Inside a worker the connection itself is confined: every write of every verb is audited
+  // by the store, whichever actor the verb passes.
+  const confine = workerBinding(ctx.env);
+  const store = openStore(board.path, {
+    create: opts.create ?? false,
+    ...(confine ? { confine } : {}),
+  });
   const worker = workerEnv(ctx.env);
   const actor = { name: actorName(ctx.env) };
   return {

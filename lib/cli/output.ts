@@ -1,20 +1,53 @@
-/** Output helpers shared by the verbs: one value printed as JSON or as text, and bulk runs. */
+/**
+ * Output helpers shared by the verbs: one value printed as JSON or as text, and bulk runs.
+ * This is where text meets the terminal: every text the verbs print through it is made safe
+ * there (lib/cli/sanitize.ts), so no verb has to remember it; JSON is printed as it is.
+ */
 import { KanbanError, type Task } from "../store/mod.ts";
 import type { CliContext } from "./context.ts";
 import { taskLine } from "./render.ts";
+import { escapedLine, terminalText } from "./sanitize.ts";
 
 /**
  * oneLine makes an error message one line for stderr: control characters (a newline in a
- * value the user gave, an escape sequence) are shown escaped, as JSON would show them.
+ * value the user gave, an escape sequence, C1 and bidi controls) are shown escaped, as JSON
+ * would show them (`\n`, `\u001b`), so the message says exactly what was given.
  */
 export function oneLine(message: string): string {
-  // deno-lint-ignore no-control-regex
-  return message.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
+  return escapedLine(message);
 }
 
-/** emit prints `value` as compact JSON with `--json`, otherwise the text `render` makes. */
+/**
+ * print writes text (not JSON) to stdout, made safe for a terminal: board text in it keeps its
+ * line feeds and tabs, and every other control character prints as a visible stand-in (`␛`).
+ */
+export function print(ctx: CliContext, text: string): void {
+  ctx.stdout(terminalText(text));
+}
+
+/**
+ * emit prints `value` as compact JSON with `--json` (exactly: JSON escapes control characters
+ * itself), otherwise the text `render` makes, through print().
+ */
 export function emit(ctx: CliContext, json: boolean, value: unknown, render: () => string): void {
-  ctx.stdout(`${json ? JSON.stringify(value) : render()}\n`);
+  if (json) ctx.stdout(`${JSON.stringify(value)}\n`);
+  else print(ctx, `${render()}\n`);
+}
+
+/**
+ * TerminalContext is a CliContext that knows whether its stdout is a terminal: main.ts says so
+ * for the real process, a test injects it. A context that does not say is not a terminal.
+ */
+export interface TerminalContext extends CliContext {
+  stdoutIsTerminal?: boolean;
+}
+
+/**
+ * colourOutput says whether text may keep colour sequences: stdout is a terminal and
+ * $NO_COLOR (no-color.org) is unset or empty. A pipe or a file gets plain text.
+ */
+export function colourOutput(ctx: CliContext): boolean {
+  return (ctx as TerminalContext).stdoutIsTerminal === true && !ctx.env["NO_COLOR"];
 }
 
 /** ReportedError ends a command with an exit code after its output was already printed. */
@@ -47,7 +80,7 @@ export async function bulk<T extends Pick<Task, "id" | "status" | "title">>(
     try {
       const task = await fn(id);
       results.push({ id, task });
-      if (!json) ctx.stdout(`${taskLine(task)}\n`);
+      if (!json) print(ctx, `${taskLine(task)}\n`);
     } catch (err) {
       if (!(err instanceof KanbanError)) throw err;
       failed++;

@@ -7,6 +7,7 @@ import { KanbanError } from "../store/mod.ts";
 import { VERSION } from "../version.ts";
 import { runtimeName, sqliteVersion } from "../runtime.ts";
 import type { CliContext } from "./context.ts";
+import { refuseInWorker } from "./confine.ts";
 import { oneLine, ReportedError } from "./output.ts";
 import { VERBS } from "./verbs/mod.ts";
 
@@ -33,6 +34,9 @@ export function buildProgram(ctx: CliContext) {
     .showSuggestionAfterError(true)
     .allowExcessArguments(false);
   for (const register of VERBS) register(program, ctx);
+  // One refusal point for every verb a worker may not run (lib/cli/confine.ts): hooks of the
+  // program run before the action of any command under it, so a new verb is refused by default.
+  program.hook("preAction", (_program, action) => refuseInWorker(ctx.env, action));
   return program;
 }
 

@@ -3,13 +3,14 @@
  * profiles that say which agent CLI runs for which assignee. Validated with zod; every error
  * names the file, the key and the problem.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { z } from "zod";
 import { KanbanError } from "../store/errors.ts";
+import { bytesText, readCapped, TooLargeError } from "../readcap.ts";
 import { type Env, expandHome, kanbanHome } from "./paths.ts";
-import { parseDuration, parseSize } from "./duration.ts";
+import { formatDuration, formatSize, parseDuration, parseSize } from "./duration.ts";
 import { MCP_PRESETS, PRESET_NAMES } from "../dispatch/presets/mod.ts";
 
 /** The placeholders an argv template may use. */
@@ -21,23 +22,86 @@ export { MCP_PRESETS, PRESET_NAMES, type PresetName } from "../dispatch/presets/
 export const PROMPT_PLACEHOLDERS = ["context", "protocol"];
 const KNOWN_PLACEHOLDERS = PROMPT_PLACEHOLDERS.map((p) => `{${p}}`).join(", ");
 
-const duration = z.union([z.string(), z.number().int().positive()]).transform((v, ctx) => {
-  try {
-    return (typeof v === "number" ? v : parseDuration(v)) * 1000;
-  } catch (err) {
-    ctx.addIssue({ code: "custom", message: (err as Error).message });
-    return z.NEVER;
-  }
-});
+const MINUTE = 60;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 
-const size = z.union([z.string(), z.number().int().positive()]).transform((v, ctx) => {
-  try {
-    return typeof v === "number" ? v : parseSize(v);
-  } catch (err) {
-    ctx.addIssue({ code: "custom", message: (err as Error).message });
-    return z.NEVER;
-  }
-});
+/**
+ * duration is a setting written `"90s"`, `"2h"` or as a number of seconds, returned in ms,
+ * and at most `maxSeconds`: every setting has a limit past which a pass cannot use it (a
+ * timer over 2^31-1 ms fires at once, a deadline past the year 275760 is no date) or that
+ * no board needs (docs/configuration.md gives each limit and why). The error quotes the value
+ * as written, after the file and key.
+ */
+function duration(maxSeconds: number) {
+  return z.union([z.string(), z.number().int().positive()]).transform((v, ctx) => {
+    let seconds: number;
+    try {
+      seconds = typeof v === "number" ? v : parseDuration(v);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+      return z.NEVER;
+    }
+    if (seconds > maxSeconds) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${JSON.stringify(v)} is longer than the maximum ${formatDuration(maxSeconds)}`,
+      });
+      return z.NEVER;
+    }
+    return seconds * 1000;
+  });
+}
+
+/** size is a setting written `"10MB"` or as a number of bytes, between min and max bytes. */
+function size(minBytes: number, maxBytes: number) {
+  return z.union([z.string(), z.number().int().positive()]).transform((v, ctx) => {
+    let bytes: number;
+    try {
+      bytes = typeof v === "number" ? v : parseSize(v);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+      return z.NEVER;
+    }
+    const bound = bytes < minBytes
+      ? `smaller than the minimum ${formatSize(minBytes)}`
+      : bytes > maxBytes
+      ? `larger than the maximum ${formatSize(maxBytes)}`
+      : null;
+    if (bound !== null) {
+      ctx.addIssue({ code: "custom", message: `${JSON.stringify(v)} is ${bound}` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+}
+
+/**
+ * LIMITS: the longest value of each duration setting, in seconds (docs/configuration.md).
+ * A run's own limits are compared with a clock, never set as timers, so they may be long;
+ * the settings that are timers or leases stay far below 2^31-1 ms (24.8 days).
+ */
+export const LIMITS = {
+  /** A timer; board writes wake the dispatcher anyway. */
+  poll_interval: HOUR,
+  /** Renewed while a worker lives: a long lease only delays the recovery of a lost run. */
+  lease: DAY,
+  /** A crashed dispatcher's board waits this long for a standby to take over. */
+  dispatcher_lease: HOUR,
+  backoff: DAY,
+  max_backoff: 7 * DAY,
+  /** Shutdown waits this long for a worker's group; service managers stop waiting sooner. */
+  stop_grace: 10 * MINUTE,
+  exit_grace: HOUR,
+  max_runtime: 30 * DAY,
+  stall_timeout: 30 * DAY,
+} as const;
+
+/**
+ * log_max_bytes: under 1 KB nearly every line rotates the log; over 128 MB a run's log (two
+ * parts) no longer fits the one string the dispatcher reads usage from when the run ends.
+ */
+export const LOG_MAX_BYTES = { min: 1024, max: 128 * 1024 ** 2 } as const;
 
 const argv = z.array(z.string()).min(1, "must name a program").superRefine((args, ctx) => {
   for (const a of args) {
@@ -65,8 +129,8 @@ const Profile = z.object({
   args: z.array(z.string()).default([]),
   env: z.record(z.string(), z.string()).default({}),
   max_concurrent: z.number().int().positive().default(1),
-  max_runtime: duration.optional(),
-  stall_timeout: duration.optional(),
+  max_runtime: duration(LIMITS.max_runtime).optional(),
+  stall_timeout: duration(LIMITS.stall_timeout).optional(),
   prompt: z.string().optional(),
   prompt_file: z.string().min(1).optional(),
   mcp: z.boolean().default(false),
@@ -90,22 +154,40 @@ const Profile = z.object({
 
 const Dispatch = z.object({
   max_workers: z.number().int().positive().default(4),
-  poll_interval: duration.prefault("2s"),
-  lease: duration.prefault("120s"),
-  dispatcher_lease: duration.prefault("15s"),
+  poll_interval: duration(LIMITS.poll_interval).prefault("2s"),
+  lease: duration(LIMITS.lease).prefault("120s"),
+  dispatcher_lease: duration(LIMITS.dispatcher_lease).prefault("15s"),
   failure_limit: z.number().int().positive().default(3),
-  backoff: duration.prefault("30s"),
-  max_backoff: duration.prefault("3600s"),
-  stop_grace: duration.prefault("10s"),
-  max_runtime: duration.prefault("7200s"),
-  stall_timeout: duration.prefault("900s"),
-  exit_grace: duration.prefault("30s"),
+  backoff: duration(LIMITS.backoff).prefault("30s"),
+  max_backoff: duration(LIMITS.max_backoff).prefault("3600s"),
+  stop_grace: duration(LIMITS.stop_grace).prefault("10s"),
+  max_runtime: duration(LIMITS.max_runtime).prefault("7200s"),
+  stall_timeout: duration(LIMITS.stall_timeout).prefault("900s"),
+  exit_grace: duration(LIMITS.exit_grace).prefault("30s"),
   transient_exit_code: z.number().int().min(1).max(255).default(75),
+  /**
+   * How workers are contained so that nothing they start outlives their run: "auto" (a cgroup
+   * v2 per run where the host allows it, else the process group), "cgroup" (refuse to start
+   * without), "group" (the process group, plus the run's token in the environment).
+   */
+  containment: z.enum(["auto", "cgroup", "group"]).default("auto"),
   workspaces: z.string().optional(),
   logs: z.string().optional(),
-  log_max_bytes: size.prefault("10MB"),
+  log_max_bytes: size(LOG_MAX_BYTES.min, LOG_MAX_BYTES.max).prefault("10MB"),
   repository: z.string().optional(),
-}).strict();
+}).strict().superRefine((d, ctx) => {
+  // The dispatcher renews its runs' leases during passes, and between passes on an idle board
+  // it sleeps poll_interval: a longer sleep than the lease lets every run's lease lapse.
+  if (d.poll_interval > d.lease) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["poll_interval"],
+      message: `${formatDuration(d.poll_interval / 1000)} is longer than dispatch.lease (${
+        formatDuration(d.lease / 1000)
+      }): the runs' leases would lapse between passes (keep it under a third of lease)`,
+    });
+  }
+});
 
 const ConfigFile = z.object({
   dispatch: Dispatch.prefault({}),
@@ -180,8 +262,15 @@ function readPromptFile(file: string, key: string, path: string, env: Env): stri
   const full = resolve(dirname(resolve(file)), expandHome(path, env));
   let text: string;
   try {
-    text = readFileSync(full, "utf8");
+    text = readCapped(full, PROMPT_FILE_MAX_BYTES, `"${full}"`);
   } catch (err) {
+    if (err instanceof TooLargeError) {
+      throw new ConfigError(
+        `${file}: ${key}: "${full}" is larger than ${
+          bytesText(err.limit)
+        }, the largest prompt template`,
+      );
+    }
     throw new ConfigError(`${file}: ${key}: cannot read "${full}": ${(err as Error).message}`);
   }
   const unknown = unknownPlaceholders(text, PROMPT_PLACEHOLDERS);
@@ -195,13 +284,20 @@ function readPromptFile(file: string, key: string, path: string, env: Env): stri
   return text;
 }
 
+/** The largest config file and prompt template read (both are read whole, when loaded). */
+export const CONFIG_MAX_BYTES = 1024 * 1024;
+export const PROMPT_FILE_MAX_BYTES = 1024 * 1024;
+
 /** loadConfig reads `$KANBAN_CONFIG` or `<home>/config.toml`; a missing file means defaults. */
 export function loadConfig(env: Env, path = configPath(env)): Config {
   if (!existsSync(path)) return { ...parseConfig("", path, env), path: null };
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readCapped(path, CONFIG_MAX_BYTES, `"${path}"`);
   } catch (err) {
+    if (err instanceof TooLargeError) {
+      throw new ConfigError(`${path}: larger than ${bytesText(err.limit)}: not a config file`);
+    }
     throw new ConfigError(`${path}: cannot read it: ${(err as Error).message}`); // a folder, say
   }
   return parseConfig(text, path, env);
@@ -224,6 +320,7 @@ export const SAMPLE_CONFIG = `# kanban configuration. Durations: 90s, 30m, 2h. S
 # stall_timeout = "15m"      # no output and no heartbeat for this long: stopped as stalled
 # exit_grace = "30s"         # a worker that reported but keeps running is stopped after this
 # transient_exit_code = 75   # exit code meaning "retry later", not counted as a failure
+# containment = "auto"       # auto | cgroup | group: a cgroup v2 per run where the host allows it
 # workspaces = "~/.kanban/workspaces"
 # logs = "~/.kanban/logs"
 # log_max_bytes = "10MB"     # a run's log is rotated (one old part kept) past this size

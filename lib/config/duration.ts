@@ -2,7 +2,23 @@
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 
-/** parseDuration reads `90`, `90s`, `30m`, `1h30m`, `2d` as whole seconds (> 0). */
+/**
+ * The longest duration parseDuration accepts: 100 years, so that any time a duration is
+ * added to (a deadline, a lease) is still a valid date and its milliseconds a safe integer.
+ * Settings have tighter limits of their own (lib/config/config.ts).
+ */
+export const MAX_DURATION_SECONDS = 100 * 365 * 86400;
+
+/**
+ * The longest timer JavaScript runs (2^31-1 ms, about 24.8 days): a longer setTimeout fires
+ * at once. A duration that feeds a timer must stay at or under it.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * parseDuration reads `90`, `90s`, `30m`, `1h30m`, `2d` as whole seconds (> 0, at most
+ * MAX_DURATION_SECONDS).
+ */
 export function parseDuration(text: string): number {
   const s = text.trim().toLowerCase();
   let seconds = Number.NaN;
@@ -19,7 +35,28 @@ export function parseDuration(text: string): number {
   if (!Number.isSafeInteger(seconds) || seconds <= 0) {
     throw new RangeError(`"${text}" is not a positive duration`);
   }
+  if (seconds > MAX_DURATION_SECONDS) {
+    throw new RangeError(
+      `"${text}" is longer than the maximum ${formatDuration(MAX_DURATION_SECONDS)}`,
+    );
+  }
   return seconds;
+}
+
+/**
+ * formatDuration writes whole seconds the way parseDuration reads them, largest units first:
+ * 90 -> `1m30s`, 86400 -> `1d`, 0 -> `0s`.
+ */
+export function formatDuration(seconds: number): string {
+  let rest = Math.floor(seconds);
+  let out = "";
+  for (const [unit, n] of [["d", 86400], ["h", 3600], ["m", 60], ["s", 1]] as const) {
+    if (rest >= n) {
+      out += `${Math.floor(rest / n)}${unit}`;
+      rest %= n;
+    }
+  }
+  return out || "0s";
 }
 
 /**
@@ -65,6 +102,14 @@ export function parseSince(text: string, now: number): number {
 }
 
 const UNIT_BYTES: Record<string, number> = { "": 1, b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+/** formatSize writes bytes the way parseSize reads them, when exact: 1024 -> `1KB`. */
+export function formatSize(bytes: number): string {
+  for (const [unit, n] of [["GB", 1024 ** 3], ["MB", 1024 ** 2], ["KB", 1024]] as const) {
+    if (bytes >= n && bytes % n === 0) return `${bytes / n}${unit}`;
+  }
+  return `${bytes}B`;
+}
 
 /** parseSize reads `4096`, `512KB`, `10MB`, `1GB` (powers of 1024) as bytes (> 0). */
 export function parseSize(text: string): number {

@@ -28,6 +28,7 @@ const CARDS_UNCHANGED = new Set([
   "exited",
   "dispatch_requested",
   "dispatcher_takeover",
+  "clock_step",
   "subscription_disabled",
 ]);
 /** Events that change nothing the health bar shows (the 5 s poll covers the rest of time). */

@@ -1,7 +1,17 @@
 /** Task routes: list, create, read, edit, comments and links. */
 import { isStatus, type Status, ValidationError } from "../store/mod.ts";
 import { type ApiContext, json, type Routes } from "./route.ts";
-import { CommentBody, CreateBody, EditBody, LinkBody, LinkQuery, ListQuery } from "./schemas.ts";
+import { paged, pageOf } from "./paging.ts";
+import {
+  CommentBody,
+  CreateBody,
+  EditBody,
+  LinkBody,
+  LinkQuery,
+  ListQuery,
+  TASKS_PAGE,
+  TASKS_PAGE_MAX,
+} from "./schemas.ts";
 import * as shapes from "./shapes.ts";
 
 export function taskRoutes(r: Routes, api: ApiContext): void {
@@ -12,24 +22,27 @@ export function taskRoutes(r: Routes, api: ApiContext): void {
     path: "/api/v1/tasks",
     tag: "tasks",
     summary: "List tasks (without bodies), by status order, priority, then age",
+    description: `One page: ${TASKS_PAGE} tasks unless \`limit\` says (at most ` +
+      `${TASKS_PAGE_MAX}). When more follow, the \`Link\` header names the next page ` +
+      '(`<...&offset=N>; rel="next"`); without it, this page is the last.',
     query: ListQuery,
-    ok: { status: 200, schema: shapes.TaskSummaries, description: "the tasks" },
+    ok: { status: 200, schema: shapes.TaskSummaries, description: "a page of tasks" },
     handler: async (c, { query }) => {
       const statuses = query.status?.split(",").map((s) => s.trim()).filter(Boolean);
       for (const s of statuses ?? []) {
         if (!isStatus(s)) throw new ValidationError(`Invalid query: status "${s}" is not a status`);
       }
-      return json(
-        c,
-        await store.listTasks({
-          statuses: statuses as Status[] | undefined,
-          tenant: query.tenant,
-          assignee: query.assignee,
-          search: query.search,
-          archived: query.archived,
-          limit: query.limit,
-        }),
-      );
+      const page = pageOf(query, TASKS_PAGE);
+      const tasks = await store.listTasks({
+        statuses: statuses as Status[] | undefined,
+        tenant: query.tenant,
+        assignee: query.assignee,
+        search: query.search,
+        archived: query.archived,
+        limit: page.limit + 1, // one more tells whether a next page exists
+        offset: page.offset,
+      });
+      return json(c, paged(c, tasks, page));
     },
   });
 

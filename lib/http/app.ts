@@ -61,7 +61,7 @@ export function createApp(o: AppOptions): App {
     env: o.env ?? {},
     now: o.now ?? Date.now,
   };
-  const logins = o.logins ?? new LoginCodes();
+  const logins = o.logins ?? new LoginCodes(api.now);
   const maxBody = o.maxBodyBytes ?? 2 * 1024 * 1024;
 
   app.use(securityHeaders());

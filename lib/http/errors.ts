@@ -4,7 +4,7 @@
  */
 import { KanbanError } from "../store/mod.ts";
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 500 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 500 | 503 | 507;
 
 export interface ErrorBody {
   error: { code: string; message: string };
@@ -26,15 +26,27 @@ export function errorBody(code: string, message: string): ErrorBody {
   return { error: { code, message } };
 }
 
+/** Store errors that say the server's board cannot serve the request, by their status. */
+const SERVER_SIDE: Readonly<Record<string, ErrorStatus>> = {
+  busy: 503, // locked by other writers: retry
+  read_only: 503, // the server may not write the board's folder: reads still work
+  disk_full: 507, // Insufficient Storage
+  io_error: 500,
+  corrupt: 500,
+  not_a_board: 500,
+  board_too_new: 500,
+};
+
 /**
  * statusOf maps a store error to its HTTP status: unknown ids 404, malformed input 400,
- * a locked board 503, and every rule that refused a well-formed request (an illegal
- * transition, a stale lease, a cycle, an idempotency clash) 409.
+ * a board the server cannot use as asked (SERVER_SIDE: locked, read-only, disk full, damaged)
+ * 5xx with the store's specific code, and every rule that refused a well-formed request (an
+ * illegal transition, a stale lease, a cycle, an idempotency clash) 409.
  */
 export function statusOf(err: KanbanError): ErrorStatus {
   if (err.code === "not_found") return 404;
-  if (err.code === "busy") return 503;
-  if (err.code === "board_too_new") return 500;
+  const server = SERVER_SIDE[err.code];
+  if (server !== undefined) return server;
   if (err.exitCode === 2 || err.code === "ambiguous_id") return 400;
   return 409;
 }

@@ -19,6 +19,9 @@ const STATUS_TEXT: Record<number, string> = {
   409: "refused by a rule: illegal transition (naming from and to), cycle, stale lease, ...",
   413: "request body too large",
   415: "request body is not JSON",
+  500: "the board cannot be used: `corrupt`, `not_a_board`, `io_error`, or `internal` (logged)",
+  503: "the board is locked by other writers (`busy`) or read-only for the server (`read_only`)",
+  507: "the disk that holds the board is full (`disk_full`); nothing was changed",
 };
 
 /** named maps each zod schema `module` exports (and `keep` accepts) to its first export name. */
@@ -89,10 +92,10 @@ export function buildOpenApi(docs: readonly Doc[]): Json {
   for (const d of docs) {
     const where = `${d.method.toUpperCase()} ${d.path}`;
     const api = d.path.startsWith("/api/");
-    const errors = [...new Set([400, ...(api ? [401, 403] : []), ...(d.errors ?? [])])].sort((
-      a,
-      b,
-    ) => a - b);
+    // Every API route may meet a board it cannot use; only writes can fill the disk.
+    const board = api ? [500, 503, ...(d.method === "get" ? [] : [507])] : [];
+    const errors = [...new Set([400, ...(api ? [401, 403] : []), ...board, ...(d.errors ?? [])])]
+      .sort((a, b) => a - b);
     const ok: Json = { description: d.ok.description };
     if (d.ok.schema) {
       ok["content"] = {

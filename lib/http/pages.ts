@@ -7,7 +7,7 @@
 import { setCookie } from "hono/cookie";
 import { z } from "zod";
 import { type Asset, ASSETS, DASHBOARD_PAGE } from "./assets.ts";
-import type { LoginCodes } from "./login.ts";
+import { LOGIN_CODE_TTL_MS, type LoginCodes } from "./login.ts";
 import type { Context } from "hono";
 import { ApiError } from "./errors.ts";
 import { json, type Routes } from "./route.ts";
@@ -48,8 +48,8 @@ ${body}
 const SESSION_DAYS = 30;
 
 const LOGIN_HELP = `<p>Open the one-time login link that <code>kanban serve</code> printed.
-A link works once: <code>kanban login</code> prints a new one (or ask the API for
-<code>POST /api/v1/login-codes</code>).</p>`;
+A link works once, for ${LOGIN_CODE_TTL_MS / 60_000} minutes: <code>kanban login</code> prints a
+new one (or ask the API for <code>POST /api/v1/login-codes</code>).</p>`;
 
 export interface PageOptions {
   token: string;
@@ -98,10 +98,23 @@ export function pageRoutes(r: Routes, o: PageOptions): void {
     path: "/login",
     tag: "pages",
     summary: "Use a one-time login code: sets the session cookie and redirects to /",
+    description: "A code works once, for 10 minutes; an expired, used or unknown code gets a " +
+      "401 page that says which and how to get a new link.",
     query: z.object({ t: z.string().optional().describe("the one-time code") }),
     ok: { status: 303, mediaType: "text/html", description: "logged in; redirect to /" },
     handler: (c, { query }) => {
-      if (query.t === undefined || !o.logins.consume(query.t)) {
+      const result = query.t === undefined ? "unknown" : o.logins.use(query.t);
+      if (result === "expired") {
+        return c.html(
+          page(
+            "kanban: login link expired",
+            `<h1>This login link has expired</h1>\n<p>A login link works for ` +
+              `${LOGIN_CODE_TTL_MS / 60_000} minutes after it is made.</p>\n${LOGIN_HELP}`,
+          ),
+          401,
+        );
+      }
+      if (result !== "ok") {
         return c.html(
           page(
             "kanban: login link used",

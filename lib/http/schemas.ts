@@ -118,10 +118,33 @@ export const BoardQuery = z.strictObject({
   limit: count("limit", 5000).optional().describe("tasks per column (default 200)"),
 });
 
+/** GET /api/v1/tasks answers at most this many tasks unless `limit` asks for another number. */
+export const TASKS_PAGE = 500;
+/** The largest `limit` of GET /api/v1/tasks (a page of summaries stays a few MB at most). */
+export const TASKS_PAGE_MAX = 5000;
+
+/** A position in an ordered list: how many items to skip. */
+const offset = z.string().regex(/^\d{1,9}$/, "offset is not a whole number below 10^9")
+  .transform(Number);
+
 export const ListQuery = z.strictObject({
   ...filters,
   status: z.string().optional().describe("comma-separated statuses"),
-  limit: count("limit", 100_000).optional(),
+  limit: count("limit", TASKS_PAGE_MAX).optional()
+    .describe(`tasks per page (default ${TASKS_PAGE}, at most ${TASKS_PAGE_MAX})`),
+  offset: offset.optional()
+    .describe('skip this many tasks first; the Link header\'s rel="next" gives the next page'),
+});
+
+/** GET /api/v1/assignees: busiest first, a page at a time (its default and maximum). */
+export const ASSIGNEES_PAGE = 500;
+export const ASSIGNEES_PAGE_MAX = 5000;
+
+export const AssigneesQuery = z.strictObject({
+  limit: count("limit", ASSIGNEES_PAGE_MAX).optional()
+    .describe(`assignees per page (default ${ASSIGNEES_PAGE}, at most ${ASSIGNEES_PAGE_MAX})`),
+  offset: offset.optional()
+    .describe('skip this many assignees first; the Link header\'s rel="next" gives the next'),
 });
 
 export const StatsQuery = z.strictObject({ tenant: z.string().optional() });

@@ -6,6 +6,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
+import { isServed } from "../runtime.ts";
 import { ApiError } from "./errors.ts";
 import { sameSecret, sessionCookie } from "./token.ts";
 
@@ -63,22 +64,42 @@ export function isLoopback(host: string): boolean {
 /** LOOPBACK_NAMES are always allowed in the Host header. */
 export const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "::1"] as const;
 
-function requestHost(c: Context): string {
-  return c.req.header("host") ?? new URL(c.req.url).host;
+/**
+ * requestHost is the request's Host header. A request made in-process (`app.request()` in
+ * tests) may have none: it stands for the host of its URL. One that came over the network
+ * (serve() marks those) names its own, or is refused in hostGuard.
+ */
+function requestHost(c: Context): string | null {
+  const header = c.req.header("host");
+  if (header !== undefined) return header;
+  if (isServed(c.env)) return null;
+  return new URL(c.req.url).host;
 }
 
-/** hostGuard answers 403 unless the Host header names one of `allowed` (any port). */
+/**
+ * hostGuard refuses a request unless its Host header names one of `allowed` (any port): 403
+ * for another name (DNS rebinding), 400 for a missing, empty or malformed Host (HTTP/1.1
+ * requires one; an HTTP/1.0 client may send none, and under Bun its URL cannot even be read).
+ */
 export function hostGuard(allowed: readonly string[]): MiddlewareHandler {
   const names = new Set(allowed.map(normalizeHost));
+  const use = `use ${[...names].join(", ")} (kanban serve --allow-host NAME adds one)`;
   return async (c, next) => {
-    const host = splitHost(requestHost(c));
-    if (host === null || !names.has(host.name)) {
+    const header = requestHost(c);
+    if (header === null || header.trim() === "") {
       throw new ApiError(
-        403,
-        "forbidden_host",
-        `Host "${requestHost(c)}" is not allowed; use ${[...names].join(", ")} ` +
-          `(kanban serve --allow-host NAME adds one)`,
+        400,
+        "missing_host",
+        `The request has ${header === null ? "no" : "an empty"} Host header: send the name ` +
+          `you reach this server by (HTTP/1.1 requires it); ${use}`,
       );
+    }
+    const host = splitHost(header);
+    if (host === null) {
+      throw new ApiError(400, "invalid_host", `Host "${header}" is not a host name; ${use}`);
+    }
+    if (!names.has(host.name)) {
+      throw new ApiError(403, "forbidden_host", `Host "${header}" is not allowed; ${use}`);
     }
     await next();
   };
@@ -99,7 +120,7 @@ export function originGuard(): MiddlewareHandler {
     if (SAFE_METHODS.has(c.req.method)) return await next();
     const origin = c.req.header("origin");
     if (origin !== undefined) {
-      const host = splitHost(requestHost(c));
+      const host = splitHost(requestHost(c) ?? "");
       let url: URL | null = null;
       try {
         url = origin === "null" ? null : new URL(origin);

@@ -6,9 +6,10 @@
  * it.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { linkSync, lstatSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { linkSync, lstatSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import process from "node:process";
-import { KanbanError } from "../store/mod.ts";
+import { diskFullError, KanbanError } from "../store/mod.ts";
+import { readCapped } from "../readcap.ts";
 
 const TOKEN = /^kb_[A-Za-z0-9_-]{43}$/;
 
@@ -39,9 +40,7 @@ export function boardToken(boardPath: string, options: { rotate?: boolean } = {}
   const path = tokenPath(boardPath);
   if (options.rotate) {
     const token = `kb_${newSecret()}`;
-    const tmp = `${path}.${process.pid}.${newSecret(6)}.tmp`;
-    writeFileSync(tmp, `${token}\n`, { mode: 0o600, flag: "wx" });
-    renameSync(tmp, path);
+    withTempFile(path, token, (tmp) => renameSync(tmp, path));
     return { token, path, created: true };
   }
   for (let attempt = 0;; attempt++) {
@@ -50,16 +49,37 @@ export function boardToken(boardPath: string, options: { rotate?: boolean } = {}
     // Write a private temporary file, then link it into place: the link fails if another
     // process made the token first, and nobody ever sees a half-written file.
     const token = `kb_${newSecret()}`;
-    const tmp = `${path}.${process.pid}.${newSecret(6)}.tmp`;
-    writeFileSync(tmp, `${token}\n`, { mode: 0o600, flag: "wx" });
     try {
-      linkSync(tmp, path);
+      withTempFile(path, token, (tmp) => linkSync(tmp, path));
       return { token, path, created: true };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 2) throw err;
-    } finally {
-      rmSync(tmp, { force: true });
     }
+  }
+}
+
+/**
+ * withTempFile writes `token` to a private temporary file beside `path` and hands it to
+ * `place` (a rename or a link). The temporary file is gone afterwards, whether the write, the
+ * placing or neither failed: a full disk leaves no stray `.tmp` file, and says so as
+ * `disk_full` (any other failure is `cannot_write`, naming the file).
+ */
+function withTempFile(path: string, token: string, place: (tmp: string) => void): void {
+  const tmp = `${path}.${process.pid}.${newSecret(6)}.tmp`;
+  try {
+    writeFileSync(tmp, `${token}\n`, { mode: 0o600, flag: "wx" });
+    place(tmp);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") throw err; // another made it first
+    throw diskFullError(path, err) ??
+      new KanbanError(
+        "cannot_write",
+        `Cannot write the token file "${path}": ${(err as Error).message}`,
+      );
+  } finally {
+    try {
+      rmSync(tmp, { force: true });
+    } catch { /* a folder that vanished: nothing is left to remove */ }
   }
 }
 
@@ -90,7 +110,8 @@ export function readToken(path: string): string | null {
         `"chmod 600" it, or delete it to make a new token`,
     );
   }
-  const token = readFileSync(path, "utf8").trim();
+  // a token is 46 bytes: read no more than 4 KiB of whatever is there
+  const token = readCapped(path, 4096, `The token file "${path}"`).trim();
   if (!TOKEN.test(token)) throw refuse("it does not hold a kanban token (kb_...)");
   return token;
 }

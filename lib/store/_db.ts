@@ -3,15 +3,16 @@
  * `BEGIN IMMEDIATE` transactions. Module-private to lib/store.
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import {
+  boardError,
   BoardTooNewError,
   BusyError,
   KanbanError,
+  NotABoardError,
   NotFoundError,
   ReadOnlyBoardError,
-  readOnlyError,
 } from "./errors.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.ts";
 
@@ -52,10 +53,33 @@ function cannotOpen(path: string, err: unknown): KanbanError {
       }
     }
   }
+  const specific = boardError(path, err);
+  if (specific !== null) return specific; // not a database, disk full, ...
   return new KanbanError(
     "cannot_open",
     `Cannot open the board at "${path}": ${err instanceof Error ? err.message : String(err)}`,
   );
+}
+
+/**
+ * notABoard refuses a path that exists but cannot hold a board: a directory, or a device
+ * such as /dev/null or /dev/full (SQLite would answer "disk I/O error" or "disk is full").
+ */
+function notABoard(path: string): NotABoardError | null {
+  if (path === ":memory:" || path === "") return null;
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return null; // missing: made or refused below; unreadable: SQLite says why
+  }
+  if (st.isFile()) return null;
+  const kind = st.isDirectory()
+    ? "it is a directory"
+    : st.isCharacterDevice() || st.isBlockDevice()
+    ? "it is a device, not a file"
+    : "it is not a regular file";
+  return new NotABoardError(path, kind);
 }
 
 export class Db {
@@ -68,6 +92,8 @@ export class Db {
   constructor(path: string, options: DbOptions = {}) {
     this.path = path;
     this.#busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    const refused = notABoard(path);
+    if (refused !== null) throw refused;
     if (path !== ":memory:" && !existsSync(path)) {
       // A typo'd board name must not silently become a new, empty board.
       if (!options.create) throw new NotFoundError(`No board at "${path}"; run "kanban init"`);
@@ -87,12 +113,24 @@ export class Db {
       this.#db.exec(`PRAGMA busy_timeout = ${this.#busyTimeoutMs}`);
       // Refuse a newer board before anything writes to it (switching to WAL rewrites the header).
       let seen: number;
+      let foreign: boolean;
       try {
-        seen = this.#withBusyRetry(() => this.#userVersion()); // the first read of the file
+        // The first read of the file: the version and whether it holds tables, in one
+        // statement (one snapshot: another process may be migrating the new board right now).
+        const first = this.#withBusyRetry(() =>
+          this.get<{ v: number; t: number }>(
+            `SELECT (SELECT user_version FROM pragma_user_version) AS v,
+              EXISTS (SELECT 1 FROM sqlite_master) AS t`,
+          )
+        );
+        seen = Number(first?.v ?? 0);
+        // Migrating another program's SQLite file would write kanban's tables into it.
+        foreign = seen === 0 && Number(first?.t) === 1;
       } catch (err) {
         throw err instanceof KanbanError ? err : cannotOpen(path, err); // not a database, say
       }
       if (seen > SCHEMA_VERSION) throw new BoardTooNewError(this.path, seen, SCHEMA_VERSION);
+      if (foreign) throw new NotABoardError(path, "it is an SQLite database of another program");
       this.#withBusyRetry(() => this.#db.exec("PRAGMA journal_mode = WAL"));
       // WAL + NORMAL: a commit survives a process crash; only an OS crash can lose the last
       // transactions, never corrupt the file. FULL would cost ~5x on claims (fsync per commit).
@@ -102,7 +140,7 @@ export class Db {
     } catch (err) {
       // A refused or failed open must not leave a connection (and its -wal/-shm files) behind.
       this.close();
-      throw readOnlyError(path, err) ?? err;
+      throw boardError(path, err) ?? err;
     }
   }
 
@@ -168,7 +206,7 @@ export class Db {
     try {
       this.#withBusyRetry(() => this.#db.exec("BEGIN IMMEDIATE"));
     } catch (err) {
-      throw readOnlyError(this.path, err) ?? err;
+      throw boardError(this.path, err) ?? err;
     }
     this.#inTx = true;
     try {
@@ -177,7 +215,7 @@ export class Db {
       return result;
     } catch (err) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      throw readOnlyError(this.path, err) ?? err;
+      throw boardError(this.path, err) ?? err;
     } finally {
       this.#inTx = false;
     }
@@ -189,10 +227,16 @@ export class Db {
     this.#db.exec("BEGIN");
     this.#inTx = true;
     try {
-      return fn();
+      const result = fn();
+      this.#db.exec("COMMIT");
+      return result;
+    } catch (err) {
+      // A damaged page fails the read and then the COMMIT too (SQLite keeps the error): end
+      // the transaction with ROLLBACK, which is the same for a read, and say what happened.
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw boardError(this.path, err) ?? err;
     } finally {
       this.#inTx = false;
-      if (this.#db.isTransaction) this.#db.exec("COMMIT");
     }
   }
 

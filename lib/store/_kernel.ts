@@ -85,7 +85,10 @@ export function resolveId(k: Kernel, input: string): string {
     if (text === "t_") {
       const all = k.db.all<{ id: string }>("SELECT id FROM tasks ORDER BY id LIMIT 6");
       if (all.length === 1) return all[0]!.id;
-      if (all.length > 1) throw new AmbiguousIdError(input, all.map((r) => r.id));
+      if (all.length > 1) {
+        const n = k.db.get<{ n: number }>("SELECT count(*) AS n FROM tasks")!.n;
+        throw new AmbiguousIdError(input, all.map((r) => r.id), n);
+      }
     }
     throw new ValidationError(
       `"${input}" is not a task id (expected t_ followed by up to 8 hex digits)`,
@@ -105,7 +108,7 @@ export function resolveId(k: Kernel, input: string): string {
     `${prefix}\x7f`,
   )!.n;
   const ids = rows.map((r) => r.id);
-  throw new AmbiguousIdError(input, count > ids.length ? [...ids, `(${count} in all)`] : ids);
+  throw new AmbiguousIdError(input, ids, count);
 }
 
 /**

@@ -54,13 +54,37 @@ export interface LeaseResult {
   tookOverFrom: string | null;
 }
 
+/** Inactive dispatcher rows older than this are deleted (the next lease pass does it). */
+export const PRUNE_AFTER_MS = 24 * 3600_000;
+
+/**
+ * When a dispatcher may take the lease of another: once it has expired by the wall clock
+ * (`expired`); not now, whatever the wall clock says (`never`: the caller saw the holder tick
+ * within a lease period by its own monotonic clock); or now if the holder is still exactly as
+ * the caller last saw it (`{ unchanged }`, a `holderKey`: it has not ticked for a whole lease
+ * period by that clock, though a step back of the wall clock makes its lease look unexpired).
+ */
+export type Takeover = "expired" | "never" | { unchanged: string };
+
+/** holderKey identifies a dispatcher row as of its last tick (it changes with every tick). */
+export function holderKey(d: Dispatcher): string {
+  return `${d.id} ${d.last_tick} ${d.lease_expires}`;
+}
+
 /** acquireLease takes or renews the dispatch lease for `me` unless another holds it. */
 export function acquireLease(
   k: Kernel,
   me: { id: string; host: string; pid: number },
   leaseMs: number,
+  takeover: Takeover = "expired",
 ): LeaseResult {
   const now = k.now();
+  // Rows of dispatchers that stopped or vanished long ago say nothing any more.
+  k.db.run(
+    "DELETE FROM dispatchers WHERE active = 0 AND last_tick < ? AND id <> ?",
+    now - PRUNE_AFTER_MS,
+    me.id,
+  );
   k.db.run(
     `INSERT INTO dispatchers (id, host, pid, started_at, last_tick) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (id) DO UPDATE SET last_tick = excluded.last_tick, stopped_at = NULL`,
@@ -73,7 +97,10 @@ export function acquireLease(
   const current = k.db.get<DispatcherRow>("SELECT * FROM dispatchers WHERE active = 1");
   let tookOverFrom: string | null = null;
   if (current && current.id !== me.id) {
-    if (current.lease_expires! > now) {
+    const holds = takeover === "never" ||
+      (takeover === "expired" && current.lease_expires! > now) ||
+      (typeof takeover === "object" && takeover.unchanged !== holderKey(toDispatcher(current)));
+    if (holds) {
       return { active: false, holder: toDispatcher(current), tookOverFrom: null };
     }
     k.db.run(

@@ -18,7 +18,7 @@ import {
 import { dirname, resolve } from "node:path";
 import type { Kernel } from "./_kernel.ts";
 import { iso, type TaskRow, workspaceString } from "./_rows.ts";
-import { ConflictError, KanbanError, ValidationError } from "./errors.ts";
+import { ConflictError, corruptError, isCorrupt, KanbanError, ValidationError } from "./errors.ts";
 import { checkInvariants } from "./invariants.ts";
 import type { Status } from "./transitions.ts";
 
@@ -186,7 +186,8 @@ export function backup(k: Kernel, target: string): BackupResult {
     try {
       k.db.run("VACUUM INTO ?", tmp);
     } catch (err) {
-      throw cannot(err);
+      // a damaged board cannot be copied whole: say so, rather than blame the target
+      throw corruptError(k.db.path, err) ?? cannot(err);
     }
     const fd = openSync(tmp, "r+");
     try {
@@ -240,19 +241,110 @@ export interface DoctorOptions {
 export const DEFAULT_STALE_AFTER_MS = 15 * 60_000;
 
 /**
+ * The checks of the file itself. A finding of one of them means the file is damaged (and the
+ * fix is a backup, not a repair); the board's own checks are then skipped.
+ */
+export const FILE_CHECKS: readonly string[] = ["integrity_check", "quick_check"];
+
+/** At most this many lines of SQLite's own reports are kept. */
+const MAX_LINES = 20;
+
+/** sqliteLines splits one of SQLite's check messages into lines, without its header. */
+function sqliteLines(message: string): string[] {
+  return message.split("\n").map((l) => l.trim())
+    .filter((l) => l !== "" && l !== "ok" && !/^\*\*\* in database \w+ \*\*\*$/.test(l));
+}
+
+/**
+ * fileFindings runs SQLite's integrity_check. On a damaged file that check may stop with
+ * SQLITE_CORRUPT ("database disk image is malformed") rather than report; then each table is
+ * checked on its own (`PRAGMA quick_check(TABLE)`), so that the report says which tables are
+ * damaged. It throws only errors that are not corruption.
+ */
+function fileFindings(k: Kernel): Finding[] {
+  const found = (check: string, message: string): Finding => ({ check, ids: [], message });
+  let stopped: string;
+  try {
+    return k.db.all<{ integrity_check: string }>(`PRAGMA integrity_check(${MAX_LINES})`)
+      .flatMap((r) => sqliteLines(r.integrity_check)).slice(0, MAX_LINES)
+      .map((m) => found("integrity_check", m));
+  } catch (err) {
+    if (!isCorrupt(err)) throw err;
+    stopped = (err as Error).message;
+  }
+  const out: Finding[] = [];
+  let tables: string[];
+  try {
+    tables = k.db.all<{ name: string }>(
+      "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name",
+    ).map((r) => r.name);
+  } catch (err) {
+    if (!isCorrupt(err)) throw err;
+    return [found("integrity_check", `${stopped}; the schema itself cannot be read`)];
+  }
+  for (const table of tables) {
+    try {
+      for (
+        const r of k.db.all<{ quick_check: string }>(
+          `PRAGMA quick_check("${table.replaceAll('"', '""')}")`,
+        )
+      ) {
+        for (const line of sqliteLines(r.quick_check)) {
+          out.push(found("quick_check", `table ${table}: ${line}`));
+        }
+      }
+    } catch (err) {
+      if (!isCorrupt(err)) throw err;
+      out.push(found("quick_check", `table ${table}: ${(err as Error).message}`));
+    }
+  }
+  if (out.length === 0) out.push(found("integrity_check", stopped));
+  return out.slice(0, MAX_LINES);
+}
+
+/**
  * doctor checks a board: SQLite's integrity_check and foreign_key_check, the store's
  * invariants (problems), and open runs whose lease expired long ago, which means no
- * dispatcher is ending lost runs (warnings). Read-only: it repairs nothing.
+ * dispatcher is ending lost runs (warnings). Read-only: it repairs nothing. Every check is
+ * linear in the board (or n log n), so it finishes on boards of any shape.
+ *
+ * A damaged file (SQLITE_CORRUPT) is a finding, not an error: the report names what SQLite
+ * found (FILE_CHECKS), and the board's own checks, which would read the damaged pages, are
+ * skipped. Call it outside a transaction: it opens its own (an error of a damaged page ends
+ * the transaction it happens in).
  */
 export function doctor(k: Kernel, options: DoctorOptions = {}): DoctorReport {
   const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
   if (!Number.isSafeInteger(staleAfterMs) || staleAfterMs < 0) {
     throw new ValidationError(`Invalid stale-run age: ${staleAfterMs} ms`);
   }
-  const problems: Finding[] = [];
-  const integrity = k.db.all<{ integrity_check: string }>("PRAGMA integrity_check(20)")
-    .map((r) => r.integrity_check).filter((m) => m !== "ok");
-  for (const message of integrity) problems.push({ check: "integrity_check", ids: [], message });
+  const problems = fileFindings(k);
+  const warnings: Finding[] = [];
+  if (problems.length > 0) {
+    problems.push({
+      check: "invariants",
+      ids: [],
+      message: "not checked: the board file is damaged",
+    });
+  } else {
+    k.db.read(() => boardFindings(k, staleAfterMs, problems, warnings));
+  }
+  return {
+    ok: problems.length === 0,
+    path: k.db.path,
+    schema_version: k.db.schemaVersion(),
+    problems,
+    warnings,
+  };
+}
+
+/** boardFindings adds the foreign key and invariant problems and the stale-run warnings. */
+function boardFindings(
+  k: Kernel,
+  staleAfterMs: number,
+  problems: Finding[],
+  warnings: Finding[],
+): void {
   const fks = new Map<string, (string | number)[]>();
   for (
     const fk of k.db.all<{ table: string; rowid: number | null; parent: string }>(
@@ -267,7 +359,6 @@ export function doctor(k: Kernel, options: DoctorOptions = {}): DoctorReport {
   for (const [message, ids] of fks) problems.push({ check: "foreign_key_check", ids, message });
   for (const v of checkInvariants(k)) problems.push({ check: v.check, ids: v.ids });
 
-  const warnings: Finding[] = [];
   const stale = k.db.all<{ id: number; task_id: string; lease_expires: number }>(
     `SELECT id, task_id, lease_expires FROM task_runs
      WHERE ended_at IS NULL AND lease_expires < ? ORDER BY lease_expires, id LIMIT 20`,
@@ -288,11 +379,4 @@ export function doctor(k: Kernel, options: DoctorOptions = {}): DoctorReport {
         "task by hand with `kanban block ID REASON` or `kanban cancel ID`",
     });
   }
-  return {
-    ok: problems.length === 0,
-    path: k.db.path,
-    schema_version: k.db.schemaVersion(),
-    problems,
-    warnings,
-  };
 }

@@ -45,7 +45,9 @@ export type {
   RetryPolicy,
   SpawnRecord,
 } from "./runs.ts";
-export type { Dispatcher, LeaseResult } from "./dispatchers.ts";
+export type { Dispatcher, LeaseResult, Takeover } from "./dispatchers.ts";
+export { holderKey } from "./dispatchers.ts";
+export type { ShiftResult } from "./clock_step.ts";
 export type { AssigneeStats, Stats } from "./stats.ts";
 export type { UsageFilter, UsageStats, UsageTotals } from "./usage_stats.ts";
 export { compactCount, dollars, sumRuns } from "./usage_text.ts";
@@ -66,6 +68,7 @@ export {
   DEFAULT_STALE_AFTER_MS,
   type DoctorOptions,
   type DoctorReport,
+  FILE_CHECKS,
   type Finding,
   type GcCandidate,
   type GcCandidates,

@@ -29,6 +29,7 @@ import {
   recordTick,
   releaseLease,
   requestDispatch,
+  type Takeover,
 } from "./dispatchers.ts";
 import {
   peekClaimable,
@@ -67,12 +68,15 @@ import { type UsageFilter, type UsageStats, usageStats } from "./usage_stats.ts"
 import { checkInvariants, integrityCheck, type Violation } from "./invariants.ts";
 import * as maintenance from "./maintenance.ts";
 import { promoteDue } from "./readiness.ts";
+import { shiftDeadlines, type ShiftResult } from "./clock_step.ts";
+import { type LaunchRecord, recordLaunch, runToken } from "./launch.ts";
 import type { CompleteInput, CreateTaskInput, EditTaskInput } from "./input.ts";
 import type {
   Actor,
   Claim,
   Clock,
   Comment,
+  Confinement,
   Run,
   RunDetail,
   Task,
@@ -83,12 +87,20 @@ import type {
 } from "./types.ts";
 import type { Status } from "./transitions.ts";
 import * as notify from "./subscriptions.ts";
+import { auditWrite, directRefusal, markWrite } from "./confine.ts";
+import { readOnlyError } from "./errors.ts";
 
 export interface OpenOptions extends Partial<StoreOptions> {
   /** Create the board when the file does not exist (`kanban init`). */
   create?: boolean;
   clock?: Clock;
   busyTimeoutMs?: number;
+  /**
+   * Open the board for a worker (lib/store/confine.ts): every write is audited and refused
+   * unless it stays in the worker's task and its follow-ups; work outside a transaction is
+   * read-only.
+   */
+  confine?: Confinement | undefined;
 }
 
 export const DEFAULT_OPTIONS: StoreOptions = {
@@ -112,7 +124,7 @@ export function openStore(path: string, options: OpenOptions = {}): Store {
       failureLimit: options.failureLimit ?? DEFAULT_OPTIONS.failureLimit,
       backoffMs: options.backoffMs ?? DEFAULT_OPTIONS.backoffMs,
     },
-  });
+  }, options.confine ?? null);
 }
 
 /** withCreated adds to each run the tasks its worker created. */
@@ -123,9 +135,22 @@ function withCreated(k: Kernel, taskId: string, runs: Run[]): RunDetail[] {
 
 export class Store {
   readonly #k: Kernel;
+  readonly #confine: Confinement | null;
 
-  constructor(kernel: Kernel) {
+  /**
+   * With a confinement the connection is read-only (PRAGMA query_only) except inside #write,
+   * whose transactions are audited: a method that wrote any other way would be refused by
+   * SQLite itself, so no write path can miss the audit.
+   */
+  constructor(kernel: Kernel, confine: Confinement | null = null) {
     this.#k = kernel;
+    this.#confine = confine;
+    if (confine) kernel.db.exec("PRAGMA query_only = ON");
+  }
+
+  /** The worker binding this connection is confined to, or null (a person, the dispatcher). */
+  get confinement(): Confinement | null {
+    return this.#confine;
   }
 
   get path(): string {
@@ -134,9 +159,27 @@ export class Store {
 
   #write<T>(fn: (k: Kernel) => T): Promise<T> {
     try {
+      const c = this.#confine;
+      if (c) return Promise.resolve(this.#confinedTx(c, fn));
       return Promise.resolve(this.#k.db.tx(() => fn(this.#k)));
     } catch (err) {
       return Promise.reject(err);
+    }
+  }
+
+  /** #confinedTx runs a confined write: audited before it commits, rolled back if refused. */
+  #confinedTx<T>(c: Confinement, fn: (k: Kernel) => T): T {
+    const db = this.#k.db;
+    db.exec("PRAGMA query_only = OFF");
+    try {
+      return db.tx(() => {
+        const mark = markWrite(this.#k, c);
+        const result = fn(this.#k);
+        auditWrite(this.#k, c, mark);
+        return result;
+      });
+    } finally {
+      db.exec("PRAGMA query_only = ON");
     }
   }
 
@@ -304,6 +347,16 @@ export class Store {
     return this.#write((k) => promoteDue(k, actor));
   }
 
+  /** recordLaunch notes an open run's log and workspace before its worker starts (launch.ts). */
+  recordLaunch(runId: number, launch: LaunchRecord): Promise<boolean> {
+    return this.#write((k) => recordLaunch(k, runId, launch));
+  }
+
+  /** runToken is an open run's lease token, for its supervisor (launch.ts); null once ended. */
+  runToken(runId: number): Promise<string | null> {
+    return this.#read((k) => runToken(k, runId));
+  }
+
   /** recordSpawn notes an open run's worker process (pid fingerprint, log, workspace). */
   recordSpawn(runId: number, spawn: SpawnRecord, actor: Actor): Promise<boolean> {
     return this.#write((k) => recordSpawn(k, runId, spawn, actor));
@@ -344,11 +397,21 @@ export class Store {
     return this.#k.db.dataVersion();
   }
 
+  /**
+   * acquireDispatchLease takes or renews the board's dispatch lease; `takeover` says when the
+   * lease of another dispatcher may be taken (lib/store/dispatchers.ts `Takeover`).
+   */
   acquireDispatchLease(
     me: { id: string; host: string; pid: number },
     leaseMs: number,
+    options: { takeover?: Takeover } = {},
   ): Promise<LeaseResult> {
-    return this.#write((k) => acquireLease(k, me, leaseMs));
+    return this.#write((k) => acquireLease(k, me, leaseMs, options.takeover ?? "expired"));
+  }
+
+  /** shiftDeadlines moves pending deadlines by a wall-clock step (lib/store/clock_step.ts). */
+  shiftDeadlines(stepMs: number, actor: Actor): Promise<ShiftResult> {
+    return this.#write((k) => shiftDeadlines(k, stepMs, actor));
   }
 
   releaseDispatchLease(id: string): Promise<void> {
@@ -470,6 +533,10 @@ export class Store {
     try {
       return Promise.resolve(fn(this.#k));
     } catch (err) {
+      // A confined connection is read-only here: SQLite refused a write (gc, doctor --repair)
+      if (this.#confine && readOnlyError(this.path, err)) {
+        return Promise.reject(directRefusal("change the board outside a task"));
+      }
       return Promise.reject(err);
     }
   }
@@ -486,12 +553,16 @@ export class Store {
 
   /** backup writes a consistent copy of the live board to a new file `path`. */
   backup(path: string): Promise<maintenance.BackupResult> {
+    // refused before it starts: VACUUM INTO would leave an empty file behind
+    if (this.#confine) return Promise.reject(directRefusal("back up the board"));
     return this.#direct((k) => maintenance.backup(k, path));
   }
 
   /** doctor runs SQLite's integrity checks, the invariants, and looks for stale open runs. */
   doctor(options: maintenance.DoctorOptions = {}): Promise<maintenance.DoctorReport> {
-    return this.#read((k) => maintenance.doctor(k, options));
+    // #direct: doctor opens its own read transaction, after the file checks (a damaged page
+    // ends the transaction it is read in, which would fail the COMMIT of an outer one)
+    return this.#direct((k) => maintenance.doctor(k, options));
   }
 
   // end Maintenance ---------------------------------------------------------------------------

@@ -136,6 +136,7 @@ export const KNOWN_EVENT_KINDS: readonly string[] = [
     "exited",
     "commented",
     "dispatcher_takeover",
+    "clock_step",
     "dispatch_requested",
     "subscription_disabled",
   ]),

@@ -125,3 +125,15 @@ export interface Actor {
   name: string;
   token?: string | undefined;
 }
+
+/**
+ * Confinement binds a store connection to one worker's run (`openStore(path, {confine})`):
+ * its writes are refused unless they stay in that run's task and the follow-ups the run
+ * creates and links (lib/store/confine.ts), whatever actor a call passes.
+ */
+export interface Confinement {
+  /** The task the process was started for (KANBAN_TASK), when it says. */
+  task: string | null;
+  /** The run's lease token (KANBAN_TOKEN): without it the process may not write at all. */
+  token: string | null;
+}

@@ -1,15 +1,21 @@
-/** config.toml's prompt keys (prompt, prompt_file) and mcp: what loads and what is refused. */
+/**
+ * config.toml: the prompt keys (prompt, prompt_file) and mcp, and the limits of durations,
+ * sizes and files read: what loads and what is refused.
+ */
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  CONFIG_MAX_BYTES,
   ConfigError,
+  LIMITS,
   loadConfig,
   MCP_PRESETS,
   parseConfig,
   PRESET_NAMES,
   SAMPLE_CONFIG,
 } from "../../lib/config/config.ts";
+import { formatDuration, MAX_TIMER_MS, parseDuration } from "../../lib/config/duration.ts";
 import { tempDir } from "../_setup.ts";
 
 const env = { HOME: "/home/u", KANBAN_HOME: "/home/u/.kanban" };
@@ -93,4 +99,112 @@ Deno.test("mcp = true is accepted for the presets that can take a server per run
 Deno.test("the sample config still loads as defaults", () => {
   const config = parseConfig(SAMPLE_CONFIG, "config.toml", env);
   assert.deepEqual(config.profiles, {});
+});
+
+const dispatch = (body: string) => `[dispatch]\n${body}\n`;
+
+/** refused asserts that `toml` is refused with exactly `message` (file and key first). */
+function refused(toml: string, message: string): void {
+  assert.throws(
+    () => parseConfig(toml, "config.toml", env),
+    (e: Error) => {
+      assert.ok(e instanceof ConfigError, `not a ConfigError: ${e}`);
+      assert.equal(e.message, message);
+      return true;
+    },
+  );
+}
+
+Deno.test("durations past their key's maximum are refused, naming the file, the key and the limit", () => {
+  refused(
+    dispatch('lease = "400d"'),
+    'config.toml: dispatch.lease: "400d" is longer than the maximum 1d',
+  );
+  refused(
+    dispatch('dispatcher_lease = "100000000000d"'),
+    'config.toml: dispatch.dispatcher_lease: "100000000000d" is longer than the maximum 36500d',
+  );
+  refused(
+    dispatch('dispatcher_lease = "2h"'),
+    'config.toml: dispatch.dispatcher_lease: "2h" is longer than the maximum 1h',
+  );
+  refused(
+    dispatch("stop_grace = 86400"), // a number is seconds
+    "config.toml: dispatch.stop_grace: 86400 is longer than the maximum 10m",
+  );
+  refused(
+    profile('max_runtime = "31d"'),
+    'config.toml: profiles.coder.max_runtime: "31d" is longer than the maximum 30d',
+  );
+  refused(
+    dispatch('log_max_bytes = "2GB"'),
+    'config.toml: dispatch.log_max_bytes: "2GB" is larger than the maximum 128MB',
+  );
+  refused(
+    dispatch("log_max_bytes = 100"),
+    "config.toml: dispatch.log_max_bytes: 100 is smaller than the minimum 1KB",
+  );
+  refused(
+    dispatch('poll_interval = "0s"'),
+    'config.toml: dispatch.poll_interval: "0s" is not a positive duration',
+  );
+});
+
+Deno.test("every duration at its maximum loads, and those that feed timers stay under 2^31-1 ms", () => {
+  const keys = Object.keys(LIMITS) as (keyof typeof LIMITS)[];
+  // poll_interval may not be longer than the lease: give that its maximum too
+  const toml = dispatch(keys.map((k) => `${k} = "${formatDuration(LIMITS[k])}"`).join("\n"));
+  const d = parseConfig(toml, "config.toml", env).dispatch;
+  for (const k of keys) assert.equal(d[k], LIMITS[k] * 1000, k);
+  for (const k of ["poll_interval", "lease", "dispatcher_lease", "stop_grace", "exit_grace"]) {
+    assert.ok(LIMITS[k as keyof typeof LIMITS] * 1000 <= MAX_TIMER_MS, k);
+  }
+  // a deadline at the largest duration any flag takes is still a date
+  assert.ok(!Number.isNaN(new Date(Date.now() + parseDuration("36500d") * 1000).getTime()));
+  assert.throws(() => parseDuration("36501d"), /longer than the maximum 36500d/);
+});
+
+Deno.test("a poll_interval longer than the runs' lease is refused: the leases would lapse between passes", () => {
+  refused(
+    dispatch('poll_interval = "1h"'),
+    "config.toml: dispatch.poll_interval: 1h is longer than dispatch.lease (2m): " +
+      "the runs' leases would lapse between passes (keep it under a third of lease)",
+  );
+  refused(
+    dispatch('poll_interval = "20s"\nlease = "10s"'),
+    "config.toml: dispatch.poll_interval: 20s is longer than dispatch.lease (10s): " +
+      "the runs' leases would lapse between passes (keep it under a third of lease)",
+  );
+  const d = parseConfig(dispatch('poll_interval = "1s"\nlease = "1s"'), "c.toml", env).dispatch;
+  assert.equal(d.poll_interval, 1000);
+});
+
+Deno.test("a prompt_file that never ends (/dev/zero) is refused quickly, naming the key and the cap", () => {
+  using tmp = tempDir();
+  const file = join(tmp.dir, "config.toml");
+  writeFileSync(file, profile('prompt_file = "/dev/zero"'));
+  const t0 = performance.now();
+  assert.throws(
+    () => loadConfig(env, file),
+    (e: Error) => {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(
+        e.message,
+        `${file}: profiles.coder.prompt_file: "/dev/zero" is larger than 1 MiB, the largest prompt template`,
+      );
+      return true;
+    },
+  );
+  assert.ok(performance.now() - t0 < 5_000, "reading stopped at the cap");
+});
+
+Deno.test("a config file over 1 MiB is refused without reading it all", () => {
+  using tmp = tempDir();
+  const file = join(tmp.dir, "config.toml");
+  writeFileSync(file, "# padding\n".repeat(CONFIG_MAX_BYTES / 10 + 1));
+  assert.throws(() => loadConfig(env, file), /config\.toml: larger than 1 MiB: not a config file/);
+  // a symlink to /dev/zero, the same
+  const zero = join(tmp.dir, "zero.toml");
+  Deno.symlinkSync("/dev/zero", zero);
+  assert.throws(() => loadConfig(env, zero), /zero\.toml: larger than 1 MiB/);
 });

@@ -8,7 +8,7 @@ import { loadConfig } from "../../config/config.ts";
 import { type PromptProfile, workerPrompt } from "../../dispatch/profiles.ts";
 import { renderContext } from "../../store/mod.ts";
 import { type CliContext, session, UsageError } from "../context.ts";
-import { emit } from "../output.ts";
+import { emit, oneLine, print } from "../output.ts";
 import { readTarget } from "../../tools/mod.ts";
 
 export function register(program: Command, ctx: CliContext): void {
@@ -40,13 +40,19 @@ export function register(program: Command, ctx: CliContext): void {
         // No worker starts for this task as it stands; show the built-in prompt all the same.
         ctx.stderr(
           `kanban: ${
-            name === null ? `task ${task.id} has no assignee` : `no profile "${name}" in ${where}`
+            oneLine(
+              name === null
+                ? `task ${task.id} has no assignee`
+                : `no profile "${name}" in ${where}`,
+            )
           }: showing the built-in prompt\n`,
         );
         profile = { mcp: false };
       }
       const prompt = await workerPrompt(s.store, task.id, profile);
       if (s.json) emit(ctx, true, { task: task.id, profile: name, prompt }, () => "");
-      else ctx.stdout(prompt); // exactly the prompt: no newline added
+      // exactly the prompt (no newline added), but for a control character, which prints as its
+      // stand-in (board text in it is escaped already; this covers config.toml's template)
+      else print(ctx, prompt);
     });
 }

@@ -2,15 +2,19 @@
  * `kanban create TITLE`: add a task (ready at once unless it waits for parents or a time),
  * through the `create` tool.
  */
-import { readFileSync } from "node:fs";
 import { type Command, Option } from "@commander-js/extra-typings";
 import { type CliContext, session, UsageError } from "../context.ts";
 import { collect, parseDuration, parsePriority, parseTime } from "../parse.ts";
 import { runTool, TOOLS } from "../../tools/mod.ts";
+import { BODY_MAX_BYTES } from "../../store/mod.ts";
+import { readCapped, TooLargeError } from "../../readcap.ts";
 import { emit } from "../output.ts";
 import { taskLine } from "../render.ts";
 
-/** readBody takes `--body` or `--body-file PATH` (`-` reads standard input). */
+/**
+ * readBody takes `--body` or `--body-file PATH` (`-` reads standard input). A file is read
+ * up to the largest task body (1 MiB) and no further: `--body-file /dev/zero` fails at once.
+ */
 export async function readBody(
   ctx: CliContext,
   opts: { body?: string | undefined; bodyFile?: string | undefined },
@@ -19,12 +23,27 @@ export async function readBody(
     throw new UsageError("Give --body or --body-file, not both");
   }
   if (opts.bodyFile === undefined) return opts.body;
-  if (opts.bodyFile === "-") return await ctx.readStdin();
+  const what = opts.bodyFile === "-"
+    ? "--body-file - (standard input)"
+    : `--body-file "${opts.bodyFile}"`;
+  let text: string;
   try {
-    return readFileSync(opts.bodyFile, "utf8");
+    text = opts.bodyFile === "-"
+      ? await ctx.readStdin(BODY_MAX_BYTES, what)
+      : readCapped(opts.bodyFile, BODY_MAX_BYTES, what);
   } catch (err) {
-    throw new UsageError(`Cannot read --body-file "${opts.bodyFile}": ${(err as Error).message}`);
+    if (err instanceof TooLargeError) throw tooLarge(what);
+    throw new UsageError(`Cannot read ${what}: ${(err as Error).message}`);
   }
+  // the size once more, for a readStdin that does not cap (tests inject one)
+  if (new TextEncoder().encode(text).length > BODY_MAX_BYTES) throw tooLarge(what);
+  return text;
+}
+
+function tooLarge(what: string): UsageError {
+  return new UsageError(
+    `${what} is larger than 1 MiB, the largest task body (reading stopped there)`,
+  );
 }
 
 export function register(program: Command, ctx: CliContext): void {

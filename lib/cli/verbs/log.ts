@@ -1,4 +1,9 @@
-/** `kanban log ID` prints a run's worker log; `kanban tail ID` follows events and log live. */
+/**
+ * `kanban log ID` prints a run's worker log; `kanban tail ID` follows events and log live. The
+ * log is what an agent CLI printed: on a terminal its colours stay, every other escape sequence
+ * is removed (a log must not clear the screen or write the clipboard), and a pipe gets plain
+ * text; `--raw` prints the log as written.
+ */
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import process from "node:process";
 import { Buffer } from "node:buffer";
@@ -9,6 +14,8 @@ import { readableLine, readLogText } from "../../dispatch/output.ts";
 import type { Preset } from "../../dispatch/presets/mod.ts";
 import { presetOf } from "../../dispatch/profiles.ts";
 import { type CliContext, session } from "../context.ts";
+import { colourOutput, print } from "../output.ts";
+import { LogFilter } from "../sanitize.ts";
 import { countOption } from "./runs.ts";
 
 function pickRun(runs: Run[], id: string, runId: number | undefined): Run & { log_path: string } {
@@ -70,12 +77,14 @@ class Readable {
   }
 }
 
+const RAW = "the log as written: not read through the preset, escape sequences kept";
+
 export function register(program: Command, ctx: CliContext): void {
   program.command("log")
     .description("print the worker log of a task's latest run (or --run N)")
     .argument("<id>", "task id or unique prefix")
     .option("--run <n>", "this run instead of the latest", countOption("--run"))
-    .option("--raw", "the CLI's output as it is (not read through its preset)")
+    .option("--raw", RAW)
     .action(async (id, opts, cmd) => {
       using s = session(ctx, cmd);
       const taskId = await s.store.resolveId(id);
@@ -85,14 +94,15 @@ export function register(program: Command, ctx: CliContext): void {
       else if (opts.raw) ctx.stdout(text);
       else {
         const readable = new Readable(presetOfRun(ctx, run));
-        ctx.stdout(readable.push(text) + readable.flush());
+        const filter = new LogFilter(colourOutput(ctx));
+        ctx.stdout(filter.push(readable.push(text) + readable.flush()) + filter.flush());
       }
     });
 
   program.command("tail")
     .description("follow a task's events and worker log until it leaves running (or Ctrl-C)")
     .argument("<id>", "task id or unique prefix")
-    .option("--raw", "the CLI's output as it is (not read through its preset)")
+    .option("--raw", RAW)
     .action(async (id, opts, cmd) => {
       using s = session(ctx, cmd);
       const taskId = await s.store.resolveId(id);
@@ -103,10 +113,18 @@ export function register(program: Command, ctx: CliContext): void {
       let path: string | null = null;
       let offset = 0;
       let readable = new Readable(undefined);
+      let decoder = new TextDecoder();
+      // --raw: the log as written; otherwise safe for this stdout (colours on a terminal only)
+      const filter = opts.raw ? null : new LogFilter(colourOutput(ctx));
+      const out = (text: string) => ctx.stdout(filter ? filter.push(text) : text);
+      const endOfLog = () => {
+        out(readable.push(decoder.decode()) + readable.flush());
+        if (filter) ctx.stdout(filter.flush());
+      };
       const printEvent = (e: TaskEvent) => {
         const to = typeof e.data["to"] === "string" ? ` -> ${e.data["to"]}` : "";
         const note = typeof e.data["note"] === "string" ? `: ${e.data["note"]}` : "";
-        ctx.stdout(`--- ${e.at} ${e.kind}${to}${note} (${e.actor})\n`);
+        print(ctx, `--- ${e.at} ${e.kind}${to}${note} (${e.actor})\n`);
       };
       const shown = await s.store.showTask(taskId, 20);
       for (const e of shown.events) printEvent(e);
@@ -114,14 +132,18 @@ export function register(program: Command, ctx: CliContext): void {
       const pump = () => {
         if (path === null || !existsSync(path)) return;
         const size = statSync(path).size;
-        if (size < offset) offset = 0; // rotated: the file was truncated
+        if (size < offset) { // rotated: the file was truncated
+          offset = 0;
+          decoder = new TextDecoder();
+        }
         if (size === offset) return;
         const fd = openSync(path, "r");
         try {
           const buf = Buffer.alloc(size - offset);
           readSync(fd, buf, 0, buf.length, offset);
           offset = size;
-          ctx.stdout(readable.push(buf.toString("utf8")));
+          // a character cut at the end of what was written so far waits for its other bytes
+          out(readable.push(decoder.decode(buf, { stream: true })));
         } finally {
           closeSync(fd);
         }
@@ -132,11 +154,12 @@ export function register(program: Command, ctx: CliContext): void {
           const runs = await s.store.listRuns(taskId, 1);
           const latest = runs[0];
           if (latest?.log_path && latest.log_path !== path) {
-            ctx.stdout(readable.flush());
+            endOfLog();
             path = latest.log_path;
             offset = 0;
             readable = new Readable(opts.raw ? undefined : presetOfRun(ctx, latest));
-            ctx.stdout(`--- run ${latest.id} log: ${path}\n`);
+            decoder = new TextDecoder();
+            print(ctx, `--- run ${latest.id} log: ${path}\n`);
           }
           pump();
           for (const e of await s.store.eventsSince(cursor, 500)) {
@@ -145,8 +168,8 @@ export function register(program: Command, ctx: CliContext): void {
           }
           if (task.status !== "running" || stop.signal.aborted) {
             pump();
-            ctx.stdout(readable.flush());
-            ctx.stdout(`--- ${taskId} is ${task.status}\n`);
+            endOfLog();
+            print(ctx, `--- ${taskId} is ${task.status}\n`);
             return;
           }
           await sleep(200);

@@ -9,7 +9,7 @@ import process from "node:process";
 import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import type { BoardRef } from "../../config/paths.ts";
 import { resolveBoard } from "../../config/paths.ts";
-import { serve } from "../../runtime.ts";
+import { DEFAULT_TIMEOUTS, serve } from "../../runtime.ts";
 import { KanbanError, NotFoundError, openStore } from "../../store/mod.ts";
 import { actorName, type CliContext, globals, UsageError } from "../context.ts";
 import { emit } from "../output.ts";
@@ -26,9 +26,26 @@ export function parsePort(text: string): number {
   return Number(text);
 }
 
+/**
+ * parseIdleTimeout reads `--idle-timeout`: seconds, 1-255 (Bun.serve's limit), after which
+ * a connection that sends nothing is closed (event streams are exempt).
+ */
+export function parseIdleTimeout(text: string): number {
+  if (!/^\d{1,3}$/.test(text.trim()) || Number(text) < 1 || Number(text) > 255) {
+    throw new InvalidArgumentError(`"${text}" is not a number of seconds from 1 to 255`);
+  }
+  return Number(text);
+}
+
+/** The help of `--idle-timeout` (kanban serve and dispatch --serve share it). */
+export const IDLE_TIMEOUT_HELP = "close a keep-alive connection idle this many seconds " +
+  `(1-255, default ${DEFAULT_TIMEOUTS.idleS}; event streams are exempt)`;
+
 export interface WebOptions {
   host: string;
   port: number;
+  /** --idle-timeout: seconds (default DEFAULT_TIMEOUTS.idleS). */
+  idleTimeout?: number | undefined;
   public?: boolean | undefined;
   allowHost?: string[] | undefined;
   rotateToken?: boolean | undefined;
@@ -93,7 +110,11 @@ export async function startWeb(
       log,
     });
     const bare = host.replace(/^\[(.*)\]$/, "$1");
-    const server = await serve(app.fetch, { hostname: bare, port: opts.port }).catch((err) => {
+    const server = await serve(app.fetch, {
+      hostname: bare,
+      port: opts.port,
+      ...(opts.idleTimeout !== undefined ? { timeouts: { idleS: opts.idleTimeout } } : {}),
+    }).catch((err) => {
       const e = err as { code?: string; message?: string };
       if (e.code === "EADDRINUSE" || /in use/i.test(e.message ?? "")) {
         throw new KanbanError(
@@ -140,6 +161,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--public", "allow binding a non-loopback address (prints a warning)")
     .option("--allow-host <name>", "also accept this Host name (repeatable)", collect)
     .option("--rotate-token", "replace the board token (every client logs in again)")
+    .option("--idle-timeout <seconds>", IDLE_TIMEOUT_HELP, parseIdleTimeout)
     .action(async (opts, cmd) => {
       const board = resolveBoard(globals(cmd), ctx.env, ctx.cwd);
       const log = (line: string) => ctx.stderr(`kanban: ${line}\n`);

@@ -3,13 +3,14 @@
  * embedded in the binary). `install` writes <dir>/<name>/SKILL.md where agent CLIs look for
  * skills (default ~/.claude/skills) and never replaces a file that differs without --force.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import type { Command } from "@commander-js/extra-typings";
 import { type Skill, SKILLS } from "../../../skills/mod.ts";
 import { expandHome } from "../../config/paths.ts";
-import { KanbanError } from "../../store/mod.ts";
+import { diskFullError, KanbanError } from "../../store/mod.ts";
+import { readCapped, TooLargeError } from "../../readcap.ts";
 import { type CliContext, globals, UsageError } from "../context.ts";
 import { emit, ReportedError } from "../output.ts";
 import { table } from "../render.ts";
@@ -39,6 +40,19 @@ function skillsDir(ctx: CliContext, to: string | undefined): string {
 export type InstallAction = "installed" | "unchanged" | "replaced" | "kept";
 
 /**
+ * readsAs tells whether the file at `path` holds exactly `text`, reading one byte more than
+ * `text` at most: a longer file differs, however long (or endless) it is.
+ */
+function readsAs(path: string, text: string): boolean {
+  try {
+    return readCapped(path, new TextEncoder().encode(text).length, `"${path}"`) === text;
+  } catch (err) {
+    if (err instanceof TooLargeError) return false;
+    throw err;
+  }
+}
+
+/**
  * installSkill writes one SKILL.md unless a different file is there (then it is kept, unless
  * `force`). The write goes to a temporary file first, so a reader never sees half a file.
  */
@@ -49,14 +63,20 @@ export function installSkill(dir: string, skill: Skill, force: boolean): {
   const path = join(dir, skill.name, "SKILL.md");
   let action: InstallAction = "installed";
   if (existsSync(path)) {
-    if (readFileSync(path, "utf8") === skill.text) return { path, action: "unchanged" };
+    if (readsAs(path, skill.text)) return { path, action: "unchanged" };
     if (!force) return { path, action: "kept" };
     action = "replaced";
   }
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, skill.text);
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, skill.text);
+    renameSync(tmp, path);
+  } catch (err) {
+    // A full disk must not leave a half-written temporary file behind.
+    rmSync(tmp, { force: true });
+    throw diskFullError(path, err) ?? err;
+  }
   return { path, action };
 }
 

@@ -10,6 +10,7 @@ import type { TaskEvent } from "../../store/mod.ts";
 import { type CliContext, session, UsageError } from "../context.ts";
 import { parseDuration } from "../parse.ts";
 import { countOption } from "./runs.ts";
+import { print } from "../output.ts";
 import { pause } from "../../pause.ts";
 
 export const POLL_MS = 200;
@@ -61,7 +62,8 @@ export function register(program: Command, ctx: CliContext): void {
           for (const e of events) {
             cursor = e.id;
             if (taskId !== null && e.task_id !== taskId) continue;
-            ctx.stdout(`${s.json ? JSON.stringify(e) : eventLine(e)}\n`);
+            if (s.json) ctx.stdout(`${JSON.stringify(e)}\n`);
+            else print(ctx, `${eventLine(e)}\n`);
             if (opts.count !== undefined && ++printed >= opts.count) return;
           }
           if (events.length < PAGE) await pause(POLL_MS, stop.signal);
