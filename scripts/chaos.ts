@@ -8,8 +8,14 @@
  * and that no stale write takes effect; at the end, after the dispatchers drain, that every
  * run ended with an outcome, no task was lost, and `kanban doctor` passes.
  *
- *   deno task chaos                 60 s
- *   deno task chaos --seconds 10    a short run (CI runs one as a test)
+ * Two more faults on request: `--kill-spawn` creates bursts of tasks and kill -9s the active
+ * dispatcher at a random instant (0-250 ms) after it starts a worker, in the middle of its
+ * spawns; `--clock-step` runs the dispatchers under libfaketime (Debian's `faketime`) and steps
+ * their wall clock by hours, ahead and back, while the monotonic clock runs on.
+ *
+ *   deno task chaos                                 60 s
+ *   deno task chaos --seconds 10                    a short run (CI runs one as a test)
+ *   deno task chaos --kill-spawn --clock-step       with both extra faults
  *
  * Prints the counts; exits 1 when an assertion failed.
  */
@@ -33,6 +39,18 @@ function arg(name: string, fallback: number): number {
 }
 
 const SECONDS = arg("--seconds", 60);
+const LIBFAKETIME = [
+  "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
+  "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1",
+].find((p) => existsSync(p)) ?? null;
+
+/** The extra faults of a chaos run. */
+export interface ChaosModes {
+  /** kill -9 the active dispatcher in the middle of a burst of spawns. */
+  killSpawn?: boolean;
+  /** step the dispatchers' wall clock by hours (libfaketime). */
+  clockStep?: boolean;
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pick = <T>(xs: T[]): T | undefined => xs[Math.floor(Math.random() * xs.length)];
 
@@ -50,6 +68,10 @@ export interface ChaosCounts {
   outcomes: Record<string, number>;
   statuses: Record<string, number>;
   duplicates: number;
+  /** Distinct tasks ever seen with live workers of two runs at once. */
+  tasks_with_two_live_workers: number;
+  spawn_kills: number;
+  clock_steps: number;
   open_runs_at_end: number;
   runs_without_outcome: number;
   lost_tasks: number;
@@ -79,10 +101,27 @@ function liveRunsByTask(): Map<string, Set<string>> {
 export async function chaos(
   seconds: number,
   log = (s: string) => console.error(s),
+  modes: ChaosModes = {},
 ): Promise<ChaosCounts> {
   if (!existsSync(BIN)) throw new Error("dist/kanban is missing: run scripts/build");
+  if (modes.clockStep && LIBFAKETIME === null) {
+    throw new Error("--clock-step needs libfaketime: scripts/setup --faults");
+  }
   const home = mkdtempSync(join(tmpdir(), "kanban-chaos-"));
   const env = { PATH: "/usr/bin:/bin", HOME: home, KANBAN_HOME: home };
+  // The dispatchers' wall clock, as an offset libfaketime reads on every call.
+  const stamp = join(home, "faketime");
+  let offsetHours = 0;
+  writeFileSync(stamp, "+0");
+  const dispatcherEnv = modes.clockStep
+    ? {
+      ...env,
+      LD_PRELOAD: LIBFAKETIME!,
+      FAKETIME_TIMESTAMP_FILE: stamp,
+      FAKETIME_NO_CACHE: "1",
+      FAKETIME_DONT_FAKE_MONOTONIC: "1",
+    }
+    : env;
   const boardPath = join(home, "boards", "default", "board.db");
   chmodSync(AGENT, 0o755);
   writeFileSync(
@@ -120,17 +159,29 @@ max_concurrent = 6
     outcomes: {},
     statuses: {},
     duplicates: 0,
+    tasks_with_two_live_workers: 0,
+    spawn_kills: 0,
+    clock_steps: 0,
     open_runs_at_end: 0,
     runs_without_outcome: 0,
     lost_tasks: 0,
     doctor_ok: false,
   };
   const dispatchers: ChildProcess[] = [];
+  /** When each dispatcher last logged that it started a worker. */
+  const startedAt = new Map<ChildProcess, number>();
   const startDispatcher = () => {
-    const d = spawn(BIN, ["dispatch"], { env, stdio: ["ignore", "ignore", "ignore"] });
+    const d = spawn(BIN, ["dispatch"], {
+      env: dispatcherEnv,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    d.stderr!.on("data", (chunk) => {
+      if (/started/.test(String(chunk))) startedAt.set(d, Date.now());
+    });
     dispatchers.push(d);
     c.dispatchers_started++;
   };
+  const duplicateTasks = new Set<string>();
   const alive = () => dispatchers.filter((d) => d.exitCode === null && d.signalCode === null);
   const signal = (pid: number, sig: NodeJS.Signals) => {
     try {
@@ -151,6 +202,7 @@ max_concurrent = 6
       for (const [task, runs] of liveRunsByTask()) {
         if (runs.size > 1) {
           c.duplicates++;
+          duplicateTasks.add(task);
           log(`DUPLICATE: task ${task} has live workers of runs ${[...runs].join(", ")}`);
         }
       }
@@ -160,7 +212,13 @@ max_concurrent = 6
           stopped.delete(pid);
         }
       }
-      const roll = Math.random();
+      let roll = Math.random();
+      // a short run still gets each fault it asked for: from a third of the way on, the first
+      // one is forced
+      const along = 1 - (deadline - Date.now()) / (seconds * 1000);
+      if (along > 0.33 && modes.killSpawn && c.spawn_kills === 0) roll = 0.38;
+      else if (along > 0.5 && modes.clockStep && c.clock_steps === 0) roll = 0.387;
+      else if (along > 0.6 && c.stale_writes === 0) roll = 0.35;
       if (roll < 0.25 && c.tasks < seconds * 4) {
         const chained: boolean = parent !== null && Math.random() < 0.2;
         const created = await store.createTask({
@@ -218,6 +276,30 @@ max_concurrent = 6
           void before;
           void after;
         }
+      } else if (modes.killSpawn && roll < 0.385) {
+        // A burst of tasks, and the active dispatcher killed in the middle of its spawns.
+        const active = (await store.dispatchers()).find((d) => d.active);
+        const proc = dispatchers.find((d) => d.pid === active?.pid);
+        if (proc) {
+          const before = Date.now();
+          for (let i = 0; i < 6; i++) {
+            await store.createTask({ title: `burst ${c.tasks}`, assignee: "chaos" }, {
+              name: "chaos",
+            });
+            c.tasks++;
+          }
+          const until = Date.now() + 2_000;
+          while ((startedAt.get(proc) ?? 0) < before && Date.now() < until) await sleep(5);
+          await sleep(Math.random() * 250);
+          if (signal(proc.pid!, "SIGKILL")) c.spawn_kills++;
+          await sleep(20);
+          while (alive().length < 2) startDispatcher();
+        }
+      } else if (modes.clockStep && roll < 0.39) {
+        // An NTP correction or a VM resumed: hours ahead, or back towards the true time.
+        offsetHours += offsetHours > 0 ? -3 : 3;
+        writeFileSync(stamp, `${offsetHours >= 0 ? "+" : ""}${offsetHours}h`);
+        c.clock_steps++;
       } else if (roll < 0.375) {
         // The board turns read-only for a moment: passes fail, the dispatchers must survive.
         chmodSync(boardPath, 0o444);
@@ -226,6 +308,7 @@ max_concurrent = 6
         chmodSync(boardPath, 0o644);
       }
     }
+    c.tasks_with_two_live_workers = duplicateTasks.size;
     log("chaos: draining (SIGTERM to the dispatchers)");
     for (const [pid] of stopped) signal(pid, "SIGCONT");
     stopped.clear();
@@ -241,7 +324,10 @@ max_concurrent = 6
     await drain(20_000);
     // A last dispatcher adopts whatever still runs (workers of killed dispatchers), stops it
     // on SIGTERM, and ends every run it can account for.
-    const last = spawn(BIN, ["dispatch", "--stop-workers"], { env, stdio: "ignore" });
+    const last = spawn(BIN, ["dispatch", "--stop-workers"], {
+      env: dispatcherEnv,
+      stdio: "ignore",
+    });
     dispatchers.push(last);
     await sleep(3_000);
     signal(last.pid!, "SIGTERM");
@@ -298,10 +384,14 @@ if (import.meta.main) {
   if (spawnSync(join(ROOT, "scripts", "build"), { stdio: "inherit" }).status !== 0) {
     throw new Error("scripts/build failed");
   }
-  const counts = await chaos(SECONDS);
+  const counts = await chaos(SECONDS, undefined, {
+    killSpawn: process.argv.includes("--kill-spawn"),
+    clockStep: process.argv.includes("--clock-step"),
+  });
   for (const [k, v] of Object.entries(counts)) {
-    console.log(`${k.padEnd(22)} ${typeof v === "object" ? JSON.stringify(v) : v}`);
+    console.log(`${k.padEnd(28)} ${typeof v === "object" ? JSON.stringify(v) : v}`);
   }
+  console.log(`tasks with two live workers: ${counts.tasks_with_two_live_workers}`);
   const bad = failures(counts);
   console.log(bad.length === 0 ? "chaos: all invariants held" : `chaos: FAILED: ${bad.join("; ")}`);
   process.exitCode = bad.length === 0 ? 0 : 1;

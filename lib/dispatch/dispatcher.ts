@@ -13,20 +13,32 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
-import { randomBytes } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { createHash, randomBytes } from "node:crypto";
 import type { Config, Profile } from "../config/config.ts";
 import { boardKey, type BoardRef, type Env } from "../config/paths.ts";
 import {
   type Actor,
   type Claim,
+  type Dispatcher as StoreDispatcher,
+  holderKey,
   type Outcome,
   type RetryPolicy,
   type Run,
   type Store,
+  type Takeover,
 } from "../store/mod.ts";
 import { prepareWorkspace } from "../workspace/workspace.ts";
 import { logSize, rotateLog, runFile, runLogPath } from "./logs.ts";
-import { liveness, stopGroup, type StopResult } from "./proc.ts";
+import { liveness, readStat, type StopResult } from "./proc.ts";
+import {
+  type Containment,
+  containment,
+  release,
+  retire,
+  runProcesses,
+  stopRun,
+} from "./contain.ts";
 import { presetOf, profileWarnings, workerPrompt } from "./profiles.ts";
 import { runOutput } from "./output.ts";
 import { spawnWorker } from "./spawn.ts";
@@ -34,6 +46,7 @@ import { deliverNotifications, type NotifyReport } from "./notify.ts";
 import { launchPlan } from "./launch.ts";
 import { dryRun } from "./dry_run.ts";
 import { missingProfiles, type PassReport, summary } from "./report.ts";
+import { boardFileProblem, configChanges, fileIdentity, fileStamp } from "./reload.ts";
 
 export type { PassReport } from "./report.ts";
 
@@ -45,8 +58,22 @@ export interface DispatcherOptions {
   kanbanBin: string;
   /** Environment workers inherit (KANBAN_* variables are replaced). */
   env?: Env;
-  /** Clock for liveness decisions; pass the store's clock. */
+  /** Wall clock (timestamps, deadlines stored on the board); pass the store's clock. */
   now?: () => number;
+  /**
+   * Monotonic clock (ms) for every duration the dispatcher measures itself (stall, max
+   * runtime, lease renewal): a step of the wall clock must not stop healthy workers.
+   */
+  mono?: () => number;
+  /**
+   * Reloads config.toml (the dispatcher calls it when `configFile` changes, and on
+   * reloadConfig()); throws when the new file is invalid, and the old config stays.
+   */
+  loadConfig?: () => Config;
+  /** The file to watch for changes (config.toml, whether or not it exists yet). */
+  configFile?: string;
+  /** How workers are contained (default: found at start, contain.ts `containment()`). */
+  containment?: Containment;
   host?: string;
   id?: string;
   /** Report only: no lease, no claims, no spawns, no writes at all. */
@@ -58,12 +85,20 @@ interface Worker {
   runId: number;
   taskId: string;
   profile: string;
+  /** The worker's pid, which leads its process group; 0 while it is being spawned, or unknown. */
   pid: number;
+  /** It is being spawned: a stop waits for its pid (never signal pid 0: our own group). */
+  spawning: boolean;
+  /** The run's lease token, in every process of the run's environment (found by it). */
+  token: string | null;
   startTime: number | null;
   /** Our child (null for a worker adopted from a previous dispatcher). */
   child: ChildProcess | null;
   exit: { code: number | null; signal: string | null } | null;
+  /** Monotonic ms when the run started (for an adopted worker, estimated from wall time). */
   startedAt: number;
+  /** Monotonic ms of the last lease renewal. */
+  renewedAt: number;
   maxRuntimeMs: number;
   stallMs: number;
   logPath: string | null;
@@ -72,8 +107,29 @@ interface Worker {
   lastProgressAt: number;
   /** When the run was seen closed while the process still ran. */
   closedSeenAt: number | null;
-  stop: { outcome: Outcome | null; reason: string; result: StopResult | null } | null;
+  stop: {
+    outcome: Outcome | null;
+    reason: string;
+    /** Signals were sent (a worker still being spawned has no pid to signal yet). */
+    signalled: boolean;
+    result: StopResult | null;
+  } | null;
 }
+
+/** A jump between the wall and monotonic clocks at least this big is a clock step. */
+const CLOCK_STEP_MS = 2_000;
+
+/**
+ * containmentScope names a board's cgroup folder: its key plus a hash of its path, since two
+ * boards of the same name (in two homes) on one host must never share run cgroups.
+ */
+function containmentScope(board: BoardRef): string {
+  const hash = createHash("sha256").update(board.path).digest("hex").slice(0, 10);
+  return `${boardKey(board).slice(0, 40)}-${hash}`;
+}
+
+/** BoardGoneError: the board file was deleted or replaced under a running dispatcher. */
+export class BoardGoneError extends Error {}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -81,9 +137,22 @@ export class Dispatcher {
   readonly id: string;
   readonly host: string;
   /** What will keep a profile's workers from running here, found when it was made. */
-  readonly warnings: string[];
+  warnings: string[];
   readonly #o: DispatcherOptions;
+  #config: Config;
   readonly #now: () => number;
+  readonly #mono: () => number;
+  /** wall - monotonic at the last pass, to see a step of the wall clock. */
+  #clockOffset: number | null = null;
+  /** The holder of the board's lease as last seen ticking, by the monotonic clock. */
+  #holderSeen: { id: string; tick: string; at: number } | null = null;
+  /** The board file's device and inode when opened (null: not a file, e.g. in memory). */
+  readonly #boardFile: string | null;
+  #boardGone: string | null = null;
+  #configStamp: string | null = null;
+  #reloadWanted = false;
+  /** How this dispatcher's workers are contained: a cgroup per run, or their process group. */
+  readonly containment: Containment;
   readonly #workers = new Map<number, Worker>();
   readonly #actor: Actor;
   #draining = false;
@@ -96,7 +165,15 @@ export class Dispatcher {
 
   constructor(options: DispatcherOptions) {
     this.#o = options;
+    this.#config = options.config;
     this.#now = options.now ?? Date.now;
+    this.#mono = options.mono ?? (() => performance.now());
+    this.#boardFile = options.dryRun ? null : fileIdentity(options.board.path);
+    if (options.configFile !== undefined) this.#configStamp = fileStamp(options.configFile);
+    this.containment = options.containment ??
+      (options.dryRun
+        ? { kind: "group", root: null, why: "dry run" }
+        : containment(containmentScope(options.board), options.config.dispatch.containment));
     this.host = options.host ?? hostname();
     this.id = options.id ?? `${this.host}:${process.pid}:${randomBytes(3).toString("hex")}`;
     this.#actor = { name: "dispatcher" };
@@ -104,7 +181,12 @@ export class Dispatcher {
   }
 
   get #d() {
-    return this.#o.config.dispatch;
+    return this.#config.dispatch;
+  }
+
+  /** The config this dispatcher runs with now (config.toml as last loaded). */
+  get config(): Config {
+    return this.#config;
   }
 
   /** The retry policy of config.toml, passed with every run this dispatcher ends. */
@@ -156,20 +238,34 @@ export class Dispatcher {
     const report = this.#newReport();
     if (this.#o.dryRun) {
       return await dryRun(
-        { store: this.#o.store, config: this.#o.config, host: this.host, now: this.#now() },
+        { store: this.#o.store, config: this.#config, host: this.host, now: this.#now() },
         report,
       );
     }
     const store = this.#o.store;
+    const step = this.#clockStep();
     const lease = await store.acquireDispatchLease(
       { id: this.id, host: this.host, pid: process.pid },
       this.#d.dispatcher_lease,
+      { takeover: this.#takeover() },
     );
     if (!lease.active) {
       report.standby_for = lease.holder?.id ?? null;
+      this.#sawHolder(lease.holder);
       return report;
     }
+    this.#holderSeen = null;
     report.active = true;
+    if (step !== 0) {
+      // Only the lease holder moves the board's deadlines, so a step is applied once.
+      const shifted = await store.shiftDeadlines(step, this.#actor);
+      report.clock_step = shifted;
+      this.#log(
+        `the wall clock stepped by ${Math.round(step / 1000)}s; shifted ${shifted.retries} ` +
+          `retry backoff(s), ${shifted.leases} lease(s), ${shifted.notifications} ` +
+          `notification retry(ies) by the same amount`,
+      );
+    }
     report.took_over_from = lease.tookOverFrom;
     if (lease.tookOverFrom) this.#log(`took over the board from ${lease.tookOverFrom}`);
     await this.#reap(report);
@@ -181,8 +277,45 @@ export class Dispatcher {
     report.missing_profiles.push(...await this.#missingProfiles());
     this.#notify();
     report.workers = this.#workers.size;
-    await store.recordDispatcherTick(this.id, summary(report));
+    await store.recordDispatcherTick(this.id, summary(report, this.#config));
     return report;
+  }
+
+  /**
+   * #clockStep returns how far the wall clock jumped against the monotonic clock since the last
+   * pass (0 below CLOCK_STEP_MS: drift and slewing are not steps).
+   */
+  #clockStep(): number {
+    const offset = this.#now() - this.#mono();
+    const last = this.#clockOffset;
+    this.#clockOffset = offset;
+    if (last === null) return 0;
+    const step = offset - last;
+    return Math.abs(step) >= CLOCK_STEP_MS ? Math.round(step) : 0;
+  }
+
+  /**
+   * #takeover: may this pass take the board from its holder? A holder seen ticking within a
+   * lease period of our own monotonic clock keeps it, even if a step of the wall clock makes
+   * its lease look expired; one not seen ticking for a lease period loses it, even if a step
+   * back makes its lease look unexpired.
+   */
+  #takeover(): Takeover {
+    const seen = this.#holderSeen;
+    if (seen === null) return "expired";
+    return this.#mono() - seen.at < this.#d.dispatcher_lease ? "never" : { unchanged: seen.tick };
+  }
+
+  #sawHolder(holder: StoreDispatcher | null): void {
+    if (holder === null) {
+      this.#holderSeen = null;
+      return;
+    }
+    const tick = holderKey(holder);
+    const seen = this.#holderSeen;
+    if (seen === null || seen.id !== holder.id || seen.tick !== tick) {
+      this.#holderSeen = { id: holder.id, tick, at: this.#mono() };
+    }
   }
 
   /**
@@ -190,11 +323,11 @@ export class Dispatcher {
    * runs on every board write, and the grouping reads every ready task.
    */
   async #missingProfiles(): Promise<PassReport["missing_profiles"]> {
-    const now = Date.now();
+    const now = this.#mono();
     if (!this.#queueReport || now - this.#queueReport.at >= this.#d.poll_interval) {
       this.#queueReport = {
         at: now,
-        missing: await missingProfiles(this.#o.store, this.#o.config.profiles),
+        missing: await missingProfiles(this.#o.store, this.#config.profiles),
       };
     }
     return this.#queueReport.missing;
@@ -235,9 +368,10 @@ export class Dispatcher {
         if (w.stop!.result === null) continue;
       }
       this.#workers.delete(w.runId);
+      release(this.containment, w.runId); // its cgroup, empty now
       const run = await this.#o.store.getRun(w.runId);
       const { code, signal } = w.exit;
-      const preset = presetOf(this.#o.config.profiles[w.profile]);
+      const preset = presetOf(this.#config.profiles[w.profile]);
       // a run still open ended without a report: it failed, and its last words say why
       const failed = run.open && !w.stop?.outcome;
       const { usage, lastWords } = runOutput(w.logPath, preset, failed);
@@ -283,21 +417,69 @@ export class Dispatcher {
     return ["crashed", `exit code ${code}`];
   }
 
-  /** Adopts live workers this dispatcher does not know; ends runs whose process is gone. */
+  /**
+   * Adopts live workers of this host that this dispatcher does not know, and ends runs whose
+   * process is gone. A worker is found by its recorded pid, or, when the pid was never recorded
+   * (the previous dispatcher died between the spawn and the record) or the recorded process is
+   * gone, by its run: its cgroup and the lease token in its environment. A found worker is
+   * adopted; what is left of one whose leader is gone is stopped before the run ends, so the
+   * task is never claimed again while anything of the run still runs.
+   */
   async #adopt(open: Run[], report: PassReport): Promise<void> {
     const now = this.#now();
     for (const run of open) {
       if (this.#workers.has(run.id)) continue;
       const expired = run.lease_expires !== null && Date.parse(run.lease_expires) < now;
-      if (run.pid !== null && run.host === this.host) {
-        const pidStart = run.pid_start_time;
-        const state = liveness(run.pid, pidStart);
-        if (state === "alive") {
-          this.#workers.set(run.id, this.#worker(run, run.pid, pidStart, null, run.log_path));
-          report.adopted.push({ run: run.id, task: run.task_id, pid: run.pid });
-          this.#log(`adopted run ${run.id} (${run.task_id}), pid ${run.pid}`);
+      if (run.host !== this.host) {
+        if (expired) {
+          await this.#end(run, "lost", "lease expired and no worker process is known", report);
+        }
+        continue;
+      }
+      const token = await this.#o.store.runToken(run.id);
+      if (run.pid !== null && liveness(run.pid, run.pid_start_time) === "alive") {
+        this.#take(run, run.pid, run.pid_start_time, token, report, "");
+        continue;
+      }
+      const found = runProcesses(this.containment, run.id, token);
+      if (run.pid === null) {
+        // the worker leads its group and is the run's first process (a setsid daemon it
+        // started leads a group too, but started later)
+        const leader = found.filter((p) => readStat(p.pid)?.pgrp === p.pid)
+          .sort((a, b) => a.startTime - b.startTime)[0];
+        if (leader) {
+          await this.#o.store.recordSpawn(run.id, {
+            pid: leader.pid,
+            pid_start_time: leader.startTime,
+            host: this.host,
+            log_path: run.log_path ?? "",
+            workspace: run.workspace ?? "",
+          }, this.#actor);
+          this.#take(
+            run,
+            leader.pid,
+            leader.startTime,
+            token,
+            report,
+            " (its pid was never recorded)",
+          );
           continue;
         }
+      }
+      if (found.length > 0) {
+        // The worker is gone (or never showed itself) but processes of its run live on.
+        const w = this.#worker(run, 0, null, null, run.log_path, token);
+        this.#workers.set(run.id, w);
+        this.#startStop(
+          w,
+          "crashed",
+          `its worker process is gone; stopping ${found.length} process(es) it left`,
+          report,
+        );
+        continue;
+      }
+      if (run.pid !== null) {
+        const state = liveness(run.pid, run.pid_start_time);
         await this.#end(
           run,
           expired ? "lost" : "crashed",
@@ -308,6 +490,19 @@ export class Dispatcher {
         await this.#end(run, "lost", "lease expired and no worker process is known", report);
       }
     }
+  }
+
+  #take(
+    run: Run,
+    pid: number,
+    startTime: number | null,
+    token: string | null,
+    report: PassReport,
+    how: string,
+  ): void {
+    this.#workers.set(run.id, this.#worker(run, pid, startTime, null, run.log_path, token));
+    report.adopted.push({ run: run.id, task: run.task_id, pid });
+    this.#log(`adopted run ${run.id} (${run.task_id}), pid ${pid}${how}`);
   }
 
   async #end(run: Run, outcome: Outcome, reason: string, report: PassReport): Promise<void> {
@@ -326,7 +521,8 @@ export class Dispatcher {
 
   /** Progress, lease renewal, and stops for stalled, over-time and closed runs. */
   async #watch(open: Run[], report: PassReport): Promise<void> {
-    const now = this.#now();
+    const now = this.#mono();
+    const wall = this.#now();
     const byId = new Map(open.map((r) => [r.id, r]));
     for (const w of this.#workers.values()) {
       if (w.exit !== null || w.stop) continue;
@@ -364,19 +560,36 @@ export class Dispatcher {
           report,
         );
       } else {
-        const left = run.lease_expires === null ? 0 : Date.parse(run.lease_expires) - now;
-        if (left < this.#d.lease / 2) await this.#o.store.renewRun(w.runId);
+        // Renewed on our own clock's schedule, and at once when the board's wall-clock lease
+        // runs short (after a step of the wall clock, say).
+        const left = run.lease_expires === null ? 0 : Date.parse(run.lease_expires) - wall;
+        if (left < this.#d.lease / 2 || now - w.renewedAt >= this.#d.lease / 3) {
+          await this.#o.store.renewRun(w.runId);
+          w.renewedAt = now;
+        }
       }
     }
   }
 
   #startStop(w: Worker, outcome: Outcome | null, reason: string, report: PassReport): void {
     if (w.stop) return;
-    const stop: NonNullable<Worker["stop"]> = { outcome, reason, result: null };
-    w.stop = stop;
+    w.stop = { outcome, reason, signalled: false, result: null };
     report.stopping.push({ run: w.runId, task: w.taskId, reason });
     if (outcome) this.#log(`stopping run ${w.runId} (${w.taskId}): ${reason}`);
-    void stopGroup(w.pid, this.#d.stop_grace).then((result) => {
+    this.#signalStop(w);
+  }
+
+  /**
+   * #signalStop stops the worker's processes once it has a pid: a worker still being spawned
+   * (pid 0) is stopped by #spawn as soon as its pid is known, never by signalling pid 0 (which
+   * would be the dispatcher's own process group).
+   */
+  #signalStop(w: Worker): void {
+    const stop = w.stop;
+    if (!stop || stop.signalled || w.spawning) return;
+    stop.signalled = true;
+    const run = { runId: w.runId, pgid: w.pid > 1 ? w.pid : null, token: w.token };
+    void stopRun(this.containment, run, this.#d.stop_grace).then((result) => {
       stop.result = result;
       if (w.child === null) w.exit ??= { code: null, signal: null };
       if (result.survivors.length > 0) {
@@ -388,7 +601,7 @@ export class Dispatcher {
 
   /** Claims ready tasks and spawns their workers within the global and per-profile caps. */
   async #fill(report: PassReport): Promise<void> {
-    const profiles = this.#o.config.profiles;
+    const profiles = this.#config.profiles;
     for (;;) {
       const free = this.#d.max_workers - this.#workers.size;
       const eligible = this.#eligible(report);
@@ -410,7 +623,7 @@ export class Dispatcher {
       running.set(w.profile, (running.get(w.profile) ?? 0) + 1);
     }
     const out: string[] = [];
-    for (const [name, p] of Object.entries(this.#o.config.profiles)) {
+    for (const [name, p] of Object.entries(this.#config.profiles)) {
       const n = running.get(name) ?? 0;
       if (n < p.max_concurrent) out.push(name);
       else if (report && !report.capped.some((c) => c.profile === name)) {
@@ -424,9 +637,13 @@ export class Dispatcher {
     const { task, run } = claim;
     const key = boardKey(this.#o.board);
     const logPath = runLogPath(join(this.#d.logs, key), task.id, run.id);
-    const worker = this.#worker(run, 0, null, null, logPath, profile);
+    const worker = this.#worker(run, 0, null, null, logPath, claim.token, profile);
+    worker.spawning = true;
+    let spawned: Awaited<ReturnType<typeof spawnWorker>>;
+    let argv0: string;
+    let cwd: string;
     try {
-      const cwd = prepareWorkspace(task.workspace, task.id, {
+      cwd = prepareWorkspace(task.workspace, task.id, {
         root: join(this.#d.workspaces, key),
         repository: this.#d.repository,
       });
@@ -443,6 +660,7 @@ export class Dispatcher {
         bin: this.#o.kanbanBin,
         env: this.#o.env ?? process.env,
       });
+      argv0 = argv[0]!;
       // written first: a worker may read $KANBAN_PROMPT_FILE as soon as it starts
       mkdirSync(dirname(promptFile), { recursive: true });
       writeFileSync(promptFile, prompt);
@@ -450,34 +668,20 @@ export class Dispatcher {
         mkdirSync(dirname(path), { recursive: true });
         writeFileSync(path, content, { mode: 0o600 });
       }
+      // Recorded before the process exists: should this dispatcher die between the spawn and
+      // the record of the pid, the next one finds the worker by its run (#adopt).
+      if (!await this.#o.store.recordLaunch(run.id, { log_path: logPath, workspace: cwd })) {
+        this.#log(`run ${run.id} (${task.id}) ended before its worker started; not started`);
+        return;
+      }
       this.#workers.set(run.id, worker); // counts against the caps from now on
-      const spawned = await spawnWorker(argv, {
+      spawned = await spawnWorker(argv, {
         cwd,
         env,
         logPath,
+        contain: { containment: this.containment, runId: run.id },
         ...(stdin !== null ? { stdinFile: stdin } : {}),
       });
-      worker.pid = spawned.pid;
-      worker.startTime = spawned.startTime;
-      worker.child = spawned.child;
-      spawned.child.once("exit", (code, signal) => {
-        worker.exit = { code, signal };
-        this.#wakeUp();
-      });
-      await this.#o.store.recordSpawn(run.id, {
-        pid: spawned.pid,
-        pid_start_time: spawned.startTime,
-        host: this.host,
-        log_path: logPath,
-        workspace: cwd,
-      }, this.#actor);
-      report.spawned.push({
-        run: run.id,
-        task: task.id,
-        profile: task.assignee!,
-        pid: spawned.pid,
-      });
-      this.#log(`run ${run.id}: started ${argv[0]} for ${task.id} (pid ${spawned.pid})`);
     } catch (err) {
       this.#workers.delete(run.id);
       const error = (err as Error).message;
@@ -488,6 +692,30 @@ export class Dispatcher {
         { outcome: "spawn_failed", error, policy: this.#policy },
         this.#actor,
       );
+      return;
+    }
+    worker.pid = spawned.pid;
+    worker.startTime = spawned.startTime;
+    worker.child = spawned.child;
+    worker.spawning = false;
+    spawned.child.once("exit", (code, signal) => {
+      worker.exit = { code, signal };
+      this.#wakeUp();
+    });
+    this.#signalStop(worker); // a stop asked for while it was being spawned
+    report.spawned.push({ run: run.id, task: task.id, profile: task.assignee!, pid: spawned.pid });
+    this.#log(`run ${run.id}: started ${argv0} for ${task.id} (pid ${spawned.pid})`);
+    try {
+      await this.#o.store.recordSpawn(run.id, {
+        pid: spawned.pid,
+        pid_start_time: spawned.startTime,
+        host: this.host,
+        log_path: logPath,
+        workspace: cwd,
+      }, this.#actor);
+    } catch (err) {
+      // The worker runs and is supervised all the same; a later dispatcher finds it by its run.
+      this.#log(`run ${run.id}: could not record pid ${spawned.pid}: ${(err as Error).message}`);
     }
   }
 
@@ -497,25 +725,34 @@ export class Dispatcher {
     startTime: number | null,
     child: ChildProcess | null,
     logPath: string | null,
+    token: string | null,
     profile?: Profile,
   ): Worker {
-    const p = profile ?? this.#o.config.profiles[run.profile ?? ""];
+    const p = profile ?? this.#config.profiles[run.profile ?? ""];
     const task = run.task_id;
+    const mono = this.#mono();
+    // an adopted run started before this process: its age so far comes from the wall clock
+    const age = child === null && pid > 0
+      ? Math.max(0, this.#now() - Date.parse(run.started_at))
+      : 0;
     return {
       runId: run.id,
       taskId: task,
       profile: run.profile ?? "",
       pid,
+      spawning: false,
+      token,
       startTime,
       child,
       exit: null,
-      startedAt: Date.parse(run.started_at),
+      startedAt: mono - age,
+      renewedAt: mono,
       maxRuntimeMs: p?.max_runtime ?? this.#d.max_runtime,
       stallMs: p?.stall_timeout ?? this.#d.stall_timeout,
       logPath,
       logBytes: logPath ? logSize(logPath) : 0,
       heartbeatAt: run.heartbeat_at,
-      lastProgressAt: this.#now(),
+      lastProgressAt: mono,
       closedSeenAt: null,
       stop: null,
     };
@@ -531,12 +768,16 @@ export class Dispatcher {
     let failures = 0;
     for (;;) {
       if (signal.aborted) this.#draining = true;
+      this.#checkBoardFile();
+      this.#maybeReload();
       let interval = this.#d.poll_interval;
       try {
         const report = await this.runOnce();
         failures = 0;
         onPass?.(report);
-        if (!report.active) interval = Math.min(interval, this.#d.dispatcher_lease / 3);
+        // the holder renews its lease every pass, a standby looks for a lapsed one: both pass
+        // well within a lease period, whatever poll_interval says
+        interval = Math.min(interval, this.#d.dispatcher_lease / 3);
       } catch (err) {
         // A pass that fails (the disk is full, the board turned read-only, a lock held too
         // long) must not take the supervisor down with it: its workers still need watching.
@@ -553,11 +794,69 @@ export class Dispatcher {
       lastVersion = await this.#waitForWake(interval, signal, lastVersion);
     }
     await this.settle();
+    retire(this.containment);
     try {
       await this.#o.store.releaseDispatchLease(this.id);
     } catch (err) {
       this.#log(`could not give the lease up: ${(err as Error).message}`);
     }
+    if (this.#boardGone !== null) {
+      throw new BoardGoneError(
+        `${this.#boardGone}; the dispatcher stopped its workers and exits: start it again ` +
+          "(a supervisor such as systemd does) to run the board now at that path",
+      );
+    }
+  }
+
+  /**
+   * #checkBoardFile: once the board file is deleted or replaced, this dispatcher works on a
+   * file nobody else uses. It stops its workers (their tasks may be claimed on the new file),
+   * claims nothing more, and run() ends with a BoardGoneError.
+   */
+  #checkBoardFile(): void {
+    if (this.#boardFile === null || this.#boardGone !== null) return;
+    const problem = boardFileProblem(this.#o.board.path, this.#boardFile);
+    if (problem === null) return;
+    this.#boardGone = problem;
+    this.#draining = true;
+    this.#log(`${problem}: stopping ${this.#workers.size} worker(s), then exiting`);
+    this.stopWorkers("the board file was deleted or replaced");
+  }
+
+  /** reloadConfig asks for config.toml to be read again before the next pass (SIGHUP). */
+  reloadConfig(): void {
+    this.#reloadWanted = true;
+    this.#wakeUp();
+  }
+
+  /**
+   * #maybeReload reads config.toml again when it changed (or was asked to): a valid file
+   * replaces the config for every later decision (running workers keep the limits they started
+   * with), and what changed is logged; an invalid one is reported and the old config stays.
+   */
+  #maybeReload(): void {
+    const file = this.#o.configFile;
+    const load = this.#o.loadConfig;
+    if (file === undefined || load === undefined) return;
+    const stamp = fileStamp(file);
+    if (!this.#reloadWanted && stamp === this.#configStamp) return;
+    this.#reloadWanted = false;
+    this.#configStamp = stamp;
+    let next: Config;
+    try {
+      next = load();
+    } catch (err) {
+      this.#log(`config not reloaded, keeping the previous one: ${(err as Error).message}`);
+      return;
+    }
+    const changes = configChanges(this.#config, next);
+    this.#config = next;
+    this.warnings = profileWarnings(next.profiles, this.#o.env ?? process.env);
+    this.#queueReport = null;
+    this.#log(
+      `config reloaded from ${file}: ${changes.length === 0 ? "no changes" : changes.join("; ")}`,
+    );
+    for (const w of this.warnings) this.#log(`warning: ${w}`);
   }
 
   /**
@@ -569,10 +868,10 @@ export class Dispatcher {
   }
 
   /** stopWorkers stops every worker (outcome `stopped`: retried at once, not counted). */
-  stopWorkers(): void {
+  stopWorkers(reason = "dispatcher shutting down"): void {
     const report = this.#newReport();
     for (const w of this.#workers.values()) {
-      this.#startStop(w, "stopped", "dispatcher shutting down", report);
+      this.#startStop(w, "stopped", reason, report);
     }
     this.#wakeUp();
   }
@@ -589,14 +888,14 @@ export class Dispatcher {
       this.#wakePending = false;
       return version;
     }
-    const until = Date.now() + ms;
+    const until = this.#mono() + ms;
     let woken = false;
     this.#wake = () => (woken = true);
     const onAbort = () => (woken = true);
     signal.addEventListener("abort", onAbort, { once: true });
     try {
-      while (!woken && Date.now() < until) {
-        await sleep(Math.min(25, Math.max(1, until - Date.now())));
+      while (!woken && this.#mono() < until) {
+        await sleep(Math.min(25, Math.max(1, until - this.#mono())));
         const v = this.#o.store.dataVersion();
         if (v !== version) return v;
       }

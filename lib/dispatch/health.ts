@@ -4,10 +4,13 @@
  * and warnings worth a person's attention. One computation, so both surfaces agree.
  */
 import { statSync } from "node:fs";
+import { hostname } from "node:os";
 import { type Config, loadConfig } from "../config/config.ts";
 import type { Env } from "../config/paths.ts";
 import { type Dispatcher, KanbanError, type QueueEntry, type Store } from "../store/mod.ts";
 import { profileWarnings } from "./profiles.ts";
+import { liveness } from "./proc.ts";
+import type { TickConfig } from "./report.ts";
 
 /** ago is how many whole seconds before `now` the time `iso` was (null stays null). */
 export const ago = (iso: string | null, now: number): number | null =>
@@ -17,6 +20,12 @@ export interface DispatcherHealth extends Dispatcher {
   last_tick_age_s: number | null;
   /** It holds an unexpired dispatch lease: it is the one claiming work. */
   holds_board: boolean;
+  /**
+   * active: holds the board; standby: alive, waiting to take over; stopped: shut down cleanly;
+   * gone: its process is no longer there (same host), or it has not been heard of for several
+   * lease periods (killed, or its host is down).
+   */
+  state: "active" | "standby" | "stopped" | "gone";
 }
 
 export interface WorkerHealth {
@@ -42,6 +51,11 @@ export interface BoardHealth {
     max_workers: number | null;
     running: number;
     profiles: { profile: string; running: number; max_concurrent: number }[];
+    /**
+     * Where the profiles come from: the config the active dispatcher has loaded, or (with no
+     * active dispatcher) config.toml as it reads now.
+     */
+    source: "dispatcher" | "config";
   };
   queue: {
     ready: number;
@@ -68,11 +82,22 @@ export async function boardHealth({ store, env, now }: HealthOptions): Promise<B
   } catch (err) {
     warnings.push(`config: ${err instanceof KanbanError ? err.message : String(err)}`);
   }
-  const dispatchers = (await store.dispatchers()).map((d) => ({
-    ...d,
-    last_tick_age_s: ago(d.last_tick, now),
-    holds_board: d.active && d.lease_expires !== null && Date.parse(d.lease_expires) > now,
-  }));
+  const leaseS = (config?.dispatch.dispatcher_lease ?? 15_000) / 1000;
+  const here = hostname();
+  const dispatchers = (await store.dispatchers()).map((d): DispatcherHealth => {
+    const age = ago(d.last_tick, now);
+    const holds = d.active && d.lease_expires !== null && Date.parse(d.lease_expires) > now;
+    const vanished = (d.host === here && liveness(d.pid, null) !== "alive") ||
+      (age ?? 0) > 3 * leaseS + 30;
+    const state = d.stopped_at !== null
+      ? "stopped"
+      : vanished
+      ? "gone"
+      : holds
+      ? "active"
+      : "standby";
+    return { ...d, last_tick_age_s: age, holds_board: holds && state === "active", state };
+  });
   const runs = await store.openRuns();
   // One read for the titles: an open run's task is running (lib/store/invariants.ts); should
   // one not be, it is looked up alone.
@@ -104,17 +129,31 @@ export async function boardHealth({ store, env, now }: HealthOptions): Promise<B
   const claimable = queue.reduce((n, q) => n + q.claimable, 0);
   const oldest = queue.map((q) => q.oldest_ready_at).filter((x): x is string => x !== null)
     .sort()[0] ?? null;
-  const profiles = config?.profiles ?? {};
+  const active = dispatchers.find((d) => d.holds_board);
+  // What the running dispatcher has loaded is what counts: config.toml may have changed since
+  // (it reloads within a pass), or hold an error it refused.
+  const running = runningConfig(active);
+  const profiles: Record<string, { max_concurrent: number }> = running?.profiles ??
+    config?.profiles ?? {};
   const caps = {
-    max_workers: config?.dispatch.max_workers ?? null,
+    max_workers: running?.max_workers ?? config?.dispatch.max_workers ?? null,
     running: runs.length,
     profiles: Object.entries(profiles).map(([name, p]) => ({
       profile: name,
       running: runs.filter((r) => r.profile === name).length,
       max_concurrent: p.max_concurrent,
     })),
+    source: running ? "dispatcher" as const : "config" as const,
   };
-  const active = dispatchers.find((d) => d.holds_board);
+  if (running && config) {
+    const unloaded = Object.keys(config.profiles).filter((p) => !(p in running.profiles));
+    if (unloaded.length > 0) {
+      warnings.push(
+        `config.toml defines profile(s) ${unloaded.join(", ")} that the running dispatcher ` +
+          `has not loaded (it reloads a changed file within a pass; see its log for why not)`,
+      );
+    }
+  }
   if (!active && claimable > 0) {
     warnings.push(
       `${claimable} task(s) ready to run but no dispatcher holds this board (run "kanban dispatch")`,
@@ -135,13 +174,15 @@ export async function boardHealth({ store, env, now }: HealthOptions): Promise<B
   for (const q of queue) {
     if (q.assignee === null) {
       warnings.push(`${q.ready} ready task(s) have no assignee, so no profile runs them`);
-    } else if (config && !(q.assignee in profiles)) {
+    } else if ((running || config) && !(q.assignee in profiles)) {
       warnings.push(
-        `${q.ready} ready task(s) for "${q.assignee}", which has no profile in config.toml`,
+        `${q.ready} ready task(s) for "${q.assignee}", which has no profile ${
+          running ? "in the running dispatcher's config" : "in config.toml"
+        }`,
       );
     }
   }
-  warnings.push(...profileWarnings(profiles, env));
+  warnings.push(...profileWarnings(config?.profiles ?? {}, env));
   const tripped = (await store.listTasks({ statuses: ["blocked"] }))
     .filter((t) => /consecutive failed attempts/.test(t.blocked_reason ?? ""));
   for (const t of tripped) {
@@ -162,5 +203,16 @@ export async function boardHealth({ store, env, now }: HealthOptions): Promise<B
     caps,
     queue: { ready, claimable, oldest_ready_at: oldest, by_assignee: queue },
     warnings,
+  };
+}
+
+/** runningConfig is the config the active dispatcher recorded with its last pass, if any. */
+function runningConfig(d: DispatcherHealth | undefined): TickConfig | null {
+  const r = d?.report as Partial<TickConfig> | null | undefined;
+  if (!r || typeof r.profiles !== "object" || r.profiles === null) return null;
+  return {
+    config: r.config ?? null,
+    profiles: r.profiles,
+    max_workers: typeof r.max_workers === "number" ? r.max_workers : 0,
   };
 }

@@ -3,8 +3,10 @@
  * and its last words (the last non-empty lines, as a person reads them), which a failed
  * run's error carries so that `exit code 1` comes with the CLI's own reason.
  */
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { Buffer } from "node:buffer";
+import { LOG_MAX_BYTES } from "../config/config.ts";
+import { readCapped } from "../readcap.ts";
 import type { Usage } from "../store/mod.ts";
 import type { Preset } from "./presets/mod.ts";
 import { clip } from "./presets/_json.ts";
@@ -22,11 +24,38 @@ export function readLogText(path: string): string | null {
   if (parts.length === 0) return null;
   return parts.map((p) => {
     try {
-      return readFileSync(p, "utf8");
+      return readEnd(p, LOG_PART_MAX);
     } catch {
       return ""; // removed meanwhile
     }
   }).join("");
+}
+
+/**
+ * A log part is read up to this size (log_max_bytes' own maximum): a worker can write more
+ * between two rotations, and then its end is what counts (usage and last words are there).
+ */
+const LOG_PART_MAX = LOG_MAX_BYTES.max;
+/** A run file a worker writes (a CLI's usage file) is read up to this size, else ignored. */
+const RUN_FILE_MAX = 16 * 1024 ** 2;
+
+/** readEnd reads a file, or only its last `max` bytes when it is longer. */
+function readEnd(path: string, max: number): string {
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    const length = Math.min(size, max);
+    const buf = Buffer.alloc(length);
+    let got = 0;
+    while (got < length) {
+      const n = readSync(fd, buf, got, length - got, size - length + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.subarray(0, got).toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** logLines reads a run's log (its rotated part first) as lines; none when it is gone. */
@@ -74,7 +103,7 @@ export function runOutput(
   const file = (name: string): string | null => {
     if (logPath === null) return null;
     try {
-      return readFileSync(runFile(logPath, name), "utf8");
+      return readCapped(runFile(logPath, name), RUN_FILE_MAX, `run file ${name}`);
     } catch {
       return null;
     }

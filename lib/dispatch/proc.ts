@@ -2,6 +2,10 @@
  * Process facts from /proc (Linux): a pid's state, start time and process group. A pid is
  * fingerprinted by its start time so that a reused pid is never taken for the worker, and a
  * process group is "gone" only when no live member is left in /proc.
+ *
+ * Every signal the dispatcher sends goes through signalGroup or signalPid, which refuse any
+ * target that is not an integer > 1 (kill(0) is our own group, kill(-1) every process we may
+ * signal, NaN and fractions are bugs) and our own process or group.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import process from "node:process";
@@ -44,9 +48,23 @@ export function liveness(pid: number, startTime: number | null): Liveness {
   return "alive";
 }
 
-/** groupMembers lists the live (non-zombie) processes of process group `pgid`. */
+/**
+ * isTarget: `n` may be signalled as a pid or a process group: an integer > 1. 0 (our own
+ * group), 1 (init, or with a minus sign every process), negatives, NaN and fractions never.
+ */
+export function isTarget(n: number): boolean {
+  return Number.isSafeInteger(n) && n > 1;
+}
+
+/** ownGroup is this process's process group (read each time: a setsid would change it). */
+function ownGroup(): number | null {
+  return readStat(process.pid)?.pgrp ?? null;
+}
+
+/** groupMembers lists the live (non-zombie) processes of process group `pgid` ([] for a non-target). */
 export function groupMembers(pgid: number): number[] {
   const out: number[] = [];
+  if (!isTarget(pgid)) return out;
   let entries: string[];
   try {
     entries = readdirSync("/proc");
@@ -61,8 +79,12 @@ export function groupMembers(pgid: number): number[] {
   return out;
 }
 
-/** signalGroup sends `signal` to every process in group `pgid`; false when none is left. */
+/**
+ * signalGroup sends `signal` to every process in group `pgid`; false when none is left, and
+ * false without sending anything when `pgid` is not a target (isTarget) or is our own group.
+ */
 export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  if (!isTarget(pgid) || pgid === ownGroup()) return false;
   try {
     process.kill(-pgid, signal);
     return true;
@@ -71,7 +93,24 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * signalPid sends `signal` to one process, only while it is still the process with this start
+ * time (a reused pid is left alone); never to a non-target (isTarget) or to ourselves. True
+ * when the signal was delivered.
+ */
+export function signalPid(pid: number, startTime: number, signal: NodeJS.Signals): boolean {
+  if (!isTarget(pid) || pid === process.pid) return false;
+  if (readStat(pid)?.startTime !== startTime) return false;
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** sleep waits on a timer (the event loop stays free). */
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface StopResult {
   /** SIGKILL was needed (SIGTERM was ignored past the grace period). */
@@ -79,31 +118,38 @@ export interface StopResult {
   /** Members still alive after SIGKILL and the final wait (should be empty). */
   survivors: number[];
   tookMs: number;
+  /** Set when nothing was signalled because the target was refused (pid 0, 1, our group...). */
+  refused?: string;
 }
 
 /**
  * stopGroup stops a whole process group: SIGTERM, up to `graceMs` for it to exit, then
  * SIGKILL, then verification that no member is left. It waits with timers, so the caller's
- * other work goes on meanwhile.
+ * other work goes on meanwhile. A group that is not a target (pid 0 of a worker still being
+ * spawned, 1, our own group) is refused: nothing is signalled and `refused` says so.
  */
 export async function stopGroup(pgid: number, graceMs: number): Promise<StopResult> {
-  const started = Date.now();
+  if (!isTarget(pgid) || pgid === ownGroup()) {
+    return { killed: false, survivors: [], tookMs: 0, refused: `not a worker's group: ${pgid}` };
+  }
+  // Durations on the monotonic clock: a wall-clock step neither cuts nor stretches the grace.
+  const started = performance.now();
   signalGroup(pgid, "SIGTERM");
   // A stopped (SIGSTOP) member cannot act on SIGTERM until it is continued.
   signalGroup(pgid, "SIGCONT");
-  while (Date.now() - started < graceMs) {
+  while (performance.now() - started < graceMs) {
     if (groupMembers(pgid).length === 0) {
-      return { killed: false, survivors: [], tookMs: Date.now() - started };
+      return { killed: false, survivors: [], tookMs: Math.round(performance.now() - started) };
     }
     await sleep(50);
   }
   signalGroup(pgid, "SIGKILL");
-  const killedAt = Date.now();
+  const killedAt = performance.now();
   let survivors = groupMembers(pgid);
-  while (survivors.length > 0 && Date.now() - killedAt < 5_000) {
+  while (survivors.length > 0 && performance.now() - killedAt < 5_000) {
     await sleep(50);
     signalGroup(pgid, "SIGKILL");
     survivors = groupMembers(pgid);
   }
-  return { killed: true, survivors, tookMs: Date.now() - started };
+  return { killed: true, survivors, tookMs: Math.round(performance.now() - started) };
 }

@@ -1,5 +1,6 @@
 /** The report of one dispatcher pass, and the small part of it kept as the dispatcher's tick. */
-import type { Store } from "../store/mod.ts";
+import type { Config } from "../config/config.ts";
+import type { ShiftResult, Store } from "../store/mod.ts";
 import type { NotifyReport } from "./notify.ts";
 
 export interface PassReport {
@@ -33,6 +34,8 @@ export interface PassReport {
   draining: boolean;
   /** The last finished notification round (delivery runs beside the passes). */
   notifications: NotifyReport | null;
+  /** A step of the wall clock seen this pass, and the deadlines moved by it. */
+  clock_step?: ShiftResult;
 }
 
 /** missingProfiles lists ready tasks whose assignee no profile runs (reported, never spawned). */
@@ -45,9 +48,32 @@ export async function missingProfiles(
     .map((q) => ({ assignee: q.assignee, ready: q.ready }));
 }
 
-/** summary is the part of a pass report stored as the dispatcher's tick (kept small). */
-export function summary(r: PassReport): Record<string, unknown> {
+/** The config a running dispatcher has loaded, as its tick records it for status. */
+export interface TickConfig {
+  /** config.toml's path (null: defaults, no file). */
+  config: string | null;
+  /** Its profiles and their caps. */
+  profiles: Record<string, { max_concurrent: number }>;
+  max_workers: number;
+}
+
+/** tickConfig is what a dispatcher's tick says about the config it runs with. */
+export function tickConfig(config: Config): TickConfig {
   return {
+    config: config.path,
+    profiles: Object.fromEntries(
+      Object.entries(config.profiles).map(([name, p]) => [name, {
+        max_concurrent: p.max_concurrent,
+      }]),
+    ),
+    max_workers: config.dispatch.max_workers,
+  };
+}
+
+/** summary is the part of a pass report stored as the dispatcher's tick (kept small). */
+export function summary(r: PassReport, config: Config): Record<string, unknown> {
+  return {
+    ...tickConfig(config),
     at: r.at,
     workers: r.workers,
     max_workers: r.max_workers,

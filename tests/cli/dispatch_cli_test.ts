@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { cliHome, create } from "./_cli.ts";
 import { AGENTS } from "../dispatch/_harness.ts";
 import { BINARY } from "../e2e/_binary.ts";
+import { buildProgram } from "../../lib/cli/program.ts";
 
 Deno.test("init writes a commented sample config that loads as defaults", async () => {
   using h = await cliHome({ init: false });
@@ -80,4 +81,22 @@ Deno.test("tail follows a running task's output and events until it leaves runni
   assert.match(tail.stdout, /completed -> done/);
   assert.match(tail.stdout, new RegExp(`--- ${id} is done\\n$`));
   await h.run(["dispatch", "--once"], env); // reap
+});
+
+Deno.test("dispatch --serve takes every flag of kanban serve", () => {
+  const program = buildProgram(
+    {
+      env: {},
+      cwd: "/",
+      stdout: () => {},
+      stderr: () => {},
+      readStdin: () => Promise.resolve(""),
+      now: Date.now,
+    } as unknown as Parameters<typeof buildProgram>[0],
+  );
+  const flags = (name: string) =>
+    program.commands.find((c) => c.name() === name)!.options.map((o) => o.long!);
+  const missing = flags("serve").filter((f) => !flags("dispatch").includes(f));
+  assert.deepEqual(missing, [], "serve flags dispatch lacks");
+  assert.ok(flags("serve").includes("--allow-host"));
 });

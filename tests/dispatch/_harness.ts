@@ -8,19 +8,32 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import assert from "node:assert/strict";
 import { parseConfig } from "../../lib/config/config.ts";
-import { Dispatcher, type PassReport } from "../../lib/dispatch/dispatcher.ts";
+import {
+  Dispatcher,
+  type DispatcherOptions,
+  type PassReport,
+} from "../../lib/dispatch/dispatcher.ts";
 import { openStore, type Store, type Task } from "../../lib/store/mod.ts";
 import { BINARY } from "../e2e/_binary.ts";
 import { tempDir } from "../_setup.ts";
 
 export const AGENTS = fileURLToPath(new URL("./agents/", import.meta.url));
 
-/** A clock that follows real time plus an offset the test can advance. */
+/**
+ * A clock that follows real time plus an offset the test can advance: `now` is the wall clock,
+ * `mono` the monotonic one. advance() moves both (time passes); step() moves only the wall
+ * clock (an NTP correction, a VM resumed), as a real clock step does.
+ */
 export class ShiftClock {
   offset = 0;
-  now = (): number => Date.now() + this.offset;
+  wallStep = 0;
+  now = (): number => Date.now() + this.offset + this.wallStep;
+  mono = (): number => performance.now() + this.offset;
   advance(ms: number): void {
     this.offset += ms;
+  }
+  step(ms: number): void {
+    this.wallStep += ms;
   }
 }
 
@@ -32,8 +45,10 @@ export interface Harness extends AsyncDisposable {
   boardPath: string;
   /** The config the dispatcher runs with, also written to this file (for the CLI). */
   configPath: string;
+  /** The environment workers and config loading see. */
+  env: Record<string, string>;
   /** Makes another dispatcher on the same board (a second process would do the same). */
-  newDispatcher(id?: string, options?: { dryRun?: boolean }): Dispatcher;
+  newDispatcher(id?: string, options?: Partial<DispatcherOptions>): Dispatcher;
   create(title: string, assignee: string, extra?: Record<string, unknown>): Promise<Task>;
   /** Runs passes until `done` holds (fails after `timeoutMs`); returns every report. */
   until(
@@ -75,15 +90,16 @@ export function harness(
   writeFileSync(configPath, toml);
   const config = parseConfig(toml, configPath, env);
   const board = { name: "default", path: boardPath };
-  const make = (id?: string, options: { dryRun?: boolean } = {}) =>
+  const make = (id?: string, options: Partial<DispatcherOptions> = {}) =>
     new Dispatcher({
-      ...options,
       store,
       config,
       board,
       kanbanBin: BINARY,
       env,
       now: clock.now,
+      mono: clock.mono,
+      ...options,
       ...(id ? { id } : {}),
     });
   const dispatcher = make("test-dispatcher");
@@ -94,6 +110,7 @@ export function harness(
     dispatcher,
     boardPath,
     configPath,
+    env,
     newDispatcher: make,
     create: async (title, assignee, extra = {}) =>
       (await store.createTask({ title, assignee, ...extra }, { name: "tester" })).task,

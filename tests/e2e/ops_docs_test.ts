@@ -41,6 +41,8 @@ const SECTION_KEYS: Record<string, string[]> = {
     "ExecStart",
     "ExecStartPre",
     "KillMode",
+    "Delegate",
+    "ExecReload",
     "KillSignal",
     "TimeoutStopSec",
     "Restart",

@@ -4,13 +4,15 @@ import { fileURLToPath } from "node:url";
 import { hostname } from "node:os";
 import process from "node:process";
 import type { Command } from "@commander-js/extra-typings";
-import { loadConfig } from "../../config/config.ts";
+import { configPath, loadConfig } from "../../config/config.ts";
 import { resolveBoard } from "../../config/paths.ts";
-import { Dispatcher, type PassReport } from "../../dispatch/dispatcher.ts";
+import { BoardGoneError, Dispatcher, type PassReport } from "../../dispatch/dispatcher.ts";
+import { KanbanError } from "../../store/mod.ts";
 import { selfBinary } from "../../runtime.ts";
 import { type CliContext, globals, session, UsageError } from "../context.ts";
 import { emit } from "../output.ts";
-import { DEFAULT_PORT, parsePort, startWeb } from "./serve.ts";
+import { collect } from "../parse.ts";
+import { DEFAULT_PORT, IDLE_TIMEOUT_HELP, parseIdleTimeout, parsePort, startWeb } from "./serve.ts";
 
 /** kanbanBinary is what workers call: $KANBAN_BIN, this binary, or the repo's dist/kanban. */
 export function kanbanBinary(env: Record<string, string | undefined>): string {
@@ -69,11 +71,15 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--host <addr>", "with --serve: address to bind", "127.0.0.1")
     .option("--port <n>", "with --serve: port (0: any free port)", parsePort, DEFAULT_PORT)
     .option("--public", "with --serve: allow a non-loopback address")
+    .option("--allow-host <name>", "with --serve: also accept this Host name (repeatable)", collect)
+    .option("--rotate-token", "with --serve: replace the board token (clients log in again)")
+    .option("--idle-timeout <seconds>", `with --serve: ${IDLE_TIMEOUT_HELP}`, parseIdleTimeout)
     .action(async (opts, cmd) => {
       if (opts.serve && (opts.once || opts.dryRun)) {
         throw new UsageError("--serve goes with the long-running dispatcher, not --once/--dry-run");
       }
-      const config = loadConfig(ctx.env, opts.config);
+      const configFile = opts.config ?? configPath(ctx.env);
+      const config = loadConfig(ctx.env, configFile);
       const board = resolveBoard(globals(cmd), ctx.env, ctx.cwd);
       using s = session(ctx, cmd);
       const log = (line: string) => ctx.stderr(`${new Date().toISOString()} ${line}\n`);
@@ -85,6 +91,8 @@ export function register(program: Command, ctx: CliContext): void {
         env: ctx.env,
         dryRun: opts.dryRun === true,
         log,
+        configFile,
+        loadConfig: () => loadConfig(ctx.env, configFile),
         // cron runs `--once` every minute: one stable identity per host, not one per run
         ...(opts.once ? { id: `${hostname()}:once` } : {}),
       });
@@ -117,11 +125,14 @@ export function register(program: Command, ctx: CliContext): void {
       const onInt = () => onSignal("SIGINT");
       process.on("SIGTERM", onTerm);
       process.on("SIGINT", onInt);
+      // config.toml is also reloaded when it changes; SIGHUP forces it (e.g. a prompt_file edit)
+      process.on("SIGHUP", () => dispatcher.reloadConfig());
       log(
         `dispatcher ${dispatcher.id} on ${board.path} (${
           Object.keys(config.profiles).length
         } profile(s), config ${config.path ?? "defaults"})`,
       );
+      log(`workers are contained by ${dispatcher.containment.why}`);
       for (const w of dispatcher.warnings) log(`warning: ${w}`);
       // Its own board connection: the dispatcher wakes on commits by other connections.
       const web = opts.serve ? await startWeb(ctx, board, opts, log) : null;
@@ -130,6 +141,9 @@ export function register(program: Command, ctx: CliContext): void {
         await dispatcher.run(stop.signal, (r) => {
           if (s.json) ctx.stdout(`${JSON.stringify(r)}\n`);
         });
+      } catch (err) {
+        if (err instanceof BoardGoneError) throw new KanbanError("board_gone", err.message);
+        throw err;
       } finally {
         // The handlers stay: removing one restores the default action, and a runtime may
         // still deliver a signal that arrived during shutdown, killing the process.

@@ -25,9 +25,7 @@ export function register(program: Command, ctx: CliContext): void {
         );
         for (const d of dispatchers) {
           out.push(
-            `  ${d.id}  ${
-              d.holds_board ? "active" : d.stopped_at ? "stopped" : "standby"
-            }  last pass ${d.last_tick_age_s}s ago`,
+            `  ${d.id}  ${d.state}  last pass ${d.last_tick_age_s}s ago`,
           );
         }
         out.push("", `workers: ${caps.running}${caps.max_workers ? `/${caps.max_workers}` : ""}`);
@@ -44,6 +42,13 @@ export function register(program: Command, ctx: CliContext): void {
               w.title,
             ]),
           ]));
+        }
+        if (caps.profiles.length > 0) {
+          out.push(
+            `profiles (${
+              caps.source === "dispatcher" ? "as the running dispatcher has them" : "config.toml"
+            }):`,
+          );
         }
         for (const p of caps.profiles) out.push(`  ${p.profile}: ${p.running}/${p.max_concurrent}`);
         out.push(

@@ -2,13 +2,17 @@
  * Gemini CLI (`@google/gemini-cli`): headless mode (`-p`) with stream-json events. Its `result`
  * event carries the run's token counts, per model; Gemini CLI reports no cost.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { readCapped } from "../../readcap.ts";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { clip, count, field, type Json, object, objects, text } from "./_json.ts";
 import { type Launch, type LaunchContext, type Preset, WORKER_ENV } from "./preset.ts";
 import { emptyUsage, type Usage } from "../../store/usage.ts";
+
+/** A user's settings file is read up to this size (a bigger one is refused, named). */
+const SETTINGS_MAX = 1024 ** 2;
 
 /** The variable that moves Gemini CLI's system settings file (read after user and workspace). */
 const SYSTEM_SETTINGS = "GEMINI_CLI_SYSTEM_SETTINGS_PATH";
@@ -28,7 +32,7 @@ function stripComments(s: string): string {
 /** readSettings reads a settings file (JSONC): none when it is missing; throws when it is bad. */
 function readSettings(path: string): Json {
   if (!existsSync(path)) return {};
-  const v: unknown = JSON.parse(stripComments(readFileSync(path, "utf8")));
+  const v: unknown = JSON.parse(stripComments(readCapped(path, SETTINGS_MAX, path)));
   if (v !== null && typeof v === "object" && !Array.isArray(v)) return v as Json;
   throw new Error("not a JSON object");
 }

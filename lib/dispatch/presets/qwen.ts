@@ -3,12 +3,16 @@
  * stream-json events (Claude Code's shapes: `system`, `assistant`, `user`, `result`). The
  * `result` event carries the session's token counts; Qwen Code reports no cost.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { readCapped } from "../../readcap.ts";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { emptyUsage, type Usage } from "../../store/usage.ts";
 import { clip, count, field, type Json, object, objects, text } from "./_json.ts";
 import type { Launch, LaunchContext, Preset } from "./preset.ts";
+
+/** A user's settings file is read up to this size (a bigger one is refused, named). */
+const SETTINGS_MAX = 1024 ** 2;
 
 /** The variable that moves Qwen Code's trusted-folders file (`~/.qwen/trustedFolders.json`). */
 const TRUSTED_FOLDERS = "QWEN_CODE_TRUSTED_FOLDERS_PATH";
@@ -35,7 +39,7 @@ export function trustWorkspace(env: Readonly<Record<string, string>>): Json | nu
   const path = trustedFoldersPath(env);
   let theirs: unknown = {};
   try {
-    if (existsSync(path)) theirs = JSON.parse(readFileSync(path, "utf8"));
+    if (existsSync(path)) theirs = JSON.parse(readCapped(path, SETTINGS_MAX, path));
   } catch {
     return null;
   }
