@@ -39,7 +39,8 @@ function arg(name: string, fallback: number): number {
 }
 
 const SECONDS = arg("--seconds", 60);
-const LIBFAKETIME = [
+/** libfaketime as Debian's `faketime` package installs it (scripts/setup --faults), or null. */
+export const LIBFAKETIME: string | null = [
   "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
   "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1",
 ].find((p) => existsSync(p)) ?? null;

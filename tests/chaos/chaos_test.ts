@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { chaos, failures } from "../../scripts/chaos.ts";
+import { chaos, failures, LIBFAKETIME } from "../../scripts/chaos.ts";
 
 Deno.test("a short chaos run: kills, restarts, stops, stale writes and a read-only board break no invariant", async () => {
   const counts = await chaos(8, () => {});
@@ -12,8 +11,7 @@ Deno.test("a short chaos run: kills, restarts, stops, stale writes and a read-on
   assert.equal(counts.duplicates, 0);
 });
 
-const faketime = existsSync("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1") ||
-  existsSync("/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1");
+const faketime = LIBFAKETIME !== null;
 
 Deno.test({
   name: faketime

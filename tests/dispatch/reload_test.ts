@@ -12,17 +12,7 @@ import { BoardGoneError, type PassReport } from "../../lib/dispatch/dispatcher.t
 import { boardHealth } from "../../lib/dispatch/health.ts";
 import { openStore } from "../../lib/store/mod.ts";
 import { agent, harness, pidAlive } from "./_harness.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** waitFor polls `done` every 50 ms for up to `ms`. */
-async function waitFor(done: () => Promise<boolean> | boolean, ms: number, what: string) {
-  const until = Date.now() + ms;
-  while (!(await done())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+import { until } from "../faults/_faults.ts";
 
 Deno.test("the dispatcher reloads a changed config.toml, and keeps the old one when the new is invalid", async () => {
   await using h = await harness({ coder: agent("complete.sh") });
@@ -37,10 +27,10 @@ Deno.test("the dispatcher reloads a changed config.toml, and keeps the old one w
   const running = d.run(stop.signal, (r) => passes.push(r));
   try {
     const task = await h.create("for the new profile", "writer");
-    await waitFor(() => passes.length > 0, 5_000, "a pass");
+    await until("a pass", () => passes.length > 0, 5_000);
     assert.equal(await h.status(task.id), "ready", "no profile runs it yet");
     writeFileSync(h.configPath, "[dispatch]\nlease = 'forever'\n");
-    await waitFor(() => lines.some((l) => /config not reloaded/.test(l)), 5_000, "refusal");
+    await until("refusal", () => lines.some((l) => /config not reloaded/.test(l)), 5_000);
     assert.match(lines.find((l) => /config not reloaded/.test(l))!, /lease/);
     assert.ok("coder" in d.config.profiles, "the old config stays");
     writeFileSync(
@@ -48,7 +38,7 @@ Deno.test("the dispatcher reloads a changed config.toml, and keeps the old one w
       `[dispatch]\npoll_interval = "1s"\n[profiles.coder]\n${agent("complete.sh")}\n` +
         `[profiles.writer]\n${agent("complete.sh")}\n`,
     );
-    await waitFor(async () => (await h.status(task.id)) === "done", 10_000, "the task done");
+    await until("the task done", async () => (await h.status(task.id)) === "done", 10_000);
     const reloaded = lines.find((l) => /config reloaded/.test(l))!;
     assert.match(reloaded, /profile writer added/);
     const health = await boardHealth({ store: h.store, env: h.env, now: Date.now() });
@@ -84,7 +74,7 @@ for (const how of ["deleted", "replaced"] as const) {
     const stop = new AbortController();
     const running = d.run(stop.signal);
     try {
-      await waitFor(async () => (await h.store.openRuns())[0]?.pid != null, 10_000, "a worker");
+      await until("a worker", async () => (await h.store.openRuns())[0]?.pid != null, 10_000);
       const pid = (await h.store.openRuns())[0]!.pid!;
       if (how === "deleted") {
         rmSync(h.boardPath);
@@ -100,7 +90,7 @@ for (const how of ["deleted", "replaced"] as const) {
       });
       assert.equal(pidAlive(pid), false, "its worker was stopped");
       assert.ok(lines.some((l) => /stopping 1 worker/.test(l)), lines.join("\n"));
-      void task;
+      assert.equal((await h.store.listRuns(task.id))[0]!.outcome, "stopped");
     } finally {
       stop.abort();
       await running.catch(() => {});

@@ -5,21 +5,19 @@
  * /proc (tests/dispatch/_harness.ts liveWorkers), never from the board.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import process from "node:process";
 import { join } from "node:path";
 import { openStore, type Store } from "../../lib/store/mod.ts";
 import { BINARY } from "../e2e/_binary.ts";
 import { tempDir } from "../_setup.ts";
+import { LIBFAKETIME as CHAOS_LIBFAKETIME } from "../../scripts/chaos.ts";
 import { AGENTS, assertOneWorkerPerTask, liveWorkers } from "../dispatch/_harness.ts";
 
 export { AGENTS, assertOneWorkerPerTask, liveWorkers };
 
-/** libfaketime as Debian's `faketime` package installs it (scripts/setup --faults). */
-export const LIBFAKETIME = [
-  "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
-  "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1",
-].find((p) => existsSync(p)) ?? "";
+/** libfaketime (scripts/setup --faults), found where scripts/chaos.ts finds it; "" when absent. */
+export const LIBFAKETIME = CHAOS_LIBFAKETIME ?? "";
 export const HAVE_FAKETIME = LIBFAKETIME !== "";
 
 export type Dispatch = ChildProcess & {
