@@ -78,17 +78,34 @@ export function Drawer() {
   const aside = useRef<HTMLElement>(null);
   // Only the newest request's answer is shown (an older one may arrive after it).
   const latest = useRef(0);
-  const load = async (taskId: string) => {
+  const newest = useRef<Promise<void>>(Promise.resolve());
+  const load = (taskId: string): Promise<void> => {
     const n = ++latest.current;
-    try {
-      const d = await api.detail(taskId);
-      if (n !== latest.current || openTask.value !== taskId) return;
-      setDetail(d);
-      setError(null);
-      // Opened by a prefix (?task=t_51): name the task by its id from now on.
-      if (d.task.id !== taskId) openDrawer(d.task.id);
-    } catch (err) {
-      if (n === latest.current && openTask.value === taskId) setError(message(err));
+    const answer = (async () => {
+      try {
+        const d = await api.detail(taskId);
+        if (n !== latest.current || openTask.value !== taskId) return;
+        setDetail(d);
+        setError(null);
+        // Opened by a prefix (?task=t_51): name the task by its id from now on.
+        if (d.task.id !== taskId) openDrawer(d.task.id);
+      } catch (err) {
+        if (n === latest.current && openTask.value === taskId) setError(message(err));
+      }
+    })();
+    newest.current = answer;
+    return answer;
+  };
+  /**
+   * Loads again and resolves once the drawer shows an answer no older than this one: a load an
+   * event started meanwhile discards this one's answer, so wait for that one too.
+   */
+  const loadShown = async (taskId: string) => {
+    let waiting = load(taskId);
+    await waiting;
+    while (newest.current !== waiting) {
+      waiting = newest.current;
+      await waiting;
     }
   };
   useEffect(() => {
@@ -109,7 +126,7 @@ export function Drawer() {
     if (task !== null && task === shownId.current) void load(task);
   });
   if (id === null) return null;
-  const reload = () => load(id);
+  const reload = () => loadShown(id);
   return (
     <aside
       ref={aside}

@@ -97,11 +97,15 @@ Deno.test("stopping kills the whole process group, even a worker that ignores SI
   const task = await h.create("stubborn", "stubborn");
   await h.until(async () => {
     const runs = await h.store.listRuns(task.id);
-    return runs[0]?.workspace != null && existsSync(join(runs[0].workspace, "grandchild.pid"));
+    const workspace = runs[0]?.workspace;
+    if (workspace == null) return false;
+    const file = join(workspace, "grandchild.pid");
+    // The shell creates the file before it writes the pid: wait for the whole line.
+    return existsSync(file) && readFileSync(file, "utf8").endsWith("\n");
   });
   const run = (await h.store.listRuns(task.id))[0]!;
   const grandchild = Number(readFileSync(join(run.workspace!, "grandchild.pid"), "utf8"));
-  assert.ok(pidAlive(grandchild));
+  assert.ok(grandchild > 0 && pidAlive(grandchild), `grandchild ${grandchild} runs`);
   h.clock.advance(2 * 60_000);
   await h.until(async () => (await h.store.listRuns(task.id))[0]!.open === false);
   assert.equal((await h.store.listRuns(task.id))[0]!.outcome, "timed_out");
@@ -115,6 +119,7 @@ Deno.test("a grandchild left behind by a worker that completed is stopped", asyn
   await h.until(async () => (await h.status(task.id)) === "done" && h.dispatcher.workerCount === 0);
   const run = (await h.store.listRuns(task.id))[0]!;
   const grandchild = Number(readFileSync(join(run.workspace!, "grandchild.pid"), "utf8"));
+  assert.ok(grandchild > 0, "the worker recorded its grandchild");
   assert.equal(pidAlive(grandchild), false);
   assert.equal(run.outcome, "completed");
 });
