@@ -1,4 +1,5 @@
 /** Parsers for CLI values (durations, times, priorities, JSON). Errors are usage errors. */
+import { priorityFromText } from "../store/priority.ts";
 import { InvalidArgumentError } from "@commander-js/extra-typings";
 import * as duration from "../config/duration.ts";
 
@@ -26,13 +27,10 @@ export function parseSince(text: string, now: number): number {
   return usage(() => duration.parseSince(text, now));
 }
 
-const PRIORITY_NAMES: Record<string, number> = { low: -1, normal: 0, high: 1, urgent: 2 };
-
 /** parsePriority reads an integer (higher runs first) or low|normal|high|urgent. */
 export function parsePriority(text: string): number {
-  const s = text.trim().toLowerCase();
-  if (Object.hasOwn(PRIORITY_NAMES, s)) return PRIORITY_NAMES[s]!; // not "constructor"
-  if (/^[+-]?\d+$/.test(s)) return Number(s);
+  const p = priorityFromText(text);
+  if (p !== null) return p;
   throw new InvalidArgumentError(
     `"${text}" is not a priority (an integer, or low, normal, high, urgent)`,
   );

@@ -2,6 +2,7 @@
 import {
   compactCount,
   dollars,
+  priorityText,
   type Run,
   sumRuns,
   type Task,
@@ -33,7 +34,9 @@ export function taskRows(tasks: TaskSummary[]): string {
   if (tasks.length === 0) return "No tasks.";
   return table([
     ["ID", "STATUS", "PRI", "ASSIGNEE", "TITLE"],
-    ...tasks.map((t) => [t.id, t.status, String(t.priority), t.assignee ?? "-", oneLine(t.title)]),
+    ...tasks.map((
+      t,
+    ) => [t.id, t.status, priorityText(t.priority), t.assignee ?? "-", oneLine(t.title)]),
   ]);
 }
 
@@ -113,7 +116,7 @@ export function taskDetail(
   };
   field("status", t.status);
   field("assignee", t.assignee ?? "-");
-  field("priority", t.priority);
+  field("priority", priorityText(t.priority));
   field("tenant", t.tenant);
   field("workspace", t.workspace);
   field("skills", t.skills.join(", "));

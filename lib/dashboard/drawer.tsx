@@ -7,6 +7,7 @@
  */
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { type Status, targetsFrom } from "../store/transitions.ts";
+import { PRIORITY_NAMES, priorityFromText, priorityText } from "../store/priority.ts";
 import { api, type Detail, type Run } from "./api.ts";
 import { ago, label } from "./board.tsx";
 import { health, touched } from "./live.ts";
@@ -422,21 +423,6 @@ function TitleEditor(
   );
 }
 
-/** The priorities by name, as the CLI reads them and the cards show them. */
-const PRIORITY_NAMES: Record<string, number> = { low: -1, normal: 0, high: 1, urgent: 2 };
-
-/** priorityText shows a priority by its name when it has one, else as its number. */
-function priorityText(p: number): string {
-  return Object.keys(PRIORITY_NAMES).find((k) => PRIORITY_NAMES[k] === p) ?? String(p);
-}
-
-/** parsePriority reads a name (any case) or a whole number; null for anything else. */
-function parsePriority(text: string): number | null {
-  const s = text.trim().toLowerCase();
-  if (Object.hasOwn(PRIORITY_NAMES, s)) return PRIORITY_NAMES[s]!;
-  return /^[+-]?\d+$/.test(s) ? Number(s) : null;
-}
-
 /** The profiles in the dispatcher's config (GET /api/v1/status); null until it answered. */
 function knownProfiles(): string[] | null {
   return health.value?.caps.profiles.map((p) => p.profile) ?? null;
@@ -452,9 +438,9 @@ function Fields({ detail, after }: { detail: Detail; after: After }) {
     },
   });
   const priority = useSaveOnce(priorityText(task.priority), {
-    same: (text) => parsePriority(text) === task.priority,
+    same: (text) => priorityFromText(text) === task.priority,
     save: async (text) => {
-      const n = parsePriority(text);
+      const n = priorityFromText(text);
       if (n === null) {
         toast("error", `Priority "${text.trim()}" is not low, normal, high, urgent or a number`);
         return false;

@@ -5,6 +5,7 @@
 import { UsageInput } from "./usage.ts";
 import { z } from "zod";
 import { ValidationError } from "./errors.ts";
+import { PRIORITY_MAX, PRIORITY_MIN, PRIORITY_NAMES, PRIORITY_WORDS } from "./priority.ts";
 
 /** BODY_MAX_BYTES caps a task body (UTF-8): 1 MiB. */
 export const BODY_MAX_BYTES = 1024 * 1024;
@@ -39,8 +40,23 @@ export const text = (what: string, required = false) =>
     .refine((s) => !required || s.trim().length > 0, `${what} is empty`)
     .refine(noNul, `${what} contains a NUL character`);
 
-export const priority = z.number().int("priority must be a whole number")
-  .min(-1000, "priority is below -1000").max(1000, "priority is above 1000");
+const PRIORITY_WHAT = `a whole number from ${PRIORITY_MIN} to ${PRIORITY_MAX}, or ${
+  PRIORITY_WORDS.join(", ")
+}`;
+
+/** The input schema: a number in range or one of the names (JSON Schema: anyOf integer, enum). */
+export const priority = z.union([
+  z.number().int(`priority must be ${PRIORITY_WHAT}`)
+    .min(PRIORITY_MIN, `priority is below ${PRIORITY_MIN}`)
+    .max(PRIORITY_MAX, `priority is above ${PRIORITY_MAX}`),
+  z.enum(PRIORITY_WORDS),
+], { error: `priority must be ${PRIORITY_WHAT}` })
+  .transform((p) => typeof p === "string" ? PRIORITY_NAMES[p] : p)
+  .describe(
+    `higher runs first: ${PRIORITY_WHAT} (${
+      PRIORITY_WORDS.map((n) => `${n} ${PRIORITY_NAMES[n]}`).join(", ")
+    })`,
+  );
 
 /**
  * METADATA_MAX_DEPTH bounds nesting: SQLite's json_valid() (the CHECK on the column) refuses

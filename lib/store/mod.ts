@@ -51,6 +51,7 @@ export type { ShiftResult } from "./clock_step.ts";
 export type { AssigneeStats, Stats } from "./stats.ts";
 export type { UsageFilter, UsageStats, UsageTotals } from "./usage_stats.ts";
 export { compactCount, dollars, sumRuns } from "./usage_text.ts";
+export { PRIORITY_NAMES, priorityFromText, priorityText } from "./priority.ts";
 export type { Violation } from "./invariants.ts";
 export { SCHEMA_VERSION } from "./migrations.ts";
 export {

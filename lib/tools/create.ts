@@ -7,6 +7,7 @@ import { type Task, type TaskSummary, ValidationError } from "../store/mod.ts";
 import { parseTime } from "../config/duration.ts";
 import { capTask } from "./caps.ts";
 import { originActor } from "./_target.ts";
+import { PRIORITY_WORDS } from "../store/priority.ts";
 import type { ToolDeps } from "./tool.ts";
 
 export const CreateInput = z.strictObject({
@@ -14,7 +15,10 @@ export const CreateInput = z.strictObject({
   body: z.string().optional().describe("markdown: what to do, context, done criteria"),
   assignee: z.string().optional().describe("profile that works on it"),
   parents: z.array(z.string()).optional().describe("ids it waits for; their handoffs reach it"),
-  priority: z.number().int().optional().describe("higher runs first; default 0"),
+  priority: z.union([z.number().int(), z.enum(PRIORITY_WORDS)]).optional()
+    .describe(
+      "higher runs first: a whole number, or low (-1), normal (0, default), high (1), urgent (2)",
+    ),
   tenant: z.string().optional(),
   workspace: z.string().optional().describe("scratch | worktree | dir:/abs/path"),
   skills: z.array(z.string()).optional(),

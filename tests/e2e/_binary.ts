@@ -1,10 +1,13 @@
 /** Runs the compiled dist/kanban as a real process against a private KANBAN_HOME. */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { tempDir } from "../_setup.ts";
 
-export const BINARY = fileURLToPath(new URL("../../dist/kanban", import.meta.url));
+/** dist/kanban, or another build named by KANBAN_E2E_BINARY (a private build while developing). */
+export const BINARY = process.env["KANBAN_E2E_BINARY"] ??
+  fileURLToPath(new URL("../../dist/kanban", import.meta.url));
 
 export interface Result {
   code: number;

@@ -99,7 +99,10 @@ Deno.test({
     >;
 
     // 1. solo: the chain ran in order, and each worker got and used its parent's handoff.
-    assert.match(out.solo, /t_\w+ {2}done +0 +coder +schema\nt_\w+ {2}done +0 +coder +api\n/);
+    assert.match(
+      out.solo,
+      /t_\w+ {2}done +normal +coder +schema\nt_\w+ {2}done +normal +coder +api\n/,
+    );
     assert.match(out.solo, /### t_\w+: schema \(done\)\n\nSummary:\n> Wrote schema\.md\n/);
     assert.match(out.solo, /Metadata: `\{"artifact":"\$KANBAN_HOME\/[^"]+\/schema\.md"\}`/);
     assert.match(out.solo, /^read the handoff of a parent task: \$KANBAN_HOME\/.+\/schema\.md$/m);
@@ -121,14 +124,17 @@ Deno.test({
       out.review,
       /^read the rejection of the earlier attempt: Also return a Retry-After header\.$/m,
     );
-    assert.match(out.review, /t_\w+ {2}done +0 +coder +rate limiter\nt_\w+ {2}done +0 +writer/);
+    assert.match(
+      out.review,
+      /t_\w+ {2}done +normal +coder +rate limiter\nt_\w+ {2}done +normal +writer/,
+    );
 
     // 4. breaker: the broken profile's task is blocked with the reason; the flaky one recovered.
     assert.match(
       out.breaker,
       /! breaker tripped: t_\w+ \(importer\): 3 consecutive failed attempts; last: crashed: exit code 3/,
     );
-    assert.match(out.breaker, /t_\w+ {2}blocked +0 +importer +nightly import/);
+    assert.match(out.breaker, /t_\w+ {2}blocked +normal +importer +nightly import/);
     assert.match(
       out.breaker,
       /completed +- +- +Synced on attempt 2\n.*crashed +- +- +killed by SIGSEGV/,

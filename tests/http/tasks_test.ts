@@ -48,6 +48,35 @@ Deno.test("POST /api/v1/tasks creates a task; the same idempotency key returns i
   assert.equal(later.task.status, "scheduled");
 });
 
+Deno.test("priority is a name or a number on create and edit, as the CLI and MCP take it", async () => {
+  await using a = appSetup();
+  const made = await a.ok<Created>("POST", "/api/v1/tasks", {
+    title: "x",
+    priority: "urgent",
+  }, 201);
+  assert.equal(made.task.priority, 2);
+  const edited = await a.ok<Task>("PATCH", `/api/v1/tasks/${made.task.id}`, { priority: "low" });
+  assert.equal(edited.priority, -1);
+  const numbered = await a.ok<Task>("PATCH", `/api/v1/tasks/${made.task.id}`, { priority: 7 });
+  assert.equal(numbered.priority, 7);
+  const m = await a.fails(
+    "PATCH",
+    `/api/v1/tasks/${made.task.id}`,
+    { priority: "HIGH" },
+    400,
+    "invalid_input",
+  );
+  assert.match(
+    m,
+    /priority must be a whole number from -1000 to 1000, or low, normal, high, urgent/,
+  );
+  assert.equal(
+    (await a.b.store.getTask(made.task.id)).priority,
+    7,
+    "a refused edit changes nothing",
+  );
+});
+
 Deno.test("invalid input is a 400 whose message names the field", async () => {
   await using a = appSetup();
   const cases: [unknown, RegExp][] = [
@@ -55,7 +84,8 @@ Deno.test("invalid input is a 400 whose message names the field", async () => {
     [{ title: "" }, /title is empty/],
     [{ title: "x", assigne: "coder" }, /Unrecognized key: "assigne"/],
     [{ title: "x", priority: 1.5 }, /priority must be a whole number/],
-    [{ title: "x", priority: "high" }, /priority: .*expected number/],
+    [{ title: "x", priority: "soon" }, /priority must be a whole number .* or low, normal/],
+    [{ title: "x", priority: 1001 }, /priority is above 1000/],
     [{ title: "x", assignee: "no spaces" }, /assignee may hold only/],
     [{ title: "x", workspace: "elsewhere" }, /workspace "elsewhere" is not/],
     [{ title: "x", not_before: "tomorrow" }, /not_before/],

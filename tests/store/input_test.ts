@@ -180,7 +180,8 @@ Deno.test("createTask() refuses a priority out of range or not a whole number", 
   await refuses(b, () => create(b.store, { priority: 1001 }), /priority is above 1000/);
   await refuses(b, () => create(b.store, { priority: -1001 }), /priority is below -1000/);
   await refuses(b, () => create(b.store, { priority: 2.5 }), /priority must be a whole number/);
-  await refuses(b, () => create(b.store, { priority: "high" }), /priority/);
+  await refuses(b, () => create(b.store, { priority: "soon" }), /priority must be a whole number/);
+  assert.equal((await add(b.store, "named", { priority: "high" })).priority, 1, "a name is taken");
   const edge = [
     await add(b.store, "max", { priority: 1000 }),
     await add(b.store, "min", {

@@ -91,6 +91,22 @@ Deno.test("results are one compact JSON text without null fields", async () => {
   assert.equal(stats.total, 1);
 });
 
+Deno.test("create over MCP takes a priority by name or number, and names the choices when wrong", async () => {
+  await using b = setup();
+  await using s = await connect(personDeps(b.store));
+  const create = orchestratorTools.find((t) => t.name === "create")!;
+  assert.match(JSON.stringify(create.inputSchema.properties?.["priority"]), /"urgent"/);
+  const named = await s.call("create", { title: "hot fix", priority: "urgent" });
+  assert.equal(named.isError, false, named.text);
+  assert.equal((await b.store.getTask(String(named.json["id"]))).priority, 2);
+  const numbered = await s.call("create", { title: "later", priority: -3 });
+  assert.equal((await b.store.getTask(String(numbered.json["id"]))).priority, -3);
+  const wrong = await s.call("create", { title: "x", priority: "soon" });
+  assert.equal(wrong.isError, true);
+  assert.match(wrong.text, /priority/);
+  assert.equal((await b.store.listTasks()).length, 2, "the refused create made nothing");
+});
+
 Deno.test("every failure is isError with {error: {code, message}}", async () => {
   await using b = setup();
   await using s = await connect(personDeps(b.store));
