@@ -41,6 +41,7 @@ export const IN_WORKER: Readonly<Record<string, Rule>> = {
   status: "read",
   log: "read",
   tail: "read",
+  diff: "read",
   watch: "read",
   "notify list": "read",
   doctor: (o) =>
@@ -83,6 +84,8 @@ const REFUSED: Readonly<Record<string, string>> = {
   "notify add": "a subscription runs a command or calls a webhook on every later event",
   "notify remove": "subscriptions are board-wide",
   "notify enable": "subscriptions are board-wide",
+  inbox: "the inbox is what waits on a person",
+  reply: "a reply is a person's answer to a blocked task",
 };
 
 /** The parts of a commander command that commandPath and refuseInWorker read. */

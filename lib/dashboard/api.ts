@@ -23,6 +23,23 @@ export type BulkResult = z.output<typeof shapes.BulkResult>;
 export type Usage = z.output<typeof shapes.Usage>;
 export type UsageStats = z.output<typeof shapes.UsageStats>;
 export type UsageTotals = UsageStats["total"];
+export type TaskDiff = z.output<typeof shapes.TaskDiff>;
+export type DiffFile = TaskDiff["files"][number];
+export type TaskArtifacts = z.output<typeof shapes.TaskArtifacts>;
+export type Artifact = TaskArtifacts["artifacts"][number];
+export type ArtifactContent = z.output<typeof shapes.ArtifactContent>;
+/** A review comment as a person writes it: on a file, or on one line of it. */
+export interface ReviewComment {
+  file: string;
+  line?: number;
+  side?: "old" | "new";
+  body: string;
+}
+/** The stats series (GET /api/v1/stats/series): buckets of work and cost over time. */
+export type SeriesData = z.output<typeof shapes.Series>;
+export type InboxData = z.output<typeof shapes.Inbox>;
+export type InboxItem = InboxData["items"][number];
+export type Reply = z.output<typeof shapes.Reply>;
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -100,6 +117,29 @@ export const api = {
   log: (run: number) => request<LogTail>("GET", `/api/v1/runs/${run}/log?bytes=65536`),
   status: () => request<Health>("GET", "/api/v1/status"),
   usage: (q: string) => request<UsageStats>("GET", `/api/v1/usage${q}`),
+  series: (q: string) => request<SeriesData>("GET", `/api/v1/stats/series${q}`),
   assignees: () => request<{ assignee: string | null }[]>("GET", "/api/v1/assignees"),
   nudge: () => request<unknown>("POST", "/api/v1/dispatch/nudge"),
+  diff: (id: string) => request<TaskDiff>("GET", `/api/v1/tasks/${enc(id)}/diff`),
+  artifacts: (id: string) => request<TaskArtifacts>("GET", `/api/v1/tasks/${enc(id)}/artifacts`),
+  artifactContent: (id: string, path: string) =>
+    request<ArtifactContent>(
+      "GET",
+      `/api/v1/tasks/${enc(id)}/artifacts/content${query({ path })}`,
+    ),
+  /** reviewWith approves, or requests changes with a reason and line or file comments. */
+  reviewWith: (
+    id: string,
+    decision: "approve" | "reject",
+    reason: string,
+    comments: ReviewComment[],
+  ) =>
+    request<Task>("POST", `/api/v1/tasks/${enc(id)}/review`, {
+      decision,
+      ...(reason.trim() ? { reason } : {}),
+      ...(comments.length > 0 ? { comments } : {}),
+    }),
+  inbox: (q: string) => request<InboxData>("GET", `/api/v1/inbox${q}`),
+  reply: (id: string, body: string) =>
+    request<Reply>("POST", `/api/v1/tasks/${enc(id)}/reply`, { body }),
 };

@@ -6,15 +6,19 @@
  */
 import { Fragment } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import { STATUSES } from "../store/transitions.ts";
+import { type Action, STATUSES } from "../store/transitions.ts";
 import { api } from "./api.ts";
 import { Board, label } from "./board.tsx";
 import { Drawer } from "./drawer.tsx";
+import { Inbox, inboxCount } from "./inbox.tsx";
+import { Stats } from "./stats.tsx";
 import { usageOpen, UsageSummary } from "./usage.tsx";
 import { connection, health, healthError, healthState } from "./live.ts";
 import {
   attempt,
+  board,
   bulk,
+  bulkTargets,
   clearSelection,
   closeDrawer,
   dismiss,
@@ -22,6 +26,7 @@ import {
   helpOpen,
   lanes,
   loadProfiles,
+  narrow,
   openTask,
   profiles,
   prompt,
@@ -29,12 +34,16 @@ import {
   refresh,
   selected,
   setFilters,
+  showView,
   theme,
   toast,
   toasts,
   toggleLanes,
   toggleSelected,
   toggleTheme,
+  type View,
+  view,
+  VIEWS,
 } from "./state.ts";
 
 const DEBOUNCE_MS = 200;
@@ -82,6 +91,7 @@ function Toolbar() {
       <div class="brand">
         <span class="logo" aria-hidden="true">▦</span> kanban
       </div>
+      <ViewTabs />
       <FilterInput name="search" placeholder="Search  ( / )" testid="search" />
       <FilterInput name="tenant" placeholder="Tenant" testid="filter-tenant" />
       <FilterInput
@@ -144,6 +154,41 @@ function Toolbar() {
   );
 }
 
+const VIEW_TEXT: Record<View, [string, string]> = {
+  board: ["Board", "The board (b)"],
+  inbox: ["Inbox", "Tasks waiting on a person (i)"],
+  stats: ["Stats", "Throughput, queue age, outcomes and usage (s)"],
+};
+
+function ViewTabs() {
+  return (
+    <nav class="views" aria-label="views">
+      {VIEWS.map((v) => (
+        <button
+          type="button"
+          key={v}
+          class={`view-tab${view.value === v ? " active" : ""}`}
+          data-testid={`view-${v}`}
+          aria-current={view.value === v ? "page" : undefined}
+          title={VIEW_TEXT[v][1]}
+          onClick={() => showView(v)}
+        >
+          {VIEW_TEXT[v][0]}
+          {v === "inbox" && !!inboxCount.value && (
+            <span
+              class="tab-count"
+              data-testid="inbox-count"
+              aria-label={`${inboxCount.value} waiting`}
+            >
+              {inboxCount.value}
+            </span>
+          )}
+        </button>
+      ))}
+    </nav>
+  );
+}
+
 const LIVE_TEXT = {
   connected: ["Live", "Live: changes appear as they happen"],
   reconnecting: ["Reconnecting", "The event stream is down; the browser retries by itself"],
@@ -161,14 +206,55 @@ function Live() {
   );
 }
 
-/** HealthBanner: dispatcher health (a live region) and the usage summary at its end. */
+/** warningsOf: the warnings the health bar lists (with no dispatcher, that one is the banner). */
+function warningsOf(h: typeof health.value, state: ReturnType<typeof healthState>): string[] {
+  return h?.warnings.filter((w) => state !== "down" || !/no dispatcher/i.test(w)) ?? [];
+}
+
+/**
+ * HealthBanner: dispatcher health (a live region) and the usage summary at its end. On a
+ * narrow screen it folds to one line, the warnings counted at its end; a tap unfolds it.
+ */
+/** Warnings a wide screen shows in full; with more, the health bar folds to one line. */
+const WIDE_WARNINGS = 2;
+
 function HealthBanner() {
+  const [open, setOpen] = useState(false);
   const state = healthState(health.value);
+  const warnings = warningsOf(health.value, state);
+  // One line on a phone; on a wider screen once the warnings would wrap it.
+  const foldable = narrow.value
+    ? warnings.length > 0 || state === "down"
+    : warnings.length > WIDE_WARNINGS;
+  const folded = foldable && !open;
   return (
-    <div class={`health ${state}`} data-testid="health" data-state={state}>
-      <div class="health-status" role="status">
+    <div
+      class={`health ${state}${folded ? " folded" : ""}`}
+      data-testid="health"
+      data-state={state}
+      data-folded={folded ? "true" : "false"}
+    >
+      <div
+        class="health-status"
+        role="status"
+        onClick={(e) => {
+          if (foldable && !(e.target as HTMLElement).closest("button")) setOpen(!open);
+        }}
+      >
         <HealthStatus />
       </div>
+      {foldable && (
+        <button
+          type="button"
+          class="health-fold"
+          data-testid="health-toggle"
+          aria-expanded={folded ? "false" : "true"}
+          title={folded ? "Show the whole dispatcher status" : "Fold to one line"}
+          onClick={() => setOpen(!open)}
+        >
+          {folded ? (warnings.length > 0 ? `⚠ ${warnings.length}` : "More") : "Less"}
+        </button>
+      )}
       <UsageSummary />
     </div>
   );
@@ -194,9 +280,7 @@ function HealthStatus() {
           {h.caps.max_workers !== null ? ` of ${h.caps.max_workers}` : ""} · {h.queue.ready} ready
         </span>
       )}
-      {h?.warnings.filter((w) => state !== "down" || !/no dispatcher/i.test(w)).map((w) => (
-        <span key={w} class="warning">⚠ {w}</span>
-      ))}
+      {warningsOf(h, state).map((w) => <span key={w} class="warning">⚠ {w}</span>)}
       {h !== null && holder && (
         <button
           type="button"
@@ -212,7 +296,7 @@ function HealthStatus() {
   );
 }
 
-const BULK: { action: string; text: string }[] = [
+const BULK: { action: Action; text: string }[] = [
   { action: "promote", text: "Promote" },
   { action: "unblock", text: "Unblock" },
   { action: "approve", text: "Approve" },
@@ -224,22 +308,37 @@ const BULK: { action: string; text: string }[] = [
   { action: "unarchive", text: "Unarchive" },
 ];
 
+/**
+ * BulkBar offers the actions the transition table allows for at least one selected task, and
+ * says for how many when not for all ("Approve (2 of 5)"): acting sends only those.
+ */
 function BulkBar() {
   const n = selected.value.size;
   if (n === 0) return null;
+  void board.value; // a task that moved changes what is legal
+  const offers = BULK.map((b) => ({ ...b, ids: bulkTargets(b.action) }))
+    .filter((b) => b.ids.length > 0);
   return (
     <div class="bulk" data-testid="bulk-bar" role="toolbar" aria-label="bulk actions">
-      <strong data-testid="bulk-count">{n}</strong> selected
-      {BULK.map((b) => (
+      <span>
+        <strong data-testid="bulk-count">{n}</strong> selected
+      </span>
+      {offers.map((b) => (
         <button
           type="button"
           key={b.action}
           data-testid={`bulk-${b.action}`}
+          data-count={b.ids.length}
+          title={b.ids.length < n
+            ? `Only ${b.ids.length} of the ${n} selected tasks can be moved this way`
+            : undefined}
           onClick={() => void bulk(b.action)}
         >
           {b.text}
+          {b.ids.length < n && <span class="bulk-part">({b.ids.length} of {n})</span>}
         </button>
       ))}
+      {offers.length === 0 && <span class="muted">No action suits these tasks.</span>}
       <button type="button" class="quiet" data-testid="bulk-clear" onClick={clearSelection}>
         Clear
       </button>
@@ -355,6 +454,7 @@ const SHORTCUTS: [string, string][] = [
   ["Enter", "open the focused card"],
   ["x", "select the focused card"],
   ["Esc", "close the drawer, dialog or selection"],
+  ["b / i / s", "board / inbox / stats"],
   ["l", "lanes by profile"],
   ["t", "light / dark theme"],
   ["r", "reload the board"],
@@ -451,6 +551,15 @@ function onKey(e: KeyboardEvent): void {
     case "x":
       if (card?.dataset["id"]) toggleSelected(card.dataset["id"]);
       break;
+    case "b":
+      showView("board");
+      break;
+    case "i":
+      showView("inbox");
+      break;
+    case "s":
+      showView("stats");
+      break;
     case "l":
       toggleLanes();
       break;
@@ -472,8 +581,10 @@ export function App() {
     <div class={`app${openTask.value !== null ? " with-drawer" : ""}`}>
       <Toolbar />
       <HealthBanner />
-      <BulkBar />
-      <Board />
+      {view.value === "board" && <BulkBar />}
+      {view.value === "board" && <Board />}
+      {view.value === "inbox" && <Inbox />}
+      {view.value === "stats" && <Stats />}
       <Drawer />
       <Prompt />
       <Help />

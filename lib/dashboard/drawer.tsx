@@ -14,6 +14,7 @@ import { health, touched } from "./live.ts";
 import { useSignalEffect } from "@preact/signals";
 import { markdown } from "./markdown.ts";
 import { RunUsage, TaskUsage } from "./usage.tsx";
+import { Review } from "./review.tsx";
 import {
   askInput,
   attempt,
@@ -223,6 +224,7 @@ function DrawerBody({ detail, reload }: { detail: Detail; reload: () => Promise<
         </div>
       )}
       <Handoff detail={detail} />
+      <Review detail={detail} after={after} />
       <Fields detail={detail} after={after} />
       <Body detail={detail} after={after} />
       <Dependencies detail={detail} after={after} />

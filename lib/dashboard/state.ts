@@ -5,8 +5,14 @@
  * card moves at once (an optimistic overlay) and goes back if the server refuses.
  */
 import { batch, computed, signal } from "@preact/signals";
-import { canTransition, type Status, STATUSES } from "../store/transitions.ts";
-import { api, type BoardData, type Column, query, type TaskSummary } from "./api.ts";
+import {
+  type Action,
+  canTransition,
+  type Status,
+  STATUSES,
+  targetsFrom,
+} from "../store/transitions.ts";
+import { api, type BoardData, type Column, query } from "./api.ts";
 
 // Filters ------------------------------------------------------------------------------------
 
@@ -52,9 +58,29 @@ function syncAddress(): void {
     search: f.search,
     status: f.status,
     archived: f.archived ? "1" : "",
+    view: view.value === "board" ? "" : view.value,
     task: openTask.value ?? "",
   });
   history.replaceState(null, "", `${location.pathname}${q}`);
+}
+
+// Views --------------------------------------------------------------------------------------
+
+/** The page's views: the board, the inbox of tasks waiting on a person, and the stats plots. */
+export const VIEWS = ["board", "inbox", "stats"] as const;
+export type View = typeof VIEWS[number];
+
+function viewFromUrl(): View {
+  const v = new URLSearchParams(location.search).get("view");
+  return VIEWS.includes(v as View) ? v as View : "board";
+}
+
+export const view = signal<View>(viewFromUrl());
+
+/** showView switches the page to `v` (kept in the address: a reload or a link keeps it). */
+export function showView(v: View): void {
+  view.value = v;
+  syncAddress();
 }
 
 // Preferences --------------------------------------------------------------------------------
@@ -92,18 +118,133 @@ export function toggleLanes(): void {
   store("lanes", lanes.value ? "1" : "0");
 }
 
+// Layout: column order, hidden and collapsed columns, collapsed lanes, narrow screens ---------
+
+/**
+ * BOARD_ORDER is the order of the board's columns, left to right. The statuses that wait on a
+ * person come first, where the eye lands: Blocked (an agent's question), Review (work to
+ * approve), Triage (ideas to promote). Then the queue in the order work flows through it, then
+ * what is finished, which matters least and is the first to fold away.
+ */
+export const BOARD_ORDER: readonly Status[] = [
+  "blocked",
+  "review",
+  "triage",
+  "todo",
+  "scheduled",
+  "ready",
+  "running",
+  "done",
+  "archived",
+];
+
+/** readList reads a stored JSON array of strings (anything else reads as empty). */
+function readList(key: string): string[] {
+  try {
+    const v: unknown = JSON.parse(stored(key) ?? "[]");
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Columns the person hid (kept in the browser). A hidden column is shown when filtered to. */
+export const hiddenColumns = signal<ReadonlySet<Status>>(
+  new Set(readList("hidden").filter((s): s is Status => STATUSES.includes(s as Status))),
+);
+
+export function setHidden(status: Status, hide: boolean): void {
+  const next = new Set(hiddenColumns.value);
+  if (hide) next.add(status);
+  else next.delete(status);
+  hiddenColumns.value = next;
+  store("hidden", JSON.stringify([...next]));
+}
+
+export function showAllColumns(): void {
+  hiddenColumns.value = new Set();
+  store("hidden", "[]");
+}
+
+/**
+ * Columns the person collapsed or expanded by hand (kept in the browser); the others collapse
+ * exactly when they are empty.
+ */
+const folds = signal<ReadonlyMap<Status, boolean>>(
+  new Map(
+    Object.entries(safeRecord(stored("folds"))).filter(([s, v]) =>
+      STATUSES.includes(s as Status) && typeof v === "boolean"
+    ) as [Status, boolean][],
+  ),
+);
+
+function safeRecord(text: string | null): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(text ?? "{}");
+    return typeof v === "object" && v !== null && !Array.isArray(v)
+      ? v as Record<string, unknown>
+      : {};
+  } catch {
+    return {};
+  }
+}
+
+/** isCollapsed tells whether column `status` with `count` tasks shows as a narrow strip. */
+export function isCollapsed(status: Status, count: number): boolean {
+  return folds.value.get(status) ?? count === 0;
+}
+
+/** setCollapsed folds a column (or opens it) by hand; the choice outlives the page. */
+export function setCollapsed(status: Status, collapsed: boolean): void {
+  const next = new Map(folds.value);
+  next.set(status, collapsed);
+  folds.value = next;
+  store("folds", JSON.stringify(Object.fromEntries(next)));
+}
+
+/** Lanes (assignees, "" for unassigned) the person collapsed to their counts. */
+export const collapsedLanes = signal<ReadonlySet<string>>(new Set(readList("collapsed-lanes")));
+
+export function toggleLane(name: string): void {
+  const next = new Set(collapsedLanes.value);
+  if (!next.delete(name)) next.add(name);
+  collapsedLanes.value = next;
+  store("collapsed-lanes", JSON.stringify([...next]));
+}
+
+/** NARROW is where the board turns into one column at a time (a phone held upright). */
+const NARROW = "(max-width: 700px)";
+const narrowQuery = matchMedia(NARROW);
+export const narrow = signal(narrowQuery.matches);
+narrowQuery.addEventListener("change", (e) => (narrow.value = e.matches));
+
+/** The one status a narrow screen shows (null: the first one that has tasks). */
+export const phoneStatus = signal<Status | null>(null);
+
 // Board --------------------------------------------------------------------------------------
 
 const PAGE = 100;
 const MAX_LIMIT = 5000;
 /** Tasks fetched per column; "show more" raises it. */
 export const limit = signal(PAGE);
+/**
+ * Done and archived, newest first, load by page of their own: a board keeps years of finished
+ * work, and "show more" there reads one more page of that column only.
+ */
+const FINISHED_PAGE = 50;
+export const finishedLimit = signal<{ done: number; archived: number }>({
+  done: FINISHED_PAGE,
+  archived: FINISHED_PAGE,
+});
 export const board = signal<BoardData | null>(null);
 export const loadError = signal<string | null>(null);
 /** Optimistic moves in flight: task id -> the column it was dropped on. */
 const moving = signal<ReadonlyMap<string, Status>>(new Map());
 
-const byId = new Map<string, TaskSummary>();
+/** A task as the board lists it: the summary, and what its card says (waits for, handoff). */
+export type BoardTask = Column["tasks"][number];
+
+const byId = new Map<string, BoardTask>();
 
 /**
  * Every assignee seen since the page loaded (from the board and from /api/v1/assignees): the
@@ -130,13 +271,15 @@ export async function loadProfiles(): Promise<void> {
  * skip rendering and only what changed is touched.
  */
 function keep(data: BoardData): BoardData {
-  const seen = new Map<string, TaskSummary>();
+  const seen = new Map<string, BoardTask>();
   const columns = data.columns.map((c) => ({
     ...c,
     tasks: c.tasks.map((t) => {
       const old = byId.get(t.id);
+      // A parent's change (done, retitled) changes the card without touching the task.
       const same = old !== undefined && old.updated_at === t.updated_at &&
-        old.status === t.status && old.title === t.title;
+        old.status === t.status && old.title === t.title && old.handoff === t.handoff &&
+        JSON.stringify(old.waits_for) === JSON.stringify(t.waits_for);
       const task = same ? old : t;
       seen.set(t.id, task);
       return task;
@@ -155,7 +298,7 @@ export const columns = computed<Column[]>(() => {
   const shown = filters.value.status;
   let cols = data.columns;
   if (moves.size > 0) {
-    const moved: TaskSummary[] = [];
+    const moved: BoardTask[] = [];
     cols = cols.map((c) => {
       const tasks = c.tasks.filter((t) => {
         const to = moves.get(t.id);
@@ -195,6 +338,8 @@ export function refresh(): Promise<void> {
           search: f.search,
           archived: f.archived,
           limit: limit.value,
+          done_limit: finishedLimit.value.done,
+          archived_limit: finishedLimit.value.archived,
         }));
         batch(() => {
           board.value = keep(data);
@@ -219,8 +364,18 @@ export function nextLimit(): number {
   return Math.min(MAX_LIMIT, limit.value + 4 * PAGE);
 }
 
-export function showMore(): void {
-  limit.value = nextLimit();
+/** showMore reads more of `status`'s column (a page more of finished work), or of every column. */
+export function showMore(status?: Status): void {
+  const f = finishedLimit.value;
+  const more = (n: number) => Math.min(MAX_LIMIT, n + FINISHED_PAGE);
+  if (status === "done" || status === "archived") {
+    finishedLimit.value = { ...f, [status]: more(f[status]) };
+  } else {
+    limit.value = nextLimit();
+    if (status === undefined) {
+      finishedLimit.value = { done: more(f.done), archived: more(f.archived) };
+    }
+  }
   void refresh();
 }
 
@@ -415,16 +570,35 @@ const PAST: Record<string, string> = {
   complete: "completed",
 };
 
-/** bulk applies one action to every selected task and reports what failed. */
-export async function bulk(action: string): Promise<void> {
-  const ids = [...selected.value];
+/**
+ * bulkTargets lists the selected tasks that `action` may move, by the transition table and
+ * the status each has on the board: the ids a bulk action sends.
+ */
+export function bulkTargets(action: Action): string[] {
+  return [...selected.value].filter((id) => {
+    const task = byId.get(id);
+    return task !== undefined && targetsFrom(task.status, action).length > 0;
+  });
+}
+
+/**
+ * bulk applies one action to the selected tasks it is legal for and reports what failed.
+ * Those that failed stay selected, and so do those it was not for (the next action may suit
+ * them).
+ */
+export async function bulk(action: Action): Promise<void> {
+  const ids = bulkTargets(action);
   if (ids.length === 0) return;
-  const asked = await askInput(action, `${ids.length} tasks`);
+  const asked = await askInput(action, ids.length === 1 ? "1 task" : `${ids.length} tasks`);
   if (asked === null) return;
   const result = await attempt(() => api.bulk({ ids, action, ...asked }));
   if (result === null) return;
   const failed = result.results.filter((r) => !r.ok);
-  selected.value = new Set(failed.map((r) => r.id));
+  const sent = new Set(ids);
+  selected.value = new Set([
+    ...[...selected.value].filter((id) => !sent.has(id)),
+    ...failed.map((r) => r.id),
+  ]);
   const done = `${result.succeeded} ${PAST[action] ?? action}`;
   if (failed.length === 0) toast("info", done);
   else {

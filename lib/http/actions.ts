@@ -3,6 +3,7 @@
  * bulk all come here), always through the store, so the one transition table applies.
  */
 import type { Actor, Status, Store, Task, UsageInput } from "../store/mod.ts";
+import type { ReviewCommentInput } from "../store/review_comments.ts";
 import { planMove } from "./moves.ts";
 import type { BulkAction } from "./schemas.ts";
 
@@ -15,6 +16,8 @@ export interface ActionInput {
   result?: string | undefined;
   /** For complete: what the run used, as the caller reports it (the store validates it). */
   usage?: UsageInput | undefined;
+  /** For reject: review comments, their diff lines quoted (lib/review/quote.ts). */
+  comments?: ReviewCommentInput[] | undefined;
 }
 
 export interface ActionResult {
@@ -54,9 +57,9 @@ export async function act(
       case "block":
         return store.block(ref, input.reason ?? "", actor);
       case "approve":
-        return store.review(ref, "approve", input.reason, actor);
+        return store.review(ref, "approve", input.reason, actor, input.comments);
       case "reject":
-        return store.review(ref, "reject", input.reason, actor);
+        return store.review(ref, "reject", input.reason, actor, input.comments);
       case "cancel":
         return store.cancel(ref, input.reason, actor);
       case "archive":

@@ -6,6 +6,7 @@
 import type { z } from "zod";
 import { KanbanError } from "../store/mod.ts";
 import { act, type ActionInput } from "./actions.ts";
+import { quotedComments } from "./api_review.ts";
 import { type ApiContext, json, type Routes } from "./route.ts";
 import {
   BlockBody,
@@ -71,12 +72,21 @@ export function actionRoutes(r: Routes, api: ApiContext): void {
     path: "/api/v1/tasks/{id}/review",
     tag: "transitions",
     summary: "Approve (to done) or reject (back to the queue) a task in review",
-    description: "A rejection's reason becomes a comment the next worker reads.",
+    description: "A rejection's reason becomes a comment the next worker reads, with its " +
+      "`comments` (a file, or a line of it, the diff lines quoted).",
     body: ReviewBody,
     ok: { status: 200, schema: shapes.Task, description: "the task after the review" },
     errors: [404, 409],
     handler: async (c, { params, body }) => {
-      const input = body.reason !== undefined ? { reason: body.reason } : {};
+      const input = {
+        ...(body.reason !== undefined ? { reason: body.reason } : {}),
+        // An approval's comments are refused by the store: nothing to quote for them.
+        ...(body.comments === undefined ? {} : {
+          comments: body.decision === "reject"
+            ? await quotedComments(api, params["id"]!, body.comments)
+            : body.comments,
+        }),
+      };
       return json(c, (await act(store, params["id"]!, body.decision, input, api.actor)).task);
     },
   });

@@ -4,7 +4,14 @@
  */
 import { parseSince } from "../config/duration.ts";
 import { boardHealth } from "../dispatch/health.ts";
-import { NotFoundError, STATUSES } from "../store/mod.ts";
+import type { z } from "zod";
+import {
+  NotFoundError,
+  type Status,
+  STATUSES,
+  type Store,
+  type TaskSummary,
+} from "../store/mod.ts";
 import { tailLog } from "./log_tail.ts";
 import { type ApiContext, json, type Routes } from "./route.ts";
 import { paged, pageOf } from "./paging.ts";
@@ -21,6 +28,47 @@ import * as shapes from "./shapes.ts";
 
 const COLUMN_LIMIT = 200;
 const LOG_BYTES = 64 * 1024;
+/** Parents a waiting card lists by name; `waits_for.count` says how many in all. */
+const WAITS_FOR_SHOWN = 5;
+
+/** Finished work: newest first, and loaded by page (a board keeps years of it). */
+const FINISHED: readonly Status[] = ["done", "archived"];
+
+/** The order of `listTasks({recent: true})`, for tasks already read. */
+function newestFinished(a: TaskSummary, b: TaskSummary): number {
+  const at = (t: TaskSummary) => t.completed_at ?? t.updated_at;
+  return at(b).localeCompare(at(a)) || b.id.localeCompare(a.id);
+}
+
+type BoardColumn = { status: Status; count: number; tasks: TaskSummary[] };
+type BoardTask = z.output<typeof shapes.BoardTask>;
+
+/**
+ * withNotes adds what the cards say beyond the task: the unfinished parents of todo tasks
+ * and the handoff line of review and done tasks. Two queries for the whole board, whatever
+ * its size (one per card would make a board of thousands slow).
+ */
+async function withNotes(
+  store: Store,
+  columns: BoardColumn[],
+): Promise<{ status: Status; count: number; tasks: BoardTask[] }[]> {
+  const ids = (statuses: Status[]) =>
+    columns.filter((c) => statuses.includes(c.status)).flatMap((c) => c.tasks.map((t) => t.id));
+  const waits = await store.waitsFor(ids(["todo"]), WAITS_FOR_SHOWN);
+  const lines = await store.handoffs(ids(["review", "done"]));
+  return columns.map((c) => ({
+    ...c,
+    tasks: c.tasks.map((t): BoardTask => {
+      const w = waits.get(t.id);
+      const line = lines.get(t.id);
+      return {
+        ...t,
+        ...(w !== undefined ? { waits_for: w } : {}),
+        ...(line !== undefined ? { handoff: line } : {}),
+      };
+    }),
+  }));
+}
 
 export function boardRoutes(r: Routes, api: ApiContext): void {
   const { store } = api;
@@ -31,26 +79,38 @@ export function boardRoutes(r: Routes, api: ApiContext): void {
     tag: "board",
     summary: "The board: one column per status with its count and tasks (no bodies)",
     description: "Archived tasks are left out unless `archived=true`. Each column lists at " +
-      "most `limit` tasks (highest priority, then oldest, first); `count` is the full number.",
+      "most `limit` tasks (highest priority, then oldest, first); done and archived list the " +
+      "newest finished first, at most `done_limit` and `archived_limit` (finished work loads " +
+      "by page); `count` is the full number.",
     query: BoardQuery,
     ok: { status: 200, schema: shapes.Board, description: "the columns" },
     handler: async (c, { query }) => {
-      const limit = query.limit ?? COLUMN_LIMIT;
+      const base = query.limit ?? COLUMN_LIMIT;
+      const limitOf = (s: Status) =>
+        s === "done"
+          ? query.done_limit ?? base
+          : s === "archived"
+          ? query.archived_limit ?? base
+          : base;
       const shown = STATUSES.filter((s) => s !== "archived" || query.archived);
       if (query.assignee === undefined && (query.search ?? "").trim() === "") {
         // Counts from one GROUP BY and a limited read per column: on a board of 100,000 tasks
         // this answers in milliseconds, where reading every task took 1.5 s (the dashboard
         // fetches the board after every change).
-        const counts = (await store.stats(query.tenant)).by_status;
+        const counts = await store.countByStatus(query.tenant);
         const columns = [];
         for (const s of shown) {
           const count = counts[s] ?? 0;
-          const tasks = count === 0
-            ? []
-            : await store.listTasks({ statuses: [s], tenant: query.tenant, limit });
+          const tasks = count === 0 ? [] : await store.listTasks({
+            statuses: [s],
+            tenant: query.tenant,
+            limit: limitOf(s),
+            recent: FINISHED.includes(s),
+          });
           columns.push({ status: s, count: Math.max(count, tasks.length), tasks });
         }
-        return json(c, { columns, total: columns.reduce((n, col) => n + col.count, 0) });
+        const total = columns.reduce((n, col) => n + col.count, 0);
+        return json(c, { columns: await withNotes(store, columns), total });
       }
       const tasks = await store.listTasks({
         tenant: query.tenant,
@@ -60,9 +120,10 @@ export function boardRoutes(r: Routes, api: ApiContext): void {
       });
       const columns = shown.map((s) => {
         const all = tasks.filter((t) => t.status === s);
-        return { status: s, count: all.length, tasks: all.slice(0, limit) };
+        if (FINISHED.includes(s)) all.sort(newestFinished);
+        return { status: s, count: all.length, tasks: all.slice(0, limitOf(s)) };
       });
-      return json(c, { columns, total: tasks.length });
+      return json(c, { columns: await withNotes(store, columns), total: tasks.length });
     },
   });
 

@@ -4,6 +4,9 @@
  * defences of security.ts. It runs unchanged under Deno.serve and Bun.serve (see serve() in
  * lib/runtime.ts) and in tests through `app.request()`.
  */
+import { inboxRoutes } from "./api_inbox.ts";
+import { reviewRoutes } from "./api_review.ts";
+import { seriesRoutes } from "./api_stats.ts";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Env } from "../config/paths.ts";
@@ -83,6 +86,9 @@ export function createApp(o: AppOptions): App {
   boardRoutes(routes, api);
   taskRoutes(routes, api);
   actionRoutes(routes, api);
+  reviewRoutes(routes, api);
+  inboxRoutes(routes, api);
+  seriesRoutes(routes, api);
   eventRoutes(routes, api, {
     pollMs: o.pollMs ?? 250,
     keepAliveMs: o.keepAliveMs ?? 15_000,

@@ -5,7 +5,13 @@
 import { createHash } from "node:crypto";
 import script from "../../dist/dashboard/app.js" with { type: "text" };
 import page from "../dashboard/index.html" with { type: "text" };
-import style from "../dashboard/styles.css" with { type: "text" };
+import inboxStyle from "../dashboard/inbox.css" with { type: "text" };
+import reviewStyle from "../dashboard/review.css" with { type: "text" };
+import statsStyle from "../dashboard/stats.css" with { type: "text" };
+import baseStyle from "../dashboard/styles.css" with { type: "text" };
+
+/** One stylesheet: the page's, then each view's. */
+const style = [baseStyle, reviewStyle, inboxStyle, statsStyle].join("\n");
 
 export interface Asset {
   body: string;

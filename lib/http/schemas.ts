@@ -7,11 +7,19 @@ import { z } from "zod";
 import { parseSince } from "../config/duration.ts";
 import {
   ACTIONS,
+  BUCKETS,
   CompleteSchema,
   CreateTaskSchema,
   EditTaskSchema,
+  INBOX_MAX,
+  INBOX_PAGE,
   STATUSES,
 } from "../store/mod.ts";
+import {
+  REVIEW_COMMENTS_MAX,
+  reviewCommentFields,
+  sideNeedsLine,
+} from "../store/review_comments.ts";
 
 /** A time: milliseconds since the epoch, or an ISO 8601 date-time with an offset. */
 const when = z.union([
@@ -48,6 +56,12 @@ export const ReasonBody = z.strictObject({ reason: reason("reason").optional() }
 export const ReviewBody = z.strictObject({
   decision: z.enum(["approve", "reject"]),
   reason: reason("reason").optional(),
+  comments: z.array(z.strictObject(reviewCommentFields).refine(...sideNeedsLine))
+    .max(REVIEW_COMMENTS_MAX, `more than ${REVIEW_COMMENTS_MAX} comments`).optional()
+    .describe(
+      "with reject: comments on a changed file, or a line of it, that reach the next worker " +
+        "with the diff lines quoted; a file must be one the task's diff changed",
+    ),
 });
 
 export const MoveBody = z.strictObject({
@@ -116,6 +130,10 @@ const filters = {
 export const BoardQuery = z.strictObject({
   ...filters,
   limit: count("limit", 5000).optional().describe("tasks per column (default 200)"),
+  done_limit: count("done_limit", 5000).optional()
+    .describe("tasks of the done column, newest finished first (default: limit)"),
+  archived_limit: count("archived_limit", 5000).optional()
+    .describe("tasks of the archived column, newest first (default: limit)"),
 });
 
 /** GET /api/v1/tasks answers at most this many tasks unless `limit` asks for another number. */
@@ -174,4 +192,33 @@ export const EventsQuery = z.strictObject({
   since: z.string().regex(/^\d+$/, "since is not an event id").transform(Number).optional()
     .describe("start after this event id (Last-Event-ID wins); default: the current head"),
   task: z.string().optional().describe("only this task's events"),
+});
+
+// Inbox --------------------------------------------------------------------------------------
+
+export const InboxQuery = z.strictObject({
+  tenant: z.string().optional(),
+  limit: count("limit", INBOX_MAX).optional()
+    .describe(`tasks listed (default ${INBOX_PAGE}, at most ${INBOX_MAX}); the counts are of all`),
+});
+
+export const ReplyBody = z.strictObject({
+  body: z.string().describe("the answer (markdown), added as your comment; must not be empty"),
+});
+
+// Stats series -------------------------------------------------------------------------------
+
+export const SeriesQuery = z.strictObject({
+  since: since.optional().describe(
+    "start of the window: a duration ago (24h, 7d, 30d) or an ISO time; default 7d; rounded " +
+      "down to the start of its bucket",
+  ),
+  bucket: z.enum(BUCKETS).optional()
+    .describe("hour or day (UTC); default: hour for a window of up to 2 days, else day"),
+  tenant: z.string().optional(),
+});
+
+export const ArtifactQuery = z.strictObject({
+  path: z.string().min(1, "path is empty").max(4096, "path is longer than 4096 characters")
+    .describe("the artifact's path exactly as the task's metadata lists it"),
 });

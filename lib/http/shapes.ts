@@ -124,11 +124,29 @@ export const TaskDetail = z.strictObject({
   waiting_on: z.array(z.strictObject({ id: z.string(), status })),
 });
 
+/** WaitsFor: the unfinished parents of a waiting task, as its card on the board shows them. */
+export const WaitsFor = z.strictObject({
+  count: z.number().int().describe("unfinished parents in all (may exceed parents.length)"),
+  parents: z.array(z.strictObject({ id: z.string(), title: z.string(), status }))
+    .describe("the first 5, oldest first"),
+});
+
+/** BoardTask: a task on the board, with what its card says beyond the task itself. */
+export const BoardTask = z.strictObject({
+  ...TaskSummary.shape,
+  waits_for: WaitsFor.optional()
+    .describe("todo tasks: the parents they wait for (a parent archived unfinished counts)"),
+  handoff: z.string().optional().describe(
+    "review and done tasks: the first line of the handoff (the result, else the summary of " +
+      "the latest completion)",
+  ),
+});
+
 export const Board = z.strictObject({
   columns: z.array(z.strictObject({
     status,
     count: z.number().int().describe("tasks in the column (may exceed tasks.length)"),
-    tasks: z.array(TaskSummary),
+    tasks: z.array(BoardTask),
   })),
   total: z.number().int(),
 });
@@ -240,4 +258,128 @@ export const OpenApi = z.looseObject({
   openapi: z.string(),
   info: z.looseObject({ title: z.string(), version: z.string() }),
   paths: z.record(z.string(), z.unknown()),
+});
+
+// Inbox --------------------------------------------------------------------------------------
+
+const inboxKind = z.enum(["question", "review", "triage"]);
+
+/** InboxItem: a task waiting on a person (lib/store/inbox.ts). */
+export const InboxItem = z.strictObject({
+  id: z.string(),
+  title: z.string(),
+  status: z.enum(["blocked", "review", "triage"]),
+  kind: inboxKind.describe("question: blocked; review: in review; triage: in triage"),
+  assignee: z.string().nullable(),
+  tenant: z.string().nullable(),
+  priority: z.number().int(),
+  waiting_since: time.describe("when the task entered its status"),
+  question: z.string().nullable().describe("a blocked task's question (blocked_reason)"),
+  summary: z.string().nullable().describe("a task in review: the completion's summary"),
+  result: z.string().nullable().describe("a task in review: the completion's result"),
+  last_comment: Comment.nullable(),
+  updated_at: time,
+});
+
+export const Inbox = z.strictObject({
+  total: z.number().int().describe("tasks waiting on a person, also those past `limit`"),
+  by_kind: z.record(inboxKind, z.number().int()),
+  items: z.array(InboxItem).describe("oldest wait first"),
+});
+
+export const Reply = z.strictObject({
+  task: Task.describe("the task after the unblock"),
+  comment: Comment.describe("the reply, as a comment"),
+});
+
+// Stats series -------------------------------------------------------------------------------
+
+/** Waits in ready (lib/store/series.ts): the median (nearest rank) and the longest. */
+const Waits = z.strictObject({
+  count: z.number().int().describe("how many waits the figures cover"),
+  p50_s: z.number().nonnegative().nullable().describe("median wait in seconds (null: none)"),
+  max_s: z.number().nonnegative().nullable().describe("longest wait in seconds (null: none)"),
+});
+
+/** SeriesProfile: one profile's runs that ended in a bucket, their outcomes and usage. */
+export const SeriesProfile = z.strictObject({
+  profile: z.string().nullable(),
+  ...UsageTotals.shape,
+  runs: z.number().int().describe("runs of this profile that ended in the bucket"),
+  outcomes: z.partialRecord(z.enum(OUTCOMES), z.number().int())
+    .describe("those runs by outcome (only outcomes that occurred)"),
+});
+
+export const Series = z.strictObject({
+  since: time.describe("start of the first bucket"),
+  until: time.describe("now: inside the last bucket"),
+  bucket: z.enum(["hour", "day"]),
+  profiles: z.array(z.string().nullable())
+    .describe("every profile with a run that ended in the window, most runs first"),
+  buckets: z.array(z.strictObject({
+    start: time.describe("the bucket's start (UTC)"),
+    finished: z.number().int().describe("tasks that entered done in the bucket"),
+    queue_age: Waits.describe("how long the runs that started in the bucket waited in ready"),
+    profiles: z.array(SeriesProfile).describe("runs that ended in the bucket, per profile"),
+  })).describe("every bucket of the window, oldest first; empty ones as zeros"),
+  ready_now: Waits.describe("how long the tasks ready now have waited so far"),
+});
+
+// Review -------------------------------------------------------------------------------------
+
+/** DiffFile: one changed file of a worktree task (lib/review/diff.ts). */
+export const DiffFile = z.strictObject({
+  path: z.string().describe("the path in the worktree (a deleted file: where it was)"),
+  old_path: z.string().nullable().describe("a renamed file's path in the base"),
+  status: z.enum(["added", "modified", "deleted", "renamed"]),
+  additions: z.number().int(),
+  deletions: z.number().int(),
+  binary: z.boolean(),
+  patch: z.string().describe("the file's unified diff (git's `diff --git` header and hunks)"),
+  truncated: z.boolean().describe("the patch was cut (or left out) by the size caps"),
+});
+
+/** TaskDiff: a worktree task's changes against its base, or why there are none to show. */
+export const TaskDiff = z.strictObject({
+  task: z.string(),
+  available: z.boolean().describe("false: no diff to show, and `reason` says why"),
+  reason: z.string().nullable(),
+  workspace: z.string().nullable().describe("the worktree read (or looked for)"),
+  branch: z.string().nullable().describe("the worktree's branch, kanban/<task id>"),
+  head: z.string().nullable().describe("the commit the worktree has checked out"),
+  base: z.string().nullable().describe("merge base of the repository's HEAD and the worktree's"),
+  base_ref: z.string().nullable().describe("the branch the repository has checked out"),
+  files: z.array(DiffFile).describe("at most 1000; `files_total` counts all"),
+  files_total: z.number().int(),
+  additions: z.number().int(),
+  deletions: z.number().int(),
+  truncated: z.boolean().describe("a patch or files were left out (1 MiB in all, 256 KiB a file)"),
+});
+
+export const Artifact = z.strictObject({
+  path: z.string().describe("as the worker listed it"),
+  note: z.string().nullable().describe("a description, title or name listed with it"),
+  run: z.number().int().nullable().describe("the run whose metadata listed it"),
+  resolved: z.string().describe("the absolute path (relative ones from the run's workspace)"),
+  exists: z.boolean(),
+  kind: z.enum(["file", "directory", "other"]).nullable(),
+  size: z.number().int().nullable().describe("bytes, for a file"),
+  inside_workspace: z.boolean().describe("its content can be read (symlinks resolved)"),
+});
+
+export const TaskArtifacts = z.strictObject({
+  task: z.string(),
+  workspace: z.string(),
+  artifacts: z.array(Artifact).describe("newest run first; at most 200"),
+  truncated: z.boolean(),
+});
+
+export const ArtifactContent = z.strictObject({
+  task: z.string(),
+  path: z.string(),
+  resolved: z.string(),
+  size: z.number().int(),
+  binary: z.boolean().describe("not UTF-8 text: `text` is null"),
+  truncated: z.boolean().describe("the file holds more than `text` (256 KiB)"),
+  text: z.string().nullable(),
 });

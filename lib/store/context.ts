@@ -6,6 +6,7 @@
 import type { EventRow, RunRow } from "./_rows.ts";
 import { iso } from "./_rows.ts";
 import { type Kernel, loadTask, resolveId } from "./_kernel.ts";
+import { REJECTION_PREFIX } from "./review_comments.ts";
 import { listComments } from "./comments.ts";
 import type { Task } from "./types.ts";
 import { toTask } from "./_rows.ts";
@@ -18,6 +19,8 @@ export interface ContextCaps {
   handoffChars: number;
   comments: number;
   commentChars: number;
+  /** The newest review rejection (its reason, line comments and quoted lines). */
+  reviewChars: number;
 }
 
 export const DEFAULT_CAPS: ContextCaps = {
@@ -28,6 +31,7 @@ export const DEFAULT_CAPS: ContextCaps = {
   handoffChars: 3_000,
   comments: 10,
   commentChars: 1_500,
+  reviewChars: 16_000,
 };
 
 export interface Attempt {
@@ -121,10 +125,14 @@ export function buildContext(
     "SELECT count(*) AS n FROM task_comments WHERE task_id = ?",
     row.id,
   )!.n;
-  const comments = listComments(k, row.id, caps.comments).map((c) => ({
+  const listed = listComments(k, row.id, caps.comments);
+  // The newest review rejection is what this attempt must answer: its line comments and
+  // quoted diff lines get room of their own.
+  const review = listed.findLast((c) => c.body.startsWith(REJECTION_PREFIX));
+  const comments = listed.map((c) => ({
     author: c.author,
     at: c.created_at,
-    body: cap(c.body, caps.commentChars),
+    body: cap(c.body, c === review ? caps.reviewChars : caps.commentChars),
   }));
   return {
     task,

@@ -6,7 +6,8 @@
  */
 import { type TaskRow, toTask } from "./_rows.ts";
 import { type Kernel, loadTask, move, resolveId } from "./_kernel.ts";
-import { ConflictError } from "./errors.ts";
+import { ConflictError, ValidationError } from "./errors.ts";
+import { rejectionComment, type ReviewCommentInput, ReviewComments } from "./review_comments.ts";
 import { CompleteInput, parse, text } from "./input.ts";
 import type { Outcome } from "./outcomes.ts";
 import { moveToDerived, refreshChildren } from "./readiness.ts";
@@ -83,15 +84,26 @@ export function complete(k: Kernel, ref: string, raw: CompleteInput, actor: Acto
   return toTask(moved);
 }
 
-/** review approves (review -> done) or rejects (back to the queue, reason as a comment). */
+/**
+ * review approves (review -> done) or rejects (back to the queue): a rejection's reason and
+ * its review comments (file or line, with the quoted diff lines) become one comment.
+ */
 export function review(
   k: Kernel,
   ref: string,
   decision: "approve" | "reject",
   reason: string | undefined,
   actor: Actor,
+  comments: readonly ReviewCommentInput[] = [],
 ): Task {
   const note = reason === undefined ? undefined : parse(text("reason", true), reason, "reason");
+  const notes = parse(ReviewComments, comments, "review comments");
+  if (decision === "approve" && notes.length > 0) {
+    throw new ValidationError(
+      "Review comments go with a rejection (request changes); an approval takes only a reason",
+    );
+  }
+  const rejection = decision === "reject" ? rejectionComment(note, notes) : null;
   const task = target(k, ref);
   if (decision === "approve") {
     const moved = move(k, task, "done", "approve", actor, { completed_at: k.now() }, {
@@ -102,8 +114,9 @@ export function review(
   }
   const moved = moveToDerived(k, task, "reject", actor, { result: null }, {
     ...(note ? { reason: note } : {}),
+    ...(notes.length > 0 ? { comments: notes.length } : {}),
   });
-  if (note) addComment(k, moved, `Review rejected: ${note}`, actor, null);
+  if (rejection !== null) addComment(k, moved, rejection, actor, null);
   return toTask(moved);
 }
 

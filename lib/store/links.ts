@@ -4,7 +4,7 @@
  */
 import { appendEvent, type Kernel, loadTask, resolveId } from "./_kernel.ts";
 import { ConflictError, NotFoundError } from "./errors.ts";
-import { refresh } from "./readiness.ts";
+import { PARENT_SATISFIED, refresh } from "./readiness.ts";
 import { fenceOrigin } from "./runs.ts";
 import { createdByRun } from "./origins.ts";
 import type { Status } from "./transitions.ts";
@@ -101,4 +101,46 @@ export function unlink(k: Kernel, parentRef: string, childRef: string, actor: Ac
 
 function statusOf(k: Kernel, id: string): Status {
   return loadTask(k, id).status;
+}
+
+/** WaitsFor: a waiting task's unfinished parents as the board shows them. */
+export interface WaitsFor {
+  /** How many parents are unfinished (may exceed `parents.length`). */
+  count: number;
+  /** The first few of them, oldest first. */
+  parents: { id: string; title: string; status: Status }[];
+}
+
+/**
+ * waitsFor reads the unfinished parents of every task in `ids` with one query (the board asks
+ * for a whole column at once; one query per card would cost a round of SQLite work each): at
+ * most `shown` parents per task, oldest first, and the full count. A task that waits for no
+ * parent is absent from the map. Unfinished is what readiness means by it: a parent archived
+ * unfinished (cancelled) still holds its children.
+ */
+export function waitsFor(
+  k: Kernel,
+  ids: readonly string[],
+  shown = 5,
+): Map<string, WaitsFor> {
+  const out = new Map<string, WaitsFor>();
+  if (ids.length === 0) return out;
+  // Plain rows grouped here: twice as fast as numbering them per child in SQL with window
+  // functions, and a task waits for a handful of parents, not thousands.
+  const rows = k.db.all<{ child: string; id: string; title: string; status: Status }>(
+    `SELECT l.child_id AS child, p.id, p.title, p.status
+     FROM json_each(?) j
+     JOIN task_links l ON l.child_id = j.value
+     JOIN tasks p ON p.id = l.parent_id
+     WHERE NOT ${PARENT_SATISFIED}
+     ORDER BY l.child_id, p.created_at, p.id`,
+    JSON.stringify(ids),
+  );
+  for (const r of rows) {
+    let w = out.get(r.child);
+    if (w === undefined) out.set(r.child, w = { count: 0, parents: [] });
+    w.count++;
+    if (w.parents.length < shown) w.parents.push({ id: r.id, title: r.title, status: r.status });
+  }
+  return out;
 }

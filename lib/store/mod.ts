@@ -49,7 +49,29 @@ export type { Dispatcher, LeaseResult, Takeover } from "./dispatchers.ts";
 export { holderKey } from "./dispatchers.ts";
 export type { ShiftResult } from "./clock_step.ts";
 export type { AssigneeStats, Stats } from "./stats.ts";
+export {
+  type Inbox,
+  INBOX_KINDS,
+  INBOX_MAX,
+  INBOX_PAGE,
+  type InboxFilter,
+  type InboxItem,
+  type InboxKind,
+  type InboxStatus,
+  type Reply,
+} from "./inbox.ts";
+export { COMMENT_MAX_CHARS } from "./comments.ts";
 export type { UsageFilter, UsageStats, UsageTotals } from "./usage_stats.ts";
+export {
+  type Bucket,
+  BUCKETS,
+  MAX_BUCKETS,
+  type ProfileBucket,
+  type Series,
+  type SeriesBucket,
+  type SeriesFilter,
+  type Waits,
+} from "./series.ts";
 export { compactCount, dollars, sumRuns } from "./usage_text.ts";
 export { PRIORITY_NAMES, priorityFromText, priorityText } from "./priority.ts";
 export type { Violation } from "./invariants.ts";

@@ -21,20 +21,25 @@ function zeroes(): Record<Status, number> {
   return Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;
 }
 
-export function stats(k: Kernel, tenant?: string): Stats {
+/** countByStatus counts the tasks of each status (every status present, zero or more). */
+export function countByStatus(k: Kernel, tenant?: string): Record<Status, number> {
   const filter = tenant === undefined ? "" : "WHERE tenant = ?";
-  const params = tenant === undefined ? [] : [tenant];
   const byStatus = zeroes();
-  let total = 0;
   for (
     const r of k.db.all<{ status: Status; n: number }>(
       `SELECT status, count(*) AS n FROM tasks ${filter} GROUP BY status`,
-      ...params,
+      ...(tenant === undefined ? [] : [tenant]),
     )
   ) {
     byStatus[r.status] = r.n;
-    total += r.n;
   }
+  return byStatus;
+}
+
+export function stats(k: Kernel, tenant?: string): Stats {
+  const params = tenant === undefined ? [] : [tenant];
+  const byStatus = countByStatus(k, tenant);
+  const total = Object.values(byStatus).reduce((a, b) => a + b, 0);
   const runFilter = tenant === undefined
     ? ""
     : "WHERE task_id IN (SELECT id FROM tasks WHERE tenant = ?)";

@@ -20,7 +20,8 @@ import {
   listTasks,
   waitingOn,
 } from "./tasks.ts";
-import { link, type LinkResult, unlink } from "./links.ts";
+import { link, type LinkResult, unlink, type WaitsFor, waitsFor } from "./links.ts";
+import { handoffs } from "./handoffs.ts";
 import {
   acquireLease,
   type Dispatcher,
@@ -61,10 +62,13 @@ import {
   unblock,
 } from "./lifecycle.ts";
 import { comment, eventsSince, listComments, listEvents } from "./comments.ts";
+import { type Inbox, inbox, type InboxFilter, type Reply, reply } from "./inbox.ts";
 import { createdTasks } from "./origins.ts";
+import type { ReviewCommentInput } from "./review_comments.ts";
 import { buildContext, type ContextCaps, DEFAULT_CAPS, type WorkerContext } from "./context.ts";
-import { assignees, type AssigneeStats, type Stats, stats } from "./stats.ts";
+import { assignees, type AssigneeStats, countByStatus, type Stats, stats } from "./stats.ts";
 import { type UsageFilter, type UsageStats, usageStats } from "./usage_stats.ts";
+import { type Series, series, type SeriesFilter } from "./series.ts";
 import { checkInvariants, integrityCheck, type Violation } from "./invariants.ts";
 import * as maintenance from "./maintenance.ts";
 import { promoteDue } from "./readiness.ts";
@@ -283,6 +287,19 @@ export class Store {
     return this.#write((k) => unlink(k, parent, child, actor));
   }
 
+  /**
+   * waitsFor lists, for each task of `ids`, its unfinished parents (the first `shown`, and how
+   * many): one query for all of them, as the board needs for a column of waiting tasks.
+   */
+  waitsFor(ids: readonly string[], shown?: number): Promise<Map<string, WaitsFor>> {
+    return this.#read((k) => waitsFor(k, ids, shown));
+  }
+
+  /** handoffs reads the first line of each finished task's handoff (lib/store/handoffs.ts). */
+  handoffs(ids: readonly string[]): Promise<Map<string, string>> {
+    return this.#read((k) => handoffs(k, ids));
+  }
+
   claim(options: ClaimOptions, actor: Actor): Promise<Claim | null> {
     return this.#write((k) => claim(k, options, actor));
   }
@@ -299,13 +316,19 @@ export class Store {
     return this.#write((k) => complete(k, ref, input, actor));
   }
 
+  /**
+   * review approves or rejects a task in review; a rejection may carry review comments (a file
+   * or a line, with the diff lines quoted) that join its reason in the comment the next worker
+   * reads.
+   */
   review(
     ref: string,
     decision: "approve" | "reject",
     reason: string | undefined,
     actor: Actor,
+    comments?: readonly ReviewCommentInput[],
   ): Promise<Task> {
-    return this.#write((k) => review(k, ref, decision, reason, actor));
+    return this.#write((k) => review(k, ref, decision, reason, actor, comments));
   }
 
   /** block parks a task with a reason; a worker may report what its run used. */
@@ -315,6 +338,16 @@ export class Store {
 
   unblock(ref: string, actor: Actor): Promise<Task> {
     return this.#write((k) => unblock(k, ref, actor));
+  }
+
+  /** inbox lists the tasks waiting on a person (blocked, review, triage), oldest wait first. */
+  inbox(filter: InboxFilter = {}): Promise<Inbox> {
+    return this.#read((k) => inbox(k, filter));
+  }
+
+  /** reply answers a blocked task: the comment and the unblock in one transaction. */
+  reply(ref: string, body: string, actor: Actor): Promise<Reply> {
+    return this.#write((k) => reply(k, ref, body, actor));
   }
 
   promote(ref: string, actor: Actor): Promise<Task> {
@@ -452,9 +485,19 @@ export class Store {
     return this.#read((k) => stats(k, tenant));
   }
 
+  /** countByStatus counts the tasks of each status: the board's column counts. */
+  countByStatus(tenant?: string): Promise<Record<Status, number>> {
+    return this.#read((k) => countByStatus(k, tenant));
+  }
+
   /** usageStats sums what the runs that ended in a window used, by profile and tenant. */
   usageStats(filter: UsageFilter = {}): Promise<UsageStats> {
     return this.#read((k) => usageStats(k, filter));
+  }
+
+  /** series reads the board's work and cost in hour or day buckets (lib/store/series.ts). */
+  series(filter: SeriesFilter): Promise<Series> {
+    return this.#read((k) => series(k, filter));
   }
 
   assignees(): Promise<AssigneeStats[]> {

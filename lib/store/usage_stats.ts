@@ -38,10 +38,8 @@ export interface UsageFilter {
   tenant?: string | undefined;
 }
 
-/** One group of runs: a profile and a tenant, with the sums of their usage. */
-interface Row {
-  profile: string | null;
-  tenant: string | null;
+/** The columns USAGE_SUMS reads for one group of runs. */
+export interface UsageSumsRow {
   runs: number;
   with_usage: number;
   input: number | null;
@@ -53,7 +51,14 @@ interface Row {
   with_cost: number;
 }
 
-const SUMS = `count(*) AS runs, count(r.usage) AS with_usage,
+/** One group of runs: a profile and a tenant, with the sums of their usage. */
+interface Row extends UsageSumsRow {
+  profile: string | null;
+  tenant: string | null;
+}
+
+/** The sums of a group of runs (`r`): cost only over the runs that reported one. */
+export const USAGE_SUMS = `count(*) AS runs, count(r.usage) AS with_usage,
   sum(r.usage ->> '$.input_tokens') AS input, sum(r.usage ->> '$.output_tokens') AS output,
   sum(r.usage ->> '$.cache_read_tokens') AS cache_read,
   sum(r.usage ->> '$.cache_write_tokens') AS cache_write,
@@ -118,7 +123,7 @@ export function usageStats(k: Kernel, filter: UsageFilter = {}): UsageStats {
     params.push(filter.tenant);
   }
   const rows = k.db.all<Row>(
-    `SELECT r.profile AS profile, t.tenant AS tenant, ${SUMS}
+    `SELECT r.profile AS profile, t.tenant AS tenant, ${USAGE_SUMS}
      FROM task_runs r JOIN tasks t ON t.id = r.task_id WHERE ${where.join(" AND ")}
      GROUP BY r.profile, t.tenant`,
     ...params,

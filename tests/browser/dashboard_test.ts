@@ -670,10 +670,16 @@ scenario(
   "the keyboard walks, selects and opens cards; a bulk action reports what failed",
   async (browser) => {
     await using d = await dashboard(browser, {
-      seed: (home) => ({
-        idea: create(home, "An idea", "--triage"),
-        ready: create(home, "Already queued"),
-      }),
+      seed: (home) => {
+        const idea = create(home, "An idea", "--triage");
+        const ready = create(home, "Already queued");
+        // An archived task whose idempotency key a newer task took: unarchiving it is a legal
+        // move that the server refuses.
+        const old = create(home, "Old report", "--idempotency-key", "weekly-report");
+        ok(home, ["archive", old]);
+        create(home, "New report", "--idempotency-key", "weekly-report");
+        return { idea, ready, old };
+      },
     });
     const ids = d.seeded;
     const { page } = d;
@@ -688,11 +694,12 @@ scenario(
     const bar = page.locator("[data-testid=bulk-bar]");
     assert.match((await bar.locator("[data-testid=bulk-count]").textContent()) ?? "", /^2$/);
 
-    // Promote suits the triaged task only: one succeeds, the other fails and stays selected.
-    await bar.locator("[data-testid=bulk-promote]").click();
-    const toast = page.locator("[data-testid=toast][data-kind=error]");
-    await toast.waitFor();
-    assert.match((await toast.textContent()) ?? "", /1 promoted, 1 failed: .*ready/);
+    // Promote suits the triaged task only: the bar says so and sends that one alone; the
+    // other stays selected.
+    const promote = bar.locator("[data-testid=bulk-promote]");
+    assert.equal((await promote.textContent())?.trim(), "Promote(1 of 2)");
+    await promote.click();
+    await page.locator("[data-testid=toast][data-kind=info]", { hasText: "1 promoted" }).waitFor();
     await waitInColumn(page, ids["idea"]!, "ready");
     await until(
       "one card still selected",
@@ -702,6 +709,17 @@ scenario(
       await card(page, ids["ready"]!).locator("input[data-testid=card-select]").isChecked(),
       true,
     );
+    // A move the table allows can still fail on the server: the bar reports the reason, and
+    // the task that failed stays selected.
+    await page.locator("input[data-testid=show-archived]").check();
+    await card(page, ids["old"]!).locator("input[data-testid=card-select]").check();
+    await bar.locator("[data-testid=bulk-unarchive]").click();
+    const toast = page.locator("[data-testid=toast][data-kind=error]");
+    await toast.waitFor();
+    assert.match((await toast.textContent()) ?? "", /0 unarchived, 1 failed: .*idempotency key/);
+    await waitInColumn(page, ids["old"]!, "archived");
+    assert.equal((await bar.locator("[data-testid=bulk-count]").textContent())?.trim(), "2");
+    await page.locator("body").click({ position: { x: 5, y: 5 } }); // out of the checkbox
     await page.keyboard.press("Escape"); // clears the selection
     await bar.waitFor({ state: "detached" });
 

@@ -336,6 +336,8 @@ Deno.test("worker confinement: every command a worker may not run is refused bef
       "notify add",
       "notify remove",
       "notify enable",
+      "inbox",
+      "reply",
     ]
   ) assert.ok(admin.some((c) => commandPath(c) === path), path);
   for (const cmd of admin) {
@@ -377,6 +379,10 @@ Deno.test("worker confinement: every command the table allows exists, and reads 
   ) await ok(h, args, env);
   const doctor = await h.run(["doctor", "--json"], env);
   assert.notEqual(doctor.json<ErrorJson>().error?.code, "worker_forbidden", doctor.stdout);
+  // Its own changes: a scratch task has no diff to show, but the verb is not refused.
+  const diff = await h.run(["diff", mine, "--json"], env);
+  assert.notEqual(diff.json<ErrorJson>().error?.code, "worker_forbidden", diff.stdout);
+  assert.doesNotMatch(diff.stdout + diff.stderr, /refused inside the worker/);
 });
 
 Deno.test("worker confinement: KANBAN_TASK without KANBAN_TOKEN may read but not write", async () => {

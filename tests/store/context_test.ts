@@ -60,6 +60,22 @@ Deno.test("context() keeps only the last N comments, each capped, and counts the
   ]);
 });
 
+Deno.test("context() gives the newest review rejection room for its line comments", async () => {
+  await using b = setup();
+  const task = await add(b.store, "reviewed", { review_required: true });
+  const long = (head: string) => `${head}\n${"> quoted diff line\n".repeat(300)}`;
+  await b.store.comment(task.id, long("Review rejected: first round"), HUMAN);
+  await b.store.comment(task.id, long("an ordinary comment"), HUMAN);
+  await b.store.comment(task.id, long("Review rejected: second round"), HUMAN);
+  await b.store.comment(task.id, long("Review rejected: third round"), HUMAN);
+  const ctx = await b.store.context(task.id);
+  const [first, ordinary, second, newest] = ctx.comments.map((c) => c.body);
+  assert.match(first!, /\[\.\.\. truncated/, "an older rejection is capped like any comment");
+  assert.match(ordinary!, /\[\.\.\. truncated/);
+  assert.match(second!, /\[\.\.\. truncated/);
+  assert.equal(newest, long("Review rejected: third round"), "kept whole");
+});
+
 Deno.test("context() lists prior attempts, newest kept, with their outcomes and errors", async () => {
   await using b = setup();
   const task = await add(b.store, "flaky", { assignee: "coder" });

@@ -301,7 +301,7 @@ Deno.test("doctor() reports SQLite's integrity_check findings on a damaged index
   await add(b.store, "two");
   b.store.close();
   {
-    // Overwrite index tasks_status's root page with tasks_tenant's: the rows no longer match.
+    // Overwrite index tasks_board's root page with tasks_tenant's: the rows no longer match.
     const db = new DatabaseSync(b.path);
     const root = (name: string) =>
       Number(
@@ -309,7 +309,7 @@ Deno.test("doctor() reports SQLite's integrity_check findings on a damaged index
           rootpage: number;
         }).rootpage,
       );
-    const [status, tenant] = [root("tasks_status"), root("tasks_tenant")];
+    const [status, tenant] = [root("tasks_board"), root("tasks_tenant")];
     const size = Number((db.prepare("PRAGMA page_size").get() as { page_size: number }).page_size);
     db.close();
     const file = readFileSync(b.path);
@@ -329,7 +329,7 @@ Deno.test("doctor() reports SQLite's integrity_check findings on a damaged index
   });
   for (const p of r.problems) {
     assert.equal(p.check, "integrity_check");
-    assert.match(p.message ?? "", /tasks_status/);
+    assert.match(p.message ?? "", /tasks_board/);
   }
 });
 

@@ -25,6 +25,8 @@ import * as watch from "./watch.ts";
 import * as skills from "./skills.ts";
 import * as mcp from "./mcp.ts";
 import * as serve from "./serve.ts";
+import * as diff from "./diff.ts";
+import * as inbox from "./inbox.ts";
 
 export type Register = (program: Command, ctx: CliContext) => void;
 
@@ -39,6 +41,8 @@ export const VERBS: Register[] = [
   claim.register,
   report.register, // heartbeat, comment, complete, block
   move.register, // unblock, promote, cancel, archive, unarchive, reopen, review
+  diff.register, // diff
+  inbox.register, // inbox, reply
   runs.register,
   context.register,
   stats.register, // stats, assignees

@@ -6,6 +6,8 @@ import type { Command } from "@commander-js/extra-typings";
 import type { Actor, Store, Task } from "../../store/mod.ts";
 import { type CliContext, session, UsageError } from "../context.ts";
 import { bulk } from "../output.ts";
+import { collect } from "../parse.ts";
+import { reviewComments } from "./diff.ts";
 
 type Op = (store: Store, id: string, actor: Actor, reason?: string) => Promise<Task>;
 
@@ -61,16 +63,30 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--approve", "accept the work: the task is done")
     .option("--reject", "send it back for another attempt")
     .option("--reason <text>", "why (a rejection's reason becomes a comment the worker reads)")
+    .option(
+      "--comment <text>",
+      'with --reject: "path:line: text" on a line of the diff, "path: text" on a file ' +
+        "(repeatable; the worker reads them with the lines quoted)",
+      collect,
+      [],
+    )
     .action(async (id, opts, cmd) => {
       if (opts.approve === opts.reject) {
         throw new UsageError("Give exactly one of --approve or --reject");
       }
+      if (opts.comment.length > 0 && !opts.reject) {
+        throw new UsageError("--comment goes with --reject (request changes)");
+      }
       using s = session(ctx, cmd);
+      const comments = opts.comment.length > 0
+        ? await reviewComments(ctx, cmd, s.store, id, opts.comment)
+        : undefined;
       await bulk(
         ctx,
         s.json,
         [id],
-        (ref) => s.store.review(ref, opts.approve ? "approve" : "reject", opts.reason, s.actor),
+        (ref) =>
+          s.store.review(ref, opts.approve ? "approve" : "reject", opts.reason, s.actor, comments),
       );
     });
 }
