@@ -53,9 +53,11 @@ function items(page: Page): Promise<string[][]> {
   );
 }
 
+/** tabCount reads the Inbox tab's count, null when it shows none (one read: it may go meanwhile). */
 function tabCount(page: Page): Promise<string | null> {
-  return page.locator("[data-testid=view-inbox] [data-testid=inbox-count]").count().then((n) =>
-    n === 0 ? null : page.locator("[data-testid=inbox-count]").textContent()
+  return page.evaluate(() =>
+    document.querySelector("[data-testid=view-inbox] [data-testid=inbox-count]")?.textContent ??
+      null
   );
 }
 
