@@ -330,7 +330,16 @@ max_concurrent = 6
       stdio: "ignore",
     });
     dispatchers.push(last);
-    await sleep(3_000);
+    // It takes the board over only once the lease of a dispatcher killed above has run out
+    // (dispatcher_lease, watched on its own clock), and adopts in the passes after that: a
+    // fixed wait was too short on a loaded machine, and a run stayed open. Bounded.
+    const holds = () =>
+      (raw.prepare("SELECT count(*) AS n FROM dispatchers WHERE pid = ? AND active = 1")
+        .get(last.pid!) as { n: number }).n > 0;
+    const by = Date.now() + 20_000;
+    while (!holds() && Date.now() < by) await sleep(100);
+    if (!holds()) log(`the last dispatcher ${last.pid} did not take the board in 20 s`);
+    await sleep(3_000); // two passes of poll_interval and more: adoption, reaping
     signal(last.pid!, "SIGTERM");
     await drain(15_000);
     const q = (sql: string) => (raw.prepare(sql).get() as { n: number }).n;
