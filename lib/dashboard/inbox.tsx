@@ -8,7 +8,7 @@
  * live.ts coalesces them) and when a comment lands on a task it lists, so it stays live in
  * every view and the Inbox tab can show its count.
  */
-import { computed, effect, signal } from "@preact/signals";
+import { effect, signal } from "@preact/signals";
 import { useEffect, useState } from "preact/hooks";
 import { priorityText } from "../store/priority.ts";
 import { api, type InboxData, type InboxItem, query } from "./api.ts";
@@ -26,28 +26,37 @@ import {
   profiles,
   refresh,
   toast,
+  view,
 } from "./state.ts";
 
 // Data ---------------------------------------------------------------------------------------
 
-/** The inbox as last read (for the tenant filter), null until the first answer. */
+/** The inbox as last read in its view (for the tenant filter), null until the first answer. */
 export const inbox = signal<InboxData | null>(null);
 export const inboxError = signal<string | null>(null);
-/** How many tasks wait on a person (the Inbox tab shows it); null until known. */
-export const inboxCount = computed(() => inbox.value?.total ?? null);
+/** How many tasks wait on a person (the Inbox tab shows it in every view); null until known. */
+export const inboxCount = signal<number | null>(null);
 
 /** Several triggers within this make one read. */
 const COALESCE_MS = 80;
 
 let seq = 0;
 
-/** loadInbox reads the inbox for the tenant filter; only the newest request's answer is kept. */
+/**
+ * loadInbox reads the inbox for the tenant filter; only the newest request's answer is kept.
+ * Outside the Inbox view only the tab's count is wanted: one item is asked for (the counts
+ * cover every waiting task), not a page of them after every board change.
+ */
 export async function loadInbox(): Promise<void> {
   const n = ++seq;
+  const shown = view.peek() === "inbox";
   try {
-    const data = await api.inbox(query({ tenant: filters.value.tenant }));
+    const data = await api.inbox(
+      query({ tenant: filters.value.tenant, ...(shown ? {} : { limit: 1 }) }),
+    );
     if (n !== seq) return;
-    inbox.value = data;
+    inboxCount.value = data.total;
+    if (shown) inbox.value = data;
     inboxError.value = null;
   } catch (err) {
     if (n === seq) inboxError.value = message(err);

@@ -22,7 +22,7 @@ import {
   type TaskArtifacts,
   type TaskDiff,
 } from "./api.ts";
-import { message, toast } from "./state.ts";
+import { message, store, stored, toast } from "./state.ts";
 
 type After = (p: Promise<unknown>) => Promise<unknown>;
 
@@ -38,22 +38,12 @@ export function Review({ detail, after }: { detail: Detail; after: After }) {
 
 // The wide drawer ----------------------------------------------------------------------------
 
-function storedWide(): boolean {
-  try {
-    return localStorage.getItem("kanban.review.wide") === "1";
-  } catch {
-    return false;
-  }
-}
-
 /** The drawer is wide while a diff shows and the person asked for it (kept in the browser). */
-const wide = signal(storedWide());
+const wide = signal(stored("review.wide") === "1");
 
 function toggleWide(): void {
   wide.value = !wide.value;
-  try {
-    localStorage.setItem("kanban.review.wide", wide.value ? "1" : "0");
-  } catch { /* private mode: for this page only */ }
+  store("review.wide", wide.value ? "1" : "0");
 }
 
 /** useWideDrawer marks the page (styled in review.css) while the changes are on screen. */

@@ -85,7 +85,8 @@ export function showView(v: View): void {
 
 // Preferences --------------------------------------------------------------------------------
 
-function stored(key: string): string | null {
+/** stored reads a preference this browser kept (`kanban.KEY`); null when none or unreadable. */
+export function stored(key: string): string | null {
   try {
     return localStorage.getItem(`kanban.${key}`);
   } catch {
@@ -93,7 +94,8 @@ function stored(key: string): string | null {
   }
 }
 
-function store(key: string, value: string): void {
+/** store keeps a preference in this browser (for this page only where storage is refused). */
+export function store(key: string, value: string): void {
   try {
     localStorage.setItem(`kanban.${key}`, value);
   } catch { /* private mode: the choice lasts for this page only */ }

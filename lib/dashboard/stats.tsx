@@ -13,7 +13,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, query, type SeriesData } from "./api.ts";
 import { usage } from "./live.ts";
 import { Plot, type PlotSpec } from "./plot.tsx";
-import { board, filters, message } from "./state.ts";
+import { board, filters, message, store, stored } from "./state.ts";
 import {
   axisDollars,
   bucketText,
@@ -41,12 +41,8 @@ import {
 // Data ---------------------------------------------------------------------------------------
 
 function storedWindow(): WindowSince {
-  try {
-    const w = localStorage.getItem("kanban.statsWindow");
-    return WINDOWS.find((x) => x.since === w)?.since ?? "7d";
-  } catch {
-    return "7d";
-  }
+  const w = stored("statsWindow");
+  return WINDOWS.find((x) => x.since === w)?.since ?? "7d";
 }
 
 /** The window shown (kept in the browser like the theme). */
@@ -79,9 +75,7 @@ export async function loadSeries(): Promise<void> {
 
 export function chooseWindow(since: WindowSince): void {
   statsWindow.value = since;
-  try {
-    localStorage.setItem("kanban.statsWindow", since);
-  } catch { /* private mode: the choice lasts for this page only */ }
+  store("statsWindow", since);
 }
 
 /**

@@ -12,7 +12,13 @@
 import type { Kernel } from "./_kernel.ts";
 import { iso } from "./_rows.ts";
 import { ValidationError } from "./errors.ts";
-import { USAGE_SUMS, type UsageSumsRow, type UsageTotals } from "./usage_stats.ts";
+import {
+  addUsage,
+  USAGE_SUMS,
+  type UsageSumsRow,
+  type UsageTotals,
+  zeroUsage,
+} from "./usage_stats.ts";
 
 export const BUCKETS = ["hour", "day"] as const;
 export type Bucket = (typeof BUCKETS)[number];
@@ -105,34 +111,13 @@ interface RunRow extends UsageSumsRow {
 }
 
 function emptyProfile(profile: string | null): ProfileBucket {
-  return {
-    profile,
-    runs: 0,
-    runs_with_usage: 0,
-    input_tokens: 0,
-    output_tokens: 0,
-    cache_read_tokens: 0,
-    cache_write_tokens: 0,
-    reasoning_tokens: 0,
-    cost_usd: null,
-    runs_with_cost: 0,
-    outcomes: {},
-  };
+  return { profile, ...zeroUsage(), outcomes: {} };
 }
 
 /** addRuns adds one (bucket, profile, outcome) group to the profile's totals. */
 function addRuns(p: ProfileBucket, r: RunRow): void {
-  p.runs += r.runs;
   p.outcomes[r.outcome] = (p.outcomes[r.outcome] ?? 0) + r.runs;
-  p.runs_with_usage += r.with_usage;
-  p.input_tokens += r.input ?? 0;
-  p.output_tokens += r.output ?? 0;
-  p.cache_read_tokens += r.cache_read ?? 0;
-  p.cache_write_tokens += r.cache_write ?? 0;
-  p.reasoning_tokens += r.reasoning ?? 0;
-  // a cost stays unknown (null) until a run reported one: never "$0" for "nobody said"
-  if (r.with_cost > 0) p.cost_usd = (p.cost_usd ?? 0) + (r.cost ?? 0);
-  p.runs_with_cost += r.with_cost;
+  addUsage(p, r);
 }
 
 /** waits sums up waits in ms as seconds (to the millisecond). */

@@ -65,8 +65,8 @@ export const USAGE_SUMS = `count(*) AS runs, count(r.usage) AS with_usage,
   sum(r.usage ->> '$.reasoning_tokens') AS reasoning,
   sum(r.usage ->> '$.cost_usd') AS cost, count(r.usage ->> '$.cost_usd') AS with_cost`;
 
-/** add sums groups of runs into totals (cost stays null until a run reported one). */
-function add(into: UsageTotals, r: Row): UsageTotals {
+/** addUsage sums groups of runs into totals (cost stays null until a run reported one). */
+export function addUsage<T extends UsageTotals>(into: T, r: UsageSumsRow): T {
   into.runs += r.runs;
   into.runs_with_usage += r.with_usage;
   into.input_tokens += r.input ?? 0;
@@ -79,7 +79,8 @@ function add(into: UsageTotals, r: Row): UsageTotals {
   return into;
 }
 
-function zero(): UsageTotals {
+/** zeroUsage is the totals of no runs (cost unknown, not $0). */
+export function zeroUsage(): UsageTotals {
   return {
     runs: 0,
     runs_with_usage: 0,
@@ -101,7 +102,7 @@ function rounded(t: UsageTotals): UsageTotals {
 /** byKey sums the groups by one key, busiest first (then by key, no key last). */
 function byKey(rows: Row[], key: (r: Row) => string | null): [string | null, UsageTotals][] {
   const sums = new Map<string | null, UsageTotals>();
-  for (const r of rows) sums.set(key(r), add(sums.get(key(r)) ?? zero(), r));
+  for (const r of rows) sums.set(key(r), addUsage(sums.get(key(r)) ?? zeroUsage(), r));
   return [...sums].map(([k, t]): [string | null, UsageTotals] => [k, rounded(t)])
     .sort(([a, x], [b, y]) => y.runs - x.runs || (a ?? "\uffff").localeCompare(b ?? "\uffff"));
 }
@@ -131,7 +132,7 @@ export function usageStats(k: Kernel, filter: UsageFilter = {}): UsageStats {
   return {
     since: filter.since === undefined ? null : iso(filter.since),
     until: iso(until)!,
-    total: rounded(rows.reduce(add, zero())),
+    total: rounded(rows.reduce((t, r) => addUsage(t, r), zeroUsage())),
     by_profile: byKey(rows, (r) => r.profile).map(([profile, t]) => ({ profile, ...t })),
     by_tenant: byKey(rows, (r) => r.tenant).map(([tenant, t]) => ({ tenant, ...t })),
   };

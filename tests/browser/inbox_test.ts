@@ -277,12 +277,19 @@ scenario(
     await last.waitFor({ timeout: 5000 });
     assert.match(await last.textContent() ?? "", /Last comment by bob.*Still waiting on ops/s);
 
-    // A task blocked while another view is shown counts on the tab too
+    // A task blocked while another view is shown counts on the tab too, read as a count only
     await page.keyboard.press("b");
     await page.locator("[data-testid=board]").waitFor();
+    const asked: string[] = [];
+    page.on("request", (r) => {
+      const u = new URL(r.url());
+      if (u.pathname === "/api/v1/inbox") asked.push(u.searchParams.get("limit") ?? "");
+    });
     const other = create(home, "Rotate keys");
     run(home, "block", other, "Which vault?");
     await until("the tab count", async () => (await tabCount(page)) === "2");
+    assert.ok(asked.length > 0, "the board's change read the inbox's count");
+    assert.deepEqual([...new Set(asked)], ["1"], "outside its view, one item is asked for");
 
     run(home, "unblock", id);
     run(home, "unblock", other);
