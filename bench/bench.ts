@@ -30,6 +30,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { DatabaseSync } from "node:sqlite";
 import { type CreateTaskInput, openStore, type Store } from "../lib/store/mod.ts";
+import type { SqliteDriver } from "../lib/store/sqlite/driver.ts";
 import { runtimeName, sqliteVersion } from "../lib/runtime.ts";
 import { race } from "../tests/store/_spawn.ts";
 import { DISPATCH_TARGET_MS, dispatchBench, type DispatchResult } from "./_dispatch.ts";
@@ -69,6 +70,9 @@ interface Config {
   rawTx: number;
   rawSeconds: number;
 }
+
+/** Writes timed with synchronous=FULL: fsyncs are slow, so fewer of them. */
+const FULL_WRITES = 2_000;
 
 const FULL: Config = {
   boards: [10_000, 100_000],
@@ -630,13 +634,16 @@ async function raceRate(dir: string, tasks: number, mode: "claim" | "cycle"): Pr
   };
 }
 
-/** rawInsertRate: BEGIN IMMEDIATE; one INSERT; COMMIT, in a loop, with the store's pragmas. */
-function rawInsertRate(path: string, cfg: Config): Rate {
+/**
+ * rawInsertRate: BEGIN IMMEDIATE; one INSERT; COMMIT, in a loop, with the store's pragmas
+ * (`synchronous` NORMAL as the store runs, or FULL: an fsync of the WAL at every commit).
+ */
+function rawInsertRate(path: string, cfg: Config, synchronous: "NORMAL" | "FULL"): Rate {
   const db = new DatabaseSync(path);
   try {
     db.exec("PRAGMA busy_timeout = 10000");
     db.exec("PRAGMA journal_mode = WAL");
-    db.exec("PRAGMA synchronous = NORMAL");
+    db.exec(`PRAGMA synchronous = ${synchronous}`);
     db.exec("PRAGMA foreign_keys = ON");
     db.exec(`CREATE TABLE rows (id INTEGER PRIMARY KEY, body TEXT NOT NULL, at INTEGER NOT NULL)
       STRICT`);
@@ -714,15 +721,15 @@ async function main(): Promise<number> {
     const loadBefore = othersBusy(idle0, run0);
 
     progress("raw node:sqlite INSERT transactions");
-    const raw = rawInsertRate(join(dir, "raw.db"), cfg);
+    const raw = rawInsertRate(join(dir, "raw.db"), cfg, "NORMAL");
 
     progress(`creating ${int(cfg.creates)} tasks one by one, then claim+complete cycles`);
     const cycles = openStore(join(dir, "cycles.db"), { create: true });
     let creates: Rate;
     let claims: Rate;
-    let pragmas: Awaited<ReturnType<Store["pragmas"]>>;
+    let pragmas: Awaited<ReturnType<SqliteDriver["pragmas"]>>;
     try {
-      pragmas = await cycles.pragmas();
+      pragmas = await (cycles.driver as SqliteDriver).pragmas();
       creates = await createRate(cycles, cfg.creates);
       claims = await cycleRate(cycles, cfg.cycles, cfg.cycleSeconds);
     } finally {
@@ -743,6 +750,17 @@ async function main(): Promise<number> {
       shortClaims = await cycleRate(short, SHORT_QUEUE, cfg.cycleSeconds);
     } finally {
       short.close();
+    }
+    progress("the same writes with synchronous=FULL (an fsync at every commit)");
+    const rawFull = rawInsertRate(join(dir, "raw-full.db"), cfg, "FULL");
+    const full = openStore(join(dir, "full.db"), { create: true, synchronous: "full" });
+    let fullCreates: Rate;
+    let fullClaims: Rate;
+    try {
+      fullCreates = await createRate(full, Math.min(cfg.creates, FULL_WRITES));
+      fullClaims = await cycleRate(full, Math.min(cfg.creates, FULL_WRITES), cfg.cycleSeconds);
+    } finally {
+      full.close();
     }
 
     progress(`${RACERS} processes racing for ${int(cfg.raceTasks)} claims, twice`);
@@ -881,6 +899,25 @@ async function main(): Promise<number> {
         rate(bigClaims, "cycles/s"),
         `(${int(bigClaims.n)} cycles; ${int(seededBig.scheduled)} scheduled tasks)`,
         ratio(bigClaims.perSecond, raw, 2),
+      ),
+      "writes with synchronous=FULL (each ratio to the raw FULL figure)",
+      row(
+        "raw INSERT tx (node:sqlite, WAL, FULL)",
+        rate(rawFull, "tx/s"),
+        `(${int(rawFull.n)} tx, ${(1_000_000 / rawFull.perSecond).toFixed(1)} µs each)`,
+        `${(rawFull.perSecond / raw.perSecond).toFixed(2)}x raw NORMAL`,
+      ),
+      row(
+        "create, one task per transaction",
+        rate(fullCreates, "tasks/s"),
+        `(${int(fullCreates.n)} tasks)`,
+        ratio(fullCreates.perSecond, rawFull),
+      ),
+      row(
+        `claim + complete, ${int(fullCreates.n)} ready queued`,
+        rate(fullClaims, "cycles/s"),
+        `(${int(fullClaims.n)} cycles = ${int(fullClaims.perSecond * 2)} tx/s)`,
+        ratio(fullClaims.perSecond, rawFull, 2),
       ),
       `claims, ${RACERS} ${facts.runtime.split(" ")[0]} processes racing for ${
         int(cfg.raceTasks)

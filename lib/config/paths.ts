@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { ValidationError } from "../store/errors.ts";
+import { boardLocation } from "../store/location.ts";
 
 export type Env = Record<string, string | undefined>;
 
@@ -36,18 +37,22 @@ export interface BoardFlags {
 }
 
 /**
- * resolveBoard picks the board: `--db PATH`, then `--board NAME`, then `$KANBAN_DB`,
- * then `$KANBAN_BOARD`, then "default".
+ * resolveBoard picks the board: `--db PATH` (or a `sqlite:` URL), then `--board NAME`, then
+ * `$KANBAN_DB`, then `$KANBAN_BOARD`, then "default".
  */
 export function resolveBoard(flags: BoardFlags, env: Env, cwd: string): BoardRef {
-  if (flags.db !== undefined) return { name: null, path: resolve(cwd, flags.db) };
+  if (flags.db !== undefined) return { name: null, path: dbPath(flags.db, cwd) };
   if (flags.board !== undefined) return named(flags.board, env);
   const db = env["KANBAN_DB"];
-  if (db !== undefined && db !== "") {
-    return { name: null, path: isAbsolute(db) ? db : resolve(cwd, db) };
-  }
+  if (db !== undefined && db !== "") return { name: null, path: dbPath(db, cwd) };
   const board = env["KANBAN_BOARD"];
   return named(board !== undefined && board !== "" ? board : DEFAULT_BOARD, env);
+}
+
+/** dbPath is the file a `--db` location names, absolute (lib/store/location.ts reads URLs). */
+function dbPath(location: string, cwd: string): string {
+  const { path } = boardLocation(location);
+  return isAbsolute(path) ? path : resolve(cwd, path);
 }
 
 function named(name: string, env: Env): BoardRef {

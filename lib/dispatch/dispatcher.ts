@@ -764,7 +764,6 @@ export class Dispatcher {
    * gives the board's lease up.
    */
   async run(signal: AbortSignal, onPass?: (r: PassReport) => void): Promise<void> {
-    let lastVersion = this.#o.store.dataVersion();
     let failures = 0;
     for (;;) {
       if (signal.aborted) this.#draining = true;
@@ -791,7 +790,7 @@ export class Dispatcher {
         );
       }
       if (this.#draining && this.#workers.size === 0) break;
-      lastVersion = await this.#waitForWake(interval, signal, lastVersion);
+      await this.#waitForWake(interval, signal);
     }
     await this.settle();
     retire(this.containment);
@@ -882,12 +881,17 @@ export class Dispatcher {
     else this.#wakePending = true;
   }
 
-  /** Sleeps until the timer, a board write by another process, a worker exit, or abort. */
-  async #waitForWake(ms: number, signal: AbortSignal, version: number): Promise<number> {
+  /**
+   * Sleeps until the timer, a board write made after the pass, a worker exit, or abort. The
+   * board's change mark also counts this process's own commits, so it is read after the pass,
+   * not carried over from before it.
+   */
+  async #waitForWake(ms: number, signal: AbortSignal): Promise<void> {
     if (this.#wakePending) {
       this.#wakePending = false;
-      return version;
+      return;
     }
+    const version = await this.#o.store.changeMark();
     const until = this.#mono() + ms;
     let woken = false;
     this.#wake = () => (woken = true);
@@ -896,10 +900,8 @@ export class Dispatcher {
     try {
       while (!woken && this.#mono() < until) {
         await sleep(Math.min(25, Math.max(1, until - this.#mono())));
-        const v = this.#o.store.dataVersion();
-        if (v !== version) return v;
+        if ((await this.#o.store.changeMark()) !== version) return;
       }
-      return this.#o.store.dataVersion();
     } finally {
       this.#wake = null;
       signal.removeEventListener("abort", onAbort);

@@ -1,10 +1,12 @@
 /**
- * The kernel context shared by the store's operations: the connection, the clock, and the
- * primitives every operation uses (load, resolve an id prefix, move through the transition
- * table, append an event). Module-private to lib/store; callers run inside `db.tx()`.
+ * The kernel context shared by the store's operations: the driver's named queries (of the
+ * transaction the operation runs in), the clock, and the primitives every operation uses
+ * (load, resolve an id prefix, move through the transition table, append an event).
+ * Module-private to lib/store; callers run inside a driver transaction.
  */
-import type { Db, Param } from "./_db.ts";
-import type { TaskRow } from "./_rows.ts";
+import type { Queries } from "./driver.ts";
+import type { TaskSet } from "./driver/core.ts";
+import type { EventRow, TaskRow } from "./_rows.ts";
 import type { Actor, Clock } from "./types.ts";
 import { type Action, assertTransition, type Status } from "./transitions.ts";
 import { AmbiguousIdError, NotFoundError, ValidationError } from "./errors.ts";
@@ -19,7 +21,7 @@ export interface StoreOptions {
 }
 
 export interface Kernel {
-  db: Db;
+  q: Queries;
   now: Clock;
   options: StoreOptions;
 }
@@ -49,25 +51,24 @@ export function appendEvent(
   kind: string,
   actor: Actor,
   data: Record<string, unknown> = {},
-): void {
-  k.db.run(
-    "INSERT INTO task_events (task_id, run_id, kind, actor, data, at) VALUES (?, ?, ?, ?, ?, ?)",
-    taskId,
-    runId,
+): Promise<EventRow> {
+  return k.q.eventAppend({
+    task_id: taskId,
+    run_id: runId,
     kind,
-    actor.name,
-    JSON.stringify(data),
-    k.now(),
-  );
+    actor: actor.name,
+    data: JSON.stringify(data),
+    at: k.now(),
+  });
 }
 
-export function findTask(k: Kernel, id: string): TaskRow | undefined {
-  return k.db.get<TaskRow>("SELECT * FROM tasks WHERE id = ?", id);
+export function findTask(k: Kernel, id: string): Promise<TaskRow | undefined> {
+  return k.q.taskGet(id);
 }
 
 /** loadTask returns the task with exactly this id or throws NotFoundError. */
-export function loadTask(k: Kernel, id: string): TaskRow {
-  const row = findTask(k, id);
+export async function loadTask(k: Kernel, id: string): Promise<TaskRow> {
+  const row = await k.q.taskGet(id);
   if (!row) throw new NotFoundError(`No task "${id}"`);
   return row;
 }
@@ -78,16 +79,23 @@ const PREFIX = /^(?:t_)?([0-9a-f]{1,8})$/;
  * resolveId turns any unique prefix (`t_3fa`, `3fa`, or a whole id) into a task id.
  * Throws NotFoundError when nothing matches and AmbiguousIdError when several do.
  */
-export function resolveId(k: Kernel, input: string): string {
+export async function resolveId(k: Kernel, input: string): Promise<string> {
+  return (await resolveTask(k, input)).id;
+}
+
+/**
+ * resolveTask is resolveId and loadTask at once: a whole id is one lookup by key (the common
+ * case: every worker write names its task in full), a prefix one range scan, then one lookup.
+ */
+export async function resolveTask(k: Kernel, input: string): Promise<TaskRow> {
   const text = input.trim().toLowerCase();
   const match = PREFIX.exec(text);
   if (!match) {
     if (text === "t_") {
-      const all = k.db.all<{ id: string }>("SELECT id FROM tasks ORDER BY id LIMIT 6");
-      if (all.length === 1) return all[0]!.id;
+      const all = await k.q.taskIdsWithPrefix("t_", 6);
+      if (all.length === 1) return loadTask(k, all[0]!);
       if (all.length > 1) {
-        const n = k.db.get<{ n: number }>("SELECT count(*) AS n FROM tasks")!.n;
-        throw new AmbiguousIdError(input, all.map((r) => r.id), n);
+        throw new AmbiguousIdError(input, all, await k.q.taskCountWithPrefix("t_"));
       }
     }
     throw new ValidationError(
@@ -95,57 +103,46 @@ export function resolveId(k: Kernel, input: string): string {
     );
   }
   const prefix = `t_${match[1]}`;
-  const rows = k.db.all<{ id: string }>(
-    "SELECT id FROM tasks WHERE id >= ? AND id < ? ORDER BY id LIMIT 6",
-    prefix,
-    `${prefix}\x7f`,
-  );
-  if (rows.length === 1) return rows[0]!.id;
-  if (rows.length === 0) throw new NotFoundError(`No task matches "${input}"`);
-  const count = k.db.get<{ n: number }>(
-    "SELECT count(*) AS n FROM tasks WHERE id >= ? AND id < ?",
-    prefix,
-    `${prefix}\x7f`,
-  )!.n;
-  const ids = rows.map((r) => r.id);
-  throw new AmbiguousIdError(input, ids, count);
+  if (prefix.length === 10) {
+    const row = await k.q.taskGet(prefix);
+    if (row) return row;
+    throw new NotFoundError(`No task matches "${input}"`);
+  }
+  const ids = await k.q.taskIdsWithPrefix(prefix, 6);
+  if (ids.length === 1) return loadTask(k, ids[0]!);
+  if (ids.length === 0) throw new NotFoundError(`No task matches "${input}"`);
+  throw new AmbiguousIdError(input, ids, await k.q.taskCountWithPrefix(prefix));
 }
 
 /**
  * move changes a task's status through the transition table (compare-and-set on the status
- * it was read with), sets `extra` columns, and appends the event. Column names come from
- * code, never from input.
+ * it was read with), sets `extra` columns, appends the event, and returns the task as moved.
+ * Column names come from code, never from input.
  */
-export function move(
+export async function move(
   k: Kernel,
   task: TaskRow,
   to: Status,
   via: Action,
   actor: Actor,
-  extra: Record<string, Param> = {},
+  extra: TaskSet = {},
   data: Record<string, unknown> = {},
   runId: number | null = null,
-): TaskRow {
+): Promise<TaskRow> {
   assertTransition(task.id, task.status, to, via);
-  const cols = Object.keys(extra);
-  const sets = ["status = ?", "updated_at = ?", ...cols.map((c) => `${c} = ?`)].join(", ");
-  const now = k.now();
-  const r = k.db.run(
-    `UPDATE tasks SET ${sets} WHERE id = ? AND status = ?`,
-    to,
-    now,
-    ...cols.map((c) => extra[c]!),
+  const moved = await k.q.taskUpdate(
     task.id,
+    { ...extra, status: to, updated_at: k.now() },
     task.status,
   );
-  if (r.changes !== 1) {
-    // Inside BEGIN IMMEDIATE nothing else can write; this means a caller bug.
+  if (moved === undefined) {
+    // Inside the write transaction nothing else can write; this means a caller bug.
     throw new Error(`Task "${task.id}" changed under a write transaction`);
   }
-  appendEvent(k, task.id, runId ?? task.current_run_id, EVENT_KIND[via], actor, {
+  await appendEvent(k, task.id, runId ?? task.current_run_id, EVENT_KIND[via], actor, {
     from: task.status,
     to,
     ...data,
   });
-  return loadTask(k, task.id);
+  return moved;
 }

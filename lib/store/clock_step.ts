@@ -24,20 +24,13 @@ export interface ShiftResult {
  * (after the step, "before" is `now - stepMs`), in one transaction, and records a
  * `clock_step` event on the board.
  */
-export function shiftDeadlines(k: Kernel, stepMs: number, actor: Actor): ShiftResult {
-  const before = k.now() - stepMs;
-  const shift = (table: string, column: string, extra = "") =>
-    k.db.run(
-      `UPDATE ${table} SET ${column} = ${column} + ? WHERE ${column} > ?${extra}`,
-      stepMs,
-      before,
-    ).changes;
-  const result: ShiftResult = {
-    step_ms: stepMs,
-    retries: shift("tasks", "retry_after"),
-    leases: shift("task_runs", "lease_expires", " AND ended_at IS NULL"),
-    notifications: shift("subscriptions", "next_attempt_at"),
-  };
-  appendEvent(k, null, null, "clock_step", actor, { ...result });
+export async function shiftDeadlines(
+  k: Kernel,
+  stepMs: number,
+  actor: Actor,
+): Promise<ShiftResult> {
+  const moved = await k.q.shiftDeadlines(stepMs, k.now() - stepMs);
+  const result: ShiftResult = { step_ms: stepMs, ...moved };
+  await appendEvent(k, null, null, "clock_step", actor, { ...result });
   return result;
 }

@@ -1,6 +1,6 @@
 /** Comments (the conversation on a task) and the append-only event log. */
-import { type CommentRow, type EventRow, type TaskRow, toComment, toEvent } from "./_rows.ts";
-import { appendEvent, type Kernel, loadTask, resolveId } from "./_kernel.ts";
+import { type TaskRow, toComment, toEvent } from "./_rows.ts";
+import { appendEvent, type Kernel, resolveTask } from "./_kernel.ts";
 import { noNul, parse } from "./input.ts";
 import { fence } from "./runs.ts";
 import { z } from "zod";
@@ -17,57 +17,47 @@ const author = z.string().trim().min(1, "author is empty").max(
   "author is longer than 100 characters",
 ).refine(noNul, "author contains a NUL character");
 
-export function addComment(
+export async function addComment(
   k: Kernel,
   task: TaskRow,
   text: string,
   actor: Actor,
   runId: number | null,
-): Comment {
+): Promise<Comment> {
   const who = parse(author, actor.name, "author");
-  const id = k.db.run(
-    "INSERT INTO task_comments (task_id, run_id, author, body, created_at) VALUES (?, ?, ?, ?, ?)",
-    task.id,
-    runId,
-    who,
-    text,
-    k.now(),
-  ).lastInsertRowid;
-  appendEvent(k, task.id, runId, "commented", actor, { comment: id });
-  return toComment(k.db.get<CommentRow>("SELECT * FROM task_comments WHERE id = ?", id)!);
+  const row = await k.q.commentInsert({
+    task_id: task.id,
+    run_id: runId,
+    author: who,
+    body: text,
+    created_at: k.now(),
+  });
+  await appendEvent(k, task.id, runId, "commented", actor, { comment: row.id });
+  return toComment(row);
 }
 
 /** comment adds a comment; a worker's comment is fenced by its lease token. */
-export function comment(k: Kernel, ref: string, body: string, actor: Actor): Comment {
+export async function comment(
+  k: Kernel,
+  ref: string,
+  body: string,
+  actor: Actor,
+): Promise<Comment> {
   const text = parse(commentBody, body, "comment");
-  const task = loadTask(k, resolveId(k, ref));
-  const run = fence(k, task, actor, "comment on");
+  const task = await resolveTask(k, ref);
+  const run = await fence(k, task, actor, "comment on");
   return addComment(k, task, text, actor, run?.id ?? null);
 }
 
-export function listComments(k: Kernel, taskId: string, limit = 1000): Comment[] {
-  return k.db.all<CommentRow>(
-    `SELECT * FROM (SELECT * FROM task_comments WHERE task_id = ? ORDER BY id DESC LIMIT ?)
-     ORDER BY id`,
-    taskId,
-    limit,
-  ).map(toComment);
+export async function listComments(k: Kernel, taskId: string, limit = 1000): Promise<Comment[]> {
+  return (await k.q.commentsOf(taskId, limit)).map(toComment);
 }
 
-export function listEvents(k: Kernel, taskId: string, limit = 200): TaskEvent[] {
-  return k.db.all<EventRow>(
-    `SELECT * FROM (SELECT * FROM task_events WHERE task_id = ? ORDER BY id DESC LIMIT ?)
-     ORDER BY id`,
-    taskId,
-    limit,
-  ).map(toEvent);
+export async function listEvents(k: Kernel, taskId: string, limit = 200): Promise<TaskEvent[]> {
+  return (await k.q.eventsOf(taskId, limit)).map(toEvent);
 }
 
 /** eventsSince reads the board's event stream after cursor `after` (the last id seen). */
-export function eventsSince(k: Kernel, after: number, limit = 500): TaskEvent[] {
-  return k.db.all<EventRow>(
-    "SELECT * FROM task_events WHERE id > ? ORDER BY id LIMIT ?",
-    after,
-    limit,
-  ).map(toEvent);
+export async function eventsSince(k: Kernel, after: number, limit = 500): Promise<TaskEvent[]> {
+  return (await k.q.eventsAfter(after, limit)).map(toEvent);
 }

@@ -19,24 +19,21 @@ import type { Confinement } from "./types.ts";
 export interface WriteMark {
   /** The newest event id: the events after it are the transaction's. */
   events: number;
-  /** SQLite's total_changes(): rows written by this connection so far. */
+  /** The driver's count of rows written by this connection so far (writesSoFar). */
   changes: number;
   /** The run the token belongs to, read before the write (which may end it: complete). */
   run: RunRow | null;
 }
 
-function totalChanges(k: Kernel): number {
-  return k.db.get<{ n: number }>("SELECT total_changes() AS n")!.n;
-}
-
-/** markWrite notes the board's state at the start of a confined write transaction. */
-export function markWrite(k: Kernel, c: Confinement): WriteMark {
+/**
+ * markWrite notes the board's state at the start of a confined write transaction (call it
+ * inside that transaction, before the write).
+ */
+export async function markWrite(k: Kernel, c: Confinement): Promise<WriteMark> {
   return {
-    events: k.db.get<{ n: number }>("SELECT coalesce(max(id), 0) AS n FROM task_events")!.n,
-    changes: totalChanges(k),
-    run: c.token === null
-      ? null
-      : k.db.get<RunRow>("SELECT * FROM task_runs WHERE lease_token = ?", c.token) ?? null,
+    events: await k.q.eventHead(),
+    changes: await k.q.writesSoFar(),
+    run: c.token === null ? null : (await k.q.runWithToken(c.token)) ?? null,
   };
 }
 
@@ -58,7 +55,7 @@ const RULE = "a worker writes only to its own task, and creates and links its ow
  * token (worker_forbidden), a token this board does not know (another board, or a guess),
  * a run that has ended (stale_lease), or a token of another task than the one named.
  */
-function liveRun(k: Kernel, c: Confinement, run: RunRow | null): RunRow {
+function liveRun(board: string, c: Confinement, run: RunRow | null): RunRow {
   if (c.token === null) {
     throw new KanbanError(
       "worker_forbidden",
@@ -67,7 +64,7 @@ function liveRun(k: Kernel, c: Confinement, run: RunRow | null): RunRow {
   }
   if (run === null) {
     throw new StaleLeaseError(
-      `Cannot write to board "${k.db.path}": the worker's lease token belongs to no run of this board (a worker writes only to the board of its run)`,
+      `Cannot write to board "${board}": the worker's lease token belongs to no run of this board (a worker writes only to the board of its run)`,
     );
   }
   if (c.task !== null && run.task_id !== c.task) {
@@ -89,15 +86,18 @@ function liveRun(k: Kernel, c: Confinement, run: RunRow | null): RunRow {
  * so a refused write changes nothing. A transaction that wrote nothing passes. Otherwise
  * the run must be live, and each event the transaction appended must be on the run's task,
  * a re-derived status (a consequence of another write, e.g. children becoming ready when
- * the worker completes), or the creation of or a link to a task this run created.
+ * the worker completes), or the creation of or a link to a task this run created. `board` is
+ * where the board lives (Driver.location), for the message about a token of another board.
  */
-export function auditWrite(k: Kernel, c: Confinement, mark: WriteMark): void {
-  if (totalChanges(k) === mark.changes) return;
-  const run = liveRun(k, c, mark.run);
-  const events = k.db.all<{ task_id: string | null; kind: string }>(
-    "SELECT task_id, kind FROM task_events WHERE id > ? ORDER BY id",
-    mark.events,
-  );
+export async function auditWrite(
+  k: Kernel,
+  c: Confinement,
+  mark: WriteMark,
+  board: string,
+): Promise<void> {
+  if (await k.q.writesSoFar() === mark.changes) return;
+  const run = liveRun(board, c, mark.run);
+  const events = await k.q.eventKindsAfter(mark.events);
   const boardWide = (what: string) =>
     new KanbanError(
       "worker_forbidden",
@@ -108,7 +108,7 @@ export function auditWrite(k: Kernel, c: Confinement, mark: WriteMark): void {
     if (e.task_id === null) throw boardWide(`record "${e.kind}"`);
     if (e.task_id === run.task_id || e.kind === EVENT_KIND.derive) continue;
     const followUp = (e.kind === EVENT_KIND.create || e.kind === "linked") &&
-      createdByRun(k, e.task_id, run.id);
+      await createdByRun(k, e.task_id, run.id);
     if (followUp) continue;
     throw new ConflictError(
       "foreign_task",
@@ -120,8 +120,9 @@ export function auditWrite(k: Kernel, c: Confinement, mark: WriteMark): void {
 }
 
 /**
- * directRefusal is the error for a confined connection's write outside a transaction (gc's
- * pruning, doctor --repair, a backup), which SQLite refuses (PRAGMA query_only).
+ * directRefusal is the error for a confined connection's write outside an audited
+ * transaction (gc's pruning, doctor --repair, a backup): the driver refuses those
+ * (`writesOnlyInTx`), and the store refuses the maintenance that would open its own.
  */
 export function directRefusal(what: string): KanbanError {
   return new KanbanError(

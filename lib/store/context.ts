@@ -3,9 +3,8 @@
  * attempts, its parents' handoffs, recent comments). Every section is capped so that a
  * prompt stays small however large the board's text grows; a cut says how much it left out.
  */
-import type { EventRow, RunRow } from "./_rows.ts";
 import { iso } from "./_rows.ts";
-import { type Kernel, loadTask, resolveId } from "./_kernel.ts";
+import { type Kernel, resolveTask } from "./_kernel.ts";
 import { REJECTION_PREFIX } from "./review_comments.ts";
 import { listComments } from "./comments.ts";
 import type { Task } from "./types.ts";
@@ -72,12 +71,13 @@ export function cap(text: string, max: number): string {
   return `${text.slice(0, end)}\n[... truncated: ${text.length - end} more characters]`;
 }
 
-function handoffOf(k: Kernel, parentId: string): Pick<Handoff, "summary" | "metadata" | "result"> {
-  const ev = k.db.get<EventRow>(
-    "SELECT * FROM task_events WHERE task_id = ? AND kind = 'completed' ORDER BY id DESC LIMIT 1",
-    parentId,
-  );
-  const data = ev ? JSON.parse(ev.data) as Record<string, unknown> : {};
+/** handoffOf reads what a parent's newest completion recorded: its summary, metadata and result. */
+async function handoffOf(
+  k: Kernel,
+  parentId: string,
+): Promise<Pick<Handoff, "summary" | "metadata" | "result">> {
+  const recorded = await k.q.completionData(parentId);
+  const data = recorded === undefined ? {} : JSON.parse(recorded) as Record<string, unknown>;
   const str = (v: unknown) => (typeof v === "string" ? v : null);
   return {
     summary: str(data["summary"]),
@@ -86,17 +86,38 @@ function handoffOf(k: Kernel, parentId: string): Pick<Handoff, "summary" | "meta
   };
 }
 
-export function buildContext(
+/**
+ * parentHandoffs reads the first `caps.parents` parents' handoffs, each part capped. One after
+ * another: a transaction's queries are not to be run at once.
+ */
+async function parentHandoffs(
+  k: Kernel,
+  parents: readonly { id: string; title: string; status: string }[],
+  caps: ContextCaps,
+): Promise<Handoff[]> {
+  const third = Math.floor(caps.handoffChars / 3);
+  const out: Handoff[] = [];
+  for (const p of parents.slice(0, caps.parents)) {
+    const h = await handoffOf(k, p.id);
+    out.push({
+      ...p,
+      summary: h.summary === null ? null : cap(h.summary, third),
+      metadata: h.metadata === null ? null : cap(h.metadata, third),
+      result: h.result === null ? null : cap(h.result, third),
+    });
+  }
+  return out;
+}
+
+/** buildContext reads what a worker is told about task `ref`, every section within `caps`. */
+export async function buildContext(
   k: Kernel,
   ref: string,
   caps: ContextCaps = DEFAULT_CAPS,
-): WorkerContext {
-  const row = loadTask(k, resolveId(k, ref));
+): Promise<WorkerContext> {
+  const row = await resolveTask(k, ref);
   const { body, ...task } = toTask(row);
-  const ended = k.db.all<RunRow>(
-    "SELECT * FROM task_runs WHERE task_id = ? AND ended_at IS NOT NULL ORDER BY id DESC",
-    row.id,
-  );
+  const ended = await k.q.runsEndedOf(row.id);
   const attempts = ended.slice(0, caps.attempts).reverse().map((r) => ({
     run: r.id,
     profile: r.profile,
@@ -106,26 +127,10 @@ export function buildContext(
     summary: r.summary === null ? null : cap(r.summary, caps.attemptChars),
     error: r.error === null ? null : cap(r.error, caps.attemptChars),
   }));
-  const parentRows = k.db.all<{ id: string; title: string; status: string }>(
-    `SELECT p.id, p.title, p.status FROM task_links l JOIN tasks p ON p.id = l.parent_id
-     WHERE l.child_id = ? ORDER BY p.completed_at, p.id`,
-    row.id,
-  );
-  const parents = parentRows.slice(0, caps.parents).map((p) => {
-    const h = handoffOf(k, p.id);
-    const third = Math.floor(caps.handoffChars / 3);
-    return {
-      ...p,
-      summary: h.summary === null ? null : cap(h.summary, third),
-      metadata: h.metadata === null ? null : cap(h.metadata, third),
-      result: h.result === null ? null : cap(h.result, third),
-    };
-  });
-  const total = k.db.get<{ n: number }>(
-    "SELECT count(*) AS n FROM task_comments WHERE task_id = ?",
-    row.id,
-  )!.n;
-  const listed = listComments(k, row.id, caps.comments);
+  const parentRows = await k.q.parentsByCompletion(row.id);
+  const parents = await parentHandoffs(k, parentRows, caps);
+  const total = await k.q.commentCount(row.id);
+  const listed = await listComments(k, row.id, caps.comments);
   // The newest review rejection is what this attempt must answer: its line comments and
   // quoted diff lines get room of their own.
   const review = listed.findLast((c) => c.body.startsWith(REJECTION_PREFIX));

@@ -4,20 +4,9 @@
  * once the lease has expired, so a dead dispatcher is replaced within one lease period.
  */
 import { appendEvent, type Kernel } from "./_kernel.ts";
-import { type EventRow, iso, toEvent } from "./_rows.ts";
+import { iso, toEvent } from "./_rows.ts";
+import type { DispatcherRow } from "./driver/core.ts";
 import type { Actor, TaskEvent } from "./types.ts";
-
-interface DispatcherRow {
-  id: string;
-  host: string;
-  pid: number;
-  started_at: number;
-  last_tick: number;
-  active: number;
-  lease_expires: number | null;
-  stopped_at: number | null;
-  report: string | null;
-}
 
 export interface Dispatcher {
   id: string;
@@ -72,29 +61,17 @@ export function holderKey(d: Dispatcher): string {
 }
 
 /** acquireLease takes or renews the dispatch lease for `me` unless another holds it. */
-export function acquireLease(
+export async function acquireLease(
   k: Kernel,
   me: { id: string; host: string; pid: number },
   leaseMs: number,
   takeover: Takeover = "expired",
-): LeaseResult {
+): Promise<LeaseResult> {
   const now = k.now();
   // Rows of dispatchers that stopped or vanished long ago say nothing any more.
-  k.db.run(
-    "DELETE FROM dispatchers WHERE active = 0 AND last_tick < ? AND id <> ?",
-    now - PRUNE_AFTER_MS,
-    me.id,
-  );
-  k.db.run(
-    `INSERT INTO dispatchers (id, host, pid, started_at, last_tick) VALUES (?, ?, ?, ?, ?)
-     ON CONFLICT (id) DO UPDATE SET last_tick = excluded.last_tick, stopped_at = NULL`,
-    me.id,
-    me.host,
-    me.pid,
-    now,
-    now,
-  );
-  const current = k.db.get<DispatcherRow>("SELECT * FROM dispatchers WHERE active = 1");
+  await k.q.dispatchersPrune(now - PRUNE_AFTER_MS, me.id);
+  await k.q.dispatcherSeen(me, now);
+  const current = await k.q.dispatcherActive();
   let tookOverFrom: string | null = null;
   if (current && current.id !== me.id) {
     const holds = takeover === "never" ||
@@ -103,50 +80,30 @@ export function acquireLease(
     if (holds) {
       return { active: false, holder: toDispatcher(current), tookOverFrom: null };
     }
-    k.db.run(
-      "UPDATE dispatchers SET active = 0, lease_expires = NULL WHERE id = ?",
-      current.id,
-    );
+    await k.q.dispatcherUpdate(current.id, { active: 0, lease_expires: null });
     tookOverFrom = current.id;
-    appendEvent(k, null, null, "dispatcher_takeover", { name: me.id }, {
+    await appendEvent(k, null, null, "dispatcher_takeover", { name: me.id }, {
       from: current.id,
       lease_expired_at: iso(current.lease_expires),
     });
   }
-  k.db.run(
-    "UPDATE dispatchers SET active = 1, lease_expires = ? WHERE id = ?",
-    now + leaseMs,
-    me.id,
-  );
+  await k.q.dispatcherUpdate(me.id, { active: 1, lease_expires: now + leaseMs });
   return { active: true, holder: null, tookOverFrom };
 }
 
 /** releaseLease gives the lease up (a clean shutdown), so a standby can take over at once. */
-export function releaseLease(k: Kernel, id: string): void {
-  k.db.run(
-    "UPDATE dispatchers SET active = 0, lease_expires = NULL, stopped_at = ? WHERE id = ?",
-    k.now(),
-    id,
-  );
+export function releaseLease(k: Kernel, id: string): Promise<void> {
+  return k.q.dispatcherUpdate(id, { active: 0, lease_expires: null, stopped_at: k.now() });
 }
 
 /** recordTick stores the dispatcher's latest pass report. */
-export function recordTick(k: Kernel, id: string, report: unknown): void {
-  k.db.run(
-    "UPDATE dispatchers SET last_tick = ?, report = ? WHERE id = ?",
-    k.now(),
-    JSON.stringify(report),
-    id,
-  );
+export function recordTick(k: Kernel, id: string, report: unknown): Promise<void> {
+  return k.q.dispatcherUpdate(id, { last_tick: k.now(), report: JSON.stringify(report) });
 }
 
 /** listDispatchers returns dispatchers seen since `since` (ms), the active one first. */
-export function listDispatchers(k: Kernel, since: number): Dispatcher[] {
-  return k.db.all<DispatcherRow>(
-    `SELECT * FROM dispatchers WHERE last_tick >= ? OR active = 1
-     ORDER BY active DESC, last_tick DESC`,
-    since,
-  ).map(toDispatcher);
+export async function listDispatchers(k: Kernel, since: number): Promise<Dispatcher[]> {
+  return (await k.q.dispatchersSince(since)).map(toDispatcher);
 }
 
 /**
@@ -154,9 +111,6 @@ export function listDispatchers(k: Kernel, since: number): Dispatcher[] {
  * "dispatch" button). The write itself is the point: a dispatcher watching the board wakes
  * within milliseconds of any commit. Returns the event it appended.
  */
-export function requestDispatch(k: Kernel, actor: Actor): TaskEvent {
-  appendEvent(k, null, null, "dispatch_requested", actor);
-  return toEvent(
-    k.db.get<EventRow>("SELECT * FROM task_events WHERE id = last_insert_rowid()")!,
-  );
+export async function requestDispatch(k: Kernel, actor: Actor): Promise<TaskEvent> {
+  return toEvent(await appendEvent(k, null, null, "dispatch_requested", actor));
 }

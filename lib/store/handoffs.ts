@@ -23,21 +23,13 @@ export function firstLine(text: string | null): string | null {
  * it also when a person completed the task), else the latest summary a run recorded (events of
  * long-finished tasks may have been pruned). Tasks without any are absent from the map.
  */
-export function handoffs(k: Kernel, ids: readonly string[]): Map<string, string> {
+export async function handoffs(
+  k: Kernel,
+  ids: readonly string[],
+): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (ids.length === 0) return out;
-  const rows = k.db.all<{ id: string; text: string | null }>(
-    `SELECT t.id, coalesce(
-       nullif(trim(t.result), ''),
-       (SELECT json_extract(e.data, '$.summary') FROM task_events e
-         WHERE e.task_id = t.id AND e.kind = 'completed' ORDER BY e.id DESC LIMIT 1),
-       (SELECT r.summary FROM task_runs r
-         WHERE r.task_id = t.id AND r.summary IS NOT NULL ORDER BY r.id DESC LIMIT 1)
-     ) AS text
-     FROM json_each(?) j JOIN tasks t ON t.id = j.value`,
-    JSON.stringify(ids),
-  );
-  for (const r of rows) {
+  for (const r of await k.q.handoffTexts(ids)) {
     const line = firstLine(typeof r.text === "string" ? r.text : null);
     if (line !== null) out.set(r.id, line);
   }

@@ -5,69 +5,30 @@
  * finish on a board of 100,000 tasks and on a dependency chain 10,000 deep.
  */
 import type { Kernel } from "./_kernel.ts";
-import { PARENT_SATISFIED } from "./readiness.ts";
-import { STATUSES } from "./transitions.ts";
+import type { Invariant } from "./driver/admin.ts";
 
-interface Check {
-  name: string;
-  sql: string;
-}
-
-const CHECKS: Check[] = [
+/** Each invariant the driver checks, and what a breach of it is, in words (the report's). */
+const CHECKS: { invariant: Invariant; name: string }[] = [
   {
+    invariant: "task_run_not_open_own",
     name: "a task points at a run that is not its own open run",
-    sql: `SELECT t.id FROM tasks t LEFT JOIN task_runs r ON r.id = t.current_run_id
-          WHERE t.current_run_id IS NOT NULL
-            AND (r.id IS NULL OR r.ended_at IS NOT NULL OR r.task_id <> t.id)`,
   },
+  { invariant: "open_run_not_current", name: "an open run that its task does not point at" },
+  { invariant: "lease_not_running", name: "a lease on a task that is not running" },
+  { invariant: "running_without_run", name: "a running task without a run" },
+  { invariant: "ended_run_without_outcome", name: "an ended run without an outcome" },
+  { invariant: "todo_parents_done", name: "a todo task whose parents are all done" },
   {
-    name: "an open run that its task does not point at",
-    sql: `SELECT r.id FROM task_runs r JOIN tasks t ON t.id = r.task_id
-          WHERE r.ended_at IS NULL AND (t.current_run_id IS NULL OR t.current_run_id <> r.id)`,
-  },
-  {
-    name: "a lease on a task that is not running",
-    sql: `SELECT r.id FROM task_runs r JOIN tasks t ON t.id = r.task_id
-          WHERE r.lease_expires IS NOT NULL AND t.status <> 'running'`,
-  },
-  {
-    name: "a running task without a run",
-    sql: "SELECT id FROM tasks WHERE status = 'running' AND current_run_id IS NULL",
-  },
-  {
-    name: "an ended run without an outcome",
-    sql: "SELECT id FROM task_runs WHERE ended_at IS NOT NULL AND outcome IS NULL",
-  },
-  {
-    name: "a todo task whose parents are all done",
-    sql: `SELECT t.id FROM tasks t WHERE t.status = 'todo' AND NOT EXISTS (
-            SELECT 1 FROM task_links l JOIN tasks p ON p.id = l.parent_id
-            WHERE l.child_id = t.id AND NOT ${PARENT_SATISFIED})`,
-  },
-  {
+    invariant: "ready_parent_unfinished",
     name: "a ready or scheduled task with an unfinished parent",
-    sql: `SELECT t.id FROM tasks t WHERE t.status IN ('ready', 'scheduled') AND EXISTS (
-            SELECT 1 FROM task_links l JOIN tasks p ON p.id = l.parent_id
-            WHERE l.child_id = t.id AND NOT ${PARENT_SATISFIED})`,
   },
+  { invariant: "unknown_status", name: "a task with an unknown status" },
+  { invariant: "event_missing_task", name: "an event that names a missing task" },
   {
-    name: "a task with an unknown status",
-    sql: `SELECT id FROM tasks WHERE status NOT IN (${STATUSES.map((s) => `'${s}'`).join(", ")})`,
-  },
-  {
-    name: "an event that names a missing task",
-    sql: `SELECT e.id FROM task_events e LEFT JOIN tasks t ON t.id = e.task_id
-          WHERE e.task_id IS NOT NULL AND t.id IS NULL`,
-  },
-  {
+    invariant: "event_wrong_run",
     name: "an event that names a missing run, or a run of another task",
-    sql: `SELECT e.id FROM task_events e LEFT JOIN task_runs r ON r.id = e.run_id
-          WHERE e.run_id IS NOT NULL AND (r.id IS NULL OR r.task_id IS NOT e.task_id)`,
   },
-  {
-    name: "a done task without a completion time",
-    sql: "SELECT id FROM tasks WHERE status = 'done' AND completed_at IS NULL",
-  },
+  { invariant: "done_without_completion", name: "a done task without a completion time" },
 ];
 
 export interface Violation {
@@ -83,21 +44,16 @@ const MAX_IDS = 20;
 
 /**
  * checkInvariants runs every check; each violation names the check and up to 20 ids. Call it
- * inside a read transaction for one consistent snapshot.
+ * inside a read transaction for one consistent snapshot. It reads only the queries (`k.q`), so
+ * doctor can call it with the queries of its own read.
  */
-export function checkInvariants(k: Kernel): Violation[] {
+export async function checkInvariants(k: Pick<Kernel, "q">): Promise<Violation[]> {
   const out: Violation[] = [];
   for (const c of CHECKS) {
-    const rows = k.db.all<Record<string, string | number>>(`${c.sql} LIMIT ${MAX_IDS}`);
-    if (rows.length > 0) {
-      out.push({ check: c.name, ids: rows.map((r) => Object.values(r)[0]!) });
-    }
+    const ids = await k.q.invariantBreaches(c.invariant, MAX_IDS);
+    if (ids.length > 0) out.push({ check: c.name, ids });
   }
-  const cyclic = tasksOnCycles(
-    k.db.all<{ parent_id: string; child_id: string }>(
-      "SELECT parent_id, child_id FROM task_links",
-    ).map((l) => [l.parent_id, l.child_id]),
-  );
+  const cyclic = tasksOnCycles(await k.q.linksAll());
   if (cyclic.length > 0) out.push({ check: CYCLE_CHECK, ids: cyclic.slice(0, MAX_IDS) });
   return out;
 }
@@ -189,11 +145,10 @@ export function tasksOnCycles(links: readonly (readonly [string, string])[]): st
   return out;
 }
 
-/** integrityCheck runs SQLite's own integrity and foreign key checks. */
-export function integrityCheck(k: Kernel): string[] {
-  const problems = k.db.all<{ integrity_check: string }>("PRAGMA integrity_check")
-    .map((r) => r.integrity_check).filter((m) => m !== "ok");
-  for (const fk of k.db.all<Record<string, unknown>>("PRAGMA foreign_key_check")) {
+/** integrityCheck runs the storage's own integrity and foreign key checks (SQLite's). */
+export async function integrityCheck(k: Pick<Kernel, "q">): Promise<string[]> {
+  const problems = await k.q.integrityProblems();
+  for (const fk of await k.q.foreignKeyBreaches()) {
     problems.push(`foreign key: ${JSON.stringify(fk)}`);
   }
   return problems;

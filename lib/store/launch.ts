@@ -13,13 +13,9 @@ export interface LaunchRecord {
 }
 
 /** recordLaunch notes where an open run's worker is about to start; false if the run ended. */
-export function recordLaunch(k: Kernel, runId: number, l: LaunchRecord): boolean {
-  return k.db.run(
-    "UPDATE task_runs SET log_path = ?, workspace = ? WHERE id = ? AND ended_at IS NULL",
-    l.log_path,
-    l.workspace,
-    runId,
-  ).changes === 1;
+export async function recordLaunch(k: Kernel, runId: number, l: LaunchRecord): Promise<boolean> {
+  return (await k.q.runUpdate(runId, { log_path: l.log_path, workspace: l.workspace }, true)) !==
+    undefined;
 }
 
 /**
@@ -27,9 +23,7 @@ export function recordLaunch(k: Kernel, runId: number, l: LaunchRecord): boolean
  * process of the run's environment (KANBAN_TOKEN), which is how a worker whose pid was never
  * recorded is found. Null once the run has ended.
  */
-export function runToken(k: Kernel, runId: number): string | null {
-  return k.db.get<{ lease_token: string }>(
-    "SELECT lease_token FROM task_runs WHERE id = ? AND ended_at IS NULL",
-    runId,
-  )?.lease_token ?? null;
+export async function runToken(k: Kernel, runId: number): Promise<string | null> {
+  const run = await k.q.runGet(runId);
+  return run && run.ended_at === null ? run.lease_token : null;
 }

@@ -5,13 +5,14 @@
  * (the dispatcher then stops the worker process, whose later writes are refused).
  */
 import { type TaskRow, toTask } from "./_rows.ts";
-import { type Kernel, loadTask, move, resolveId } from "./_kernel.ts";
+import { type Kernel, move, resolveTask } from "./_kernel.ts";
+import { KeyTakenError } from "./driver/core.ts";
 import { ConflictError, ValidationError } from "./errors.ts";
 import { rejectionComment, type ReviewCommentInput, ReviewComments } from "./review_comments.ts";
 import { CompleteInput, parse, text } from "./input.ts";
 import type { Outcome } from "./outcomes.ts";
 import { moveToDerived, refreshChildren } from "./readiness.ts";
-import { closeRun, fence } from "./runs.ts";
+import { type CloseFields, closeRun, fence } from "./runs.ts";
 import { addComment } from "./comments.ts";
 import type { Actor, Task } from "./types.ts";
 import type { z } from "zod";
@@ -23,31 +24,31 @@ function reported(usage: z.output<typeof UsageInput> | undefined): Usage | null 
   return usage === undefined ? null : { ...usage, source: "reported" };
 }
 
-function target(k: Kernel, ref: string): TaskRow {
-  return loadTask(k, resolveId(k, ref));
+function target(k: Kernel, ref: string): Promise<TaskRow> {
+  return resolveTask(k, ref);
 }
 
 /**
  * endCurrentRun closes the running task's run: as the worker's own report when it holds the
  * lease, or with `humanOutcome` when a person moves the task off `running`.
  */
-function endCurrentRun(
+async function endCurrentRun(
   k: Kernel,
   task: TaskRow,
   actor: Actor,
   action: string,
   workerOutcome: Outcome,
   humanOutcome: Outcome,
-  fields: Parameters<typeof closeRun>[3] = {},
-): number | null {
-  const run = fence(k, task, actor, action);
+  fields: CloseFields = {},
+): Promise<number | null> {
+  const run = await fence(k, task, actor, action);
   if (run) {
-    closeRun(k, run.id, workerOutcome, fields);
+    await closeRun(k, run.id, workerOutcome, fields);
     return run.id;
   }
   if (task.current_run_id !== null) {
     const error = fields.error ? `${fields.error} (by ${actor.name})` : `by ${actor.name}`;
-    closeRun(k, task.current_run_id, humanOutcome, { ...fields, error });
+    await closeRun(k, task.current_run_id, humanOutcome, { ...fields, error });
     return task.current_run_id;
   }
   return null;
@@ -57,17 +58,22 @@ function endCurrentRun(
  * complete finishes a task with a handoff (summary, metadata, result): to `review` when the
  * task requires review, otherwise to `done`, which may make its children ready.
  */
-export function complete(k: Kernel, ref: string, raw: CompleteInput, actor: Actor): Task {
+export async function complete(
+  k: Kernel,
+  ref: string,
+  raw: CompleteInput,
+  actor: Actor,
+): Promise<Task> {
   const input = parse(CompleteInput, raw, "completion");
-  const task = target(k, ref);
+  const task = await target(k, ref);
   const to: Status = task.review_required ? "review" : "done";
-  const runId = endCurrentRun(k, task, actor, "complete", "completed", "completed_by_human", {
+  const runId = await endCurrentRun(k, task, actor, "complete", "completed", "completed_by_human", {
     summary: input.summary ?? null,
     metadata: input.metadata ?? null,
     usage: reported(input.usage),
   });
   const now = k.now();
-  const moved = move(k, task, to, "complete", actor, {
+  const moved = await move(k, task, to, "complete", actor, {
     current_run_id: null,
     completed_at: to === "done" ? now : null,
     result: input.result ?? null,
@@ -80,7 +86,7 @@ export function complete(k: Kernel, ref: string, raw: CompleteInput, actor: Acto
     ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
     ...(input.result !== undefined ? { result: input.result } : {}),
   }, runId);
-  if (to === "done") refreshChildren(k, task.id, actor);
+  if (to === "done") await refreshChildren(k, task.id, actor);
   return toTask(moved);
 }
 
@@ -88,14 +94,14 @@ export function complete(k: Kernel, ref: string, raw: CompleteInput, actor: Acto
  * review approves (review -> done) or rejects (back to the queue): a rejection's reason and
  * its review comments (file or line, with the quoted diff lines) become one comment.
  */
-export function review(
+export async function review(
   k: Kernel,
   ref: string,
   decision: "approve" | "reject",
   reason: string | undefined,
   actor: Actor,
   comments: readonly ReviewCommentInput[] = [],
-): Task {
+): Promise<Task> {
   const note = reason === undefined ? undefined : parse(text("reason", true), reason, "reason");
   const notes = parse(ReviewComments, comments, "review comments");
   if (decision === "approve" && notes.length > 0) {
@@ -104,116 +110,120 @@ export function review(
     );
   }
   const rejection = decision === "reject" ? rejectionComment(note, notes) : null;
-  const task = target(k, ref);
+  const task = await target(k, ref);
   if (decision === "approve") {
-    const moved = move(k, task, "done", "approve", actor, { completed_at: k.now() }, {
+    const moved = await move(k, task, "done", "approve", actor, { completed_at: k.now() }, {
       ...(note ? { reason: note } : {}),
     });
-    refreshChildren(k, task.id, actor);
+    await refreshChildren(k, task.id, actor);
     return toTask(moved);
   }
-  const moved = moveToDerived(k, task, "reject", actor, { result: null }, {
+  const moved = await moveToDerived(k, task, "reject", actor, { result: null }, {
     ...(note ? { reason: note } : {}),
     ...(notes.length > 0 ? { comments: notes.length } : {}),
   });
-  if (rejection !== null) addComment(k, moved, rejection, actor, null);
+  if (rejection !== null) await addComment(k, moved, rejection, actor, null);
   return toTask(moved);
 }
 
 /** block parks a task until a person answers `reason` (a worker's question, or a hold). */
-export function block(
+export async function block(
   k: Kernel,
   ref: string,
   reason: string,
   actor: Actor,
   usage?: UsageInputValue,
-): Task {
+): Promise<Task> {
   const why = parse(text("block reason", true), reason, "block reason").trim();
   const used = reported(usage === undefined ? undefined : parse(UsageInput, usage, "usage"));
-  const task = target(k, ref);
+  const task = await target(k, ref);
   const runId = task.status === "running"
-    ? endCurrentRun(k, task, actor, "block", "blocked", "blocked_by_human", {
+    ? await endCurrentRun(k, task, actor, "block", "blocked", "blocked_by_human", {
       error: why,
       usage: used,
     })
-    : (fence(k, task, actor, "block"), null);
-  return toTask(move(
-    k,
-    task,
-    "blocked",
-    "block",
-    actor,
-    {
-      current_run_id: null,
-      blocked_reason: why,
-    },
-    { reason: why },
-    runId,
-  ));
+    : (await fence(k, task, actor, "block"), null);
+  return toTask(
+    await move(
+      k,
+      task,
+      "blocked",
+      "block",
+      actor,
+      {
+        current_run_id: null,
+        blocked_reason: why,
+      },
+      { reason: why },
+      runId,
+    ),
+  );
 }
 
 /** unblock returns a blocked task to the queue and resets its failure count. */
-export function unblock(k: Kernel, ref: string, actor: Actor): Task {
-  const task = target(k, ref);
-  return toTask(moveToDerived(k, task, "unblock", actor, {
-    blocked_reason: null,
-    consecutive_failures: 0,
-    retry_after: null,
-  }));
+export async function unblock(k: Kernel, ref: string, actor: Actor): Promise<Task> {
+  const task = await target(k, ref);
+  return toTask(
+    await moveToDerived(k, task, "unblock", actor, {
+      blocked_reason: null,
+      consecutive_failures: 0,
+      retry_after: null,
+    }),
+  );
 }
 
 /** promote moves a task out of triage into the queue. */
-export function promote(k: Kernel, ref: string, actor: Actor): Task {
-  return toTask(moveToDerived(k, target(k, ref), "promote", actor));
+export async function promote(k: Kernel, ref: string, actor: Actor): Promise<Task> {
+  return toTask(await moveToDerived(k, await target(k, ref), "promote", actor));
 }
 
 /**
  * cancel (for work that should not be done) and archive (to put anything away) both end in
  * `archived`, remembering the status they left; a running task's run is closed first.
  */
-export function shelve(
+export async function shelve(
   k: Kernel,
   ref: string,
   via: "cancel" | "archive",
   reason: string | undefined,
   actor: Actor,
-): Task {
+): Promise<Task> {
   const why = reason === undefined ? undefined : parse(text("reason", true), reason, "reason");
-  const task = target(k, ref);
+  const task = await target(k, ref);
   const outcome = via === "cancel" ? "cancelled" : "archived";
   const runId = task.status === "running"
-    ? endCurrentRun(k, task, actor, via, outcome, outcome, { error: why ?? null })
+    ? await endCurrentRun(k, task, actor, via, outcome, outcome, { error: why ?? null })
     : null;
-  return toTask(move(
-    k,
-    task,
-    "archived",
-    via,
-    actor,
-    {
-      current_run_id: null,
-      archived_from: task.status,
-    },
-    why ? { reason: why } : {},
-    runId,
-  ));
+  return toTask(
+    await move(
+      k,
+      task,
+      "archived",
+      via,
+      actor,
+      {
+        current_run_id: null,
+        archived_from: task.status,
+      },
+      why ? { reason: why } : {},
+      runId,
+    ),
+  );
 }
 
 /** unarchive restores a task: done, triage and blocked come back as they were; others re-derive. */
-export function unarchive(k: Kernel, ref: string, actor: Actor): Task {
-  const task = target(k, ref);
+export async function unarchive(k: Kernel, ref: string, actor: Actor): Promise<Task> {
+  const task = await target(k, ref);
   if (task.status !== "archived") assertTransition(task.id, task.status, "todo", "unarchive");
   const back = task.archived_from;
   try {
     const moved = back === "done" || back === "triage" || back === "blocked"
-      ? move(k, task, back, "unarchive", actor, { archived_from: null })
-      : moveToDerived(k, task, "unarchive", actor, { archived_from: null });
-    refreshChildren(k, task.id, actor);
+      ? await move(k, task, back, "unarchive", actor, { archived_from: null })
+      : await moveToDerived(k, task, "unarchive", actor, { archived_from: null });
+    await refreshChildren(k, task.id, actor);
     return toTask(moved);
   } catch (err) {
-    if (
-      err instanceof Error && /UNIQUE constraint failed: tasks.idempotency_key/.test(err.message)
-    ) {
+    if (err instanceof KeyTakenError && err.column === "idempotency_key") {
       throw new ConflictError(
         "idempotency_key_taken",
         `Cannot unarchive task "${task.id}": another task now uses its idempotency key "${task.idempotency_key}"`,
@@ -224,9 +234,12 @@ export function unarchive(k: Kernel, ref: string, actor: Actor): Task {
 }
 
 /** reopen sends a done task back to the queue; its ready children wait for it again. */
-export function reopen(k: Kernel, ref: string, actor: Actor): Task {
-  const task = target(k, ref);
-  const moved = moveToDerived(k, task, "reopen", actor, { completed_at: null, result: null });
-  refreshChildren(k, task.id, actor);
+export async function reopen(k: Kernel, ref: string, actor: Actor): Promise<Task> {
+  const task = await target(k, ref);
+  const moved = await moveToDerived(k, task, "reopen", actor, {
+    completed_at: null,
+    result: null,
+  });
+  await refreshChildren(k, task.id, actor);
   return toTask(moved);
 }

@@ -75,7 +75,7 @@ export {
 export { compactCount, dollars, sumRuns } from "./usage_text.ts";
 export { PRIORITY_NAMES, priorityFromText, priorityText } from "./priority.ts";
 export type { Violation } from "./invariants.ts";
-export { SCHEMA_VERSION } from "./migrations.ts";
+export { SCHEMA_VERSION } from "./sqlite/migrations.ts";
 export {
   type Batch,
   type DueSubscription,

@@ -5,7 +5,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { iso, type RunRow, type TaskRow, toRun, toTask } from "./_rows.ts";
-import { appendEvent, type Kernel, loadTask, move, resolveId } from "./_kernel.ts";
+import type { RunSet } from "./driver/core.ts";
+import { appendEvent, type Kernel, loadTask, move, resolveId, resolveTask } from "./_kernel.ts";
 import { NotFoundError, StaleLeaseError, ValidationError } from "./errors.ts";
 import { name, parse } from "./input.ts";
 import { COUNTED_FAILURES, type Outcome } from "./outcomes.ts";
@@ -17,8 +18,8 @@ import { type Usage, UsageSchema } from "./usage.ts";
 /** The longest lease a claim takes: 365 days. */
 export const MAX_LEASE_MS = 365 * 86_400_000;
 
-export function loadRun(k: Kernel, runId: number): RunRow {
-  const row = k.db.get<RunRow>("SELECT * FROM task_runs WHERE id = ?", runId);
+export async function loadRun(k: Kernel, runId: number): Promise<RunRow> {
+  const row = await k.q.runGet(runId);
   if (!row) throw new NotFoundError(`No run ${runId}`);
   return row;
 }
@@ -28,9 +29,14 @@ export function loadRun(k: Kernel, runId: number): RunRow {
  * returns the task's open run when the token is that run's, and otherwise throws
  * StaleLeaseError before anything has been written.
  */
-export function fence(k: Kernel, task: TaskRow, actor: Actor, action: string): RunRow | null {
+export async function fence(
+  k: Kernel,
+  task: TaskRow,
+  actor: Actor,
+  action: string,
+): Promise<RunRow | null> {
   if (actor.token === undefined) return null;
-  const run = k.db.get<RunRow>("SELECT * FROM task_runs WHERE lease_token = ?", actor.token);
+  const run = await k.q.runWithToken(actor.token);
   const head = `Cannot ${action} task "${task.id}"`;
   if (!run) throw new StaleLeaseError(`${head}: the lease token belongs to no run`);
   if (run.task_id !== task.id) {
@@ -50,9 +56,13 @@ export function fence(k: Kernel, task: TaskRow, actor: Actor, action: string): R
  * fenceOrigin checks a worker's write that is not to its own task (creating a follow-up):
  * the token must belong to a run that is still open. Returns that run, or null for a person.
  */
-export function fenceOrigin(k: Kernel, actor: Actor, action: string): RunRow | null {
+export async function fenceOrigin(
+  k: Kernel,
+  actor: Actor,
+  action: string,
+): Promise<RunRow | null> {
   if (actor.token === undefined) return null;
-  const run = k.db.get<RunRow>("SELECT * FROM task_runs WHERE lease_token = ?", actor.token);
+  const run = await k.q.runWithToken(actor.token);
   if (!run) throw new StaleLeaseError(`Cannot ${action}: the lease token belongs to no run`);
   if (run.ended_at !== null) {
     throw new StaleLeaseError(
@@ -62,35 +72,38 @@ export function fenceOrigin(k: Kernel, actor: Actor, action: string): RunRow | n
   return run;
 }
 
-/** closeRun ends an open run with an outcome; the lease goes with it. */
-export function closeRun(
+/** What closing a run records beside its outcome. */
+export interface CloseFields {
+  summary?: string | null | undefined;
+  metadata?: Record<string, unknown> | null | undefined;
+  error?: string | null | undefined;
+  exit_code?: number | null | undefined;
+  signal?: string | null | undefined;
+  usage?: Usage | null | undefined;
+}
+
+/** closeRun ends an open run with an outcome; the lease goes with it. Returns the closed run. */
+export async function closeRun(
   k: Kernel,
   runId: number,
   outcome: Outcome,
-  fields: {
-    summary?: string | null | undefined;
-    metadata?: Record<string, unknown> | null | undefined;
-    error?: string | null | undefined;
-    exit_code?: number | null | undefined;
-    signal?: string | null | undefined;
-    usage?: Usage | null | undefined;
-  } = {},
-): void {
-  const r = k.db.run(
-    `UPDATE task_runs SET ended_at = ?, outcome = ?, lease_expires = NULL, summary = ?,
-       metadata = ?, error = ?, exit_code = ?, signal = ?, usage = coalesce(?, usage)
-     WHERE id = ? AND ended_at IS NULL`,
-    k.now(),
+  fields: CloseFields = {},
+): Promise<RunRow> {
+  const set: RunSet = {
+    ended_at: k.now(),
     outcome,
-    fields.summary ?? null,
-    fields.metadata ? JSON.stringify(fields.metadata) : null,
-    fields.error ?? null,
-    fields.exit_code ?? null,
-    fields.signal ?? null,
-    fields.usage ? JSON.stringify(parse(UsageSchema, fields.usage, "usage")) : null,
-    runId,
-  );
-  if (r.changes !== 1) throw new Error(`Run ${runId} was not open`);
+    lease_expires: null,
+    summary: fields.summary ?? null,
+    metadata: fields.metadata ? JSON.stringify(fields.metadata) : null,
+    error: fields.error ?? null,
+    exit_code: fields.exit_code ?? null,
+    signal: fields.signal ?? null,
+    // null keeps what the worker reported (the driver's runUpdate keeps a usage it is not given)
+    usage: fields.usage ? JSON.stringify(parse(UsageSchema, fields.usage, "usage")) : null,
+  };
+  const run = await k.q.runUpdate(runId, set, true);
+  if (run === undefined) throw new Error(`Run ${runId} was not open`);
+  return run;
 }
 
 export interface ClaimOptions {
@@ -113,97 +126,76 @@ export interface ClaimOptions {
  * one wins each task. Without a task id it takes the highest-priority, oldest ready task
  * whose `retry_after` has passed. Returns null when nothing is claimable.
  */
-export function claim(k: Kernel, opts: ClaimOptions, actor: Actor): Claim | null {
+export async function claim(k: Kernel, opts: ClaimOptions, actor: Actor): Promise<Claim | null> {
   // Stored on the run and shown in every run list: a name like an assignee's, not any text.
   if (opts.profile !== undefined) parse(name("profile"), opts.profile, "claim");
-  promoteDue(k, actor);
-  const now = k.now();
-  let task: TaskRow | undefined;
-  if (opts.taskId !== undefined) {
-    task = loadTask(k, resolveId(k, opts.taskId));
-    assertTransition(task.id, task.status, "running", "claim");
-  } else {
-    const where = ["status = 'ready'", "(retry_after IS NULL OR retry_after <= ?)"];
-    const params: (string | number)[] = [now];
-    if (opts.assignee !== undefined) {
-      where.push("assignee = ?");
-      params.push(opts.assignee);
-    }
-    if (opts.assignees !== undefined) {
-      if (opts.assignees.length === 0) return null;
-      where.push(`assignee IN (${opts.assignees.map(() => "?").join(", ")})`);
-      params.push(...opts.assignees);
-    }
-    if (opts.tenant !== undefined) {
-      where.push("tenant = ?");
-      params.push(opts.tenant);
-    }
-    const index = opts.assignee !== undefined ? "tasks_claimable_assignee" : "tasks_claimable";
-    task = k.db.get<TaskRow>(
-      `SELECT * FROM tasks INDEXED BY ${index} WHERE ${where.join(" AND ")}
-       ORDER BY priority DESC, created_at, id LIMIT 1`,
-      ...params,
-    );
-    if (!task) return null;
-  }
   const leaseMs = opts.leaseMs ?? k.options.leaseMs;
   // A longer lease would store an expiry that reads back as no JavaScript number or Date.
   if (!Number.isInteger(leaseMs) || leaseMs <= 0 || leaseMs > MAX_LEASE_MS) {
     throw new ValidationError(`Invalid lease: ${leaseMs} ms (at most 365 days)`);
   }
+  await promoteDue(k, actor);
+  const now = k.now();
+  let task: TaskRow | undefined;
+  if (opts.taskId !== undefined) {
+    task = await resolveTask(k, opts.taskId);
+    assertTransition(task.id, task.status, "running", "claim");
+  } else {
+    task = await k.q.taskClaimable({
+      now,
+      assignee: opts.assignee,
+      assignees: opts.assignees,
+      tenant: opts.tenant,
+    });
+    if (!task) return null;
+  }
   const token = randomBytes(24).toString("base64url");
-  const runId = k.db.run(
-    `INSERT INTO task_runs (task_id, profile, claimed_by, lease_token, lease_ms, lease_expires,
-       host, pid, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    task.id,
-    opts.profile ?? task.assignee,
-    actor.name,
-    token,
-    leaseMs,
-    now + leaseMs,
-    opts.host ?? null,
-    opts.pid ?? null,
-    now,
-  ).lastInsertRowid;
-  const moved = move(
+  const run = await k.q.runInsert({
+    task_id: task.id,
+    profile: opts.profile ?? task.assignee,
+    claimed_by: actor.name,
+    lease_token: token,
+    lease_ms: leaseMs,
+    lease_expires: now + leaseMs,
+    host: opts.host ?? null,
+    pid: opts.pid ?? null,
+    started_at: now,
+  });
+  const moved = await move(
     k,
     task,
     "running",
     "claim",
     actor,
-    {
-      current_run_id: runId,
-      started_at: task.started_at ?? now,
-    },
+    { current_run_id: run.id, started_at: task.started_at ?? now },
     {},
-    runId,
+    run.id,
   );
-  return { task: toTask(moved), run: toRun(loadRun(k, runId)), token };
+  return { task: toTask(moved), run: toRun(run), token };
 }
 
 /** heartbeat renews the worker's lease by the run's lease length and records progress. */
-export function heartbeat(
+export async function heartbeat(
   k: Kernel,
   idOrPrefix: string,
   actor: Actor,
   note?: string,
-): Run {
-  const task = loadTask(k, resolveId(k, idOrPrefix));
+): Promise<Run> {
+  const task = await resolveTask(k, idOrPrefix);
   if (actor.token === undefined) {
     throw new StaleLeaseError(
       `Cannot heartbeat task "${task.id}": only its worker can (no lease token; set KANBAN_TOKEN)`,
     );
   }
-  const run = fence(k, task, actor, "heartbeat")!;
+  const run = (await fence(k, task, actor, "heartbeat"))!;
   const now = k.now();
-  k.db.run(
-    "UPDATE task_runs SET heartbeat_at = ?, lease_expires = ? WHERE id = ?",
-    now,
-    now + run.lease_ms,
+  const renewed = await k.q.runUpdate(
     run.id,
+    { heartbeat_at: now, lease_expires: now + run.lease_ms },
+    false,
   );
-  appendEvent(k, task.id, run.id, "heartbeat", actor, note ? { note } : {});
-  return toRun(loadRun(k, run.id));
+  await appendEvent(k, task.id, run.id, "heartbeat", actor, note ? { note } : {});
+  return toRun(renewed!);
 }
 
 /** RetryPolicy: when a failed task is retried, and when it is blocked instead. */
@@ -239,7 +231,12 @@ const SUPERVISOR_OUTCOMES: readonly Outcome[] = [...COUNTED_FAILURES, "transient
  * at `failureLimit` consecutive ones the task is blocked with the reason. `transient` retries
  * later without counting; `stopped` (dispatcher shutdown) retries at once without counting.
  */
-export function endRun(k: Kernel, runId: number, input: EndRunInput, actor: Actor): EndRunResult {
+export async function endRun(
+  k: Kernel,
+  runId: number,
+  input: EndRunInput,
+  actor: Actor,
+): Promise<EndRunResult> {
   if (!SUPERVISOR_OUTCOMES.includes(input.outcome)) {
     throw new ValidationError(
       `Outcome "${input.outcome}" cannot end a run here; use one of ${
@@ -247,12 +244,12 @@ export function endRun(k: Kernel, runId: number, input: EndRunInput, actor: Acto
       }`,
     );
   }
-  const run = loadRun(k, runId);
+  const run = await loadRun(k, runId);
   if (run.ended_at !== null) {
     throw new StaleLeaseError(`Run ${runId} has already ended (${run.outcome})`);
   }
-  const task = loadTask(k, run.task_id);
-  closeRun(k, run.id, input.outcome, input);
+  const task = await loadTask(k, run.task_id);
+  const closed = await closeRun(k, run.id, input.outcome, input);
   const counted = COUNTED_FAILURES.includes(input.outcome);
   const failures = counted ? task.consecutive_failures + 1 : task.consecutive_failures;
   const reason = `${input.outcome}${input.error ? `: ${input.error}` : ""}`;
@@ -261,7 +258,7 @@ export function endRun(k: Kernel, runId: number, input: EndRunInput, actor: Acto
   let moved: TaskRow;
   const policy = input.policy ?? k.options;
   if (counted && failures >= policy.failureLimit) {
-    moved = move(
+    moved = await move(
       k,
       task,
       "blocked",
@@ -279,21 +276,18 @@ export function endRun(k: Kernel, runId: number, input: EndRunInput, actor: Acto
     const retryAfter = input.outcome === "stopped"
       ? null
       : k.now() + policy.backoffMs(Math.max(failures, 1));
-    moved = move(
+    moved = await move(
       k,
       task,
-      derivedStatus(k, task),
+      await derivedStatus(k, task),
       "fail",
       actor,
-      {
-        ...common,
-        retry_after: retryAfter,
-      },
+      { ...common, retry_after: retryAfter },
       data,
       run.id,
     );
   }
-  return { run: toRun(loadRun(k, run.id)), task: toTask(moved), counted };
+  return { run: toRun(closed), task: toTask(moved), counted };
 }
 
 export interface SpawnRecord {
@@ -305,33 +299,30 @@ export interface SpawnRecord {
 }
 
 /** recordSpawn notes the worker process of an open run (its pid fingerprint and log). */
-export function recordSpawn(k: Kernel, runId: number, s: SpawnRecord, actor: Actor): boolean {
-  const r = k.db.run(
-    `UPDATE task_runs SET pid = ?, pid_start_time = ?, host = ?, log_path = ?, workspace = ?
-     WHERE id = ? AND ended_at IS NULL`,
-    s.pid,
-    s.pid_start_time,
-    s.host,
-    s.log_path,
-    s.workspace,
-    runId,
-  );
-  if (r.changes === 1) {
-    appendEvent(k, loadRun(k, runId).task_id, runId, "spawned", actor, { pid: s.pid });
-  }
-  return r.changes === 1;
+export async function recordSpawn(
+  k: Kernel,
+  runId: number,
+  s: SpawnRecord,
+  actor: Actor,
+): Promise<boolean> {
+  const run = await k.q.runUpdate(runId, {
+    pid: s.pid,
+    pid_start_time: s.pid_start_time,
+    host: s.host,
+    log_path: s.log_path,
+    workspace: s.workspace,
+  }, true);
+  if (run === undefined) return false;
+  await appendEvent(k, run.task_id, runId, "spawned", actor, { pid: s.pid });
+  return true;
 }
 
 /**
  * renewRun extends an open run's lease by its lease length: the supervisor does this for a
  * live worker that shows progress. Returns false when the run has ended.
  */
-export function renewRun(k: Kernel, runId: number): boolean {
-  return k.db.run(
-    "UPDATE task_runs SET lease_expires = ? + lease_ms WHERE id = ? AND ended_at IS NULL",
-    k.now(),
-    runId,
-  ).changes === 1;
+export function renewRun(k: Kernel, runId: number): Promise<boolean> {
+  return k.q.runRenew(runId, k.now());
 }
 
 /**
@@ -340,25 +331,21 @@ export function renewRun(k: Kernel, runId: number): boolean {
  * `exited` event tells watchers (the dashboard's drawer, `kanban tail`) that the run's exit
  * status is now known.
  */
-export function recordExit(
+export async function recordExit(
   k: Kernel,
   runId: number,
   exitCode: number | null,
   signal: string | null,
   actor: Actor,
   usage: Usage | null = null,
-): void {
-  k.db.run(
-    "UPDATE task_runs SET exit_code = ?, signal = ?, usage = coalesce(?, usage) WHERE id = ?",
-    exitCode,
-    signal,
-    usage ? JSON.stringify(parse(UsageSchema, usage, "usage")) : null,
-    runId,
-  );
-  appendEvent(k, loadRun(k, runId).task_id, runId, "exited", actor, {
+): Promise<void> {
+  const run = await k.q.runUpdate(runId, {
     exit_code: exitCode,
     signal,
-  });
+    usage: usage ? JSON.stringify(parse(UsageSchema, usage, "usage")) : null,
+  }, false);
+  if (run === undefined) throw new NotFoundError(`No run ${runId}`);
+  await appendEvent(k, run.task_id, runId, "exited", actor, { exit_code: exitCode, signal });
 }
 
 export interface QueueEntry {
@@ -370,13 +357,8 @@ export interface QueueEntry {
 }
 
 /** readyQueue summarises the ready tasks by assignee (for caps and missing-profile reports). */
-export function readyQueue(k: Kernel): QueueEntry[] {
-  return k.db.all<{ assignee: string | null; ready: number; claimable: number; oldest: number }>(
-    `SELECT assignee, count(*) AS ready,
-       sum(retry_after IS NULL OR retry_after <= ?) AS claimable, min(updated_at) AS oldest
-     FROM tasks WHERE status = 'ready' GROUP BY assignee ORDER BY assignee`,
-    k.now(),
-  ).map((r) => ({
+export async function readyQueue(k: Kernel): Promise<QueueEntry[]> {
+  return (await k.q.readyGroups(k.now())).map((r) => ({
     assignee: r.assignee,
     ready: r.ready,
     claimable: r.claimable,
@@ -385,32 +367,20 @@ export function readyQueue(k: Kernel): QueueEntry[] {
 }
 
 /** peekClaimable lists, without claiming, the tasks a claim for `assignees` would take first. */
-export function peekClaimable(k: Kernel, assignees: readonly string[], limit: number): Task[] {
-  if (assignees.length === 0) return [];
-  return k.db.all<TaskRow>(
-    `SELECT * FROM tasks INDEXED BY tasks_claimable
-     WHERE status = 'ready' AND (retry_after IS NULL OR retry_after <= ?)
-       AND assignee IN (${assignees.map(() => "?").join(", ")})
-     ORDER BY priority DESC, created_at, id LIMIT ?`,
-    k.now(),
-    ...assignees,
-    limit,
-  ).map(toTask);
+export async function peekClaimable(
+  k: Kernel,
+  assignees: readonly string[],
+  limit: number,
+): Promise<Task[]> {
+  return (await k.q.tasksClaimable(assignees, k.now(), limit)).map(toTask);
 }
 
-export function listRuns(k: Kernel, taskId?: string, limit = 100): Run[] {
-  const rows = taskId === undefined
-    ? k.db.all<RunRow>("SELECT * FROM task_runs ORDER BY id DESC LIMIT ?", limit)
-    : k.db.all<RunRow>(
-      "SELECT * FROM task_runs WHERE task_id = ? ORDER BY id DESC LIMIT ?",
-      resolveId(k, taskId),
-      limit,
-    );
-  return rows.map(toRun);
+export async function listRuns(k: Kernel, taskId?: string, limit = 100): Promise<Run[]> {
+  const id = taskId === undefined ? null : await resolveId(k, taskId);
+  return (await k.q.runsNewest(id, limit)).map(toRun);
 }
 
 /** openRuns lists every run that holds a lease (what a supervisor watches). */
-export function openRuns(k: Kernel): Run[] {
-  return k.db.all<RunRow>("SELECT * FROM task_runs WHERE ended_at IS NULL ORDER BY id")
-    .map(toRun);
+export async function openRuns(k: Kernel): Promise<Run[]> {
+  return (await k.q.runsOpen()).map(toRun);
 }

@@ -4,21 +4,12 @@
  * by profile with their outcomes and usage, and how long the runs that started had waited in
  * ready. Every bucket of the window is present, empty ones as zeros, so a plot's x axis is
  * continuous; a window holds at most MAX_BUCKETS buckets.
- *
- * A few grouped queries over indexes that exist: finished tasks through `tasks_board` (or
- * `tasks_tenant`), ended runs through `task_runs_ended`, open runs through
- * `task_runs_one_open`, and each run's wait through its task's events (`task_events_task`).
  */
 import type { Kernel } from "./_kernel.ts";
 import { iso } from "./_rows.ts";
 import { ValidationError } from "./errors.ts";
-import {
-  addUsage,
-  USAGE_SUMS,
-  type UsageSumsRow,
-  type UsageTotals,
-  zeroUsage,
-} from "./usage_stats.ts";
+import type { BucketRunsRow, BucketWindow } from "./driver/reads.ts";
+import { addUsage, type UsageTotals, zeroUsage } from "./usage_stats.ts";
 
 export const BUCKETS = ["hour", "day"] as const;
 export type Bucket = (typeof BUCKETS)[number];
@@ -72,11 +63,9 @@ export interface Series {
   ready_now: Waits;
 }
 
-interface Layout {
-  origin: number;
-  size: number;
+/** The window the driver reads (with its tenant), and how many buckets it holds. */
+interface Layout extends BucketWindow {
   count: number;
-  now: number;
 }
 
 /** layout checks the filter and lays out the buckets; the error names what was wrong. */
@@ -98,16 +87,7 @@ function layout(k: Kernel, f: SeriesFilter): Layout {
         `${MAX_BUCKETS}): choose a later since${f.bucket === "hour" ? " or bucket=day" : ""}`,
     );
   }
-  return { origin: first * size, size, count, now };
-}
-
-/** The bucket a time column falls in (times before `origin` never get here). */
-const BUCKET_OF = (col: string) => `CAST((${col} - ?) / ? AS INTEGER)`;
-
-interface RunRow extends UsageSumsRow {
-  b: number;
-  profile: string | null;
-  outcome: string;
+  return { origin: first * size, size, count, now, tenant: f.tenant ?? null };
 }
 
 function emptyProfile(profile: string | null): ProfileBucket {
@@ -115,7 +95,7 @@ function emptyProfile(profile: string | null): ProfileBucket {
 }
 
 /** addRuns adds one (bucket, profile, outcome) group to the profile's totals. */
-function addRuns(p: ProfileBucket, r: RunRow): void {
+function addRuns(p: ProfileBucket, r: BucketRunsRow): void {
   p.outcomes[r.outcome] = (p.outcomes[r.outcome] ?? 0) + r.runs;
   addUsage(p, r);
 }
@@ -132,72 +112,22 @@ function waits(ms: number[]): Waits {
   };
 }
 
-/**
- * When a task last entered ready before its run `r` was claimed: the newest event that moved
- * it to ready ahead of the run's `claimed` event (null when those events were pruned).
- */
-const READY_BEFORE_CLAIM = `(SELECT e.at FROM task_events e
-  WHERE e.task_id = r.task_id AND e.data ->> '$.to' = 'ready' AND e.id < (
-    SELECT c.id FROM task_events c
-    WHERE c.task_id = r.task_id AND c.run_id = r.id AND c.kind = 'claimed')
-  ORDER BY e.id DESC LIMIT 1)`;
-
-/** The query parts that narrow runs or tasks to the filter's tenant (nothing without one). */
-interface Scope {
-  join: string;
-  and: string;
-  params: string[];
-}
-
-function scope(f: SeriesFilter, alias: string): Scope {
-  if (f.tenant === undefined) return { join: "", and: "", params: [] };
-  return {
-    join: alias === "t" ? "" : "JOIN tasks t ON t.id = r.task_id",
-    and: "AND t.tenant = ?",
-    params: [f.tenant],
-  };
-}
-
 /** finished counts the tasks that entered done in each bucket (and are done or archived). */
-function finished(k: Kernel, w: Layout, s: Scope): Map<number, number> {
-  const rows = k.db.all<{ b: number; n: number }>(
-    `SELECT ${BUCKET_OF("t.completed_at")} AS b, count(*) AS n FROM tasks t
-     WHERE t.status IN ('done', 'archived') AND t.completed_at >= ? AND t.completed_at <= ?
-     ${s.and} GROUP BY b`,
-    w.origin,
-    w.size,
-    w.origin,
-    w.now,
-    ...s.params,
-  );
-  return new Map(rows.map((r) => [r.b, r.n]));
+async function finished(k: Kernel, w: Layout): Promise<Map<number, number>> {
+  return new Map((await k.q.finishedPerBucket(w)).map((r) => [r.b, r.n]));
 }
 
 /**
  * endedRuns groups the runs that ended in each bucket by profile, with their outcomes and
  * usage, and lists the profiles busiest first.
  */
-function endedRuns(
+async function endedRuns(
   k: Kernel,
   w: Layout,
-  s: Scope,
-): { order: (string | null)[]; perBucket: ProfileBucket[][] } {
+): Promise<{ order: (string | null)[]; perBucket: ProfileBucket[][] }> {
   const perBucket = Array.from({ length: w.count }, () => new Map<string | null, ProfileBucket>());
   const totals = new Map<string | null, number>();
-  for (
-    const r of k.db.all<RunRow>(
-      `SELECT ${
-        BUCKET_OF("r.ended_at")
-      } AS b, r.profile AS profile, r.outcome AS outcome, ${USAGE_SUMS}
-       FROM task_runs r ${s.join} WHERE r.ended_at >= ? AND r.ended_at <= ? ${s.and}
-       GROUP BY b, r.profile, r.outcome`,
-      w.origin,
-      w.size,
-      w.origin,
-      w.now,
-      ...s.params,
-    )
-  ) {
+  for (const r of await k.q.endedRunsPerBucket(w)) {
     const m = perBucket[r.b]!;
     const p = m.get(r.profile) ?? emptyProfile(r.profile);
     addRuns(p, r);
@@ -219,29 +149,10 @@ function endedRuns(
   };
 }
 
-/**
- * queueAges lists, per bucket, how long each run that started in it had waited in ready (ms).
- * Those runs ended in the window or are still open (a run ends after it starts): the two
- * indexes find them without reading older runs.
- */
-function queueAges(k: Kernel, w: Layout, s: Scope): number[][] {
+/** queueAges lists, per bucket, how long each run that started in it had waited in ready (ms). */
+async function queueAges(k: Kernel, w: Layout): Promise<number[][]> {
   const started = Array.from({ length: w.count }, (): number[] => []);
-  for (
-    const r of k.db.all<{ started: number; ready: number | null }>(
-      `SELECT r.started_at AS started, ${READY_BEFORE_CLAIM} AS ready FROM task_runs r ${s.join}
-       WHERE r.ended_at >= ? AND r.started_at >= ? AND r.started_at <= ? ${s.and}
-       UNION ALL
-       SELECT r.started_at, ${READY_BEFORE_CLAIM} FROM task_runs r ${s.join}
-       WHERE r.ended_at IS NULL AND r.started_at >= ? AND r.started_at <= ? ${s.and}`,
-      w.origin,
-      w.origin,
-      w.now,
-      ...s.params,
-      w.origin,
-      w.now,
-      ...s.params,
-    )
-  ) {
+  for (const r of await k.q.runStartsInWindow(w)) {
     if (r.ready === null) continue; // its events were pruned: the wait is unknown
     started[Math.floor((r.started - w.origin) / w.size)]!.push(r.started - r.ready);
   }
@@ -249,25 +160,20 @@ function queueAges(k: Kernel, w: Layout, s: Scope): number[][] {
 }
 
 /** readyNow is how long each task ready now has waited since it last entered ready (ms). */
-function readyNow(k: Kernel, w: Layout, s: Scope): number[] {
-  return k.db.all<{ since: number }>(
-    `SELECT coalesce((SELECT e.at FROM task_events e
-       WHERE e.task_id = t.id AND e.data ->> '$.to' = 'ready' ORDER BY e.id DESC LIMIT 1),
-       t.updated_at) AS since
-     FROM tasks t WHERE t.status = 'ready' ${s.and}`,
-    ...s.params,
-  ).map((r) => w.now - r.since);
+async function readyNow(k: Kernel, w: Layout): Promise<number[]> {
+  return (await k.q.readySince(w.tenant)).map((since) => w.now - since);
 }
 
 /**
  * series reads the window's buckets (see the module doc); `ValidationError` names a bad
  * bucket, a `since` in the future, or a window of more than MAX_BUCKETS buckets.
  */
-export function series(k: Kernel, f: SeriesFilter): Series {
+export async function series(k: Kernel, f: SeriesFilter): Promise<Series> {
   const w = layout(k, f);
-  const done = finished(k, w, scope(f, "t"));
-  const runs = endedRuns(k, w, scope(f, "r"));
-  const ages = queueAges(k, w, scope(f, "r"));
+  const done = await finished(k, w);
+  const runs = await endedRuns(k, w);
+  const ages = await queueAges(k, w);
+  const ready = await readyNow(k, w);
   return {
     since: iso(w.origin),
     until: iso(w.now),
@@ -279,6 +185,6 @@ export function series(k: Kernel, f: SeriesFilter): Series {
       queue_age: waits(ages[i]!),
       profiles: runs.perBucket[i]!,
     })),
-    ready_now: waits(readyNow(k, w, scope(f, "t"))),
+    ready_now: waits(ready),
   };
 }

@@ -22,50 +22,27 @@ function zeroes(): Record<Status, number> {
 }
 
 /** countByStatus counts the tasks of each status (every status present, zero or more). */
-export function countByStatus(k: Kernel, tenant?: string): Record<Status, number> {
-  const filter = tenant === undefined ? "" : "WHERE tenant = ?";
+export async function countByStatus(k: Kernel, tenant?: string): Promise<Record<Status, number>> {
   const byStatus = zeroes();
-  for (
-    const r of k.db.all<{ status: Status; n: number }>(
-      `SELECT status, count(*) AS n FROM tasks ${filter} GROUP BY status`,
-      ...(tenant === undefined ? [] : [tenant]),
-    )
-  ) {
-    byStatus[r.status] = r.n;
-  }
+  for (const r of await k.q.taskCountsByStatus(tenant ?? null)) byStatus[r.status] = r.n;
   return byStatus;
 }
 
-export function stats(k: Kernel, tenant?: string): Stats {
-  const params = tenant === undefined ? [] : [tenant];
-  const byStatus = countByStatus(k, tenant);
+/** stats reads the board's (or one tenant's) counts, run outcomes and queue age. */
+export async function stats(k: Kernel, tenant?: string): Promise<Stats> {
+  const scope = tenant ?? null;
+  const byStatus = await countByStatus(k, tenant);
   const total = Object.values(byStatus).reduce((a, b) => a + b, 0);
-  const runFilter = tenant === undefined
-    ? ""
-    : "WHERE task_id IN (SELECT id FROM tasks WHERE tenant = ?)";
   const byOutcome: Record<string, number> = {};
   let runs = 0;
   let open = 0;
-  for (
-    const r of k.db.all<{ outcome: string | null; n: number }>(
-      `SELECT outcome, count(*) AS n FROM task_runs ${runFilter} GROUP BY outcome`,
-      ...params,
-    )
-  ) {
+  for (const r of await k.q.runCountsByOutcome(scope)) {
     runs += r.n;
     if (r.outcome === null) open = r.n;
     else byOutcome[r.outcome] = r.n;
   }
-  const and = tenant === undefined ? "" : "AND tenant = ?";
-  const oldest = k.db.get<{ at: number | null }>(
-    `SELECT min(updated_at) AS at FROM tasks WHERE status = 'ready' ${and}`,
-    ...params,
-  )?.at ?? null;
-  const done = k.db.get<{ n: number }>(
-    `SELECT count(*) AS n FROM tasks WHERE completed_at >= ? ${and}`,
-    k.now() - 86_400_000,
-    ...params,
-  )!.n;
+  const oldest = await k.q.oldestReadyAt(scope);
+  const done = await k.q.completedCountSince(k.now() - 86_400_000, scope);
   return {
     total,
     by_status: byStatus,
@@ -76,13 +53,9 @@ export function stats(k: Kernel, tenant?: string): Stats {
 }
 
 /** assignees lists every assignee (profile) with its tasks by status, busiest first. */
-export function assignees(k: Kernel): AssigneeStats[] {
+export async function assignees(k: Kernel): Promise<AssigneeStats[]> {
   const out = new Map<string | null, AssigneeStats>();
-  for (
-    const r of k.db.all<{ assignee: string | null; status: Status; n: number }>(
-      "SELECT assignee, status, count(*) AS n FROM tasks GROUP BY assignee, status",
-    )
-  ) {
+  for (const r of await k.q.taskCountsByAssignee()) {
     const a = out.get(r.assignee) ?? { assignee: r.assignee, total: 0, by_status: {} };
     a.by_status[r.status] = r.n;
     a.total += r.n;

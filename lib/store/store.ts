@@ -1,14 +1,15 @@
 /**
- * Store is the board's kernel API: every read and write of a board goes through it, and it
- * is the only code that touches SQL. The API is async so that a server database can sit
- * behind the same interface; on SQLite each call is one transaction on one connection.
+ * Store is the board's kernel API: every read and write of a board goes through it. Each call
+ * is one transaction of the board's driver (lib/store/driver.ts), which alone holds SQL; the
+ * domain functions it calls exist once for every driver.
  */
 import type { Usage, UsageInput } from "./usage.ts";
-import { Db } from "./_db.ts";
+import type { Driver, Queries } from "./driver.ts";
+import { openDriver } from "./location.ts";
 import type { Kernel, StoreOptions } from "./_kernel.ts";
-import { toRun } from "./_rows.ts";
+import { toRun, toTask } from "./_rows.ts";
 import { loadRun } from "./runs.ts";
-import { resolveId } from "./_kernel.ts";
+import { resolveId, resolveTask } from "./_kernel.ts";
 import {
   assignTask,
   type CreateResult,
@@ -92,13 +93,14 @@ import type {
 import type { Status } from "./transitions.ts";
 import * as notify from "./subscriptions.ts";
 import { auditWrite, directRefusal, markWrite } from "./confine.ts";
-import { readOnlyError } from "./errors.ts";
 
 export interface OpenOptions extends Partial<StoreOptions> {
   /** Create the board when the file does not exist (`kanban init`). */
   create?: boolean;
   clock?: Clock;
   busyTimeoutMs?: number;
+  /** SQLite's `synchronous` (lib/store/sqlite/db.ts): `full` syncs every commit to disk. */
+  synchronous?: "normal" | "full";
   /**
    * Open the board for a worker (lib/store/confine.ts): every write is audited and refused
    * unless it stays in the worker's task and its follow-ups; work outside a transaction is
@@ -114,14 +116,18 @@ export const DEFAULT_OPTIONS: StoreOptions = {
   backoffMs: (n) => Math.min(30_000 * 2 ** (n - 1), 3_600_000),
 };
 
-/** openStore opens (and, with `create`, makes) the board at `path`, migrating it if needed. */
-export function openStore(path: string, options: OpenOptions = {}): Store {
-  const db = new Db(path, {
+/**
+ * openStore opens (and, with `create`, makes) the board at `location`, migrating it if needed:
+ * a file path or a `sqlite:` URL (lib/store/location.ts).
+ */
+export function openStore(location: string, options: OpenOptions = {}): Store {
+  const driver = openDriver(location, {
     ...(options.create !== undefined ? { create: options.create } : {}),
     ...(options.busyTimeoutMs !== undefined ? { busyTimeoutMs: options.busyTimeoutMs } : {}),
+    ...(options.synchronous !== undefined ? { synchronous: options.synchronous } : {}),
+    writesOnlyInTx: options.confine !== undefined,
   });
-  return new Store({
-    db,
+  return new Store(driver, {
     now: options.clock ?? Date.now,
     options: {
       leaseMs: options.leaseMs ?? DEFAULT_OPTIONS.leaseMs,
@@ -132,24 +138,25 @@ export function openStore(path: string, options: OpenOptions = {}): Store {
 }
 
 /** withCreated adds to each run the tasks its worker created. */
-function withCreated(k: Kernel, taskId: string, runs: Run[]): RunDetail[] {
-  const created = createdTasks(k, taskId, runs);
+async function withCreated(k: Kernel, taskId: string, runs: Run[]): Promise<RunDetail[]> {
+  const created = await createdTasks(k, taskId, runs);
   return runs.map((r) => ({ ...r, created_tasks: created.get(r.id) ?? [] }));
 }
 
 export class Store {
-  readonly #k: Kernel;
+  readonly #driver: Driver;
+  readonly #base: Omit<Kernel, "q">;
   readonly #confine: Confinement | null;
 
   /**
-   * With a confinement the connection is read-only (PRAGMA query_only) except inside #write,
-   * whose transactions are audited: a method that wrote any other way would be refused by
-   * SQLite itself, so no write path can miss the audit.
+   * With a confinement the driver refuses writes outside its transactions, and #write audits
+   * each of them: a method that wrote any other way would be refused by the database itself,
+   * so no write path can miss the audit.
    */
-  constructor(kernel: Kernel, confine: Confinement | null = null) {
-    this.#k = kernel;
+  constructor(driver: Driver, base: Omit<Kernel, "q">, confine: Confinement | null = null) {
+    this.#driver = driver;
+    this.#base = base;
     this.#confine = confine;
-    if (confine) kernel.db.exec("PRAGMA query_only = ON");
   }
 
   /** The worker binding this connection is confined to, or null (a person, the dispatcher). */
@@ -157,55 +164,44 @@ export class Store {
     return this.#confine;
   }
 
+  /** Where the board lives: its file, or its URL. */
   get path(): string {
-    return this.#k.db.path;
+    return this.#driver.location;
   }
 
-  #write<T>(fn: (k: Kernel) => T): Promise<T> {
-    try {
-      const c = this.#confine;
-      if (c) return Promise.resolve(this.#confinedTx(c, fn));
-      return Promise.resolve(this.#k.db.tx(() => fn(this.#k)));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  /** The board's driver, for its own maintenance tools and tests (a driver's extras). */
+  get driver(): Driver {
+    return this.#driver;
   }
 
-  /** #confinedTx runs a confined write: audited before it commits, rolled back if refused. */
-  #confinedTx<T>(c: Confinement, fn: (k: Kernel) => T): T {
-    const db = this.#k.db;
-    db.exec("PRAGMA query_only = OFF");
-    try {
-      return db.tx(() => {
-        const mark = markWrite(this.#k, c);
-        const result = fn(this.#k);
-        auditWrite(this.#k, c, mark);
-        return result;
-      });
-    } finally {
-      db.exec("PRAGMA query_only = ON");
-    }
+  #kernel(q: Queries): Kernel {
+    return { q, now: this.#base.now, options: this.#base.options };
   }
 
-  #read<T>(fn: (k: Kernel) => T): Promise<T> {
-    try {
-      return Promise.resolve(this.#k.db.read(() => fn(this.#k)));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  #write<T>(fn: (k: Kernel) => T | Promise<T>): Promise<T> {
+    const c = this.#confine;
+    if (!c) return this.#driver.tx((q) => Promise.resolve(fn(this.#kernel(q))));
+    // A confined write: audited before it commits, rolled back if refused.
+    return this.#driver.tx(async (q) => {
+      const k = this.#kernel(q);
+      const mark = await markWrite(k, c);
+      const result = await fn(k);
+      await auditWrite(k, c, mark, this.#driver.location);
+      return result;
+    });
   }
 
-  info(): Promise<{ path: string; schema_version: number; sqlite_version: string }> {
-    return this.#read(({ db }) => ({
-      path: db.path,
-      schema_version: db.schemaVersion(),
-      sqlite_version: db.sqliteVersion(),
-    }));
+  #read<T>(fn: (k: Kernel) => T | Promise<T>): Promise<T> {
+    return this.#driver.read((q) => Promise.resolve(fn(this.#kernel(q))));
   }
 
-  /** pragmas reports the connection's journal mode, synchronous, foreign keys, busy timeout. */
-  pragmas(): Promise<ReturnType<Db["pragmas"]>> {
-    return this.#read(({ db }) => db.pragmas());
+  async info(): Promise<{ path: string; schema_version: number; sqlite_version: string }> {
+    const info = await this.#driver.info();
+    return {
+      path: this.#driver.location,
+      schema_version: info.schema_version,
+      sqlite_version: info.engine.replace(/^SQLite /, ""),
+    };
   }
 
   resolveId(ref: string): Promise<string> {
@@ -237,19 +233,17 @@ export class Store {
     ref: string,
     eventLimit = 200,
   ): Promise<TaskDetail & { waiting_on: { id: string; status: Status }[] }> {
-    return this.#read((k) => {
-      const task = getTask(k, ref);
-      const ref_ = (sql: string) => k.db.all<TaskLinkRef>(sql, task.id).map((r) => ({ ...r }));
+    return this.#read(async (k) => {
+      const row = await resolveTask(k, ref);
+      const refs = (rows: TaskLinkRef[]) => rows.map((r) => ({ ...r }));
       return {
-        task,
-        parents: ref_(`SELECT p.id, p.title, p.status, p.assignee FROM task_links l
-          JOIN tasks p ON p.id = l.parent_id WHERE l.child_id = ? ORDER BY p.created_at, p.id`),
-        children: ref_(`SELECT c.id, c.title, c.status, c.assignee FROM task_links l
-          JOIN tasks c ON c.id = l.child_id WHERE l.parent_id = ? ORDER BY c.created_at, c.id`),
-        comments: listComments(k, task.id),
-        events: listEvents(k, task.id, eventLimit),
-        runs: withCreated(k, task.id, listRuns(k, task.id).reverse()),
-        waiting_on: waitingOn(k, task.id).map((r) => ({ ...r })),
+        task: toTask(row),
+        parents: refs(await k.q.parentsOf(row.id)),
+        children: refs(await k.q.childrenOf(row.id)),
+        comments: await listComments(k, row.id),
+        events: await listEvents(k, row.id, eventLimit),
+        runs: await withCreated(k, row.id, (await listRuns(k, row.id)).reverse()),
+        waiting_on: (await waitingOn(k, row.id)).map((r) => ({ ...r })),
       };
     });
   }
@@ -272,9 +266,9 @@ export class Store {
     actor: Actor,
   ): Promise<Task> {
     const { assignee, ...fields } = patch;
-    return this.#write((k) => {
+    return this.#write(async (k) => {
       const edit = assignee === undefined || Object.values(fields).some((v) => v !== undefined);
-      const task = edit ? editTask(k, ref, fields, actor) : null;
+      const task = edit ? await editTask(k, ref, fields, actor) : null;
       return assignee === undefined ? task! : assignTask(k, task?.id ?? ref, assignee, actor);
     });
   }
@@ -419,15 +413,15 @@ export class Store {
   }
 
   getRun(runId: number): Promise<Run> {
-    return this.#read((k) => toRun(loadRun(k, runId)));
+    return this.#read(async (k) => toRun(await loadRun(k, runId)));
   }
 
   /**
-   * dataVersion changes whenever another connection commits to the board: polling it is
-   * how a dispatcher wakes within milliseconds of any write.
+   * changeMark moves whenever anything commits to the board, from this process or another:
+   * polling it is how a dispatcher wakes within milliseconds of any write.
    */
-  dataVersion(): number {
-    return this.#k.db.dataVersion();
+  changeMark(): Promise<number> {
+    return this.#driver.changeMark();
   }
 
   /**
@@ -571,19 +565,6 @@ export class Store {
 
   // Maintenance (maintenance.ts): gc, backup, doctor -------------------------------------------
 
-  /** Runs `fn` outside any transaction: for work that opens its own (or may not run in one). */
-  #direct<T>(fn: (k: Kernel) => T): Promise<T> {
-    try {
-      return Promise.resolve(fn(this.#k));
-    } catch (err) {
-      // A confined connection is read-only here: SQLite refused a write (gc, doctor --repair)
-      if (this.#confine && readOnlyError(this.path, err)) {
-        return Promise.reject(directRefusal("change the board outside a task"));
-      }
-      return Promise.reject(err);
-    }
-  }
-
   /** gcCandidates lists archived and done tasks finished at least `olderThanMs` ago. */
   gcCandidates(olderThanMs: number): Promise<maintenance.GcCandidates> {
     return this.#read((k) => maintenance.gcCandidates(k, olderThanMs));
@@ -591,27 +572,31 @@ export class Store {
 
   /** pruneEvents deletes (or with `dryRun` counts) the events of long-finished tasks. */
   pruneEvents(olderThanMs: number, dryRun = false): Promise<maintenance.PruneResult> {
-    return this.#direct((k) => maintenance.pruneEvents(k, olderThanMs, dryRun));
+    // Its deletes run in the driver's own transactions, not audited ones: refused at once
+    if (this.#confine && !dryRun) {
+      return Promise.reject(directRefusal("change the board outside a task"));
+    }
+    return maintenance.pruneEvents(this.#driver, this.#base.now, olderThanMs, dryRun);
   }
 
   /** backup writes a consistent copy of the live board to a new file `path`. */
   backup(path: string): Promise<maintenance.BackupResult> {
     // refused before it starts: VACUUM INTO would leave an empty file behind
     if (this.#confine) return Promise.reject(directRefusal("back up the board"));
-    return this.#direct((k) => maintenance.backup(k, path));
+    return maintenance.backup(this.#driver, path);
   }
 
   /** doctor runs SQLite's integrity checks, the invariants, and looks for stale open runs. */
   doctor(options: maintenance.DoctorOptions = {}): Promise<maintenance.DoctorReport> {
-    // #direct: doctor opens its own read transaction, after the file checks (a damaged page
-    // ends the transaction it is read in, which would fail the COMMIT of an outer one)
-    return this.#direct((k) => maintenance.doctor(k, options));
+    // Not one transaction: doctor checks the file first, then reads the board in its own
+    // snapshot (a damaged page ends the transaction it is read in)
+    return maintenance.doctor(this.#driver, this.#base.now, options);
   }
 
   // end Maintenance ---------------------------------------------------------------------------
 
   close(): void {
-    this.#k.db.close();
+    this.#driver.close();
   }
 
   [Symbol.dispose](): void {

@@ -6,14 +6,14 @@
  * only records what was delivered, what failed, and when a task subscription ends.
  */
 import { z } from "zod";
-import { type EventRow, type TaskRow, toEvent, toTaskSummary } from "./_rows.ts";
-import { appendEvent, EVENT_KIND, type Kernel, loadTask, resolveId } from "./_kernel.ts";
-import { iso } from "./_rows.ts";
+import { iso, toEvent, toTaskSummary } from "./_rows.ts";
+import { appendEvent, EVENT_KIND, type Kernel, resolveTask } from "./_kernel.ts";
+import type { SubscriptionKind, SubscriptionRow } from "./driver/admin.ts";
 import { ConflictError, NotFoundError } from "./errors.ts";
 import { name, noNul, parse } from "./input.ts";
 import type { Actor, TaskEvent, TaskSummary } from "./types.ts";
 
-export type SubscriptionKind = "webhook" | "command";
+export type { SubscriptionKind };
 
 /**
  * SubscriptionState: `active` delivers normally, `retrying` has failed and waits for its
@@ -68,26 +68,6 @@ export interface Batch {
    * past the events the filters skip, so the next look starts where this one ended.
    */
   through: number;
-}
-
-interface SubscriptionRow {
-  id: number;
-  kind: SubscriptionKind;
-  target: string;
-  secret: string | null;
-  task_id: string | null;
-  tenant: string | null;
-  assignee: string | null;
-  kinds: string | null;
-  cursor: number;
-  failures: number;
-  next_attempt_at: number | null;
-  last_error: string | null;
-  delivered: number;
-  disabled_at: number | null;
-  ended_at: number | null;
-  created_by: string;
-  created_at: number;
 }
 
 function stateOf(r: SubscriptionRow): SubscriptionState {
@@ -194,12 +174,8 @@ export const SubscriptionInput = z.discriminatedUnion("kind", [
 });
 export type SubscriptionInput = z.input<typeof SubscriptionInput>;
 
-function head(k: Kernel): number {
-  return k.db.get<{ id: number }>("SELECT coalesce(max(id), 0) AS id FROM task_events")!.id;
-}
-
-function loadSubscription(k: Kernel, id: number): SubscriptionRow {
-  const row = k.db.get<SubscriptionRow>("SELECT * FROM subscriptions WHERE id = ?", id);
+async function loadSubscription(k: Kernel, id: number): Promise<SubscriptionRow> {
+  const row = await k.q.subscriptionGet(id);
   if (!row) throw new NotFoundError(`No subscription ${id}`);
   return row;
 }
@@ -208,9 +184,13 @@ function loadSubscription(k: Kernel, id: number): SubscriptionRow {
  * addSubscription validates and stores a subscription. Its cursor starts at the current
  * head of the event stream: it receives what happens from now on, never the history.
  */
-export function addSubscription(k: Kernel, raw: SubscriptionInput, actor: Actor): Subscription {
+export async function addSubscription(
+  k: Kernel,
+  raw: SubscriptionInput,
+  actor: Actor,
+): Promise<Subscription> {
   const input = parse(SubscriptionInput, raw, "subscription");
-  const task = input.task === undefined ? null : loadTask(k, resolveId(k, input.task));
+  const task = input.task === undefined ? null : await resolveTask(k, input.task);
   if (task && (task.status === "done" || task.status === "archived")) {
     // Its subscription would end before anything happened: say so instead.
     throw new ConflictError(
@@ -221,33 +201,30 @@ export function addSubscription(k: Kernel, raw: SubscriptionInput, actor: Actor)
   const kinds = input.kinds === undefined || input.kinds.length === 0
     ? null
     : JSON.stringify([...new Set(input.kinds)]);
-  const id = k.db.run(
-    `INSERT INTO subscriptions (kind, target, secret, task_id, tenant, assignee, kinds, cursor,
-       created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    input.kind,
-    input.target,
-    input.kind === "webhook" ? input.secret ?? null : null,
-    task?.id ?? null,
-    input.tenant ?? null,
-    input.assignee ?? null,
+  const row = await k.q.subscriptionInsert({
+    kind: input.kind,
+    target: input.target,
+    secret: input.kind === "webhook" ? input.secret ?? null : null,
+    task_id: task?.id ?? null,
+    tenant: input.tenant ?? null,
+    assignee: input.assignee ?? null,
     kinds,
-    head(k),
-    actor.name,
-    k.now(),
-  ).lastInsertRowid;
-  return toSubscription(loadSubscription(k, id));
+    cursor: await k.q.eventHead(),
+    created_by: actor.name,
+    created_at: k.now(),
+  });
+  return toSubscription(row);
 }
 
 /** listSubscriptions returns every subscription, oldest first. */
-export function listSubscriptions(k: Kernel): Subscription[] {
-  return k.db.all<SubscriptionRow>("SELECT * FROM subscriptions ORDER BY id")
-    .map(toSubscription);
+export async function listSubscriptions(k: Kernel): Promise<Subscription[]> {
+  return (await k.q.subscriptionsAll()).map(toSubscription);
 }
 
 /** removeSubscription deletes subscription `id` and returns it; NotFoundError if none. */
-export function removeSubscription(k: Kernel, id: number): Subscription {
-  const row = loadSubscription(k, id);
-  k.db.run("DELETE FROM subscriptions WHERE id = ?", id);
+export async function removeSubscription(k: Kernel, id: number): Promise<Subscription> {
+  const row = await loadSubscription(k, id);
+  await k.q.subscriptionDelete(id);
   return toSubscription(row);
 }
 
@@ -255,20 +232,16 @@ export function removeSubscription(k: Kernel, id: number): Subscription {
  * enableSubscription re-enables a disabled (or retrying) subscription at once, keeping its
  * cursor: the events it missed are delivered next. An ended one cannot come back.
  */
-export function enableSubscription(k: Kernel, id: number): Subscription {
-  const row = loadSubscription(k, id);
+export async function enableSubscription(k: Kernel, id: number): Promise<Subscription> {
+  const row = await loadSubscription(k, id);
   if (row.ended_at !== null) {
     throw new ConflictError(
       "subscription_ended",
       `Cannot enable subscription ${id}: it ended when task "${row.task_id}" was finished`,
     );
   }
-  k.db.run(
-    `UPDATE subscriptions SET disabled_at = NULL, failures = 0, next_attempt_at = NULL,
-       last_error = NULL WHERE id = ?`,
-    id,
-  );
-  return toSubscription(loadSubscription(k, id));
+  await k.q.subscriptionEnable(id);
+  return toSubscription(await loadSubscription(k, id));
 }
 
 /**
@@ -276,15 +249,8 @@ export function enableSubscription(k: Kernel, id: number): Subscription {
  * and that have events after their cursor: the work of one delivery round. One indexed
  * query, so a round with nothing to do costs almost nothing.
  */
-export function dueSubscriptions(k: Kernel, now: number): DueSubscription[] {
-  return k.db.all<SubscriptionRow>(
-    `SELECT * FROM subscriptions
-     WHERE disabled_at IS NULL AND ended_at IS NULL
-       AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
-       AND cursor < (SELECT coalesce(max(id), 0) FROM task_events)
-     ORDER BY id`,
-    now,
-  ).map((r) => ({ ...toSubscription(r), secret: r.secret }));
+export async function dueSubscriptions(k: Kernel, now: number): Promise<DueSubscription[]> {
+  return (await k.q.subscriptionsDue(now)).map((r) => ({ ...toSubscription(r), secret: r.secret }));
 }
 
 /**
@@ -292,49 +258,32 @@ export function dueSubscriptions(k: Kernel, now: number): DueSubscription[] {
  * filters (task, the task's tenant and assignee as they are now, kinds), each with its task.
  * Null when the subscription does not exist.
  */
-export function nextBatch(k: Kernel, subId: number, limit = 100): Batch | null {
-  const sub = k.db.get<SubscriptionRow>("SELECT * FROM subscriptions WHERE id = ?", subId);
+export async function nextBatch(k: Kernel, subId: number, limit = 100): Promise<Batch | null> {
+  const sub = await k.q.subscriptionGet(subId);
   if (!sub) return null;
-  const top = head(k);
-  // Fragments come from code; only values are parameters. A task filter walks its index.
-  const where = ["e.id > ?"];
-  const params: (string | number)[] = [sub.cursor];
-  if (sub.task_id !== null) {
-    where.push("e.task_id = ?");
-    params.push(sub.task_id);
-  }
-  if (sub.tenant !== null) {
-    where.push("t.tenant = ?");
-    params.push(sub.tenant);
-  }
-  if (sub.assignee !== null) {
-    where.push("t.assignee = ?");
-    params.push(sub.assignee);
-  }
-  if (sub.kinds !== null) {
-    where.push("e.kind IN (SELECT value FROM json_each(?))");
-    params.push(sub.kinds);
-  }
-  const rows = k.db.all<EventRow>(
-    `SELECT e.* FROM task_events e LEFT JOIN tasks t ON t.id = e.task_id
-     WHERE ${where.join(" AND ")} AND e.id <= ? ORDER BY e.id LIMIT ?`,
-    ...params,
-    top,
-    limit,
-  );
+  const top = await k.q.eventHead();
+  const rows = await k.q.subscriptionEvents({
+    after: sub.cursor,
+    through: top,
+    task_id: sub.task_id,
+    tenant: sub.tenant,
+    assignee: sub.assignee,
+    kinds: sub.kinds === null ? null : JSON.parse(sub.kinds) as string[],
+  }, limit);
   const tasks = new Map<string, TaskSummary>();
-  const taskOf = (id: string | null): TaskSummary | null => {
+  const taskOf = async (id: string | null): Promise<TaskSummary | null> => {
     if (id === null) return null;
     let t = tasks.get(id);
     if (!t) {
-      const row = k.db.get<TaskRow>("SELECT * FROM tasks WHERE id = ?", id);
+      const row = await k.q.taskGet(id);
       if (!row) return null;
       t = toTaskSummary(row);
       tasks.set(id, t);
     }
     return t;
   };
-  const notifications = rows.map((r) => ({ event: toEvent(r), task: taskOf(r.task_id) }));
+  const notifications: Notification[] = [];
+  for (const r of rows) notifications.push({ event: toEvent(r), task: await taskOf(r.task_id) });
   // A short batch saw every event up to the head (inside this one read snapshot).
   const through = rows.length < limit ? top : rows.at(-1)!.id;
   return { notifications, through: Math.max(through, sub.cursor) };
@@ -345,17 +294,12 @@ export function nextBatch(k: Kernel, subId: number, limit = 100): Batch | null {
  * and the task is done or archived. Blocked, failed or crashed tasks may come back, so they
  * never end one; nor does a done task that was reopened after (its later events are pending).
  */
-function endIfFinished(k: Kernel, sub: SubscriptionRow): void {
+async function endIfFinished(k: Kernel, sub: SubscriptionRow): Promise<void> {
   if (sub.task_id === null || sub.ended_at !== null) return;
-  const task = k.db.get<{ status: string }>("SELECT status FROM tasks WHERE id = ?", sub.task_id);
+  const task = await k.q.taskGet(sub.task_id);
   if (!task || (task.status !== "done" && task.status !== "archived")) return;
-  const later = k.db.get(
-    "SELECT 1 FROM task_events WHERE task_id = ? AND id > ? LIMIT 1",
-    sub.task_id,
-    sub.cursor,
-  );
-  if (later) return;
-  k.db.run("UPDATE subscriptions SET ended_at = ? WHERE id = ?", k.now(), sub.id);
+  if (await k.q.taskHasEventsAfter(sub.task_id, sub.cursor)) return;
+  await k.q.subscriptionEnd(sub.id, k.now());
 }
 
 /**
@@ -363,22 +307,15 @@ function endIfFinished(k: Kernel, sub: SubscriptionRow): void {
  * delivered total, clears the failure count, and ends a finished task subscription.
  * Returns null when the subscription was removed meanwhile.
  */
-export function markDelivered(
+export async function markDelivered(
   k: Kernel,
   subId: number,
   through: number,
   count = 1,
-): Subscription | null {
-  const r = k.db.run(
-    `UPDATE subscriptions SET cursor = max(cursor, ?), delivered = delivered + ?, failures = 0,
-       next_attempt_at = NULL, last_error = NULL WHERE id = ?`,
-    through,
-    count,
-    subId,
-  );
-  if (r.changes === 0) return null;
-  endIfFinished(k, loadSubscription(k, subId));
-  return toSubscription(loadSubscription(k, subId));
+): Promise<Subscription | null> {
+  if (!await k.q.subscriptionDelivered(subId, through, count)) return null;
+  await endIfFinished(k, await loadSubscription(k, subId));
+  return toSubscription(await loadSubscription(k, subId));
 }
 
 /**
@@ -387,29 +324,24 @@ export function markDelivered(
  * `subscription_disabled` event says so, for `watch` and the other subscriptions.
  * Returns null when the subscription was removed meanwhile.
  */
-export function markFailed(
+export async function markFailed(
   k: Kernel,
   subId: number,
   error: string,
   nextAttemptAt: number | null,
   disable: boolean,
-): Subscription | null {
-  const now = k.now();
+): Promise<Subscription | null> {
   const message = error.length > 2_000 ? `${error.slice(0, 1_999)}…` : error;
-  const r = k.db.run(
-    `UPDATE subscriptions SET failures = failures + 1, last_error = ?, next_attempt_at = ?,
-       disabled_at = CASE WHEN ? THEN coalesce(disabled_at, ?) ELSE disabled_at END
-     WHERE id = ?`,
-    message,
-    disable ? null : nextAttemptAt,
-    disable ? 1 : 0,
-    now,
-    subId,
-  );
-  if (r.changes === 0) return null;
-  const sub = loadSubscription(k, subId);
+  const failed = await k.q.subscriptionFailed(subId, {
+    error: message,
+    next_attempt_at: disable ? null : nextAttemptAt,
+    disable,
+    at: k.now(),
+  });
+  if (!failed) return null;
+  const sub = await loadSubscription(k, subId);
   if (disable) {
-    appendEvent(k, null, null, "subscription_disabled", { name: "kanban" }, {
+    await appendEvent(k, null, null, "subscription_disabled", { name: "kanban" }, {
       subscription: sub.id,
       kind: sub.kind,
       failures: sub.failures,
@@ -420,6 +352,6 @@ export function markFailed(
 }
 
 /** eventHead is the id of the newest event (0 on an empty board): "from now on" for a cursor. */
-export function eventHead(k: Kernel): number {
-  return head(k);
+export function eventHead(k: Kernel): Promise<number> {
+  return k.q.eventHead();
 }

@@ -6,6 +6,7 @@
  */
 import type { Kernel } from "./_kernel.ts";
 import { iso } from "./_rows.ts";
+import type { UsageGroupRow, UsageSumsRow } from "./driver/reads.ts";
 
 export interface UsageTotals {
   /** Runs that ended in the window. */
@@ -37,33 +38,6 @@ export interface UsageFilter {
   since?: number | undefined;
   tenant?: string | undefined;
 }
-
-/** The columns USAGE_SUMS reads for one group of runs. */
-export interface UsageSumsRow {
-  runs: number;
-  with_usage: number;
-  input: number | null;
-  output: number | null;
-  cache_read: number | null;
-  cache_write: number | null;
-  reasoning: number | null;
-  cost: number | null;
-  with_cost: number;
-}
-
-/** One group of runs: a profile and a tenant, with the sums of their usage. */
-interface Row extends UsageSumsRow {
-  profile: string | null;
-  tenant: string | null;
-}
-
-/** The sums of a group of runs (`r`): cost only over the runs that reported one. */
-export const USAGE_SUMS = `count(*) AS runs, count(r.usage) AS with_usage,
-  sum(r.usage ->> '$.input_tokens') AS input, sum(r.usage ->> '$.output_tokens') AS output,
-  sum(r.usage ->> '$.cache_read_tokens') AS cache_read,
-  sum(r.usage ->> '$.cache_write_tokens') AS cache_write,
-  sum(r.usage ->> '$.reasoning_tokens') AS reasoning,
-  sum(r.usage ->> '$.cost_usd') AS cost, count(r.usage ->> '$.cost_usd') AS with_cost`;
 
 /** addUsage sums groups of runs into totals (cost stays null until a run reported one). */
 export function addUsage<T extends UsageTotals>(into: T, r: UsageSumsRow): T {
@@ -100,7 +74,10 @@ function rounded(t: UsageTotals): UsageTotals {
 }
 
 /** byKey sums the groups by one key, busiest first (then by key, no key last). */
-function byKey(rows: Row[], key: (r: Row) => string | null): [string | null, UsageTotals][] {
+function byKey(
+  rows: UsageGroupRow[],
+  key: (r: UsageGroupRow) => string | null,
+): [string | null, UsageTotals][] {
   const sums = new Map<string | null, UsageTotals>();
   for (const r of rows) sums.set(key(r), addUsage(sums.get(key(r)) ?? zeroUsage(), r));
   return [...sums].map(([k, t]): [string | null, UsageTotals] => [k, rounded(t)])
@@ -111,24 +88,13 @@ function byKey(rows: Row[], key: (r: Row) => string | null): [string | null, Usa
  * usageStats sums the usage of the runs that ended in the window, by profile and tenant: one
  * pass over the window's runs, grouped by both, summed further here.
  */
-export function usageStats(k: Kernel, filter: UsageFilter = {}): UsageStats {
+export async function usageStats(k: Kernel, filter: UsageFilter = {}): Promise<UsageStats> {
   const until = k.now();
-  const where = ["r.ended_at IS NOT NULL", "r.ended_at <= ?"];
-  const params: (string | number)[] = [until];
-  if (filter.since !== undefined) {
-    where.push("r.ended_at >= ?");
-    params.push(filter.since);
-  }
-  if (filter.tenant !== undefined) {
-    where.push("t.tenant = ?");
-    params.push(filter.tenant);
-  }
-  const rows = k.db.all<Row>(
-    `SELECT r.profile AS profile, t.tenant AS tenant, ${USAGE_SUMS}
-     FROM task_runs r JOIN tasks t ON t.id = r.task_id WHERE ${where.join(" AND ")}
-     GROUP BY r.profile, t.tenant`,
-    ...params,
-  );
+  const rows = await k.q.usageByProfileAndTenant({
+    since: filter.since,
+    until,
+    tenant: filter.tenant ?? null,
+  });
   return {
     since: filter.since === undefined ? null : iso(filter.since),
     until: iso(until)!,

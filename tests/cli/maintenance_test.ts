@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { prepareWorkspace } from "../../lib/workspace/workspace.ts";
-import { rawDb, snapshot } from "../store/_helpers.ts";
+import { rawDb, snapshot } from "../store/sqlite/_raw.ts";
 import { type CliHome, cliHome, create } from "./_cli.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));

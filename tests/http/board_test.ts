@@ -36,7 +36,7 @@ Deno.test("GET /api/v1/status is what kanban status computes (lib/dispatch/healt
 Deno.test("the dispatch nudge writes an event that another connection sees at once", async () => {
   await using a = appSetup();
   using other = openStore(a.b.path); // a dispatcher's own connection
-  const before = other.dataVersion();
+  const before = await other.changeMark();
   const { event } = await a.ok<{ event: { kind: string; actor: string; id: number } }>(
     "POST",
     "/api/v1/dispatch/nudge",
@@ -46,7 +46,7 @@ Deno.test("the dispatch nudge writes an event that another connection sees at on
   conforms(shapes.TaskEvent, event);
   assert.equal(event.kind, "dispatch_requested");
   assert.equal(event.actor, "alice");
-  assert.notEqual(other.dataVersion(), before, "the dispatcher's data_version moved");
+  assert.notEqual(await other.changeMark(), before, "the dispatcher's change mark moved");
   assert.equal(await other.eventHead(), event.id);
 });
 

@@ -1,10 +1,18 @@
 /**
- * Helpers shared by the store tests: make tasks, claim them, read the board behind the
- * store's back (a second connection), and collect event kinds.
+ * Helpers shared by the store tests (and tests of other folders): make tasks, claim them,
+ * collect event kinds, and read everything a board holds through the Store API. Driver-neutral:
+ * the raw SQLite helpers (snapshot, rawDb) are in tests/store/sqlite/_raw.ts.
  */
 import assert from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
-import type { Actor, Claim, CreateTaskInput, Store, Task } from "../../lib/store/mod.ts";
+import type {
+  Actor,
+  Claim,
+  CreateTaskInput,
+  Run,
+  Store,
+  Task,
+  TaskEvent,
+} from "../../lib/store/mod.ts";
 import { DISPATCHER, HUMAN } from "../_setup.ts";
 
 /** add creates a task as the test's person and returns it. */
@@ -33,31 +41,66 @@ export async function eventKinds(store: Store, id: string): Promise<string[]> {
   return (await store.showTask(id)).events.map((e) => e.kind);
 }
 
-export const TABLES = ["tasks", "task_links", "task_runs", "task_comments", "task_events"];
-
-/**
- * snapshot reads every row of every board table through a second, read-only connection, so
- * that a test sees what is committed on disk rather than what the store reports.
- */
-export function snapshot(path: string): Record<string, Record<string, unknown>[]> {
-  const db = new DatabaseSync(path, { readOnly: true });
-  try {
-    return Object.fromEntries(
-      TABLES.map((t) => [
-        t,
-        db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2`).all().map((r) => ({ ...r })),
-      ]),
-    );
-  } finally {
-    db.close();
-  }
+/** finishedParent makes a done task with a busy history and a handoff, and its ready child. */
+export async function finishedParent(store: Store) {
+  const parent = await add(store, "schema", { assignee: "coder" });
+  const child = await add(store, "api", { parents: [parent.id] });
+  const c = await claimId(store, parent.id);
+  await store.heartbeat(parent.id, worker(c), "halfway");
+  await store.comment(parent.id, "made the tables", worker(c));
+  await store.complete(
+    parent.id,
+    { summary: "users and sessions tables", metadata: { tables: 2 } },
+    worker(c),
+  );
+  return { parent, child, run: c.run.id };
 }
 
+/** busyBoard builds a board with every status and a few runs, comments and links. */
+export async function busyBoard(b: { store: Store; clock: { now(): number } }) {
+  const s = b.store;
+  const parent = await add(s, "parent");
+  const child = await add(s, "child", { parents: [parent.id] });
+  await add(s, "idea", { triage: true });
+  await add(s, "later", { not_before: b.clock.now() + 60_000 });
+  const running = await add(s, "running");
+  const c = await claimId(s, running.id);
+  await s.heartbeat(running.id, worker(c));
+  await s.comment(running.id, "on it", worker(c));
+  const flaky = await add(s, "flaky");
+  const f = await claimId(s, flaky.id);
+  await s.endRun(f.run.id, { outcome: "crashed" }, DISPATCHER);
+  const reviewed = await add(s, "reviewed", { review_required: true });
+  await s.complete(reviewed.id, { summary: "check" }, HUMAN);
+  const held = await add(s, "held");
+  await s.block(held.id, "question", HUMAN);
+  const gone = await add(s, "gone");
+  await s.cancel(gone.id, "no", HUMAN);
+  return { parent, child, running, run: c.run.id, flaky, held };
+}
+
+/** Everything a board holds, as boardState reads it through the Store API. */
+export interface BoardState {
+  tasks: Awaited<ReturnType<Store["showTask"]>>[];
+  runs: (Run & { token: string | null })[];
+  events: TaskEvent[];
+}
+
+/** The most rows boardState reads of any one kind; a test board stays far below it. */
+const ALL = 1_000_000;
+
 /**
- * rawDb opens a second, writable connection without foreign key enforcement: tests use it to
- * corrupt a board on purpose and check that the invariant checks notice.
+ * boardState reads everything the board's five kinds of rows hold (tasks, links, runs with
+ * their lease tokens, comments, events) through the Store API, in a stable order: a test
+ * compares two of them to check that a refused write committed nothing, on any driver.
  */
-export function rawDb(path: string): DatabaseSync & Disposable {
-  const db = new DatabaseSync(path, { enableForeignKeyConstraints: false });
-  return Object.assign(db, { [Symbol.dispose]: () => db.close() });
+export async function boardState(store: Store): Promise<BoardState> {
+  const ids = (await store.listTasks({ archived: true })).map((t) => t.id).sort();
+  const tasks = [];
+  for (const id of ids) tasks.push(await store.showTask(id, ALL));
+  const runs = [];
+  for (const run of (await store.listRuns(undefined, ALL)).reverse()) {
+    runs.push({ ...run, token: await store.runToken(run.id) });
+  }
+  return { tasks, runs, events: await store.eventsSince(0, ALL) };
 }

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { NotFoundError, ValidationError } from "../../lib/store/mod.ts";
-import { HUMAN, setup } from "../_setup.ts";
-import { add, claimId, rawDb, snapshot, worker } from "./_helpers.ts";
+import { HUMAN } from "../_setup.ts";
+import { add, boardState, claimId, worker } from "./_helpers.ts";
+import { conformance } from "./_drivers.ts";
 
-Deno.test("comment() by a person stores the text, the author and no run", async () => {
-  await using b = setup();
+conformance("comment() by a person stores the text, the author and no run", async (drv) => {
+  await using b = await drv.fresh();
   const task = await add(b.store, "discuss");
   const c = await b.store.comment(task.id, "Use **SQLite**.\nNot Postgres.", HUMAN);
   assert.deepEqual({ ...c, id: 0 }, {
@@ -20,8 +21,8 @@ Deno.test("comment() by a person stores the text, the author and no run", async 
   assert.deepEqual(ev.data, { comment: c.id });
 });
 
-Deno.test("comment() by a worker records the run it came from", async () => {
-  await using b = setup();
+conformance("comment() by a worker records the run it came from", async (drv) => {
+  await using b = await drv.fresh();
   const task = await add(b.store, "work");
   const c = await claimId(b.store, task.id);
   const cm = await b.store.comment(task.id, "halfway", worker(c));
@@ -31,10 +32,10 @@ Deno.test("comment() by a worker records the run it came from", async () => {
   assert.equal(mid.run_id, null);
 });
 
-Deno.test("comment() refuses an empty or oversized comment and changes nothing", async () => {
-  await using b = setup();
+conformance("comment() refuses an empty or oversized comment and changes nothing", async (drv) => {
+  await using b = await drv.fresh();
   const task = await add(b.store, "discuss");
-  const before = snapshot(b.path);
+  const before = await boardState(b.store);
   for (
     const [body, msg] of [["", /comment is empty/], [" \n\t", /comment is empty/], [
       "x".repeat(64 * 1024 + 1),
@@ -55,42 +56,41 @@ Deno.test("comment() refuses an empty or oversized comment and changes nothing",
     );
   }
   await assert.rejects(b.store.comment("t_00000000", "hi", HUMAN), NotFoundError);
-  assert.deepEqual(snapshot(b.path), before);
+  assert.deepEqual(await boardState(b.store), before);
 });
 
-Deno.test("showTask() lists comments oldest first and the most recent events up to a limit", async () => {
-  await using b = setup();
-  const task = await add(b.store, "chatty");
-  for (let i = 1; i <= 5; i++) await b.store.comment(task.id, `c${i}`, HUMAN);
-  const shown = await b.store.showTask(task.id, 3);
-  assert.deepEqual(shown.comments.map((c) => c.body), ["c1", "c2", "c3", "c4", "c5"]);
-  assert.equal(shown.events.length, 3);
-  const all = (await b.store.showTask(task.id)).events;
-  assert.deepEqual(shown.events, all.slice(-3));
-});
+conformance(
+  "showTask() lists comments oldest first and the most recent events up to a limit",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const task = await add(b.store, "chatty");
+    for (let i = 1; i <= 5; i++) await b.store.comment(task.id, `c${i}`, HUMAN);
+    const shown = await b.store.showTask(task.id, 3);
+    assert.deepEqual(shown.comments.map((c) => c.body), ["c1", "c2", "c3", "c4", "c5"]);
+    assert.equal(shown.events.length, 3);
+    const all = (await b.store.showTask(task.id)).events;
+    assert.deepEqual(shown.events, all.slice(-3));
+  },
+);
 
-Deno.test("eventsSince() reads the board's event stream after a cursor, in order", async () => {
-  await using b = setup();
-  const a = await add(b.store, "a");
-  const first = await b.store.eventsSince(0);
-  assert.deepEqual(first.map((e) => [e.kind, e.task_id]), [["created", a.id]]);
-  const cursor = first.at(-1)!.id;
-  const c = await add(b.store, "c");
-  await b.store.comment(a.id, "hi", HUMAN);
-  const next = await b.store.eventsSince(cursor);
-  assert.deepEqual(next.map((e) => [e.kind, e.task_id]), [["created", c.id], ["commented", a.id]]);
-  assert.deepEqual(await b.store.eventsSince(cursor, 1), next.slice(0, 1));
-  assert.deepEqual(await b.store.eventsSince(next.at(-1)!.id), []);
-  assert.equal(next[0]!.at, "2026-01-01T00:00:00.000Z");
-  assert.deepEqual(next[0]!.data, { to: "ready" });
-});
-
-Deno.test("task_events is append-only: the database refuses to update an event", async () => {
-  await using b = setup();
-  await add(b.store, "a");
-  using db = rawDb(b.path);
-  assert.throws(
-    () => db.exec("UPDATE task_events SET kind = 'forged'"),
-    /task_events is append-only/,
-  );
-});
+conformance(
+  "eventsSince() reads the board's event stream after a cursor, in order",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const a = await add(b.store, "a");
+    const first = await b.store.eventsSince(0);
+    assert.deepEqual(first.map((e) => [e.kind, e.task_id]), [["created", a.id]]);
+    const cursor = first.at(-1)!.id;
+    const c = await add(b.store, "c");
+    await b.store.comment(a.id, "hi", HUMAN);
+    const next = await b.store.eventsSince(cursor);
+    assert.deepEqual(next.map((e) => [e.kind, e.task_id]), [["created", c.id], [
+      "commented",
+      a.id,
+    ]]);
+    assert.deepEqual(await b.store.eventsSince(cursor, 1), next.slice(0, 1));
+    assert.deepEqual(await b.store.eventsSince(next.at(-1)!.id), []);
+    assert.equal(next[0]!.at, "2026-01-01T00:00:00.000Z");
+    assert.deepEqual(next[0]!.data, { to: "ready" });
+  },
+);

@@ -6,8 +6,9 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { type Actor, StaleLeaseError, type Store } from "../../lib/store/mod.ts";
-import { DISPATCHER, HUMAN, setup } from "../_setup.ts";
-import { add, claimId, snapshot, worker } from "./_helpers.ts";
+import { DISPATCHER, HUMAN } from "../_setup.ts";
+import { add, boardState, claimId, worker } from "./_helpers.ts";
+import { conformance } from "./_drivers.ts";
 
 interface Scene {
   /** The task the stale worker writes to. */
@@ -98,60 +99,69 @@ const WRITES: { name: string; verb: string; write: (s: Store, sc: Scene) => Prom
 
 for (const w of WRITES) {
   for (const stale of STALE) {
-    Deno.test(`${w.name} with ${stale.name} is refused and changes nothing`, async () => {
-      await using b = setup();
+    conformance(`${w.name} with ${stale.name} is refused and changes nothing`, async (drv) => {
+      await using b = await drv.fresh();
       const scene = await stale.arrange(b.store);
       b.clock.advance(1_000);
-      const before = snapshot(b.path);
+      const before = await boardState(b.store);
       const err = await w.write(b.store, scene).then(() => undefined, (e: unknown) => e);
       assert.ok(err instanceof StaleLeaseError, `expected StaleLeaseError, got ${err}`);
       assert.equal(err.code, "stale_lease");
       assert.equal(err.exitCode, 1);
       assert.match(err.message, new RegExp(`^Cannot ${w.verb} task "${scene.id}": `));
       assert.match(err.message, scene.says);
-      assert.deepEqual(snapshot(b.path), before);
+      assert.deepEqual(await boardState(b.store), before);
     });
   }
 }
 
-Deno.test("cancel() and archive() with a stale token are refused while the task runs", async () => {
-  await using b = setup();
-  const task = await add(b.store, "running");
-  const old = await claimId(b.store, task.id);
-  await b.store.endRun(old.run.id, { outcome: "lost" }, DISPATCHER);
-  await claimId(b.store, task.id);
-  const before = snapshot(b.path);
-  await assert.rejects(b.store.cancel(task.id, "stop", worker(old)), StaleLeaseError);
-  await assert.rejects(b.store.archive(task.id, worker(old)), StaleLeaseError);
-  assert.deepEqual(snapshot(b.path), before);
-});
+conformance(
+  "cancel() and archive() with a stale token are refused while the task runs",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const task = await add(b.store, "running");
+    const old = await claimId(b.store, task.id);
+    await b.store.endRun(old.run.id, { outcome: "lost" }, DISPATCHER);
+    await claimId(b.store, task.id);
+    const before = await boardState(b.store);
+    await assert.rejects(b.store.cancel(task.id, "stop", worker(old)), StaleLeaseError);
+    await assert.rejects(b.store.archive(task.id, worker(old)), StaleLeaseError);
+    assert.deepEqual(await boardState(b.store), before);
+  },
+);
 
-Deno.test("a stale worker cannot finish a re-claimed task, and the current worker still can", async () => {
-  await using b = setup();
-  const task = await add(b.store, "contested");
-  const first = await claimId(b.store, task.id);
-  await b.store.endRun(first.run.id, { outcome: "timed_out" }, DISPATCHER);
-  const second = await claimId(b.store, task.id);
-  await assert.rejects(b.store.complete(task.id, { summary: "mine" }, worker(first)));
-  await b.store.heartbeat(task.id, worker(second, "coder-2"));
-  await b.store.comment(task.id, "taking over", worker(second, "coder-2"));
-  const done = await b.store.complete(task.id, { summary: "theirs" }, worker(second, "coder-2"));
-  assert.equal(done.status, "done");
-  const runs = await b.store.listRuns(task.id);
-  assert.deepEqual(runs.map((r) => [r.id, r.outcome, r.summary]), [
-    [second.run.id, "completed", "theirs"],
-    [first.run.id, "timed_out", null],
-  ]);
-});
+conformance(
+  "a stale worker cannot finish a re-claimed task, and the current worker still can",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const task = await add(b.store, "contested");
+    const first = await claimId(b.store, task.id);
+    await b.store.endRun(first.run.id, { outcome: "timed_out" }, DISPATCHER);
+    const second = await claimId(b.store, task.id);
+    await assert.rejects(b.store.complete(task.id, { summary: "mine" }, worker(first)));
+    await b.store.heartbeat(task.id, worker(second, "coder-2"));
+    await b.store.comment(task.id, "taking over", worker(second, "coder-2"));
+    const done = await b.store.complete(task.id, { summary: "theirs" }, worker(second, "coder-2"));
+    assert.equal(done.status, "done");
+    const runs = await b.store.listRuns(task.id);
+    assert.deepEqual(runs.map((r) => [r.id, r.outcome, r.summary]), [
+      [second.run.id, "completed", "theirs"],
+      [first.run.id, "timed_out", null],
+    ]);
+  },
+);
 
-Deno.test("a worker's token stops working once its task is done, even for comments", async () => {
-  await using b = setup();
-  const task = await add(b.store, "finished");
-  const c = await claimId(b.store, task.id);
-  await b.store.complete(task.id, {}, worker(c));
-  const before = snapshot(b.path);
-  await assert.rejects(b.store.comment(task.id, "one more thing", worker(c)), StaleLeaseError);
-  await assert.rejects(b.store.block(task.id, "wait", worker(c)), StaleLeaseError);
-  assert.deepEqual(snapshot(b.path), before);
-  await b.store.comment(task.id, "a person may still comment", HUMAN);
-});
+conformance(
+  "a worker's token stops working once its task is done, even for comments",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const task = await add(b.store, "finished");
+    const c = await claimId(b.store, task.id);
+    await b.store.complete(task.id, {}, worker(c));
+    const before = await boardState(b.store);
+    await assert.rejects(b.store.comment(task.id, "one more thing", worker(c)), StaleLeaseError);
+    await assert.rejects(b.store.block(task.id, "wait", worker(c)), StaleLeaseError);
+    assert.deepEqual(await boardState(b.store), before);
+    await b.store.comment(task.id, "a person may still comment", HUMAN);
+  },
+);

@@ -5,46 +5,50 @@
  */
 import assert from "node:assert/strict";
 import { BODY_MAX_BYTES, type Store, ValidationError } from "../../lib/store/mod.ts";
-import { HUMAN, setup } from "../_setup.ts";
-import { add, claimId, snapshot, worker } from "./_helpers.ts";
+import { HUMAN } from "../_setup.ts";
+import { add, boardState, claimId, worker } from "./_helpers.ts";
+import { conformance } from "./_drivers.ts";
 
 /** refuses asserts that `write` fails with a ValidationError matching `message` and changes nothing. */
 async function refuses(
-  b: { store: Store; path: string },
+  b: { store: Store },
   write: () => Promise<unknown>,
   message: RegExp,
 ): Promise<void> {
-  const before = snapshot(b.path);
+  const before = await boardState(b.store);
   const err = await write().then(() => undefined, (e: unknown) => e);
   assert.ok(err instanceof ValidationError, `expected a ValidationError, got ${err}`);
   assert.equal(err.code, "invalid_input");
   assert.equal(err.exitCode, 2);
   assert.match(err.message, message);
   assert.equal(err.message.includes("\n"), false, "one line");
-  assert.deepEqual(snapshot(b.path), before);
+  assert.deepEqual(await boardState(b.store), before);
 }
 
 const create = (store: Store, input: Record<string, unknown>) =>
   store.createTask({ title: "ok", ...input } as never, HUMAN);
 
-Deno.test("createTask() refuses an empty or blank title", async () => {
-  await using b = setup();
+conformance("createTask() refuses an empty or blank title", async (drv) => {
+  await using b = await drv.fresh();
   await add(b.store, "existing");
   for (const title of ["", "   ", "\t"]) {
     await refuses(b, () => create(b.store, { title }), /^Invalid task: title is empty$/);
   }
 });
 
-Deno.test("createTask() refuses a title of several lines, but trims surrounding space", async () => {
-  await using b = setup();
-  for (const title of ["first\nsecond", "a\r\nb", "a\rb"]) {
-    await refuses(b, () => create(b.store, { title }), /^Invalid task: title must be one line$/);
-  }
-  assert.equal((await add(b.store, "  padded \n")).title, "padded");
-});
+conformance(
+  "createTask() refuses a title of several lines, but trims surrounding space",
+  async (drv) => {
+    await using b = await drv.fresh();
+    for (const title of ["first\nsecond", "a\r\nb", "a\rb"]) {
+      await refuses(b, () => create(b.store, { title }), /^Invalid task: title must be one line$/);
+    }
+    assert.equal((await add(b.store, "  padded \n")).title, "padded");
+  },
+);
 
-Deno.test("createTask() refuses a title over 500 characters", async () => {
-  await using b = setup();
+conformance("createTask() refuses a title over 500 characters", async (drv) => {
+  await using b = await drv.fresh();
   await refuses(
     b,
     () => create(b.store, { title: "x".repeat(501) }),
@@ -53,8 +57,8 @@ Deno.test("createTask() refuses a title over 500 characters", async () => {
   assert.equal((await add(b.store, "x".repeat(500))).title.length, 500);
 });
 
-Deno.test("createTask() accepts a 1,000,000-byte body and reads it back intact", async () => {
-  await using b = setup();
+conformance("createTask() accepts a 1,000,000-byte body and reads it back intact", async (drv) => {
+  await using b = await drv.fresh();
   const line = "0123456789 ünïcødé ✓ 🚀\n"; // mixes 1-, 2-, 3- and 4-byte characters
   let body = line.repeat(Math.floor(1_000_000 / new TextEncoder().encode(line).length));
   body += "x".repeat(1_000_000 - new TextEncoder().encode(body).length);
@@ -63,27 +67,30 @@ Deno.test("createTask() accepts a 1,000,000-byte body and reads it back intact",
   assert.equal((await b.store.getTask(task.id)).body, body);
 });
 
-Deno.test("createTask() accepts a body of exactly 1 MiB and refuses one byte more", async () => {
-  await using b = setup();
-  assert.equal(BODY_MAX_BYTES, 1_048_576);
-  const task = await add(b.store, "limit", { body: "a".repeat(BODY_MAX_BYTES) });
-  assert.equal((await b.store.getTask(task.id)).body.length, BODY_MAX_BYTES);
-  await refuses(
-    b,
-    () => create(b.store, { body: "a".repeat(BODY_MAX_BYTES + 1) }),
-    /^Invalid task: body is larger than 1048576 bytes \(1 MiB\)$/,
-  );
-});
+conformance(
+  "createTask() accepts a body of exactly 1 MiB and refuses one byte more",
+  async (drv) => {
+    await using b = await drv.fresh();
+    assert.equal(BODY_MAX_BYTES, 1_048_576);
+    const task = await add(b.store, "limit", { body: "a".repeat(BODY_MAX_BYTES) });
+    assert.equal((await b.store.getTask(task.id)).body.length, BODY_MAX_BYTES);
+    await refuses(
+      b,
+      () => create(b.store, { body: "a".repeat(BODY_MAX_BYTES + 1) }),
+      /^Invalid task: body is larger than 1048576 bytes \(1 MiB\)$/,
+    );
+  },
+);
 
-Deno.test("createTask() measures the body limit in UTF-8 bytes, not characters", async () => {
-  await using b = setup();
+conformance("createTask() measures the body limit in UTF-8 bytes, not characters", async (drv) => {
+  await using b = await drv.fresh();
   const body = "é".repeat(BODY_MAX_BYTES / 2 + 1); // fewer characters than the limit, more bytes
   assert.ok(body.length < BODY_MAX_BYTES);
   await refuses(b, () => create(b.store, { body }), /body is larger than 1048576 bytes/);
 });
 
-Deno.test("editTask() refuses an oversized body and keeps the old one", async () => {
-  await using b = setup();
+conformance("editTask() refuses an oversized body and keeps the old one", async (drv) => {
+  await using b = await drv.fresh();
   const task = await add(b.store, "t", { body: "old" });
   await refuses(
     b,
@@ -94,39 +101,42 @@ Deno.test("editTask() refuses an oversized body and keeps the old one", async ()
   assert.equal((await b.store.getTask(task.id)).body, "old");
 });
 
-Deno.test("text in every language, emoji, quotes and SQL-looking text is stored verbatim", async () => {
-  await using b = setup();
-  const samples = [
-    "'; DROP TABLE tasks; --",
-    `Robert"); DELETE FROM task_runs WHERE ("1"="1`,
-    "\"double\" and 'single' and `back` quotes, \\ backslash, %_ wildcards",
-    "שלום עולם مرحبا بالعالم", // right-to-left scripts
-    "\u202Eevil.exe\u202C and a zero\u200Bwidth space",
-    "emoji 👩🏽‍💻🇳🇱 and combining e\u0301",
-    "日本語のタスク, 한국어, Ελληνικά, русский",
-  ];
-  for (const text of samples) {
-    const task = await add(b.store, text, { body: `${text}\n\n${text}` });
-    const got = await b.store.getTask(task.id);
-    assert.equal(got.title, text);
-    assert.equal(got.body, `${text}\n\n${text}`);
-    const c = await b.store.comment(task.id, text, HUMAN);
-    assert.equal(c.body, text);
-    const done = await b.store.complete(task.id, {
-      summary: text,
-      result: text,
-      metadata: { [text]: text },
-    }, HUMAN);
-    assert.equal(done.result, text);
-    const ctx = await b.store.context(task.id);
-    assert.equal(ctx.task.title, text);
-  }
-  assert.equal((await b.store.listTasks()).length, samples.length);
-  assert.deepEqual(await b.store.integrityCheck(), []);
-});
+conformance(
+  "text in every language, emoji, quotes and SQL-looking text is stored verbatim",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const samples = [
+      "'; DROP TABLE tasks; --",
+      `Robert"); DELETE FROM task_runs WHERE ("1"="1`,
+      "\"double\" and 'single' and `back` quotes, \\ backslash, %_ wildcards",
+      "שלום עולם مرحبا بالعالم", // right-to-left scripts
+      "\u202Eevil.exe\u202C and a zero\u200Bwidth space",
+      "emoji 👩🏽‍💻🇳🇱 and combining e\u0301",
+      "日本語のタスク, 한국어, Ελληνικά, русский",
+    ];
+    for (const text of samples) {
+      const task = await add(b.store, text, { body: `${text}\n\n${text}` });
+      const got = await b.store.getTask(task.id);
+      assert.equal(got.title, text);
+      assert.equal(got.body, `${text}\n\n${text}`);
+      const c = await b.store.comment(task.id, text, HUMAN);
+      assert.equal(c.body, text);
+      const done = await b.store.complete(task.id, {
+        summary: text,
+        result: text,
+        metadata: { [text]: text },
+      }, HUMAN);
+      assert.equal(done.result, text);
+      const ctx = await b.store.context(task.id);
+      assert.equal(ctx.task.title, text);
+    }
+    assert.equal((await b.store.listTasks()).length, samples.length);
+    assert.deepEqual(await b.store.integrityCheck(), []);
+  },
+);
 
-Deno.test("text containing a NUL character is refused rather than cut short", async () => {
-  await using b = setup();
+conformance("text containing a NUL character is refused rather than cut short", async (drv) => {
+  await using b = await drv.fresh();
   const task = await add(b.store, "t");
   await refuses(
     b,
@@ -146,8 +156,8 @@ Deno.test("text containing a NUL character is refused rather than cut short", as
   );
 });
 
-Deno.test("complete() refuses metadata that is not an object", async () => {
-  await using b = setup();
+conformance("complete() refuses metadata that is not an object", async (drv) => {
+  await using b = await drv.fresh();
   const task = await add(b.store, "t");
   const c = await claimId(b.store, task.id);
   for (
@@ -175,8 +185,8 @@ Deno.test("complete() refuses metadata that is not an object", async () => {
   assert.equal((await b.store.getTask(task.id)).status, "running");
 });
 
-Deno.test("createTask() refuses a priority out of range or not a whole number", async () => {
-  await using b = setup();
+conformance("createTask() refuses a priority out of range or not a whole number", async (drv) => {
+  await using b = await drv.fresh();
   await refuses(b, () => create(b.store, { priority: 1001 }), /priority is above 1000/);
   await refuses(b, () => create(b.store, { priority: -1001 }), /priority is below -1000/);
   await refuses(b, () => create(b.store, { priority: 2.5 }), /priority must be a whole number/);
@@ -191,50 +201,61 @@ Deno.test("createTask() refuses a priority out of range or not a whole number", 
   assert.deepEqual(edge.map((t) => t.priority), [1000, -1000]);
 });
 
-Deno.test("createTask() refuses a workspace that is not scratch, worktree or dir:/absolute/path", async () => {
-  await using b = setup();
-  for (const workspace of ["", "tmp", "dir:", "dir:relative/path", "/abs/without/prefix", "git"]) {
-    await refuses(
-      b,
-      () => create(b.store, { workspace }),
-      new RegExp(
-        `workspace "${workspace}" is not scratch, worktree or dir:/absolute/path`.replaceAll(
-          "/",
-          "\\/",
+conformance(
+  "createTask() refuses a workspace that is not scratch, worktree or dir:/absolute/path",
+  async (drv) => {
+    await using b = await drv.fresh();
+    for (
+      const workspace of ["", "tmp", "dir:", "dir:relative/path", "/abs/without/prefix", "git"]
+    ) {
+      await refuses(
+        b,
+        () => create(b.store, { workspace }),
+        new RegExp(
+          `workspace "${workspace}" is not scratch, worktree or dir:/absolute/path`.replaceAll(
+            "/",
+            "\\/",
+          ),
         ),
-      ),
-    );
-  }
-});
+      );
+    }
+  },
+);
 
-Deno.test("createTask() refuses malformed names, skills, runtimes and idempotency keys", async () => {
-  await using b = setup();
-  const cases: [Record<string, unknown>, RegExp][] = [
-    [{ assignee: "two words" }, /assignee may hold only letters, digits/],
-    [{ assignee: "" }, /assignee is empty/],
-    [{ tenant: "acme;drop" }, /tenant may hold only/],
-    [{ tenant: "x".repeat(101) }, /tenant is longer than 100 characters/],
-    [{ skills: ["ok", "not ok"] }, /skill may hold only/],
-    [{ skills: Array.from({ length: 51 }, (_, i) => `s${i}`) }, /more than 50 skills/],
-    [{ max_runtime_seconds: 0 }, /max runtime must be positive/],
-    [{ max_runtime_seconds: 1.5 }, /max_runtime_seconds/],
-    [{ idempotency_key: "  " }, /idempotency key is empty/],
-    [{ idempotency_key: "k".repeat(201) }, /idempotency key is longer than 200 characters/],
-    [{ not_before: "tomorrow" }, /not_before/],
-    [{ parents: "t_12345678" }, /parents/],
-  ];
-  for (const [input, message] of cases) {
-    await refuses(b, () => create(b.store, input), message);
-  }
-});
+conformance(
+  "createTask() refuses malformed names, skills, runtimes and idempotency keys",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ assignee: "two words" }, /assignee may hold only letters, digits/],
+      [{ assignee: "" }, /assignee is empty/],
+      [{ tenant: "acme;drop" }, /tenant may hold only/],
+      [{ tenant: "x".repeat(101) }, /tenant is longer than 100 characters/],
+      [{ skills: ["ok", "not ok"] }, /skill may hold only/],
+      [{ skills: Array.from({ length: 51 }, (_, i) => `s${i}`) }, /more than 50 skills/],
+      [{ max_runtime_seconds: 0 }, /max runtime must be positive/],
+      [{ max_runtime_seconds: 1.5 }, /max_runtime_seconds/],
+      [{ idempotency_key: "  " }, /idempotency key is empty/],
+      [{ idempotency_key: "k".repeat(201) }, /idempotency key is longer than 200 characters/],
+      [{ not_before: "tomorrow" }, /not_before/],
+      [{ parents: "t_12345678" }, /parents/],
+    ];
+    for (const [input, message] of cases) {
+      await refuses(b, () => create(b.store, input), message);
+    }
+  },
+);
 
-Deno.test("a refused write in the middle of a task's life leaves the task as it was", async () => {
-  await using b = setup();
-  const task = await add(b.store, "t");
-  const c = await claimId(b.store, task.id);
-  await refuses(b, () => b.store.block(task.id, "", worker(c)), /block reason is empty/);
-  await refuses(b, () => b.store.comment(task.id, "", worker(c)), /comment is empty/);
-  await refuses(b, () => b.store.cancel(task.id, " ", HUMAN), /reason is empty/);
-  await refuses(b, () => b.store.resolveId("not an id"), /is not a task id/);
-  assert.equal((await b.store.heartbeat(task.id, worker(c))).open, true);
-});
+conformance(
+  "a refused write in the middle of a task's life leaves the task as it was",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const task = await add(b.store, "t");
+    const c = await claimId(b.store, task.id);
+    await refuses(b, () => b.store.block(task.id, "", worker(c)), /block reason is empty/);
+    await refuses(b, () => b.store.comment(task.id, "", worker(c)), /comment is empty/);
+    await refuses(b, () => b.store.cancel(task.id, " ", HUMAN), /reason is empty/);
+    await refuses(b, () => b.store.resolveId("not an id"), /is not a task id/);
+    assert.equal((await b.store.heartbeat(task.id, worker(c))).open, true);
+  },
+);

@@ -5,58 +5,65 @@ import {
   StaleLeaseError,
   ValidationError,
 } from "../../lib/store/mod.ts";
-import { DISPATCHER, HUMAN, setup } from "../_setup.ts";
-import { add, claimId, eventKinds, snapshot, worker } from "./_helpers.ts";
+import { DISPATCHER, HUMAN } from "../_setup.ts";
+import { add, boardState, claimId, eventKinds, worker } from "./_helpers.ts";
+import { conformance } from "./_drivers.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const stale = (err: unknown) => err instanceof StaleLeaseError && err.code === "stale_lease";
 
-Deno.test("complete() by the worker records summary, metadata and result, and closes the run", async () => {
-  await using b = setup();
-  const task = await add(b.store, "schema", { assignee: "coder" });
-  const c = await claimId(b.store, task.id);
-  b.clock.advance(60_000);
-  const done = await b.store.complete(task.id, {
-    summary: "made 3 tables",
-    metadata: { tables: ["a", "b", "c"], migrations: 1 },
-    result: "schema.sql",
-  }, worker(c));
-  assert.equal(done.status, "done");
-  assert.equal(done.completed_at, iso(b.clock.now()));
-  assert.equal(done.result, "schema.sql");
-  assert.equal(done.current_run_id, null);
-  const shown = await b.store.showTask(task.id);
-  const run = shown.runs[0]!;
-  assert.equal(run.outcome, "completed");
-  assert.equal(run.summary, "made 3 tables");
-  assert.deepEqual(run.metadata, { tables: ["a", "b", "c"], migrations: 1 });
-  assert.equal(run.duration_ms, 60_000);
-  const ev = shown.events.at(-1)!;
-  assert.equal(ev.kind, "completed");
-  assert.equal(ev.run_id, c.run.id);
-  assert.equal(ev.actor, "coder-1");
-  assert.deepEqual(ev.data, {
-    from: "running",
-    to: "done",
-    summary: "made 3 tables",
-    metadata: { tables: ["a", "b", "c"], migrations: 1 },
-    result: "schema.sql",
-  });
-});
+conformance(
+  "complete() by the worker records summary, metadata and result, and closes the run",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const task = await add(b.store, "schema", { assignee: "coder" });
+    const c = await claimId(b.store, task.id);
+    b.clock.advance(60_000);
+    const done = await b.store.complete(task.id, {
+      summary: "made 3 tables",
+      metadata: { tables: ["a", "b", "c"], migrations: 1 },
+      result: "schema.sql",
+    }, worker(c));
+    assert.equal(done.status, "done");
+    assert.equal(done.completed_at, iso(b.clock.now()));
+    assert.equal(done.result, "schema.sql");
+    assert.equal(done.current_run_id, null);
+    const shown = await b.store.showTask(task.id);
+    const run = shown.runs[0]!;
+    assert.equal(run.outcome, "completed");
+    assert.equal(run.summary, "made 3 tables");
+    assert.deepEqual(run.metadata, { tables: ["a", "b", "c"], migrations: 1 });
+    assert.equal(run.duration_ms, 60_000);
+    const ev = shown.events.at(-1)!;
+    assert.equal(ev.kind, "completed");
+    assert.equal(ev.run_id, c.run.id);
+    assert.equal(ev.actor, "coder-1");
+    assert.deepEqual(ev.data, {
+      from: "running",
+      to: "done",
+      summary: "made 3 tables",
+      metadata: { tables: ["a", "b", "c"], migrations: 1 },
+      result: "schema.sql",
+    });
+  },
+);
 
-Deno.test("complete() of a task that requires review moves it to review, not done", async () => {
-  await using b = setup();
-  const task = await add(b.store, "risky", { review_required: true });
-  const child = await add(b.store, "next", { parents: [task.id] });
-  const c = await claimId(b.store, task.id);
-  const t = await b.store.complete(task.id, { summary: "please check" }, worker(c));
-  assert.equal(t.status, "review");
-  assert.equal(t.completed_at, null);
-  assert.equal((await b.store.getTask(child.id)).status, "todo");
-});
+conformance(
+  "complete() of a task that requires review moves it to review, not done",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const task = await add(b.store, "risky", { review_required: true });
+    const child = await add(b.store, "next", { parents: [task.id] });
+    const c = await claimId(b.store, task.id);
+    const t = await b.store.complete(task.id, { summary: "please check" }, worker(c));
+    assert.equal(t.status, "review");
+    assert.equal(t.completed_at, null);
+    assert.equal((await b.store.getTask(child.id)).status, "todo");
+  },
+);
 
-Deno.test("review approve moves review to done and makes the children ready", async () => {
-  await using b = setup();
+conformance("review approve moves review to done and makes the children ready", async (drv) => {
+  await using b = await drv.fresh();
   const task = await add(b.store, "risky", { review_required: true });
   const child = await add(b.store, "next", { parents: [task.id] });
   const c = await claimId(b.store, task.id);
@@ -71,82 +78,94 @@ Deno.test("review approve moves review to done and makes the children ready", as
   assert.deepEqual(ev.data, { from: "review", to: "done", reason: "looks right" });
 });
 
-Deno.test("review reject returns the task to the queue with the reason as a comment", async () => {
-  await using b = setup();
-  const task = await add(b.store, "risky", { review_required: true });
-  const c = await claimId(b.store, task.id);
-  await b.store.complete(task.id, { result: "v1" }, worker(c));
-  const t = await b.store.review(task.id, "reject", "tests are missing", HUMAN);
-  assert.equal(t.status, "ready");
-  assert.equal(t.result, null);
-  const shown = await b.store.showTask(task.id);
-  assert.deepEqual(shown.comments.map((cm) => [cm.author, cm.body]), [
-    ["alice", "Review rejected: tests are missing"],
-  ]);
-  assert.deepEqual(shown.events.slice(-2).map((e) => e.kind), ["rejected", "commented"]);
-  assert.deepEqual(shown.events.at(-2)!.data, {
-    from: "review",
-    to: "ready",
-    reason: "tests are missing",
-  });
-  assert.equal((await b.store.claim({}, DISPATCHER))?.task.id, task.id);
-});
+conformance(
+  "review reject returns the task to the queue with the reason as a comment",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const task = await add(b.store, "risky", { review_required: true });
+    const c = await claimId(b.store, task.id);
+    await b.store.complete(task.id, { result: "v1" }, worker(c));
+    const t = await b.store.review(task.id, "reject", "tests are missing", HUMAN);
+    assert.equal(t.status, "ready");
+    assert.equal(t.result, null);
+    const shown = await b.store.showTask(task.id);
+    assert.deepEqual(shown.comments.map((cm) => [cm.author, cm.body]), [
+      ["alice", "Review rejected: tests are missing"],
+    ]);
+    assert.deepEqual(shown.events.slice(-2).map((e) => e.kind), ["rejected", "commented"]);
+    assert.deepEqual(shown.events.at(-2)!.data, {
+      from: "review",
+      to: "ready",
+      reason: "tests are missing",
+    });
+    assert.equal((await b.store.claim({}, DISPATCHER))?.task.id, task.id);
+  },
+);
 
-Deno.test("review reject without a reason adds no comment; a blank reason is refused", async () => {
-  await using b = setup();
-  const task = await add(b.store, "risky", { review_required: true });
-  await b.store.complete(task.id, {}, HUMAN);
-  const before = snapshot(b.path);
-  await assert.rejects(b.store.review(task.id, "reject", "  ", HUMAN), ValidationError);
-  assert.deepEqual(snapshot(b.path), before);
-  await b.store.review(task.id, "reject", undefined, HUMAN);
-  assert.deepEqual((await b.store.showTask(task.id)).comments, []);
-});
+conformance(
+  "review reject without a reason adds no comment; a blank reason is refused",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const task = await add(b.store, "risky", { review_required: true });
+    await b.store.complete(task.id, {}, HUMAN);
+    const before = await boardState(b.store);
+    await assert.rejects(b.store.review(task.id, "reject", "  ", HUMAN), ValidationError);
+    assert.deepEqual(await boardState(b.store), before);
+    await b.store.review(task.id, "reject", undefined, HUMAN);
+    assert.deepEqual((await b.store.showTask(task.id)).comments, []);
+  },
+);
 
-Deno.test("block() by the worker parks the task with its question and closes the run", async () => {
-  await using b = setup();
+conformance(
+  "block() by the worker parks the task with its question and closes the run",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const task = await add(b.store, "ask");
+    const c = await claimId(b.store, task.id);
+    const t = await b.store.block(task.id, "  Which database, Postgres or SQLite?  ", worker(c));
+    assert.equal(t.status, "blocked");
+    assert.equal(t.blocked_reason, "Which database, Postgres or SQLite?");
+    assert.equal(t.current_run_id, null);
+    const run = (await b.store.listRuns(task.id))[0]!;
+    assert.equal(run.outcome, "blocked");
+    assert.equal(run.error, "Which database, Postgres or SQLite?");
+    const ev = (await b.store.showTask(task.id)).events.at(-1)!;
+    assert.equal(ev.kind, "blocked");
+    assert.equal(ev.run_id, c.run.id);
+  },
+);
+
+conformance("block() needs a reason", async (drv) => {
+  await using b = await drv.fresh();
   const task = await add(b.store, "ask");
   const c = await claimId(b.store, task.id);
-  const t = await b.store.block(task.id, "  Which database, Postgres or SQLite?  ", worker(c));
-  assert.equal(t.status, "blocked");
-  assert.equal(t.blocked_reason, "Which database, Postgres or SQLite?");
-  assert.equal(t.current_run_id, null);
-  const run = (await b.store.listRuns(task.id))[0]!;
-  assert.equal(run.outcome, "blocked");
-  assert.equal(run.error, "Which database, Postgres or SQLite?");
-  const ev = (await b.store.showTask(task.id)).events.at(-1)!;
-  assert.equal(ev.kind, "blocked");
-  assert.equal(ev.run_id, c.run.id);
-});
-
-Deno.test("block() needs a reason", async () => {
-  await using b = setup();
-  const task = await add(b.store, "ask");
-  const c = await claimId(b.store, task.id);
-  const before = snapshot(b.path);
+  const before = await boardState(b.store);
   for (const reason of ["", "   "]) {
     await assert.rejects(
       b.store.block(task.id, reason, worker(c)),
       (err: unknown) => err instanceof ValidationError && /block reason is empty/.test(err.message),
     );
   }
-  assert.deepEqual(snapshot(b.path), before);
+  assert.deepEqual(await boardState(b.store), before);
 });
 
-Deno.test("block() by a person holds a waiting task, and unblock() returns it to the queue", async () => {
-  await using b = setup();
-  const task = await add(b.store, "hold me");
-  const held = await b.store.block(task.id, "waiting for budget", HUMAN);
-  assert.equal(held.status, "blocked");
-  assert.equal(await b.store.claim({}, DISPATCHER), null);
-  const back = await b.store.unblock(task.id, HUMAN);
-  assert.equal(back.status, "ready");
-  assert.equal(back.blocked_reason, null);
-  assert.deepEqual(await eventKinds(b.store, task.id), ["created", "blocked", "unblocked"]);
-});
+conformance(
+  "block() by a person holds a waiting task, and unblock() returns it to the queue",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const task = await add(b.store, "hold me");
+    const held = await b.store.block(task.id, "waiting for budget", HUMAN);
+    assert.equal(held.status, "blocked");
+    assert.equal(await b.store.claim({}, DISPATCHER), null);
+    const back = await b.store.unblock(task.id, HUMAN);
+    assert.equal(back.status, "ready");
+    assert.equal(back.blocked_reason, null);
+    assert.deepEqual(await eventKinds(b.store, task.id), ["created", "blocked", "unblocked"]);
+  },
+);
 
-Deno.test("unblock() resets the failure count so the task runs again at once", async () => {
-  await using b = setup();
+conformance("unblock() resets the failure count so the task runs again at once", async (drv) => {
+  await using b = await drv.fresh();
   const task = await add(b.store, "broken");
   for (let i = 0; i < 3; i++) {
     const c = await claimId(b.store, task.id);
@@ -172,49 +191,55 @@ for (
     ["archive", "archived", "archived"],
   ] as const
 ) {
-  Deno.test(`${verb}() by a person of a running task closes its run as ${outcome} and fences out the worker`, async () => {
-    await using b = setup();
-    const task = await add(b.store, "running");
-    const c = await claimId(b.store, task.id);
-    const t = verb === "complete"
-      ? await b.store.complete(task.id, { summary: "did it myself" }, HUMAN)
-      : verb === "block"
-      ? await b.store.block(task.id, "stop, wrong repo", HUMAN)
-      : verb === "cancel"
-      ? await b.store.cancel(task.id, "not needed", HUMAN)
-      : await b.store.archive(task.id, HUMAN);
-    assert.equal(t.status, status);
-    assert.equal(t.current_run_id, null);
-    const run = (await b.store.listRuns(task.id))[0]!;
-    assert.equal(run.outcome, outcome);
-    assert.equal(run.open, false);
-    assert.equal(run.lease_expires, null);
-    assert.deepEqual(await b.store.openRuns(), []);
-    if (verb !== "block") assert.match(run.error ?? "", /by alice/);
-    const before = snapshot(b.path);
-    await assert.rejects(b.store.heartbeat(task.id, worker(c)), stale);
-    await assert.rejects(b.store.comment(task.id, "still here", worker(c)), stale);
-    await assert.rejects(b.store.complete(task.id, { summary: "late" }, worker(c)), stale);
-    assert.deepEqual(snapshot(b.path), before);
-  });
+  conformance(
+    `${verb}() by a person of a running task closes its run as ${outcome} and fences out the worker`,
+    async (drv) => {
+      await using b = await drv.fresh();
+      const task = await add(b.store, "running");
+      const c = await claimId(b.store, task.id);
+      const t = verb === "complete"
+        ? await b.store.complete(task.id, { summary: "did it myself" }, HUMAN)
+        : verb === "block"
+        ? await b.store.block(task.id, "stop, wrong repo", HUMAN)
+        : verb === "cancel"
+        ? await b.store.cancel(task.id, "not needed", HUMAN)
+        : await b.store.archive(task.id, HUMAN);
+      assert.equal(t.status, status);
+      assert.equal(t.current_run_id, null);
+      const run = (await b.store.listRuns(task.id))[0]!;
+      assert.equal(run.outcome, outcome);
+      assert.equal(run.open, false);
+      assert.equal(run.lease_expires, null);
+      assert.deepEqual(await b.store.openRuns(), []);
+      if (verb !== "block") assert.match(run.error ?? "", /by alice/);
+      const before = await boardState(b.store);
+      await assert.rejects(b.store.heartbeat(task.id, worker(c)), stale);
+      await assert.rejects(b.store.comment(task.id, "still here", worker(c)), stale);
+      await assert.rejects(b.store.complete(task.id, { summary: "late" }, worker(c)), stale);
+      assert.deepEqual(await boardState(b.store), before);
+    },
+  );
 }
 
-Deno.test("cancel() and archive() remember the status they left; cancel keeps its reason", async () => {
-  await using b = setup();
-  const task = await add(b.store, "drop");
-  const t = await b.store.cancel(task.id, "duplicate of another", HUMAN);
-  assert.equal(t.status, "archived");
-  assert.equal(t.archived_from, "ready");
-  const ev = (await b.store.showTask(task.id)).events.at(-1)!;
-  assert.equal(ev.kind, "cancelled");
-  assert.deepEqual(ev.data, { from: "ready", to: "archived", reason: "duplicate of another" });
-  const done = await add(b.store, "finished");
-  await b.store.complete(done.id, {}, HUMAN);
-  assert.equal((await b.store.archive(done.id, HUMAN)).archived_from, "done");
-});
+conformance(
+  "cancel() and archive() remember the status they left; cancel keeps its reason",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const task = await add(b.store, "drop");
+    const t = await b.store.cancel(task.id, "duplicate of another", HUMAN);
+    assert.equal(t.status, "archived");
+    assert.equal(t.archived_from, "ready");
+    const ev = (await b.store.showTask(task.id)).events.at(-1)!;
+    assert.equal(ev.kind, "cancelled");
+    assert.deepEqual(ev.data, { from: "ready", to: "archived", reason: "duplicate of another" });
+    const done = await add(b.store, "finished");
+    await b.store.complete(done.id, {}, HUMAN);
+    assert.equal((await b.store.archive(done.id, HUMAN)).archived_from, "done");
+  },
+);
 
-Deno.test("cancel() of a done task is refused: archive it instead", async () => {
-  await using b = setup();
+conformance("cancel() of a done task is refused: archive it instead", async (drv) => {
+  await using b = await drv.fresh();
   const task = await add(b.store, "finished");
   await b.store.complete(task.id, {}, HUMAN);
   await assert.rejects(
@@ -225,8 +250,8 @@ Deno.test("cancel() of a done task is refused: archive it instead", async () => 
 });
 
 for (const from of ["done", "triage", "blocked"] as const) {
-  Deno.test(`unarchive() returns a task archived from ${from} to ${from}`, async () => {
-    await using b = setup();
+  conformance(`unarchive() returns a task archived from ${from} to ${from}`, async (drv) => {
+    await using b = await drv.fresh();
     const task = await add(b.store, from, { triage: from === "triage" });
     if (from === "done") await b.store.complete(task.id, { result: "kept" }, HUMAN);
     if (from === "blocked") await b.store.block(task.id, "question", HUMAN);
@@ -241,56 +266,65 @@ for (const from of ["done", "triage", "blocked"] as const) {
   });
 }
 
-Deno.test("unarchive() re-derives a task archived from the queue or from running", async () => {
-  await using b = setup();
-  const parent = await add(b.store, "parent");
-  const waiting = await add(b.store, "waiting", { parents: [parent.id] });
-  const running = await add(b.store, "running");
-  await claimId(b.store, running.id);
-  await b.store.archive(waiting.id, HUMAN);
-  await b.store.archive(running.id, HUMAN);
-  assert.equal((await b.store.unarchive(waiting.id, HUMAN)).status, "todo");
-  assert.equal((await b.store.unarchive(running.id, HUMAN)).status, "ready");
-});
+conformance(
+  "unarchive() re-derives a task archived from the queue or from running",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const parent = await add(b.store, "parent");
+    const waiting = await add(b.store, "waiting", { parents: [parent.id] });
+    const running = await add(b.store, "running");
+    await claimId(b.store, running.id);
+    await b.store.archive(waiting.id, HUMAN);
+    await b.store.archive(running.id, HUMAN);
+    assert.equal((await b.store.unarchive(waiting.id, HUMAN)).status, "todo");
+    assert.equal((await b.store.unarchive(running.id, HUMAN)).status, "ready");
+  },
+);
 
-Deno.test("unarchive() refuses when another task now holds the idempotency key", async () => {
-  await using b = setup();
+conformance("unarchive() refuses when another task now holds the idempotency key", async (drv) => {
+  await using b = await drv.fresh();
   const first = await add(b.store, "v1", { idempotency_key: "k" });
   await b.store.archive(first.id, HUMAN);
   await add(b.store, "v2", { idempotency_key: "k" });
-  const before = snapshot(b.path);
+  const before = await boardState(b.store);
   await assert.rejects(
     b.store.unarchive(first.id, HUMAN),
     (err: unknown) =>
       err instanceof ConflictError && err.code === "idempotency_key_taken" &&
       err.message.includes('"k"'),
   );
-  assert.deepEqual(snapshot(b.path), before);
+  assert.deepEqual(await boardState(b.store), before);
 });
 
-Deno.test("reopen() sends a done task back to the queue and clears its completion", async () => {
-  await using b = setup();
-  const task = await add(b.store, "again");
-  await b.store.complete(task.id, { result: "v1" }, HUMAN);
-  const t = await b.store.reopen(task.id, HUMAN);
-  assert.equal(t.status, "ready");
-  assert.equal(t.completed_at, null);
-  assert.equal(t.result, null);
-});
+conformance(
+  "reopen() sends a done task back to the queue and clears its completion",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const task = await add(b.store, "again");
+    await b.store.complete(task.id, { result: "v1" }, HUMAN);
+    const t = await b.store.reopen(task.id, HUMAN);
+    assert.equal(t.status, "ready");
+    assert.equal(t.completed_at, null);
+    assert.equal(t.result, null);
+  },
+);
 
-Deno.test("complete() by a person finishes a waiting or blocked task without a run", async () => {
-  await using b = setup();
-  const ready = await add(b.store, "trivial");
-  const t = await b.store.complete(ready.id, { summary: "done by hand" }, HUMAN);
-  assert.equal(t.status, "done");
-  assert.deepEqual(await b.store.listRuns(ready.id), []);
-  const held = await add(b.store, "held");
-  await b.store.block(held.id, "question", HUMAN);
-  assert.equal((await b.store.complete(held.id, {}, HUMAN)).status, "done");
-});
+conformance(
+  "complete() by a person finishes a waiting or blocked task without a run",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const ready = await add(b.store, "trivial");
+    const t = await b.store.complete(ready.id, { summary: "done by hand" }, HUMAN);
+    assert.equal(t.status, "done");
+    assert.deepEqual(await b.store.listRuns(ready.id), []);
+    const held = await add(b.store, "held");
+    await b.store.block(held.id, "question", HUMAN);
+    assert.equal((await b.store.complete(held.id, {}, HUMAN)).status, "done");
+  },
+);
 
-Deno.test("every change to a task appends an event naming it", async () => {
-  await using b = setup();
+conformance("every change to a task appends an event naming it", async (drv) => {
+  await using b = await drv.fresh();
   const parent = await add(b.store, "parent");
   const task = await add(b.store, "task", { triage: true, review_required: true });
   await b.store.promote(task.id, HUMAN);

@@ -14,7 +14,6 @@
  * of two equal ready tasks a claim takes) can differ between runs of one seed.
  */
 import assert from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
 import fc from "fast-check";
 import {
   canTransition,
@@ -33,7 +32,9 @@ import {
   type TaskSummary,
   ValidationError,
 } from "../../lib/store/mod.ts";
-import { type FakeClock, HUMAN, setup } from "../_setup.ts";
+import { type FakeClock, HUMAN } from "../_setup.ts";
+import { conformance } from "./_drivers.ts";
+import { boardState } from "./_helpers.ts";
 
 const SEED = Number(Deno.env.get("KANBAN_PROPERTY_SEED") ?? 20_260_101);
 const RUNS = Number(Deno.env.get("KANBAN_PROPERTY_RUNS") ?? 100);
@@ -236,7 +237,6 @@ class World {
   constructor(
     readonly store: Store,
     readonly clock: FakeClock,
-    readonly raw: DatabaseSync,
     readonly failureLimit: number,
   ) {}
 
@@ -353,16 +353,9 @@ class World {
     return { token: `forged-${pick}-${t}`, target: this.at(t), runId: null, live: false };
   }
 
-  /** snapshot reads every row a worker write could touch, through a separate connection. */
-  snapshot(): unknown {
-    const q = (sql: string) => this.raw.prepare(sql).all();
-    return {
-      tasks: q("SELECT * FROM tasks ORDER BY id"),
-      runs: q("SELECT * FROM task_runs ORDER BY id"),
-      links: q("SELECT * FROM task_links ORDER BY parent_id, child_id"),
-      comments: q("SELECT * FROM task_comments ORDER BY id"),
-      events: q("SELECT max(id) AS last, count(*) AS n FROM task_events"),
-    };
+  /** state reads every row a worker write could touch (boardState: the Store API). */
+  state(): Promise<unknown> {
+    return boardState(this.store);
   }
 }
 
@@ -564,7 +557,7 @@ async function step(wd: World, op: Op, n: number): Promise<boolean> {
     case "workerBlock": {
       const { token, target, runId } = wd.token(op.token, op.pick, op.t);
       const actor = { name: "worker", token };
-      const before = runId === null ? wd.snapshot() : null;
+      const before = runId === null ? await wd.state() : null;
       const review = wd.tasks.get(target)?.review_required ?? false;
       const r = await attempt((): Promise<unknown> => {
         switch (op.kind) {
@@ -585,7 +578,11 @@ async function step(wd: World, op: Op, n: number): Promise<boolean> {
       if (runId === null) {
         // A write with a token that is not the task's current run changes nothing.
         refused(r, wd.ids.length === 0 ? NotFoundError : StaleLeaseError, what);
-        assert.deepEqual(wd.snapshot(), before, `${what}: a refused stale write changed rows`);
+        assert.deepEqual(
+          await wd.state(),
+          before,
+          `${what}: a refused stale write changed rows`,
+        );
         return false;
       }
       ok(r, what);
@@ -612,7 +609,7 @@ async function step(wd: World, op: Op, n: number): Promise<boolean> {
       // A worker creating a follow-up: any open run's token may, an ended or forged one not.
       const { token, live } = wd.token(op.token, op.pick, op.t);
       const key = op.key === null ? null : `key-${op.key}`;
-      const before = live ? null : wd.snapshot();
+      const before = live ? null : await wd.state();
       const r = await attempt(() =>
         store.createTask({
           title: `follow-up ${n}`,
@@ -621,7 +618,11 @@ async function step(wd: World, op: Op, n: number): Promise<boolean> {
       );
       if (!live) {
         refused(r, StaleLeaseError, what);
-        assert.deepEqual(wd.snapshot(), before, `${what}: a refused stale create changed rows`);
+        assert.deepEqual(
+          await wd.state(),
+          before,
+          `${what}: a refused stale create changed rows`,
+        );
         return false;
       }
       const { task, created } = ok(r, what);
@@ -822,7 +823,7 @@ async function step(wd: World, op: Op, n: number): Promise<boolean> {
 
 // ---------------------------------------------------------------------------------------------
 
-Deno.test("random sequences of 10,000+ store operations keep every invariant", async () => {
+conformance("random sequences of 10,000+ store operations keep every invariant", async (drv) => {
   const tally = new Map<string, Tally>();
   let applied = 0;
   let sequences = 0;
@@ -833,32 +834,27 @@ Deno.test("random sequences of 10,000+ store operations keep every invariant", a
       fc.integer({ min: 1, max: DEFAULT_OPTIONS.failureLimit }),
       fc.array(opArb, { minLength: MIN_OPS, maxLength: MAX_OPS }),
       async (failureLimit, ops) => {
-        await using b = setup({ failureLimit });
-        const raw = new DatabaseSync(b.path, { readOnly: true });
-        try {
-          const wd = new World(b.store, b.clock, raw, failureLimit);
-          for (const [n, op] of ops.entries()) {
-            await wd.refresh();
-            const succeeded = await step(wd, op, n);
-            applied++;
-            const t = tally.get(op.kind) ?? { ok: 0, refused: 0 };
-            t[succeeded ? "ok" : "refused"]++;
-            tally.set(op.kind, t);
-            assert.deepEqual(
-              await b.store.checkInvariants(),
-              [],
-              `invariants after step ${n} ${JSON.stringify(op)}`,
-            );
-            // The idempotency key is unique among tasks that are not archived.
-            const keys = (await b.store.listTasks()).map((t) => t.idempotency_key)
-              .filter((k) => k !== null);
-            assert.equal(new Set(keys).size, keys.length, `duplicate keys after step ${n}`);
-          }
-          assert.deepEqual(await b.store.integrityCheck(), []);
-          sequences++;
-        } finally {
-          raw.close();
+        await using b = await drv.fresh({ failureLimit });
+        const wd = new World(b.store, b.clock, failureLimit);
+        for (const [n, op] of ops.entries()) {
+          await wd.refresh();
+          const succeeded = await step(wd, op, n);
+          applied++;
+          const t = tally.get(op.kind) ?? { ok: 0, refused: 0 };
+          t[succeeded ? "ok" : "refused"]++;
+          tally.set(op.kind, t);
+          assert.deepEqual(
+            await b.store.checkInvariants(),
+            [],
+            `invariants after step ${n} ${JSON.stringify(op)}`,
+          );
+          // The idempotency key is unique among tasks that are not archived.
+          const keys = (await b.store.listTasks()).map((t) => t.idempotency_key)
+            .filter((k) => k !== null);
+          assert.equal(new Set(keys).size, keys.length, `duplicate keys after step ${n}`);
         }
+        assert.deepEqual(await b.store.integrityCheck(), []);
+        sequences++;
       },
     ),
     {

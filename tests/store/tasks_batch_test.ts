@@ -1,11 +1,12 @@
 /** Store.createTasks: many creates in one transaction, each as createTask would make it. */
 import assert from "node:assert/strict";
 import { ValidationError } from "../../lib/store/mod.ts";
-import { HUMAN, setup } from "../_setup.ts";
-import { add, eventKinds, snapshot } from "./_helpers.ts";
+import { HUMAN } from "../_setup.ts";
+import { add, boardState, eventKinds } from "./_helpers.ts";
+import { conformance } from "./_drivers.ts";
 
-Deno.test("createTasks() creates every input in order, as createTask() would", async () => {
-  await using b = setup();
+conformance("createTasks() creates every input in order, as createTask() would", async (drv) => {
+  await using b = await drv.fresh();
   const parent = await add(b.store, "schema");
   const results = await b.store.createTasks([
     { title: "api", assignee: "coder", priority: 3, tenant: "acme" },
@@ -31,10 +32,10 @@ Deno.test("createTasks() creates every input in order, as createTask() would", a
   assert.deepEqual(await b.store.checkInvariants(), []);
 });
 
-Deno.test("createTasks() writes nothing when one input is invalid", async () => {
-  await using b = setup();
+conformance("createTasks() writes nothing when one input is invalid", async (drv) => {
+  await using b = await drv.fresh();
   await add(b.store, "before");
-  const before = snapshot(b.path);
+  const before = await boardState(b.store);
   await assert.rejects(
     b.store.createTasks([{ title: "fine" }, { title: "" }, { title: "also fine" }], HUMAN),
     ValidationError,
@@ -42,20 +43,23 @@ Deno.test("createTasks() writes nothing when one input is invalid", async () => 
   await assert.rejects(
     b.store.createTasks([{ title: "fine" }, { title: "orphan", parents: ["t_00000000"] }], HUMAN),
   );
-  assert.deepEqual(snapshot(b.path), before);
+  assert.deepEqual(await boardState(b.store), before);
   assert.equal((await b.store.listTasks()).length, 1);
 });
 
-Deno.test("createTasks() keeps idempotency keys, within a batch and across calls", async () => {
-  await using b = setup();
-  const [first, again] = await b.store.createTasks([
-    { title: "deploy", idempotency_key: "deploy-1" },
-    { title: "deploy, again", idempotency_key: "deploy-1" },
-  ], HUMAN);
-  assert.equal(first!.created, true);
-  assert.equal(again!.created, false);
-  assert.equal(again!.task.id, first!.task.id);
-  const [later] = await b.store.createTasks([{ title: "x", idempotency_key: "deploy-1" }], HUMAN);
-  assert.deepEqual(later, { task: first!.task, created: false });
-  assert.equal((await b.store.listTasks()).length, 1);
-});
+conformance(
+  "createTasks() keeps idempotency keys, within a batch and across calls",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const [first, again] = await b.store.createTasks([
+      { title: "deploy", idempotency_key: "deploy-1" },
+      { title: "deploy, again", idempotency_key: "deploy-1" },
+    ], HUMAN);
+    assert.equal(first!.created, true);
+    assert.equal(again!.created, false);
+    assert.equal(again!.task.id, first!.task.id);
+    const [later] = await b.store.createTasks([{ title: "x", idempotency_key: "deploy-1" }], HUMAN);
+    assert.deepEqual(later, { task: first!.task, created: false });
+    assert.equal((await b.store.listTasks()).length, 1);
+  },
+);

@@ -11,8 +11,9 @@ import {
   TRANSITIONS,
 } from "../../lib/store/mod.ts";
 import { assertTransition, DERIVED, targetsFrom } from "../../lib/store/transitions.ts";
-import { HUMAN, setup } from "../_setup.ts";
-import { add, claimId, snapshot } from "./_helpers.ts";
+import { HUMAN } from "../_setup.ts";
+import { add, boardState, claimId } from "./_helpers.ts";
+import { conformance } from "./_drivers.ts";
 
 Deno.test("TRANSITIONS uses only known statuses and actions, and lists each edge once", () => {
   const keys = TRANSITIONS.map((e) => `${e.from}|${e.to}|${e.via}`);
@@ -205,28 +206,31 @@ const CASES: Case[] = [
 ];
 
 for (const c of CASES) {
-  Deno.test(`the store refuses to ${c.name} with IllegalTransitionError and changes nothing`, async () => {
-    await using b = setup();
-    const task = await add(b.store, "subject", { review_required: c.reviewed ?? false });
-    await c.arrange(b.store, task.id);
-    const before = snapshot(b.path);
-    const err = await c.act(b.store, task.id).then(() => undefined, (e: unknown) => e);
-    assert.ok(err instanceof IllegalTransitionError, `expected a refusal, got ${err}`);
-    assert.deepEqual([err.taskId, err.from, err.to], [task.id, c.from, c.to]);
-    assert.match(err.message, new RegExp(`task "${task.id}": it is ${c.from}`));
-    assert.match(err.message, new RegExp(`${c.from} -> ${c.to} is not allowed`));
-    assert.deepEqual(snapshot(b.path), before);
-  });
+  conformance(
+    `the store refuses to ${c.name} with IllegalTransitionError and changes nothing`,
+    async (drv) => {
+      await using b = await drv.fresh();
+      const task = await add(b.store, "subject", { review_required: c.reviewed ?? false });
+      await c.arrange(b.store, task.id);
+      const before = await boardState(b.store);
+      const err = await c.act(b.store, task.id).then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof IllegalTransitionError, `expected a refusal, got ${err}`);
+      assert.deepEqual([err.taskId, err.from, err.to], [task.id, c.from, c.to]);
+      assert.match(err.message, new RegExp(`task "${task.id}": it is ${c.from}`));
+      assert.match(err.message, new RegExp(`${c.from} -> ${c.to} is not allowed`));
+      assert.deepEqual(await boardState(b.store), before);
+    },
+  );
 }
 
-Deno.test("the store refuses to complete a triage task", async () => {
-  await using b = setup();
+conformance("the store refuses to complete a triage task", async (drv) => {
+  await using b = await drv.fresh();
   const task = await add(b.store, "idea", { triage: true });
-  const before = snapshot(b.path);
+  const before = await boardState(b.store);
   await assert.rejects(
     b.store.complete(task.id, {}, HUMAN),
     (err: unknown) =>
       err instanceof IllegalTransitionError && err.from === "triage" && err.to === "done",
   );
-  assert.deepEqual(snapshot(b.path), before);
+  assert.deepEqual(await boardState(b.store), before);
 });

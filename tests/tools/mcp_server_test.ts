@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { setup } from "../_setup.ts";
-import { add, claimId, snapshot } from "../store/_helpers.ts";
+import { add, claimId } from "../store/_helpers.ts";
+import { snapshot } from "../store/sqlite/_raw.ts";
 import { ORCHESTRATOR_TOOLS, WORKER_TOOLS } from "../../lib/tools/mod.ts";
 import { connect, personDeps, workerDeps } from "./_mcp.ts";
 

@@ -1,20 +1,21 @@
 /**
- * Opening a board: concurrent first opens, boards from a newer kanban, missing boards, and the
+ * The SQLite driver opening a board file: concurrent first opens, boards from a newer kanban, missing boards, and the
  * connection settings (WAL, synchronous=NORMAL, foreign keys, busy timeout).
  */
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import type { SqliteDriver } from "../../../lib/store/sqlite/driver.ts";
 import {
   BoardTooNewError,
   KanbanError,
   NotFoundError,
   openStore,
   SCHEMA_VERSION,
-} from "../../lib/store/mod.ts";
-import { HUMAN, tempDir } from "../_setup.ts";
-import { race } from "./_spawn.ts";
+} from "../../../lib/store/mod.ts";
+import { HUMAN, tempDir } from "../../_setup.ts";
+import { race } from "../_spawn.ts";
 
 /** schemaOf lists a board's schema objects and its user_version through a raw connection. */
 function schemaOf(path: string): { version: number; objects: unknown[] } {
@@ -40,7 +41,7 @@ Deno.test("8 processes opening the same new board at once all succeed and migrat
     // The folder does not exist either: creating it is part of the race.
     const path = join(tmp.dir, `boards-${round}`, "new.db");
     const results = await race(
-      "./_opener.ts",
+      "./sqlite/_opener.ts",
       Array.from({ length: 8 }, () => [path]),
       join(tmp.dir, `go-${round}`),
     );
@@ -133,16 +134,16 @@ Deno.test("openStore() on a missing board without create throws NotFoundError an
   assert.equal(existsSync(join(tmp.dir, "no-such-folder")), false, "no folder was created");
 });
 
-Deno.test("a board connection uses WAL, synchronous=NORMAL, foreign keys and a busy timeout", async () => {
+Deno.test("a board connection uses WAL, synchronous=NORMAL (FULL when asked), foreign keys and a busy timeout", async () => {
   using tmp = tempDir();
   const path = join(tmp.dir, "board.db");
   openStore(path, { create: true }).close();
-  for (const options of [{}, { busyTimeoutMs: 2_500 }]) {
+  for (const options of [{}, { busyTimeoutMs: 2_500 }, { synchronous: "full" as const }]) {
     // Reopen an existing board: the settings are per connection, not only set at creation.
     using store = openStore(path, options);
-    const p = await store.pragmas();
+    const p = await (store.driver as SqliteDriver).pragmas();
     assert.equal(p.journal_mode, "wal");
-    assert.equal(p.synchronous, 1, "synchronous = NORMAL");
+    assert.equal(p.synchronous, "synchronous" in options ? 2 : 1, "synchronous = NORMAL or FULL");
     assert.equal(p.foreign_keys, 1);
     assert.ok(p.busy_timeout > 0, `busy_timeout is ${p.busy_timeout}`);
     if ("busyTimeoutMs" in options) assert.equal(p.busy_timeout, options.busyTimeoutMs);

@@ -1,10 +1,10 @@
 /**
  * A racing first opener (run by open_test.ts): waits at the barrier, then opens (creating)
  * the board and prints `{"ok": true, "version"}` or `{"ok": false, "name", "message"}`.
- * Usage: deno run -A tests/store/_opener.ts <go-file> <board>
+ * Usage: deno run -A tests/store/sqlite/_opener.ts <go-file> <board>
  */
-import { openStore } from "../../lib/store/mod.ts";
-import { barrier } from "./_spawn.ts";
+import { openStore } from "../../../lib/store/mod.ts";
+import { barrier } from "../_spawn.ts";
 
 const [goFile, board] = Deno.args;
 if (!goFile || !board) throw new Error("usage: _opener.ts <go-file> <board>");
