@@ -110,6 +110,6 @@ export function session(
 /** UsageError is a mistake in how the command was called (exit code 2). */
 export class UsageError extends KanbanError {
   constructor(message: string) {
-    super("usage", message, 2);
+    super("usage", message);
   }
 }

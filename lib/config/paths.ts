@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import { ValidationError } from "../store/errors.ts";
+import { ValidationError } from "../errors.ts";
 
 export type Env = Record<string, string | undefined>;
 

@@ -1,6 +1,6 @@
 /** The board kernel: the only module with SQL. Surfaces import from here. */
 export { DEFAULT_OPTIONS, type OpenOptions, openStore, Store } from "./store.ts";
-export * from "./errors.ts";
+export * from "../errors.ts";
 export * from "./types.ts";
 export {
   type Action,

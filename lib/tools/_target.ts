@@ -9,7 +9,6 @@ export function readTarget(deps: ToolDeps, ref: string | undefined): string {
     throw new KanbanError(
       "usage",
       "Missing task id (or run inside a worker, with KANBAN_TASK set)",
-      2,
     );
   }
   return chosen;

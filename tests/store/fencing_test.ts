@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { type Actor, StaleLeaseError, type Store } from "../../lib/store/mod.ts";
 import { DISPATCHER, HUMAN, setup } from "../_setup.ts";
 import { add, claimId, snapshot, worker } from "./_helpers.ts";
+import { exitCodeOf } from "../../lib/cli/exit_codes.ts";
 
 interface Scene {
   /** The task the stale worker writes to. */
@@ -106,7 +107,7 @@ for (const w of WRITES) {
       const err = await w.write(b.store, scene).then(() => undefined, (e: unknown) => e);
       assert.ok(err instanceof StaleLeaseError, `expected StaleLeaseError, got ${err}`);
       assert.equal(err.code, "stale_lease");
-      assert.equal(err.exitCode, 1);
+      assert.equal(exitCodeOf(err.code), 1);
       assert.match(err.message, new RegExp(`^Cannot ${w.verb} task "${scene.id}": `));
       assert.match(err.message, scene.says);
       assert.deepEqual(snapshot(b.path), before);

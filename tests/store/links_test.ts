@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { ConflictError, NotFoundError } from "../../lib/store/mod.ts";
 import { HUMAN, setup } from "../_setup.ts";
 import { add, claimId, eventKinds, snapshot } from "./_helpers.ts";
+import { exitCodeOf } from "../../lib/cli/exit_codes.ts";
 
 const conflict = (code: string) => (err: unknown) =>
-  err instanceof ConflictError && err.code === code && err.exitCode === 1;
+  err instanceof ConflictError && err.code === code && exitCodeOf(err.code) === 1;
 
 Deno.test("link() makes a ready child wait for its new parent and records the link", async () => {
   await using b = setup();

@@ -8,6 +8,7 @@ import {
 } from "../../lib/store/mod.ts";
 import { DISPATCHER, HUMAN, setup } from "../_setup.ts";
 import { add, claimId, worker } from "./_helpers.ts";
+import { exitCodeOf } from "../../lib/cli/exit_codes.ts";
 
 const HOOK = "https://example.com/hook";
 
@@ -67,7 +68,7 @@ Deno.test("addSubscription() refuses bad targets and filters with a clear messag
   for (const [input, message] of cases) {
     await assert.rejects(b.store.addSubscription(input, HUMAN), (err) => {
       assert.ok(err instanceof ValidationError, String(err));
-      assert.equal(err.exitCode, 2);
+      assert.equal(exitCodeOf(err.code), 2);
       assert.match(err.message, message);
       return true;
     });
@@ -340,7 +341,7 @@ Deno.test("removeSubscription() deletes it; an unknown id is NotFoundError", asy
   assert.deepEqual((await b.store.listSubscriptions()).map((s) => s.id), [c.id]);
   await assert.rejects(b.store.removeSubscription(a.id), (err) => {
     assert.ok(err instanceof NotFoundError);
-    assert.equal(err.exitCode, 1);
+    assert.equal(exitCodeOf(err.code), 1);
     assert.match(err.message, new RegExp(`No subscription ${a.id}`));
     return true;
   });
