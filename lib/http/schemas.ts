@@ -6,13 +6,13 @@
 import { z } from "zod";
 import { parseSince } from "../config/duration.ts";
 import {
-  ACTIONS,
   BUCKETS,
   CompleteSchema,
   CreateTaskSchema,
   EditTaskSchema,
   INBOX_MAX,
   INBOX_PAGE,
+  PERSON_ACTIONS,
   STATUSES,
 } from "../store/mod.ts";
 import {
@@ -72,19 +72,7 @@ export const MoveBody = z.strictObject({
 });
 
 /** The actions a person can apply to several tasks at once (`move` takes a `status`). */
-export const BULK_ACTIONS = [
-  "promote",
-  "unblock",
-  "complete",
-  "block",
-  "approve",
-  "reject",
-  "cancel",
-  "archive",
-  "unarchive",
-  "reopen",
-  "move",
-] as const satisfies readonly (typeof ACTIONS[number] | "move")[];
+export const BULK_ACTIONS = [...PERSON_ACTIONS, "move"] as const;
 export type BulkAction = (typeof BULK_ACTIONS)[number];
 
 export const BulkBody = z.strictObject({

@@ -14,6 +14,22 @@ export {
   targetsFrom,
   TRANSITIONS,
 } from "./transitions.ts";
+export {
+  type ActionInput,
+  actionsFrom,
+  canAct,
+  type DropAction,
+  dropAction,
+  isPersonAction,
+  type Landing,
+  landing,
+  landsOn,
+  type MovePlan,
+  PERSON_ACTIONS,
+  type PersonAction,
+  planMove,
+  runAction,
+} from "./actions.ts";
 export { COUNTED_FAILURES, type Outcome, OUTCOMES } from "./outcomes.ts";
 export {
   BODY_MAX_BYTES,

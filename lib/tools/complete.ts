@@ -3,7 +3,7 @@
  * on it receive. A worker completes its own task; a person may complete any.
  */
 import { z } from "zod";
-import { type Task, type TaskSummary, UsageInputSchema } from "../store/mod.ts";
+import { runAction, type Task, type TaskSummary, UsageInputSchema } from "../store/mod.ts";
 import { capTask } from "./caps.ts";
 import { ownTarget } from "./_target.ts";
 import type { ToolDeps } from "./tool.ts";
@@ -29,6 +29,7 @@ export async function complete(
 ): Promise<Task | TaskSummary> {
   const t = await ownTarget(deps, input.id, "complete");
   const { summary, metadata, result, usage } = input;
-  const task = await deps.store.complete(t.id, { summary, metadata, result, usage }, t.actor);
+  const done = { summary, metadata, result, usage };
+  const task = await runAction(deps.store, t.id, "complete", done, t.actor);
   return deps.caps ? capTask(task, deps.caps) : task;
 }
