@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { ValidationError } from "../errors.ts";
+import { WORKER_VARS } from "../worker_env.ts";
 
 export type Env = Record<string, string | undefined>;
 
@@ -42,11 +43,11 @@ export interface BoardFlags {
 export function resolveBoard(flags: BoardFlags, env: Env, cwd: string): BoardRef {
   if (flags.db !== undefined) return { name: null, path: resolve(cwd, flags.db) };
   if (flags.board !== undefined) return named(flags.board, env);
-  const db = env["KANBAN_DB"];
+  const db = env[WORKER_VARS.db];
   if (db !== undefined && db !== "") {
     return { name: null, path: isAbsolute(db) ? db : resolve(cwd, db) };
   }
-  const board = env["KANBAN_BOARD"];
+  const board = env[WORKER_VARS.board];
   return named(board !== undefined && board !== "" ? board : DEFAULT_BOARD, env);
 }
 
