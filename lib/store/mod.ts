@@ -44,13 +44,7 @@ export {
   CreateTaskInput as CreateTaskSchema,
   EditTaskInput as EditTaskSchema,
 } from "./input.ts";
-export {
-  type ContextCaps,
-  DEFAULT_CAPS,
-  quote,
-  renderContext,
-  type WorkerContext,
-} from "./context.ts";
+export { type ContextCaps, DEFAULT_CAPS, type WorkerContext } from "./context.ts";
 export type { ListFilter } from "./tasks.ts";
 export type { LinkResult } from "./links.ts";
 export type {

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import {
-  type ContextCaps,
-  DEFAULT_CAPS,
-  NotFoundError,
-  quote,
-  renderContext,
-} from "../../lib/store/mod.ts";
+import { type ContextCaps, DEFAULT_CAPS, NotFoundError } from "../../lib/store/mod.ts";
+import { quote, renderContext } from "../../lib/dispatch/prompt.ts";
 import { DISPATCHER, HUMAN, setup } from "../_setup.ts";
 import { add, claimId, worker } from "./_helpers.ts";
 

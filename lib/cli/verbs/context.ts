@@ -5,8 +5,7 @@
  */
 import type { Command } from "@commander-js/extra-typings";
 import { loadConfig } from "../../config/config.ts";
-import { type PromptProfile, workerPrompt } from "../../dispatch/profiles.ts";
-import { renderContext } from "../../store/mod.ts";
+import { type PromptProfile, renderContext, workerPrompt } from "../../dispatch/prompt.ts";
 import { type CliContext, session, UsageError } from "../context.ts";
 import { emit, oneLine, print } from "../output.ts";
 import { readTarget } from "../../tools/mod.ts";
