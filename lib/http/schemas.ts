@@ -10,6 +10,7 @@ import {
   CompleteSchema,
   CreateTaskSchema,
   EditTaskSchema,
+  extendInput,
   INBOX_MAX,
   INBOX_PAGE,
   PERSON_ACTIONS,
@@ -44,12 +45,10 @@ export const EditBody = z.strictObject({
   assignee: CreateTaskSchema.shape.assignee.describe("a profile name; null unassigns"),
 }).refine((p) => Object.values(p).some((v) => v !== undefined), "nothing to change");
 
-export const CompleteBody = z.strictObject({
-  ...CompleteSchema.shape,
-  usage: CompleteSchema.shape.usage.describe(
-    "what the task's open run used (tokens, cost_usd, models), for a worker whose CLI output " +
-      "kanban cannot read; usage read from the output later replaces it",
-  ),
+/** The store's completion schema itself (strict): the store does not parse it again. */
+export const CompleteBody = extendInput(CompleteSchema, {}, {
+  usage: "what the task's open run used (tokens, cost_usd, models), for a worker whose CLI " +
+    "output kanban cannot read; usage read from the output later replaces it",
 });
 export const BlockBody = z.strictObject({ reason: reason("reason") });
 export const ReasonBody = z.strictObject({ reason: reason("reason").optional() });

@@ -127,10 +127,10 @@ export function runAction(
       return store.promote(ref, actor);
     case "unblock":
       return store.unblock(ref, actor);
-    case "complete": {
-      const { summary, metadata, result, usage } = input;
-      return store.complete(ref, { summary, metadata, result, usage }, actor);
-    }
+    case "complete":
+      // passed on whole, so that input a surface parsed with the store's schema (extendInput)
+      // is not parsed again; the store reads only the completion's fields
+      return store.complete(ref, input, actor);
     case "block":
       return store.block(ref, input.reason ?? "", actor, input.usage);
     case "approve":

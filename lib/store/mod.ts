@@ -36,6 +36,7 @@ export {
   type CompleteInput,
   type CreateTaskInput,
   type EditTaskInput,
+  extendInput,
   parse,
 } from "./input.ts";
 /** The zod schemas behind those inputs, for surfaces that validate (and document) early. */

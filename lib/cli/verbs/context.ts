@@ -30,7 +30,7 @@ export function register(program: Command, ctx: CliContext): void {
         return;
       }
       const config = loadConfig(ctx.env, opts.config);
-      const task = await s.store.getTask(await s.store.resolveId(ref));
+      const task = await s.store.getTask(ref);
       const where = config.path ?? "config.toml (there is none)";
       const name = opts.profile ?? task.assignee;
       let profile: PromptProfile | undefined = name === null ? undefined : config.profiles[name];
