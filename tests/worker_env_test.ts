@@ -12,6 +12,7 @@ import {
   type WorkerEnv,
 } from "../lib/worker_env.ts";
 import { ValidationError } from "../lib/errors.ts";
+import { cliHome } from "./cli/_cli.ts";
 
 const FULL: WorkerEnv = {
   task: "t_3fa9c2d1",
@@ -69,4 +70,22 @@ Deno.test("decodeWorkerEnv() refuses a malformed value with an error naming the 
       return true;
     });
   }
+});
+
+Deno.test("the CLI refuses a malformed worker variable by name, exit 2, before anything runs", async () => {
+  using h = await cliHome();
+  const cases: [Record<string, string>, string][] = [
+    [{ KANBAN_TASK: "every task", KANBAN_TOKEN: "x" }, "KANBAN_TASK"],
+    [{ KANBAN_TASK: "t_ab", KANBAN_RUN: "two", KANBAN_TOKEN: "x" }, "KANBAN_RUN"],
+  ];
+  for (const [env, name] of cases) {
+    for (const verb of [["list"], ["complete", "--summary", "s"], ["skills", "list"]]) {
+      const r = await h.run([...verb, "--json"], env);
+      assert.equal(r.code, 2, `${verb.join(" ")} with ${name}: ${r.stdout}${r.stderr}`);
+      const err = r.json<{ error: { code: string; message: string } }>().error;
+      assert.equal(err.code, "invalid_input");
+      assert.match(err.message, new RegExp(`^${name} is "`));
+    }
+  }
+  assert.equal((await h.run(["list", "--json"])).code, 0, "a person's shell is unaffected");
 });
