@@ -7,7 +7,12 @@ import { type Actor, KanbanError, openStore, type Store } from "../store/mod.ts"
 import { type Env, resolveBoard } from "../config/paths.ts";
 import type { ToolDeps } from "../tools/mod.ts";
 import { confinementOf } from "./confine.ts";
-import { decodeWorkerEnv, type WorkerBinding, workerBindingOf } from "../worker_env.ts";
+import {
+  type DecodedWorkerEnv,
+  decodeWorkerEnv,
+  type WorkerBinding,
+  workerBindingOf,
+} from "../worker_env.ts";
 
 export interface CliContext {
   env: Env;
@@ -47,8 +52,7 @@ export function globals(cmd: HasGlobals): Globals {
  * actorName says who is acting: $KANBAN_ACTOR, a worker's profile, or the login name.
  * Throws a ValidationError naming the variable when the worker variables are malformed.
  */
-export function actorName(env: Env): string {
-  const w = decodeWorkerEnv(env);
+export function actorName(env: Env, w: DecodedWorkerEnv = decodeWorkerEnv(env)): string {
   const worker = workerBindingOf(w) ? w.profile || "worker" : "";
   return env["KANBAN_ACTOR"] || worker || env["USER"] || env["LOGNAME"] || "cli";
 }
@@ -86,7 +90,7 @@ export function session(
     ...(confine ? { confine } : {}),
   });
   const worker = workerBindingOf(decoded);
-  const actor = { name: actorName(ctx.env) };
+  const actor = { name: actorName(ctx.env, decoded) };
   return {
     store,
     json: g.json,
