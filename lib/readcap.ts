@@ -6,7 +6,7 @@
  * neither.
  */
 import { closeSync, openSync, readSync } from "node:fs";
-import { KanbanError } from "./store/errors.ts";
+import { KanbanError } from "./errors.ts";
 
 /** Bytes read per call. */
 const CHUNK = 64 * 1024;

@@ -7,16 +7,15 @@
  */
 import { type Confinement, KanbanError } from "../store/mod.ts";
 import type { Env } from "../config/paths.ts";
+import { type DecodedWorkerEnv, decodeWorkerEnv, inWorker } from "../worker_env.ts";
 
 /**
- * workerBinding is the confinement of a process started for a run: set as soon as either
- * variable is (half a binding still confines; the store then refuses every write that has
- * no token), null for a person or the dispatcher.
+ * confinementOf is the confinement of a process started for a run: set as soon as either
+ * KANBAN_TASK or KANBAN_TOKEN is (half a binding still confines; the store then refuses every
+ * write that has no token), null for a person or the dispatcher.
  */
-export function workerBinding(env: Env): Confinement | null {
-  const task = env["KANBAN_TASK"] || null;
-  const token = env["KANBAN_TOKEN"] || null;
-  return task === null && token === null ? null : { task, token };
+export function confinementOf(w: DecodedWorkerEnv): Confinement | null {
+  return inWorker(w) ? { task: w.task, token: w.token } : null;
 }
 
 /**
@@ -119,7 +118,7 @@ export function workerUse(cmd: CommandLike): WorkerUse | { refused: string } {
  * command's action never starts.
  */
 export function refuseInWorker(env: Env, cmd: CommandLike): void {
-  const binding = workerBinding(env);
+  const binding = confinementOf(decodeWorkerEnv(env));
   if (binding === null) return;
   const use = workerUse(cmd);
   if (typeof use === "string") return;

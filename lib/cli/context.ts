@@ -6,7 +6,13 @@
 import { type Actor, KanbanError, openStore, type Store } from "../store/mod.ts";
 import { type Env, resolveBoard } from "../config/paths.ts";
 import type { ToolDeps } from "../tools/mod.ts";
-import { workerBinding } from "./confine.ts";
+import { confinementOf } from "./confine.ts";
+import {
+  type DecodedWorkerEnv,
+  decodeWorkerEnv,
+  type WorkerBinding,
+  workerBindingOf,
+} from "../worker_env.ts";
 
 export interface CliContext {
   env: Env;
@@ -43,26 +49,12 @@ export function globals(cmd: HasGlobals): Globals {
 }
 
 /**
- * WorkerEnv is set when a command runs inside a worker started by the dispatcher (both
- * variables): ids default to its task and the tools attach its token. Either variable alone
- * still confines the session's store (workerBinding): KANBAN_TASK alone may not write at all,
- * KANBAN_TOKEN alone writes only to its run's task.
+ * actorName says who is acting: $KANBAN_ACTOR, a worker's profile, or the login name.
+ * Throws a ValidationError naming the variable when the worker variables are malformed.
  */
-export interface WorkerEnv {
-  task: string;
-  token: string;
-}
-
-export function workerEnv(env: Env): WorkerEnv | null {
-  const task = env["KANBAN_TASK"];
-  const token = env["KANBAN_TOKEN"];
-  return task && token ? { task, token } : null;
-}
-
-/** actorName says who is acting: $KANBAN_ACTOR, a worker's profile, or the login name. */
-export function actorName(env: Env): string {
-  return env["KANBAN_ACTOR"] || (workerEnv(env) ? env["KANBAN_PROFILE"] || "worker" : "") ||
-    env["USER"] || env["LOGNAME"] || "cli";
+export function actorName(env: Env, w: DecodedWorkerEnv = decodeWorkerEnv(env)): string {
+  const worker = workerBindingOf(w) ? w.profile || "worker" : "";
+  return env["KANBAN_ACTOR"] || worker || env["USER"] || env["LOGNAME"] || "cli";
 }
 
 export interface Session extends Disposable {
@@ -71,7 +63,13 @@ export interface Session extends Disposable {
   json: boolean;
   /** The acting person (no token). */
   actor: Actor;
-  worker: WorkerEnv | null;
+  /**
+   * Set inside a worker started by the dispatcher (KANBAN_TASK and KANBAN_TOKEN): ids default
+   * to its task and the tools attach its token. Either variable alone still confines the
+   * session's store (lib/cli/confine.ts): KANBAN_TASK alone may not write at all, KANBAN_TOKEN
+   * alone writes only to its run's task.
+   */
+  worker: WorkerBinding | null;
   /** What the agent tools (lib/tools) need: the board, the actor, the worker's binding. */
   tools: ToolDeps;
 }
@@ -85,13 +83,14 @@ export function session(
   const board = resolveBoard(g, ctx.env, ctx.cwd);
   // Inside a worker the connection itself is confined: every write of every verb is audited
   // by the store, whichever actor the verb passes.
-  const confine = workerBinding(ctx.env);
+  const decoded = decodeWorkerEnv(ctx.env);
+  const confine = confinementOf(decoded);
   const store = openStore(board.path, {
     create: opts.create ?? false,
     ...(confine ? { confine } : {}),
   });
-  const worker = workerEnv(ctx.env);
-  const actor = { name: actorName(ctx.env) };
+  const worker = workerBindingOf(decoded);
+  const actor = { name: actorName(ctx.env, decoded) };
   return {
     store,
     json: g.json,
@@ -100,7 +99,7 @@ export function session(
     tools: {
       store,
       actor,
-      worker: worker && { ...worker, tenant: ctx.env["KANBAN_TENANT"] || null },
+      worker,
       now: ctx.now,
     },
     [Symbol.dispose]: () => store.close(),
@@ -110,6 +109,6 @@ export function session(
 /** UsageError is a mistake in how the command was called (exit code 2). */
 export class UsageError extends KanbanError {
   constructor(message: string) {
-    super("usage", message, 2);
+    super("usage", message);
   }
 }

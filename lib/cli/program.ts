@@ -7,6 +7,7 @@ import { KanbanError } from "../store/mod.ts";
 import { VERSION } from "../version.ts";
 import { runtimeName, sqliteVersion } from "../runtime.ts";
 import type { CliContext } from "./context.ts";
+import { exitCodeOf } from "./exit_codes.ts";
 import { refuseInWorker } from "./confine.ts";
 import { oneLine, ReportedError } from "./output.ts";
 import { VERBS } from "./verbs/mod.ts";
@@ -67,8 +68,8 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
       const message = err.message.replace(/^error: /, "").replaceAll("\n", " ");
       return fail(errorCode(err), `${message} (see kanban --help)`, 2);
     }
-    if (err instanceof ReportedError) return err.exitCode;
-    if (err instanceof KanbanError) return fail(err.code, err.message, err.exitCode);
+    if (err instanceof ReportedError) return exitCodeOf(err.code);
+    if (err instanceof KanbanError) return fail(err.code, err.message, exitCodeOf(err.code));
     const e = err instanceof Error ? err : new Error(String(err));
     if (ctx.env["KANBAN_DEBUG"]) ctx.stderr(`${e.stack}\n`);
     return fail("internal", `internal error: ${e.message}`, 1);

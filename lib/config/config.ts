@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { z } from "zod";
-import { KanbanError } from "../store/errors.ts";
+import { KanbanError } from "../errors.ts";
 import { bytesText, readCapped, TooLargeError } from "../readcap.ts";
 import { type Env, expandHome, kanbanHome } from "./paths.ts";
 import { formatDuration, formatSize, parseDuration, parseSize } from "./duration.ts";
@@ -207,7 +207,7 @@ export interface Config {
 /** ConfigError is a config.toml problem; its message names file, key and problem. */
 export class ConfigError extends KanbanError {
   constructor(message: string) {
-    super("config", message, 2);
+    super("config", message);
   }
 }
 

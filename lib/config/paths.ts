@@ -6,8 +6,9 @@
 import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import { ValidationError } from "../store/errors.ts";
+import { ValidationError } from "../errors.ts";
 import { boardLocation } from "../store/location.ts";
+import { WORKER_VARS } from "../worker_env.ts";
 
 export type Env = Record<string, string | undefined>;
 
@@ -43,9 +44,9 @@ export interface BoardFlags {
 export function resolveBoard(flags: BoardFlags, env: Env, cwd: string): BoardRef {
   if (flags.db !== undefined) return { name: null, path: dbPath(flags.db, cwd) };
   if (flags.board !== undefined) return named(flags.board, env);
-  const db = env["KANBAN_DB"];
+  const db = env[WORKER_VARS.db];
   if (db !== undefined && db !== "") return { name: null, path: dbPath(db, cwd) };
-  const board = env["KANBAN_BOARD"];
+  const board = env[WORKER_VARS.board];
   return named(board !== undefined && board !== "" ? board : DEFAULT_BOARD, env);
 }
 

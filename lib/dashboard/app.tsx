@@ -6,7 +6,8 @@
  */
 import { Fragment } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import { type Action, STATUSES } from "../store/transitions.ts";
+import { STATUSES } from "../store/transitions.ts";
+import type { PersonAction } from "../store/actions.ts";
 import { api } from "./api.ts";
 import { Board, label } from "./board.tsx";
 import { Drawer } from "./drawer.tsx";
@@ -296,7 +297,7 @@ function HealthStatus() {
   );
 }
 
-const BULK: { action: Action; text: string }[] = [
+const BULK: { action: PersonAction; text: string }[] = [
   { action: "promote", text: "Promote" },
   { action: "unblock", text: "Unblock" },
   { action: "approve", text: "Approve" },

@@ -6,7 +6,8 @@
  * event names the task.
  */
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import { type Status, targetsFrom } from "../store/transitions.ts";
+import type { Status } from "../store/transitions.ts";
+import { canAct, type PersonAction } from "../store/actions.ts";
 import { PRIORITY_NAMES, priorityFromText, priorityText } from "../store/priority.ts";
 import { api, type Detail, type Run } from "./api.ts";
 import { ago, label } from "./board.tsx";
@@ -26,21 +27,7 @@ import {
   toast,
 } from "./state.ts";
 
-/** The actions a person takes from the drawer, in the order their buttons appear. */
-const PERSON_ACTIONS = [
-  "promote",
-  "complete",
-  "approve",
-  "reject",
-  "block",
-  "unblock",
-  "reopen",
-  "unarchive",
-  "cancel",
-  "archive",
-] as const;
-type PersonAction = (typeof PERSON_ACTIONS)[number];
-
+/** The drawer's label of each action; the buttons appear in this order. */
 const ACTION_LABELS: Record<PersonAction, string> = {
   promote: "Promote",
   complete: "Complete…",
@@ -53,10 +40,11 @@ const ACTION_LABELS: Record<PersonAction, string> = {
   cancel: "Cancel task…",
   archive: "Archive",
 };
+const DRAWER_ORDER = Object.keys(ACTION_LABELS) as PersonAction[];
 
-/** actionsFrom lists what the transition table lets a person do from `status`. */
-function actionsFrom(status: Status): PersonAction[] {
-  return PERSON_ACTIONS.filter((a) => targetsFrom(status, a).length > 0);
+/** offered lists what the transition table lets a person do from `status`, in drawer order. */
+function offered(status: Status): PersonAction[] {
+  return DRAWER_ORDER.filter((a) => canAct(status, a));
 }
 
 function duration(ms: number | null): string {
@@ -195,7 +183,7 @@ function DrawerBody({ detail, reload }: { detail: Detail; reload: () => Promise<
         )}
       </div>
       <div class="actions">
-        {actionsFrom(task.status).map((a) => (
+        {offered(task.status).map((a) => (
           <button
             type="button"
             key={a}

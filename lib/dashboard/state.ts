@@ -5,13 +5,8 @@
  * card moves at once (an optimistic overlay) and goes back if the server refuses.
  */
 import { batch, computed, signal } from "@preact/signals";
-import {
-  type Action,
-  canTransition,
-  type Status,
-  STATUSES,
-  targetsFrom,
-} from "../store/transitions.ts";
+import { type Status, STATUSES } from "../store/transitions.ts";
+import { canAct, dropAction, type PersonAction } from "../store/actions.ts";
 import { api, type BoardData, type Column, query } from "./api.ts";
 
 // Filters ------------------------------------------------------------------------------------
@@ -513,13 +508,9 @@ export async function drop(id: string, to: Status, lane?: string): Promise<void>
     if (reassign && await attempt(assign)) await refresh();
     return;
   }
-  const from = task.status;
-  // Ask only when the table allows the move; otherwise the server says why it cannot be.
-  const asks = to === "blocked" && canTransition(from, "blocked", "block")
-    ? "block"
-    : to === (task.review_required ? "review" : "done") && canTransition(from, to, "complete")
-    ? "complete"
-    : null;
+  // Ask only when the drop is a legal block or complete; otherwise the server says why not.
+  const action = dropAction(task, to);
+  const asks = action === "block" || action === "complete" ? action : null;
   const input = asks === null ? {} : await askInput(asks, `"${task.title}"`);
   if (input === null) return;
   const body = { status: to, ...input };
@@ -576,10 +567,10 @@ const PAST: Record<string, string> = {
  * bulkTargets lists the selected tasks that `action` may move, by the transition table and
  * the status each has on the board: the ids a bulk action sends.
  */
-export function bulkTargets(action: Action): string[] {
+export function bulkTargets(action: PersonAction): string[] {
   return [...selected.value].filter((id) => {
     const task = byId.get(id);
-    return task !== undefined && targetsFrom(task.status, action).length > 0;
+    return task !== undefined && canAct(task.status, action);
   });
 }
 
@@ -588,7 +579,7 @@ export function bulkTargets(action: Action): string[] {
  * Those that failed stay selected, and so do those it was not for (the next action may suit
  * them).
  */
-export async function bulk(action: Action): Promise<void> {
+export async function bulk(action: PersonAction): Promise<void> {
   const ids = bulkTargets(action);
   if (ids.length === 0) return;
   const asked = await askInput(action, ids.length === 1 ? "1 task" : `${ids.length} tasks`);

@@ -23,6 +23,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
+import { WORKER_VARS } from "../worker_env.ts";
 import {
   isTarget,
   type ProcStat,
@@ -231,7 +232,7 @@ export function runProcesses(c: Containment, runId: number, token: string | null
 function scan(c: Containment, runId: number, pgid: number | null, token: string | null) {
   const dir = runCgroup(c, runId);
   const members = new Set(dir === null ? [] : cgroupPids(dir));
-  const entry = token ? Buffer.from(`KANBAN_TOKEN=${token}`) : null;
+  const entry = token ? Buffer.from(`${WORKER_VARS.token}=${token}`) : null;
   const group = pgid !== null && isTarget(pgid) ? pgid : null;
   const out: RunProcess[] = [];
   let names: string[];

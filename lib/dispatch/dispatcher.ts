@@ -39,7 +39,8 @@ import {
   runProcesses,
   stopRun,
 } from "./contain.ts";
-import { presetOf, profileWarnings, workerPrompt } from "./profiles.ts";
+import { presetOf, profileWarnings } from "./profiles.ts";
+import { workerPrompt } from "./prompt.ts";
 import { runOutput } from "./output.ts";
 import { spawnWorker } from "./spawn.ts";
 import { deliverNotifications, type NotifyReport } from "./notify.ts";

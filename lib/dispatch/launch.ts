@@ -6,6 +6,7 @@ import { dirname } from "node:path";
 import type { Profile } from "../config/config.ts";
 import type { BoardRef, Env } from "../config/paths.ts";
 import type { Claim } from "../store/mod.ts";
+import { encodeWorkerEnv } from "../worker_env.ts";
 import { presetLaunch, presetOf, renderArgv } from "./profiles.ts";
 
 export interface LaunchInput {
@@ -48,16 +49,18 @@ export function launchPlan(i: LaunchInput): LaunchPlan {
     ...baseEnv(i.env),
     ...i.profile.env,
     PATH: `${dirname(i.bin)}:${i.profile.env["PATH"] ?? i.env["PATH"] ?? "/usr/bin:/bin"}`,
-    KANBAN_TASK: task.id,
-    KANBAN_RUN: String(run.id),
-    KANBAN_TOKEN: token,
-    KANBAN_DB: i.board.path,
-    ...(i.board.name ? { KANBAN_BOARD: i.board.name } : {}),
-    KANBAN_WORKSPACE: i.cwd,
-    KANBAN_PROFILE: task.assignee!,
-    ...(task.tenant !== null ? { KANBAN_TENANT: task.tenant } : {}),
-    KANBAN_BIN: i.bin,
-    KANBAN_PROMPT_FILE: i.runFile("prompt.md"),
+    ...encodeWorkerEnv({
+      task: task.id,
+      run: run.id,
+      token,
+      db: i.board.path,
+      board: i.board.name,
+      workspace: i.cwd,
+      profile: task.assignee!,
+      tenant: task.tenant,
+      bin: i.bin,
+      promptFile: i.runFile("prompt.md"),
+    }),
   };
   const added = presetLaunch(i.profile, {
     kanban: i.bin,

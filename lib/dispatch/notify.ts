@@ -10,6 +10,7 @@ import { createHmac } from "node:crypto";
 import process from "node:process";
 import type { DueSubscription, Notification, Store } from "../store/mod.ts";
 import { VERSION } from "../version.ts";
+import { WORKER_VARS } from "../worker_env.ts";
 
 export interface NotifyOptions {
   /** Clock for retry times; pass the store's clock. */
@@ -238,15 +239,20 @@ function describe(err: unknown): string {
   return `${err.message}${cause}`;
 }
 
+/** The worker variables a subscription's command must not inherit: a run's, or a board's. */
+const IDENTITY: ReadonlySet<string> = new Set(
+  (["task", "run", "token", "board", "db"] as const).map((k) => WORKER_VARS[k]),
+);
+
 /** The command's environment: the dispatcher's, minus any worker identity, plus the event. */
 function commandEnv(store: Store, sub: DueSubscription, n: Notification): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !/^KANBAN_(TASK|RUN|TOKEN|BOARD|DB)$/.test(key)) env[key] = value;
+    if (value !== undefined && !IDENTITY.has(key)) env[key] = value;
   }
   return {
     ...env,
-    KANBAN_DB: store.path,
+    [WORKER_VARS.db]: store.path,
     KANBAN_EVENT: n.event.kind,
     KANBAN_EVENT_ID: String(n.event.id),
     KANBAN_EVENT_TASK: n.event.task_id ?? "",

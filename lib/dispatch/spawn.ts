@@ -8,6 +8,7 @@ import { accessSync, closeSync, constants, openSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { openLog } from "./logs.ts";
 import { readStat } from "./proc.ts";
+import { WORKER_VARS } from "../worker_env.ts";
 import {
   type Containment,
   enterArgv,
@@ -146,7 +147,7 @@ export function spawnWorker(argv: string[], options: SpawnOptions): Promise<Spaw
         const run = {
           runId: contain!.runId,
           pgid: pid, // detached: the worker leads its own group
-          token: options.env["KANBAN_TOKEN"] ?? null,
+          token: options.env[WORKER_VARS.token] ?? null,
         };
         void stopRun(contain!.containment, run, 0).then((stop) => {
           const left = stop.survivors.length > 0 ? ` (${stop.survivors.join(", ")} survived)` : "";

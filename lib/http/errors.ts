@@ -26,8 +26,17 @@ export function errorBody(code: string, message: string): ErrorBody {
   return { error: { code, message } };
 }
 
-/** Store errors that say the server's board cannot serve the request, by their status. */
-const SERVER_SIDE: Readonly<Record<string, ErrorStatus>> = {
+/**
+ * The API's one table from error codes to statuses; a code not listed is a rule that refused a
+ * well-formed request (409). Malformed input is 400; the codes after it say the server's board
+ * cannot serve the request.
+ */
+const STATUS_OF_CODE: Readonly<Record<string, ErrorStatus>> = {
+  not_found: 404,
+  invalid_input: 400,
+  usage: 400,
+  config: 400,
+  ambiguous_id: 400,
   busy: 503, // locked by other writers: retry
   read_only: 503, // the server may not write the board's folder: reads still work
   disk_full: 507, // Insufficient Storage
@@ -44,11 +53,7 @@ const SERVER_SIDE: Readonly<Record<string, ErrorStatus>> = {
  * illegal transition, a stale lease, a cycle, an idempotency clash) 409.
  */
 export function statusOf(err: KanbanError): ErrorStatus {
-  if (err.code === "not_found") return 404;
-  const server = SERVER_SIDE[err.code];
-  if (server !== undefined) return server;
-  if (err.exitCode === 2 || err.code === "ambiguous_id") return 400;
-  return 409;
+  return STATUS_OF_CODE[err.code] ?? 409;
 }
 
 /** toError turns anything thrown by a handler into a status and the error body. */

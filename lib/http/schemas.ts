@@ -6,13 +6,14 @@
 import { z } from "zod";
 import { parseSince } from "../config/duration.ts";
 import {
-  ACTIONS,
   BUCKETS,
   CompleteSchema,
   CreateTaskSchema,
   EditTaskSchema,
+  extendInput,
   INBOX_MAX,
   INBOX_PAGE,
+  PERSON_ACTIONS,
   STATUSES,
 } from "../store/mod.ts";
 import {
@@ -44,12 +45,10 @@ export const EditBody = z.strictObject({
   assignee: CreateTaskSchema.shape.assignee.describe("a profile name; null unassigns"),
 }).refine((p) => Object.values(p).some((v) => v !== undefined), "nothing to change");
 
-export const CompleteBody = z.strictObject({
-  ...CompleteSchema.shape,
-  usage: CompleteSchema.shape.usage.describe(
-    "what the task's open run used (tokens, cost_usd, models), for a worker whose CLI output " +
-      "kanban cannot read; usage read from the output later replaces it",
-  ),
+/** The store's completion schema itself (strict): the store does not parse it again. */
+export const CompleteBody = extendInput(CompleteSchema, {}, {
+  usage: "what the task's open run used (tokens, cost_usd, models), for a worker whose CLI " +
+    "output kanban cannot read; usage read from the output later replaces it",
 });
 export const BlockBody = z.strictObject({ reason: reason("reason") });
 export const ReasonBody = z.strictObject({ reason: reason("reason").optional() });
@@ -72,19 +71,7 @@ export const MoveBody = z.strictObject({
 });
 
 /** The actions a person can apply to several tasks at once (`move` takes a `status`). */
-export const BULK_ACTIONS = [
-  "promote",
-  "unblock",
-  "complete",
-  "block",
-  "approve",
-  "reject",
-  "cancel",
-  "archive",
-  "unarchive",
-  "reopen",
-  "move",
-] as const satisfies readonly (typeof ACTIONS[number] | "move")[];
+export const BULK_ACTIONS = [...PERSON_ACTIONS, "move"] as const;
 export type BulkAction = (typeof BULK_ACTIONS)[number];
 
 export const BulkBody = z.strictObject({

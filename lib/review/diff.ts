@@ -21,7 +21,7 @@ import {
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import process from "node:process";
-import { KanbanError } from "../store/errors.ts";
+import { KanbanError } from "../errors.ts";
 
 export type FileStatus = "added" | "modified" | "deleted" | "renamed";
 

@@ -7,7 +7,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync, realpathSync } from "node:fs";
 import { join, sep } from "node:path";
-import { ValidationError } from "../store/errors.ts";
+import { ValidationError } from "../errors.ts";
 import type { ReviewCommentInput } from "../store/review_comments.ts";
 import type { DiffFile } from "./diff.ts";
 import { findLine, MARK, parsePatch } from "./patch.ts";

@@ -8,7 +8,7 @@ import { basename, dirname, join } from "node:path";
 import { loadConfig } from "../config/config.ts";
 import { boardKey, type BoardRef, type Env, kanbanHome } from "../config/paths.ts";
 import type { Run, Store, Task } from "../store/mod.ts";
-import { KanbanError } from "../store/errors.ts";
+import { KanbanError } from "../errors.ts";
 import { workspacePath, type WorkspaceSettings } from "../workspace/workspace.ts";
 import {
   DIFF_CAPS,

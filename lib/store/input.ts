@@ -139,10 +139,58 @@ export const CompleteInput = z.object({
 });
 export type CompleteInput = z.input<typeof CompleteInput>;
 
+/**
+ * What each object parse() returned was parsed with. A write parses its input once: a surface
+ * that validated a request with the store's schema, or with an extension of it made by
+ * extendInput(), passes the parsed value on unchanged, and the store's parse() of it returns it
+ * as it is. Parsed values are not modified afterwards (every surface builds new objects).
+ */
+const PARSED = new WeakMap<object, z.ZodType>();
+
+/** The store schema that each extendInput() schema extends. */
+const BASE = new WeakMap<z.ZodType, z.ZodType>();
+
+type Shape<B> = B extends z.ZodObject<infer S> ? S : never;
+
+/**
+ * extendInput is the store's input schema `base` as a surface takes it: strict (an unknown
+ * field is refused), with the surface's own `fields` added (a tool's `id`) and the base's
+ * fields described for its readers (`docs`). Describing copies a field without changing what
+ * it accepts, so a value this schema parsed is one the store accepts without parsing it again.
+ */
+export function extendInput<B extends z.ZodObject, X extends z.ZodRawShape>(
+  base: B,
+  fields: X,
+  docs: { [K in keyof Shape<B>]?: string } = {},
+): z.ZodObject<B["shape"] & X, z.core.$strict> {
+  const shape = base.shape as Record<string, z.ZodType>;
+  const overlap = Object.keys(fields).filter((k) => k in shape);
+  if (overlap.length > 0) {
+    throw new Error(`extendInput: ${overlap.join(", ")} would replace the store's own fields`);
+  }
+  const described = Object.fromEntries(
+    Object.entries(docs).map(([k, text]) => [k, shape[k]!.describe(text as string)]),
+  ) as Partial<Shape<B>>;
+  const schema = base.extend({ ...described, ...fields }).strict();
+  BASE.set(schema, base);
+  return schema as unknown as z.ZodObject<B["shape"] & X, z.core.$strict>;
+}
+
+/** parsedWith tells whether `value` is the output of `schema` (or of an extension of it). */
+function parsedWith(value: unknown, schema: z.ZodType): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const by = PARSED.get(value);
+  return by !== undefined && (by === schema || BASE.get(by) === schema);
+}
+
 /** parse validates `value`, turning zod's issues into one ValidationError line. */
 export function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  if (parsedWith(value, schema)) return value as z.output<S>;
   const r = schema.safeParse(value);
-  if (r.success) return r.data;
+  if (r.success) {
+    if (typeof r.data === "object" && r.data !== null) PARSED.set(r.data, schema);
+    return r.data;
+  }
   const issues = r.error.issues.map((i) => {
     const at = i.path.length > 0 && !i.message.startsWith(String(i.path[0]))
       ? `${i.path.join(".")}: `

@@ -1,6 +1,6 @@
 /** The board kernel: the only module with SQL. Surfaces import from here. */
 export { DEFAULT_OPTIONS, type OpenOptions, openStore, Store } from "./store.ts";
-export * from "./errors.ts";
+export * from "../errors.ts";
 export * from "./types.ts";
 export {
   type Action,
@@ -14,12 +14,29 @@ export {
   targetsFrom,
   TRANSITIONS,
 } from "./transitions.ts";
+export {
+  type ActionInput,
+  actionsFrom,
+  canAct,
+  type DropAction,
+  dropAction,
+  isPersonAction,
+  type Landing,
+  landing,
+  landsOn,
+  type MovePlan,
+  PERSON_ACTIONS,
+  type PersonAction,
+  planMove,
+  runAction,
+} from "./actions.ts";
 export { COUNTED_FAILURES, type Outcome, OUTCOMES } from "./outcomes.ts";
 export {
   BODY_MAX_BYTES,
   type CompleteInput,
   type CreateTaskInput,
   type EditTaskInput,
+  extendInput,
   parse,
 } from "./input.ts";
 /** The zod schemas behind those inputs, for surfaces that validate (and document) early. */
@@ -28,13 +45,7 @@ export {
   CreateTaskInput as CreateTaskSchema,
   EditTaskInput as EditTaskSchema,
 } from "./input.ts";
-export {
-  type ContextCaps,
-  DEFAULT_CAPS,
-  quote,
-  renderContext,
-  type WorkerContext,
-} from "./context.ts";
+export { type ContextCaps, DEFAULT_CAPS, type WorkerContext } from "./context.ts";
 export type { ListFilter } from "./tasks.ts";
 export type { LinkResult } from "./links.ts";
 export type {

@@ -3,7 +3,7 @@
  * dashboard, dispatcher) goes through `assertTransition()`; `docs/state_machine.md` draws
  * exactly these edges and a test keeps the two identical.
  */
-import { IllegalTransitionError } from "./errors.ts";
+import { IllegalTransitionError } from "../errors.ts";
 
 export const STATUSES = [
   "triage",

@@ -9,32 +9,36 @@ export function readTarget(deps: ToolDeps, ref: string | undefined): string {
     throw new KanbanError(
       "usage",
       "Missing task id (or run inside a worker, with KANBAN_TASK set)",
-      2,
     );
   }
   return chosen;
 }
 
 /**
- * ownTarget resolves the task of a worker write (heartbeat, comment, complete, block) and the
- * actor to write as. Inside a worker the id defaults to its task, a write to any other task
- * is refused (`foreign_task`), and the run's token is attached, so that a stale worker's
- * write is refused by the store (`stale_lease`) and changes nothing.
+ * ownTarget picks the task of a worker write (heartbeat, comment, complete, block) and the
+ * actor to write as. The ref is passed on for the store to resolve, once: a person's as given,
+ * a worker's own task by its id. Inside a worker a ref naming another task is refused
+ * (`foreign_task`; that alone is resolved here, to compare), and the run's token is attached,
+ * so that a stale worker's write is refused by the store (`stale_lease`) and changes nothing.
  */
 export async function ownTarget(
   deps: ToolDeps,
   ref: string | undefined,
   action: string,
 ): Promise<{ id: string; actor: Actor }> {
-  const id = await deps.store.resolveId(readTarget(deps, ref));
+  const target = readTarget(deps, ref);
   const w = deps.worker;
-  if (w && id !== w.task) {
-    throw new KanbanError(
-      "foreign_task",
-      `Cannot ${action} task "${id}" from the worker of task "${w.task}": a worker writes only to its own task`,
-    );
+  if (w && target !== w.task) {
+    const id = await deps.store.resolveId(target);
+    if (id !== w.task) {
+      throw new KanbanError(
+        "foreign_task",
+        `Cannot ${action} task "${id}" from the worker of task "${w.task}": a worker writes only to its own task`,
+      );
+    }
+    return { id, actor: originActor(deps) };
   }
-  return { id, actor: originActor(deps) };
+  return { id: target, actor: originActor(deps) };
 }
 
 /**

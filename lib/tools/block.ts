@@ -1,6 +1,6 @@
 /** `block`: park a task with a question or reason for a person (ends a worker's run). */
 import { z } from "zod";
-import type { Task, TaskSummary } from "../store/mod.ts";
+import { runAction, type Task, type TaskSummary } from "../store/mod.ts";
 import { capTask } from "./caps.ts";
 import { ownTarget } from "./_target.ts";
 import type { ToolDeps } from "./tool.ts";
@@ -17,6 +17,7 @@ export async function block(
   input: z.output<typeof BlockInput>,
 ): Promise<Task | TaskSummary> {
   const t = await ownTarget(deps, input.id, "block");
-  const task = await deps.store.block(t.id, input.reason, t.actor, input.usage);
+  const { reason, usage } = input;
+  const task = await runAction(deps.store, t.id, "block", { reason, usage }, t.actor);
   return deps.caps ? capTask(task, deps.caps) : task;
 }

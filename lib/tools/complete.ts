@@ -3,32 +3,43 @@
  * on it receive. A worker completes its own task; a person may complete any.
  */
 import { z } from "zod";
-import { type Task, type TaskSummary, UsageInputSchema } from "../store/mod.ts";
+import {
+  CompleteSchema,
+  extendInput,
+  runAction,
+  type Task,
+  type TaskSummary,
+  UsageInputSchema,
+} from "../store/mod.ts";
 import { capTask } from "./caps.ts";
 import { ownTarget } from "./_target.ts";
 import type { ToolDeps } from "./tool.ts";
 
-/** The optional usage report of complete and block (only for CLIs kanban cannot read). */
-export const USAGE_INPUT = UsageInputSchema.optional().describe(
-  "what your run used, only if kanban does not read your CLI's output: tokens, cost_usd, models",
-);
+const USAGE_DOC =
+  "what your run used, only if kanban does not read your CLI's output: tokens, cost_usd, models";
 
-export const CompleteInput = z.strictObject({
+/** The optional usage report of complete and block (only for CLIs kanban cannot read). */
+export const USAGE_INPUT = UsageInputSchema.optional().describe(USAGE_DOC);
+
+/**
+ * The complete tool's input: the store's completion schema (lib/store/input.ts), described for
+ * agents, plus the task id. The store accepts what this parsed without parsing it again.
+ */
+export const CompleteToolInput = extendInput(CompleteSchema, {
   id: z.string().optional().describe("task id (default: your task)"),
-  summary: z.string().optional().describe("what was done, for people and the next tasks"),
-  metadata: z.record(z.string(), z.unknown()).optional().describe(
-    "machine-readable results (files, URLs, numbers)",
-  ),
-  result: z.string().optional().describe("the result itself, if short"),
-  usage: USAGE_INPUT,
+}, {
+  summary: "what was done, for people and the next tasks",
+  metadata: "machine-readable results (files, URLs, numbers)",
+  result: "the result itself, if short",
+  usage: USAGE_DOC,
 });
 
 export async function complete(
   deps: ToolDeps,
-  input: z.output<typeof CompleteInput>,
+  input: z.output<typeof CompleteToolInput>,
 ): Promise<Task | TaskSummary> {
   const t = await ownTarget(deps, input.id, "complete");
-  const { summary, metadata, result, usage } = input;
-  const task = await deps.store.complete(t.id, { summary, metadata, result, usage }, t.actor);
+  // passed on whole: the store reads the completion's fields and skips the id
+  const task = await runAction(deps.store, t.id, "complete", input, t.actor);
   return deps.caps ? capTask(task, deps.caps) : task;
 }

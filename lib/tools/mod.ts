@@ -5,7 +5,7 @@
  */
 import { block, BlockInput } from "./block.ts";
 import { comment, CommentInput } from "./comment.ts";
-import { complete, CompleteInput } from "./complete.ts";
+import { complete, CompleteToolInput } from "./complete.ts";
 import { create, CreateInput } from "./create.ts";
 import { heartbeat, HeartbeatInput } from "./heartbeat.ts";
 import { link, LinkInput } from "./link.ts";
@@ -41,7 +41,7 @@ export const TOOLS = {
     name: "complete",
     description:
       "Finish a task with a handoff: the summary and metadata reach every task that waits on it. Stop working afterwards.",
-    input: CompleteInput,
+    input: CompleteToolInput,
     handler: complete,
     target: "own",
     unlisted: ["usage"],

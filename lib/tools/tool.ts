@@ -6,22 +6,19 @@
 import type { z } from "zod";
 import { type Actor, KanbanError, parse, type Store } from "../store/mod.ts";
 import type { Caps } from "./caps.ts";
+import type { WorkerBinding } from "../worker_env.ts";
 
-/** WorkerBinding is set when the caller is the worker of a run (KANBAN_TASK + KANBAN_TOKEN). */
-export interface WorkerBinding {
-  task: string;
-  /** The run's lease token: attached to every write, never shown. */
-  token: string;
-  /** The task's tenant: a follow-up task inherits it. */
-  tenant: string | null;
-}
+export type { WorkerBinding };
 
 /** ToolDeps is what a handler works with: the board, who acts, and how much it may print. */
 export interface ToolDeps {
   store: Store;
   /** The acting person or agent, without a token. */
   actor: Actor;
-  /** Inside a worker: its task and token. Writes are then bound to that task. */
+  /**
+   * Inside a worker (lib/worker_env.ts): its task, token and tenant. Writes are then bound to
+   * that task and carry the token (never shown); follow-ups inherit the tenant.
+   */
   worker: WorkerBinding | null;
   /** Output caps for agents (the MCP surface). Absent: full output (the CLI). */
   caps?: Caps | undefined;

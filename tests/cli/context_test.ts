@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { PROTOCOL } from "../../lib/dispatch/profiles.ts";
+import { PROTOCOL } from "../../lib/dispatch/prompt.ts";
 import { type CliHome, cliHome, create } from "./_cli.ts";
 
 /** workerView is `kanban context ID` as the worker sees it: its task is running. */

@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MCP_PRESETS, PRESET_NAMES } from "../../lib/config/config.ts";
-import { MCP_NOTE, PRESETS, WORKER_ENV } from "../../lib/dispatch/profiles.ts";
+import { PRESETS, WORKER_ENV } from "../../lib/dispatch/profiles.ts";
+import { MCP_NOTE } from "../../lib/dispatch/prompt.ts";
 import { harness } from "./_harness.ts";
 import { tempDir } from "../_setup.ts";
 

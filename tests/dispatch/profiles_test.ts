@@ -5,9 +5,9 @@ import {
   MCP_NOTE,
   PROTOCOL,
   protocolFor,
+  renderContext,
   workerPrompt,
-} from "../../lib/dispatch/profiles.ts";
-import { renderContext } from "../../lib/store/mod.ts";
+} from "../../lib/dispatch/prompt.ts";
 import { HUMAN, setup } from "../_setup.ts";
 
 Deno.test("the built-in prompt is the context, a blank line, then the protocol", () => {

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "../../lib/cli/program.ts";
-import { PROTOCOL } from "../../lib/dispatch/profiles.ts";
+import { PROTOCOL } from "../../lib/dispatch/prompt.ts";
 import { BINARY } from "../e2e/_binary.ts";
 import { agent, type Harness, harness } from "./_harness.ts";
 import { tempDir } from "../_setup.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { planMove } from "../../lib/http/moves.ts";
+import { planMove } from "../../lib/store/actions.ts";
 import {
   IllegalTransitionError,
   type Status,

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { workerPrompt } from "../../lib/dispatch/profiles.ts";
+import { workerPrompt } from "../../lib/dispatch/prompt.ts";
 import { quoteComments, taskDiff } from "../../lib/review/mod.ts";
 import { ValidationError } from "../../lib/store/mod.ts";
 import { prepareWorkspace } from "../../lib/workspace/workspace.ts";

@@ -1,15 +1,10 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import {
-  type ContextCaps,
-  DEFAULT_CAPS,
-  NotFoundError,
-  quote,
-  renderContext,
-} from "../../lib/store/mod.ts";
+import { type ContextCaps, DEFAULT_CAPS, NotFoundError } from "../../lib/store/mod.ts";
 import { DISPATCHER, HUMAN } from "../_setup.ts";
 import { add, claimId, worker } from "./_helpers.ts";
 import { conformance } from "./_drivers.ts";
+import { quote, renderContext } from "../../lib/dispatch/prompt.ts";
 
 const caps = (c: Partial<ContextCaps>): ContextCaps => ({ ...DEFAULT_CAPS, ...c });
 

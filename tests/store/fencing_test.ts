@@ -9,6 +9,7 @@ import { type Actor, StaleLeaseError, type Store } from "../../lib/store/mod.ts"
 import { DISPATCHER, HUMAN } from "../_setup.ts";
 import { add, boardState, claimId, worker } from "./_helpers.ts";
 import { conformance } from "./_drivers.ts";
+import { exitCodeOf } from "../../lib/cli/exit_codes.ts";
 
 interface Scene {
   /** The task the stale worker writes to. */
@@ -107,7 +108,7 @@ for (const w of WRITES) {
       const err = await w.write(b.store, scene).then(() => undefined, (e: unknown) => e);
       assert.ok(err instanceof StaleLeaseError, `expected StaleLeaseError, got ${err}`);
       assert.equal(err.code, "stale_lease");
-      assert.equal(err.exitCode, 1);
+      assert.equal(exitCodeOf(err.code), 1);
       assert.match(err.message, new RegExp(`^Cannot ${w.verb} task "${scene.id}": `));
       assert.match(err.message, scene.says);
       assert.deepEqual(await boardState(b.store), before);

@@ -8,6 +8,7 @@ import { BODY_MAX_BYTES, type Store, ValidationError } from "../../lib/store/mod
 import { HUMAN } from "../_setup.ts";
 import { add, boardState, claimId, worker } from "./_helpers.ts";
 import { conformance } from "./_drivers.ts";
+import { exitCodeOf } from "../../lib/cli/exit_codes.ts";
 
 /** refuses asserts that `write` fails with a ValidationError matching `message` and changes nothing. */
 async function refuses(
@@ -19,7 +20,7 @@ async function refuses(
   const err = await write().then(() => undefined, (e: unknown) => e);
   assert.ok(err instanceof ValidationError, `expected a ValidationError, got ${err}`);
   assert.equal(err.code, "invalid_input");
-  assert.equal(err.exitCode, 2);
+  assert.equal(exitCodeOf(err.code), 2);
   assert.match(err.message, message);
   assert.equal(err.message.includes("\n"), false, "one line");
   assert.deepEqual(await boardState(b.store), before);

@@ -3,9 +3,10 @@ import { ConflictError, NotFoundError } from "../../lib/store/mod.ts";
 import { HUMAN } from "../_setup.ts";
 import { add, boardState, claimId, eventKinds } from "./_helpers.ts";
 import { conformance } from "./_drivers.ts";
+import { exitCodeOf } from "../../lib/cli/exit_codes.ts";
 
 const conflict = (code: string) => (err: unknown) =>
-  err instanceof ConflictError && err.code === code && err.exitCode === 1;
+  err instanceof ConflictError && err.code === code && exitCodeOf(err.code) === 1;
 
 conformance(
   "link() makes a ready child wait for its new parent and records the link",

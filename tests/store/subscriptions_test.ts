@@ -9,6 +9,7 @@ import {
 import { DISPATCHER, HUMAN } from "../_setup.ts";
 import { add, claimId, worker } from "./_helpers.ts";
 import { conformance } from "./_drivers.ts";
+import { exitCodeOf } from "../../lib/cli/exit_codes.ts";
 
 const HOOK = "https://example.com/hook";
 
@@ -73,7 +74,7 @@ conformance(
     for (const [input, message] of cases) {
       await assert.rejects(b.store.addSubscription(input, HUMAN), (err) => {
         assert.ok(err instanceof ValidationError, String(err));
-        assert.equal(err.exitCode, 2);
+        assert.equal(exitCodeOf(err.code), 2);
         assert.match(err.message, message);
         return true;
       });
@@ -368,7 +369,7 @@ conformance("removeSubscription() deletes it; an unknown id is NotFoundError", a
   assert.deepEqual((await b.store.listSubscriptions()).map((s) => s.id), [c.id]);
   await assert.rejects(b.store.removeSubscription(a.id), (err) => {
     assert.ok(err instanceof NotFoundError);
-    assert.equal(err.exitCode, 1);
+    assert.equal(exitCodeOf(err.code), 1);
     assert.match(err.message, new RegExp(`No subscription ${a.id}`));
     return true;
   });

@@ -14,6 +14,7 @@ import { assertTransition, DERIVED, targetsFrom } from "../../lib/store/transiti
 import { HUMAN } from "../_setup.ts";
 import { add, boardState, claimId } from "./_helpers.ts";
 import { conformance } from "./_drivers.ts";
+import { exitCodeOf } from "../../lib/cli/exit_codes.ts";
 
 Deno.test("TRANSITIONS uses only known statuses and actions, and lists each edge once", () => {
   const keys = TRANSITIONS.map((e) => `${e.from}|${e.to}|${e.via}`);
@@ -87,7 +88,7 @@ Deno.test("assertTransition() names the task, both states and what the action co
   }
   assert.ok(err instanceof IllegalTransitionError);
   assert.equal(err.code, "illegal_transition");
-  assert.equal(err.exitCode, 1);
+  assert.equal(exitCodeOf(err.code), 1);
   assert.deepEqual([err.taskId, err.from, err.to], ["t_0000abcd", "todo", "running"]);
   assert.equal(
     err.message,

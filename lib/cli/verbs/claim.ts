@@ -4,6 +4,7 @@ import { type CliContext, session } from "../context.ts";
 import { parseDuration } from "../parse.ts";
 import { emit } from "../output.ts";
 import { NotFoundError } from "../../store/mod.ts";
+import { WORKER_VARS as V } from "../../worker_env.ts";
 
 export function register(program: Command, ctx: CliContext): void {
   program.command("claim")
@@ -30,7 +31,7 @@ export function register(program: Command, ctx: CliContext): void {
       emit(ctx, s.json, claim, () =>
         [
           `Claimed ${claim.task.id} (run ${claim.run.id}, lease until ${claim.run.lease_expires}): ${claim.task.title}`,
-          `export KANBAN_TASK=${claim.task.id} KANBAN_RUN=${claim.run.id} KANBAN_TOKEN=${claim.token}`,
+          `export ${V.task}=${claim.task.id} ${V.run}=${claim.run.id} ${V.token}=${claim.token}`,
         ].join("\n"));
     });
 }

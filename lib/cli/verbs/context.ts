@@ -5,8 +5,7 @@
  */
 import type { Command } from "@commander-js/extra-typings";
 import { loadConfig } from "../../config/config.ts";
-import { type PromptProfile, workerPrompt } from "../../dispatch/profiles.ts";
-import { renderContext } from "../../store/mod.ts";
+import { type PromptProfile, renderContext, workerPrompt } from "../../dispatch/prompt.ts";
 import { type CliContext, session, UsageError } from "../context.ts";
 import { emit, oneLine, print } from "../output.ts";
 import { readTarget } from "../../tools/mod.ts";
@@ -31,7 +30,7 @@ export function register(program: Command, ctx: CliContext): void {
         return;
       }
       const config = loadConfig(ctx.env, opts.config);
-      const task = await s.store.getTask(await s.store.resolveId(ref));
+      const task = await s.store.getTask(ref);
       const where = config.path ?? "config.toml (there is none)";
       const name = opts.profile ?? task.assignee;
       let profile: PromptProfile | undefined = name === null ? undefined : config.profiles[name];

@@ -9,6 +9,7 @@ import { resolveBoard } from "../../config/paths.ts";
 import { BoardGoneError, Dispatcher, type PassReport } from "../../dispatch/dispatcher.ts";
 import { KanbanError } from "../../store/mod.ts";
 import { selfBinary } from "../../runtime.ts";
+import { WORKER_VARS } from "../../worker_env.ts";
 import { type CliContext, globals, session, UsageError } from "../context.ts";
 import { emit } from "../output.ts";
 import { collect } from "../parse.ts";
@@ -16,7 +17,7 @@ import { DEFAULT_PORT, IDLE_TIMEOUT_HELP, parseIdleTimeout, parsePort, startWeb 
 
 /** kanbanBinary is what workers call: $KANBAN_BIN, this binary, or the repo's dist/kanban. */
 export function kanbanBinary(env: Record<string, string | undefined>): string {
-  const fromEnv = env["KANBAN_BIN"];
+  const fromEnv = env[WORKER_VARS.bin];
   if (fromEnv) return fromEnv;
   const self = selfBinary();
   if (self) return self;

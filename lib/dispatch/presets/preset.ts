@@ -6,21 +6,8 @@
  */
 import type { Usage } from "../../store/usage.ts";
 
-/**
- * WORKER_ENV lists the variables that bind a process to its run: the dispatcher sets them for
- * the worker, and an MCP server the worker's CLI starts (`kanban mcp`) needs them too.
- */
-export const WORKER_ENV = [
-  "KANBAN_TASK",
-  "KANBAN_RUN",
-  "KANBAN_TOKEN",
-  "KANBAN_DB",
-  "KANBAN_BOARD",
-  "KANBAN_WORKSPACE",
-  "KANBAN_PROFILE",
-  "KANBAN_TENANT",
-  "KANBAN_BIN",
-] as const;
+/** The variables that bind a process to its run, which presets pass to kanban's MCP server. */
+export { WORKER_ENV } from "../../worker_env.ts";
 
 /** What a preset knows about the run it prepares. */
 export interface LaunchContext {

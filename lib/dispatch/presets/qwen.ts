@@ -8,6 +8,7 @@ import { readCapped } from "../../readcap.ts";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { emptyUsage, type Usage } from "../../store/usage.ts";
+import { WORKER_VARS } from "../../worker_env.ts";
 import { clip, count, field, type Json, object, objects, text } from "./_json.ts";
 import type { Launch, LaunchContext, Preset } from "./preset.ts";
 
@@ -34,7 +35,7 @@ function trustedFoldersPath(env: Readonly<Record<string, string>>): string {
  * Code as it is. Null: nothing to add.
  */
 export function trustWorkspace(env: Readonly<Record<string, string>>): Json | null {
-  const workspace = env["KANBAN_WORKSPACE"];
+  const workspace = env[WORKER_VARS.workspace];
   if (!workspace) return null;
   const path = trustedFoldersPath(env);
   let theirs: unknown = {};

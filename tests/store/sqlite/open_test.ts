@@ -16,6 +16,7 @@ import {
 } from "../../../lib/store/mod.ts";
 import { HUMAN, tempDir } from "../../_setup.ts";
 import { race } from "../_spawn.ts";
+import { exitCodeOf } from "../../../lib/cli/exit_codes.ts";
 
 /** schemaOf lists a board's schema objects and its user_version through a raw connection. */
 function schemaOf(path: string): { version: number; objects: unknown[] } {
@@ -94,7 +95,7 @@ Deno.test("openStore() refuses a board from a newer kanban with board_too_new an
         assert.ok(err instanceof BoardTooNewError, `got ${String(err)}`);
         assert.ok(err instanceof KanbanError);
         assert.equal(err.code, "board_too_new");
-        assert.equal(err.exitCode, 1);
+        assert.equal(exitCodeOf(err.code), 1);
         assert.ok(err.message.includes(path), `names the path: ${err.message}`);
         assert.match(err.message, /\b999\b/, "names the version found");
         assert.match(
