@@ -47,6 +47,7 @@ import { launchPlan } from "./launch.ts";
 import { dryRun } from "./dry_run.ts";
 import { missingProfiles, type PassReport, summary } from "./report.ts";
 import { boardFileProblem, configChanges, fileIdentity, fileStamp } from "./reload.ts";
+import { pause } from "../pause.ts";
 
 export type { PassReport } from "./report.ts";
 
@@ -130,8 +131,6 @@ function containmentScope(board: BoardRef): string {
 
 /** BoardGoneError: the board file was deleted or replaced under a running dispatcher. */
 export class BoardGoneError extends Error {}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Dispatcher {
   readonly id: string;
@@ -764,7 +763,18 @@ export class Dispatcher {
    * gives the board's lease up.
    */
   async run(signal: AbortSignal, onPass?: (r: PassReport) => void): Promise<void> {
-    let lastVersion = this.#o.store.dataVersion();
+    const feed = new AbortController();
+    const following = this.#followBoard(feed.signal);
+    try {
+      await this.#passes(signal, onPass);
+    } finally {
+      feed.abort();
+      await following;
+    }
+  }
+
+  /** #passes is run()'s loop: a pass, then a wait for the timer or a wake-up, until drained. */
+  async #passes(signal: AbortSignal, onPass?: (r: PassReport) => void): Promise<void> {
     let failures = 0;
     for (;;) {
       if (signal.aborted) this.#draining = true;
@@ -791,7 +801,7 @@ export class Dispatcher {
         );
       }
       if (this.#draining && this.#workers.size === 0) break;
-      lastVersion = await this.#waitForWake(interval, signal, lastVersion);
+      await this.#waitForWake(interval, signal);
     }
     await this.settle();
     retire(this.containment);
@@ -882,27 +892,46 @@ export class Dispatcher {
     else this.#wakePending = true;
   }
 
-  /** Sleeps until the timer, a board write by another process, a worker exit, or abort. */
-  async #waitForWake(ms: number, signal: AbortSignal, version: number): Promise<number> {
+  /**
+   * #followBoard wakes the pass loop on every batch of the board's change feed: any write with
+   * an event, by any process or by this one (a server sharing the connection, say). Should the
+   * feed fail, passes go on by their timer and it is followed again a poll interval later.
+   */
+  async #followBoard(signal: AbortSignal): Promise<void> {
+    let cursor: number | null = null;
+    let failing = false;
+    while (!signal.aborted) {
+      try {
+        cursor ??= await this.#o.store.eventHead();
+        for await (const batch of this.#o.store.follow(cursor, { signal })) {
+          cursor = batch[batch.length - 1]!.id;
+          failing = false;
+          this.#wakeUp();
+        }
+      } catch (err) {
+        if (!failing) this.#log(`the change feed failed: ${(err as Error).message}`);
+        failing = true;
+        await pause(this.#d.poll_interval, signal);
+      }
+    }
+  }
+
+  /** Sleeps until the timer, a board write (the change feed), a worker exit, or abort. */
+  #waitForWake(ms: number, signal: AbortSignal): Promise<void> {
     if (this.#wakePending) {
       this.#wakePending = false;
-      return version;
+      return Promise.resolve();
     }
-    const until = this.#mono() + ms;
-    let woken = false;
-    this.#wake = () => (woken = true);
-    const onAbort = () => (woken = true);
-    signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      while (!woken && this.#mono() < until) {
-        await sleep(Math.min(25, Math.max(1, until - this.#mono())));
-        const v = this.#o.store.dataVersion();
-        if (v !== version) return v;
-      }
-      return this.#o.store.dataVersion();
-    } finally {
-      this.#wake = null;
-      signal.removeEventListener("abort", onAbort);
-    }
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        this.#wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wake = done;
+      signal.addEventListener("abort", done, { once: true });
+    });
   }
 }

@@ -88,6 +88,9 @@ export class Db {
   readonly #statements = new Map<string, StatementSync>();
   readonly #busyTimeoutMs: number;
   #inTx = false;
+  /** dataVersion()'s counter, and the `PRAGMA data_version` it last saw. */
+  #version = 0;
+  #seenPragma: number | null = null;
 
   constructor(path: string, options: DbOptions = {}) {
     this.path = path;
@@ -160,9 +163,18 @@ export class Db {
     };
   }
 
-  /** dataVersion is SQLite's `PRAGMA data_version`: it changes when another connection commits. */
+  /**
+   * dataVersion changes whenever anything commits to the board, this connection included: it
+   * counts the moves of SQLite's `PRAGMA data_version` (which only sees commits by other
+   * connections) and this connection's own write transactions. Cheap enough to poll.
+   */
   dataVersion(): number {
-    return Number(this.get("PRAGMA data_version")?.["data_version"]);
+    const pragma = Number(this.get("PRAGMA data_version")?.["data_version"]);
+    if (pragma !== this.#seenPragma) {
+      this.#seenPragma = pragma;
+      this.#version++;
+    }
+    return this.#version;
   }
 
   /** sqliteVersion is the version of the SQLite library this process runs. */
@@ -212,6 +224,7 @@ export class Db {
     try {
       const result = fn();
       this.#db.exec("COMMIT");
+      this.#version++; // data_version does not move for this connection's own commits
       return result;
     } catch (err) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");

@@ -1,5 +1,6 @@
 /** The board kernel: the only module with SQL. Surfaces import from here. */
 export { DEFAULT_OPTIONS, type OpenOptions, openStore, Store } from "./store.ts";
+export { FEED_POLL_MS, type FollowOptions } from "./feed.ts";
 export * from "./errors.ts";
 export * from "./types.ts";
 export {
