@@ -5,6 +5,7 @@
  *
  *   deno task bench:dispatch           200 tasks, 10 s idle
  *   deno task bench:dispatch --quick   50 tasks, 2 s idle
+ *   deno task bench:dispatch --bin PATH   measure another build (default dist/kanban)
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,11 +16,12 @@ import { DISPATCH_TARGET_MS, dispatchBench } from "./_dispatch.ts";
 import { ms } from "./_stats.ts";
 
 const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
-const BIN = join(ROOT, "dist", "kanban");
+const binAt = process.argv.indexOf("--bin");
+const BIN = binAt >= 0 ? resolve(process.argv[binAt + 1] ?? "") : join(ROOT, "dist", "kanban");
 const quick = process.argv.includes("--quick");
 
 async function main(): Promise<number> {
-  if (!existsSync(BIN)) throw new Error("dist/kanban is missing: run scripts/build");
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run scripts/build`);
   const home = mkdtempSync(join(tmpdir(), "kanban-bench-dispatch-"));
   try {
     const r = await dispatchBench(BIN, home, quick ? 50 : 200, quick ? 2_000 : 10_000);

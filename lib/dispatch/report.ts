@@ -89,3 +89,17 @@ export function summary(r: PassReport, config: Config): Record<string, unknown> 
     draining: r.draining,
   };
 }
+
+/**
+ * mergeReport adds a service's report to the pass's: its lists are appended (several services
+ * report stops), its other fields set. A key the pass report lacks (clock_step) goes last, as
+ * it always did.
+ */
+export function mergeReport(pass: PassReport, part: object): void {
+  const into = pass as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(part)) {
+    const had = into[key];
+    if (Array.isArray(had) && Array.isArray(value)) had.push(...value);
+    else into[key] = value;
+  }
+}

@@ -7,10 +7,9 @@
 import { ApiError } from "./errors.ts";
 import { type ApiContext, type Routes } from "./route.ts";
 import { EventsQuery } from "./schemas.ts";
-import { pause } from "../pause.ts";
 
 export interface StreamOptions {
-  /** How often to look for new events (ms). */
+  /** How often the change feed looks for a commit (ms). */
   pollMs: number;
   /** How long a stream may stay silent before a keep-alive comment (ms). */
   keepAliveMs: number;
@@ -18,7 +17,6 @@ export interface StreamOptions {
   signal?: AbortSignal | undefined;
 }
 
-const PAGE = 500;
 /** A client this many chunks behind is cut off; it resumes from its Last-Event-ID. */
 const MAX_BACKLOG = 1000;
 
@@ -40,7 +38,7 @@ export function eventRoutes(r: Routes, api: ApiContext, o: StreamOptions): void 
         throw new ApiError(400, "invalid_input", `Last-Event-ID "${header}" is not an event id`);
       }
       const taskId = query.task !== undefined ? await api.store.resolveId(query.task) : null;
-      let cursor = header !== undefined
+      const cursor = header !== undefined
         ? Number(header)
         : query.since ?? await api.store.eventHead();
       const stop = new AbortController();
@@ -57,19 +55,21 @@ export function eventRoutes(r: Routes, api: ApiContext, o: StreamOptions): void 
             lastWrite = Date.now();
           };
           send(`retry: 2000\n: after event ${cursor}\n\n`);
+          // a quiet stream is looked at a few times per keep-alive period
+          const keepAlive = setInterval(() => {
+            if (Date.now() - lastWrite >= o.keepAliveMs) send(": keep-alive\n\n");
+          }, Math.max(10, o.keepAliveMs / 4));
           (async () => {
-            while (!stop.signal.aborted) {
-              const events = await api.store.eventsSince(cursor, PAGE);
+            const feed = api.store.follow(cursor, { signal: stop.signal, pollMs: o.pollMs });
+            for await (const events of feed) {
               for (const e of events) {
-                cursor = e.id;
                 if (taskId === null || e.task_id === taskId) {
                   send(`id: ${e.id}\ndata: ${JSON.stringify(e)}\n\n`);
                 }
               }
-              if (Date.now() - lastWrite >= o.keepAliveMs) send(": keep-alive\n\n");
-              if (events.length < PAGE) await pause(o.pollMs, stop.signal);
             }
           })().catch(() => stop.abort()).finally(() => {
+            clearInterval(keepAlive);
             o.signal?.removeEventListener("abort", end);
             try {
               controller.close();

@@ -93,6 +93,7 @@ import type {
 import type { Status } from "./transitions.ts";
 import * as notify from "./subscriptions.ts";
 import { auditWrite, directRefusal, markWrite } from "./confine.ts";
+import { follow, type FollowOptions } from "./feed.ts";
 
 export interface OpenOptions extends Partial<StoreOptions> {
   /** Create the board when the file does not exist (`kanban init`). */
@@ -594,6 +595,19 @@ export class Store {
   }
 
   // end Maintenance ---------------------------------------------------------------------------
+
+  // Change feed (feed.ts) ---------------------------------------------------------------------
+
+  /**
+   * follow yields the board's events after `cursor` in batches, in order, each exactly once, as
+   * any connection (this one included) commits them, until `options.signal` aborts. The
+   * dispatcher, the SSE stream and `kanban watch` all read it.
+   */
+  follow(cursor: number, options: FollowOptions): AsyncIterable<TaskEvent[]> {
+    return follow(this, cursor, options);
+  }
+
+  // end Change feed ---------------------------------------------------------------------------
 
   close(): void {
     this.#driver.close();

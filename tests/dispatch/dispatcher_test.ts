@@ -256,3 +256,27 @@ Deno.test("the loop wakes on every worker exit: a chain under a cap of one never
   await loop;
   assert.ok(Date.now() - started < 20_000);
 });
+
+Deno.test("a write on the dispatcher's own connection (a server sharing it) wakes the loop at once", async () => {
+  await using h = await harness(
+    { coder: agent("complete.sh") },
+    'poll_interval = "30s"\ndispatcher_lease = "90s"',
+  );
+  const stop = new AbortController();
+  let passes = 0;
+  const loop = h.dispatcher.run(stop.signal, () => passes++);
+  try {
+    for (let i = 0; i < 100 && passes === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(passes > 0, "the first pass ran");
+    await new Promise((r) => setTimeout(r, 100)); // the loop now waits for its 30 s timer
+    const task = await h.create("made on the dispatcher's connection", "coder");
+    const started = Date.now();
+    while ((await h.status(task.id)) === "ready") {
+      assert.ok(Date.now() - started < 5_000, "claimed long before the 30 s timer");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    stop.abort();
+    await loop;
+  }
+});

@@ -29,7 +29,7 @@ const FORBIDDEN: { pattern: RegExp; why: string }[] = [
 ];
 
 /** Files that may call openStore: the driver list, and children given a board's location. */
-const MAY_OPEN = new Set(["_drivers.ts", "_claimer.ts", "_creator.ts"]);
+const MAY_OPEN = new Set(["_drivers.ts", "_claimer.ts", "_creator.ts", "_writer.ts"]);
 
 /** conformanceFiles lists the .ts files under tests/store/ outside tests/store/sqlite/. */
 function conformanceFiles(dir = HERE): string[] {

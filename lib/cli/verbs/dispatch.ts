@@ -135,8 +135,8 @@ export function register(program: Command, ctx: CliContext): void {
       );
       log(`workers are contained by ${dispatcher.containment.why}`);
       for (const w of dispatcher.warnings) log(`warning: ${w}`);
-      // Its own board connection: the dispatcher wakes on commits by other connections.
-      const web = opts.serve ? await startWeb(ctx, board, opts, log) : null;
+      // One connection for both: the change feed sees the server's writes on it as well.
+      const web = opts.serve ? await startWeb(ctx, board, opts, log, s.store) : null;
       if (web) log(`serving ${web.url}; log in (the link works once): ${web.loginUrl}`);
       try {
         await dispatcher.run(stop.signal, (r) => {

@@ -10,7 +10,7 @@ import { type Command, InvalidArgumentError } from "@commander-js/extra-typings"
 import type { BoardRef } from "../../config/paths.ts";
 import { resolveBoard } from "../../config/paths.ts";
 import { DEFAULT_TIMEOUTS, serve } from "../../runtime.ts";
-import { KanbanError, NotFoundError, openStore } from "../../store/mod.ts";
+import { KanbanError, NotFoundError, openStore, type Store } from "../../store/mod.ts";
 import { actorName, type CliContext, globals, UsageError } from "../context.ts";
 import { emit } from "../output.ts";
 import { collect } from "../parse.ts";
@@ -62,15 +62,16 @@ export interface Web {
 const WILDCARDS = new Set(["0.0.0.0", "::", "[::]"]);
 
 /**
- * startWeb serves the board at `board` over HTTP. It opens its own connection to the board,
- * so that its writes wake a dispatcher in this same process (SQLite's data_version only
- * changes for commits made by other connections).
+ * startWeb serves the board at `board` over HTTP, on `shared` (the connection of a dispatcher in
+ * this process: the change feed sees the server's writes on it too) or on a connection of its
+ * own, which stop() closes.
  */
 export async function startWeb(
   ctx: CliContext,
   board: BoardRef,
   opts: WebOptions,
   log: (line: string) => void,
+  shared?: Store,
 ): Promise<Web> {
   // Loaded here, not at the top: every other command would pay for parsing the HTTP stack.
   const { boardToken, createApp, isLoopback, LoginCodes } = await import("../../http/mod.ts");
@@ -90,7 +91,10 @@ export async function startWeb(
       for (const a of list ?? []) allowed.push(a.address);
     }
   }
-  const store = openStore(board.path);
+  const store = shared ?? openStore(board.path);
+  const close = () => {
+    if (store !== shared) store.close();
+  };
   try {
     const { token, path: tokenFile, created } = boardToken(
       board.path,
@@ -144,11 +148,11 @@ export async function startWeb(
       stop: async () => {
         streams.abort();
         await server.shutdown();
-        store.close();
+        close();
       },
     };
   } catch (err) {
-    store.close();
+    close();
     throw err;
   }
 }

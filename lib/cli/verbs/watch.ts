@@ -1,8 +1,8 @@
 /**
  * `kanban watch`: print board events as they happen, one line each (JSON lines with
  * `--json`), from the current head (or after `--since ID`) until SIGINT/SIGTERM, `--count`
- * events or `--timeout`. It polls the event stream; the id is the cursor, so nothing is
- * missed or printed twice however fast the board writes.
+ * events or `--timeout`. It reads the board's change feed (Store.follow); the id is the cursor,
+ * so nothing is missed or printed twice however fast the board writes.
  */
 import process from "node:process";
 import type { Command } from "@commander-js/extra-typings";
@@ -11,10 +11,9 @@ import { type CliContext, session, UsageError } from "../context.ts";
 import { parseDuration } from "../parse.ts";
 import { countOption } from "./runs.ts";
 import { print } from "../output.ts";
-import { pause } from "../../pause.ts";
 
+/** How often the feed looks for a commit (ms): a person reading lines needs no faster. */
 export const POLL_MS = 200;
-const PAGE = 500;
 
 function eventId(v: string): number {
   const n = Number(v.trim().replace(/^#/, ""));
@@ -42,7 +41,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (opts, cmd) => {
       using s = session(ctx, cmd);
       const taskId = opts.task !== undefined ? await s.store.resolveId(opts.task) : null;
-      let cursor = opts.since ?? await s.store.eventHead();
+      const cursor = opts.since ?? await s.store.eventHead();
       const stop = new AbortController();
       const onSignal = () => stop.abort();
       process.on("SIGINT", onSignal);
@@ -57,16 +56,14 @@ export function register(program: Command, ctx: CliContext): void {
           } after event #${cursor} (Ctrl-C stops)\n`,
         );
         let printed = 0;
-        while (!stop.signal.aborted) {
-          const events = await s.store.eventsSince(cursor, PAGE);
+        const feed = s.store.follow(cursor, { signal: stop.signal, pollMs: POLL_MS });
+        for await (const events of feed) {
           for (const e of events) {
-            cursor = e.id;
             if (taskId !== null && e.task_id !== taskId) continue;
             if (s.json) ctx.stdout(`${JSON.stringify(e)}\n`);
             else print(ctx, `${eventLine(e)}\n`);
             if (opts.count !== undefined && ++printed >= opts.count) return;
           }
-          if (events.length < PAGE) await pause(POLL_MS, stop.signal);
         }
       } finally {
         clearTimeout(deadline);

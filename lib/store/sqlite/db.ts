@@ -167,7 +167,10 @@ export class Db {
     };
   }
 
-  /** dataVersion is SQLite's `PRAGMA data_version`: it changes when another connection commits. */
+  /**
+   * dataVersion is SQLite's `PRAGMA data_version`: it changes when another connection commits
+   * (not for this connection's own commits: see `commits`). Cheap enough to poll.
+   */
   dataVersion(): number {
     return Number(this.get("PRAGMA data_version")?.["data_version"]);
   }

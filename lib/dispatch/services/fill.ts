@@ -1,0 +1,175 @@
+/**
+ * The fill service: claims ready tasks, highest priority first, and spawns their workers
+ * within the global cap (max_workers) and each profile's max_concurrent. Nothing is claimed
+ * while the dispatcher drains.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import process from "node:process";
+import type { Profile } from "../../config/config.ts";
+import { boardKey, type BoardRef, type Env } from "../../config/paths.ts";
+import type { Claim, Store } from "../../store/mod.ts";
+import { prepareWorkspace } from "../../workspace/workspace.ts";
+import { runFile, runLogPath } from "../logs.ts";
+import { workerPrompt } from "../prompt.ts";
+import { spawnWorker } from "../spawn.ts";
+import { launchPlan } from "../launch.ts";
+import {
+  type ConfigSource,
+  DISPATCHER_ACTOR,
+  type Now,
+  retryPolicy,
+  type Service,
+} from "./service.ts";
+import type { WorkerTable } from "./workers.ts";
+
+export interface FillReport {
+  spawned: { run: number; task: string; profile: string; pid: number }[];
+  spawn_failed: { run: number; task: string; error: string }[];
+  /** Profiles at their max_concurrent. */
+  capped: { profile: string; running: number; max: number }[];
+}
+
+export interface FillDeps {
+  store: Store;
+  config: ConfigSource;
+  workers: WorkerTable;
+  board: BoardRef;
+  host: string;
+  /** The kanban binary workers call. */
+  kanbanBin: string;
+  /** Environment workers inherit (KANBAN_* variables are replaced). */
+  env?: Env | undefined;
+  /** True while the dispatcher drains (it claims nothing then). */
+  draining: () => boolean;
+  log: (line: string) => void;
+}
+
+export class FillService implements Service<FillReport> {
+  readonly name = "fill";
+  readonly #d: FillDeps;
+
+  constructor(deps: FillDeps) {
+    this.#d = deps;
+  }
+
+  async runOnce(_now: Now): Promise<FillReport> {
+    const report: FillReport = { spawned: [], spawn_failed: [], capped: [] };
+    if (this.#d.draining()) return report;
+    const { store, workers } = this.#d;
+    for (;;) {
+      const config = this.#d.config();
+      const free = config.dispatch.max_workers - workers.size;
+      const eligible = this.#eligible(report);
+      if (free <= 0 || eligible.length === 0) break;
+      const claim = await store.claim(
+        { assignees: eligible, leaseMs: config.dispatch.lease, host: this.#d.host },
+        DISPATCHER_ACTOR,
+      );
+      if (!claim) break;
+      await this.#spawn(claim, config.profiles[claim.task.assignee!]!, report);
+    }
+    return report;
+  }
+
+  /** Profiles with room under their max_concurrent (records the full ones in the report). */
+  #eligible(report: FillReport): string[] {
+    const running = this.#d.workers.running();
+    const out: string[] = [];
+    for (const [name, p] of Object.entries(this.#d.config().profiles)) {
+      const n = running.get(name) ?? 0;
+      if (n < p.max_concurrent) out.push(name);
+      else if (!report.capped.some((c) => c.profile === name)) {
+        report.capped.push({ profile: name, running: n, max: p.max_concurrent });
+      }
+    }
+    return out;
+  }
+
+  async #spawn(claim: Claim, profile: Profile, report: FillReport): Promise<void> {
+    const { store, workers } = this.#d;
+    const d = this.#d.config().dispatch;
+    const { task, run } = claim;
+    const key = boardKey(this.#d.board);
+    const logPath = runLogPath(join(d.logs, key), task.id, run.id);
+    const worker = workers.make(run, 0, null, null, logPath, claim.token, profile);
+    worker.spawning = true;
+    let spawned: Awaited<ReturnType<typeof spawnWorker>>;
+    let argv0: string;
+    let cwd: string;
+    try {
+      cwd = prepareWorkspace(task.workspace, task.id, {
+        root: join(d.workspaces, key),
+        repository: d.repository,
+      });
+      const prompt = await workerPrompt(store, task.id, profile);
+      const file = (name: string) => runFile(logPath, name);
+      const promptFile = file("prompt.md");
+      const { argv, env, files, stdin } = launchPlan({
+        claim,
+        profile,
+        prompt,
+        runFile: file,
+        cwd,
+        board: this.#d.board,
+        bin: this.#d.kanbanBin,
+        env: this.#d.env ?? process.env,
+      });
+      argv0 = argv[0]!;
+      // written first: a worker may read $KANBAN_PROMPT_FILE as soon as it starts
+      mkdirSync(dirname(promptFile), { recursive: true });
+      writeFileSync(promptFile, prompt);
+      for (const [path, content] of Object.entries(files)) {
+        mkdirSync(dirname(path), { recursive: true });
+        writeFileSync(path, content, { mode: 0o600 });
+      }
+      // Recorded before the process exists: should this dispatcher die between the spawn and
+      // the record of the pid, the next one finds the worker by its run (the adopt service).
+      if (!await store.recordLaunch(run.id, { log_path: logPath, workspace: cwd })) {
+        this.#d.log(`run ${run.id} (${task.id}) ended before its worker started; not started`);
+        return;
+      }
+      workers.set(worker); // counts against the caps from now on
+      spawned = await spawnWorker(argv, {
+        cwd,
+        env,
+        logPath,
+        contain: { containment: workers.containment, runId: run.id },
+        ...(stdin !== null ? { stdinFile: stdin } : {}),
+      });
+    } catch (err) {
+      workers.delete(run.id);
+      const error = (err as Error).message;
+      report.spawn_failed.push({ run: run.id, task: task.id, error });
+      this.#d.log(`run ${run.id}: spawn failed for ${task.id}: ${error}`);
+      await store.endRun(
+        run.id,
+        { outcome: "spawn_failed", error, policy: retryPolicy(d) },
+        DISPATCHER_ACTOR,
+      );
+      return;
+    }
+    worker.pid = spawned.pid;
+    worker.startTime = spawned.startTime;
+    worker.child = spawned.child;
+    worker.spawning = false;
+    spawned.child.once("exit", (code, signal) => workers.exited(worker, code, signal));
+    workers.signalStop(worker); // a stop asked for while it was being spawned
+    report.spawned.push({ run: run.id, task: task.id, profile: task.assignee!, pid: spawned.pid });
+    this.#d.log(`run ${run.id}: started ${argv0} for ${task.id} (pid ${spawned.pid})`);
+    try {
+      await store.recordSpawn(run.id, {
+        pid: spawned.pid,
+        pid_start_time: spawned.startTime,
+        host: this.#d.host,
+        log_path: logPath,
+        workspace: cwd,
+      }, DISPATCHER_ACTOR);
+    } catch (err) {
+      // The worker runs and is supervised all the same; a later dispatcher finds it by its run.
+      this.#d.log(
+        `run ${run.id}: could not record pid ${spawned.pid}: ${(err as Error).message}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The liveness service: watches the progress of every supervised worker (its log grows, its
+ * run's heartbeat moves), renews the leases of those alive and making progress, and stops the
+ * stalled (no progress for stall_timeout), the over-time (past max_runtime) and those whose run
+ * was closed while the process still runs. Every duration is on the monotonic clock.
+ */
+import type { Store } from "../../store/mod.ts";
+import { logSize, rotateLog } from "../logs.ts";
+import type { ConfigSource, Now, Service } from "./service.ts";
+import type { Stopping, WorkerTable } from "./workers.ts";
+
+export interface LivenessReport {
+  stopping: Stopping[];
+}
+
+export interface LivenessDeps {
+  store: Store;
+  config: ConfigSource;
+  workers: WorkerTable;
+}
+
+export class LivenessService implements Service<LivenessReport> {
+  readonly name = "liveness";
+  readonly #d: LivenessDeps;
+
+  constructor(deps: LivenessDeps) {
+    this.#d = deps;
+  }
+
+  async runOnce(now: Now): Promise<LivenessReport> {
+    const { store, workers } = this.#d;
+    const d = this.#d.config().dispatch;
+    const report: LivenessReport = { stopping: [] };
+    const open = new Map((await store.openRuns()).map((r) => [r.id, r]));
+    for (const w of workers.all()) {
+      if (w.exit !== null || w.stop) continue;
+      const run = open.get(w.runId);
+      if (!run) {
+        // The run was closed (the worker reported, or a person cancelled it) while the
+        // process still runs: a worker that reported gets exit_grace to exit by itself.
+        w.closedSeenAt ??= now.mono;
+        const closed = await store.getRun(w.runId);
+        const reported = closed.outcome === "completed" || closed.outcome === "blocked";
+        if (!reported || now.mono - w.closedSeenAt >= d.exit_grace) {
+          workers.startStop(w, null, `run ${closed.outcome}; stopping the worker`, report.stopping);
+        }
+        continue;
+      }
+      if (w.logPath !== null) {
+        rotateLog(w.logPath, d.log_max_bytes);
+        const size = logSize(w.logPath);
+        if (size !== w.logBytes) {
+          w.logBytes = size;
+          w.lastProgressAt = now.mono;
+        }
+      }
+      if (run.heartbeat_at !== w.heartbeatAt) {
+        w.heartbeatAt = run.heartbeat_at;
+        w.lastProgressAt = now.mono;
+      }
+      if (now.mono - w.startedAt > w.maxRuntimeMs) {
+        const reason = `ran longer than ${w.maxRuntimeMs / 1000}s`;
+        workers.startStop(w, "timed_out", reason, report.stopping);
+      } else if (now.mono - w.lastProgressAt > w.stallMs) {
+        const reason = `no output and no heartbeat for ${w.stallMs / 1000}s`;
+        workers.startStop(w, "stalled", reason, report.stopping);
+      } else {
+        // Renewed on our own clock's schedule, and at once when the board's wall-clock lease
+        // runs short (after a step of the wall clock, say).
+        const left = run.lease_expires === null ? 0 : Date.parse(run.lease_expires) - now.wall;
+        if (left < d.lease / 2 || now.mono - w.renewedAt >= d.lease / 3) {
+          await store.renewRun(w.runId);
+          w.renewedAt = now.mono;
+        }
+      }
+    }
+    return report;
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The supervision services, in the order a pass runs them after the lease service (which
+ * gates the pass: a standby dispatcher runs nothing else). To add one: a new file here with a
+ * class implementing `Service` (its name, `runOnce(now)` and its report, a part of PassReport),
+ * built from what it needs in `passServices()` below, at its place in the list.
+ */
+import type { BoardRef, Env } from "../../config/paths.ts";
+import type { Store } from "../../store/mod.ts";
+import { AdoptService } from "./adopt.ts";
+import { FillService } from "./fill.ts";
+import { LivenessService } from "./liveness.ts";
+import { NotifyService } from "./notify.ts";
+import { PromoteService } from "./promote.ts";
+import { QueueService } from "./queue.ts";
+import { ReapService } from "./reap.ts";
+import type { Clock, ConfigSource, Service } from "./service.ts";
+import type { WorkerTable } from "./workers.ts";
+
+export { LeaseService } from "./lease.ts";
+export type { LeaseReport } from "./lease.ts";
+export { type Clock, type Now, readNow, type Service } from "./service.ts";
+export { type Worker, WorkerTable } from "./workers.ts";
+export { NotifyService, QueueService };
+
+/** What the services of a pass are built from. */
+export interface PassDeps {
+  store: Store;
+  config: ConfigSource;
+  clock: Clock;
+  workers: WorkerTable;
+  board: BoardRef;
+  host: string;
+  kanbanBin: string;
+  env?: Env | undefined;
+  draining: () => boolean;
+  log: (line: string) => void;
+}
+
+/** The services the dispatcher keeps a handle on (to settle or reset them). */
+export interface Kept {
+  notify: NotifyService;
+  queue: QueueService;
+}
+
+/**
+ * passServices builds the pass's services in their order: reap exited workers, adopt or end
+ * runs without a known worker, watch liveness and renew leases, promote due tasks, claim and
+ * spawn within the caps, report the ready queue's missing profiles, start a notification round.
+ */
+export function passServices(deps: PassDeps): { list: Service[]; kept: Kept } {
+  const { store, config, workers, log } = deps;
+  const queue = new QueueService({ store, config });
+  const notify = new NotifyService({ store, clock: deps.clock, log });
+  const list: Service[] = [
+    new ReapService({ store, config, workers, log }),
+    new AdoptService({ store, config, workers, host: deps.host, log }),
+    new LivenessService({ store, config, workers }),
+    new PromoteService({ store }),
+    new FillService({
+      store,
+      config,
+      workers,
+      board: deps.board,
+      host: deps.host,
+      kanbanBin: deps.kanbanBin,
+      env: deps.env,
+      draining: deps.draining,
+      log,
+    }),
+    queue,
+    notify,
+  ];
+  return { list, kept: { notify, queue } };
+}

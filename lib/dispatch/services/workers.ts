@@ -1,0 +1,199 @@
+/**
+ * WorkerTable is the dispatcher's table of the worker processes it supervises, shared by the
+ * services, and the one way to stop a worker: a stop kills the run's whole process group (or
+ * cgroup) beside the passes, and wakes the loop when it is done.
+ */
+import type { ChildProcess } from "node:child_process";
+import type { Outcome, Run } from "../../store/mod.ts";
+import type { Profile } from "../../config/config.ts";
+import { logSize } from "../logs.ts";
+import type { StopResult } from "../proc.ts";
+import { type Containment, stopRun } from "../contain.ts";
+import type { Clock, ConfigSource } from "./service.ts";
+
+export interface Worker {
+  runId: number;
+  taskId: string;
+  profile: string;
+  /** The worker's pid, which leads its process group; 0 while it is being spawned, or unknown. */
+  pid: number;
+  /** It is being spawned: a stop waits for its pid (never signal pid 0: our own group). */
+  spawning: boolean;
+  /** The run's lease token, in every process of the run's environment (found by it). */
+  token: string | null;
+  startTime: number | null;
+  /** Our child (null for a worker adopted from a previous dispatcher). */
+  child: ChildProcess | null;
+  exit: { code: number | null; signal: string | null } | null;
+  /** Monotonic ms when the run started (for an adopted worker, estimated from wall time). */
+  startedAt: number;
+  /** Monotonic ms of the last lease renewal. */
+  renewedAt: number;
+  maxRuntimeMs: number;
+  stallMs: number;
+  logPath: string | null;
+  logBytes: number;
+  heartbeatAt: string | null;
+  lastProgressAt: number;
+  /** When the run was seen closed while the process still ran. */
+  closedSeenAt: number | null;
+  stop: {
+    outcome: Outcome | null;
+    reason: string;
+    /** Signals were sent (a worker still being spawned has no pid to signal yet). */
+    signalled: boolean;
+    result: StopResult | null;
+  } | null;
+}
+
+/** A stop as a pass reports it. */
+export interface Stopping {
+  run: number;
+  task: string;
+  reason: string;
+}
+
+export interface WorkerTableDeps {
+  clock: Clock;
+  config: ConfigSource;
+  containment: Containment;
+  log: (line: string) => void;
+  /** Called when a worker's state changed outside a pass (it exited, its stop finished). */
+  wake: () => void;
+}
+
+export class WorkerTable {
+  readonly #d: WorkerTableDeps;
+  readonly #workers = new Map<number, Worker>();
+
+  constructor(deps: WorkerTableDeps) {
+    this.#d = deps;
+  }
+
+  get size(): number {
+    return this.#workers.size;
+  }
+
+  get containment(): Containment {
+    return this.#d.containment;
+  }
+
+  has(runId: number): boolean {
+    return this.#workers.has(runId);
+  }
+
+  set(w: Worker): void {
+    this.#workers.set(w.runId, w);
+  }
+
+  delete(runId: number): void {
+    this.#workers.delete(runId);
+  }
+
+  /** all lists the workers (a copy: a service may delete while it walks them). */
+  all(): Worker[] {
+    return [...this.#workers.values()];
+  }
+
+  /** running counts the workers of each profile (for the per-profile caps). */
+  running(): Map<string, number> {
+    const n = new Map<string, number>();
+    for (const w of this.#workers.values()) n.set(w.profile, (n.get(w.profile) ?? 0) + 1);
+    return n;
+  }
+
+  /**
+   * make builds the table's entry for `run` (not yet added): its limits come from its profile
+   * (`profile`, else the run's, else the dispatch defaults). An adopted run started before this
+   * process, so its age so far comes from the wall clock.
+   */
+  make(
+    run: Run,
+    pid: number,
+    startTime: number | null,
+    child: ChildProcess | null,
+    logPath: string | null,
+    token: string | null,
+    profile?: Profile,
+  ): Worker {
+    const config = this.#d.config();
+    const p = profile ?? config.profiles[run.profile ?? ""];
+    const mono = this.#d.clock.mono();
+    const age = child === null && pid > 0
+      ? Math.max(0, this.#d.clock.now() - Date.parse(run.started_at))
+      : 0;
+    return {
+      runId: run.id,
+      taskId: run.task_id,
+      profile: run.profile ?? "",
+      pid,
+      spawning: false,
+      token,
+      startTime,
+      child,
+      exit: null,
+      startedAt: mono - age,
+      renewedAt: mono,
+      maxRuntimeMs: p?.max_runtime ?? config.dispatch.max_runtime,
+      stallMs: p?.stall_timeout ?? config.dispatch.stall_timeout,
+      logPath,
+      logBytes: logPath ? logSize(logPath) : 0,
+      heartbeatAt: run.heartbeat_at,
+      lastProgressAt: mono,
+      closedSeenAt: null,
+      stop: null,
+    };
+  }
+
+  /**
+   * startStop stops `w` (once): records why, adds it to `stopping`, and signals its processes.
+   * `outcome` null: the run is already closed or its end is found when it is reaped.
+   */
+  startStop(w: Worker, outcome: Outcome | null, reason: string, stopping: Stopping[]): void {
+    if (w.stop) return;
+    w.stop = { outcome, reason, signalled: false, result: null };
+    stopping.push({ run: w.runId, task: w.taskId, reason });
+    if (outcome) this.#d.log(`stopping run ${w.runId} (${w.taskId}): ${reason}`);
+    this.signalStop(w);
+  }
+
+  /**
+   * signalStop stops the worker's processes once it has a pid: a worker still being spawned
+   * (pid 0) is stopped by the fill service as soon as its pid is known, never by signalling
+   * pid 0 (which would be the dispatcher's own process group).
+   */
+  signalStop(w: Worker): void {
+    const stop = w.stop;
+    if (!stop || stop.signalled || w.spawning) return;
+    stop.signalled = true;
+    const run = { runId: w.runId, pgid: w.pid > 1 ? w.pid : null, token: w.token };
+    const grace = this.#d.config().dispatch.stop_grace;
+    void stopRun(this.#d.containment, run, grace).then((result) => {
+      stop.result = result;
+      if (w.child === null) w.exit ??= { code: null, signal: null };
+      if (result.survivors.length > 0) {
+        this.#d.log(`run ${w.runId}: processes ${result.survivors.join(", ")} survived SIGKILL`);
+      }
+      this.#d.wake();
+    });
+  }
+
+  /** stopAll stops every worker with `outcome` and returns the stops it started. */
+  stopAll(outcome: Outcome, reason: string): Stopping[] {
+    const stopping: Stopping[] = [];
+    for (const w of this.#workers.values()) this.startStop(w, outcome, reason, stopping);
+    this.#d.wake();
+    return stopping;
+  }
+
+  /** exited records that our child `w` exited, and wakes the loop to reap it. */
+  exited(w: Worker, code: number | null, signal: string | null): void {
+    w.exit = { code, signal };
+    this.#d.wake();
+  }
+
+  /** detach lets this process exit while the workers go on (the next dispatcher adopts them). */
+  detach(): void {
+    for (const w of this.#workers.values()) w.child?.unref();
+  }
+}
