@@ -23,8 +23,8 @@ export interface Queries extends CoreQueries, ReadQueries, AdminQueries {}
 export interface DriverInfo {
   /** The board's schema version (its migrations applied). */
   schema_version: number;
-  /** The database engine and its version, e.g. "SQLite 3.53.2". */
-  engine: string;
+  /** The database engine's version, e.g. "3.53.2" (the engine is the driver's `kind`). */
+  version: string;
 }
 
 export interface Driver {

@@ -201,7 +201,7 @@ export class Store {
     return {
       path: this.#driver.location,
       schema_version: info.schema_version,
-      sqlite_version: info.engine.replace(/^SQLite /, ""),
+      sqlite_version: info.version,
     };
   }
 

@@ -82,7 +82,7 @@ export class SqliteDriver implements Driver {
   info(): Promise<DriverInfo> {
     return this.#db.exclusive(() => ({
       schema_version: this.#db.schemaVersion(),
-      engine: `SQLite ${this.#db.sqliteVersion()}`,
+      version: this.#db.sqliteVersion(),
     }));
   }
 
