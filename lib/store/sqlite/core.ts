@@ -243,8 +243,9 @@ export function coreQueries(db: Db): CoreQueries {
         where.push("tenant = ?");
         params.push(f.tenant);
       }
-      // Named: without ANALYZE statistics the planner would rather scan another index.
-      const index = f.assignee !== undefined ? "tasks_claimable_assignee" : "tasks_claimable";
+      // Named: without ANALYZE statistics the planner would rather scan another index. The
+      // ready part of tasks_board is the queue of every assignee, best first.
+      const index = f.assignee !== undefined ? "tasks_claimable_assignee" : "tasks_board";
       return db.get<TaskRow>(
         `SELECT * FROM tasks INDEXED BY ${index} WHERE ${where.join(" AND ")}
          ORDER BY priority DESC, created_at, id LIMIT 1`,
@@ -254,7 +255,7 @@ export function coreQueries(db: Db): CoreQueries {
     tasksClaimable: (assignees, now, limit) => {
       if (assignees.length === 0) return [];
       return db.all<TaskRow>(
-        `SELECT * FROM tasks INDEXED BY tasks_claimable
+        `SELECT * FROM tasks INDEXED BY tasks_board
          WHERE status = 'ready' AND (retry_after IS NULL OR retry_after <= ?)
            AND assignee IN (${marks(assignees.length)})
          ORDER BY priority DESC, created_at, id LIMIT ?`,
