@@ -17,7 +17,8 @@ import { addComment } from "./comments.ts";
 import type { Actor, Task } from "./types.ts";
 import type { z } from "zod";
 import { type Usage, UsageInput, type UsageInput as UsageInputValue } from "./usage.ts";
-import { assertTransition, type Status } from "./transitions.ts";
+import { refuseTransition, type Status } from "./transitions.ts";
+import { type Landing, landing, type PersonAction } from "./actions.ts";
 
 /** reported marks usage a worker reported itself (parsed already). */
 function reported(usage: z.output<typeof UsageInput> | undefined): Usage | null {
@@ -26,6 +27,15 @@ function reported(usage: z.output<typeof UsageInput> | undefined): Usage | null 
 
 function target(k: Kernel, ref: string): Promise<TaskRow> {
   return resolveTask(k, ref);
+}
+
+/** landingOf is where `action` takes a stored task (see landing() in actions.ts). */
+function landingOf(task: TaskRow, action: PersonAction): Landing | null {
+  return landing({
+    status: task.status,
+    review_required: task.review_required === 1,
+    archived_from: task.archived_from,
+  }, action);
 }
 
 /**
@@ -66,7 +76,10 @@ export async function complete(
 ): Promise<Task> {
   const input = parse(CompleteInput, raw, "completion");
   const task = await target(k, ref);
-  const to: Status = task.review_required ? "review" : "done";
+  // landing() says where a completion lands; from a status the table refuses it says
+  // nothing, and move() below refuses the move the task asked for (the transaction keeps
+  // nothing).
+  const to = (landingOf(task, "complete") ?? (task.review_required ? "review" : "done")) as Status;
   const runId = await endCurrentRun(k, task, actor, "complete", "completed", "completed_by_human", {
     summary: input.summary ?? null,
     metadata: input.metadata ?? null,
@@ -214,12 +227,12 @@ export async function shelve(
 /** unarchive restores a task: done, triage and blocked come back as they were; others re-derive. */
 export async function unarchive(k: Kernel, ref: string, actor: Actor): Promise<Task> {
   const task = await target(k, ref);
-  if (task.status !== "archived") assertTransition(task.id, task.status, "todo", "unarchive");
-  const back = task.archived_from;
+  const land = landingOf(task, "unarchive");
+  if (land === null) refuseTransition(task.id, task.status, "todo", "unarchive");
   try {
-    const moved = back === "done" || back === "triage" || back === "blocked"
-      ? await move(k, task, back, "unarchive", actor, { archived_from: null })
-      : await moveToDerived(k, task, "unarchive", actor, { archived_from: null });
+    const moved = land === "derived"
+      ? await moveToDerived(k, task, "unarchive", actor, { archived_from: null })
+      : await move(k, task, land, "unarchive", actor, { archived_from: null });
     await refreshChildren(k, task.id, actor);
     return toTask(moved);
   } catch (err) {

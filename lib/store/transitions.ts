@@ -93,6 +93,11 @@ export function targetsFrom(from: From, via: Action): Status[] {
 /** assertTransition throws IllegalTransitionError naming task, from and to unless allowed. */
 export function assertTransition(taskId: string, from: Status, to: Status, via: Action): void {
   if (canTransition(from, to, via)) return;
+  refuseTransition(taskId, from, to, via);
+}
+
+/** refuseTransition throws the IllegalTransitionError assertTransition would throw. */
+export function refuseTransition(taskId: string, from: Status, to: Status, via: Action): never {
   const legal = targetsFrom(from, via);
   const hint = legal.length === 0
     ? `${via} is not possible from ${from}`
