@@ -92,3 +92,12 @@ Deno.test("kanban import refuses a non-empty board, a bad line and a missing fil
   assert.match(missing.stderr, /No export file ".*nope"/);
   assert.equal(existsSync(join(h.home, "x.db")), false, "a board was made for a missing file");
 });
+
+Deno.test("kanban export --out into a missing folder says which file it could not write", async () => {
+  using h = await cliHome();
+  const file = join(h.home, "no", "such", "board.jsonl");
+  const r = await h.run(["export", "--out", file]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /Cannot write ".*board\.jsonl\.tmp": ENOENT/);
+  assert.equal(existsSync(file), false);
+});

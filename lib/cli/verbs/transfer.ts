@@ -9,6 +9,7 @@ import {
   closeSync,
   createReadStream,
   existsSync,
+  fchmodSync,
   fsyncSync,
   openSync,
   renameSync,
@@ -36,25 +37,43 @@ export function countsText(c: TransferCounts): string {
   return Object.entries(c).map(([kind, n]) => `${n} ${kind}${n === 1 ? "" : "s"}`).join(", ");
 }
 
+/** cannotWrite names the file a write failed on (disk full, a missing folder, no permission). */
+function cannotWrite(file: string, err: unknown): unknown {
+  // a board's own error (KanbanError has a `code` too) passes as it is
+  if (err instanceof KanbanError || (err as NodeJS.ErrnoException).code === undefined) return err;
+  return new KanbanError("cannot_write", `Cannot write "${file}": ${(err as Error).message}`);
+}
+
 /** exportToFile writes the export to `file` by way of `file.tmp`, synced, then renamed. */
 async function exportToFile(
   run: (write: (chunk: string) => void) => Promise<ExportReport>,
   file: string,
 ): Promise<ExportReport> {
   const tmp = `${file}.tmp`;
-  // 0600: the stream carries secrets (runs' lease tokens, webhook secrets)
-  const fd = openSync(tmp, "w", 0o600);
+  let fd: number;
+  try {
+    fd = openSync(tmp, "w", 0o600);
+    // 0600 even over an older FILE.tmp: the stream carries secrets (lease tokens, webhook
+    // secrets)
+    fchmodSync(fd, 0o600);
+  } catch (err) {
+    throw cannotWrite(tmp, err);
+  }
   let report: ExportReport;
   try {
     report = await run((chunk) => void writeSync(fd, chunk));
     fsyncSync(fd);
-  } catch (err) {
     closeSync(fd);
+    renameSync(tmp, file);
+  } catch (err) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
     rmSync(tmp, { force: true });
-    throw err;
+    throw cannotWrite(tmp, err);
   }
-  closeSync(fd);
-  renameSync(tmp, file);
   return report;
 }
 
