@@ -101,3 +101,17 @@ Deno.test("kanban export --out into a missing folder says which file it could no
   assert.match(r.stderr, /Cannot write ".*board\.jsonl\.tmp": ENOENT/);
   assert.equal(existsSync(file), false);
 });
+
+Deno.test("kanban export --out refuses an empty name (exit 2) and a folder (exit 1)", async () => {
+  using h = await cliHome();
+  const empty = await h.run(["export", "--out", ""]);
+  assert.equal(empty.code, 2);
+  assert.match(empty.stderr, /--out needs a file name/);
+  const dir = await h.run(["export", "--out", h.home]);
+  assert.equal(dir.code, 1);
+  assert.match(dir.stderr, /it is a directory/);
+  const folder = await h.run(["--db", join(h.home, "n.db"), "import", h.home]);
+  assert.equal(folder.code, 1);
+  assert.match(folder.stderr, /Cannot read ".*": it is a directory/);
+  assert.equal(existsSync(join(h.home, "n.db")), false);
+});

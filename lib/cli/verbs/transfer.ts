@@ -14,6 +14,7 @@ import {
   openSync,
   renameSync,
   rmSync,
+  statSync,
   writeSync,
 } from "node:fs";
 import { resolve } from "node:path";
@@ -26,7 +27,7 @@ import {
   type TransferCounts,
 } from "../../store/mod.ts";
 import { lines } from "../../lines.ts";
-import { type CliContext, session } from "../context.ts";
+import { type CliContext, session, UsageError } from "../context.ts";
 import { emit, oneLine } from "../output.ts";
 
 /** What `import -` reads from standard input when the context cannot stream it (tests). */
@@ -138,7 +139,11 @@ export function register(program: Command, ctx: CliContext): void {
         );
         return;
       }
+      if (opts.out.trim() === "") throw new UsageError("--out needs a file name");
       const file = resolve(ctx.cwd, opts.out);
+      if (existsSync(file) && statSync(file).isDirectory()) {
+        throw new KanbanError("cannot_write", `Cannot write "${file}": it is a directory`);
+      }
       const r = await exportToFile((write) => s.store.exportBoard(write), file);
       emit(
         ctx,
@@ -156,6 +161,9 @@ export function register(program: Command, ctx: CliContext): void {
       const name = file === "-" ? "standard input" : oneLine(file);
       // before the board is opened: a mistyped file name must not leave a new, empty board
       if (file !== "-" && !existsSync(from)) throw new NotFoundError(`No export file "${name}"`);
+      if (file !== "-" && statSync(from).isDirectory()) {
+        throw new KanbanError("cannot_read", `Cannot read "${name}": it is a directory`);
+      }
       using s = session(ctx, cmd, { create: true });
       const chunks = file === "-" ? stdinChunks(ctx) : fileChunks(from, name);
       const r = await s.store.importBoard(lines(chunks, name), { name });
