@@ -14,6 +14,7 @@ const ctx: TerminalContext = {
   stderr: (s) => process.stderr.write(terminalText(s)),
   // capped while reading: `--body-file - < /dev/zero` fails fast instead of filling memory
   readStdin: (max, what) => readStreamCapped(process.stdin, max, what),
+  stdinStream: () => process.stdin,
   now: Date.now,
   stdoutIsTerminal: process.stdout.isTTY === true,
 };

@@ -80,6 +80,8 @@ const REFUSED: Readonly<Record<string, string>> = {
   login: "a login link opens the dashboard as a person",
   gc: "gc deletes workspaces, logs and events of the whole board",
   backup: "a backup copies the whole board",
+  export: "an export copies the whole board, its runs' lease tokens and webhook secrets included",
+  import: "an import fills a whole board",
   "notify add": "a subscription runs a command or calls a webhook on every later event",
   "notify remove": "subscriptions are board-wide",
   "notify enable": "subscriptions are board-wide",

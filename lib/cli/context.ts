@@ -24,6 +24,8 @@ export interface CliContext {
    * reading and throws a TooLargeError (lib/readcap.ts) naming `what`.
    */
   readStdin: (max: number, what: string) => Promise<string>;
+  /** Standard input as a stream, for `import -` to read a board of any size (main.ts). */
+  stdinStream?: () => AsyncIterable<Uint8Array>;
   /** Clock for parsing relative times (`--not-before +2h`). */
   now: () => number;
 }

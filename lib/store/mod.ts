@@ -89,6 +89,15 @@ export { PRIORITY_NAMES, priorityFromText, priorityText } from "./priority.ts";
 export type { Violation } from "./invariants.ts";
 export { SCHEMA_VERSION } from "./sqlite/migrations.ts";
 export {
+  type ExportHeader,
+  type ExportReport,
+  FORMAT_VERSION,
+  type ImportOptions,
+  type ImportReport,
+  type TransferCounts,
+  type TransferWriter,
+} from "./transfer.ts";
+export {
   type Batch,
   type DueSubscription,
   KNOWN_EVENT_KINDS,

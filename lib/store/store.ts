@@ -94,6 +94,7 @@ import type { Status } from "./transitions.ts";
 import * as notify from "./subscriptions.ts";
 import { auditWrite, directRefusal, markWrite } from "./confine.ts";
 import { follow, type FollowOptions } from "./feed.ts";
+import * as transfer from "./transfer.ts";
 
 export interface OpenOptions extends Partial<StoreOptions> {
   /** Create the board when the file does not exist (`kanban init`). */
@@ -592,6 +593,28 @@ export class Store {
     // Not one transaction: doctor checks the file first, then reads the board in its own
     // snapshot (a damaged page ends the transaction it is read in)
     return maintenance.doctor(this.#driver, this.#base.now, options);
+  }
+
+  /**
+   * exportBoard writes the whole board to `write` as a board export (docs/export-format.md),
+   * from one snapshot, in bounded memory. It carries secrets (lease tokens, webhook secrets):
+   * refused inside a worker.
+   */
+  exportBoard(write: transfer.TransferWriter): Promise<transfer.ExportReport> {
+    if (this.#confine) return Promise.reject(directRefusal("export the board"));
+    return transfer.exportBoard(this.#driver, this.#base.now, write);
+  }
+
+  /**
+   * importBoard reads a board export into this board, which must be empty: all of it in one
+   * transaction, or nothing (lib/store/transfer.ts).
+   */
+  importBoard(
+    lines: AsyncIterable<string>,
+    options: transfer.ImportOptions = {},
+  ): Promise<transfer.ImportReport> {
+    if (this.#confine) return Promise.reject(directRefusal("import a board"));
+    return transfer.importBoard(this.#driver, lines, options);
   }
 
   // end Maintenance ---------------------------------------------------------------------------

@@ -333,6 +333,8 @@ Deno.test("worker confinement: every command a worker may not run is refused bef
       "login",
       "gc",
       "backup",
+      "export",
+      "import",
       "notify add",
       "notify remove",
       "notify enable",
@@ -459,6 +461,12 @@ Deno.test("worker confinement: the store refuses a confined connection's writes 
     ["renewRun", async () => store.renewRun((await store.getRun(1)).id), "worker_forbidden"],
     ["pruneEvents", () => store.pruneEvents(0), "worker_forbidden"],
     ["backup", () => store.backup(join(h.home, "copy.db")), "worker_forbidden"],
+    ["exportBoard", () => store.exportBoard(() => {}), "worker_forbidden"],
+    [
+      "importBoard",
+      () => store.importBoard((async function* () {})()),
+      "worker_forbidden",
+    ],
     [
       "acquireDispatchLease",
       () => store.acquireDispatchLease({ id: "d", host: "h", pid: 1 }, 1000),

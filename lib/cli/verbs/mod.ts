@@ -27,6 +27,7 @@ import * as mcp from "./mcp.ts";
 import * as serve from "./serve.ts";
 import * as diff from "./diff.ts";
 import * as inbox from "./inbox.ts";
+import * as transfer from "./transfer.ts";
 
 export type Register = (program: Command, ctx: CliContext) => void;
 
@@ -53,6 +54,7 @@ export const VERBS: Register[] = [
   log.register, // log, tail
   gc.register,
   backup.register,
+  transfer.register, // export, import
   doctor.register,
   watch.register,
   notify.register, // notify add, list, remove, enable

@@ -7,6 +7,7 @@ import { Db, type DbOptions } from "./db.ts";
 import { coreQueries } from "./core.ts";
 import { readQueries } from "./reads.ts";
 import { adminQueries } from "./admin.ts";
+import { transferQueries } from "./transfer.ts";
 
 export interface SqliteOptions extends DbOptions {
   /**
@@ -27,7 +28,12 @@ export class SqliteDriver implements Driver {
 
   constructor(path: string, options: SqliteOptions = {}) {
     this.#db = new Db(path, options);
-    this.#q = { ...coreQueries(this.#db), ...readQueries(this.#db), ...adminQueries(this.#db) };
+    this.#q = {
+      ...coreQueries(this.#db),
+      ...readQueries(this.#db),
+      ...adminQueries(this.#db),
+      ...transferQueries(this.#db),
+    };
     this.#guarded = options.writesOnlyInTx ?? false;
     if (this.#guarded) this.#db.exec("PRAGMA query_only = ON");
   }
