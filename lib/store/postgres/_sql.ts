@@ -14,7 +14,7 @@ export type Types = { bigint: number };
 /** The connection pool. */
 export type Pool = postgres.Sql<Types>;
 /** One transaction's connection (reserved from the pool for it alone). */
-export type Tx = postgres.TransactionSql<Types>;
+export type Tx = postgres.ReservedSql<Types>;
 /** A piece of SQL with its parameters, to be put into another query. */
 export type Fragment = postgres.PendingQuery<postgres.Row[]>;
 

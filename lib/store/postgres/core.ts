@@ -294,12 +294,12 @@ export function coreQueries(t: Tx): CoreQueries {
     commentsOf: (taskId, limit) =>
       rows<CommentRow>(t`SELECT * FROM (SELECT * FROM task_comments WHERE task_id = ${taskId}
         ORDER BY id DESC LIMIT ${count(limit)}) c ORDER BY id`),
-    eventAppend: async (e) => {
-      await t`SELECT pg_advisory_xact_lock(${EVENT_APPEND_LOCK})`;
-      return (await first(t<EventRow[]>`INSERT INTO task_events (task_id, run_id, kind, actor,
-          data, at) VALUES (${e.task_id}, ${e.run_id}, ${e.kind}, ${e.actor}, ${e.data}, ${e.at})
-        RETURNING *`))!;
-    },
+    eventAppend: async (e) =>
+      // The lock is taken as the SELECT forms the row, before the row's id is drawn.
+      (await first(t<EventRow[]>`INSERT INTO task_events (task_id, run_id, kind, actor, data, at)
+        SELECT ${e.task_id}, ${e.run_id}::bigint, ${e.kind}, ${e.actor}, ${e.data}, ${e.at}::bigint
+        FROM (SELECT pg_advisory_xact_lock(${EVENT_APPEND_LOCK})) AS locked
+        RETURNING *`))!,
     eventsOf: (taskId, limit) =>
       rows<EventRow>(t`SELECT * FROM (SELECT * FROM task_events WHERE task_id = ${taskId}
         ORDER BY id DESC LIMIT ${count(limit)}) e ORDER BY id`),

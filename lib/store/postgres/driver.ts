@@ -21,7 +21,7 @@ import { coreQueries } from "./core.ts";
 import { readQueries } from "./reads.ts";
 import { ChangeMark, type ListenOptions } from "./mark.ts";
 import { migrate } from "./migrations.ts";
-import { type Pool, sqlState, type Tx } from "./_sql.ts";
+import { type Pool, sqlState, type Tx as ReservedSql } from "./_sql.ts";
 
 export interface PostgresOptions {
   /** Make the board's tables in an empty database (`kanban init`). */
@@ -40,6 +40,16 @@ export interface PostgresOptions {
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+
+const WRITE = "ISOLATION LEVEL SERIALIZABLE";
+const READ = "ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+/** The driver's reading connection, and the queries bound to it. */
+interface Reader {
+  c: ReservedSql;
+  q: Queries;
+  busy: boolean;
+}
 
 /** The server's answers that mean "run the transaction again". */
 const RETRYABLE = new Set(["40001", "40P01"]);
@@ -83,6 +93,7 @@ export class PostgresDriver implements Driver {
   readonly #busyTimeoutMs: number;
   readonly #mark: ChangeMark;
   #ready: Promise<number> | null = null;
+  #reader: Reader | null = null;
   #closed = false;
 
   constructor(url: string, options: PostgresOptions = {}) {
@@ -120,7 +131,7 @@ export class PostgresDriver implements Driver {
     return this.#ready;
   }
 
-  #queries(t: Tx): Queries {
+  #queries(t: ReservedSql): Queries {
     return plain({ ...coreQueries(t), ...readQueries(t), ...adminQueries(t) });
   }
 
@@ -129,10 +140,7 @@ export class PostgresDriver implements Driver {
     const start = Date.now();
     for (let attempt = 1;; attempt++) {
       try {
-        const result = await this.#pool.begin(
-          "ISOLATION LEVEL SERIALIZABLE",
-          (t) => fn(this.#queries(t)),
-        ) as T;
+        const result = await this.#transaction(WRITE, fn);
         this.#mark.bump();
         return result;
       } catch (err) {
@@ -148,12 +156,75 @@ export class PostgresDriver implements Driver {
   async read<T>(fn: (q: Queries) => Promise<T>): Promise<T> {
     await this.#open();
     try {
-      return await this.#pool.begin(
-        "ISOLATION LEVEL REPEATABLE READ READ ONLY",
-        (t) => fn(this.#queries(t)),
-      ) as T;
+      if (this.#reader !== null && !this.#reader.busy) return await this.#readOn(this.#reader, fn);
+      if (this.#reader === null && !this.#closed) {
+        // the first read keeps its connection for the reads after it (see #readOn)
+        const c = await this.#pool.reserve();
+        if (this.#reader === null && !this.#closed) {
+          this.#reader = { c, q: this.#queries(c), busy: false };
+          return await this.#readOn(this.#reader, fn);
+        }
+        c.release();
+      }
+      return await this.#transaction(READ, fn);
     } catch (err) {
       throw this.#failed(err);
+    }
+  }
+
+  /**
+   * #readOn runs a read on the driver's reading connection, one read at a time (a read that
+   * finds it busy takes a pooled connection instead). A read's snapshot ends with COMMIT, and
+   * nothing can fail there that the read's answer depends on: so it is sent and not waited
+   * for, and the next read's BEGIN follows it on the same connection. A read of one query
+   * costs one round trip, not three. A broken connection is given up, and the next read
+   * reserves another.
+   */
+  async #readOn<T>(r: Reader, fn: (q: Queries) => Promise<T>): Promise<T> {
+    r.busy = true;
+    let end = "ROLLBACK";
+    try {
+      r.c.unsafe(`BEGIN ${READ}`).catch(() => {}); // the queries after it report a failure
+      const result = await fn(r.q);
+      end = "COMMIT";
+      return result;
+    } catch (err) {
+      if (isConnectionError(err) && this.#reader === r) {
+        this.#reader = null;
+        r.c.release();
+      }
+      throw err;
+    } finally {
+      r.c.unsafe(end).catch(() => {});
+      r.busy = false;
+    }
+  }
+
+  /**
+   * #transaction runs `fn` in one transaction on a connection reserved for it. BEGIN is not
+   * awaited: it goes out in one round trip with the first query (the connection runs them in
+   * order, and a failed BEGIN fails what follows). A transaction the server aborted answers
+   * COMMIT with ROLLBACK: that is an error here, never a silent loss.
+   */
+  async #transaction<T>(mode: string, fn: (q: Queries) => Promise<T>): Promise<T> {
+    const c = await this.#pool.reserve();
+    let open = true;
+    try {
+      const begin = c.unsafe(`BEGIN ${mode}`);
+      begin.catch(() => {}); // reported by the queries after it, or by the await below
+      const result = await fn(this.#queries(c));
+      await begin;
+      const done = await c.unsafe("COMMIT");
+      open = false;
+      if (done.command !== "COMMIT") {
+        throw new KanbanError("rolled_back", "The server rolled the transaction back");
+      }
+      return result;
+    } catch (err) {
+      if (open) await c.unsafe("ROLLBACK").catch(() => {});
+      throw err;
+    } finally {
+      c.release();
     }
   }
 
@@ -192,6 +263,7 @@ export class PostgresDriver implements Driver {
     if (this.#closed) return;
     this.#closed = true;
     this.#mark.close();
+    this.#dropReader();
     this.#pool.end({ timeout: 5 }).catch(() => {});
   }
 
@@ -199,7 +271,14 @@ export class PostgresDriver implements Driver {
   async end(): Promise<void> {
     this.#closed = true;
     this.#mark.close();
+    this.#dropReader();
     await this.#pool.end({ timeout: 5 });
+  }
+
+  #dropReader(): void {
+    const r = this.#reader;
+    this.#reader = null;
+    r?.c.release();
   }
 
   #failed(err: unknown): unknown {

@@ -10,7 +10,8 @@
  */
 import { BoardTooNewError, NotABoardError, NotFoundError } from "../errors.ts";
 import { sql as m001 } from "./migrations/001_initial.ts";
-import type { Pool, Tx } from "./_sql.ts";
+import type postgres from "postgres";
+import type { Pool, Types } from "./_sql.ts";
 
 export interface Migration {
   /** The schema version a board has once this migration is applied. */
@@ -31,7 +32,9 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.to;
 const MIGRATION_LOCK = 0x6b616e62616e;
 
 /** schemaVersion reads the board's version: null when the database holds no board yet. */
-export async function schemaVersion(t: Pool | Tx): Promise<number | null> {
+export async function schemaVersion(
+  t: Pool | postgres.TransactionSql<Types>,
+): Promise<number | null> {
   const [has] = await t<{ has: boolean }[]>`
     SELECT to_regclass('schema_version') IS NOT NULL AS has`;
   if (!has?.has) return null;
