@@ -9,15 +9,15 @@
  *
  * A listening connection can go away (the server restarts, someone terminates the backend) or
  * go half-open (the network drops and neither end knows): notifications sent meanwhile are
- * lost. So the listener pings itself through the pool every `pingMs` and takes a pong missing
- * after `pingTimeoutMs` (or a closed connection) as "not listening"; then it bumps the mark at
+ * lost. So the listener asks its own connection for an answer every `pingMs` (besides TCP
+ * keepalive) and takes an answer missing after `pingTimeoutMs`, or the connection closing, as
+ * "not listening"; then it bumps the mark at
  * once (followers re-read the log: nothing is lost), reconnects with backoff, and bumps again
  * once it listens again. While it is not listening, `current()` falls back to polling
  * `pg_current_wal_lsn()`: every commit that wrote anything moves it, it costs no write (a
  * commit counter row would serialise every writer on one row), and a move from another
  * database's commits only costs a follower one read of the log that finds nothing new.
  */
-import { randomBytes } from "node:crypto";
 import { clearTimeout, setTimeout } from "node:timers";
 import postgres from "postgres";
 import type { Pool } from "./_sql.ts";
@@ -45,13 +45,13 @@ export class ChangeMark {
   readonly #pool: Pool;
   readonly #pingMs: number;
   readonly #pingTimeoutMs: number;
-  /** A channel of this listener alone, for its pings. */
-  readonly #pingChannel = `kanban_ping_${randomBytes(6).toString("hex")}`;
   #mark = 0;
   #listening = false;
   #started = false;
   #closed = false;
   #client: postgres.Sql | null = null;
+  /** The connection that LISTENs, while it does. */
+  #conn: postgres.ReservedSql | null = null;
   #lsn: string | null = null;
   #attempt = 0;
   #timer: Timer | null = null;
@@ -100,30 +100,35 @@ export class ChangeMark {
 
   #connect(): void {
     if (this.#closed) return;
+    // A client of its own, with one connection reserved for LISTEN: its close is ours to see
+    // (the client's listen() would reconnect behind our back, with no word of the gap).
     const client = postgres(this.#url, {
       max: 1,
       onnotice: () => {},
-      // Let the backoff below decide when to try again, not the client's own.
       connect_timeout: 10,
       keep_alive: 5,
+      idle_timeout: null,
+      max_lifetime: null,
+      fetch_types: false,
       connection: { application_name: LISTEN_APP },
-      // A connection of this client closed: it was the listening one.
+      onnotify: (channel) => {
+        if (this.#client === client && channel === CHANNEL) this.#mark++;
+      },
       onclose: () => {
         if (this.#client === client) this.#lost();
       },
     });
     this.#client = client;
-    const listening = () => {
-      if (this.#client !== client) return;
+    client.reserve().then(async (c) => {
+      await c`LISTEN ${c(CHANNEL)}`;
+      if (this.#client !== client) return c.release();
+      this.#conn = c;
       this.#attempt = 0;
       this.#setListening(true);
       this.#schedulePing();
-    };
-    client.listen(CHANNEL, () => this.#mark++, listening)
-      .then(() => client.listen(this.#pingChannel, () => this.#pong()))
-      .catch(() => {
-        if (this.#client === client) this.#lost();
-      });
+    }).catch(() => {
+      if (this.#client === client) this.#lost();
+    });
   }
 
   #setListening(on: boolean): void {
@@ -147,6 +152,7 @@ export class ChangeMark {
   #drop(): void {
     const client = this.#client;
     this.#client = null;
+    this.#conn = null;
     if (client) client.end({ timeout: 0 }).catch(() => {});
   }
 
@@ -155,19 +161,19 @@ export class ChangeMark {
     this.#timer = unref(setTimeout(() => this.#ping(), this.#pingMs));
   }
 
+  /** #ping asks the listening connection itself for an answer: none in time means it is lost. */
   #ping(): void {
-    if (this.#closed || !this.#listening) return;
+    const c = this.#conn;
+    if (this.#closed || !this.#listening || c === null) return;
     this.#pongTimer = unref(setTimeout(() => this.#lost(), this.#pingTimeoutMs));
-    this.#pool`SELECT pg_notify(${this.#pingChannel}, '')`.catch(() => {
-      // the pool cannot reach the server either: the pong timer decides
+    c`SELECT 1`.then(() => {
+      if (this.#conn !== c || this.#pongTimer === null) return;
+      clearTimeout(this.#pongTimer);
+      this.#pongTimer = null;
+      this.#schedulePing();
+    }, () => {
+      if (this.#conn === c) this.#lost();
     });
-  }
-
-  #pong(): void {
-    if (this.#pongTimer === null) return;
-    clearTimeout(this.#pongTimer);
-    this.#pongTimer = null;
-    this.#schedulePing();
   }
 
   #clearTimers(): void {

@@ -35,8 +35,10 @@ const MIGRATION_LOCK = 0x6b616e62616e;
 export async function schemaVersion(
   t: Pool | postgres.TransactionSql<Types>,
 ): Promise<number | null> {
-  const [has] = await t<{ has: boolean }[]>`
-    SELECT to_regclass('schema_version') IS NOT NULL AS has`;
+  // pg_tables, not to_regclass(): a backend that waited on the migration lock may still have
+  // the catalog cached as it was before another process's migration committed.
+  const [has] = await t<{ has: boolean }[]>`SELECT EXISTS (SELECT 1 FROM pg_tables
+    WHERE schemaname = current_schema() AND tablename = 'schema_version') AS has`;
   if (!has?.has) return null;
   const [row] = await t<{ v: number | null }[]>`SELECT max(version) AS v FROM schema_version`;
   return row?.v ?? 0;

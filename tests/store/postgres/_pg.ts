@@ -152,3 +152,16 @@ export const postgres: Driver = {
     return await openStore(location, options);
   },
 };
+
+/** pgTest registers a test of this driver: ignored, saying why, without a server. */
+export function pgTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({
+    name: PG_URL === undefined
+      ? `postgres: ${name} (skipped: KANBAN_TEST_PG_URL unset; scripts/test starts a server)`
+      : `postgres: ${name}`,
+    ignore: PG_URL === undefined,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn,
+  });
+}

@@ -4,13 +4,13 @@
  * no commit is lost to a follower meanwhile.
  */
 import assert from "node:assert/strict";
+import process from "node:process";
 import postgresClient from "postgres";
 import { openStore, type Store, type TaskEvent } from "../../../lib/store/mod.ts";
 import { PostgresDriver } from "../../../lib/store/postgres/driver.ts";
 import { LISTEN_APP } from "../../../lib/store/postgres/mark.ts";
 import { HUMAN } from "../../_setup.ts";
-import { dropDatabase, endStore, freshDatabase } from "./_pg.ts";
-import { pgTest } from "./open_test.ts";
+import { dropDatabase, endStore, freshDatabase, pgTest } from "./_pg.ts";
 
 /** until polls `cond` every 10 ms, failing after `ms`. */
 async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 10_000) {
@@ -108,6 +108,36 @@ pgTest(
     } finally {
       ac.abort();
       await following;
+    }
+  },
+);
+
+pgTest(
+  "a listening connection that stops answering (half-open) is given up after the ping timeout and replaced",
+  async () => {
+    await using s = await twoStores();
+    const a = new PostgresDriver(s.url, { listen: { pingMs: 50, pingTimeoutMs: 300 } });
+    let stopped: number | null = null;
+    try {
+      await a.changeMark();
+      await until("the listener is up", () => a.listening);
+      const c = postgresClient(s.url, { max: 1, onnotice: () => {} });
+      const [row] = await c<{ pid: number }[]>`SELECT pid FROM pg_stat_activity
+        WHERE application_name = ${LISTEN_APP} AND datname = current_database()
+          AND pid <> pg_backend_pid() ORDER BY backend_start DESC LIMIT 1`;
+      await c.end();
+      // SIGSTOP freezes the server process behind the connection: the socket stays open and
+      // nothing answers, as when a network drops without a word
+      stopped = Number(row!.pid);
+      process.kill(stopped, "SIGSTOP");
+      await until("the ping times out", () => !a.listening);
+      const before = await a.changeMark();
+      await s.b.createTask({ title: "while deaf" }, HUMAN);
+      await until("the fallback sees the commit", async () => (await a.changeMark()) !== before);
+      await until("a new listener is up", () => a.listening);
+    } finally {
+      if (stopped !== null) process.kill(stopped, "SIGCONT");
+      await a.end();
     }
   },
 );

@@ -11,20 +11,7 @@ import { BoardTooNewError, NotABoardError, NotFoundError } from "../../../lib/st
 import { PostgresDriver, redact } from "../../../lib/store/postgres/driver.ts";
 import { SCHEMA_VERSION } from "../../../lib/store/postgres/migrations.ts";
 import { HUMAN } from "../../_setup.ts";
-import { dropDatabase, emptyDatabase, endStore, freshDatabase, PG_URL } from "./_pg.ts";
-
-/** pgTest registers a test of this driver: ignored, saying why, without a server. */
-export function pgTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: PG_URL === undefined
-      ? `postgres: ${name} (skipped: KANBAN_TEST_PG_URL unset; scripts/test starts a server)`
-      : `postgres: ${name}`,
-    ignore: PG_URL === undefined,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
-}
+import { dropDatabase, emptyDatabase, endStore, freshDatabase, PG_URL, pgTest } from "./_pg.ts";
 
 /** A database of its own for one test, dropped when disposed. */
 async function database(
