@@ -1,7 +1,7 @@
 /**
- * Keeps the conformance suite driver-neutral: no file under tests/store/ outside
- * tests/store/sqlite/ may reach the SQLite file behind the Store API, or a second driver could
- * not run it. Boards come from tests/store/_drivers.ts, which alone may call openStore
+ * Keeps the conformance suite driver-neutral: no file under tests/store/ outside the drivers'
+ * own folders (tests/store/sqlite/, tests/store/postgres/) may reach the SQLite file behind the
+ * Store API, or a second driver could not run it. Boards come from tests/store/_drivers.ts, which alone may call openStore
  * (besides the child processes, which open a board by the location they are given).
  */
 import assert from "node:assert/strict";
