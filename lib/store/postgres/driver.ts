@@ -156,7 +156,15 @@ export class PostgresDriver implements Driver {
   async read<T>(fn: (q: Queries) => Promise<T>): Promise<T> {
     await this.#open();
     try {
-      if (this.#reader !== null && !this.#reader.busy) return await this.#readOn(this.#reader, fn);
+      if (this.#reader !== null && !this.#reader.busy) {
+        try {
+          return await this.#readOn(this.#reader, fn);
+        } catch (err) {
+          // the kept connection broke (a server restart, say): a read is safe to run again
+          if (!isConnectionError(err)) throw err;
+          return await this.#transaction(READ, fn);
+        }
+      }
       if (this.#reader === null && !this.#closed) {
         // the first read keeps its connection for the reads after it (see #readOn)
         const c = await this.#pool.reserve();

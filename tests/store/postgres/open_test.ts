@@ -194,3 +194,24 @@ pgTest("times are stored as the clock gave them, never the server's", async () =
     await endStore(store);
   }
 });
+
+pgTest("reads and writes go on after the server ends the board's connections", async () => {
+  await using db = await database("fresh");
+  const store = openStore(db.url);
+  try {
+    await store.createTask({ title: "before" }, HUMAN);
+    assert.equal((await store.listTasks()).length, 1);
+    const killed = await raw(
+      db.url,
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE application_name = 'kanban' AND datname = current_database()`,
+    );
+    assert.ok(killed.length >= 1, "the board held a connection");
+    await new Promise((r) => setTimeout(r, 50)); // let the client see the sockets close
+    assert.equal((await store.listTasks()).length, 1);
+    await store.createTask({ title: "after" }, HUMAN);
+    assert.equal((await store.listTasks()).length, 2);
+  } finally {
+    await endStore(store);
+  }
+});
