@@ -23,7 +23,7 @@ export function buildProgram(ctx: CliContext) {
     .description("A durable task board for a person and a fleet of AI agents.")
     .option("--json", "print machine-readable JSON (errors too, on stdout)")
     .option("--board <name>", 'board name (default: $KANBAN_BOARD or "default")')
-    .option("--db <path>", "board file path (overrides --board and $KANBAN_DB)")
+    .option("--db <path>", "board file, sqlite: or postgres:// URL (overrides --board, $KANBAN_DB)")
     .version(versionText(), "-V, --version", "print the version and the SQLite version")
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .configureOutput({

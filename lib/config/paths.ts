@@ -50,10 +50,14 @@ export function resolveBoard(flags: BoardFlags, env: Env, cwd: string): BoardRef
   return named(board !== undefined && board !== "" ? board : DEFAULT_BOARD, env);
 }
 
-/** dbPath is the file a `--db` location names, absolute (lib/store/location.ts reads URLs). */
+/**
+ * dbPath is the file a `--db` location names, absolute, or a server database's URL as given
+ * (lib/store/location.ts reads URLs).
+ */
 function dbPath(location: string, cwd: string): string {
-  const { path } = boardLocation(location);
-  return isAbsolute(path) ? path : resolve(cwd, path);
+  const where = boardLocation(location);
+  if (where.driver !== "sqlite") return where.url;
+  return isAbsolute(where.path) ? where.path : resolve(cwd, where.path);
 }
 
 function named(name: string, env: Env): BoardRef {

@@ -23,15 +23,12 @@ export async function createdTasks(
   taskId: string,
   runs: readonly Run[],
 ): Promise<Map<number, TaskLinkRef[]>> {
-  const out = new Map<number, TaskLinkRef[]>();
-  for (const run of runs) {
+  // Each run's reads are asked together (a server driver pipelines them), kept in run order.
+  const created = await Promise.all(runs.map(async (run) => {
     const span = await k.q.runEventSpan(taskId, run.id);
-    if (span.lo === null || span.hi === null) {
-      out.set(run.id, []);
-      continue;
-    }
+    if (span.lo === null || span.hi === null) return [] as TaskLinkRef[];
     const hi = run.open ? Number.MAX_SAFE_INTEGER : span.hi;
-    out.set(run.id, await k.q.tasksCreatedByRun(run.id, span.lo, hi));
-  }
-  return out;
+    return await k.q.tasksCreatedByRun(run.id, span.lo, hi);
+  }));
+  return new Map(runs.map((run, i) => [run.id, created[i]!]));
 }

@@ -238,14 +238,23 @@ export class Store {
     return this.#read(async (k) => {
       const row = await resolveTask(k, ref);
       const refs = (rows: TaskLinkRef[]) => rows.map((r) => ({ ...r }));
+      // Independent reads asked together: a server driver pipelines them in one round trip.
+      const [parents, children, comments, events, runs, waiting] = await Promise.all([
+        k.q.parentsOf(row.id),
+        k.q.childrenOf(row.id),
+        listComments(k, row.id),
+        listEvents(k, row.id, eventLimit),
+        listRuns(k, row.id).then((rs) => withCreated(k, row.id, rs.reverse())),
+        waitingOn(k, row.id),
+      ]);
       return {
         task: toTask(row),
-        parents: refs(await k.q.parentsOf(row.id)),
-        children: refs(await k.q.childrenOf(row.id)),
-        comments: await listComments(k, row.id),
-        events: await listEvents(k, row.id, eventLimit),
-        runs: await withCreated(k, row.id, (await listRuns(k, row.id)).reverse()),
-        waiting_on: (await waitingOn(k, row.id)).map((r) => ({ ...r })),
+        parents: refs(parents),
+        children: refs(children),
+        comments,
+        events,
+        runs,
+        waiting_on: waiting.map((r) => ({ ...r })),
       };
     });
   }

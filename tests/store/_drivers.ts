@@ -12,6 +12,11 @@
  * - `open(location, options)`: one more connection to an existing board, as another process
  *   would open it; `location` is also what child processes pass to `openStore()`.
  *
+ * - `skip` (optional): why its tests cannot run here (a server it needs is missing); they are
+ *   then registered as ignored tests whose name says why, never left out silently.
+ * - `sanitize` (optional, default true): whether Deno's op and resource sanitizers check its
+ *   tests (a server driver's pool closes its sockets after the test has finished).
+ *
  * KANBAN_TEST_DRIVERS (comma-separated names) picks drivers; unset means every known driver.
  * Not a test (the leading underscore keeps `deno test` away).
  */
@@ -20,6 +25,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type OpenOptions, openStore, type Store } from "../../lib/store/mod.ts";
 import { FakeClock } from "../_setup.ts";
+import { postgres } from "./postgres/_pg.ts";
 
 /** What a test may ask of a fresh board: everything openStore takes except `create`. */
 export type BoardOptions = Omit<OpenOptions, "create">;
@@ -38,6 +44,8 @@ export interface Driver {
   name: string;
   fresh(options?: BoardOptions): Promise<Board>;
   open(location: string, options?: BoardOptions): Promise<Store>;
+  skip?: string | undefined;
+  sanitize?: boolean;
 }
 
 /** sqlite: a board file in a private temporary directory, removed with the board. */
@@ -70,7 +78,7 @@ const sqlite: Driver = {
   },
 };
 
-const KNOWN: readonly Driver[] = [sqlite];
+const KNOWN: readonly Driver[] = [sqlite, postgres];
 
 /** selected reads KANBAN_TEST_DRIVERS; an unknown name fails every run rather than no test. */
 function selected(): readonly Driver[] {
@@ -98,5 +106,14 @@ export const DRIVERS: readonly Driver[] = selected();
  * with `d.fresh()`.
  */
 export function conformance(name: string, fn: (d: Driver) => Promise<void> | void): void {
-  for (const d of DRIVERS) Deno.test(`${d.name}: ${name}`, () => fn(d));
+  for (const d of DRIVERS) {
+    const sanitize = d.sanitize ?? true;
+    Deno.test({
+      name: d.skip === undefined ? `${d.name}: ${name}` : `${d.name}: ${name} (skipped: ${d.skip})`,
+      ignore: d.skip !== undefined,
+      sanitizeOps: sanitize,
+      sanitizeResources: sanitize,
+      fn: () => fn(d),
+    });
+  }
 }

@@ -1,7 +1,7 @@
 /**
- * Keeps the conformance suite driver-neutral: no file under tests/store/ outside
- * tests/store/sqlite/ may reach the SQLite file behind the Store API, or a second driver could
- * not run it. Boards come from tests/store/_drivers.ts, which alone may call openStore
+ * Keeps the conformance suite driver-neutral: no file under tests/store/ outside the drivers'
+ * own folders (tests/store/sqlite/, tests/store/postgres/) may reach the SQLite file behind the
+ * Store API, or a second driver could not run it. Boards come from tests/store/_drivers.ts, which alone may call openStore
  * (besides the child processes, which open a board by the location they are given).
  */
 import assert from "node:assert/strict";
@@ -31,11 +31,14 @@ const FORBIDDEN: { pattern: RegExp; why: string }[] = [
 /** Files that may call openStore: the driver list, and children given a board's location. */
 const MAY_OPEN = new Set(["_drivers.ts", "_claimer.ts", "_creator.ts", "_writer.ts"]);
 
-/** conformanceFiles lists the .ts files under tests/store/ outside tests/store/sqlite/. */
+/** The drivers' own tests (and helpers), which may reach their storage directly. */
+const DRIVER_DIRS = new Set(["sqlite", "postgres"]);
+
+/** conformanceFiles lists the .ts files under tests/store/ outside the drivers' own folders. */
 function conformanceFiles(dir = HERE): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const path = join(dir, e.name);
-    if (e.isDirectory()) return relative(HERE, path) === "sqlite" ? [] : conformanceFiles(path);
+    if (e.isDirectory()) return DRIVER_DIRS.has(relative(HERE, path)) ? [] : conformanceFiles(path);
     return e.name.endsWith(".ts") ? [path] : [];
   });
 }

@@ -1,0 +1,313 @@
+/**
+ * The PostgreSQL driver: a connection pool (Postgres.js), one reserved connection per
+ * transaction, and the named operations of lib/store/driver/ written in PostgreSQL's SQL.
+ *
+ * - `tx` is one `SERIALIZABLE` transaction, retried from the start when the server reports a
+ *   serialization failure or a deadlock (40001, 40P01): the domain functions a transaction runs
+ *   touch nothing but the database (and the clock and random ids, which are simply read
+ *   again), so running one again is safe. It gives up with BusyError, as SQLite's writer does,
+ *   once the busy timeout has passed.
+ * - `read` is one `REPEATABLE READ READ ONLY` snapshot.
+ * - The board opens lazily: `openStore` is synchronous, so the first call connects and
+ *   applies pending migrations (lib/store/postgres/migrations.ts), and every later call waits
+ *   for that.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import postgres from "postgres";
+import type { Driver, DriverInfo, Queries } from "../driver.ts";
+import { BusyError, KanbanError, NotFoundError } from "../errors.ts";
+import { adminQueries } from "./admin.ts";
+import { coreQueries } from "./core.ts";
+import { readQueries } from "./reads.ts";
+import { ChangeMark, type ListenOptions } from "./mark.ts";
+import { migrate } from "./migrations.ts";
+import { type Pool, sqlState, type Tx as ReservedSql } from "./_sql.ts";
+
+export interface PostgresOptions {
+  /** Make the board's tables in an empty database (`kanban init`). */
+  create?: boolean;
+  /** How long a writer keeps retrying serialization failures before it gives up, in ms. */
+  busyTimeoutMs?: number;
+  /**
+   * Refuse writes outside `tx` (a confined worker's connection): `read` and `exclusive` are
+   * read-only transactions here anyway, so nothing else can write.
+   */
+  writesOnlyInTx?: boolean;
+  /** Connections in the pool (default 10). */
+  maxConnections?: number;
+  /** The change mark's listener (tests shorten its ping). */
+  listen?: ListenOptions;
+}
+
+const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+
+const WRITE = "ISOLATION LEVEL SERIALIZABLE";
+const READ = "ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+/** The driver's reading connection, and the queries bound to it. */
+interface Reader {
+  c: ReservedSql;
+  q: Queries;
+  busy: boolean;
+}
+
+/** The server's answers that mean "run the transaction again". */
+const RETRYABLE = new Set(["40001", "40P01"]);
+
+/** redact hides a URL's password, for messages and logs. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== "") u.password = "***";
+    return u.toString();
+  } catch {
+    return url.replace(/(\/\/[^:/@]*:)[^@]*@/, "$1***@");
+  }
+}
+
+/** cannotOpen says why the server could not be reached or refused us, naming the board. */
+function cannotOpen(where: string, err: unknown): KanbanError {
+  const state = sqlState(err);
+  const message = err instanceof Error ? err.message : String(err);
+  if (state === "3D000") {
+    return new NotFoundError(`No database for the board at "${where}": ${message}`);
+  }
+  return new KanbanError("cannot_open", `Cannot open the board at "${where}": ${message}`);
+}
+
+/** Errors of the connection itself (not of a query): the board cannot be reached. */
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  const state = sqlState(err);
+  return (typeof code === "string" && /^(E[A-Z]+|CONNECT_TIMEOUT|CONNECTION_\w+)$/.test(code)) ||
+    (state !== undefined && /^(08|28|3D|57P)/.test(state));
+}
+
+export class PostgresDriver implements Driver {
+  readonly kind = "postgres";
+  readonly location: string;
+  /** The location without its password, for messages. */
+  readonly where: string;
+  readonly #pool: Pool;
+  readonly #create: boolean;
+  readonly #busyTimeoutMs: number;
+  readonly #mark: ChangeMark;
+  #ready: Promise<number> | null = null;
+  #reader: Reader | null = null;
+  #closed = false;
+
+  constructor(url: string, options: PostgresOptions = {}) {
+    this.location = url;
+    this.where = redact(url);
+    this.#create = options.create ?? false;
+    this.#busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    this.#pool = postgres(url, {
+      max: options.maxConnections ?? 10,
+      onnotice: () => {},
+      // idle connections go after a while, so many open boards do not hold many connections
+      idle_timeout: 30,
+      connect_timeout: 10,
+      types: {
+        // BIGINT (20) and numeric (1700, sums) as numbers, as node:sqlite returns them
+        bigint: {
+          to: 20,
+          from: [20, 1700],
+          serialize: (x: number) => String(x),
+          parse: (x: string) => Number(x),
+        },
+      },
+      connection: { application_name: "kanban" },
+    });
+    this.#mark = new ChangeMark(url, this.#pool, options.listen);
+  }
+
+  /** #open connects and migrates once; every operation waits for it. */
+  #open(): Promise<number> {
+    if (this.#closed) return Promise.reject(new KanbanError("closed", "The board is closed"));
+    this.#ready ??= migrate(this.#pool, this.where, this.#create).catch((err) => {
+      this.#ready = null; // the next call tries again (the server may be back)
+      throw err instanceof KanbanError ? err : cannotOpen(this.where, err);
+    });
+    return this.#ready;
+  }
+
+  #queries(t: ReservedSql): Queries {
+    return plain({ ...coreQueries(t), ...readQueries(t), ...adminQueries(t) });
+  }
+
+  async tx<T>(fn: (q: Queries) => Promise<T>): Promise<T> {
+    await this.#open();
+    const start = Date.now();
+    for (let attempt = 1;; attempt++) {
+      try {
+        const result = await this.#transaction(WRITE, fn);
+        this.#mark.bump();
+        return result;
+      } catch (err) {
+        if (!RETRYABLE.has(sqlState(err) ?? "")) throw this.#failed(err);
+        const waited = Date.now() - start;
+        if (waited >= this.#busyTimeoutMs) throw new BusyError(this.where, waited);
+        // a little jitter, growing: racing writers spread out instead of colliding again
+        await sleep(Math.random() * Math.min(2 ** attempt, 100));
+      }
+    }
+  }
+
+  async read<T>(fn: (q: Queries) => Promise<T>): Promise<T> {
+    await this.#open();
+    try {
+      if (this.#reader !== null && !this.#reader.busy) {
+        try {
+          return await this.#readOn(this.#reader, fn);
+        } catch (err) {
+          // the kept connection broke (a server restart, say): a read is safe to run again
+          if (!isConnectionError(err)) throw err;
+          return await this.#transaction(READ, fn);
+        }
+      }
+      if (this.#reader === null && !this.#closed) {
+        // the first read keeps its connection for the reads after it (see #readOn)
+        const c = await this.#pool.reserve();
+        if (this.#reader === null && !this.#closed) {
+          this.#reader = { c, q: this.#queries(c), busy: false };
+          return await this.#readOn(this.#reader, fn);
+        }
+        c.release();
+      }
+      return await this.#transaction(READ, fn);
+    } catch (err) {
+      throw this.#failed(err);
+    }
+  }
+
+  /**
+   * #readOn runs a read on the driver's reading connection, one read at a time (a read that
+   * finds it busy takes a pooled connection instead). A read's snapshot ends with COMMIT, and
+   * nothing can fail there that the read's answer depends on: so it is sent and not waited
+   * for, and the next read's BEGIN follows it on the same connection. A read of one query
+   * costs one round trip, not three. A broken connection is given up, and the next read
+   * reserves another.
+   */
+  async #readOn<T>(r: Reader, fn: (q: Queries) => Promise<T>): Promise<T> {
+    r.busy = true;
+    let end = "ROLLBACK";
+    try {
+      r.c.unsafe(`BEGIN ${READ}`).catch(() => {}); // the queries after it report a failure
+      const result = await fn(r.q);
+      end = "COMMIT";
+      return result;
+    } catch (err) {
+      if (isConnectionError(err) && this.#reader === r) {
+        this.#reader = null;
+        r.c.release();
+      }
+      throw err;
+    } finally {
+      r.c.unsafe(end).catch(() => {});
+      r.busy = false;
+    }
+  }
+
+  /**
+   * #transaction runs `fn` in one transaction on a connection reserved for it. BEGIN is not
+   * awaited: it goes out in one round trip with the first query (the connection runs them in
+   * order, and a failed BEGIN fails what follows). A transaction the server aborted answers
+   * COMMIT with ROLLBACK: that is an error here, never a silent loss.
+   */
+  async #transaction<T>(mode: string, fn: (q: Queries) => Promise<T>): Promise<T> {
+    const c = await this.#pool.reserve();
+    let open = true;
+    try {
+      const begin = c.unsafe(`BEGIN ${mode}`);
+      begin.catch(() => {}); // reported by the queries after it, or by the await below
+      const result = await fn(this.#queries(c));
+      await begin;
+      const done = await c.unsafe("COMMIT");
+      open = false;
+      if (done.command !== "COMMIT") {
+        throw new KanbanError("rolled_back", "The server rolled the transaction back");
+      }
+      return result;
+    } catch (err) {
+      if (open) await c.unsafe("ROLLBACK").catch(() => {});
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+
+  /**
+   * exclusive runs `fn` in a read-only transaction of its own: what SQLite must run outside any
+   * transaction (backups, file checks) is refused or a no-op here, and nothing in it writes.
+   */
+  exclusive<T>(fn: (q: Queries) => Promise<T>): Promise<T> {
+    return this.read(fn);
+  }
+
+  changeMark(): Promise<number> {
+    return this.#open().then(() => this.#mark.current());
+  }
+
+  /** Whether the change mark's listener is up (tests wait for it). */
+  get listening(): boolean {
+    return this.#mark.listening;
+  }
+
+  async info(): Promise<DriverInfo> {
+    const schema = await this.#open();
+    const [row] = await this.#pool<{ server_version: string }[]>`SHOW server_version`.catch(
+      (err) => {
+        throw this.#failed(err);
+      },
+    );
+    return { schema_version: schema, version: row?.server_version ?? "" };
+  }
+
+  /**
+   * close ends the listener and the pool: connections close once their queries are done, so
+   * a process whose work is over can exit.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#mark.close();
+    this.#dropReader();
+    this.#pool.end({ timeout: 5 }).catch(() => {});
+  }
+
+  /** end is close, awaited: every connection is gone when it resolves. */
+  async end(): Promise<void> {
+    this.#closed = true;
+    this.#mark.close();
+    this.#dropReader();
+    await this.#pool.end({ timeout: 5 });
+  }
+
+  #dropReader(): void {
+    const r = this.#reader;
+    this.#reader = null;
+    r?.c.release();
+  }
+
+  #failed(err: unknown): unknown {
+    if (err instanceof KanbanError) return err;
+    if (isConnectionError(err)) return cannotOpen(this.where, err);
+    return err;
+  }
+}
+
+/**
+ * plain makes every array a query answers a plain Array (the client's result lists carry
+ * extra fields and another prototype), so rows compare and serialise as SQLite's do.
+ */
+function plain(q: Queries): Queries {
+  const out: Record<string, unknown> = {};
+  for (const [name, f] of Object.entries(q as unknown as Record<string, unknown>)) {
+    const fn = f as (...args: unknown[]) => Promise<unknown>;
+    out[name] = async (...args: unknown[]) => {
+      const r = await fn(...args);
+      return Array.isArray(r) ? Array.from(r) : r;
+    };
+  }
+  return out as unknown as Queries;
+}
