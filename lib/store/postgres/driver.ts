@@ -19,6 +19,7 @@ import { BusyError, KanbanError, NotFoundError } from "../errors.ts";
 import { adminQueries } from "./admin.ts";
 import { coreQueries } from "./core.ts";
 import { readQueries } from "./reads.ts";
+import { transferQueries } from "./transfer.ts";
 import { ChangeMark, type ListenOptions } from "./mark.ts";
 import { migrate } from "./migrations.ts";
 import { type Pool, sqlState, type Tx as ReservedSql } from "./_sql.ts";
@@ -132,7 +133,12 @@ export class PostgresDriver implements Driver {
   }
 
   #queries(t: ReservedSql): Queries {
-    return plain({ ...coreQueries(t), ...readQueries(t), ...adminQueries(t) });
+    return plain({
+      ...coreQueries(t),
+      ...readQueries(t),
+      ...adminQueries(t),
+      ...transferQueries(t),
+    });
   }
 
   async tx<T>(fn: (q: Queries) => Promise<T>): Promise<T> {
