@@ -153,6 +153,13 @@ const Profile = z.object({
 });
 
 const Dispatch = z.object({
+  /**
+   * This host's identity on the board (default: its hostname): one dispatcher per host runs,
+   * and a host judges by pid only the workers of runs that name it.
+   */
+  host: z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9._:@-]+$/, {
+    message: "letters, digits and . _ : @ - only",
+  }).optional(),
   max_workers: z.number().int().positive().default(4),
   poll_interval: duration(LIMITS.poll_interval).prefault("2s"),
   lease: duration(LIMITS.lease).prefault("120s"),
@@ -308,10 +315,11 @@ export const SAMPLE_CONFIG = `# kanban configuration. Durations: 90s, 30m, 2h. S
 # Reference: docs/configuration.md
 
 [dispatch]
+# host = "build-1"           # this host's identity on the board (default: its hostname)
 # max_workers = 4            # workers at once on this host, all profiles together
 # poll_interval = "2s"       # timer wake-up; any board write wakes the dispatcher at once
 # lease = "2m"               # a run's lease; heartbeats and a live, progressing worker renew it
-# dispatcher_lease = "15s"   # one active dispatcher per board; a standby takes over after this
+# dispatcher_lease = "15s"   # one dispatcher per host runs; a standby takes over after this
 # failure_limit = 3          # consecutive failed attempts before a task is blocked
 # backoff = "30s"            # wait before retry n: backoff * 2^(n-1), at most max_backoff
 # max_backoff = "1h"

@@ -264,7 +264,8 @@ function HealthBanner() {
 function HealthStatus() {
   const h = health.value;
   const state = healthState(h);
-  const holder = h?.dispatchers.find((d) => d.holds_board);
+  const running = h?.dispatchers.filter((d) => d.holds_board) ?? [];
+  const holder = running[0];
   return (
     <>
       {healthError.value !== null && <span>Dispatcher status unavailable: {healthError.value}
@@ -275,10 +276,21 @@ function HealthStatus() {
           <code>kanban dispatch</code>.
         </span>
       )}
-      {h !== null && holder && (
+      {h !== null && running.length === 1 && holder && (
         <span>
           Dispatcher <code>{holder.id}</code> · {h.caps.running} running
           {h.caps.max_workers !== null ? ` of ${h.caps.max_workers}` : ""} · {h.queue.ready} ready
+        </span>
+      )}
+      {h !== null && running.length > 1 && (
+        <span title="every host dispatching this board: its workers and last contact">
+          {running.length} hosts: {running.map((d) => (
+            <span key={d.id} class="host">
+              <code>{d.host}</code>
+              {d.leader ? " (leader)" : ""} {d.workers ?? 0} running, seen{" "}
+              {d.last_tick_age_s ?? "?"}s ago{" "}
+            </span>
+          ))}· {h.caps.running} running · {h.queue.ready} ready
         </span>
       )}
       {warningsOf(h, state).map((w) => <span key={w} class="warning">⚠ {w}</span>)}

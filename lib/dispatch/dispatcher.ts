@@ -174,6 +174,7 @@ export class Dispatcher {
       at: new Date(at).toISOString(),
       dispatcher: this.id,
       active: false,
+      leader: false,
       dry_run: this.#o.dryRun === true,
       standby_for: null,
       took_over_from: null,
@@ -211,7 +212,10 @@ export class Dispatcher {
     const lease = await this.#lease.runOnce(now);
     mergeReport(report, lease);
     if (!lease.active) return report;
-    for (const service of this.#services) mergeReport(report, await service.runOnce(now));
+    for (const service of this.#services) {
+      if (service.boardWide && !lease.leader) continue;
+      mergeReport(report, await service.runOnce(now));
+    }
     report.workers = this.#workers.size;
     await this.#o.store.recordDispatcherTick(this.id, summary(report, this.#config));
     return report;

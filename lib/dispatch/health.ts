@@ -18,12 +18,16 @@ export const ago = (iso: string | null, now: number): number | null =>
 
 export interface DispatcherHealth extends Dispatcher {
   last_tick_age_s: number | null;
-  /** It holds an unexpired dispatch lease: it is the one claiming work. */
+  /** It holds an unexpired dispatch lease: it is the one claiming work for its host. */
   holds_board: boolean;
+  /** It leads the board (its board-wide chores: notifications, clock steps). */
+  leader: boolean;
+  /** Its workers at its last pass (null: it has not reported a pass). */
+  workers: number | null;
   /**
-   * active: holds the board; standby: alive, waiting to take over; stopped: shut down cleanly;
-   * gone: its process is no longer there (same host), or it has not been heard of for several
-   * lease periods (killed, or its host is down).
+   * active: runs for its host; standby: alive, waiting to take over its host's work;
+   * stopped: shut down cleanly; gone: its process is no longer there (same host), or it has
+   * not been heard of for several lease periods (killed, or its host is down or cut off).
    */
   state: "active" | "standby" | "stopped" | "gone";
 }
@@ -86,7 +90,8 @@ export async function boardHealth({ store, env, now }: HealthOptions): Promise<B
   const here = hostname();
   const dispatchers = (await store.dispatchers()).map((d): DispatcherHealth => {
     const age = ago(d.last_tick, now);
-    const holds = d.active && d.lease_expires !== null && Date.parse(d.lease_expires) > now;
+    const holds = d.stopped_at === null && d.lease_expires !== null &&
+      Date.parse(d.lease_expires) > now;
     const vanished = (d.host === here && liveness(d.pid, null) !== "alive") ||
       (age ?? 0) > 3 * leaseS + 30;
     const state = d.stopped_at !== null
@@ -96,7 +101,15 @@ export async function boardHealth({ store, env, now }: HealthOptions): Promise<B
       : holds
       ? "active"
       : "standby";
-    return { ...d, last_tick_age_s: age, holds_board: holds && state === "active", state };
+    const report = d.report as { workers?: unknown } | null;
+    return {
+      ...d,
+      last_tick_age_s: age,
+      holds_board: holds && state === "active",
+      leader: d.active && holds && state === "active",
+      workers: typeof report?.workers === "number" ? report.workers : null,
+      state,
+    };
   });
   const runs = await store.openRuns();
   // One read for the titles: an open run's task is running (lib/store/invariants.ts); should
@@ -129,7 +142,9 @@ export async function boardHealth({ store, env, now }: HealthOptions): Promise<B
   const claimable = queue.reduce((n, q) => n + q.claimable, 0);
   const oldest = queue.map((q) => q.oldest_ready_at).filter((x): x is string => x !== null)
     .sort()[0] ?? null;
-  const active = dispatchers.find((d) => d.holds_board);
+  // The config that counts is that of this host's running dispatcher, else the leader's.
+  const active = dispatchers.find((d) => d.holds_board && d.host === here) ??
+    dispatchers.find((d) => d.leader) ?? dispatchers.find((d) => d.holds_board);
   // What the running dispatcher has loaded is what counts: config.toml may have changed since
   // (it reloads within a pass), or hold an error it refused.
   const running = runningConfig(active);

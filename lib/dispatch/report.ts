@@ -6,9 +6,12 @@ import type { NotifyReport } from "./notify.ts";
 export interface PassReport {
   at: string;
   dispatcher: string;
+  /** This dispatcher runs for its host. */
   active: boolean;
+  /** It leads the board (board-wide services, clock steps). */
+  leader: boolean;
   dry_run: boolean;
-  /** The dispatcher holding the board when this one stands by. */
+  /** The dispatcher of this host that runs when this one stands by. */
   standby_for: string | null;
   took_over_from: string | null;
   reaped: {
@@ -75,6 +78,7 @@ export function summary(r: PassReport, config: Config): Record<string, unknown> 
   return {
     ...tickConfig(config),
     at: r.at,
+    leader: r.leader,
     workers: r.workers,
     max_workers: r.max_workers,
     spawned: r.spawned.length,

@@ -226,7 +226,10 @@ export const Health = z.strictObject({
   board: z.string(),
   dispatchers: z.array(z.looseObject({
     id: z.string(),
+    host: z.string(),
     holds_board: z.boolean(),
+    leader: z.boolean(),
+    workers: z.number().int().nullable(),
     last_tick_age_s: z.number().nullable(),
   })),
   workers: z.array(z.looseObject({ run: z.number().int(), task: z.string() })),

@@ -1,7 +1,17 @@
 /**
- * The board's dispatch lease. Every dispatcher process has a row; at most one is active (a
- * unique index says so). The active one renews its lease every pass; a standby takes over
- * once the lease has expired, so a dead dispatcher is replaced within one lease period.
+ * The dispatch leases. Every dispatcher process has a row, and a lease (`lease_expires`) it
+ * renews every pass:
+ * - **One dispatcher per host runs.** A host is the dispatcher's host identity (its hostname
+ *   unless configured): among the rows of one host, the one whose lease has not expired works
+ *   and the others stand by; a standby takes over once that lease expires, so a dead
+ *   dispatcher is replaced within one lease period. Dispatchers of different hosts all run at
+ *   once, each filling its own capacity.
+ * - **One of them leads the board** (`active`, unique by index): it does the board's own
+ *   chores, which must happen once, not once per host (notifications; applying a step of its
+ *   wall clock to the board's deadlines). Any running dispatcher takes the lead once the
+ *   leader's lease has expired.
+ * Leases of different hosts compare wall clocks: hosts sharing a board keep them in step
+ * (NTP), as every lease across machines needs (docs/scale-out.md).
  */
 import { appendEvent, type Kernel } from "./_kernel.ts";
 import { iso, toEvent } from "./_rows.ts";
@@ -35,12 +45,16 @@ function toDispatcher(r: DispatcherRow): Dispatcher {
 }
 
 export interface LeaseResult {
-  /** Whether the caller holds the board's dispatch lease now. */
+  /** Whether the caller is its host's running dispatcher now (else it stands by). */
   active: boolean;
-  /** The dispatcher holding the lease when the caller does not. */
+  /** Whether the caller also leads the board (its once-per-board chores). */
+  leader: boolean;
+  /** The dispatcher of the caller's host that runs when the caller stands by. */
   holder: Dispatcher | null;
-  /** The dispatcher whose expired lease the caller took over, if any. */
+  /** The dispatcher of this host whose expired lease the caller took over, if any. */
   tookOverFrom: string | null;
+  /** The leader whose expired lease the caller took the lead from, if any. */
+  ledFrom: string | null;
 }
 
 /** Inactive dispatcher rows older than this are deleted (the next lease pass does it). */
@@ -60,7 +74,11 @@ export function holderKey(d: Dispatcher): string {
   return `${d.id} ${d.last_tick} ${d.lease_expires}`;
 }
 
-/** acquireLease takes or renews the dispatch lease for `me` unless another holds it. */
+/**
+ * acquireLease takes or renews `me`'s lease unless another dispatcher of its host holds one,
+ * and takes the board's lead when nobody holds it. One transaction: two dispatchers starting
+ * at once on a host cannot both run.
+ */
 export async function acquireLease(
   k: Kernel,
   me: { id: string; host: string; pid: number },
@@ -71,24 +89,49 @@ export async function acquireLease(
   // Rows of dispatchers that stopped or vanished long ago say nothing any more.
   await k.q.dispatchersPrune(now - PRUNE_AFTER_MS, me.id);
   await k.q.dispatcherSeen(me, now);
-  const current = await k.q.dispatcherActive();
+  const rows = await k.q.dispatchersSince(0);
+  const live = (r: DispatcherRow) =>
+    r.id !== me.id && r.stopped_at === null && r.lease_expires !== null;
+  // The dispatcher of this host holding the latest lease (one at most while this function
+  // keeps them; a board from before hosts ran at once may show older ones, all expired).
+  const mine = rows.filter((r) => live(r) && r.host === me.host)
+    .sort((a, b) => b.lease_expires! - a.lease_expires!);
+  const current = mine[0] ?? null;
   let tookOverFrom: string | null = null;
-  if (current && current.id !== me.id) {
+  if (current !== null) {
     const holds = takeover === "never" ||
       (takeover === "expired" && current.lease_expires! > now) ||
       (typeof takeover === "object" && takeover.unchanged !== holderKey(toDispatcher(current)));
     if (holds) {
-      return { active: false, holder: toDispatcher(current), tookOverFrom: null };
+      return {
+        active: false,
+        leader: false,
+        holder: toDispatcher(current),
+        tookOverFrom: null,
+        ledFrom: null,
+      };
     }
-    await k.q.dispatcherUpdate(current.id, { active: 0, lease_expires: null });
+    for (const r of mine) await k.q.dispatcherUpdate(r.id, { active: 0, lease_expires: null });
     tookOverFrom = current.id;
     await appendEvent(k, null, null, "dispatcher_takeover", { name: me.id }, {
       from: current.id,
+      host: me.host,
       lease_expired_at: iso(current.lease_expires),
     });
   }
-  await k.q.dispatcherUpdate(me.id, { active: 1, lease_expires: now + leaseMs });
-  return { active: true, holder: null, tookOverFrom };
+  // The lead: kept while its holder's lease runs (a leader just taken over above has none).
+  const leader = rows.find((r) => r.active === 1 && r.id !== me.id && r.id !== tookOverFrom);
+  let ledFrom: string | null = null;
+  let lead = true;
+  if (leader !== undefined) {
+    if (leader.lease_expires !== null && leader.lease_expires > now) lead = false;
+    else {
+      await k.q.dispatcherUpdate(leader.id, { active: 0 });
+      ledFrom = leader.id;
+    }
+  }
+  await k.q.dispatcherUpdate(me.id, { active: lead ? 1 : 0, lease_expires: now + leaseMs });
+  return { active: true, leader: lead, holder: null, tookOverFrom, ledFrom };
 }
 
 /** releaseLease gives the lease up (a clean shutdown), so a standby can take over at once. */

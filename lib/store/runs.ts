@@ -112,12 +112,37 @@ export interface ClaimOptions {
   assignee?: string | undefined;
   /** Only tasks assigned to one of these (the dispatcher's profiles with free capacity). */
   assignees?: readonly string[] | undefined;
+  /**
+   * The most open runs a profile may have on the whole board (its `max_concurrent`), counted
+   * in the claim's own transaction over every host's runs: a profile at its cap is left out.
+   */
+  caps?: Readonly<Record<string, number>> | undefined;
   tenant?: string | undefined;
   /** The profile that will run the task (defaults to the task's assignee). */
   profile?: string | undefined;
   leaseMs?: number | undefined;
   host?: string | undefined;
   pid?: number | undefined;
+}
+
+/**
+ * underCap narrows `assignees` (every capped profile when not given) to the profiles whose
+ * open runs, on every host, are fewer than their cap. Read inside the claim's transaction, so
+ * two hosts claiming at once cannot both take a profile's last place (SQLite holds the write
+ * lock; PostgreSQL's serialisable transactions make one of the two start again).
+ */
+async function underCap(
+  k: Kernel,
+  assignees: readonly string[] | undefined,
+  caps: Readonly<Record<string, number>>,
+): Promise<string[]> {
+  const open = new Map<string, number>();
+  for (const r of await k.q.runsOpen()) {
+    if (r.profile !== null) open.set(r.profile, (open.get(r.profile) ?? 0) + 1);
+  }
+  return (assignees ?? Object.keys(caps)).filter((a) =>
+    caps[a] === undefined || (open.get(a) ?? 0) < caps[a]!
+  );
 }
 
 /**
@@ -141,10 +166,13 @@ export async function claim(k: Kernel, opts: ClaimOptions, actor: Actor): Promis
     task = await resolveTask(k, opts.taskId);
     assertTransition(task.id, task.status, "running", "claim");
   } else {
+    const assignees = opts.caps === undefined
+      ? opts.assignees
+      : await underCap(k, opts.assignees, opts.caps);
     task = await k.q.taskClaimable({
       now,
       assignee: opts.assignee,
-      assignees: opts.assignees,
+      assignees,
       tenant: opts.tenant,
     });
     if (!task) return null;

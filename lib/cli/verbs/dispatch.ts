@@ -33,7 +33,7 @@ function passText(r: PassReport): string {
   if (r.dry_run) lines.push("dry run: nothing was changed");
   for (const w of r.warnings) lines.push(`warning: ${w}`);
   if (!r.active && !r.dry_run) {
-    lines.push(`standing by: dispatcher ${r.standby_for ?? "?"} holds this board`);
+    lines.push(`standing by: dispatcher ${r.standby_for ?? "?"} runs for this host`);
   }
   for (const s of r.spawned) {
     lines.push(`started run ${s.run} for ${s.task} (${s.profile}, pid ${s.pid})`);
@@ -94,8 +94,9 @@ export function register(program: Command, ctx: CliContext): void {
         log,
         configFile,
         loadConfig: () => loadConfig(ctx.env, configFile),
+        ...(config.dispatch.host !== undefined ? { host: config.dispatch.host } : {}),
         // cron runs `--once` every minute: one stable identity per host, not one per run
-        ...(opts.once ? { id: `${hostname()}:once` } : {}),
+        ...(opts.once ? { id: `${config.dispatch.host ?? hostname()}:once` } : {}),
       });
       if (opts.once || opts.dryRun) {
         const report = await dispatcher.runOnce();

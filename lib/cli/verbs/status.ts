@@ -24,8 +24,10 @@ export function register(program: Command, ctx: CliContext): void {
           dispatchers.length === 0 ? "dispatchers: none seen in the last hour" : "dispatchers:",
         );
         for (const d of dispatchers) {
+          const workers = d.workers === null ? "" : `  ${d.workers} worker(s)`;
           out.push(
-            `  ${d.id}  ${d.state}  last pass ${d.last_tick_age_s}s ago`,
+            `  ${d.id}  host ${d.host}  ${d.state}${d.leader ? " (leader)" : ""}${workers}  ` +
+              `last pass ${d.last_tick_age_s}s ago`,
           );
         }
         out.push("", `workers: ${caps.running}${caps.max_workers ? `/${caps.max_workers}` : ""}`);

@@ -1,7 +1,8 @@
 /**
  * The fill service: claims ready tasks, highest priority first, and spawns their workers
- * within the global cap (max_workers) and each profile's max_concurrent. Nothing is claimed
- * while the dispatcher drains.
+ * within this host's cap (max_workers) and each profile's max_concurrent, which holds across
+ * every host dispatching the board (the claim counts every host's open runs). Nothing is
+ * claimed while the dispatcher drains.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -57,13 +58,22 @@ export class FillService implements Service<FillReport> {
     const report: FillReport = { spawned: [], spawn_failed: [], capped: [] };
     if (this.#d.draining()) return report;
     const { store, workers } = this.#d;
+    // Other hosts' open runs, by profile: the caps are the fleet's (the claim counts again).
+    const elsewhere = new Map<string, number>();
+    for (const r of await store.openRuns()) {
+      if (r.host === this.#d.host || r.profile === null || workers.has(r.id)) continue;
+      elsewhere.set(r.profile, (elsewhere.get(r.profile) ?? 0) + 1);
+    }
     for (;;) {
       const config = this.#d.config();
       const free = config.dispatch.max_workers - workers.size;
-      const eligible = this.#eligible(report);
+      const eligible = this.#eligible(report, elsewhere);
       if (free <= 0 || eligible.length === 0) break;
+      const caps = Object.fromEntries(
+        Object.entries(config.profiles).map(([name, p]) => [name, p.max_concurrent]),
+      );
       const claim = await store.claim(
-        { assignees: eligible, leaseMs: config.dispatch.lease, host: this.#d.host },
+        { assignees: eligible, caps, leaseMs: config.dispatch.lease, host: this.#d.host },
         DISPATCHER_ACTOR,
       );
       if (!claim) break;
@@ -72,12 +82,15 @@ export class FillService implements Service<FillReport> {
     return report;
   }
 
-  /** Profiles with room under their max_concurrent (records the full ones in the report). */
-  #eligible(report: FillReport): string[] {
+  /**
+   * Profiles with room under their max_concurrent, counting this host's workers and the open
+   * runs of others (records the full ones in the report).
+   */
+  #eligible(report: FillReport, elsewhere: ReadonlyMap<string, number>): string[] {
     const running = this.#d.workers.running();
     const out: string[] = [];
     for (const [name, p] of Object.entries(this.#d.config().profiles)) {
-      const n = running.get(name) ?? 0;
+      const n = (running.get(name) ?? 0) + (elsewhere.get(name) ?? 0);
       if (n < p.max_concurrent) out.push(name);
       else if (!report.capped.some((c) => c.profile === name)) {
         report.capped.push({ profile: name, running: n, max: p.max_concurrent });

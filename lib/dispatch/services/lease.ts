@@ -1,7 +1,8 @@
 /**
- * The lease service: takes or renews the board's dispatcher lease (one active dispatcher per
- * board; the others stand by), and, holding it, applies a step of the wall clock to the board's
- * deadlines. Only the holder moves deadlines, so a step is applied once.
+ * The lease service: takes or renews this dispatcher's lease (one dispatcher per host runs;
+ * others of the same host stand by) and the board's lead, and, leading, applies a step of the
+ * wall clock to the board's deadlines. Only the leader moves deadlines, so a step is applied
+ * once (lib/store/dispatchers.ts).
  *
  * Both decisions are made on this process's monotonic clock: a holder seen ticking within a
  * lease period keeps the board even if a wall-clock step makes its lease look expired, and one
@@ -21,9 +22,11 @@ import { type ConfigSource, DISPATCHER_ACTOR, type Now, type Service } from "./s
 export const CLOCK_STEP_MS = 2_000;
 
 export interface LeaseReport {
-  /** This dispatcher holds the board (the rest of the pass runs only then). */
+  /** This dispatcher runs for its host (the rest of the pass runs only then). */
   active: boolean;
-  /** The dispatcher holding the board when this one stands by. */
+  /** It also leads the board: it runs the board-wide services and applies clock steps. */
+  leader: boolean;
+  /** The dispatcher of this host that runs when this one stands by. */
   standby_for: string | null;
   took_over_from: string | null;
   /** A step of the wall clock seen this pass, and the deadlines moved by it. */
@@ -60,15 +63,29 @@ export class LeaseService implements Service<LeaseReport> {
     );
     if (!lease.active) {
       this.#sawHolder(lease.holder, now);
-      return { active: false, standby_for: lease.holder?.id ?? null, took_over_from: null };
+      return {
+        active: false,
+        leader: false,
+        standby_for: lease.holder?.id ?? null,
+        took_over_from: null,
+      };
     }
     this.#holderSeen = null;
     const report: LeaseReport = {
       active: true,
+      leader: lease.leader,
       standby_for: null,
       took_over_from: lease.tookOverFrom,
     };
-    if (step !== 0) {
+    if (step !== 0 && !lease.leader) {
+      // The board's deadlines are shifted once, by the leader: a step of this host's clock
+      // alone moves only what this host measures, on its monotonic clock already.
+      this.#d.log(
+        `the wall clock stepped by ${Math.round(step / 1000)}s; the leader ` +
+          `dispatcher shifts the board's deadlines, not this one`,
+      );
+    }
+    if (step !== 0 && lease.leader) {
       const shifted = await store.shiftDeadlines(step, DISPATCHER_ACTOR);
       report.clock_step = shifted;
       this.#d.log(
@@ -77,7 +94,10 @@ export class LeaseService implements Service<LeaseReport> {
           `notification retry(ies) by the same amount`,
       );
     }
-    if (lease.tookOverFrom) this.#d.log(`took over the board from ${lease.tookOverFrom}`);
+    if (lease.tookOverFrom) {
+      this.#d.log(`took over from ${lease.tookOverFrom}, this host's dispatcher before`);
+    }
+    if (lease.ledFrom) this.#d.log(`took the board's lead from ${lease.ledFrom}`);
     return report;
   }
 

@@ -23,6 +23,7 @@ export interface NotifyDeps {
 
 export class NotifyService implements Service<NotifyServiceReport> {
   readonly name = "notify";
+  readonly boardWide = true;
   readonly #d: NotifyDeps;
   #round: Promise<void> | null = null;
   #last: NotifyReport | null = null;

@@ -31,6 +31,11 @@ export function readNow(clock: Clock): Now {
 /** Service is one job of a pass; `R` is its report, a part of the pass report. */
 export interface Service<R extends object = object> {
   readonly name: string;
+  /**
+   * A chore of the whole board, done once however many hosts dispatch it (sending
+   * notifications): only the board's leader runs it (lib/store/dispatchers.ts).
+   */
+  readonly boardWide?: boolean;
   runOnce(now: Now): Promise<R>;
 }
 

@@ -28,11 +28,13 @@ Deno.test("lease: the first dispatcher holds the board, renews it, and a second 
   });
   assert.deepEqual(await a.runOnce(b.clock.read()), {
     active: true,
+    leader: true,
     standby_for: null,
     took_over_from: null,
   });
   assert.deepEqual(await other.runOnce(b.clock.read()), {
     active: false,
+    leader: false,
     standby_for: "a",
     took_over_from: null,
   });
@@ -74,7 +76,7 @@ Deno.test("lease: a standby takes over once the holder stopped ticking for a lea
   const r = await standby.runOnce(seen());
   assert.equal(r.active, true);
   assert.equal(r.took_over_from, "a");
-  assert.deepEqual(log, ["took over the board from a"]);
+  assert.deepEqual(log, ["took over from a, this host's dispatcher before"]);
   assert.equal((await holder.runOnce(b.clock.read())).active, false, "the old holder lost it");
 });
 
