@@ -10,6 +10,7 @@
  */
 import { BoardTooNewError, NotABoardError, NotFoundError } from "../errors.ts";
 import { sql as m001 } from "./migrations/001_initial.ts";
+import { sql as m002 } from "./migrations/002_lean_writes.ts";
 import type postgres from "postgres";
 import type { Pool, Types } from "./_sql.ts";
 
@@ -19,7 +20,7 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ to: 4, sql: m001 }];
+export const MIGRATIONS: readonly Migration[] = [{ to: 4, sql: m001 }, { to: 5, sql: m002 }];
 
 /** SCHEMA_VERSION is the schema_version of a board with every migration applied. */
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.to;

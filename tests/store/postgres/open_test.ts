@@ -9,7 +9,7 @@ import postgresClient from "postgres";
 import { openStore, SCHEMA_VERSION as BOARD_SCHEMA_VERSION } from "../../../lib/store/mod.ts";
 import { BoardTooNewError, NotABoardError, NotFoundError } from "../../../lib/store/errors.ts";
 import { PostgresDriver, redact } from "../../../lib/store/postgres/driver.ts";
-import { SCHEMA_VERSION } from "../../../lib/store/postgres/migrations.ts";
+import { MIGRATIONS, SCHEMA_VERSION } from "../../../lib/store/postgres/migrations.ts";
 import { HUMAN } from "../../_setup.ts";
 import { dropDatabase, emptyDatabase, endStore, freshDatabase, PG_URL, pgTest } from "./_pg.ts";
 
@@ -66,6 +66,46 @@ pgTest(
       "SELECT version, (SELECT count(*) FROM tasks) AS n FROM schema_version",
     );
     assert.deepEqual({ ...row }, { version: SCHEMA_VERSION + 1, n: "0" });
+  },
+);
+
+pgTest(
+  "a board at schema version 4 (migration 001 only) is brought to 5 when opened, keeping its rows",
+  async () => {
+    await using db = await database("empty");
+    await raw(
+      db.url,
+      `CREATE TABLE schema_version (version INTEGER NOT NULL);
+      INSERT INTO schema_version (version) VALUES (4);
+      ${MIGRATIONS[0]!.sql}
+      INSERT INTO tasks (id, title, status, created_by, created_at, updated_at)
+        VALUES ('t_0000000a', 'kept', 'ready', 'human', 1, 1);`,
+    );
+    const store = openStore(db.url);
+    try {
+      assert.equal((await store.info()).schema_version, 5);
+      assert.deepEqual((await store.listTasks()).map((t) => t.title), ["kept"]);
+    } finally {
+      await endStore(store);
+    }
+    const indexes = await raw(
+      db.url,
+      "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'tasks' ORDER BY indexname",
+    );
+    const names = indexes.map((r) => r["indexname"]);
+    assert.ok(!names.includes("tasks_claimable"), String(names));
+    const def = (n: string) =>
+      String(indexes.find((r) => r["indexname"] === n)?.["indexdef"]).replace(/^.* USING /, "");
+    assert.equal(def("tasks_assignee"), "btree (assignee)");
+    assert.equal(def("tasks_tenant"), "btree (tenant)");
+    const [fk] = await raw(
+      db.url,
+      `SELECT condeferrable, condeferred FROM pg_constraint
+        WHERE conname = 'tasks_current_run_id_fkey'`,
+    );
+    assert.deepEqual({ ...fk }, { condeferrable: true, condeferred: false });
+    const rows = await raw(db.url, "SELECT version FROM schema_version");
+    assert.deepEqual(rows.map((r) => r["version"]), [5]);
   },
 );
 
