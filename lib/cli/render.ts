@@ -120,6 +120,7 @@ export function taskDetail(
   field("tenant", t.tenant);
   field("workspace", t.workspace);
   field("skills", t.skills.join(", "));
+  field("needs", t.needs.join(", "));
   field("max runtime", t.max_runtime_seconds ? `${t.max_runtime_seconds}s` : null);
   field("not before", t.not_before);
   field("review", t.review_required ? "required" : null);

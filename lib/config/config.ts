@@ -160,6 +160,12 @@ const Dispatch = z.object({
   host: z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9._:@-]+$/, {
     message: "letters, digits and . _ : @ - only",
   }).optional(),
+  /** The labels this host offers: it claims only tasks whose `needs` are all among them. */
+  labels: z.array(
+    z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, {
+      message: "a label is letters, digits and . _ - (at most 100)",
+    }),
+  ).max(50).default([]),
   max_workers: z.number().int().positive().default(4),
   poll_interval: duration(LIMITS.poll_interval).prefault("2s"),
   lease: duration(LIMITS.lease).prefault("120s"),
@@ -316,6 +322,7 @@ export const SAMPLE_CONFIG = `# kanban configuration. Durations: 90s, 30m, 2h. S
 
 [dispatch]
 # host = "build-1"           # this host's identity on the board (default: its hostname)
+# labels = ["macos", "gpu"]  # what this host offers: tasks created with --needs run only here
 # max_workers = 4            # workers at once on this host, all profiles together
 # poll_interval = "2s"       # timer wake-up; any board write wakes the dispatcher at once
 # lease = "2m"               # a run's lease; heartbeats and a live, progressing worker renew it

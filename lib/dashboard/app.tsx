@@ -287,8 +287,9 @@ function HealthStatus() {
           {running.length} hosts: {running.map((d) => (
             <span key={d.id} class="host">
               <code>{d.host}</code>
-              {d.leader ? " (leader)" : ""} {d.workers ?? 0} running, seen{" "}
-              {d.last_tick_age_s ?? "?"}s ago{" "}
+              {d.leader ? " (leader)" : ""}
+              {d.labels.length > 0 ? ` [${d.labels.join(", ")}]` : ""} {d.workers ?? 0}{" "}
+              running, seen {d.last_tick_age_s ?? "?"}s ago{" "}
             </span>
           ))}· {h.caps.running} running · {h.queue.ready} ready
         </span>

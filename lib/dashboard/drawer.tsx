@@ -500,6 +500,12 @@ function Fields({ detail, after }: { detail: Detail; after: After }) {
           <dd>{task.skills.join(", ")}</dd>
         </>
       )}
+      {task.needs.length > 0 && (
+        <>
+          <dt>Needs</dt>
+          <dd title="labels a host must offer to run it">{task.needs.join(", ")}</dd>
+        </>
+      )}
     </dl>
   );
 }

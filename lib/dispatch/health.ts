@@ -24,6 +24,8 @@ export interface DispatcherHealth extends Dispatcher {
   leader: boolean;
   /** Its workers at its last pass (null: it has not reported a pass). */
   workers: number | null;
+  /** The labels its host offers (dispatch.labels), as of its last pass. */
+  labels: string[];
   /**
    * active: runs for its host; standby: alive, waiting to take over its host's work;
    * stopped: shut down cleanly; gone: its process is no longer there (same host), or it has
@@ -101,13 +103,16 @@ export async function boardHealth({ store, env, now }: HealthOptions): Promise<B
       : holds
       ? "active"
       : "standby";
-    const report = d.report as { workers?: unknown } | null;
+    const report = d.report as { workers?: unknown; labels?: unknown } | null;
     return {
       ...d,
       last_tick_age_s: age,
       holds_board: holds && state === "active",
       leader: d.active && holds && state === "active",
       workers: typeof report?.workers === "number" ? report.workers : null,
+      labels: Array.isArray(report?.labels)
+        ? report.labels.filter((l): l is string => typeof l === "string")
+        : [],
       state,
     };
   });
@@ -229,5 +234,6 @@ function runningConfig(d: DispatcherHealth | undefined): TickConfig | null {
     config: r.config ?? null,
     profiles: r.profiles,
     max_workers: typeof r.max_workers === "number" ? r.max_workers : 0,
+    labels: Array.isArray(r.labels) ? r.labels.filter((l) => typeof l === "string") : [],
   };
 }

@@ -58,6 +58,8 @@ export interface TickConfig {
   /** Its profiles and their caps. */
   profiles: Record<string, { max_concurrent: number }>;
   max_workers: number;
+  /** The labels its host offers. */
+  labels: string[];
 }
 
 /** tickConfig is what a dispatcher's tick says about the config it runs with. */
@@ -70,6 +72,7 @@ export function tickConfig(config: Config): TickConfig {
       }]),
     ),
     max_workers: config.dispatch.max_workers,
+    labels: config.dispatch.labels,
   };
 }
 

@@ -30,6 +30,8 @@ export interface TaskRow {
   current_run_id: number | null;
   result: string | null;
   archived_from: Status | null;
+  /** The labels a host must offer to run the task: JSON text of an array (migration 006). */
+  needs: string;
 }
 
 export interface RunRow {
@@ -81,7 +83,7 @@ export const TASK_SUMMARY_COLUMNS = `id, title, '' AS body, assignee, status, pr
   created_by, created_at, updated_at, started_at, completed_at, workspace_kind, workspace_path,
   skills, max_runtime_seconds, not_before, review_required, idempotency_key,
   consecutive_failures, retry_after, last_error, blocked_reason, current_run_id, result,
-  archived_from`;
+  archived_from, needs`;
 
 export function iso(ms: number): string;
 export function iso(ms: number | null): string | null;
@@ -108,6 +110,7 @@ export function toTaskSummary(r: TaskRow): TaskSummary {
     completed_at: iso(r.completed_at),
     workspace: workspaceString(r.workspace_kind, r.workspace_path),
     skills: JSON.parse(r.skills) as string[],
+    needs: JSON.parse(r.needs) as string[],
     max_runtime_seconds: r.max_runtime_seconds,
     not_before: iso(r.not_before),
     review_required: r.review_required === 1,

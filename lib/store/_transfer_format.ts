@@ -68,6 +68,7 @@ export const FIELDS: Readonly<Record<TransferKind, readonly Field[]>> = {
     ["current_run_id", "int", "null"],
     ["result", "text", "null"],
     ["archived_from", STATUSES, "null"],
+    ["needs", "json_array"],
   ],
   link: [
     ["parent_id", "task"],

@@ -112,6 +112,7 @@ export const CreateTaskInput = z.object({
   tenant: name("tenant").nullish(),
   workspace: workspace.prefault("scratch"),
   skills: z.array(name("skill")).max(50, "more than 50 skills").default([]),
+  needs: z.array(name("label")).max(20, "more than 20 labels").default([]),
   max_runtime_seconds: z.number().int().positive("max runtime must be positive").nullish(),
   triage: z.boolean().default(false),
   not_before: z.number().int().min(-MAX_TIME_MS, "not_before is out of range")

@@ -117,6 +117,8 @@ export interface ClaimOptions {
    * in the claim's own transaction over every host's runs: a profile at its cap is left out.
    */
   caps?: Readonly<Record<string, number>> | undefined;
+  /** The labels the claiming host offers (ClaimFilter.labels): tasks needing others wait. */
+  labels?: readonly string[] | undefined;
   tenant?: string | undefined;
   /** The profile that will run the task (defaults to the task's assignee). */
   profile?: string | undefined;
@@ -174,6 +176,7 @@ export async function claim(k: Kernel, opts: ClaimOptions, actor: Actor): Promis
       assignee: opts.assignee,
       assignees,
       tenant: opts.tenant,
+      labels: opts.labels,
     });
     if (!task) return null;
   }

@@ -61,6 +61,7 @@ export async function createTask(
     workspace_kind: input.workspace.kind,
     workspace_path: input.workspace.path,
     skills: JSON.stringify(input.skills),
+    needs: JSON.stringify([...new Set(input.needs)].sort()),
     max_runtime_seconds: input.max_runtime_seconds ?? null,
     not_before: input.not_before ?? null,
     review_required: input.review_required ? 1 : 0,

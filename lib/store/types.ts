@@ -24,6 +24,8 @@ export interface Task {
   /** `scratch`, `worktree` or `dir:/absolute/path`. */
   workspace: string;
   skills: string[];
+  /** Labels a host must offer (its dispatch.labels) to run the task, e.g. macos, gpu. */
+  needs: string[];
   max_runtime_seconds: number | null;
   not_before: string | null;
   review_required: boolean;

@@ -22,6 +22,8 @@ export const CreateInput = z.strictObject({
   tenant: z.string().optional(),
   workspace: z.string().optional().describe("scratch | worktree | dir:/abs/path"),
   skills: z.array(z.string()).optional(),
+  needs: z.array(z.string()).optional()
+    .describe("labels a host must offer to run it (its dispatch.labels), e.g. macos, gpu"),
   max_runtime_seconds: z.number().int().optional(),
   not_before: z.string().optional().describe("ISO time or +2h"),
   triage: z.boolean().optional().describe("wait for a person to promote it"),
@@ -59,6 +61,7 @@ export async function create(
     tenant: i.tenant ?? deps.worker?.tenant ?? null,
     ...(i.workspace !== undefined ? { workspace: i.workspace } : {}),
     skills: i.skills ?? [],
+    needs: i.needs ?? [],
     max_runtime_seconds: i.max_runtime_seconds ?? null,
     triage: i.triage === true,
     not_before: i.not_before === undefined

@@ -26,6 +26,7 @@ function task(status: Status, reviewRequired: boolean, archivedFrom: Status | nu
     completed_at: null,
     workspace: "scratch",
     skills: [],
+    needs: [],
     max_runtime_seconds: null,
     not_before: null,
     review_required: reviewRequired,

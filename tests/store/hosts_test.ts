@@ -83,3 +83,31 @@ conformance("a profile's cap counts every host's open runs, in the claim itself"
   await b.store.complete(second!.task.id, { summary: "ok" }, { name: "w", token: second!.token });
   assert.equal((await ask())?.task.title, "review 4", "a run that ends frees its place");
 });
+
+conformance(
+  "a claim with the host's labels takes only tasks whose needs it offers",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const mac = await add(b.store, "ios build", {
+      assignee: "coder",
+      needs: ["macos"],
+      priority: 3,
+    });
+    const gpu = await add(b.store, "train", {
+      assignee: "coder",
+      needs: ["gpu", "cuda"],
+      priority: 2,
+    });
+    const any = await add(b.store, "docs", { assignee: "coder", priority: 1 });
+    const take = (labels: string[]) =>
+      b.store.claim({ assignees: ["coder"], labels, host: "h" }, DISPATCHER);
+    assert.equal((await take(["gpu"]))?.task.id, any.id, "gpu alone is not gpu and cuda");
+    assert.equal(await take([]), null, "a host offering nothing runs only tasks needing nothing");
+    assert.equal((await take(["cuda", "gpu", "x"]))?.task.id, gpu.id);
+    assert.equal((await take(["macos"]))?.task.id, mac.id);
+    await assert.rejects(
+      b.store.createTask({ title: "bad", needs: ["no spaces"] }, { name: "t" }),
+      /label/,
+    );
+  },
+);

@@ -58,6 +58,12 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--tenant <name>", "tenant (project, customer) the task belongs to")
     .option("--workspace <kind>", "scratch | worktree | dir:/absolute/path", "scratch")
     .option("--skill <name>", "a skill the worker needs (repeatable)", collect, [])
+    .option(
+      "--needs <label>",
+      "a label the host that runs it must offer, e.g. macos or gpu (repeatable)",
+      collect,
+      [],
+    )
     .option("--max-runtime <duration>", "stop a run after this long (e.g. 30m)", parseDuration)
     .option("--triage", "park in triage until a person promotes it")
     .addOption(
@@ -79,6 +85,7 @@ export function register(program: Command, ctx: CliContext): void {
         tenant: opts.tenant,
         workspace: opts.workspace,
         skills: opts.skill,
+        needs: opts.needs,
         max_runtime_seconds: opts.maxRuntime,
         not_before: opts.notBefore === undefined ? undefined : isoTime(opts.notBefore),
         triage: opts.triage === true,

@@ -24,7 +24,8 @@ export function register(program: Command, ctx: CliContext): void {
           dispatchers.length === 0 ? "dispatchers: none seen in the last hour" : "dispatchers:",
         );
         for (const d of dispatchers) {
-          const workers = d.workers === null ? "" : `  ${d.workers} worker(s)`;
+          const workers = (d.workers === null ? "" : `  ${d.workers} worker(s)`) +
+            (d.labels.length > 0 ? `  labels ${d.labels.join(",")}` : "");
           out.push(
             `  ${d.id}  host ${d.host}  ${d.state}${d.leader ? " (leader)" : ""}${workers}  ` +
               `last pass ${d.last_tick_age_s}s ago`,

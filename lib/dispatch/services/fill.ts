@@ -73,7 +73,13 @@ export class FillService implements Service<FillReport> {
         Object.entries(config.profiles).map(([name, p]) => [name, p.max_concurrent]),
       );
       const claim = await store.claim(
-        { assignees: eligible, caps, leaseMs: config.dispatch.lease, host: this.#d.host },
+        {
+          assignees: eligible,
+          caps,
+          labels: config.dispatch.labels,
+          leaseMs: config.dispatch.lease,
+          host: this.#d.host,
+        },
         DISPATCHER_ACTOR,
       );
       if (!claim) break;

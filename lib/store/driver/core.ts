@@ -61,6 +61,11 @@ export interface ClaimFilter {
   assignee?: string | undefined;
   assignees?: readonly string[] | undefined;
   tenant?: string | undefined;
+  /**
+   * The labels the claiming host offers: only tasks whose `needs` are all among them (a task
+   * needing nothing runs anywhere). Undefined: any task, whatever it needs (a person's claim).
+   */
+  labels?: readonly string[] | undefined;
 }
 
 export interface ReadyGroup {

@@ -46,6 +46,7 @@ const TASK_COLUMNS = [
   "current_run_id",
   "result",
   "archived_from",
+  "needs",
 ] as const;
 
 const RUN_COLUMNS = [
@@ -112,7 +113,7 @@ const RECENT_ORDER = "coalesce(completed_at, updated_at) DESC, id DESC";
 const SUMMARY_COLUMNS = `id, title, '' AS body, assignee, status, priority, tenant, created_by,
   created_at, updated_at, started_at, completed_at, workspace_kind, workspace_path, skills,
   max_runtime_seconds, not_before, review_required, idempotency_key, consecutive_failures,
-  retry_after, last_error, blocked_reason, current_run_id, result, archived_from`;
+  retry_after, last_error, blocked_reason, current_run_id, result, archived_from, needs`;
 
 function taskList(t: Tx, filter: ListFilter): Promise<TaskRow[]> {
   const where: Fragment[] = [];
@@ -159,11 +160,11 @@ export function coreQueries(t: Tx): CoreQueries {
       const inserted = await t`
         INSERT INTO tasks (id, title, body, assignee, status, priority, tenant, created_by,
           created_at, updated_at, workspace_kind, workspace_path, skills, max_runtime_seconds,
-          not_before, review_required, idempotency_key)
+          not_before, review_required, idempotency_key, needs)
         VALUES (${r.id}, ${r.title}, ${r.body}, ${r.assignee}, ${r.status}, ${r.priority},
           ${r.tenant}, ${r.created_by}, ${r.created_at}, ${r.updated_at}, ${r.workspace_kind},
           ${r.workspace_path}, ${r.skills}, ${r.max_runtime_seconds}, ${r.not_before},
-          ${r.review_required}, ${r.idempotency_key})
+          ${r.review_required}, ${r.idempotency_key}, ${r.needs})
         ON CONFLICT DO NOTHING RETURNING id`;
       if (inserted.length === 1) return "inserted";
       const [taken] = await t`SELECT 1 FROM tasks WHERE id = ${r.id}`;
@@ -197,6 +198,11 @@ export function coreQueries(t: Tx): CoreQueries {
         extra.push(t`assignee = ANY(${f.assignees as string[]}::text[])`);
       }
       if (f.tenant !== undefined) extra.push(t`tenant = ${f.tenant}`);
+      // every label the task needs is one the host offers
+      if (f.labels !== undefined) {
+        // an array parameter (a jsonb one would be sent as a JSON string of the text)
+        extra.push(t`needs::jsonb <@ to_jsonb(${f.labels as string[]}::text[])`);
+      }
       // SKIP LOCKED: a claim never waits on another one; it takes the best task no other
       // claim in flight holds, and the caller's compare-and-set makes the move.
       return first(t<TaskRow[]>`SELECT * FROM tasks WHERE ${claimableWhere(t, f.now, extra)}

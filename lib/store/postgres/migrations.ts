@@ -11,6 +11,7 @@
 import { BoardTooNewError, NotABoardError, NotFoundError } from "../errors.ts";
 import { sql as m001 } from "./migrations/001_initial.ts";
 import { sql as m002 } from "./migrations/002_lean_writes.ts";
+import { sql as m003 } from "./migrations/003_needs.ts";
 import type postgres from "postgres";
 import type { Pool, Types } from "./_sql.ts";
 
@@ -20,7 +21,11 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ to: 4, sql: m001 }, { to: 5, sql: m002 }];
+export const MIGRATIONS: readonly Migration[] = [
+  { to: 4, sql: m001 },
+  { to: 5, sql: m002 },
+  { to: 6, sql: m003 },
+];
 
 /** SCHEMA_VERSION is the schema_version of a board with every migration applied. */
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.to;

@@ -48,6 +48,7 @@ const TABLES: Record<TransferKind, { table: string; columns: readonly string[] }
       "current_run_id",
       "result",
       "archived_from",
+      "needs",
     ],
   },
   link: { table: "task_links", columns: ["parent_id", "child_id", "created_at"] },

@@ -39,6 +39,7 @@ const TASK_COLUMNS = new Set([
   "current_run_id",
   "result",
   "archived_from",
+  "needs",
 ]);
 
 const RUN_COLUMNS = new Set([
@@ -139,7 +140,7 @@ function taskList(db: Db, filter: ListFilter): TaskRow[] {
   const sql = `SELECT id, title, '' AS body, assignee, status, priority, tenant, created_by,
       created_at, updated_at, started_at, completed_at, workspace_kind, workspace_path, skills,
       max_runtime_seconds, not_before, review_required, idempotency_key, consecutive_failures,
-      retry_after, last_error, blocked_reason, current_run_id, result, archived_from
+      retry_after, last_error, blocked_reason, current_run_id, result, archived_from, needs
     FROM tasks ${finished !== undefined ? `INDEXED BY tasks_${filter.statuses![0]}` : ""}
     ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
     ORDER BY ${filter.recent ? RECENT_ORDER : one ? ONE_STATUS_ORDER : QUEUE_ORDER}
@@ -172,8 +173,8 @@ export function coreQueries(db: Db): CoreQueries {
         db.run(
           `INSERT INTO tasks (id, title, body, assignee, status, priority, tenant, created_by,
              created_at, updated_at, workspace_kind, workspace_path, skills, max_runtime_seconds,
-             not_before, review_required, idempotency_key)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             not_before, review_required, idempotency_key, needs)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           t.id,
           t.title,
           t.body,
@@ -191,6 +192,7 @@ export function coreQueries(db: Db): CoreQueries {
           t.not_before,
           t.review_required,
           t.idempotency_key,
+          t.needs,
         );
         return "inserted";
       } catch (err) {
@@ -242,6 +244,14 @@ export function coreQueries(db: Db): CoreQueries {
       if (f.tenant !== undefined) {
         where.push("tenant = ?");
         params.push(f.tenant);
+      }
+      if (f.labels !== undefined) {
+        // every label the task needs is one the host offers
+        where.push(
+          f.labels.length === 0 ? "needs = '[]'" : `NOT EXISTS (SELECT 1 FROM json_each(needs)
+             WHERE value NOT IN (${marks(f.labels.length)}))`,
+        );
+        params.push(...f.labels);
       }
       // Named: without ANALYZE statistics the planner would rather scan another index. The
       // ready part of tasks_board is the queue of every assignee, best first.

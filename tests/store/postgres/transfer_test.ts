@@ -52,6 +52,7 @@ const RUNNING: TaskRow = {
   current_run_id: 41,
   result: null,
   archived_from: null,
+  needs: "[]",
 };
 
 const RUN: RunRow = {
