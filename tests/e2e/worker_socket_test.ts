@@ -15,6 +15,13 @@ import process from "node:process";
 import { BINARY, type BinaryHome, binaryHome } from "./_binary.ts";
 import { AGENTS } from "../dispatch/_harness.ts";
 import { dropDatabase, emptyDatabase, PG_URL } from "../store/postgres/_pg.ts";
+// @ts-types="@modelcontextprotocol/sdk/client/index"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+// @ts-types="@modelcontextprotocol/sdk/client/stdio"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { WorkerSocket } from "../../lib/dispatch/worker_socket.ts";
+import { setup } from "../_setup.ts";
+import { add, claimId } from "../store/_helpers.ts";
 
 interface Task {
   id: string;
@@ -165,6 +172,51 @@ Deno.test("dist/kanban workers on a SQLite board with worker_access = socket wor
     mine.id,
   ]);
   assert.deepEqual(done.comments.map((x) => x.body), ["looking into it"]);
+});
+
+Deno.test("dist/kanban mcp inside a socket worker serves the worker tools through the socket", async () => {
+  await using b = setup();
+  const mine = await add(b.store, "mine", { assignee: "coder" });
+  const other = await add(b.store, "other", { assignee: "coder" });
+  const claim = await claimId(b.store, mine.id);
+  const socket = new WorkerSocket({ store: b.store, path: join(b.dir, "sock", "w.sock") });
+  await socket.listen();
+  const transport = new StdioClientTransport({
+    command: BINARY,
+    args: ["mcp"],
+    env: {
+      PATH: "/usr/bin:/bin",
+      HOME: b.dir,
+      KANBAN_HOME: b.dir,
+      KANBAN_TASK: mine.id,
+      KANBAN_TOKEN: claim.token,
+      KANBAN_SOCKET: socket.path,
+      KANBAN_PROFILE: "coder",
+    },
+    stderr: "pipe",
+  });
+  const client = new Client({ name: "e2e", version: "1" });
+  try {
+    await client.connect(transport);
+    const tool = async (name: string, args: Record<string, unknown> = {}) => {
+      const r = await client.callTool({ name, arguments: args });
+      const text = (r.content as { type: string; text: string }[])[0]!.text;
+      return { isError: r.isError === true, json: JSON.parse(text) };
+    };
+    const shown = await tool("show");
+    assert.equal(shown.isError, false, JSON.stringify(shown.json));
+    assert.equal(shown.json.task.id, mine.id);
+    assert.equal((await tool("heartbeat", { note: "over mcp" })).isError, false);
+    const foreign = await tool("comment", { id: other.id, body: "not mine" });
+    assert.equal(foreign.json.error.code, "foreign_task");
+    const done = await tool("complete", { summary: "through the socket" });
+    assert.equal(done.isError, false, JSON.stringify(done.json));
+    assert.equal((await b.store.getTask(mine.id)).status, "done");
+    assert.deepEqual((await b.store.showTask(other.id)).comments, []);
+  } finally {
+    await client.close();
+    await socket.close();
+  }
 });
 
 Deno.test({
