@@ -15,8 +15,17 @@ export interface WorkerEnv {
   run: number;
   /** KANBAN_TOKEN: the run's lease token, attached to every write (secret). */
   token: string;
-  /** KANBAN_DB: the board file. */
-  db: string;
+  /**
+   * KANBAN_DB: the board file, when the worker opens the board itself; null when it reaches
+   * the board through its dispatcher's socket (never a server database's URL: it holds the
+   * password).
+   */
+  db: string | null;
+  /**
+   * KANBAN_SOCKET: the dispatcher's unix socket, through which the worker reaches the board
+   * with its run's token (lib/store/remote.ts), or null when it opens the board itself.
+   */
+  socket: string | null;
   /** KANBAN_BOARD: the board's name, when it has one (not a `--db` path). */
   board: string | null;
   /** KANBAN_WORKSPACE: the run's workspace, the worker's cwd. */
@@ -37,6 +46,7 @@ export const WORKER_VARS = {
   run: "KANBAN_RUN",
   token: "KANBAN_TOKEN",
   db: "KANBAN_DB",
+  socket: "KANBAN_SOCKET",
   board: "KANBAN_BOARD",
   workspace: "KANBAN_WORKSPACE",
   profile: "KANBAN_PROFILE",
@@ -54,6 +64,7 @@ export const WORKER_ENV = [
   WORKER_VARS.run,
   WORKER_VARS.token,
   WORKER_VARS.db,
+  WORKER_VARS.socket,
   WORKER_VARS.board,
   WORKER_VARS.workspace,
   WORKER_VARS.profile,
@@ -64,13 +75,17 @@ export const WORKER_ENV = [
 /** An environment as a process sees it. */
 export type Env = Readonly<Record<string, string | undefined>>;
 
-/** encodeWorkerEnv is the variables of `w`, in launch order; an absent board or tenant is unset. */
+/**
+ * encodeWorkerEnv is the variables of `w`, in launch order; an absent board file, socket, board
+ * name or tenant is unset.
+ */
 export function encodeWorkerEnv(w: WorkerEnv): Record<string, string> {
   return {
     [WORKER_VARS.task]: w.task,
     [WORKER_VARS.run]: String(w.run),
     [WORKER_VARS.token]: w.token,
-    [WORKER_VARS.db]: w.db,
+    ...(w.db !== null ? { [WORKER_VARS.db]: w.db } : {}),
+    ...(w.socket !== null ? { [WORKER_VARS.socket]: w.socket } : {}),
     ...(w.board ? { [WORKER_VARS.board]: w.board } : {}),
     [WORKER_VARS.workspace]: w.workspace,
     [WORKER_VARS.profile]: w.profile,
@@ -110,6 +125,7 @@ export function decodeWorkerEnv(env: Env): DecodedWorkerEnv {
     run: run === null ? null : Number(run),
     token: get(WORKER_VARS.token),
     db: get(WORKER_VARS.db),
+    socket: get(WORKER_VARS.socket),
     board: get(WORKER_VARS.board),
     workspace: get(WORKER_VARS.workspace),
     profile: get(WORKER_VARS.profile),

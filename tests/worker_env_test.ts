@@ -19,6 +19,7 @@ const FULL: WorkerEnv = {
   run: 12,
   token: "kb_secret",
   db: "/home/me/.kanban/boards/default/board.db",
+  socket: null,
   board: "default",
   workspace: "/tmp/ws",
   profile: "coder",
@@ -38,9 +39,20 @@ Deno.test("decodeWorkerEnv() reads back exactly what encodeWorkerEnv() wrote", (
 
 Deno.test("encodeWorkerEnv() sets every variable presets pass to kanban mcp", () => {
   const env = encodeWorkerEnv(FULL);
-  for (const name of WORKER_ENV) assert.ok(env[name], name);
+  for (const name of WORKER_ENV) {
+    if (name !== WORKER_VARS.socket) assert.ok(env[name], name);
+  }
   assert.equal(env["KANBAN_RUN"], "12");
   assert.equal(env["KANBAN_PROMPT_FILE"], FULL.promptFile);
+});
+
+Deno.test("encodeWorkerEnv() gives a socket worker KANBAN_SOCKET and no KANBAN_DB", () => {
+  const viaSocket = { ...FULL, db: null, socket: "/home/me/.kanban/logs/default/sockets/a.sock" };
+  const env = encodeWorkerEnv(viaSocket);
+  assert.equal(WORKER_VARS.db in env, false);
+  assert.equal(env[WORKER_VARS.socket], viaSocket.socket);
+  assert.ok((WORKER_ENV as readonly string[]).includes(WORKER_VARS.socket));
+  assert.deepEqual(decodeWorkerEnv(env), viaSocket);
 });
 
 Deno.test("decodeWorkerEnv() treats unset and empty alike, and binds only with task and token", () => {

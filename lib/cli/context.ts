@@ -3,7 +3,8 @@
  * environment, working directory, output streams. `session()` opens the board a verb works
  * on and knows who is acting (a person, or a worker with its run's lease token).
  */
-import { type Actor, KanbanError, openStore, type Store } from "../store/mod.ts";
+import { type Actor, type Confinement, KanbanError, openStore, type Store } from "../store/mod.ts";
+import { remoteAsStore, remoteStore } from "../store/remote.ts";
 import { type Env, resolveBoard } from "../config/paths.ts";
 import type { ToolDeps } from "../tools/mod.ts";
 import { confinementOf } from "./confine.ts";
@@ -82,15 +83,11 @@ export function session(
   opts: { create?: boolean } = {},
 ): Session {
   const g = globals(cmd);
-  const board = resolveBoard(g, ctx.env, ctx.cwd);
   // Inside a worker the connection itself is confined: every write of every verb is audited
   // by the store, whichever actor the verb passes.
   const decoded = decodeWorkerEnv(ctx.env);
   const confine = confinementOf(decoded);
-  const store = openStore(board.path, {
-    create: opts.create ?? false,
-    ...(confine ? { confine } : {}),
-  });
+  const store = openBoard(ctx, g, decoded, confine, opts.create ?? false);
   const worker = workerBindingOf(decoded);
   const actor = { name: actorName(ctx.env, decoded) };
   return {
@@ -106,6 +103,26 @@ export function session(
     },
     [Symbol.dispose]: () => store.close(),
   };
+}
+
+/**
+ * openBoard opens the board a session works on. A worker whose dispatcher serves it a socket
+ * (KANBAN_SOCKET) reaches the board through it with its run's token: the dispatcher confines
+ * every call to the run (lib/dispatch/worker_socket.ts), and the worker knows no database
+ * location. A board named with --db or --board is opened as given, confined all the same.
+ */
+function openBoard(
+  ctx: CliContext,
+  g: Globals,
+  w: DecodedWorkerEnv,
+  confine: Confinement | null,
+  create: boolean,
+): Store {
+  if (w.socket !== null && confine !== null && g.db === undefined && g.board === undefined) {
+    return remoteAsStore(remoteStore({ socket: w.socket, token: w.token ?? "", task: w.task }));
+  }
+  const board = resolveBoard(g, ctx.env, ctx.cwd);
+  return openStore(board.path, { create, ...(confine ? { confine } : {}) });
 }
 
 /** UsageError is a mistake in how the command was called (exit code 2). */

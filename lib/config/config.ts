@@ -184,6 +184,13 @@ const Dispatch = z.object({
    * without), "group" (the process group, plus the run's token in the environment).
    */
   containment: z.enum(["auto", "cgroup", "group"]).default("auto"),
+  /**
+   * How workers reach the board: "direct" (they open the board file themselves) or "socket"
+   * (through this dispatcher's unix socket, with their run's token: lib/dispatch/
+   * worker_socket.ts). Default: direct for a board file, socket for a server database, whose
+   * URL holds its password (direct is refused there).
+   */
+  worker_access: z.enum(["direct", "socket"]).optional(),
   workspaces: z.string().optional(),
   logs: z.string().optional(),
   log_max_bytes: size(LOG_MAX_BYTES.min, LOG_MAX_BYTES.max).prefault("10MB"),
@@ -336,6 +343,8 @@ export const SAMPLE_CONFIG = `# kanban configuration. Durations: 90s, 30m, 2h. S
 # exit_grace = "30s"         # a worker that reported but keeps running is stopped after this
 # transient_exit_code = 75   # exit code meaning "retry later", not counted as a failure
 # containment = "auto"       # auto | cgroup | group: a cgroup v2 per run where the host allows it
+# worker_access = "direct"   # direct | socket: how workers reach the board (default: direct for a
+#                            # board file, socket for PostgreSQL: workers never get its password)
 # workspaces = "~/.kanban/workspaces"
 # logs = "~/.kanban/logs"
 # log_max_bytes = "10MB"     # a run's log is rotated (one old part kept) past this size

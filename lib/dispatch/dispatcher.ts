@@ -15,6 +15,7 @@ import { hostname } from "node:os";
 import process from "node:process";
 import { performance } from "node:perf_hooks";
 import { createHash, randomBytes } from "node:crypto";
+import { join } from "node:path";
 import type { Config } from "../config/config.ts";
 import { boardKey, type BoardRef, type Env } from "../config/paths.ts";
 import type { Store } from "../store/mod.ts";
@@ -24,6 +25,7 @@ import { dryRun } from "./dry_run.ts";
 import { mergeReport, type PassReport, summary } from "./report.ts";
 import { boardFileProblem, configChanges, fileIdentity, fileStamp } from "./reload.ts";
 import { pause } from "../pause.ts";
+import { socketPathFor, workerAccess, WorkerSocket } from "./worker_socket.ts";
 import {
   type Clock,
   type Kept,
@@ -99,6 +101,8 @@ export class Dispatcher {
   /** The pass's services after the lease, in order (services/mod.ts). */
   readonly #services: Service[];
   readonly #kept: Kept;
+  /** Where this dispatcher's workers reach the board, when they do not open it themselves. */
+  readonly #socket: WorkerSocket | null;
   #draining = false;
   #wake: (() => void) | null = null;
   /** A wake-up that came while no wait was in progress (during a pass): not to be lost. */
@@ -122,6 +126,17 @@ export class Dispatcher {
     this.warnings = profileWarnings(options.config.profiles, options.env ?? process.env);
     const config = () => this.#config;
     const log = (line: string) => this.#log(line);
+    // How workers reach the board is fixed at start (a reload does not move running workers).
+    const access = options.dryRun
+      ? "direct"
+      : workerAccess(options.board.path, options.config.dispatch.worker_access);
+    this.#socket = access === "socket"
+      ? new WorkerSocket({
+        store: options.store,
+        path: socketPathFor(join(options.config.dispatch.logs, boardKey(options.board)), this.host),
+        log,
+      })
+      : null;
     this.#workers = new WorkerTable({
       clock: this.#clock,
       config,
@@ -144,6 +159,7 @@ export class Dispatcher {
       host: this.host,
       kanbanBin: options.kanbanBin,
       env: options.env,
+      socket: this.#socket?.path ?? null,
       draining: () => this.#draining,
       log,
     });
@@ -212,6 +228,9 @@ export class Dispatcher {
     const lease = await this.#lease.runOnce(now);
     mergeReport(report, lease);
     if (!lease.active) return report;
+    // Served from the first pass this dispatcher holds the board for its host: before the
+    // adopt service, so a previous dispatcher's workers find the socket again at once.
+    await this.#socket?.listen();
     for (const service of this.#services) {
       if (service.boardWide && !lease.leader) continue;
       mergeReport(report, await service.runOnce(now));
@@ -239,7 +258,21 @@ export class Dispatcher {
     } finally {
       feed.abort();
       await following;
+      await this.closeSocket();
     }
+  }
+
+  /** The unix socket this dispatcher's workers reach the board through, or null (direct). */
+  get socketPath(): string | null {
+    return this.#socket?.path ?? null;
+  }
+
+  /**
+   * closeSocket stops serving workers and removes the socket (run() does it when it ends; after
+   * `--once`, call it before the process exits). Safe to repeat.
+   */
+  async closeSocket(): Promise<void> {
+    await this.#socket?.close();
   }
 
   /** #passes is run()'s loop: a pass, then a wait for the timer or a wake-up, until drained. */

@@ -8,6 +8,7 @@ import type { BoardRef, Env } from "../config/paths.ts";
 import type { Claim } from "../store/mod.ts";
 import { encodeWorkerEnv } from "../worker_env.ts";
 import { presetLaunch, presetOf, renderArgv } from "./profiles.ts";
+import { boardSecrets } from "./worker_socket.ts";
 
 export interface LaunchInput {
   claim: Claim;
@@ -18,17 +19,27 @@ export interface LaunchInput {
   /** The prepared workspace: the worker's cwd. */
   cwd: string;
   board: BoardRef;
+  /**
+   * The dispatcher's worker socket: the worker then reaches the board through it, and gets no
+   * board location at all (KANBAN_SOCKET, no KANBAN_DB). Null or absent: it opens the board.
+   */
+  socket?: string | null | undefined;
   /** The kanban binary the worker calls (its folder goes first on PATH). */
   bin: string;
   /** The dispatcher's environment. */
   env: Env;
 }
 
-/** baseEnv is the dispatcher's environment without KANBAN_* (the run sets its own). */
-function baseEnv(env: Env): Record<string, string> {
+/**
+ * baseEnv is the dispatcher's environment without KANBAN_* (the run sets its own), and without
+ * any variable whose value holds one of `secrets` (a DATABASE_URL naming the board's server).
+ */
+function baseEnv(env: Env, secrets: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
-    if (v !== undefined && !k.startsWith("KANBAN_")) out[k] = v;
+    if (v === undefined || k.startsWith("KANBAN_")) continue;
+    if (secrets.some((s) => v.includes(s))) continue;
+    out[k] = v;
   }
   return out;
 }
@@ -45,15 +56,21 @@ export interface LaunchPlan {
 
 export function launchPlan(i: LaunchInput): LaunchPlan {
   const { task, run, token } = i.claim;
+  const socket = i.socket ?? null;
+  // Through the socket, the board's location reaches the worker nowhere: not in KANBAN_DB,
+  // not in an inherited variable, not in a preset's arguments or the {board} placeholder (the
+  // socket stands in for it there: its folder is the one a sandbox must let the worker reach).
+  const board = socket ?? i.board.path;
   const env: Record<string, string> = {
-    ...baseEnv(i.env),
+    ...baseEnv(i.env, socket === null ? [] : boardSecrets(i.board.path)),
     ...i.profile.env,
     PATH: `${dirname(i.bin)}:${i.profile.env["PATH"] ?? i.env["PATH"] ?? "/usr/bin:/bin"}`,
     ...encodeWorkerEnv({
       task: task.id,
       run: run.id,
       token,
-      db: i.board.path,
+      db: socket === null ? i.board.path : null,
+      socket,
       board: i.board.name,
       workspace: i.cwd,
       profile: task.assignee!,
@@ -64,7 +81,7 @@ export function launchPlan(i: LaunchInput): LaunchPlan {
   };
   const added = presetLaunch(i.profile, {
     kanban: i.bin,
-    board: i.board.path,
+    board,
     env,
     args: i.profile.args,
     mcp: i.profile.mcp,
@@ -77,7 +94,7 @@ export function launchPlan(i: LaunchInput): LaunchPlan {
     workspace: i.cwd,
     run: String(run.id),
     profile: task.assignee!,
-    board: i.board.path,
+    board,
     kanban: i.bin,
   }, added);
   return {

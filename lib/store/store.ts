@@ -161,6 +161,25 @@ export class Store {
     this.#confine = confine;
   }
 
+  /**
+   * confinedTo is a view of this board confined to one worker's run, sharing this store's
+   * driver and clock: what the dispatcher's worker socket (lib/dispatch/worker_socket.ts) runs
+   * a worker's calls on. Every write of the view is audited as a confined connection's is
+   * (lib/store/confine.ts); maintenance that writes outside a transaction is refused. Never
+   * close the view: the driver is this store's.
+   */
+  confinedTo(confine: Confinement): Store {
+    return new Store(this.#driver, this.#base, confine);
+  }
+
+  /** runOfToken is the run whose lease token is `token`, open or ended; null when none is. */
+  runOfToken(token: string): Promise<Run | null> {
+    return this.#read(async (k) => {
+      const row = await k.q.runWithToken(token);
+      return row ? toRun(row) : null;
+    });
+  }
+
   /** The worker binding this connection is confined to, or null (a person, the dispatcher). */
   get confinement(): Confinement | null {
     return this.#confine;

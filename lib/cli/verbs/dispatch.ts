@@ -102,6 +102,7 @@ export function register(program: Command, ctx: CliContext): void {
         const report = await dispatcher.runOnce();
         await dispatcher.settle();
         dispatcher.detach();
+        await dispatcher.closeSocket();
         if (opts.once && report.active) await s.store.releaseDispatchLease(dispatcher.id);
         emit(ctx, s.json, report, () => passText(report));
         return;

@@ -41,6 +41,8 @@ export interface FillDeps {
   kanbanBin: string;
   /** Environment workers inherit (KANBAN_* variables are replaced). */
   env?: Env | undefined;
+  /** The dispatcher's worker socket, through which workers reach the board; null: directly. */
+  socket?: string | null | undefined;
   /** True while the dispatcher drains (it claims nothing then). */
   draining: () => boolean;
   log: (line: string) => void;
@@ -131,6 +133,7 @@ export class FillService implements Service<FillReport> {
         runFile: file,
         cwd,
         board: this.#d.board,
+        socket: this.#d.socket ?? null,
         bin: this.#d.kanbanBin,
         env: this.#d.env ?? process.env,
       });

@@ -32,6 +32,8 @@ export interface PassDeps {
   host: string;
   kanbanBin: string;
   env?: Env | undefined;
+  /** The dispatcher's worker socket (workers then get no board location), or null. */
+  socket: string | null;
   draining: () => boolean;
   log: (line: string) => void;
 }
@@ -64,6 +66,7 @@ export function passServices(deps: PassDeps): { list: Service[]; kept: Kept } {
       host: deps.host,
       kanbanBin: deps.kanbanBin,
       env: deps.env,
+      socket: deps.socket,
       draining: deps.draining,
       log,
     }),
