@@ -125,6 +125,17 @@ export class BusyError extends KanbanError {
 }
 
 /**
+ * A worker's report (complete, block) could not reach the board before the run's lease ran
+ * out: the board stayed locked or unreachable. The report was left in the run's report file
+ * for the dispatcher to deliver when the worker exits (or to record why it could not).
+ */
+export class UndeliveredError extends KanbanError {
+  constructor(message: string) {
+    super("undelivered", message);
+  }
+}
+
+/**
  * The board file is damaged: SQLite found a page it cannot read (SQLITE_CORRUPT, "database
  * disk image is malformed"). Nothing was changed; `kanban doctor` says what is damaged and
  * which backup to restore.

@@ -38,6 +38,16 @@ export interface WorkerEnv {
   bin: string;
   /** KANBAN_PROMPT_FILE: the file holding the worker's prompt. */
   promptFile: string;
+  /**
+   * KANBAN_LEASE_MS: the run's lease length. The dispatcher renews the lease while the worker
+   * lives, so a report that meets an unreachable board is retried for this long at most.
+   */
+  leaseMs: number;
+  /**
+   * KANBAN_REPORT_FILE: where a report that could not be delivered is left for the dispatcher,
+   * which delivers it (or records why it could not) when the worker exits.
+   */
+  reportFile: string;
 }
 
 /** The variable of each field. */
@@ -53,6 +63,8 @@ export const WORKER_VARS = {
   tenant: "KANBAN_TENANT",
   bin: "KANBAN_BIN",
   promptFile: "KANBAN_PROMPT_FILE",
+  leaseMs: "KANBAN_LEASE_MS",
+  reportFile: "KANBAN_REPORT_FILE",
 } as const satisfies Record<keyof WorkerEnv, string>;
 
 /**
@@ -70,6 +82,8 @@ export const WORKER_ENV = [
   WORKER_VARS.profile,
   WORKER_VARS.tenant,
   WORKER_VARS.bin,
+  WORKER_VARS.leaseMs,
+  WORKER_VARS.reportFile,
 ] as const;
 
 /** An environment as a process sees it. */
@@ -92,6 +106,8 @@ export function encodeWorkerEnv(w: WorkerEnv): Record<string, string> {
     ...(w.tenant !== null ? { [WORKER_VARS.tenant]: w.tenant } : {}),
     [WORKER_VARS.bin]: w.bin,
     [WORKER_VARS.promptFile]: w.promptFile,
+    [WORKER_VARS.leaseMs]: String(w.leaseMs),
+    [WORKER_VARS.reportFile]: w.reportFile,
   };
 }
 
@@ -120,6 +136,10 @@ export function decodeWorkerEnv(env: Env): DecodedWorkerEnv {
   if (run !== null && !RUN_ID.test(run)) {
     throw bad(WORKER_VARS.run, run, "a run id (a positive whole number)");
   }
+  const leaseMs = get(WORKER_VARS.leaseMs);
+  if (leaseMs !== null && !RUN_ID.test(leaseMs)) {
+    throw bad(WORKER_VARS.leaseMs, leaseMs, "a lease length in ms (a positive whole number)");
+  }
   return {
     task,
     run: run === null ? null : Number(run),
@@ -132,6 +152,8 @@ export function decodeWorkerEnv(env: Env): DecodedWorkerEnv {
     tenant: get(WORKER_VARS.tenant),
     bin: get(WORKER_VARS.bin),
     promptFile: get(WORKER_VARS.promptFile),
+    leaseMs: leaseMs === null ? null : Number(leaseMs),
+    reportFile: get(WORKER_VARS.reportFile),
   };
 }
 

@@ -26,6 +26,8 @@ const FULL: WorkerEnv = {
   tenant: "acme",
   bin: "/usr/local/bin/kanban",
   promptFile: "/home/me/.kanban/logs/12/prompt.md",
+  leaseMs: 120_000,
+  reportFile: "/home/me/.kanban/logs/12/report.json",
 };
 
 Deno.test("decodeWorkerEnv() reads back exactly what encodeWorkerEnv() wrote", () => {
@@ -73,6 +75,7 @@ Deno.test("decodeWorkerEnv() refuses a malformed value with an error naming the 
     [{ KANBAN_RUN: "1.5" }, /^KANBAN_RUN is "1.5"/],
     [{ KANBAN_TASK: "all of them" }, /^KANBAN_TASK is "all of them", which is not a task id/],
     [{ KANBAN_TASK: "t_1\nrm -rf" }, /^KANBAN_TASK is "t_1\\nrm -rf"/],
+    [{ KANBAN_LEASE_MS: "2m" }, /^KANBAN_LEASE_MS is "2m", which is not a lease length/],
   ];
   for (const [env, message] of cases) {
     assert.throws(() => decodeWorkerEnv(env), (err: unknown) => {

@@ -6,8 +6,9 @@
 import { type Actor, type Confinement, KanbanError, openStore, type Store } from "../store/mod.ts";
 import { remoteAsStore, remoteStore } from "../store/remote.ts";
 import { type Env, resolveBoard } from "../config/paths.ts";
-import type { ToolDeps } from "../tools/mod.ts";
+import type { Delivery, ToolDeps } from "../tools/mod.ts";
 import { confinementOf } from "./confine.ts";
+import { performance } from "node:perf_hooks";
 import {
   type DecodedWorkerEnv,
   decodeWorkerEnv,
@@ -29,6 +30,10 @@ export interface CliContext {
   stdinStream?: () => AsyncIterable<Uint8Array>;
   /** Clock for parsing relative times (`--not-before +2h`). */
   now: () => number;
+  /** Monotonic ms for a worker's report retries (default: performance.now). */
+  mono?: () => number;
+  /** Waits between a worker's report retries (default: a timer). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface Globals {
@@ -122,7 +127,41 @@ function openBoard(
     return remoteAsStore(remoteStore({ socket: w.socket, token: w.token ?? "", task: w.task }));
   }
   const board = resolveBoard(g, ctx.env, ctx.cwd);
-  return openStore(board.path, { create, ...(confine ? { confine } : {}) });
+  return openStore(board.path, {
+    create,
+    ...(confine ? { confine } : {}),
+    ...(w.leaseMs !== null ? { busyTimeoutMs: workerBusyTimeout(w.leaseMs) } : {}),
+  });
+}
+
+/**
+ * workerBusyTimeout is how long a worker waits for a locked board in one try: a quarter of its
+ * lease, at most the usual 10 s. The store tries a lock up to three times, so an uncapped wait
+ * could outlast a short lease before the report's own retries (and their deadline) come in.
+ */
+export function workerBusyTimeout(leaseMs: number): number {
+  return Math.max(250, Math.min(10_000, Math.floor(leaseMs / 4)));
+}
+
+/** The lease a worker assumes when its environment does not say (the store's default). */
+const DEFAULT_WORKER_LEASE_MS = 120_000;
+
+/**
+ * workerDelivery is how a worker's reports are retried (lib/tools/deliver.ts): for as long as
+ * its run's lease ($KANBAN_LEASE_MS), leaving an undelivered one in $KANBAN_REPORT_FILE, each
+ * failed try told on stderr. Null outside a worker: a person's command answers at once.
+ */
+export function workerDelivery(ctx: CliContext): Delivery | null {
+  const w = decodeWorkerEnv(ctx.env);
+  if (workerBindingOf(w) === null) return null;
+  return {
+    leaseMs: w.leaseMs ?? DEFAULT_WORKER_LEASE_MS,
+    reportFile: w.reportFile,
+    run: w.run,
+    mono: ctx.mono ?? (() => performance.now()),
+    sleep: ctx.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    log: (line) => ctx.stderr(`${line}\n`),
+  };
 }
 
 /** UsageError is a mistake in how the command was called (exit code 2). */

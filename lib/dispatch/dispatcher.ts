@@ -26,6 +26,7 @@ import { mergeReport, type PassReport, summary } from "./report.ts";
 import { boardFileProblem, configChanges, fileIdentity, fileStamp } from "./reload.ts";
 import { pause } from "../pause.ts";
 import { socketPathFor, workerAccess, WorkerSocket } from "./worker_socket.ts";
+import { CutoffService } from "./services/cutoff.ts";
 import {
   type Clock,
   type Kept,
@@ -103,6 +104,11 @@ export class Dispatcher {
   readonly #kept: Kept;
   /** Where this dispatcher's workers reach the board, when they do not open it themselves. */
   readonly #socket: WorkerSocket | null;
+  /** Stops this host's workers whose leases it could not renew (runs whether passes fail or not). */
+  readonly #cutoff: CutoffService;
+  #cutoffTimer: ReturnType<typeof setTimeout> | null = null;
+  /** A pass is in progress (it may be waiting for an unreachable board). */
+  #inPass = false;
   #draining = false;
   #wake: (() => void) | null = null;
   /** A wake-up that came while no wait was in progress (during a pass): not to be lost. */
@@ -165,6 +171,7 @@ export class Dispatcher {
     });
     this.#services = list;
     this.#kept = kept;
+    this.#cutoff = new CutoffService({ config, workers: this.#workers, log });
   }
 
   get #d() {
@@ -235,6 +242,7 @@ export class Dispatcher {
       if (service.boardWide && !lease.leader) continue;
       mergeReport(report, await service.runOnce(now));
     }
+    mergeReport(report, await this.#cutoff.runOnce(readNow(this.#clock)));
     report.workers = this.#workers.size;
     await this.#o.store.recordDispatcherTick(this.id, summary(report, this.#config));
     return report;
@@ -284,6 +292,7 @@ export class Dispatcher {
       this.#maybeReload();
       let interval = this.#d.poll_interval;
       try {
+        this.#inPass = true;
         const report = await this.runOnce();
         failures = 0;
         onPass?.(report);
@@ -302,9 +311,14 @@ export class Dispatcher {
           }`,
         );
       }
+      this.#inPass = false;
+      // A failed pass renewed no lease: stop the workers whose leases may soon expire, and
+      // arm the timer that wakes the loop (or stops them) by the next cutoff.
+      await this.#guardCutoff();
       if (this.#draining && this.#workers.size === 0) break;
       await this.#waitForWake(interval, signal);
     }
+    this.#disarmCutoff();
     await this.settle();
     retire(this.containment);
     try {
@@ -333,6 +347,30 @@ export class Dispatcher {
     this.#draining = true;
     this.#log(`${problem}: stopping ${this.#workers.size} worker(s), then exiting`);
     this.stopWorkers("the board file was deleted or replaced");
+  }
+
+  /**
+   * #guardCutoff runs the cutoff service now and arms its timer for the next cutoff. Passes
+   * renew every third of a lease, well before a cutoff; when the timer fires between passes it wakes the loop, whose pass tries
+   * to renew first (a healthy board is never cut off by timing); when it fires during a pass,
+   * that pass is stuck on the board and the cutoff runs at once. It never needs the board.
+   */
+  async #guardCutoff(): Promise<void> {
+    await this.#cutoff.runOnce(readNow(this.#clock));
+    this.#disarmCutoff();
+    const next = this.#cutoff.next();
+    if (next === null) return;
+    const ms = Math.max(0, Math.ceil(next - this.#clock.mono()));
+    this.#cutoffTimer = setTimeout(() => {
+      this.#cutoffTimer = null;
+      if (this.#inPass) void this.#guardCutoff();
+      else this.#wakeUp();
+    }, ms);
+  }
+
+  #disarmCutoff(): void {
+    if (this.#cutoffTimer !== null) clearTimeout(this.#cutoffTimer);
+    this.#cutoffTimer = null;
   }
 
   /** reloadConfig asks for config.toml to be read again before the next pass (SIGHUP). */

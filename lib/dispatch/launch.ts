@@ -54,6 +54,18 @@ export interface LaunchPlan {
   stdin: string | null;
 }
 
+/**
+ * claimedLease is the lease length a claim gave its run: a claim sets the lease to expire one
+ * lease length after the run's start, and a worker is launched before anything renews it.
+ */
+function claimedLease(run: Claim["run"]): number {
+  const ms = Date.parse(run.lease_expires ?? "") - Date.parse(run.started_at);
+  return Number.isFinite(ms) && ms > 0 ? ms : DEFAULT_LEASE_MS;
+}
+
+/** The lease a run has when its own cannot be read (the store's default lease). */
+const DEFAULT_LEASE_MS = 120_000;
+
 export function launchPlan(i: LaunchInput): LaunchPlan {
   const { task, run, token } = i.claim;
   const socket = i.socket ?? null;
@@ -77,6 +89,8 @@ export function launchPlan(i: LaunchInput): LaunchPlan {
       tenant: task.tenant,
       bin: i.bin,
       promptFile: i.runFile("prompt.md"),
+      leaseMs: claimedLease(run),
+      reportFile: i.runFile("report.json"),
     }),
   };
   const added = presetLaunch(i.profile, {

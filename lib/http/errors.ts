@@ -3,6 +3,7 @@
  * failure. Store errors keep their stable `code`; the status says what kind of refusal it is.
  */
 import { KanbanError } from "../store/mod.ts";
+import { transientReason } from "../store/transient.ts";
 
 export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 500 | 503 | 507;
 
@@ -38,6 +39,7 @@ const STATUS_OF_CODE: Readonly<Record<string, ErrorStatus>> = {
   config: 400,
   ambiguous_id: 400,
   busy: 503, // locked by other writers: retry
+  board_unavailable: 503, // the board's database did not answer: retry
   read_only: 503, // the server may not write the board's folder: reads still work
   disk_full: 507, // Insufficient Storage
   io_error: 500,
@@ -63,6 +65,16 @@ export function toError(err: unknown): { status: ErrorStatus; body: ErrorBody } 
   }
   if (err instanceof KanbanError) {
     return { status: statusOf(err), body: errorBody(err.code, err.message) };
+  }
+  const passing = transientReason(err);
+  if (passing !== null) {
+    return {
+      status: 503,
+      body: errorBody(
+        "board_unavailable",
+        "The board's database cannot be reached just now; try again shortly",
+      ),
+    };
   }
   // Internal details (stack, SQL) stay in the server's log, not in the response.
   return { status: 500, body: errorBody("internal", "Internal server error") };

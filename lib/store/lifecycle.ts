@@ -13,6 +13,7 @@ import { CompleteInput, parse, text } from "./input.ts";
 import type { Outcome } from "./outcomes.ts";
 import { moveToDerived, refreshChildren } from "./readiness.ts";
 import { type CloseFields, closeRun, fence } from "./runs.ts";
+import { replayed } from "./replay.ts";
 import { addComment } from "./comments.ts";
 import type { Actor, Task } from "./types.ts";
 import type { z } from "zod";
@@ -66,7 +67,9 @@ async function endCurrentRun(
 
 /**
  * complete finishes a task with a handoff (summary, metadata, result): to `review` when the
- * task requires review, otherwise to `done`, which may make its children ready.
+ * task requires review, otherwise to `done`, which may make its children ready. A worker's
+ * completion that already ended its run (a retry after a lost answer) returns the task as it
+ * is and changes nothing (replay.ts); any other write with that token is refused.
  */
 export async function complete(
   k: Kernel,
@@ -76,6 +79,7 @@ export async function complete(
 ): Promise<Task> {
   const input = parse(CompleteInput, raw, "completion");
   const task = await target(k, ref);
+  if (await replayed(k, task, actor, { kind: "complete", ...input })) return toTask(task);
   // landing() says where a completion lands; from a status the table refuses it says
   // nothing, and move() below refuses the move the task asked for (the transaction keeps
   // nothing).
@@ -139,7 +143,10 @@ export async function review(
   return toTask(moved);
 }
 
-/** block parks a task until a person answers `reason` (a worker's question, or a hold). */
+/**
+ * block parks a task until a person answers `reason` (a worker's question, or a hold). As for
+ * complete, the worker's block that already ended its run returns the task unchanged.
+ */
 export async function block(
   k: Kernel,
   ref: string,
@@ -150,6 +157,7 @@ export async function block(
   const why = parse(text("block reason", true), reason, "block reason").trim();
   const used = reported(usage === undefined ? undefined : parse(UsageInput, usage, "usage"));
   const task = await target(k, ref);
+  if (await replayed(k, task, actor, { kind: "block", reason: why })) return toTask(task);
   const runId = task.status === "running"
     ? await endCurrentRun(k, task, actor, "block", "blocked", "blocked_by_human", {
       error: why,

@@ -1,6 +1,7 @@
 /** The board kernel: the only module with SQL. Surfaces import from here. */
 export { DEFAULT_OPTIONS, type OpenOptions, openStore, Store } from "./store.ts";
 export * from "../errors.ts";
+export { SOCKET_CODES, TRANSIENT_CODES, transientReason } from "./transient.ts";
 export { FEED_POLL_MS, type FollowOptions } from "./feed.ts";
 export * from "./types.ts";
 export {

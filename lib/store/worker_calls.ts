@@ -13,6 +13,7 @@
  */
 import * as errors from "../errors.ts";
 import type { Store } from "./store.ts";
+import { transientReason } from "./transient.ts";
 
 export const WORKER_METHODS = [
   // reads: the tools show/list/stats, the verbs show, list, runs, context, stats, assignees,
@@ -160,6 +161,15 @@ export function errorToWire(err: unknown): WireError {
     };
   }
   const message = err instanceof Error ? err.message : String(err);
+  // A database that did not answer is told as such, so that the worker tries again.
+  const passing = transientReason(err);
+  if (passing !== null) {
+    return {
+      code: "board_unavailable",
+      message: `The board's database cannot be reached just now (${passing})`,
+      class: "KanbanError",
+    };
+  }
   return { code: "internal", message, class: "Error" };
 }
 

@@ -3,7 +3,7 @@ import { type Actor, KanbanError } from "../store/mod.ts";
 import type { ToolDeps } from "./tool.ts";
 
 /** readTarget is the task a call is about: the id given, or the worker's own task. */
-export function readTarget(deps: ToolDeps, ref: string | undefined): string {
+export function readTarget(deps: Pick<ToolDeps, "worker">, ref: string | undefined): string {
   const chosen = ref ?? deps.worker?.task;
   if (chosen === undefined) {
     throw new KanbanError(

@@ -45,6 +45,7 @@ export const TOOLS = {
     handler: complete,
     target: "own",
     unlisted: ["usage"],
+    report: "complete",
   }),
   block: defineTool({
     name: "block",
@@ -53,6 +54,7 @@ export const TOOLS = {
     handler: block,
     target: "own",
     unlisted: ["usage"],
+    report: "block",
   }),
   create: defineTool({
     name: "create",
@@ -117,5 +119,6 @@ export function toolSet(worker: boolean): Tool[] {
 
 export { AGENT_CAPS, type Caps } from "./caps.ts";
 export { readTarget } from "./_target.ts";
+export { deliver, type Delivery } from "./deliver.ts";
 export { runTool, type ToolDeps, type ToolError, toolError, type WorkerBinding } from "./tool.ts";
 export type { Tool } from "./tool.ts";

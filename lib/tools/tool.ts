@@ -7,8 +7,9 @@ import type { z } from "zod";
 import { type Actor, KanbanError, parse, type Store } from "../store/mod.ts";
 import type { Caps } from "./caps.ts";
 import type { WorkerBinding } from "../worker_env.ts";
+import { deliver, type Delivery } from "./deliver.ts";
 
-export type { WorkerBinding };
+export type { Delivery, WorkerBinding };
 
 /** ToolDeps is what a handler works with: the board, who acts, and how much it may print. */
 export interface ToolDeps {
@@ -24,6 +25,11 @@ export interface ToolDeps {
   caps?: Caps | undefined;
   /** Clock for relative times (`not_before: "+2h"`); defaults to Date.now. */
   now?: (() => number) | undefined;
+  /**
+   * Inside a worker: how its reports (complete, block) are retried through a board briefly out
+   * of reach (deliver.ts). Absent or null: one try.
+   */
+  delivery?: Delivery | null | undefined;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -45,6 +51,11 @@ export interface Tool<S extends AnyObject = AnyObject, O = unknown> {
    * which only matter to agents whose output kanban cannot read, go through the CLI.
    */
   unlisted?: readonly string[];
+  /**
+   * The tool is a worker's report, which ends its run: inside a worker it is retried through
+   * a board briefly out of reach and, if never delivered, left for the dispatcher (deliver.ts).
+   */
+  report?: "complete" | "block";
 }
 
 /** defineTool keeps a tool's input and handler types tied together. */
@@ -54,7 +65,8 @@ export function defineTool<S extends AnyObject, O>(tool: Tool<S, O>): Tool<S, O>
 
 /**
  * runTool validates `raw` against the tool's schema (a ValidationError names each bad field)
- * and runs the handler.
+ * and runs the handler. A worker's report (`tool.report`) is delivered with retries when
+ * `deps.delivery` says how (deliver.ts).
  */
 export function runTool<S extends AnyObject, O>(
   tool: Tool<S, O>,
@@ -62,7 +74,12 @@ export function runTool<S extends AnyObject, O>(
   raw: unknown,
 ): Promise<O> {
   try {
-    return tool.handler(deps, parse(tool.input, raw ?? {}, `${tool.name} input`));
+    const input = parse(tool.input, raw ?? {}, `${tool.name} input`);
+    const d = deps.delivery;
+    if (tool.report === undefined || !d || deps.worker === null) return tool.handler(deps, input);
+    const { id: _id, ...fields } = input as Record<string, unknown>;
+    const report = { task: deps.worker.task, kind: tool.report, input: fields };
+    return deliver(report, () => tool.handler(deps, input), d);
   } catch (err) {
     return Promise.reject(err);
   }

@@ -402,6 +402,15 @@ Deno.test("storage errors keep their specific code and get a 5xx status on HTTP"
     assert.equal(r.body.error.code, err.code);
     assert.notEqual(err.code, "internal");
   }
+  // A PostgreSQL server out of reach is 503 board_unavailable (retry), without its address.
+  const refused = Object.assign(new Error("connect ECONNREFUSED 10.0.0.5:5432"), {
+    code: "ECONNREFUSED",
+  });
+  const r = toError(refused);
+  assert.equal(r.status, 503);
+  assert.equal(r.body.error.code, "board_unavailable");
+  assert.doesNotMatch(r.body.error.message, /10\.0\.0\.5/);
+  assert.equal(toError(new Error("boom")).status, 500);
 });
 
 Deno.test("--db naming no board (/dev/null, a directory, a text file, another program's SQLite) is not_a_board on the CLI", async () => {

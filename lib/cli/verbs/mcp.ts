@@ -4,7 +4,7 @@
  * otherwise the orchestrator tools. Runs until the client closes stdin.
  */
 import type { Command } from "@commander-js/extra-typings";
-import { type CliContext, session } from "../context.ts";
+import { type CliContext, session, workerDelivery } from "../context.ts";
 
 export function register(program: Command, ctx: CliContext): void {
   program.command("mcp")
@@ -13,6 +13,7 @@ export function register(program: Command, ctx: CliContext): void {
       // Loaded on demand: the MCP SDK would add tens of milliseconds to every other verb's start.
       const { createMcpServer, serveStdio } = await import("../../tools/mcp_server.ts");
       using s = session(ctx, cmd);
-      await serveStdio(createMcpServer(s.tools));
+      // a worker's complete and block are retried through a board briefly out of reach
+      await serveStdio(createMcpServer({ ...s.tools, delivery: workerDelivery(ctx) }));
     });
 }

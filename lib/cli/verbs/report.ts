@@ -2,11 +2,24 @@
  * The worker writes: `heartbeat`, `comment`, `complete`, `block`, each running the tool of
  * the same name. Inside a worker the task id defaults to `$KANBAN_TASK` and the run's lease
  * token is attached, so a stale worker's write is refused; a write to another task is
- * refused too. A person (no token) may also comment, complete and block.
+ * refused too. A person (no token) may also comment, complete and block. Inside a worker,
+ * `complete` and `block` are retried while the board is out of reach (lib/tools/deliver.ts):
+ * opening the board and the write, for as long as the run's lease; an undelivered report is
+ * left for the dispatcher and the command exits 3.
  */
 import type { Command } from "@commander-js/extra-typings";
-import { readTarget, runTool, TOOLS } from "../../tools/mod.ts";
-import { type CliContext, session, UsageError } from "../context.ts";
+import { deliver, readTarget, runTool, type Tool, TOOLS } from "../../tools/mod.ts";
+import {
+  type CliContext,
+  globals,
+  type HasGlobals,
+  type Session,
+  session,
+  UsageError,
+  workerDelivery,
+} from "../context.ts";
+import { decodeWorkerEnv, workerBindingOf } from "../../worker_env.ts";
+import type { Task } from "../../store/mod.ts";
 import { parseJsonObject } from "../parse.ts";
 import { bulk, emit } from "../output.ts";
 import { taskLine } from "../render.ts";
@@ -16,6 +29,35 @@ function idAndText(args: string[], what: string): [string | undefined, string] {
   if (args.length === 2) return [args[0], args[1]!];
   if (args.length === 1) return [undefined, args[0]!];
   throw new UsageError(`Expected [ID] ${what}`);
+}
+
+/**
+ * report runs a report tool (complete, block) for task `id` (the worker's own when undefined).
+ * Inside a worker each try opens the board afresh if the last could not (a board locked
+ * exclusively cannot even be opened), and the tool gets no delivery of its own: one deadline.
+ */
+async function report<T>(
+  ctx: CliContext,
+  cmd: HasGlobals,
+  tool: Tool,
+  input: Record<string, unknown>,
+): Promise<T> {
+  const d = workerDelivery(ctx);
+  if (d === null) {
+    using s = session(ctx, cmd);
+    return await runTool(tool, s.tools, input) as T;
+  }
+  let s: Session | null = null;
+  try {
+    const { id, ...fields } = input;
+    const task = typeof id === "string" ? id : decodeWorkerEnv(ctx.env).task!;
+    return await deliver({ task, kind: tool.report!, input: fields }, async () => {
+      s ??= session(ctx, cmd);
+      return await runTool(tool, s.tools, input) as T;
+    }, d);
+  } finally {
+    (s as Session | null)?.[Symbol.dispose]();
+  }
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -56,16 +98,21 @@ export function register(program: Command, ctx: CliContext): void {
       (v) => parseJsonObject(v, "--usage"),
     )
     .action(async (ids, opts, cmd) => {
-      using s = session(ctx, cmd);
-      const refs = ids.length > 0 ? ids : [readTarget(s.tools, undefined)];
-      await bulk(ctx, s.json, refs, (id) =>
-        runTool(TOOLS.complete, s.tools, {
-          id,
-          summary: opts.summary,
-          metadata: opts.metadata,
-          result: opts.result,
-          usage: opts.usage,
-        }));
+      const worker = workerBindingOf(decodeWorkerEnv(ctx.env));
+      const refs = ids.length > 0 ? ids : [readTarget({ worker }, undefined)];
+      await bulk(
+        ctx,
+        globals(cmd).json,
+        refs,
+        (id) =>
+          report<Task>(ctx, cmd, TOOLS.complete as Tool, {
+            id,
+            summary: opts.summary,
+            metadata: opts.metadata,
+            result: opts.result,
+            usage: opts.usage,
+          }),
+      );
     });
 
   program.command("block")
@@ -78,8 +125,11 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .action(async (args, opts, cmd) => {
       const [id, reason] = idAndText(args, "REASON");
-      using s = session(ctx, cmd);
-      const task = await runTool(TOOLS.block, s.tools, { id, reason, usage: opts.usage });
-      emit(ctx, s.json, task, () => `${taskLine(task)}  (${task.blocked_reason})`);
+      const task = await report<Task>(ctx, cmd, TOOLS.block as Tool, {
+        id,
+        reason,
+        usage: opts.usage,
+      });
+      emit(ctx, globals(cmd).json, task, () => `${taskLine(task)}  (${task.blocked_reason})`);
     });
 }

@@ -1,13 +1,15 @@
 /**
  * The reap service: ends the runs of workers that exited, once their process group (or
  * cgroup) is gone too. A run its worker closed (completed, blocked) only records the exit;
- * one still open failed, and the worker's last words say why.
+ * one still open failed, and the worker's last words say why, unless the worker left a report
+ * it could not deliver (pending.ts): that is delivered now, or the run says why it was not.
  */
-import type { Outcome, Store } from "../../store/mod.ts";
+import { type Outcome, StaleLeaseError, type Store } from "../../store/mod.ts";
 import { liveness } from "../proc.ts";
 import { release } from "../contain.ts";
 import { presetOf } from "../profiles.ts";
 import { runOutput } from "../output.ts";
+import { settlePending } from "../pending.ts";
 import {
   type ConfigSource,
   DISPATCHER_ACTOR,
@@ -44,7 +46,7 @@ export class ReapService implements Service<ReapReport> {
     this.#d = deps;
   }
 
-  async runOnce(_now: Now): Promise<ReapReport> {
+  async runOnce(now: Now): Promise<ReapReport> {
     const { store, workers } = this.#d;
     const report: ReapReport = { reaped: [], stopping: [] };
     for (const w of workers.all()) {
@@ -58,41 +60,73 @@ export class ReapService implements Service<ReapReport> {
         workers.startStop(w, null, "worker exited; stopping what it left behind", report.stopping);
         if (w.stop!.result === null) continue;
       }
-      workers.delete(w.runId);
-      release(workers.containment, w.runId); // its cgroup, empty now
       const config = this.#d.config();
       const run = await store.getRun(w.runId);
       const { code, signal } = w.exit;
       const preset = presetOf(config.profiles[w.profile]);
+      // A report the worker could not deliver: delivered now while the lease holds, else the
+      // run ends saying so (pending.ts). A board still out of reach fails the pass before
+      // the worker leaves the table, so the next pass tries again.
+      const pending = run.open
+        ? await settlePending(run, {
+          store,
+          actor: { name: w.profile || "worker", token: w.token },
+          wallNow: now.wall,
+        })
+        : { kind: "none" as const };
       // a run still open ended without a report: it failed, and its last words say why
-      const failed = run.open && !w.stop?.outcome;
+      const failed = run.open && pending.kind !== "delivered" && !w.stop?.outcome;
       const { usage, lastWords } = runOutput(w.logPath, preset, failed);
-      if (!run.open) {
-        await store.recordExit(w.runId, code, signal, DISPATCHER_ACTOR, usage);
-        report.reaped.push({
-          run: w.runId,
-          task: w.taskId,
-          outcome: run.outcome ?? "?",
-          exit_code: code,
-          signal,
-        });
+      if (!run.open && w.stop?.cutOff) {
+        // Stopped while cut off from the board, and the run was ended meanwhile (by another
+        // host, or a person): it is no longer this worker's, so nothing is written to it.
+        this.#forget(w);
+        this.#d.log(
+          `run ${w.runId} (${w.taskId}) was ended elsewhere (${run.outcome}); left as is`,
+        );
         continue;
       }
-      const [outcome, reason] = classify(w, config.dispatch.transient_exit_code);
+      if (!run.open || pending.kind === "delivered") {
+        await store.recordExit(w.runId, code, signal, DISPATCHER_ACTOR, usage);
+        this.#forget(w);
+        const outcome = pending.kind === "delivered"
+          ? (pending.report === "complete" ? "completed" : "blocked")
+          : run.outcome ?? "?";
+        if (pending.kind === "delivered") {
+          this.#d.log(`run ${w.runId} (${w.taskId}): delivered the report its worker could not`);
+        }
+        report.reaped.push({ run: w.runId, task: w.taskId, outcome, exit_code: code, signal });
+        continue;
+      }
+      const [outcome, reason] = pending.kind === "undelivered"
+        ? ["no_report" as const, pending.error]
+        : classify(w, config.dispatch.transient_exit_code);
       // a crash or an exit without a report says why, in the CLI's own last words
-      const error = lastWords === null ? reason : `${reason}: ${lastWords}`;
-      const r = await store.endRun(
-        w.runId,
-        {
-          outcome,
-          error,
-          exit_code: code,
-          signal,
-          policy: retryPolicy(config.dispatch),
-          usage,
-        },
-        DISPATCHER_ACTOR,
-      );
+      const error = lastWords === null || pending.kind === "undelivered"
+        ? reason
+        : `${reason}: ${lastWords}`;
+      let r;
+      try {
+        r = await store.endRun(
+          w.runId,
+          {
+            outcome,
+            error,
+            exit_code: code,
+            signal,
+            policy: retryPolicy(config.dispatch),
+            usage,
+          },
+          DISPATCHER_ACTOR,
+        );
+      } catch (err) {
+        // Ended since it was read (the fence of endRun): by its worker, a person or another
+        // host. Nothing more to write; the next pass would only find it closed.
+        if (!(err instanceof StaleLeaseError)) throw err;
+        this.#forget(w);
+        continue;
+      }
+      this.#forget(w);
       report.reaped.push({ run: w.runId, task: w.taskId, outcome, exit_code: code, signal });
       this.#d.log(
         `run ${w.runId} (${w.taskId}) ended: ${outcome}${
@@ -101,6 +135,12 @@ export class ReapService implements Service<ReapReport> {
       );
     }
     return report;
+  }
+
+  /** #forget drops a reaped worker from the table, and its cgroup (empty now). */
+  #forget(w: Worker): void {
+    this.#d.workers.delete(w.runId);
+    release(this.#d.workers.containment, w.runId);
   }
 }
 

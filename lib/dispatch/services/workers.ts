@@ -27,8 +27,14 @@ export interface Worker {
   exit: { code: number | null; signal: string | null } | null;
   /** Monotonic ms when the run started (for an adopted worker, estimated from wall time). */
   startedAt: number;
-  /** Monotonic ms of the last lease renewal. */
+  /**
+   * Monotonic ms of the last lease renewal that the board acknowledged (at the start of the
+   * pass that made it: the board's new expiry is at least a lease length after this). For a
+   * new or adopted run, the moment a renewal would have given the lease it has now.
+   */
   renewedAt: number;
+  /** The run's lease length: how long after `renewedAt` its lease may expire. */
+  leaseMs: number;
   maxRuntimeMs: number;
   stallMs: number;
   logPath: string | null;
@@ -40,6 +46,13 @@ export interface Worker {
   stop: {
     outcome: Outcome | null;
     reason: string;
+    /** SIGTERM to SIGKILL, when shorter than stop_grace (a stop that must end by a deadline). */
+    graceMs?: number;
+    /**
+     * Stopped because this host could not renew the run's lease (cutoff.ts): once the board is
+     * back the run is ended only if it is still this run's, and nothing else is written to it.
+     */
+    cutOff?: boolean;
     /** Signals were sent (a worker still being spawned has no pid to signal yet). */
     signalled: boolean;
     result: StopResult | null;
@@ -119,9 +132,14 @@ export class WorkerTable {
     const config = this.#d.config();
     const p = profile ?? config.profiles[run.profile ?? ""];
     const mono = this.#d.clock.mono();
-    const age = child === null && pid > 0
-      ? Math.max(0, this.#d.clock.now() - Date.parse(run.started_at))
-      : 0;
+    const wall = this.#d.clock.now();
+    const age = child === null && pid > 0 ? Math.max(0, wall - Date.parse(run.started_at)) : 0;
+    const leaseMs = config.dispatch.lease;
+    // The lease as the board has it now: an adopted run's may have been renewed long ago. A
+    // lease already past (or longer than ours) says more about a stepped wall clock than about
+    // the lease: then the renewal the liveness service makes at once in this pass counts.
+    const left = run.lease_expires === null ? leaseMs : Date.parse(run.lease_expires) - wall;
+    const spent = left > 0 && left <= leaseMs ? leaseMs - left : 0;
     return {
       runId: run.id,
       taskId: run.task_id,
@@ -133,7 +151,8 @@ export class WorkerTable {
       child,
       exit: null,
       startedAt: mono - age,
-      renewedAt: mono,
+      renewedAt: mono - spent,
+      leaseMs,
       maxRuntimeMs: p?.max_runtime ?? config.dispatch.max_runtime,
       stallMs: p?.stall_timeout ?? config.dispatch.stall_timeout,
       logPath,
@@ -149,9 +168,15 @@ export class WorkerTable {
    * startStop stops `w` (once): records why, adds it to `stopping`, and signals its processes.
    * `outcome` null: the run is already closed or its end is found when it is reaped.
    */
-  startStop(w: Worker, outcome: Outcome | null, reason: string, stopping: Stopping[]): void {
+  startStop(
+    w: Worker,
+    outcome: Outcome | null,
+    reason: string,
+    stopping: Stopping[],
+    how: { graceMs?: number; cutOff?: boolean } = {},
+  ): void {
     if (w.stop) return;
-    w.stop = { outcome, reason, signalled: false, result: null };
+    w.stop = { outcome, reason, signalled: false, result: null, ...how };
     stopping.push({ run: w.runId, task: w.taskId, reason });
     if (outcome) this.#d.log(`stopping run ${w.runId} (${w.taskId}): ${reason}`);
     this.signalStop(w);
@@ -167,7 +192,7 @@ export class WorkerTable {
     if (!stop || stop.signalled || w.spawning) return;
     stop.signalled = true;
     const run = { runId: w.runId, pgid: w.pid > 1 ? w.pid : null, token: w.token };
-    const grace = this.#d.config().dispatch.stop_grace;
+    const grace = Math.min(stop.graceMs ?? Infinity, this.#d.config().dispatch.stop_grace);
     void stopRun(this.#d.containment, run, grace).then((result) => {
       stop.result = result;
       if (w.child === null) w.exit ??= { code: null, signal: null };

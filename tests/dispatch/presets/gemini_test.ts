@@ -264,7 +264,10 @@ Deno.test("gemini check() warns when Gemini CLI would hide the worker's variable
   const none = join(tmp.dir, "no-system-settings.json");
   const env = { GEMINI_CLI_SYSTEM_SETTINGS_PATH: none, HOME: home(join(tmp.dir, "a"), {}) };
   const [actions] = gemini.check!({ ...env, GITHUB_SHA: "0123abc" });
-  assert.match(actions!, /hides KANBAN_TASK, KANBAN_RUN, KANBAN_TOKEN, .*KANBAN_BIN .*GITHUB_SHA/);
+  assert.match(
+    actions!,
+    /hides KANBAN_TASK, KANBAN_RUN, KANBAN_TOKEN, .*KANBAN_REPORT_FILE .*GITHUB_SHA/,
+  );
   const redacting = home(join(tmp.dir, "b"), {
     security: { environmentVariableRedaction: { enabled: true } },
   });

@@ -4,6 +4,10 @@
  * worker closed itself only records the exit.
  */
 import assert from "node:assert/strict";
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { reportFileOf } from "../../../lib/dispatch/pending.ts";
+import { writePendingReport } from "../../../lib/pending_report.ts";
 import { ReapService } from "../../../lib/dispatch/services/reap.ts";
 import type { Worker } from "../../../lib/dispatch/services/workers.ts";
 import { DISPATCHER, HUMAN } from "../../_setup.ts";
@@ -90,4 +94,74 @@ Deno.test("reap: a worker that completed its task only has its exit recorded", a
   }]);
   assert.equal((await b.store.getRun(claim.run.id)).exit_code, 0);
   assert.equal((await b.store.getTask(task.id)).status, "done");
+});
+
+/**
+ * pendingWorker: a claimed task whose worker (`sh -c exit 3`) left the report it could not
+ * deliver in its run's report file, as the CLI does when it gives up.
+ */
+async function pendingWorker(b: Bundle, kind: "complete" | "block") {
+  const task = (await b.store.createTask({ title: "work", assignee: "coder" }, HUMAN)).task;
+  const claim = (await b.store.claim({ taskId: task.id, profile: "coder" }, DISPATCHER))!;
+  const logPath = join(b.home, "logs", task.id, `run-${claim.run.id}.log`);
+  mkdirSync(dirname(logPath), { recursive: true });
+  assert.ok(await b.store.recordLaunch(claim.run.id, { log_path: logPath, workspace: b.home }));
+  const file = reportFileOf(logPath)!;
+  writePendingReport(file, {
+    version: 1,
+    task: task.id,
+    run: claim.run.id,
+    kind,
+    input: kind === "complete"
+      ? { summary: "done offline", metadata: { files: 1 } }
+      : { reason: "which database?" },
+    error: 'Board "x" stayed locked by other writers for 10000 ms',
+    at: new Date(b.clock.wall).toISOString(),
+  });
+  const run = await b.store.getRun(claim.run.id);
+  const w = b.supervise(run, ["sh", "-c", "exit 3"]);
+  w.token = claim.token;
+  for (let i = 0; i < 250 && w.exit === null; i++) await new Promise((r) => setTimeout(r, 20));
+  return { w, task: task.id, file };
+}
+
+Deno.test("reap delivers the report its worker could not, while the run's lease holds", async () => {
+  await using b = bundle();
+  const { w, task, file } = await pendingWorker(b, "complete");
+  const r = await reapAll(b, service(b));
+  assert.equal(r.reaped[0]!.outcome, "completed");
+  const run = await b.store.getRun(w.runId);
+  assert.equal(run.outcome, "completed");
+  assert.equal(run.summary, "done offline");
+  assert.equal(run.exit_code, 3);
+  assert.equal((await b.store.getTask(task)).status, "done");
+  assert.equal(existsSync(file), false, "the report file is gone once delivered");
+  assert.match(b.logs.join("\n"), /delivered the report its worker could not/);
+});
+
+Deno.test("reap delivers a pending block the same way", async () => {
+  await using b = bundle();
+  const { task } = await pendingWorker(b, "block");
+  await reapAll(b, service(b));
+  const t = await b.store.getTask(task);
+  assert.equal(t.status, "blocked");
+  assert.equal(t.blocked_reason, "which database?");
+});
+
+Deno.test("reap: a pending report past the run's lease ends the run as no_report, saying why", async () => {
+  await using b = bundle();
+  const { w, task, file } = await pendingWorker(b, "complete");
+  b.clock.advance(b.config().dispatch.lease + 1);
+  const r = await reapAll(b, service(b));
+  assert.equal(r.reaped[0]!.outcome, "no_report");
+  const run = await b.store.getRun(w.runId);
+  assert.equal(run.outcome, "no_report");
+  assert.equal(
+    run.error,
+    'report could not be delivered: Board "x" stayed locked by other writers for 10000 ms',
+  );
+  const t = await b.store.getTask(task);
+  assert.notEqual(t.status, "running");
+  assert.equal(t.current_run_id, null);
+  assert.equal(existsSync(file), false);
 });

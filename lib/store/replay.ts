@@ -1,0 +1,67 @@
+/**
+ * Replayed reports. A worker whose `complete` or `block` met a broken connection cannot tell
+ * whether the board committed it before the connection broke, so it sends the same report
+ * again until it hears back. The second delivery of a report that already ended its run must
+ * then succeed and change nothing, while any other write with that token stays refused.
+ *
+ * "The same report" is judged against the event that ended the run, which holds the report as
+ * it was given (the `completed` event: summary, metadata, result; the `blocked` event: the
+ * reason): same token (so the same run), an outcome that is that report's, and the same fields.
+ * Usage is left out: it is accounting attached to the report, which the dispatcher may replace
+ * with what it read from the CLI's output. No column is needed, so every driver has it as is.
+ */
+import type { TaskRow } from "./_rows.ts";
+import { EVENT_KIND, type Kernel } from "./_kernel.ts";
+import type { Actor } from "./types.ts";
+
+/**
+ * How many of a task's newest events are searched for the report's event. A retry comes within
+ * one lease of the report, and a task gathers few events in that time; a replay that finds no
+ * event within this window is treated as a different report (refused, never applied twice).
+ */
+export const REPLAY_WINDOW = 500;
+
+/** The report a replay is compared with: a completion's handoff, or a block's reason. */
+export type Report =
+  | { kind: "complete"; summary?: unknown; metadata?: unknown; result?: unknown }
+  | { kind: "block"; reason: string };
+
+/**
+ * replayed tells whether `actor`'s report already ended its run on `task` (true: the caller
+ * returns the task as it is and writes nothing). False for a person (no token), for a run still
+ * open, or for a run that ended any other way or with another report.
+ */
+export async function replayed(
+  k: Kernel,
+  task: TaskRow,
+  actor: Actor,
+  report: Report,
+): Promise<boolean> {
+  if (actor.token === undefined) return false;
+  const run = await k.q.runWithToken(actor.token);
+  if (!run || run.task_id !== task.id || run.ended_at === null) return false;
+  const outcome = report.kind === "complete" ? "completed" : "blocked";
+  if (run.outcome !== outcome) return false;
+  const kind = EVENT_KIND[report.kind];
+  const events = await k.q.eventsOf(task.id, REPLAY_WINDOW);
+  const ended = events.findLast((e) => e.run_id === run.id && e.kind === kind);
+  if (ended === undefined) return false;
+  const data = JSON.parse(ended.data) as Record<string, unknown>;
+  if (report.kind === "block") return data["reason"] === report.reason;
+  return (["summary", "metadata", "result"] as const).every((f) =>
+    canonical(data[f]) === canonical(report[f])
+  );
+}
+
+/** canonical is JSON with object keys sorted: {a, b} and {b, a} are one report. */
+function canonical(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_key, v: unknown) =>
+      v !== null && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)),
+        )
+        : v,
+  ) ?? "undefined";
+}
