@@ -1,9 +1,11 @@
 /**
  * Where boards live. The home is `$KANBAN_HOME` or `~/.kanban`; board NAME is the file
- * `<home>/boards/NAME/board.db`. A board is resolved once (flag, then environment, then the
+ * `<home>/boards/NAME/board.db`, or the server database whose URL is in
+ * `<home>/boards/NAME/board.url`. A board is resolved once (flag, then environment, then the
  * default) and handed to workers as an explicit path, so every process opens the same file.
  */
 import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { ValidationError } from "../errors.ts";
@@ -66,7 +68,36 @@ function named(name: string, env: Env): BoardRef {
       `Board name "${name}" is not valid (letters, digits, ".", "_" and "-"; up to 64)`,
     );
   }
-  return { name, path: join(kanbanHome(env), "boards", name, "board.db") };
+  const dir = join(kanbanHome(env), "boards", name);
+  const file = join(dir, "board.db");
+  const urlFile = join(dir, BOARD_URL_FILE);
+  if (!existsSync(urlFile)) return { name, path: file };
+  // a board kept in a server database: its folder holds the URL (kanban init --board --db)
+  if (existsSync(file)) {
+    throw new ValidationError(
+      `Board "${name}" has both a board file (${file}) and a database URL (${urlFile}): ` +
+        `remove the one that is not the board`,
+    );
+  }
+  const url = readFileSync(urlFile, "utf8").trim();
+  const where = boardLocation(url);
+  if (where.driver === "sqlite") {
+    throw new ValidationError(
+      `${urlFile} holds "${url}", which is not a server database's URL (e.g. postgres://...)`,
+    );
+  }
+  return { name, path: where.url };
+}
+
+/** The file in a board's folder that holds its server database's URL (mode 0600). */
+export const BOARD_URL_FILE = "board.url";
+
+/**
+ * boardUrlFile is where board `name` keeps its server database's URL, so that `--board NAME`
+ * (and $KANBAN_BOARD) open it as they open a board file.
+ */
+export function boardUrlFile(name: string, env: Env): string {
+  return join(kanbanHome(env), "boards", name, BOARD_URL_FILE);
 }
 
 /**

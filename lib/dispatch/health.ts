@@ -217,7 +217,7 @@ export async function boardHealth({ store, env, now }: HealthOptions): Promise<B
     );
   }
   return {
-    board: store.path,
+    board: store.where,
     dispatchers,
     workers,
     caps,

@@ -21,6 +21,7 @@ import process from "node:process";
 import { Buffer } from "node:buffer";
 import { KanbanError, StaleLeaseError, type Store } from "../store/mod.ts";
 import { boardLocation } from "../store/location.ts";
+import { shownLocation } from "../store/shown.ts";
 import { ConfigError } from "../config/config.ts";
 import { notServed } from "../store/remote.ts";
 import {
@@ -113,14 +114,7 @@ export function boardSecrets(location: string): string[] {
 function scrubber(location: string): (text: string) => string {
   const secrets = boardSecrets(location);
   if (secrets.length === 0) return (t) => t;
-  let shown = "the board's database";
-  try {
-    const url = new URL(location);
-    if (url.password !== "") url.password = "***";
-    shown = url.toString();
-  } catch {
-    // keep the generic name
-  }
+  const shown = shownLocation(location);
   return (text) => secrets.reduce((t, s) => t.replaceAll(s, s === location ? shown : "***"), text);
 }
 

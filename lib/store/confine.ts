@@ -87,7 +87,8 @@ function liveRun(board: string, c: Confinement, run: RunRow | null): RunRow {
  * the run must be live, and each event the transaction appended must be on the run's task,
  * a re-derived status (a consequence of another write, e.g. children becoming ready when
  * the worker completes), or the creation of or a link to a task this run created. `board` is
- * where the board lives (Driver.location), for the message about a token of another board.
+ * where the board lives as it may be shown (Driver.where: a URL without its password), for the
+ * message about a token of another board.
  */
 export async function auditWrite(
   k: Kernel,

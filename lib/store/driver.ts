@@ -33,6 +33,8 @@ export interface Driver {
   readonly kind: string;
   /** Where the board lives: a file path for SQLite, a URL for a server. */
   readonly location: string;
+  /** The location as it may be shown: a server URL without its password. */
+  readonly where: string;
   /** Runs `fn` in one write transaction; rolls back when it throws. */
   tx<T>(fn: (q: Queries) => Promise<T>): Promise<T>;
   /** Runs `fn` in one read snapshot. */

@@ -103,6 +103,9 @@ export const workspace = z.string().trim().transform((s, ctx): WorkspaceSpec => 
   return z.NEVER;
 });
 
+/** The labels a host must offer to run a task (dispatch.labels). */
+const labels = z.array(name("label")).max(20, "more than 20 labels");
+
 export const CreateTaskInput = z.object({
   title,
   body: body.default(""),
@@ -112,7 +115,7 @@ export const CreateTaskInput = z.object({
   tenant: name("tenant").nullish(),
   workspace: workspace.prefault("scratch"),
   skills: z.array(name("skill")).max(50, "more than 50 skills").default([]),
-  needs: z.array(name("label")).max(20, "more than 20 labels").default([]),
+  needs: labels.default([]),
   max_runtime_seconds: z.number().int().positive("max runtime must be positive").nullish(),
   triage: z.boolean().default(false),
   not_before: z.number().int().min(-MAX_TIME_MS, "not_before is out of range")
@@ -128,6 +131,7 @@ export const EditTaskInput = z.object({
   title: title.optional(),
   body: body.optional(),
   priority: priority.optional(),
+  needs: labels.optional(),
 }).refine((p) => Object.values(p).some((v) => v !== undefined), "nothing to change");
 export type EditTaskInput = z.input<typeof EditTaskInput>;
 

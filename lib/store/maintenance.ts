@@ -249,7 +249,7 @@ export async function doctor(
   }
   return {
     ok: problems.length === 0,
-    path: driver.location,
+    path: driver.where,
     schema_version: (await driver.info()).schema_version,
     problems,
     warnings,

@@ -190,6 +190,11 @@ export class Store {
     return this.#driver.location;
   }
 
+  /** Where the board lives as it may be shown: a server URL without its password. */
+  get where(): string {
+    return this.#driver.where;
+  }
+
   /** The board's driver, for its own maintenance tools and tests (a driver's extras). */
   get driver(): Driver {
     return this.#driver;
@@ -207,7 +212,7 @@ export class Store {
       const k = this.#kernel(q);
       const mark = await markWrite(k, c);
       const result = await fn(k);
-      await auditWrite(k, c, mark, this.#driver.location);
+      await auditWrite(k, c, mark, this.#driver.where);
       return result;
     });
   }
@@ -219,7 +224,7 @@ export class Store {
   async info(): Promise<{ path: string; schema_version: number; sqlite_version: string }> {
     const info = await this.#driver.info();
     return {
-      path: this.#driver.location,
+      path: this.#driver.where,
       schema_version: info.schema_version,
       sqlite_version: info.version,
     };

@@ -61,7 +61,7 @@ export async function createTask(
     workspace_kind: input.workspace.kind,
     workspace_path: input.workspace.path,
     skills: JSON.stringify(input.skills),
-    needs: JSON.stringify([...new Set(input.needs)].sort()),
+    needs: labelsText(input.needs),
     max_runtime_seconds: input.max_runtime_seconds ?? null,
     not_before: input.not_before ?? null,
     review_required: input.review_required ? 1 : 0,
@@ -156,6 +156,11 @@ export async function listTasks(k: Kernel, filter: ListFilter = {}): Promise<Tas
   return (await k.q.taskList(filter)).map(toTaskSummary);
 }
 
+/** labelsText is how a task's needs are stored: distinct, sorted, as a JSON array. */
+function labelsText(labels: string[]): string {
+  return JSON.stringify([...new Set(labels)].sort());
+}
+
 export async function editTask(
   k: Kernel,
   idOrPrefix: string,
@@ -164,10 +169,16 @@ export async function editTask(
 ): Promise<Task> {
   const patch = parse(EditTaskInput, raw, "edit");
   const task = await resolveTask(k, idOrPrefix);
-  const cols = (["title", "body", "priority"] as const).filter((c) => patch[c] !== undefined);
-  const changed = cols.filter((c) => patch[c] !== task[c]);
+  const next = {
+    ...patch,
+    ...(patch.needs !== undefined ? { needs: labelsText(patch.needs) } : {}),
+  };
+  const cols = (["title", "body", "priority", "needs"] as const).filter((c) =>
+    next[c] !== undefined
+  );
+  const changed = cols.filter((c) => next[c] !== task[c]);
   if (changed.length === 0) return toTask(task);
-  const set = Object.fromEntries(changed.map((c) => [c, patch[c]]));
+  const set = Object.fromEntries(changed.map((c) => [c, next[c]]));
   const row = (await k.q.taskUpdate(task.id, { ...set, updated_at: k.now() }))!;
   await appendEvent(k, task.id, task.current_run_id, "edited", actor, { fields: changed });
   return toTask(row);

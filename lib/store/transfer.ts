@@ -401,13 +401,24 @@ export async function importBoard(
   options: ImportOptions = {},
 ): Promise<ImportReport> {
   const where = options.name ?? "the export";
+  let attempts = 0;
   return await driver.tx(async (q) => {
+    // A server driver runs a transaction again after a serialization failure, but the lines
+    // are a stream read once: a second attempt would see an empty export.
+    if (++attempts > 1) {
+      throw new KanbanError(
+        "busy",
+        `Cannot import into the board at "${driver.where}": a concurrent write to it interrupted ` +
+          `the import, which was rolled back; run the import again (stop anything writing to ` +
+          `the new board first)`,
+      );
+    }
     const held = await q.transferCounts();
     const present = KINDS.filter((k) => held[k] > 0);
     if (present.length > 0) {
       throw new ConflictError(
         "board_not_empty",
-        `Cannot import into the board at "${driver.location}": it already holds ${
+        `Cannot import into the board at "${driver.where}": it already holds ${
           present.map((k) => `${held[k]} ${k}${held[k] === 1 ? "" : "s"}`).join(", ")
         }; an import only fills an empty board (create a new one with --db NEW import ...)`,
       );

@@ -70,3 +70,102 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: PG_URL === undefined
+    ? "dist/kanban on a PostgreSQL board never prints the database password (skipped: KANBAN_TEST_PG_URL unset; scripts/test starts a server)"
+    : "dist/kanban on a PostgreSQL board never prints the database password",
+  ignore: PG_URL === undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const db = await emptyDatabase();
+    const other = await emptyDatabase();
+    try {
+      using b = binaryHome();
+      const password = new URL(db.url).password;
+      assert.ok(password.length > 8, "the test server's URL carries a password");
+      const env = { KANBAN_DB: db.url };
+      const seen: string[] = [];
+      const run = (args: string[], extra: Record<string, string> = env) => {
+        const r = b.kanban(args, extra);
+        // the command line itself carries the URL: only what kanban printed counts
+        seen.push(`$ kanban ${args[0]}\n${r.stdout}${r.stderr}`);
+        return r;
+      };
+      for (const json of [[], ["--json"]]) {
+        run(["init", "--db", db.url, ...json]);
+        run(["status", ...json]);
+        run(["doctor", ...json]);
+      }
+      run(["create", "a task", "--assignee", "coder"]);
+      const exported = run(["export", "--out", `${b.home}/board.jsonl`]);
+      assert.equal(exported.code, 0, exported.stderr);
+      for (const json of [[], ["--json"]]) {
+        // the first fills the other board, the second is refused: it holds a board now
+        run(["import", `${b.home}/board.jsonl`, ...json], { KANBAN_DB: other.url });
+      }
+      // a token of another board: the refusal names the board
+      run(["complete", "--summary", "x"], {
+        ...env,
+        KANBAN_TASK: "t_0123456789ab",
+        KANBAN_TOKEN: "0".repeat(32),
+      });
+      // the dispatcher's log line and a refused connection
+      run(["dispatch", "--once"]);
+      const wrong = new URL(db.url);
+      wrong.pathname = "/kb_no_such_database";
+      run(["status"], { KANBAN_DB: wrong.toString() });
+      const all = seen.join("\n");
+      assert.ok(all.includes("***@"), `some output names the board:\n${all}`);
+      assert.ok(!all.includes(password), `the password was printed:\n${all}`);
+    } finally {
+      await dropDatabase(db.name);
+      await dropDatabase(other.name);
+    }
+  },
+});
+
+Deno.test({
+  name: PG_URL === undefined
+    ? "dist/kanban init --board NAME --db URL: board NAME lives in that database (skipped: KANBAN_TEST_PG_URL unset; scripts/test starts a server)"
+    : "dist/kanban init --board NAME --db URL: board NAME lives in that database",
+  ignore: PG_URL === undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const db = await emptyDatabase();
+    const other = await emptyDatabase();
+    try {
+      using b = binaryHome();
+      const init = b.json<{ board: string; path: string }>([
+        "init",
+        "--board",
+        "team",
+        "--db",
+        db.url,
+      ]);
+      assert.equal(init.board, "team");
+      assert.ok(!init.path.includes(new URL(db.url).password), "shown without the password");
+      const file = `${b.home}/boards/team/board.url`;
+      assert.equal(Deno.statSync(file).mode! & 0o777, 0o600, "the URL file is the owner's alone");
+      assert.equal(Deno.readTextFileSync(file).trim(), db.url);
+
+      const made = b.json<Task>(["--board", "team", "create", "shared work"]);
+      const listed = b.json<Task[]>(["list"], { KANBAN_BOARD: "team" });
+      assert.deepEqual(listed.map((t) => t.id), [made.id], "KANBAN_BOARD=team reads the same");
+      assert.equal(b.kanban(["--board", "team", "init", "--db", db.url]).code, 0, "again: a no-op");
+
+      const moved = b.kanban(["init", "--board", "team", "--db", other.url]);
+      assert.equal(moved.code, 2);
+      assert.match(moved.stderr, /already kept in another database/);
+      assert.equal(Deno.readTextFileSync(file).trim(), db.url, "the refusal changed nothing");
+      const file_ = b.kanban(["init", "--board", "x", "--db", `${b.home}/x.db`]);
+      assert.equal(file_.code, 2);
+      assert.match(file_.stderr, /--board with --db records a server database's URL/);
+    } finally {
+      await dropDatabase(db.name);
+      await dropDatabase(other.name);
+    }
+  },
+});

@@ -4,7 +4,7 @@
  * lease expires; a profile's cap holds across every host's open runs, in the claim itself.
  */
 import assert from "node:assert/strict";
-import { DISPATCHER } from "../_setup.ts";
+import { DISPATCHER, HUMAN } from "../_setup.ts";
 import { add } from "./_helpers.ts";
 import { conformance } from "./_drivers.ts";
 
@@ -111,3 +111,25 @@ conformance(
     );
   },
 );
+
+conformance("editTask() replaces a task's needs; the next claim follows them", async (drv) => {
+  await using b = await drv.fresh();
+  const t = await add(b.store, "ios build", { assignee: "coder", needs: ["macos"] });
+  const take = (labels: string[]) =>
+    b.store.claim({ assignees: ["coder"], labels, host: "h" }, DISPATCHER);
+  const edited = await b.store.editTask(t.id, { needs: ["gpu", "arm", "gpu"] }, HUMAN);
+  assert.deepEqual(edited.needs, ["arm", "gpu"], "distinct and sorted, as create stores them");
+  assert.equal(await take(["macos"]), null, "the old label no longer takes it");
+  await assert.rejects(b.store.editTask(t.id, { needs: ["no spaces"] }, HUMAN), /label/);
+  assert.deepEqual(
+    (await b.store.getTask(t.id)).needs,
+    ["arm", "gpu"],
+    "a refusal changes nothing",
+  );
+  const { events } = await b.store.showTask(t.id);
+  assert.deepEqual(events.filter((e) => e.kind === "edited").map((e) => e.data), [{
+    fields: ["needs"],
+  }]);
+  await b.store.editTask(t.id, { needs: [] }, HUMAN);
+  assert.equal((await take([]))?.task.id, t.id, "needing nothing, any host takes it");
+});

@@ -183,7 +183,7 @@ conformance(
     const r = await b.store.doctor();
     assert.deepEqual(r, {
       ok: true,
-      path: b.location,
+      path: b.store.where,
       schema_version: SCHEMA_VERSION,
       problems: [],
       warnings: [],

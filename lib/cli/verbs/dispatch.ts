@@ -14,6 +14,7 @@ import { type CliContext, globals, session, UsageError } from "../context.ts";
 import { emit } from "../output.ts";
 import { collect } from "../parse.ts";
 import { DEFAULT_PORT, IDLE_TIMEOUT_HELP, parseIdleTimeout, parsePort, startWeb } from "./serve.ts";
+import { shownLocation } from "../../store/shown.ts";
 
 /** kanbanBinary is what workers call: $KANBAN_BIN, this binary, or the repo's dist/kanban. */
 export function kanbanBinary(env: Record<string, string | undefined>): string {
@@ -131,7 +132,7 @@ export function register(program: Command, ctx: CliContext): void {
       // config.toml is also reloaded when it changes; SIGHUP forces it (e.g. a prompt_file edit)
       process.on("SIGHUP", () => dispatcher.reloadConfig());
       log(
-        `dispatcher ${dispatcher.id} on ${board.path} (${
+        `dispatcher ${dispatcher.id} on ${shownLocation(board.path)} (${
           Object.keys(config.profiles).length
         } profile(s), config ${config.path ?? "defaults"})`,
       );

@@ -1,19 +1,25 @@
-/** `kanban edit ID` changes title, body or priority; `kanban assign ID PROFILE` the assignee. */
+/** `kanban edit ID` changes title, body, priority or needed labels; `kanban assign ID PROFILE` the assignee. */
 import type { Command } from "@commander-js/extra-typings";
 import { type CliContext, session, UsageError } from "../context.ts";
-import { parsePriority } from "../parse.ts";
+import { collect, parsePriority } from "../parse.ts";
 import { emit } from "../output.ts";
 import { taskLine } from "../render.ts";
 import { readBody } from "./create.ts";
 
 export function register(program: Command, ctx: CliContext): void {
   program.command("edit")
-    .description("change a task's title, body or priority")
+    .description("change a task's title, body, priority or the labels it needs")
     .argument("<id>", "task id or unique prefix")
     .option("--title <title>", "new title")
     .option("--body <markdown>", "new description")
     .option("--body-file <path>", "read the new description from a file (- for stdin)")
     .option("--priority <n>", "integer, higher first; or low|normal|high|urgent", parsePriority)
+    .option(
+      "--needs <label>",
+      "a label the host that runs it must offer (repeatable; replaces the task's labels)",
+      collect,
+    )
+    .option("--no-needs", "the task needs no labels (any host may run it)")
     .action(async (id, opts, cmd) => {
       using s = session(ctx, cmd);
       const body = await readBody(ctx, opts);
@@ -21,6 +27,7 @@ export function register(program: Command, ctx: CliContext): void {
         ...(opts.title !== undefined ? { title: opts.title } : {}),
         ...(body !== undefined ? { body } : {}),
         ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
+        ...(opts.needs !== undefined ? { needs: opts.needs === false ? [] : opts.needs } : {}),
       }, s.actor);
       emit(ctx, s.json, task, () => taskLine(task));
     });

@@ -9,6 +9,7 @@ import process from "node:process";
 import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import type { BoardRef } from "../../config/paths.ts";
 import { resolveBoard } from "../../config/paths.ts";
+import { shownLocation } from "../../store/shown.ts";
 import { DEFAULT_TIMEOUTS, serve } from "../../runtime.ts";
 import { KanbanError, NotFoundError, openStore, type Store } from "../../store/mod.ts";
 import { actorName, type CliContext, globals, UsageError } from "../context.ts";
@@ -177,7 +178,7 @@ export function register(program: Command, ctx: CliContext): void {
       if (globals(cmd).json) {
         ctx.stdout(`${
           JSON.stringify({
-            board: board.path,
+            board: shownLocation(board.path),
             url: web.url,
             login_url: web.loginUrl,
             token_file: web.tokenFile,
@@ -185,7 +186,7 @@ export function register(program: Command, ctx: CliContext): void {
         }\n`);
       } else {
         ctx.stdout(
-          `serving ${board.path} at ${web.url}\n` +
+          `serving ${shownLocation(board.path)} at ${web.url}\n` +
             `log in (the link works once): ${web.loginUrl}\n` +
             `API token: in ${web.tokenFile} (send "Authorization: Bearer <token>")\n`,
         );
@@ -241,7 +242,9 @@ export function registerLogin(program: Command, ctx: CliContext): void {
       if (r.status === 401) {
         throw new KanbanError(
           "unauthorized",
-          `The server at ${base.origin} refused the token of ${board.path}: it serves another ` +
+          `The server at ${base.origin} refused the token of ${
+            shownLocation(board.path)
+          }: it serves another ` +
             `board (choose it with --board or --db), or its token was rotated since`,
         );
       }

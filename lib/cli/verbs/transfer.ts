@@ -170,8 +170,8 @@ export function register(program: Command, ctx: CliContext): void {
       emit(
         ctx,
         s.json,
-        importSummary(r, s.store.path, from),
-        () => `Imported ${countsText(r.counts)} into ${s.store.path}`,
+        importSummary(r, s.store.where, from),
+        () => `Imported ${countsText(r.counts)} into ${s.store.where}`,
       );
     });
 }

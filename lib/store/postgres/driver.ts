@@ -23,6 +23,7 @@ import { transferQueries } from "./transfer.ts";
 import { ChangeMark, type ListenOptions } from "./mark.ts";
 import { migrate } from "./migrations.ts";
 import { type Pool, sqlState, type Tx as ReservedSql } from "./_sql.ts";
+import { shownLocation } from "../shown.ts";
 
 export interface PostgresOptions {
   /** Make the board's tables in an empty database (`kanban init`). */
@@ -56,15 +57,7 @@ interface Reader {
 const RETRYABLE = new Set(["40001", "40P01"]);
 
 /** redact hides a URL's password, for messages and logs. */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== "") u.password = "***";
-    return u.toString();
-  } catch {
-    return url.replace(/(\/\/[^:/@]*:)[^@]*@/, "$1***@");
-  }
-}
+export const redact = shownLocation;
 
 /** cannotOpen says why the server could not be reached or refused us, naming the board. */
 function cannotOpen(where: string, err: unknown): KanbanError {

@@ -42,6 +42,10 @@ export class SqliteDriver implements Driver {
     return this.#db.path;
   }
 
+  get where(): string {
+    return this.#db.path;
+  }
+
   /** The connection, for the SQLite driver's own maintenance code. */
   get db(): Db {
     return this.#db;
