@@ -6,7 +6,14 @@
 import assert from "node:assert/strict";
 import { binaryHome } from "./_binary.ts";
 import { SCHEMA_VERSION } from "../../lib/store/mod.ts";
-import { dropDatabase, emptyDatabase, PG_URL } from "../store/postgres/_pg.ts";
+import { randomBytes } from "node:crypto";
+import {
+  adminPool,
+  databaseUrl,
+  dropDatabase,
+  emptyDatabase,
+  PG_URL,
+} from "../store/postgres/_pg.ts";
 
 interface Task {
   id: string;
@@ -166,6 +173,45 @@ Deno.test({
     } finally {
       await dropDatabase(db.name);
       await dropDatabase(other.name);
+    }
+  },
+});
+
+Deno.test({
+  name: PG_URL === undefined
+    ? "dist/kanban runs a board under a role that only owns its database, no superuser (skipped: KANBAN_TEST_PG_URL unset; scripts/test starts a server)"
+    : "dist/kanban runs a board under a role that only owns its database, no superuser",
+  ignore: PG_URL === undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const id = randomBytes(5).toString("hex");
+    const role = `kb_role_${id}`;
+    const name = `kb_owned_${id}`;
+    const password = randomBytes(12).toString("hex");
+    const admin = adminPool();
+    await admin.unsafe(`CREATE ROLE ${role} LOGIN PASSWORD '${password}' NOSUPERUSER NOCREATEDB`);
+    try {
+      await admin.unsafe(`CREATE DATABASE ${name} OWNER ${role}`);
+      // PostgreSQL 15 and newer let only the database's owner create in its public schema
+      const url = new URL(databaseUrl(name));
+      url.username = role;
+      url.password = password;
+      using b = binaryHome();
+      const env = { KANBAN_DB: url.toString() };
+      b.json(["init"], env);
+      b.json(["create", "owned", "--assignee", "coder"], env);
+      const claim = b.json<{ task: Task; token: string }>(["claim", "--assignee", "coder"], env);
+      const done = b.json<Task>(["complete", "--summary", "ok"], {
+        ...env,
+        KANBAN_TASK: claim.task.id,
+        KANBAN_TOKEN: claim.token,
+      });
+      assert.equal(done.status, "done");
+      assert.equal(b.json<{ ok: boolean }>(["doctor"], env).ok, true);
+    } finally {
+      await dropDatabase(name);
+      await admin.unsafe(`DROP ROLE IF EXISTS ${role}`);
     }
   },
 });
