@@ -31,13 +31,32 @@ export interface LaunchInput {
 }
 
 /**
- * baseEnv is the dispatcher's environment without KANBAN_* (the run sets its own), and without
- * any variable whose value holds one of `secrets` (a DATABASE_URL naming the board's server).
+ * The database client's variables that carry a password (or where to find one): a worker of a
+ * server board gets none of them, nor anything holding PGPASSWORD's value. A worker that needs a
+ * database of its own gets its credentials from its profile's `env`.
  */
-function baseEnv(env: Env, secrets: readonly string[]): Record<string, string> {
+const PASSWORD_VARS: ReadonlySet<string> = new Set(["PGPASSWORD", "PGPASSFILE"]);
+
+/** serverSecrets: what a worker of a server board must never see, from its location and env. */
+function serverSecrets(location: string, env: Env): string[] {
+  const password = env["PGPASSWORD"] ?? "";
+  return [...boardSecrets(location), ...(password.length >= 4 ? [password] : [])];
+}
+
+/**
+ * baseEnv is the dispatcher's environment without KANBAN_* (the run sets its own); for a server
+ * board (`secrets` not null) also without PASSWORD_VARS and any variable whose value holds one of
+ * `secrets` (a DATABASE_URL naming the board's server).
+ */
+function baseEnv(env: Env, secrets: readonly string[] | null): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined || k.startsWith("KANBAN_")) continue;
+    if (secrets === null) {
+      out[k] = v;
+      continue;
+    }
+    if (PASSWORD_VARS.has(k)) continue;
     if (secrets.some((s) => v.includes(s))) continue;
     out[k] = v;
   }
@@ -74,7 +93,7 @@ export function launchPlan(i: LaunchInput): LaunchPlan {
   // socket stands in for it there: its folder is the one a sandbox must let the worker reach).
   const board = socket ?? i.board.path;
   const env: Record<string, string> = {
-    ...baseEnv(i.env, socket === null ? [] : boardSecrets(i.board.path)),
+    ...baseEnv(i.env, socket === null ? null : serverSecrets(i.board.path, i.env)),
     ...i.profile.env,
     PATH: `${dirname(i.bin)}:${i.profile.env["PATH"] ?? i.env["PATH"] ?? "/usr/bin:/bin"}`,
     ...encodeWorkerEnv({

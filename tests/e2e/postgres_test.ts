@@ -215,3 +215,34 @@ Deno.test({
     }
   },
 });
+
+const PG_CA = Deno.env.get("KANBAN_TEST_PG_CA") || undefined;
+const PUBLIC_CAS = "/etc/ssl/certs/ca-certificates.crt";
+
+Deno.test({
+  name: PG_URL === undefined || PG_CA === undefined
+    ? "dist/kanban reaches a PostgreSQL board over TLS and verifies the server (skipped: KANBAN_TEST_PG_URL or KANBAN_TEST_PG_CA unset; scripts/test starts a server with a certificate when openssl is installed)"
+    : "dist/kanban reaches a PostgreSQL board over TLS and verifies the server",
+  ignore: PG_URL === undefined || PG_CA === undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const db = await emptyDatabase();
+    try {
+      using b = binaryHome();
+      const tls = (params: string) => ({ KANBAN_DB: `${db.url}?${params}` });
+      const verified = tls(`sslmode=verify-full&sslrootcert=${PG_CA}`);
+      b.json(["init"], verified);
+      const made = b.json<Task>(["create", "over tls"], verified);
+      assert.equal(b.json<Task[]>(["list"], tls("sslmode=require"))[0]?.id, made.id);
+
+      // a server whose certificate the given CAs did not sign is refused, naming the board
+      const other = b.kanban(["list"], tls(`sslmode=verify-full&sslrootcert=${PUBLIC_CAS}`));
+      assert.notEqual(other.code, 0);
+      assert.match(other.stderr, /Cannot open the board at ".*": self[- ]signed certificate/);
+      assert.ok(!other.stderr.includes(new URL(db.url).password), "no password in the error");
+    } finally {
+      await dropDatabase(db.name);
+    }
+  },
+});

@@ -246,6 +246,10 @@ Deno.test({
         // what an operator's environment may hold: never passed on to a worker
         DATABASE_URL: db.url,
         KANBAN_DB: db.url,
+        // the client's own password variables (the URL's password wins for the dispatcher)
+        PGPASSWORD: "another-secret-of-the-operator",
+        PGPASSFILE: join(b.home, "pgpass"),
+        REPORTING_DSN: "host=db password=another-secret-of-the-operator",
       };
       const d = dispatch([], env);
       try {
@@ -263,6 +267,7 @@ Deno.test({
       assert.equal(workerEnv.includes(password), false, "the password is in the worker's env");
       assert.equal(workerEnv.includes(new URL(db.url).password), false);
       assert.doesNotMatch(workerEnv, /postgres(ql)?:\/\//);
+      assert.doesNotMatch(workerEnv, /^PGPASS(WORD|FILE)=|another-secret-of-the-operator/m);
       for (const name of ["show", "heartbeat", "comment", "create", "complete"]) {
         assert.equal(call(out.coder, name).code, 0, `${name}: ${call(out.coder, name).stdout}`);
       }
