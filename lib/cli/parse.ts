@@ -50,7 +50,10 @@ export function parseJsonObject(text: string, what: string): Record<string, unkn
   return value as Record<string, unknown>;
 }
 
-/** collect makes a repeatable option accumulate its values. */
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
+/**
+ * collect makes a repeatable option accumulate its values. An option with a `--no-` twin starts
+ * again after it (`--no-needs --needs gpu` is just gpu): Commander then passes `false`.
+ */
+export function collect(value: string, previous: string[] | boolean = []): string[] {
+  return [...(Array.isArray(previous) ? previous : []), value];
 }

@@ -83,3 +83,20 @@ Deno.test("create --body-file - reads the body from standard input", async () =>
   );
   assert.equal(r.json()["body"], "line 1\nline 2\n");
 });
+
+Deno.test("edit --needs replaces a task's labels, --no-needs clears them, the last one wins", async () => {
+  using h = await cliHome();
+  const id = await create(h, "ios build");
+  const needs = async (...flags: string[]) => {
+    const r = await h.run(["edit", id, ...flags, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    return r.json()["needs"];
+  };
+  assert.deepEqual(await needs("--needs", "macos", "--needs", "arm"), ["arm", "macos"]);
+  assert.deepEqual(await needs("--needs", "gpu", "--no-needs"), []);
+  assert.deepEqual(await needs("--no-needs", "--needs", "gpu"), ["gpu"]);
+  const bad = await h.run(["edit", id, "--no-needs", "--needs", ""]);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /label/);
+  assert.deepEqual(await needs("--priority", "high"), ["gpu"], "a refused edit changed nothing");
+});
