@@ -26,7 +26,7 @@ import { mergeReport, type PassReport, summary } from "./report.ts";
 import { boardFileProblem, configChanges, fileIdentity, fileStamp } from "./reload.ts";
 import { pause } from "../pause.ts";
 import { socketPathFor, workerAccess, WorkerSocket } from "./worker_socket.ts";
-import { CutoffService } from "./services/cutoff.ts";
+import { cutoffAt, cutoffRenewFirst, CutoffService } from "./services/cutoff.ts";
 import {
   type Clock,
   type Kept,
@@ -34,6 +34,7 @@ import {
   passServices,
   readNow,
   type Service,
+  type Worker,
   WorkerTable,
 } from "./services/mod.ts";
 
@@ -107,6 +108,10 @@ export class Dispatcher {
   /** Stops this host's workers whose leases it could not renew (runs whether passes fail or not). */
   readonly #cutoff: CutoffService;
   #cutoffTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The monotonic ms the cutoff timer fires at (Infinity while it is not armed). */
+  #cutoffTimerAt = Infinity;
+  /** run()'s loop is on: the cutoff timer is kept armed only then (not for a lone runOnce()). */
+  #looping = false;
   /** A pass is in progress (it may be waiting for an unreachable board). */
   #inPass = false;
   #draining = false;
@@ -149,6 +154,7 @@ export class Dispatcher {
       containment: this.containment,
       log,
       wake: () => this.#wakeUp(),
+      added: (w) => this.#workerAdded(w),
     });
     this.#lease = new LeaseService({
       store: options.store,
@@ -286,6 +292,7 @@ export class Dispatcher {
   /** #passes is run()'s loop: a pass, then a wait for the timer or a wake-up, until drained. */
   async #passes(signal: AbortSignal, onPass?: (r: PassReport) => void): Promise<void> {
     let failures = 0;
+    this.#looping = true;
     for (;;) {
       if (signal.aborted) this.#draining = true;
       this.#checkBoardFile();
@@ -318,6 +325,7 @@ export class Dispatcher {
       if (this.#draining && this.#workers.size === 0) break;
       await this.#waitForWake(interval, signal);
     }
+    this.#looping = false;
     this.#disarmCutoff();
     await this.settle();
     retire(this.containment);
@@ -351,26 +359,59 @@ export class Dispatcher {
 
   /**
    * #guardCutoff runs the cutoff service now and arms its timer for the next cutoff. Passes
-   * renew every third of a lease, well before a cutoff; when the timer fires between passes it wakes the loop, whose pass tries
-   * to renew first (a healthy board is never cut off by timing); when it fires during a pass,
-   * that pass is stuck on the board and the cutoff runs at once. It never needs the board.
+   * renew every third of a lease, well before a cutoff; see #cutoffDue for when the timer fires.
+   * It never needs the board.
    */
   async #guardCutoff(): Promise<void> {
     await this.#cutoff.runOnce(readNow(this.#clock));
     this.#disarmCutoff();
     const next = this.#cutoff.next();
-    if (next === null) return;
-    const ms = Math.max(0, Math.ceil(next - this.#clock.mono()));
+    if (next !== null) this.#armCutoff(next, () => this.#cutoffDue());
+  }
+
+  /**
+   * #cutoffDue: the timer found a cutoff due. During a pass, that pass is stuck on the board:
+   * the cutoff runs at once. Between passes it wakes the loop, whose pass tries to renew first
+   * (a healthy board is never cut off by timing); should that pass get stuck on the board too,
+   * the cutoff runs all the same, cutoffRenewFirst later.
+   */
+  #cutoffDue(): void {
+    if (this.#inPass) {
+      void this.#guardCutoff();
+      return;
+    }
+    this.#wakeUp();
+    const at = this.#clock.mono() + this.#cutoff.renewFirst();
+    this.#armCutoff(at, () => void this.#guardCutoff());
+  }
+
+  /**
+   * #workerAdded arms the cutoff timer for a worker just spawned or adopted: the pass that
+   * added it, which would arm it when it ends, may be stuck on the board. A worker adopted with
+   * its cutoff already past gets that pass's renewal first (cutoffRenewFirst).
+   */
+  #workerAdded(w: Worker): void {
+    if (!this.#looping) return;
+    const at = Math.max(cutoffAt(w), this.#clock.mono() + cutoffRenewFirst(w.leaseMs));
+    this.#armCutoff(at, () => this.#cutoffDue());
+  }
+
+  /** #armCutoff makes the cutoff timer fire by monotonic `at` (one armed earlier stays). */
+  #armCutoff(at: number, fire: () => void): void {
+    if (this.#cutoffTimer !== null && this.#cutoffTimerAt <= at) return;
+    this.#disarmCutoff();
+    this.#cutoffTimerAt = at;
     this.#cutoffTimer = setTimeout(() => {
       this.#cutoffTimer = null;
-      if (this.#inPass) void this.#guardCutoff();
-      else this.#wakeUp();
-    }, ms);
+      this.#cutoffTimerAt = Infinity;
+      fire();
+    }, Math.max(0, Math.ceil(at - this.#clock.mono())));
   }
 
   #disarmCutoff(): void {
     if (this.#cutoffTimer !== null) clearTimeout(this.#cutoffTimer);
     this.#cutoffTimer = null;
+    this.#cutoffTimerAt = Infinity;
   }
 
   /** reloadConfig asks for config.toml to be read again before the next pass (SIGHUP). */

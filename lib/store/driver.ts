@@ -28,6 +28,16 @@ export interface DriverInfo {
   version: string;
 }
 
+/** How a write transaction runs (Driver.tx). */
+export interface TxOptions {
+  /**
+   * Between its queries the transaction waits on more than the board (an import reading its
+   * input): a server's driver lets it sit idle as long as that takes, where it otherwise has
+   * the server end a transaction idle past the busy timeout (lib/store/postgres/driver.ts).
+   */
+  waitsOnInput?: boolean;
+}
+
 export interface Driver {
   /** Which driver this is ("sqlite"). */
   readonly kind: string;
@@ -36,7 +46,7 @@ export interface Driver {
   /** The location as it may be shown: a server URL without its password. */
   readonly where: string;
   /** Runs `fn` in one write transaction; rolls back when it throws. */
-  tx<T>(fn: (q: Queries) => Promise<T>): Promise<T>;
+  tx<T>(fn: (q: Queries) => Promise<T>, options?: TxOptions): Promise<T>;
   /** Runs `fn` in one read snapshot. */
   read<T>(fn: (q: Queries) => Promise<T>): Promise<T>;
   /**

@@ -474,5 +474,5 @@ export async function importBoard(
       );
     }
     return { header, counts: imp.counts, sequences };
-  });
+  }, { waitsOnInput: true }); // the input may pause (a pipe from another host, a slow disk)
 }

@@ -7,8 +7,9 @@
  * on a timer of its own set to the next deadline (a pass may be stuck waiting for the board).
  *
  * A worker whose lease went unrenewed for `lease - margin` is stopped: SIGTERM, and SIGKILL
- * after a grace that ends, at the latest, half a margin before the lease can expire (see
- * cutoffMargin and cutoffGrace). Its run is ended later, by the reap service, once the board
+ * after a grace that ends, at the latest, half a margin before the lease can expire, or a
+ * quarter when the stop first waited for a pass to renew (see cutoffMargin, cutoffGrace and
+ * cutoffRenewFirst). Its run is ended later, by the reap service, once the board
  * is back: as `lost` if the run is still this worker's, and not touched at all if another
  * host ended or re-assigned it meanwhile.
  */
@@ -41,11 +42,22 @@ export function cutoffMargin(leaseMs: number): number {
 
 /**
  * cutoffGrace is the SIGTERM-to-SIGKILL grace of a cutoff stop: stop_grace, but at most half
- * the margin, so that SIGKILL is sent at least half a margin before the lease can expire
- * (the other half absorbs a late check and the kill itself).
+ * the margin, so that SIGKILL is sent at least half a margin before the lease can expire (a
+ * quarter after waiting for a renewal, cutoffRenewFirst; the rest absorbs a late check and the
+ * kill itself).
  */
 export function cutoffGrace(leaseMs: number, stopGraceMs: number): number {
   return Math.min(stopGraceMs, cutoffMargin(leaseMs) / 2);
+}
+
+/**
+ * cutoffRenewFirst is how long a due cutoff may wait for a pass to renew the lease first (the
+ * dispatcher's timer found it due between passes, or a worker was adopted with its cutoff
+ * already past): a quarter of the margin. With the grace (at most half the margin), SIGKILL
+ * still comes at least a quarter of the margin before the lease can expire.
+ */
+export function cutoffRenewFirst(leaseMs: number): number {
+  return cutoffMargin(leaseMs) / 4;
 }
 
 /** cutoffAt is the monotonic ms at which `w` is stopped unless its lease is renewed first. */
@@ -89,6 +101,17 @@ export class CutoffService implements Service<CutoffReport> {
       });
     }
     return Promise.resolve(report);
+  }
+
+  /** renewFirst is the shortest cutoffRenewFirst among the running workers (0 without any). */
+  renewFirst(): number {
+    let ms: number | null = null;
+    for (const w of this.#d.workers.all()) {
+      if (w.exit !== null || w.stop) continue;
+      const t = cutoffRenewFirst(w.leaseMs);
+      if (ms === null || t < ms) ms = t;
+    }
+    return ms ?? 0;
   }
 
   /** next is the monotonic ms of the next cutoff among the running workers, or null. */

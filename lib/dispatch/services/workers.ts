@@ -73,6 +73,8 @@ export interface WorkerTableDeps {
   log: (line: string) => void;
   /** Called when a worker's state changed outside a pass (it exited, its stop finished). */
   wake: () => void;
+  /** Called when a worker enters the table (spawned or adopted), before its pass ends. */
+  added?: (w: Worker) => void;
 }
 
 export class WorkerTable {
@@ -97,6 +99,7 @@ export class WorkerTable {
 
   set(w: Worker): void {
     this.#workers.set(w.runId, w);
+    this.#d.added?.(w);
   }
 
   delete(runId: number): void {

@@ -7,6 +7,12 @@
  *   touch nothing but the database (and the clock and random ids, which are simply read
  *   again), so running one again is safe. It gives up with BusyError, as SQLite's writer does,
  *   once the busy timeout has passed.
+ * - A write transaction sits idle (the server waiting for our next query) for at most the busy
+ *   timeout: a client cut off mid-transaction (its packets dropped, the server never told)
+ *   would otherwise hold its row locks for as long as the server keeps the connection, hours
+ *   without keepalives, and every other host's write to those rows (taking the lead from it,
+ *   ending its expired runs) would wait as long. The server itself ends such a transaction
+ *   (and its session), needing nothing from the silent client; nothing of it lands.
  * - `read` is one `REPEATABLE READ READ ONLY` snapshot.
  * - The board opens lazily: `openStore` is synchronous, so the first call connects and
  *   applies pending migrations (lib/store/postgres/migrations.ts), and every later call waits
@@ -14,7 +20,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import postgres from "postgres";
-import type { Driver, DriverInfo, Queries } from "../driver.ts";
+import type { Driver, DriverInfo, Queries, TxOptions } from "../driver.ts";
 import { BusyError, KanbanError, NotFoundError } from "../errors.ts";
 import { adminQueries } from "./admin.ts";
 import { coreQueries } from "./core.ts";
@@ -28,7 +34,10 @@ import { shownLocation } from "../shown.ts";
 export interface PostgresOptions {
   /** Make the board's tables in an empty database (`kanban init`). */
   create?: boolean;
-  /** How long a writer keeps retrying serialization failures before it gives up, in ms. */
+  /**
+   * How long a writer keeps retrying serialization failures before it gives up, in ms; also
+   * how long the server lets a write transaction of ours sit idle before it ends it.
+   */
   busyTimeoutMs?: number;
   /**
    * Refuse writes outside `tx` (a confined worker's connection): `read` and `exclusive` are
@@ -134,12 +143,13 @@ export class PostgresDriver implements Driver {
     });
   }
 
-  async tx<T>(fn: (q: Queries) => Promise<T>): Promise<T> {
+  async tx<T>(fn: (q: Queries) => Promise<T>, options: TxOptions = {}): Promise<T> {
     await this.#open();
     const start = Date.now();
+    const idleMs = options.waitsOnInput ? null : this.#busyTimeoutMs;
     for (let attempt = 1;; attempt++) {
       try {
-        const result = await this.#transaction(WRITE, fn);
+        const result = await this.#transaction(WRITE, fn, idleMs);
         this.#mark.bump();
         return result;
       } catch (err) {
@@ -211,14 +221,25 @@ export class PostgresDriver implements Driver {
    * #transaction runs `fn` in one transaction on a connection reserved for it. BEGIN is not
    * awaited: it goes out in one round trip with the first query (the connection runs them in
    * order, and a failed BEGIN fails what follows). A transaction the server aborted answers
-   * COMMIT with ROLLBACK: that is an error here, never a silent loss.
+   * COMMIT with ROLLBACK: that is an error here, never a silent loss. `idleMs`: how long the
+   * server lets it sit idle before it ends it (null: as long as it likes); sent with BEGIN.
    */
-  async #transaction<T>(mode: string, fn: (q: Queries) => Promise<T>): Promise<T> {
+  async #transaction<T>(
+    mode: string,
+    fn: (q: Queries) => Promise<T>,
+    idleMs: number | null = null,
+  ): Promise<T> {
     const c = await this.#pool.reserve();
     let open = true;
     try {
       const begin = c.unsafe(`BEGIN ${mode}`);
       begin.catch(() => {}); // reported by the queries after it, or by the await below
+      if (idleMs !== null) {
+        const limit = c.unsafe(
+          `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1, Math.round(idleMs))}`,
+        );
+        limit.catch(() => {}); // as BEGIN's
+      }
       const result = await fn(this.#queries(c));
       await begin;
       const done = await c.unsafe("COMMIT");

@@ -11,6 +11,7 @@ import {
   cutoffAt,
   cutoffGrace,
   cutoffMargin,
+  cutoffRenewFirst,
   CutoffService,
 } from "../../../lib/dispatch/services/cutoff.ts";
 import { LivenessService } from "../../../lib/dispatch/services/liveness.ts";
@@ -66,6 +67,10 @@ Deno.test("the margin and grace of a cutoff fit inside every lease", () => {
     assert.ok(margin <= lease / 2 && margin >= Math.min(2_000, lease / 2), String(lease));
     assert.ok(lease - margin > lease / 3, "renewals (every third of a lease) come first");
     assert.ok(cutoffGrace(lease, 600_000) <= margin / 2, "SIGKILL half a margin before expiry");
+    assert.ok(
+      cutoffRenewFirst(lease) + cutoffGrace(lease, 600_000) <= margin * 3 / 4,
+      "a quarter of a margin before expiry after waiting for a renewal",
+    );
   }
 });
 
