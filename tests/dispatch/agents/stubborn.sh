@@ -1,7 +1,12 @@
 #!/bin/sh
-# Fake agent: ignores SIGTERM (only SIGKILL stops it) and leaves a grandchild running.
+# Fake agent: ignores SIGTERM (only SIGKILL stops it) and leaves a grandchild running. Bounded:
+# both give up after 5 minutes, the loop sooner once its workspace is gone.
 trap '' TERM
-sleep 1000 &
+sleep 300 &
 echo "$!" > "$KANBAN_WORKSPACE/grandchild.pid"
 echo "started grandchild $!"
-while :; do sleep 1; done
+i=0
+while [ -d "$KANBAN_WORKSPACE" ] && [ "$i" -lt 300 ]; do
+  i=$((i + 1))
+  sleep 1
+done
