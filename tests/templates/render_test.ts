@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ValidationError } from "../../lib/store/mod.ts";
 import { parseTemplate, readTemplate } from "../../lib/templates/template.ts";
@@ -167,4 +167,29 @@ Deno.test("the example templates in docs/templates validate", () => {
     assert.equal(`${t.name}.toml`, f);
     checkTemplate(t);
   }
+});
+
+Deno.test("docs/templates.md: its example validates, and its errors are the ones kanban gives", () => {
+  const doc = readFileSync(
+    fileURLToPath(new URL("../../docs/templates.md", import.meta.url)),
+    "utf8",
+  );
+  const toml = /```toml\n([\s\S]*?)```/.exec(doc)![1]!;
+  const text = toml.replace('name = "release"\n', "");
+  const ok = checkTemplate(parseTemplate(text, "release.toml"));
+  assert.deepEqual(ok.nodes.map((n) => n.id), ["implement", "review", "release"]);
+  const shown = /```\n(kanban: release\.toml: [\s\S]*?)```/.exec(doc)![1]!.trim().split("\n");
+  const mistakes: [string, string][] = [
+    ['role = "reviewer"', 'role = "reviewr"'],
+    ['title = "Implement: {{change}}"', 'title = "Implement: {{chnage}}"'],
+    ['workspace = "worktree"', 'workspace = "worktree"\nafter = ["review"]'],
+  ];
+  assert.equal(shown.length, mistakes.length);
+  mistakes.forEach(([from, to], i) => {
+    assert.ok(text.includes(from), from);
+    assert.throws(
+      () => checkTemplate(parseTemplate(text.replace(from, to), "release.toml")),
+      (err: Error) => `kanban: ${err.message}` === shown[i],
+    );
+  });
 });
