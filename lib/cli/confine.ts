@@ -65,11 +65,17 @@ export const IN_WORKER: Readonly<Record<string, Rule>> = {
   unarchive: "task",
   reopen: "task",
   mcp: "task",
+  // A template run creates its tasks as the run's follow-ups (the store confines them alike).
+  "template run": "task",
   // Not the board: kanban's own skill files (fixed text) and shell completion scripts.
   "skills list": "local",
   "skills show": "local",
   "skills install": "local",
   completions: "local",
+  // Template files: read and filled in, the board untouched.
+  "template list": "local",
+  "template validate": "local",
+  "template show": "local",
 };
 
 /** Why the administrative verbs are refused, for the error message. */

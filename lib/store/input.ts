@@ -11,6 +11,8 @@ import { PRIORITY_MAX, PRIORITY_MIN, PRIORITY_NAMES, PRIORITY_WORDS } from "./pr
 export const BODY_MAX_BYTES = 1024 * 1024;
 export const TEXT_MAX_CHARS = 20_000;
 export const METADATA_MAX_BYTES = 64 * 1024;
+/** The longest idempotency key (the schema's CHECK says the same). */
+export const KEY_MAX_CHARS = 200;
 /** The furthest a JavaScript Date reaches either side of 1970 (ms): times past it have no ISO form. */
 export const MAX_TIME_MS = 8.64e15;
 
@@ -122,10 +124,12 @@ export const CreateTaskInput = z.object({
     .max(MAX_TIME_MS, "not_before is out of range").nullish(),
   review_required: z.boolean().default(false),
   idempotency_key: z.string().trim().min(1, "idempotency key is empty")
-    .max(200, "idempotency key is longer than 200 characters").nullish(),
+    .max(KEY_MAX_CHARS, `idempotency key is longer than ${KEY_MAX_CHARS} characters`).nullish(),
   created_by: z.string().trim().min(1).max(100).optional(),
 });
 export type CreateTaskInput = z.input<typeof CreateTaskInput>;
+/** A CreateTaskInput as parse() returns it: defaults filled in, workspace and priority read. */
+export type ParsedCreateTask = z.output<typeof CreateTaskInput>;
 
 export const EditTaskInput = z.object({
   title: title.optional(),

@@ -50,6 +50,18 @@ export {
 export { type ContextCaps, DEFAULT_CAPS, type WorkerContext } from "./context.ts";
 export type { ListFilter } from "./tasks.ts";
 export type { LinkResult } from "./links.ts";
+export {
+  checkGraph,
+  type CreateGraphInput,
+  GRAPH_KEY_MAX_CHARS,
+  GRAPH_MAX_BYTES,
+  GRAPH_MAX_EDGES,
+  GRAPH_MAX_NODES,
+  type GraphNodeInput,
+  type GraphResult,
+  type GraphTaskInput,
+  REF_MAX_CHARS,
+} from "./graph.ts";
 export type {
   ClaimOptions,
   EndRunInput,

@@ -21,6 +21,7 @@ import {
   listTasks,
   waitingOn,
 } from "./tasks.ts";
+import { createGraph, type CreateGraphInput, type GraphResult } from "./graph.ts";
 import { link, type LinkResult, unlink, type WaitsFor, waitsFor } from "./links.ts";
 import { handoffs } from "./handoffs.ts";
 import {
@@ -244,6 +245,16 @@ export class Store {
    */
   createTasks(inputs: readonly CreateTaskInput[], actor: Actor): Promise<CreateResult[]> {
     return this.#write((k) => createTasks(k, inputs, actor));
+  }
+
+  /**
+   * createGraph creates a graph of tasks (lib/store/graph.ts) in one transaction: every node's
+   * task, waiting for the tasks of the nodes in its `after`. Idempotent by key: the same key
+   * and input return the same tasks (`created: false`), the same key with other input is
+   * refused (`key_conflict`); on any refusal nothing is written.
+   */
+  createGraph(input: CreateGraphInput, actor: Actor): Promise<GraphResult> {
+    return this.#write((k) => createGraph(k, input, actor));
   }
 
   getTask(ref: string): Promise<Task> {

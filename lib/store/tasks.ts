@@ -1,9 +1,9 @@
 /** Task creation, reading, listing and plain edits (no status changes beyond creation). */
 import { randomBytes } from "node:crypto";
-import { type TaskRow, toTask, toTaskSummary } from "./_rows.ts";
+import { type RunRow, type TaskRow, toTask, toTaskSummary } from "./_rows.ts";
 import { appendEvent, EVENT_KIND, type Kernel, resolveTask } from "./_kernel.ts";
 import { ConflictError, ValidationError } from "./errors.ts";
-import { CreateTaskInput, EditTaskInput, name, parse } from "./input.ts";
+import { CreateTaskInput, EditTaskInput, name, parse, type ParsedCreateTask } from "./input.ts";
 import { derivedStatus, timeStatus } from "./readiness.ts";
 import { addLink } from "./links.ts";
 import { fenceOrigin } from "./runs.ts";
@@ -32,8 +32,24 @@ export async function createTask(
 ): Promise<CreateResult> {
   const input = parse(CreateTaskInput, raw, "task");
   const origin = await fenceOrigin(k, actor, "create a task");
+  return insertTask(k, input, input.parents, actor, origin);
+}
+
+/**
+ * insertTask is createTask after its checks: `input` parsed, `parentRefs` (ids or prefixes)
+ * in place of `input.parents`, `origin` the worker's run that fenceOrigin returned (or null).
+ * `extra` joins the `created` event's data (a graph's node records its key and fingerprint).
+ */
+export async function insertTask(
+  k: Kernel,
+  input: ParsedCreateTask,
+  parentRefs: readonly string[],
+  actor: Actor,
+  origin: RunRow | null,
+  extra: Record<string, unknown> = {},
+): Promise<CreateResult> {
   const parents: string[] = [];
-  for (const ref of input.parents) {
+  for (const ref of parentRefs) {
     const parent = await resolveTask(k, ref);
     if (parents.includes(parent.id)) continue;
     if (parent.status === "archived" && parent.archived_from !== "done") {
@@ -98,6 +114,7 @@ export async function createTask(
     to: task.status,
     ...(parents.length > 0 ? { parents } : {}),
     ...(origin ? { origin_task: origin.task_id, origin_run: origin.id } : {}),
+    ...extra,
   });
   return { task: toTask(task), created: true };
 }

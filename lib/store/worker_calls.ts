@@ -32,6 +32,7 @@ export const WORKER_METHODS = [
   "changeMark",
   // task writes, confined and audited by the store (lib/store/confine.ts)
   "createTask",
+  "createGraph",
   "editTask",
   "assignTask",
   "link",

@@ -89,6 +89,27 @@ Deno.test("the worker socket answers a worker's reads and writes as the store do
   assert.ok(after instanceof StaleLeaseError);
 });
 
+Deno.test("the worker socket creates a task graph as the store does, once per key", async () => {
+  await using s = await served();
+  const graph = (title: string) => ({
+    key: "plan-1",
+    nodes: [
+      { ref: "a", task: { title } },
+      { ref: "b", task: { title: "b" }, after: ["a"] },
+    ],
+  });
+  const made = await s.remote.createGraph(graph("a"), s.actor);
+  assert.equal(made.created, true);
+  assert.deepEqual(made.tasks.map((t) => t.task.status), ["ready", "todo"]);
+  const again = await s.remote.createGraph(graph("a"), s.actor);
+  assert.deepEqual(again, { ...made, created: false });
+  const other = await failure(s.remote.createGraph(graph("another a"), s.actor));
+  assert.ok(other instanceof KanbanError);
+  assert.equal(other.code, "key_conflict");
+  const runs = (await s.store.showTask(s.mine.id)).runs;
+  assert.deepEqual(runs[0]!.created_tasks.map((t) => t.id), made.tasks.map((t) => t.task.id));
+});
+
 Deno.test("the worker socket refuses a write to another task with the error of a direct worker", async () => {
   await using s = await served();
   using direct = s.direct();

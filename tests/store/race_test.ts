@@ -97,3 +97,26 @@ conformance(
     assert.deepEqual(await b.store.checkInvariants(), []);
   },
 );
+
+conformance(
+  "createGraph() with one key from 8 racing processes makes one graph, returned to all",
+  async (drv) => {
+    await using b = await drv.fresh();
+    using tmp = tempDir();
+    const workers = Array.from({ length: PROCESSES }, (_, i) => `worker-${i}`);
+    const results = await race(
+      "./_creator.ts",
+      workers.map((w) => [b.location, w, "release-7", "graph"]),
+      join(tmp.dir, "go"),
+    );
+    const reports = results.map((r, i) => {
+      assert.equal(r.code, 0, `creator ${i} failed:\n${r.stderr}`);
+      return r.lines[0]!;
+    });
+    const graphs = new Set(reports.map((r) => JSON.stringify(r["ids"])));
+    assert.equal(graphs.size, 1, `all creators report the same tasks: ${[...graphs].join(" ")}`);
+    assert.equal(reports.filter((r) => r["created"] === true).length, 1, "exactly one created it");
+    assert.equal((await b.store.listTasks({ archived: true })).length, 3);
+    assert.deepEqual(await b.store.checkInvariants(), []);
+  },
+);

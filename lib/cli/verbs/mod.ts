@@ -28,6 +28,7 @@ import * as serve from "./serve.ts";
 import * as diff from "./diff.ts";
 import * as inbox from "./inbox.ts";
 import * as transfer from "./transfer.ts";
+import * as template from "./template.ts";
 
 export type Register = (program: Command, ctx: CliContext) => void;
 
@@ -39,6 +40,7 @@ export const VERBS: Register[] = [
   show.register,
   edit.register, // edit, assign
   link.register, // link, unlink
+  template.register, // template list, validate, show, run
   claim.register,
   report.register, // heartbeat, comment, complete, block
   move.register, // unblock, promote, cancel, archive, unarchive, reopen, review

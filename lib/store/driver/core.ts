@@ -108,6 +108,12 @@ export interface CoreQueries {
   /** The task (not archived) holding an idempotency key. */
   taskWithKey(key: string): Promise<TaskRow | undefined>;
   /**
+   * The tasks (not archived) whose idempotency key k has `from <= k < to`, compared as bytes
+   * (UTF-8), in key order, at most `limit`: the tasks of one key prefix, by the unique index
+   * (createGraph reads a graph's tasks, keyed `<key>/<ref>`, as the range `<key>/` to `<key>0`).
+   */
+  tasksWithKeyBetween(from: string, to: string, limit: number): Promise<TaskRow[]>;
+  /**
    * taskUpdate sets columns of a task, only if it is still in `ifStatus` when one is given;
    * returns the row as updated, or undefined when nothing matched.
    */

@@ -91,6 +91,8 @@ export interface ReadQueries {
   parentsByCompletion(child: string): Promise<{ id: string; title: string; status: Status }[]>;
   /** The `data` of a task's newest `completed` event (JSON text), undefined when none. */
   completionData(taskId: string): Promise<string | undefined>;
+  /** The `data` of each task's `created` event (JSON text), for the tasks of `ids` that have one. */
+  creationData(ids: readonly string[]): Promise<{ id: string; data: string }[]>;
   /** How many comments a task has. */
   commentCount(taskId: string): Promise<number>;
 

@@ -174,6 +174,11 @@ export function coreQueries(t: Tx): CoreQueries {
       first(
         t<TaskRow[]>`SELECT * FROM tasks WHERE idempotency_key = ${key} AND status <> 'archived'`,
       ),
+    // idempotency_key is COLLATE "C" (migration 001): the range compares bytes, as SQLite does
+    tasksWithKeyBetween: (from, to, limit) =>
+      t<TaskRow[]>`SELECT * FROM tasks
+        WHERE idempotency_key >= ${from} AND idempotency_key < ${to} AND status <> 'archived'
+        ORDER BY idempotency_key LIMIT ${count(limit)}`,
     taskUpdate: async (id, set, ifStatus) => {
       const sets = setClause(t, set, TASK_COLUMNS);
       const guard = ifStatus === undefined ? t`` : t`AND status = ${ifStatus}`;

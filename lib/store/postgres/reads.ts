@@ -149,6 +149,15 @@ export function readQueries(t: Tx): ReadQueries {
     completionData: async (taskId) =>
       (await first(t<{ data: string }[]>`SELECT data FROM task_events
         WHERE task_id = ${taskId} AND kind = 'completed' ORDER BY id DESC LIMIT 1`))?.data,
+    creationData: (ids) => {
+      if (ids.length === 0) return Promise.resolve([]);
+      // the created event is a task's first: each lookup stops there, on (task_id, id)
+      return t<{ id: string; data: string }[]>`SELECT id, data FROM (
+          SELECT j.id, (SELECT e.data FROM task_events e
+            WHERE e.task_id = j.id AND e.kind = 'created' ORDER BY e.id LIMIT 1) AS data
+          FROM unnest(${ids as string[]}::text[]) AS j(id)
+        ) c WHERE data IS NOT NULL`;
+    },
     commentCount: async (taskId) =>
       (await first(t<{ n: number }[]>`SELECT count(*) AS n FROM task_comments
         WHERE task_id = ${taskId}`))!.n,

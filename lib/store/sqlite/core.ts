@@ -205,6 +205,15 @@ export function coreQueries(db: Db): CoreQueries {
     },
     taskWithKey: (key) =>
       one<TaskRow>("SELECT * FROM tasks WHERE idempotency_key = ? AND status <> 'archived'", key),
+    tasksWithKeyBetween: (from, to, limit) =>
+      db.all<TaskRow>(
+        `SELECT * FROM tasks
+         WHERE idempotency_key >= ? AND idempotency_key < ? AND status <> 'archived'
+         ORDER BY idempotency_key LIMIT ?`,
+        from,
+        to,
+        limit,
+      ),
     taskUpdate: (id, set, ifStatus) => {
       const [sets, params] = setClause(set, TASK_COLUMNS);
       try {

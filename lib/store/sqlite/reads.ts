@@ -237,6 +237,18 @@ export function readQueries(db: Db): ReadQueries {
          ORDER BY id DESC LIMIT 1`,
         taskId,
       )?.data,
+    creationData: (ids) => {
+      if (ids.length === 0) return [];
+      // the created event is a task's first: each lookup stops there, on (task_id, id)
+      return db.all<{ id: string; data: string }>(
+        `SELECT id, data FROM (
+           SELECT j.value AS id, (SELECT e.data FROM task_events e
+             WHERE e.task_id = j.value AND e.kind = 'created' ORDER BY e.id LIMIT 1) AS data
+           FROM json_each(?) j
+         ) WHERE data IS NOT NULL`,
+        JSON.stringify(ids),
+      );
+    },
     commentCount: (taskId) =>
       db.get<{ n: number }>("SELECT count(*) AS n FROM task_comments WHERE task_id = ?", taskId)!
         .n,
