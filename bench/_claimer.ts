@@ -4,23 +4,26 @@
  * is left ("claim"), or claims and completes each task ("cycle"). It prints one JSON line at
  * the end, not one per claim, so that writing stdout stays out of the contended loop:
  * `{"ids": [...claimed task ids], "start": ms, "end": ms}` (wall clock, sub-ms resolution).
- * Usage: deno run -A bench/_claimer.ts <go-file> <board> <worker-name> claim|cycle
+ * The board opens before the barrier (a PostgreSQL store connects on its first call), so the
+ * race times claims, not connecting. With a host, each claim names it, as a dispatcher's do.
+ * Usage: deno run -A bench/_claimer.ts <go-file> <board> <worker-name> claim|cycle [host]
  */
 import { openStore } from "../lib/store/mod.ts";
 import { barrier } from "../tests/store/_spawn.ts";
 
-const [goFile, board, name, mode] = Deno.args;
+const [goFile, board, name, mode, host] = Deno.args;
 if (!goFile || !board || !name || (mode !== "claim" && mode !== "cycle")) {
-  throw new Error("usage: _claimer.ts <go-file> <board> <name> claim|cycle");
+  throw new Error("usage: _claimer.ts <go-file> <board> <name> claim|cycle [host]");
 }
 const wallMs = () => performance.timeOrigin + performance.now();
 
 using store = openStore(board);
+await store.info();
 await barrier(goFile);
 const start = wallMs();
 const ids: string[] = [];
 for (;;) {
-  const claim = await store.claim({}, { name });
+  const claim = await store.claim(host === undefined ? {} : { host }, { name });
   if (claim === null) break;
   ids.push(claim.task.id);
   if (mode === "cycle") {
