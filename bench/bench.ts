@@ -18,7 +18,12 @@
  *  4. `dist/kanban list --json` and `dist/kanban show <id> --json` on seeded boards of 10,000
  *     and 100,000 tasks, whole process (spawn, wait, read all stdout), plus the binary's
  *     start-up floor (`--version`);
- *  5. the dispatcher (bench/_dispatch.ts): write-to-spawn latency, idle RSS and CPU.
+ *  5. the dispatcher (bench/_dispatch.ts): write-to-spawn latency, idle RSS and CPU;
+ *  6. PostgreSQL (bench/_pg.ts, also alone as `deno task bench:pg`): the server's raw
+ *     single-row transaction rate with 1 and 8 connections, claim + complete cycles with 1 and
+ *     8 dispatcher processes, write-to-spawn with 3 dispatcher hosts; on $KANBAN_BENCH_PG_URL
+ *     (else $KANBAN_TEST_PG_URL) or a throw-away cluster (scripts/pg), skipped, saying why,
+ *     when there is no PostgreSQL server.
  * The table goes to stdout, progress to stderr. Exit code 1 when a target is missed or a task
  * was claimed twice.
  */
@@ -33,6 +38,7 @@ import { type CreateTaskInput, openStore, type Store } from "../lib/store/mod.ts
 import type { SqliteDriver } from "../lib/store/sqlite/driver.ts";
 import { runtimeName, sqliteVersion } from "../lib/runtime.ts";
 import { cpuSnapshot, othersBusy } from "./_load.ts";
+import { PG_FULL, PG_QUICK, pgBench, pgOk, pgRows, stopPg } from "./_pg.ts";
 import { raceClaims, type RaceResult } from "./_race.ts";
 import { DISPATCH_TARGET_MS, dispatchBench, type DispatchResult } from "./_dispatch.ts";
 import {
@@ -634,6 +640,7 @@ async function main(): Promise<number> {
   const dir = mkdtempSync(join(args.dir, "kanban-bench-"));
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
   process.on("SIGINT", () => {
+    stopPg();
     cleanup();
     process.exit(130);
   });
@@ -742,6 +749,14 @@ async function main(): Promise<number> {
     );
     const loadDuring = othersBusy(run0, cpuSnapshot());
 
+    const pg = await pgBench({
+      bin: BIN,
+      dir,
+      parent: args.dir,
+      cfg: args.quick ? PG_QUICK : PG_FULL,
+      progress,
+    });
+
     const listOk = smallTimes.list.median < LIST_TARGET_MS;
     const dispatchOk = dispatch.latency.median < DISPATCH_TARGET_MS;
     const racesOk = raceClaims.duplicates === 0 && raceCycles.duplicates === 0;
@@ -781,7 +796,8 @@ async function main(): Promise<number> {
       `  pragmas  journal_mode=${pragmas.journal_mode} synchronous=${pragmas.synchronous} ` +
       `(1 = NORMAL) foreign_keys=${pragmas.foreign_keys}`,
       `  load     other programs kept busy ${loadBefore} in the second before the run, ` +
-      `${loadDuring} on average during it; load average at the end ` +
+      `${loadDuring} on average during it (up to the PostgreSQL section, which has its own); ` +
+      "load average at the end " +
       loadavg().map((x) => x.toFixed(2)).join(" "),
       `  boards   seeded in ${seededSmall.seconds.toFixed(1)} s, ${mixOf(seededSmall)}`,
       `           grown in ${(seededBig.seconds - seededSmall.seconds).toFixed(1)} s more, ` +
@@ -888,10 +904,12 @@ async function main(): Promise<number> {
         `CPU ${dispatch.cpuPct.toFixed(2)}% of one core over ${dispatch.idleMs / 1000} s`,
       ),
       "",
+      ...pgRows(pg),
+      "",
       `total ${((performance.now() - started) / 1000).toFixed(1)} s`,
     ];
     process.stdout.write(`${out.join("\n")}\n`);
-    return listOk && dispatchOk && racesOk ? 0 : 1;
+    return listOk && dispatchOk && racesOk && pgOk(pg) ? 0 : 1;
   } finally {
     cleanup();
   }
