@@ -6,6 +6,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 
+/** A clock tick of /proc's CPU times (USER_HZ is 100 on Linux). */
+export const TICK_MS = 10;
+
 export interface CpuSnapshot {
   /** Machine-wide busy and total time, and ours: this process's plus its reaped children's. */
   busy: number;
@@ -21,9 +24,10 @@ function ticks(stat: string): number {
 
 /**
  * treeTicks is the CPU time of process `pid` and of its live children (a PostgreSQL server's
- * postmaster and its backends; backends that ended are in the postmaster's reaped time).
+ * postmaster and its backends; backends that ended are in the postmaster's reaped time), in
+ * clock ticks (TICK_MS each).
  */
-function treeTicks(pid: number): number {
+export function treeTicks(pid: number): number {
   let sum = 0;
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;

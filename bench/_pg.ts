@@ -23,11 +23,12 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { type CreateTaskInput, openStore, type Store } from "../lib/store/mod.ts";
 import { PostgresDriver, redact } from "../lib/store/postgres/driver.ts";
-import { cpuSnapshot, othersBusy } from "./_load.ts";
+import { cpuSnapshot, othersBusy, TICK_MS, treeTicks } from "./_load.ts";
 import { DISPATCH_TARGET_MS } from "./_dispatch.ts";
 import { hostsBench, type HostsResult } from "./_pg_dispatch.ts";
 import { raceClaims, type RaceResult } from "./_race.ts";
@@ -75,8 +76,8 @@ export interface PgFacts {
 
 export interface PgResult {
   facts: PgFacts;
-  raw1: Rate;
-  raw8: Rate;
+  raw1: RawResult;
+  raw8: RawResult;
   cycles1: CycleResult;
   cycles8: CycleResult;
   /** 1 dispatcher on a board without statistics (never analyzed). */
@@ -205,7 +206,12 @@ class Databases {
  * connections at once, each in a loop, until `cfg.rawTx` transactions or `cfg.rawSeconds`.
  * BEGIN goes out with the INSERT and is not waited for, as the store's driver does.
  */
-async function rawRate(url: string, connections: number, cfg: PgConfig): Promise<Rate> {
+async function rawRate(
+  url: string,
+  connections: number,
+  cfg: PgConfig,
+  serverPid: number | null,
+): Promise<RawResult> {
   const sql = postgres(url, { max: connections, onnotice: () => {}, connect_timeout: 10 });
   try {
     await sql`CREATE TABLE IF NOT EXISTS raw_rows (id BIGSERIAL PRIMARY KEY, body TEXT NOT NULL,
@@ -221,6 +227,8 @@ async function rawRate(url: string, connections: number, cfg: PgConfig): Promise
       await Promise.all(conns.map(async (c) => {
         for (let i = 0; i < 200; i++) await one(c); // warm-up
       }));
+      const ticks0 = serverPid === null ? 0 : treeTicks(serverPid);
+      const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       const deadline = t0 + cfg.rawSeconds * 1000;
       let n = 0;
@@ -230,7 +238,14 @@ async function rawRate(url: string, connections: number, cfg: PgConfig): Promise
           n++;
         }
       }));
-      return { perSecond: n / ((performance.now() - t0) / 1000), n };
+      const perSecond = n / ((performance.now() - t0) / 1000);
+      const cpu = process.cpuUsage(cpu0);
+      return {
+        perSecond,
+        n,
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        serverCpuMs: serverPid === null ? null : (treeTicks(serverPid) - ticks0) * TICK_MS,
+      };
     } finally {
       for (const c of conns) c.release();
     }
@@ -251,9 +266,17 @@ const readyTask = (i: number): CreateTaskInput => ({
   assignee: "coder",
 });
 
+/** The raw rate, and the CPU time of this process and of the server meanwhile (ms). */
+export interface RawResult extends Rate {
+  cpuMs: number;
+  serverCpuMs: number | null;
+}
+
 /** A race's figures, and how many transactions the server rolled back (and the store retried). */
 export interface CycleResult extends RaceResult {
   rollbacks: number;
+  /** The server's CPU time during the race (ms), when the bench started the server. */
+  serverCpuMs: number | null;
 }
 
 /**
@@ -271,6 +294,7 @@ async function cycleRace(
   tasks: number,
   racers: number,
   analyzed: boolean,
+  serverPid: number | null,
 ): Promise<CycleResult> {
   const url = await dbs.make();
   const store = openStore(url, { create: true });
@@ -285,7 +309,10 @@ async function cycleRace(
     }
     if (analyzed) await sql`ANALYZE`;
     const go = join(dir, `go-${racers}-${analyzed ? "a" : "n"}`);
+    const ticks0 = serverPid === null ? 0 : treeTicks(serverPid);
     const result = await raceClaims(url, tasks, racers, "cycle", go, "host");
+    // the race's own span: from the first release to the last claim, give or take a tick
+    const serverCpuMs = serverPid === null ? null : (treeTicks(serverPid) - ticks0) * TICK_MS;
     const done = (await store.stats()).by_status["done"] ?? 0;
     const runs = await store.listRuns(undefined, tasks + 1);
     const completed = runs.filter((r) => r.outcome === "completed").length;
@@ -300,7 +327,7 @@ async function cycleRace(
     await new Promise((r) => setTimeout(r, 500));
     const [row] = await sql<{ n: number }[]>`SELECT xact_rollback::int AS n FROM pg_stat_database
       WHERE datname = current_database()`;
-    return { ...result, rollbacks: row?.n ?? 0 };
+    return { ...result, rollbacks: row?.n ?? 0, serverCpuMs };
   } finally {
     await sql.end({ timeout: 5 });
     await endStore(store);
@@ -333,15 +360,17 @@ export async function pgBench(o: PgOptions): Promise<PgOutcome> {
     const loadBefore = othersBusy(idle0, run0);
     o.progress("PostgreSQL: raw INSERT transactions, 1 connection, then 8");
     const rawUrl = await dbs.make();
-    const raw1 = await rawRate(rawUrl, 1, o.cfg);
-    const raw8 = await rawRate(rawUrl, PG_DISPATCHERS, o.cfg);
+    const raw1 = await rawRate(rawUrl, 1, o.cfg, server.pid);
+    const raw8 = await rawRate(rawUrl, PG_DISPATCHERS, o.cfg, server.pid);
     o.progress(
       `PostgreSQL: 1 process, then ${PG_DISPATCHERS}, then 1 on a board without statistics, ` +
         `each draining ${int(o.cfg.cycleTasks)} tasks`,
     );
-    const cycles1 = await cycleRace(dbs, o.dir, o.cfg.cycleTasks, 1, true);
-    const cycles8 = await cycleRace(dbs, o.dir, o.cfg.cycleTasks, PG_DISPATCHERS, true);
-    const cyclesFresh = await cycleRace(dbs, o.dir, o.cfg.cycleTasks, 1, false);
+    const race = (racers: number, analyzed: boolean) =>
+      cycleRace(dbs, o.dir, o.cfg.cycleTasks, racers, analyzed, server.pid);
+    const cycles1 = await race(1, true);
+    const cycles8 = await race(PG_DISPATCHERS, true);
+    const cyclesFresh = await race(1, false);
     o.progress(`PostgreSQL: ${PG_HOSTS} dispatchers, ${o.cfg.dispatchTasks} tasks`);
     const hosts = await hostsBench({
       bin: o.bin,
@@ -395,13 +424,18 @@ export function pgRows(o: PgOutcome): string[] {
       `duplicates ${r.duplicates}`,
       `${int(r.rollbacks)} tx retried`,
       ratio(r.perSecond, raw, 2),
+      `CPU/cycle: ${cpu("claimers", r.cpuMs, r.serverCpuMs, r.n)}`,
     );
-  const rawRow = (label: string, r: Rate, raw1: Rate) =>
+  const cpu = (client: string, clientMs: number, serverMs: number | null, n: number) =>
+    `${client} ${(clientMs / n).toFixed(2)} ms` +
+    (serverMs === null ? "" : `, server ${(serverMs / n).toFixed(2)} ms`);
+  const rawRow = (label: string, r: RawResult, raw1: Rate) =>
     row(
       label,
       rate(r, "tx/s"),
       `(${int(r.n)} tx, ${(1_000_000 / r.perSecond).toFixed(1)} µs each)`,
       r === raw1 ? "1.00x raw" : `${(r.perSecond / raw1.perSecond).toFixed(2)}x raw 1 conn`,
+      `CPU/tx: ${cpu("client", r.cpuMs, r.serverCpuMs, r.n)}`,
     );
   const lat = o.hosts.latency;
   const ok = lat.median < DISPATCH_TARGET_MS;

@@ -11,6 +11,8 @@ export interface RaceResult extends Rate {
   duplicates: number;
   /** Fewest and most claims one process made. */
   spread: [number, number];
+  /** CPU time of all the processes together, from their release to their last claim (ms). */
+  cpuMs: number;
 }
 
 /**
@@ -39,6 +41,7 @@ export async function raceClaims(
   const counts: number[] = [];
   let start = Infinity;
   let end = -Infinity;
+  let cpuMs = 0;
   for (const [i, r] of results.entries()) {
     const line = r.lines[0];
     if (r.code !== 0 || !line) throw new Error(`claimer ${i} failed (${r.code}):\n${r.stderr}`);
@@ -47,6 +50,7 @@ export async function raceClaims(
     counts.push(ids.length);
     start = Math.min(start, Number(line["start"]));
     end = Math.max(end, Number(line["end"]));
+    cpuMs += Number(line["cpu"]);
   }
   const n = counts.reduce((a, b) => a + b, 0);
   if (by.size !== tasks) throw new Error(`${mode} race claimed ${by.size} of ${tasks} tasks`);
@@ -55,5 +59,6 @@ export async function raceClaims(
     n,
     duplicates: [...by.values()].filter((c) => c > 1).length,
     spread: [Math.min(...counts), Math.max(...counts)],
+    cpuMs,
   };
 }
