@@ -419,8 +419,8 @@ export function pgRows(o: PgOutcome): string[] {
     row(
       label,
       rate(r, "cycles/s"),
-      `(${int(r.n)}, ${int(r.spread[0])}-${int(r.spread[1])} per process = ` +
-        `${int(r.perSecond * 2)} tx/s)`,
+      `(${int(r.n)} cycles = ${int(r.perSecond * 2)} tx/s, ` +
+        `${int(r.spread[0])}-${int(r.spread[1])} per process)`,
       `duplicates ${r.duplicates}`,
       `${int(r.rollbacks)} tx retried`,
       ratio(r.perSecond, raw, 2),
