@@ -95,9 +95,11 @@ export async function hostsBench(o: HostsOptions): Promise<HostsResult> {
     const exited = new Promise<never>((_, fail) => {
       for (const h of hosts) {
         h.child.on("exit", (code, signal) => {
+          const said = h.stderr().trim().split("\n").slice(-3).join(" | ");
           fail(
             new Error(
-              `kanban dispatch (${h.name}) exited early (${code ?? signal}):\n${h.stderr()}`,
+              `kanban dispatch (${h.name}) exited early (${code ?? signal})` +
+                (said === "" ? "" : `: ${said}`),
             ),
           );
         });
