@@ -13,7 +13,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { openStore } from "../lib/store/mod.ts";
+import { openStore, type Store } from "../lib/store/mod.ts";
 import { summarize, type Summary } from "./_stats.ts";
 
 /** The dispatcher should start a worker this soon after a task becomes ready (median). */
@@ -44,6 +44,59 @@ function procStat(pid: number): { rssKiB: number; cpuTicks: number } {
 }
 
 /**
+ * writeAgent writes `home`/agent.sh, the tiny worker: it appends "<task> <epoch ns> <host>" to
+ * `starts` ($BENCH_HOST, when its profile sets one), then completes its task. Returns its path.
+ */
+export function writeAgent(home: string, starts: string): string {
+  const agent = join(home, "agent.sh");
+  writeFileSync(
+    agent,
+    `#!/bin/sh\necho "$KANBAN_TASK $(date +%s%N) $BENCH_HOST" >> "${starts}"\n` +
+      "exec kanban complete --summary ok >/dev/null\n",
+  );
+  chmodSync(agent, 0o755);
+  return agent;
+}
+
+/** One task's write-to-spawn: its latency and the host whose worker ran it ("" when unnamed). */
+export interface Spawned {
+  ms: number;
+  host: string;
+}
+
+/**
+ * timeSpawns creates `tasks` tasks for the profile `fast` one at a time through `store` (as
+ * another program would) and waits for each one's agent line in `starts`: the latency is from
+ * the create's commit to the agent's first line. `exited` rejects when a dispatcher dies.
+ */
+export async function timeSpawns(
+  store: Store,
+  starts: string,
+  tasks: number,
+  exited: Promise<never>,
+): Promise<Spawned[]> {
+  const spawned: Spawned[] = [];
+  for (let i = 0; i < tasks; i++) {
+    const task = (await store.createTask({ title: `t${i}`, assignee: "fast" }, { name: "bench" }))
+      .task;
+    const written = wallMs();
+    const deadline = written + 5_000;
+    let line: string | undefined;
+    while (line === undefined) {
+      if (wallMs() > deadline) throw new Error(`task ${task.id} did not start within 5 s`);
+      await Promise.race([sleep(2), exited]);
+      line = existsSync(starts)
+        ? readFileSync(starts, "utf8").split("\n").find((l) => l.startsWith(task.id))
+        : undefined;
+    }
+    const [, ns, host] = line.split(" ");
+    spawned.push({ ms: Number(BigInt(ns!) / 1_000n) / 1_000 - written, host: host ?? "" });
+    await sleep(20 + (i % 5) * 10); // vary where in the poll cycle the next write lands
+  }
+  return spawned;
+}
+
+/**
  * dispatchBench runs `bin dispatch` with KANBAN_HOME=`home` (an empty folder the caller
  * removes), measures `tasks` write-to-spawn latencies, then idles for `idleMs`.
  */
@@ -55,12 +108,7 @@ export async function dispatchBench(
 ): Promise<DispatchResult> {
   mkdirSync(home, { recursive: true });
   const starts = join(home, "starts.txt");
-  const agent = join(home, "agent.sh");
-  writeFileSync(
-    agent,
-    `#!/bin/sh\necho "$KANBAN_TASK $(date +%s%N)" >> "${starts}"\nexec kanban complete --summary ok >/dev/null\n`,
-  );
-  chmodSync(agent, 0o755);
+  const agent = writeAgent(home, starts);
   writeFileSync(
     join(home, "config.toml"),
     `[dispatch]\nmax_workers = 4\n[profiles.fast]\ncommand = ["${agent}"]\nmax_concurrent = 4\n`,
@@ -79,24 +127,7 @@ export async function dispatchBench(
     });
     exited.catch(() => {}); // only raced below; a late exit after the finally is expected
     await sleep(500); // let it take the board's lease
-    const latencies: number[] = [];
-    for (let i = 0; i < tasks; i++) {
-      const task = (await store.createTask({ title: `t${i}`, assignee: "fast" }, { name: "bench" }))
-        .task;
-      const written = wallMs();
-      const deadline = written + 5_000;
-      let started: number | null = null;
-      while (started === null) {
-        if (wallMs() > deadline) throw new Error(`task ${task.id} did not start within 5 s`);
-        await Promise.race([sleep(2), exited]);
-        const line = existsSync(starts)
-          ? readFileSync(starts, "utf8").split("\n").find((l) => l.startsWith(task.id))
-          : undefined;
-        if (line) started = Number(BigInt(line.split(" ")[1]!) / 1_000n) / 1_000;
-      }
-      latencies.push(started - written);
-      await sleep(20 + (i % 5) * 10); // vary where in the poll cycle the next write lands
-    }
+    const latencies = (await timeSpawns(store, starts, tasks, exited)).map((s) => s.ms);
     await sleep(1_000); // the last workers finish
     const a = procStat(dispatcher.pid!);
     await Promise.race([sleep(idleMs), exited]);

@@ -1,4 +1,7 @@
-/** Small helpers for bench/bench.ts: sample statistics, number formatting, a seeded PRNG. */
+/**
+ * Small helpers for the benches: sample statistics, number formatting, the table's rows and
+ * ratios, a seeded PRNG.
+ */
 
 export interface Summary {
   n: number;
@@ -51,4 +54,29 @@ export function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A rate: `n` things done at `perSecond`. */
+export interface Rate {
+  perSecond: number;
+  n: number;
+}
+
+/** row is one line of a bench's table: a label, then its cells. */
+export function row(label: string, ...cells: string[]): string {
+  return `${label.padEnd(48)}${cells.join("  ")}`;
+}
+
+/** A rate as a ratio to the raw reference: `tx` transactions per unit (a cycle is two). */
+export function ratio(perSecond: number, raw: Rate, tx = 1): string {
+  return `${(perSecond * tx / raw.perSecond).toFixed(2)}x raw`;
+}
+
+/** A latency as the number of raw single-row transactions that fit in it. */
+export function rawTx(msValue: number, raw: Rate): string {
+  return `= ${int(msValue * raw.perSecond / 1000)} raw tx`;
+}
+
+export function rate(r: Rate, unit: string): string {
+  return `${int(r.perSecond).padStart(7)} ${unit}`;
 }

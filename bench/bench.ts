@@ -18,7 +18,12 @@
  *  4. `dist/kanban list --json` and `dist/kanban show <id> --json` on seeded boards of 10,000
  *     and 100,000 tasks, whole process (spawn, wait, read all stdout), plus the binary's
  *     start-up floor (`--version`);
- *  5. the dispatcher (bench/_dispatch.ts): write-to-spawn latency, idle RSS and CPU.
+ *  5. the dispatcher (bench/_dispatch.ts): write-to-spawn latency, idle RSS and CPU;
+ *  6. PostgreSQL (bench/_pg.ts, also alone as `deno task bench:pg`): the server's raw
+ *     single-row transaction rate with 1 and 8 connections, claim + complete cycles with 1 and
+ *     8 dispatcher processes, write-to-spawn with 3 dispatcher hosts; on $KANBAN_BENCH_PG_URL
+ *     (else $KANBAN_TEST_PG_URL) or a throw-away cluster (scripts/pg), skipped, saying why,
+ *     when there is no PostgreSQL server.
  * The table goes to stdout, progress to stderr. Exit code 1 when a target is missed or a task
  * was claimed twice.
  */
@@ -32,9 +37,23 @@ import { DatabaseSync } from "node:sqlite";
 import { type CreateTaskInput, openStore, type Store } from "../lib/store/mod.ts";
 import type { SqliteDriver } from "../lib/store/sqlite/driver.ts";
 import { runtimeName, sqliteVersion } from "../lib/runtime.ts";
-import { race } from "../tests/store/_spawn.ts";
+import { cpuSnapshot, othersBusy } from "./_load.ts";
+import { PG_FULL, PG_QUICK, pgBench, pgOk, pgRows, stopPg } from "./_pg.ts";
+import { raceClaims, type RaceResult } from "./_race.ts";
 import { DISPATCH_TARGET_MS, dispatchBench, type DispatchResult } from "./_dispatch.ts";
-import { bytes, int, ms, prng, summarize, type Summary } from "./_stats.ts";
+import {
+  bytes,
+  int,
+  ms,
+  prng,
+  type Rate,
+  rate,
+  ratio,
+  rawTx,
+  row,
+  summarize,
+  type Summary,
+} from "./_stats.ts";
 
 const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 /** The binary under test: dist/kanban, or --bin PATH. */
@@ -237,39 +256,6 @@ function machine(dir: string): Machine {
     binarySize: bytes(statSync(BIN).size),
     disk: diskOf(dir),
   };
-}
-
-interface CpuSnapshot {
-  /** Machine-wide busy and total time, and this process's own plus its reaped children's. */
-  busy: number;
-  total: number;
-  self: number;
-}
-
-/** cpuSnapshot reads /proc/stat and /proc/self/stat (clock ticks); null when not Linux. */
-function cpuSnapshot(): CpuSnapshot | null {
-  try {
-    const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1)
-      .map(Number);
-    const total = f.reduce((a, b) => a + b, 0);
-    const idle = f[3]! + (f[4] ?? 0); // idle + iowait
-    const stat = readFileSync("/proc/self/stat", "utf8");
-    const own = stat.slice(stat.lastIndexOf(")") + 2).split(" ").slice(11, 15).map(Number);
-    return { busy: total - idle, total, self: own.reduce((a, b) => a + b, 0) };
-  } catch {
-    return null;
-  }
-}
-
-/**
- * othersBusy is how many cores other programs kept busy between two snapshots: the machine's
- * busy time less this process's and its children's (the dispatcher, the claimers and every
- * dist/kanban run are reaped children, so their time counts as ours).
- */
-function othersBusy(a: CpuSnapshot | null, b: CpuSnapshot | null): string {
-  if (!a || !b || b.total === a.total) return "unknown";
-  const others = Math.max(0, (b.busy - a.busy) - (b.self - a.self)) / (b.total - a.total);
-  return `${(others * cpus().length).toFixed(2)} of ${cpus().length} cores`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -541,11 +527,6 @@ async function timeBoard(
 // ---------------------------------------------------------------------------------------------
 // Store API write rates, the racing processes, and the raw node:sqlite reference
 
-interface Rate {
-  perSecond: number;
-  n: number;
-}
-
 const readyTask = (i: number): CreateTaskInput => ({
   title: `cycle task ${i + 1}`,
   body: "Claim me, then complete me.",
@@ -587,16 +568,9 @@ async function cycleRate(store: Store, max: number, seconds: number): Promise<Ra
   return { perSecond: n / ((performance.now() - t0) / 1000), n };
 }
 
-interface RaceResult extends Rate {
-  duplicates: number;
-  /** Fewest and most claims one process made. */
-  spread: [number, number];
-}
-
 /**
  * raceRate fills a new board with `tasks` ready tasks, then RACERS Deno processes
- * (bench/_claimer.ts) drain it at once, released together through a go file. The rate is
- * claims over the time from the first process's release to the last one's final claim.
+ * (bench/_claimer.ts) drain it at once (bench/_race.ts).
  */
 async function raceRate(dir: string, tasks: number, mode: "claim" | "cycle"): Promise<RaceResult> {
   const board = join(dir, `race-${mode}.db`);
@@ -606,32 +580,7 @@ async function raceRate(dir: string, tasks: number, mode: "claim" | "cycle"): Pr
   } finally {
     store.close();
   }
-  const results = await race(
-    new URL("./_claimer.ts", import.meta.url).href,
-    Array.from({ length: RACERS }, (_, i) => [board, `racer-${i}`, mode]),
-    join(dir, `go-${mode}`),
-  );
-  const by = new Map<string, number>();
-  const counts: number[] = [];
-  let start = Infinity;
-  let end = -Infinity;
-  for (const [i, r] of results.entries()) {
-    const line = r.lines[0];
-    if (r.code !== 0 || !line) throw new Error(`claimer ${i} failed (${r.code}):\n${r.stderr}`);
-    const ids = line["ids"] as string[];
-    for (const id of ids) by.set(id, (by.get(id) ?? 0) + 1);
-    counts.push(ids.length);
-    start = Math.min(start, Number(line["start"]));
-    end = Math.max(end, Number(line["end"]));
-  }
-  const n = counts.reduce((a, b) => a + b, 0);
-  if (by.size !== tasks) throw new Error(`${mode} race claimed ${by.size} of ${tasks} tasks`);
-  return {
-    perSecond: n / ((end - start) / 1000),
-    n,
-    duplicates: [...by.values()].filter((c) => c > 1).length,
-    spread: [Math.min(...counts), Math.max(...counts)],
-  };
+  return await raceClaims(board, tasks, RACERS, mode, join(dir, `go-${mode}`));
 }
 
 /**
@@ -672,30 +621,12 @@ function rawInsertRate(path: string, cfg: Config, synchronous: "NORMAL" | "FULL"
 // ---------------------------------------------------------------------------------------------
 // The table
 
-function row(label: string, ...cells: string[]): string {
-  return `${label.padEnd(48)}${cells.join("  ")}`;
-}
-
 function latency(s: Summary): string[] {
   return [
     `median ${ms(s.median).padStart(9)}`,
     `p90 ${ms(s.p90).padStart(9)}`,
     `min ${ms(s.min).padStart(9)}`,
   ];
-}
-
-/** A rate as a ratio to the raw reference: `tx` transactions per unit (a cycle is two). */
-function ratio(perSecond: number, raw: Rate, tx = 1): string {
-  return `${(perSecond * tx / raw.perSecond).toFixed(2)}x raw`;
-}
-
-/** A latency as the number of raw single-row transactions that fit in it. */
-function rawTx(msValue: number, raw: Rate): string {
-  return `= ${int(msValue * raw.perSecond / 1000)} raw tx`;
-}
-
-function rate(r: Rate, unit: string): string {
-  return `${int(r.perSecond).padStart(7)} ${unit}`;
 }
 
 async function main(): Promise<number> {
@@ -709,6 +640,7 @@ async function main(): Promise<number> {
   const dir = mkdtempSync(join(args.dir, "kanban-bench-"));
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
   process.on("SIGINT", () => {
+    stopPg();
     cleanup();
     process.exit(130);
   });
@@ -817,6 +749,14 @@ async function main(): Promise<number> {
     );
     const loadDuring = othersBusy(run0, cpuSnapshot());
 
+    const pg = await pgBench({
+      bin: BIN,
+      dir,
+      parent: args.dir,
+      cfg: args.quick ? PG_QUICK : PG_FULL,
+      progress,
+    });
+
     const listOk = smallTimes.list.median < LIST_TARGET_MS;
     const dispatchOk = dispatch.latency.median < DISPATCH_TARGET_MS;
     const racesOk = raceClaims.duplicates === 0 && raceCycles.duplicates === 0;
@@ -856,7 +796,8 @@ async function main(): Promise<number> {
       `  pragmas  journal_mode=${pragmas.journal_mode} synchronous=${pragmas.synchronous} ` +
       `(1 = NORMAL) foreign_keys=${pragmas.foreign_keys}`,
       `  load     other programs kept busy ${loadBefore} in the second before the run, ` +
-      `${loadDuring} on average during it; load average at the end ` +
+      `${loadDuring} on average during it (up to the PostgreSQL section, which has its own); ` +
+      "load average at the end " +
       loadavg().map((x) => x.toFixed(2)).join(" "),
       `  boards   seeded in ${seededSmall.seconds.toFixed(1)} s, ${mixOf(seededSmall)}`,
       `           grown in ${(seededBig.seconds - seededSmall.seconds).toFixed(1)} s more, ` +
@@ -963,10 +904,12 @@ async function main(): Promise<number> {
         `CPU ${dispatch.cpuPct.toFixed(2)}% of one core over ${dispatch.idleMs / 1000} s`,
       ),
       "",
+      ...pgRows(pg),
+      "",
       `total ${((performance.now() - started) / 1000).toFixed(1)} s`,
     ];
     process.stdout.write(`${out.join("\n")}\n`);
-    return listOk && dispatchOk && racesOk ? 0 : 1;
+    return listOk && dispatchOk && racesOk && pgOk(pg) ? 0 : 1;
   } finally {
     cleanup();
   }
