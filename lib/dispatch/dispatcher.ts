@@ -26,7 +26,7 @@ import { mergeReport, type PassReport, summary } from "./report.ts";
 import { boardFileProblem, configChanges, fileIdentity, fileStamp } from "./reload.ts";
 import { pause } from "../pause.ts";
 import { socketPathFor, workerAccess, WorkerSocket } from "./worker_socket.ts";
-import { CutoffService } from "./services/cutoff.ts";
+import { CUTOFF_RECHECK_MS, CutoffService } from "./services/cutoff.ts";
 import {
   type Clock,
   type Kept,
@@ -109,6 +109,8 @@ export class Dispatcher {
   #cutoffTimer: ReturnType<typeof setTimeout> | null = null;
   /** A pass is in progress (it may be waiting for an unreachable board). */
   #inPass = false;
+  /** run()'s loop is going: the cutoff's timer is kept armed (not for single passes). */
+  #looping = false;
   #draining = false;
   #wake: (() => void) | null = null;
   /** A wake-up that came while no wait was in progress (during a pass): not to be lost. */
@@ -149,6 +151,9 @@ export class Dispatcher {
       containment: this.containment,
       log,
       wake: () => this.#wakeUp(),
+      // A worker started (or adopted) by a pass that then hangs on the board has no pass
+      // after it to arm its cutoff: it is armed as the worker joins the table.
+      added: () => this.#armCutoff(),
     });
     this.#lease = new LeaseService({
       store: options.store,
@@ -286,6 +291,7 @@ export class Dispatcher {
   /** #passes is run()'s loop: a pass, then a wait for the timer or a wake-up, until drained. */
   async #passes(signal: AbortSignal, onPass?: (r: PassReport) => void): Promise<void> {
     let failures = 0;
+    this.#looping = true;
     for (;;) {
       if (signal.aborted) this.#draining = true;
       this.#checkBoardFile();
@@ -318,6 +324,7 @@ export class Dispatcher {
       if (this.#draining && this.#workers.size === 0) break;
       await this.#waitForWake(interval, signal);
     }
+    this.#looping = false;
     this.#disarmCutoff();
     await this.settle();
     retire(this.containment);
@@ -350,22 +357,42 @@ export class Dispatcher {
   }
 
   /**
-   * #guardCutoff runs the cutoff service now and arms its timer for the next cutoff. Passes
-   * renew every third of a lease, well before a cutoff; when the timer fires between passes it wakes the loop, whose pass tries
-   * to renew first (a healthy board is never cut off by timing); when it fires during a pass,
-   * that pass is stuck on the board and the cutoff runs at once. It never needs the board.
+   * #guardCutoff runs the cutoff service now and arms its timer for the next cutoff. It never
+   * needs the board.
    */
   async #guardCutoff(): Promise<void> {
     await this.#cutoff.runOnce(readNow(this.#clock));
+    this.#armCutoff();
+  }
+
+  /**
+   * #armCutoff (re)arms the cutoff's timer for the next cutoff among the workers, while the
+   * loop runs: after every pass, and whenever a worker joins the table (in the middle of a
+   * pass that may never end). Passes renew every third of a lease, well before a cutoff.
+   */
+  #armCutoff(): void {
+    if (!this.#looping) return;
     this.#disarmCutoff();
     const next = this.#cutoff.next();
     if (next === null) return;
     const ms = Math.max(0, Math.ceil(next - this.#clock.mono()));
-    this.#cutoffTimer = setTimeout(() => {
-      this.#cutoffTimer = null;
-      if (this.#inPass) void this.#guardCutoff();
-      else this.#wakeUp();
-    }, ms);
+    this.#cutoffTimer = setTimeout(() => this.#cutoffDue(), ms);
+  }
+
+  /**
+   * #cutoffDue: a cutoff came due. During a pass, that pass is stuck on the board and the
+   * cutoff runs at once. Between passes it wakes the loop, whose pass tries to renew first (a
+   * healthy board is never cut off by timing), and looks again CUTOFF_RECHECK_MS later: if
+   * that pass hangs too, the cutoff runs then (a pass that ends re-arms the timer itself).
+   */
+  #cutoffDue(): void {
+    this.#cutoffTimer = null;
+    if (this.#inPass) {
+      void this.#guardCutoff();
+      return;
+    }
+    this.#wakeUp();
+    this.#cutoffTimer = setTimeout(() => this.#cutoffDue(), CUTOFF_RECHECK_MS);
   }
 
   #disarmCutoff(): void {

@@ -30,6 +30,14 @@ export const CUTOFF_MIN_MARGIN_MS = 2_000;
 export const CUTOFF_MARGIN_SHARE = 0.2;
 
 /**
+ * CUTOFF_RECHECK_MS: when a cutoff comes due between passes, the loop is woken to renew first
+ * (a board that answers is never cut off by timing), and the cutoff is checked again this much
+ * later: a pass still running then is stuck on the board. A quarter of the least margin, so
+ * the stop and its grace (half the margin) still end before the lease can expire.
+ */
+export const CUTOFF_RECHECK_MS = CUTOFF_MIN_MARGIN_MS / 4;
+
+/**
  * cutoffMargin is how long before a lease's expiry its worker is stopped: the larger of
  * CUTOFF_MIN_MARGIN_MS and CUTOFF_MARGIN_SHARE of the lease, but never more than half the
  * lease (a very short lease, in tests, keeps half of itself for the worker; renewals come

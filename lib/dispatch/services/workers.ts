@@ -73,6 +73,8 @@ export interface WorkerTableDeps {
   log: (line: string) => void;
   /** Called when a worker's state changed outside a pass (it exited, its stop finished). */
   wake: () => void;
+  /** Called when a worker joins the table (the dispatcher arms its cutoff at once). */
+  added?: () => void;
 }
 
 export class WorkerTable {
@@ -97,6 +99,7 @@ export class WorkerTable {
 
   set(w: Worker): void {
     this.#workers.set(w.runId, w);
+    this.#d.added?.();
   }
 
   delete(runId: number): void {
