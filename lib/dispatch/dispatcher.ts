@@ -152,8 +152,10 @@ export class Dispatcher {
       log,
       wake: () => this.#wakeUp(),
       // A worker started (or adopted) by a pass that then hangs on the board has no pass
-      // after it to arm its cutoff: it is armed as the worker joins the table.
-      added: () => this.#armCutoff(),
+      // after it to arm its cutoff: it is armed as the worker joins the table, and no sooner
+      // than CUTOFF_RECHECK_MS on (an adopted worker whose lease is nearly spent is renewed by
+      // this very pass, if the board answers).
+      added: () => this.#armCutoff(CUTOFF_RECHECK_MS),
     });
     this.#lease = new LeaseService({
       store: options.store,
@@ -368,14 +370,15 @@ export class Dispatcher {
   /**
    * #armCutoff (re)arms the cutoff's timer for the next cutoff among the workers, while the
    * loop runs: after every pass, and whenever a worker joins the table (in the middle of a
-   * pass that may never end). Passes renew every third of a lease, well before a cutoff.
+   * pass that may never end). Passes renew every third of a lease, well before a cutoff. It
+   * fires `atLeastMs` from now at the soonest.
    */
-  #armCutoff(): void {
+  #armCutoff(atLeastMs = 0): void {
     if (!this.#looping) return;
     this.#disarmCutoff();
     const next = this.#cutoff.next();
     if (next === null) return;
-    const ms = Math.max(0, Math.ceil(next - this.#clock.mono()));
+    const ms = Math.max(atLeastMs, Math.ceil(next - this.#clock.mono()));
     this.#cutoffTimer = setTimeout(() => this.#cutoffDue(), ms);
   }
 
