@@ -28,13 +28,23 @@ export interface DriverInfo {
   version: string;
 }
 
+/** How a write transaction runs. */
+export interface TxOptions {
+  /**
+   * Between its statements it waits for more than the database (an import reading its input):
+   * a server driver does not end it for keeping the server waiting (the PostgreSQL driver's
+   * IDLE_IN_TRANSACTION_MS).
+   */
+  waitsOnInput?: boolean;
+}
+
 export interface Driver {
   /** Which driver this is ("sqlite"). */
   readonly kind: string;
   /** Where the board lives: a file path for SQLite, a URL for a server. */
   readonly location: string;
   /** Runs `fn` in one write transaction; rolls back when it throws. */
-  tx<T>(fn: (q: Queries) => Promise<T>): Promise<T>;
+  tx<T>(fn: (q: Queries) => Promise<T>, options?: TxOptions): Promise<T>;
   /** Runs `fn` in one read snapshot. */
   read<T>(fn: (q: Queries) => Promise<T>): Promise<T>;
   /**

@@ -463,5 +463,5 @@ export async function importBoard(
       );
     }
     return { header, counts: imp.counts, sequences };
-  });
+  }, { waitsOnInput: true }); // it reads its input as it goes
 }

@@ -14,7 +14,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import postgres from "postgres";
-import type { Driver, DriverInfo, Queries } from "../driver.ts";
+import type { Driver, DriverInfo, Queries, TxOptions } from "../driver.ts";
 import { BusyError, KanbanError, NotFoundError } from "../errors.ts";
 import { adminQueries } from "./admin.ts";
 import { coreQueries } from "./core.ts";
@@ -38,9 +38,24 @@ export interface PostgresOptions {
   maxConnections?: number;
   /** The change mark's listener (tests shorten its ping). */
   listen?: ListenOptions;
+  /** How long the server keeps a write transaction that waits for us (IDLE_IN_TRANSACTION_MS). */
+  idleInTransactionMs?: number;
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * IDLE_IN_TRANSACTION_MS: how long the server lets one of our write transactions wait for our
+ * next statement before it ends the session (`idle_in_transaction_session_timeout`, set for
+ * each write transaction). A transaction here runs nothing but its own statements,
+ * milliseconds apart: one idle for this long has lost its client, as when a host is cut off
+ * from the network in the middle of it and its connection stays half-open. Every write appends
+ * an event under one lock (core.ts), so such a transaction would otherwise hold up every writer
+ * of the board, on every host, until the server noticed the dead connection (TCP keepalive:
+ * two hours by default). Reads hold no lock anyone waits for, and an import that waits on its
+ * input says so (TxOptions.waitsOnInput): neither is bounded.
+ */
+export const IDLE_IN_TRANSACTION_MS = 5_000;
 
 const WRITE = "ISOLATION LEVEL SERIALIZABLE";
 const READ = "ISOLATION LEVEL REPEATABLE READ READ ONLY";
@@ -92,6 +107,7 @@ export class PostgresDriver implements Driver {
   readonly #pool: Pool;
   readonly #create: boolean;
   readonly #busyTimeoutMs: number;
+  readonly #idleInTransactionMs: number;
   readonly #mark: ChangeMark;
   #ready: Promise<number> | null = null;
   #reader: Reader | null = null;
@@ -102,6 +118,7 @@ export class PostgresDriver implements Driver {
     this.where = redact(url);
     this.#create = options.create ?? false;
     this.#busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    this.#idleInTransactionMs = Math.round(options.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS);
     this.#pool = postgres(url, {
       max: options.maxConnections ?? 10,
       onnotice: () => {},
@@ -141,12 +158,13 @@ export class PostgresDriver implements Driver {
     });
   }
 
-  async tx<T>(fn: (q: Queries) => Promise<T>): Promise<T> {
+  async tx<T>(fn: (q: Queries) => Promise<T>, options: TxOptions = {}): Promise<T> {
     await this.#open();
     const start = Date.now();
+    const idleMs = options.waitsOnInput ? null : this.#idleInTransactionMs;
     for (let attempt = 1;; attempt++) {
       try {
-        const result = await this.#transaction(WRITE, fn);
+        const result = await this.#transaction(WRITE, fn, idleMs);
         this.#mark.bump();
         return result;
       } catch (err) {
@@ -218,16 +236,27 @@ export class PostgresDriver implements Driver {
    * #transaction runs `fn` in one transaction on a connection reserved for it. BEGIN is not
    * awaited: it goes out in one round trip with the first query (the connection runs them in
    * order, and a failed BEGIN fails what follows). A transaction the server aborted answers
-   * COMMIT with ROLLBACK: that is an error here, never a silent loss.
+   * COMMIT with ROLLBACK: that is an error here, never a silent loss. With `idleMs`, the
+   * server ends the transaction (and the session) once it waits that long for a statement.
    */
-  async #transaction<T>(mode: string, fn: (q: Queries) => Promise<T>): Promise<T> {
+  async #transaction<T>(
+    mode: string,
+    fn: (q: Queries) => Promise<T>,
+    idleMs: number | null = null,
+  ): Promise<T> {
     const c = await this.#pool.reserve();
     let open = true;
     try {
       const begin = c.unsafe(`BEGIN ${mode}`);
       begin.catch(() => {}); // reported by the queries after it, or by the await below
+      // in the same round trip as BEGIN and the first query
+      const bound = idleMs === null
+        ? null
+        : c.unsafe(`SET LOCAL idle_in_transaction_session_timeout = ${idleMs}`);
+      bound?.catch(() => {});
       const result = await fn(this.#queries(c));
       await begin;
+      await bound;
       const done = await c.unsafe("COMMIT");
       open = false;
       if (done.command !== "COMMIT") {
