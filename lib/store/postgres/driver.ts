@@ -52,10 +52,13 @@ const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
  * from the network in the middle of it and its connection stays half-open. Every write appends
  * an event under one lock (core.ts), so such a transaction would otherwise hold up every writer
  * of the board, on every host, until the server noticed the dead connection (TCP keepalive:
- * two hours by default). Reads hold no lock anyone waits for, and an import that waits on its
- * input says so (TxOptions.waitsOnInput): neither is bounded.
+ * two hours by default). Short, because that is how long every other host's passes (their
+ * claims, the ends of lost runs) may wait, and their renewals with them; long against what
+ * keeps a live client between two statements (a round trip, a busy event loop). Reads hold no
+ * lock anyone waits for, and an import that waits on its input says so
+ * (TxOptions.waitsOnInput): neither is bounded.
  */
-export const IDLE_IN_TRANSACTION_MS = 5_000;
+export const IDLE_IN_TRANSACTION_MS = 3_000;
 
 const WRITE = "ISOLATION LEVEL SERIALIZABLE";
 const READ = "ISOLATION LEVEL REPEATABLE READ READ ONLY";
