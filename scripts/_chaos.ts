@@ -37,6 +37,10 @@ export interface WorkerProcess {
   socket: string | null;
   /** Stopped (SIGSTOP) or a zombie: it does nothing. */
   idle: boolean;
+  /** It leads its process group: a worker the dispatcher started (not one of its children). */
+  leader: boolean;
+  /** Its command line (for reports), at most 80 characters. */
+  command: string;
 }
 
 const envVar = (env: string, name: string) =>
@@ -71,9 +75,19 @@ export function workerProcesses(mark?: string): WorkerProcess[] {
       token: envVar(env, "KANBAN_TOKEN") ?? null,
       socket: envVar(env, "KANBAN_SOCKET") ?? null,
       idle: st.state === "Z" || st.state === "T",
+      leader: st.pgrp === Number(name),
+      command: commandLine(Number(name)),
     });
   }
   return out;
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim().slice(0, 80);
+  } catch {
+    return "?";
+  }
 }
 
 /** liveRunsByTask: which runs really have live workers (stopped ones do nothing), by task. */

@@ -59,6 +59,7 @@ import {
   sleep,
   type Verdict,
   verdict,
+  type WorkerProcess,
   workerProcesses,
 } from "./_chaos.ts";
 
@@ -316,22 +317,32 @@ export async function chaosHosts(
     // What a stale worker would have: each run's token, read from its worker's environment.
     const tokens = new Map<number, { task: string; token: string; socket: string | null }>();
     const duplicateTasks = new Set<string>();
+    const duplicateSeen = new Map<string, string>();
     const acceptedStale = new Set<string>();
+    /** This run's workers as last seen: only those are ever signalled (pids get reused). */
+    let seen: WorkerProcess[] = [];
+    const ours = (pid: number | null) => seen.some((p) => p.pid === pid && p.leader && !p.idle);
     const watch = () => {
-      const live = new Map<string, Set<string>>();
-      for (const p of workerProcesses(mark)) {
+      const live = new Map<string, WorkerProcess[]>();
+      seen = workerProcesses(mark);
+      for (const p of seen) {
         if (p.token !== null && !tokens.has(Number(p.run))) {
           tokens.set(Number(p.run), { task: p.task, token: p.token, socket: p.socket });
           if (tokens.size > 500) tokens.delete(tokens.keys().next().value!);
         }
-        if (!p.idle) live.set(p.task, (live.get(p.task) ?? new Set()).add(p.run));
+        if (!p.idle) live.set(p.task, [...live.get(p.task) ?? [], p]);
       }
-      for (const [task, runs] of live) {
-        if (runs.size > 1) {
-          c.duplicates++;
-          duplicateTasks.add(task);
-          say(`DUPLICATE: task ${task} has live workers of runs ${[...runs].join(", ")}`);
+      for (const [task, procs] of live) {
+        const runs = new Set(procs.map((p) => p.run));
+        if (runs.size < 2) continue;
+        c.duplicates++;
+        duplicateTasks.add(task);
+        // which processes, once per set of them (a sighting repeats every round)
+        const who = procs.map((p) => `run ${p.run}: pid ${p.pid} ${p.command}`).join("; ");
+        if (duplicateSeen.get(task) !== who) {
+          say(`DUPLICATE: task ${task} has live processes of runs ${[...runs].join(", ")}: ${who}`);
         }
+        duplicateSeen.set(task, who);
       }
       for (const [pid, at] of stopped) {
         if (Date.now() >= at) {
@@ -380,13 +391,13 @@ export async function chaosHosts(
 
     // The faults: each returns whether it happened (it may find nothing to do).
     const killWorker = async () => {
-      const run = pick((await board.openRuns()).filter((r) => r.pid !== null));
+      const run = pick((await board.openRuns()).filter((r) => ours(r.pid)));
       if (!run || !signal(run.pid!, "SIGKILL")) return false;
       c.worker_kills++;
       return true;
     };
     const stopWorker = async () => {
-      const run = pick((await board.openRuns()).filter((r) => r.pid !== null));
+      const run = pick((await board.openRuns()).filter((r) => ours(r.pid)));
       if (!run || stopped.has(run.pid!) || !signal(run.pid!, "SIGSTOP")) return false;
       stopped.set(run.pid!, Date.now() + 500 + Math.random() * 5_000);
       c.sigstops++;
@@ -607,7 +618,12 @@ export async function chaosHosts(
     }
     return c;
   } finally {
-    for (const h of hosts) if (h.proc !== null) signal(h.proc.pid!, "SIGKILL");
+    for (const h of hosts) {
+      // a child not yet reaped: its pid is still ours
+      if (h.proc !== null && h.proc.exitCode === null && h.proc.signalCode === null) {
+        signal(h.proc.pid!, "SIGKILL");
+      }
+    }
     for (const [pid] of stopped) signal(pid, "SIGCONT");
     // whatever still runs of this run's workers (a dispatcher killed last leaves them)
     for (const p of workerProcesses(mark)) {
