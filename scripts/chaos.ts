@@ -360,8 +360,17 @@ if (import.meta.main) {
   ) {
     throw new Error("--kill-spawn and --clock-step go with one host, not --hosts");
   }
+  // Ctrl-C ends the faults early, and the multi-host run still removes its database cluster
+  const interrupt = new AbortController();
+  if (hosts > 1) {
+    for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => interrupt.abort());
+  }
   const counts = hosts > 1
-    ? await chaosHosts(SECONDS, undefined, { hosts, keep: process.argv.includes("--keep") })
+    ? await chaosHosts(SECONDS, undefined, {
+      hosts,
+      keep: process.argv.includes("--keep"),
+      signal: interrupt.signal,
+    })
     : await chaos(SECONDS, undefined, {
       killSpawn: process.argv.includes("--kill-spawn"),
       clockStep: process.argv.includes("--clock-step"),
@@ -371,6 +380,7 @@ if (import.meta.main) {
   }
   console.log(`tasks with two live workers: ${counts.tasks_with_two_live_workers}`);
   const bad = "hosts" in counts ? hostsFailures(counts) : failures(counts);
+  if (interrupt.signal.aborted) console.log("chaos: interrupted: the counts are of a partial run");
   console.log(bad.length === 0 ? "chaos: all invariants held" : `chaos: FAILED: ${bad.join("; ")}`);
   process.exitCode = bad.length === 0 ? 0 : 1;
 }

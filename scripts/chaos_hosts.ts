@@ -91,6 +91,8 @@ export interface HostsOptions {
   hosts?: number;
   /** Keep the run's folder (configs, dispatcher logs) and say where it is. */
   keep?: boolean;
+  /** Ends the faults (and the wait for the tasks to settle) early; the cleanup still runs. */
+  signal?: AbortSignal;
 }
 
 export interface HostsCounts extends Verdict {
@@ -501,7 +503,8 @@ export async function chaosHosts(
       [0.3, "partition", () => c.partitions],
       [0.5, "stale", () => c.stale_writes],
     ];
-    while (Date.now() < deadline) {
+    const interrupted = () => options.signal?.aborted === true;
+    while (Date.now() < deadline && !interrupted()) {
       if (dbError !== null) throw dbError;
       await sleep(50);
       watch();
@@ -548,7 +551,7 @@ export async function chaosHosts(
     const settleStart = Date.now();
     let open: string[] = [...parents.keys()];
     let nextLook = 0;
-    while (Date.now() - settleStart < SETTLE_MS) {
+    while (Date.now() - settleStart < SETTLE_MS && !interrupted()) {
       await sleep(100);
       watch();
       if (Date.now() < nextLook) continue;

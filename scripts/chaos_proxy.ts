@@ -115,7 +115,13 @@ export class PartitionProxy {
     const server = this.#server;
     this.#server = null;
     if (server === null) return Promise.resolve();
-    return new Promise((resolve) => server.close(() => resolve()));
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 5_000); // bounded, whatever a connection does
+      server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   #accept(client: Socket): void {
