@@ -20,18 +20,14 @@
  * Prints the counts; exits 1 when an assertion failed.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
 import { DatabaseSync } from "node:sqlite";
 import { openStore } from "../lib/store/mod.ts";
-import { readStat } from "../lib/dispatch/proc.ts";
-
-const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
-const BIN = join(ROOT, "dist", "kanban");
-const AGENT = join(ROOT, "tests", "chaos", "agent.sh");
+import { AGENT, BIN, liveRunsByTask, pick, ROOT, signal, sleep, verdict } from "./_chaos.ts";
+import { chaosHosts, hostsFailures } from "./chaos_hosts.ts";
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -52,8 +48,6 @@ export interface ChaosModes {
   /** step the dispatchers' wall clock by hours (libfaketime). */
   clockStep?: boolean;
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pick = <T>(xs: T[]): T | undefined => xs[Math.floor(Math.random() * xs.length)];
 
 export interface ChaosCounts {
   tasks: number;
@@ -77,26 +71,6 @@ export interface ChaosCounts {
   runs_without_outcome: number;
   lost_tasks: number;
   doctor_ok: boolean;
-}
-
-/** liveRunsByTask reads every process's environment: which runs really have live workers. */
-function liveRunsByTask(): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
-  for (const name of spawnSync("ls", ["/proc"], { encoding: "utf8" }).stdout.split("\n")) {
-    if (!/^\d+$/.test(name)) continue;
-    const st = readStat(Number(name));
-    if (!st || st.state === "Z" || st.state === "T") continue; // stopped workers do nothing
-    let env = "";
-    try {
-      env = readFileSync(`/proc/${name}/environ`, "utf8");
-    } catch {
-      continue;
-    }
-    const task = /(?:^|\0)KANBAN_TASK=([^\0]*)/.exec(env)?.[1];
-    const run = /(?:^|\0)KANBAN_RUN=([^\0]*)/.exec(env)?.[1];
-    if (task && run) out.set(task, (out.get(task) ?? new Set()).add(run));
-  }
-  return out;
 }
 
 export async function chaos(
@@ -184,14 +158,6 @@ max_concurrent = 6
   };
   const duplicateTasks = new Set<string>();
   const alive = () => dispatchers.filter((d) => d.exitCode === null && d.signalCode === null);
-  const signal = (pid: number, sig: NodeJS.Signals) => {
-    try {
-      process.kill(pid, sig);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   const stopped = new Map<number, number>(); // pid -> when to continue it
   try {
     startDispatcher();
@@ -377,16 +343,7 @@ max_concurrent = 6
 
 /** failures lists what a chaos run's counts say went wrong (empty when all held). */
 export function failures(c: ChaosCounts): string[] {
-  const out: string[] = [];
-  if (c.duplicates > 0) out.push(`${c.duplicates} sightings of a task with two live workers`);
-  if (c.stale_writes_accepted > 0) out.push(`${c.stale_writes_accepted} stale writes took effect`);
-  if (c.open_runs_at_end > 0) out.push(`${c.open_runs_at_end} runs still open after the drain`);
-  if (c.runs_without_outcome > 0) {
-    out.push(`${c.runs_without_outcome} ended runs without an outcome`);
-  }
-  if (c.lost_tasks !== 0) out.push(`${c.lost_tasks} tasks lost`);
-  if (!c.doctor_ok) out.push("kanban doctor failed");
-  return out;
+  return verdict(c);
 }
 
 if (import.meta.main) {
@@ -394,15 +351,36 @@ if (import.meta.main) {
   if (spawnSync(join(ROOT, "scripts", "build"), { stdio: "inherit" }).status !== 0) {
     throw new Error("scripts/build failed");
   }
-  const counts = await chaos(SECONDS, undefined, {
-    killSpawn: process.argv.includes("--kill-spawn"),
-    clockStep: process.argv.includes("--clock-step"),
-  });
+  const hosts = arg("--hosts", 1);
+  if (!Number.isInteger(hosts) || hosts < 1 || hosts > 9) {
+    throw new Error("--hosts takes 1 (one host, a SQLite board) to 9");
+  }
+  if (
+    hosts > 1 && (process.argv.includes("--kill-spawn") || process.argv.includes("--clock-step"))
+  ) {
+    throw new Error("--kill-spawn and --clock-step go with one host, not --hosts");
+  }
+  // Ctrl-C ends the faults early, and the multi-host run still removes its database cluster
+  const interrupt = new AbortController();
+  if (hosts > 1) {
+    for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => interrupt.abort());
+  }
+  const counts = hosts > 1
+    ? await chaosHosts(SECONDS, undefined, {
+      hosts,
+      keep: process.argv.includes("--keep"),
+      signal: interrupt.signal,
+    })
+    : await chaos(SECONDS, undefined, {
+      killSpawn: process.argv.includes("--kill-spawn"),
+      clockStep: process.argv.includes("--clock-step"),
+    });
   for (const [k, v] of Object.entries(counts)) {
     console.log(`${k.padEnd(28)} ${typeof v === "object" ? JSON.stringify(v) : v}`);
   }
   console.log(`tasks with two live workers: ${counts.tasks_with_two_live_workers}`);
-  const bad = failures(counts);
+  const bad = "hosts" in counts ? hostsFailures(counts) : failures(counts);
+  if (interrupt.signal.aborted) console.log("chaos: interrupted: the counts are of a partial run");
   console.log(bad.length === 0 ? "chaos: all invariants held" : `chaos: FAILED: ${bad.join("; ")}`);
   process.exitCode = bad.length === 0 ? 0 : 1;
 }

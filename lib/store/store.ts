@@ -102,6 +102,8 @@ export interface OpenOptions extends Partial<StoreOptions> {
   create?: boolean;
   clock?: Clock;
   busyTimeoutMs?: number;
+  /** A server database's limit on a write transaction left waiting (PostgresOptions). */
+  idleInTransactionMs?: number;
   /** SQLite's `synchronous` (lib/store/sqlite/db.ts): `full` syncs every commit to disk. */
   synchronous?: "normal" | "full";
   /**
@@ -128,6 +130,9 @@ export function openStore(location: string, options: OpenOptions = {}): Store {
     ...(options.create !== undefined ? { create: options.create } : {}),
     ...(options.busyTimeoutMs !== undefined ? { busyTimeoutMs: options.busyTimeoutMs } : {}),
     ...(options.synchronous !== undefined ? { synchronous: options.synchronous } : {}),
+    ...(options.idleInTransactionMs !== undefined
+      ? { idleInTransactionMs: options.idleInTransactionMs }
+      : {}),
     writesOnlyInTx: options.confine !== undefined,
   });
   return new Store(driver, {

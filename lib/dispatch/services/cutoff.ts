@@ -87,15 +87,19 @@ export class CutoffService implements Service<CutoffReport> {
     const report: CutoffReport = { stopping: [] };
     const grace = this.#d.config().dispatch.stop_grace;
     for (const w of this.#d.workers.all()) {
-      if (w.exit !== null || w.stop || now.mono < cutoffAt(w)) continue;
+      // A worker that exited is not done with until its group is stopped (the reap service
+      // does that, on the board): what it started may still run, a report it sent, say.
+      if (w.stop || now.mono < cutoffAt(w)) continue;
       const since = Math.round((now.mono - w.renewedAt) / 1000);
       const reason =
         `lease could not be renewed: cut off from the board (no renewal for ${since} s ` +
         `of a ${Math.round(w.leaseMs / 1000)} s lease)`;
+      const what = w.exit === null ? "its worker" : "what its exited worker left running";
       this.#d.log(
-        `run ${w.runId} (${w.taskId}): ${reason}; stopping its worker before the lease can expire`,
+        `run ${w.runId} (${w.taskId}): ${reason}; stopping ${what} before the lease can expire`,
       );
-      this.#d.workers.startStop(w, "lost", reason, report.stopping, {
+      // an exited worker's run ends as the worker did, when it is reaped (no outcome here)
+      this.#d.workers.startStop(w, w.exit === null ? "lost" : null, reason, report.stopping, {
         graceMs: cutoffGrace(w.leaseMs, grace),
         cutOff: true,
       });
@@ -103,22 +107,22 @@ export class CutoffService implements Service<CutoffReport> {
     return Promise.resolve(report);
   }
 
-  /** renewFirst is the shortest cutoffRenewFirst among the running workers (0 without any). */
+  /** renewFirst is the shortest cutoffRenewFirst among the workers not yet stopped (0: none). */
   renewFirst(): number {
     let ms: number | null = null;
     for (const w of this.#d.workers.all()) {
-      if (w.exit !== null || w.stop) continue;
+      if (w.stop) continue;
       const t = cutoffRenewFirst(w.leaseMs);
       if (ms === null || t < ms) ms = t;
     }
     return ms ?? 0;
   }
 
-  /** next is the monotonic ms of the next cutoff among the running workers, or null. */
+  /** next is the monotonic ms of the next cutoff among the workers not yet stopped, or null. */
   next(): number | null {
     let at: number | null = null;
     for (const w of this.#d.workers.all()) {
-      if (w.exit !== null || w.stop) continue;
+      if (w.stop) continue;
       const t = cutoffAt(w);
       if (at === null || t < at) at = t;
     }

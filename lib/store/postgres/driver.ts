@@ -7,12 +7,6 @@
  *   touch nothing but the database (and the clock and random ids, which are simply read
  *   again), so running one again is safe. It gives up with BusyError, as SQLite's writer does,
  *   once the busy timeout has passed.
- * - A write transaction sits idle (the server waiting for our next query) for at most the busy
- *   timeout: a client cut off mid-transaction (its packets dropped, the server never told)
- *   would otherwise hold its row locks for as long as the server keeps the connection, hours
- *   without keepalives, and every other host's write to those rows (taking the lead from it,
- *   ending its expired runs) would wait as long. The server itself ends such a transaction
- *   (and its session), needing nothing from the silent client; nothing of it lands.
  * - `read` is one `REPEATABLE READ READ ONLY` snapshot.
  * - The board opens lazily: `openStore` is synchronous, so the first call connects and
  *   applies pending migrations (lib/store/postgres/migrations.ts), and every later call waits
@@ -34,10 +28,7 @@ import { shownLocation } from "../shown.ts";
 export interface PostgresOptions {
   /** Make the board's tables in an empty database (`kanban init`). */
   create?: boolean;
-  /**
-   * How long a writer keeps retrying serialization failures before it gives up, in ms; also
-   * how long the server lets a write transaction of ours sit idle before it ends it.
-   */
+  /** How long a writer keeps retrying serialization failures before it gives up, in ms. */
   busyTimeoutMs?: number;
   /**
    * Refuse writes outside `tx` (a confined worker's connection): `read` and `exclusive` are
@@ -48,9 +39,27 @@ export interface PostgresOptions {
   maxConnections?: number;
   /** The change mark's listener (tests shorten its ping). */
   listen?: ListenOptions;
+  /** How long the server keeps a write transaction that waits for us (IDLE_IN_TRANSACTION_MS). */
+  idleInTransactionMs?: number;
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * IDLE_IN_TRANSACTION_MS: how long the server lets one of our write transactions wait for our
+ * next statement before it ends the session (`idle_in_transaction_session_timeout`, set for
+ * each write transaction). A transaction here runs nothing but its own statements,
+ * milliseconds apart: one idle for this long has lost its client, as when a host is cut off
+ * from the network in the middle of it and its connection stays half-open. Every write appends
+ * an event under one lock (core.ts), so such a transaction would otherwise hold up every writer
+ * of the board, on every host, until the server noticed the dead connection (TCP keepalive:
+ * two hours by default). Short, because that is how long every other host's passes (their
+ * claims, the ends of lost runs) may wait, and their renewals with them; long against what
+ * keeps a live client between two statements (a round trip, a busy event loop). Reads hold no
+ * lock anyone waits for, and an import that waits on its input says so
+ * (TxOptions.waitsOnInput): neither is bounded.
+ */
+export const IDLE_IN_TRANSACTION_MS = 3_000;
 
 const WRITE = "ISOLATION LEVEL SERIALIZABLE";
 const READ = "ISOLATION LEVEL REPEATABLE READ READ ONLY";
@@ -94,6 +103,7 @@ export class PostgresDriver implements Driver {
   readonly #pool: Pool;
   readonly #create: boolean;
   readonly #busyTimeoutMs: number;
+  readonly #idleInTransactionMs: number;
   readonly #mark: ChangeMark;
   #ready: Promise<number> | null = null;
   #reader: Reader | null = null;
@@ -104,6 +114,7 @@ export class PostgresDriver implements Driver {
     this.where = redact(url);
     this.#create = options.create ?? false;
     this.#busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    this.#idleInTransactionMs = Math.round(options.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS);
     this.#pool = postgres(url, {
       max: options.maxConnections ?? 10,
       onnotice: () => {},
@@ -146,7 +157,7 @@ export class PostgresDriver implements Driver {
   async tx<T>(fn: (q: Queries) => Promise<T>, options: TxOptions = {}): Promise<T> {
     await this.#open();
     const start = Date.now();
-    const idleMs = options.waitsOnInput ? null : this.#busyTimeoutMs;
+    const idleMs = options.waitsOnInput ? null : this.#idleInTransactionMs;
     for (let attempt = 1;; attempt++) {
       try {
         const result = await this.#transaction(WRITE, fn, idleMs);
@@ -221,8 +232,8 @@ export class PostgresDriver implements Driver {
    * #transaction runs `fn` in one transaction on a connection reserved for it. BEGIN is not
    * awaited: it goes out in one round trip with the first query (the connection runs them in
    * order, and a failed BEGIN fails what follows). A transaction the server aborted answers
-   * COMMIT with ROLLBACK: that is an error here, never a silent loss. `idleMs`: how long the
-   * server lets it sit idle before it ends it (null: as long as it likes); sent with BEGIN.
+   * COMMIT with ROLLBACK: that is an error here, never a silent loss. With `idleMs`, the
+   * server ends the transaction (and the session) once it waits that long for a statement.
    */
   async #transaction<T>(
     mode: string,
@@ -234,14 +245,14 @@ export class PostgresDriver implements Driver {
     try {
       const begin = c.unsafe(`BEGIN ${mode}`);
       begin.catch(() => {}); // reported by the queries after it, or by the await below
-      if (idleMs !== null) {
-        const limit = c.unsafe(
-          `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1, Math.round(idleMs))}`,
-        );
-        limit.catch(() => {}); // as BEGIN's
-      }
+      // in the same round trip as BEGIN and the first query
+      const bound = idleMs === null
+        ? null
+        : c.unsafe(`SET LOCAL idle_in_transaction_session_timeout = ${idleMs}`);
+      bound?.catch(() => {});
       const result = await fn(this.#queries(c));
       await begin;
+      await bound;
       const done = await c.unsafe("COMMIT");
       open = false;
       if (done.command !== "COMMIT") {

@@ -7,6 +7,7 @@
  * unless another host ended it meanwhile, in which case nothing is written to it.
  */
 import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
 import {
   cutoffAt,
   cutoffGrace,
@@ -16,7 +17,7 @@ import {
 } from "../../../lib/dispatch/services/cutoff.ts";
 import { LivenessService } from "../../../lib/dispatch/services/liveness.ts";
 import { ReapService } from "../../../lib/dispatch/services/reap.ts";
-import { liveness } from "../../../lib/dispatch/proc.ts";
+import { liveness, readStat } from "../../../lib/dispatch/proc.ts";
 import { BusyError, type Claim, type Store } from "../../../lib/store/mod.ts";
 import { DISPATCHER, HUMAN } from "../../_setup.ts";
 import { boardState } from "../../store/_helpers.ts";
@@ -151,4 +152,38 @@ Deno.test("cutoff: a run another host ended and re-assigned meanwhile is left as
   await reap.runOnce(b.clock.read());
   assert.equal(b.workers.size, 0, "the stopped worker is forgotten");
   assert.deepEqual(await boardState(b.store), before, "nothing written to either run");
+});
+
+/** groupAlive: a live process (not a zombie) of group `pgid` still exists. */
+function groupAlive(pgid: number): boolean {
+  return readdirSync("/proc").some((name) => {
+    const st = /^\d+$/.test(name) ? readStat(Number(name)) : null;
+    return st !== null && st.pgrp === pgid && st.state !== "Z";
+  });
+}
+
+Deno.test("cutoff stops what a worker that exited left in its group while the board was out of reach to reap it", async () => {
+  await using b = bundle(TOML);
+  const { store, net } = unreliable(b.store);
+  const claim = await running(b);
+  // the worker exits, and a process it started (a report still trying to get through, say)
+  // lives on in its group; the pass that would stop it cannot reach the board
+  const w = b.supervise(claim.run, ["sh", "-c", "sleep 30 & exit 3"]);
+  for (let i = 0; i < 250 && w.exit === null; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(w.exit?.code, 3);
+  assert.ok(groupAlive(w.pid), "its child lives on");
+  const live = new LivenessService({ store, config: b.config, workers: b.workers });
+  const cut = new CutoffService({ config: b.config, workers: b.workers, log: () => {} });
+  net.down = true;
+  b.clock.advance(LEASE - cutoffMargin(LEASE) - 1);
+  assert.equal(cut.next(), b.clock.monoMs + 1, "its cutoff is armed");
+  b.clock.advance(1);
+  assert.equal((await pass(b, live, cut)).stopping.length, 1);
+  await b.stopped();
+  assert.equal(groupAlive(w.pid), false, "nothing of the run is left");
+  // the board is back: the run ends as its worker did
+  net.down = false;
+  const reap = new ReapService({ store, config: b.config, workers: b.workers, log: () => {} });
+  assert.equal((await reap.runOnce(b.clock.read())).reaped[0]?.outcome, "crashed");
+  assert.match((await b.store.getRun(claim.run.id)).error ?? "", /exit code 3/);
 });

@@ -19,7 +19,7 @@ pgTest(
   async () => {
     const db = await freshDatabase();
     const store = openStore(db.url);
-    const silent = new PostgresDriver(db.url, { busyTimeoutMs: 1_000 });
+    const silent = new PostgresDriver(db.url, { idleInTransactionMs: 1_000 });
     let wake = () => {};
     const gate = new Promise<void>((r) => (wake = r));
     try {
@@ -66,7 +66,7 @@ pgTest("an import whose input pauses longer than the busy timeout still lands", 
   const from = await freshDatabase();
   const to = await freshDatabase();
   const source = openStore(from.url);
-  const target = openStore(to.url, { busyTimeoutMs: 500 });
+  const target = openStore(to.url, { idleInTransactionMs: 500 });
   try {
     await source.createTask({ title: "moved" }, HUMAN);
     let text = "";
