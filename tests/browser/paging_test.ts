@@ -50,7 +50,7 @@ Deno.test("paging: done lists the newest 50 first and shows more a page at a tim
       document.querySelectorAll("[data-testid=column][data-status=done] [data-testid=card]")
         .length === 100,
     null,
-    { timeout: 10_000 },
+    { timeout: 30_000 },
   );
   const ready = page.locator("[data-testid=column][data-status=ready] [data-testid=card]");
   assert.equal(await ready.count(), 100, "the queue's columns keep their own page");
@@ -63,7 +63,7 @@ Deno.test("paging: done lists the newest 50 first and shows more a page at a tim
       document.querySelectorAll("[data-testid=column][data-status=done] [data-testid=card]")
         .length === n,
     DONE,
-    { timeout: 10_000 },
+    { timeout: 30_000 },
   );
   assert.equal(await done.locator("[data-testid=show-more]").count(), 0, "nothing left to show");
   d.assertNoErrors();
