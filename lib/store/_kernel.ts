@@ -86,14 +86,21 @@ export async function resolveId(k: Kernel, input: string): Promise<string> {
 /**
  * resolveTask is resolveId and loadTask at once: a whole id is one lookup by key (the common
  * case: every worker write names its task in full), a prefix one range scan, then one lookup.
+ * With `lock` the task is read with `taskLocked` (held until the transaction ends).
  */
-export async function resolveTask(k: Kernel, input: string): Promise<TaskRow> {
+export async function resolveTask(k: Kernel, input: string, lock = false): Promise<TaskRow> {
+  const get = (id: string) => lock ? k.q.taskLocked(id) : k.q.taskGet(id);
+  const load = async (id: string) => {
+    const row = await get(id);
+    if (!row) throw new NotFoundError(`No task "${id}"`);
+    return row;
+  };
   const text = input.trim().toLowerCase();
   const match = PREFIX.exec(text);
   if (!match) {
     if (text === "t_") {
       const all = await k.q.taskIdsWithPrefix("t_", 6);
-      if (all.length === 1) return loadTask(k, all[0]!);
+      if (all.length === 1) return load(all[0]!);
       if (all.length > 1) {
         throw new AmbiguousIdError(input, all, await k.q.taskCountWithPrefix("t_"));
       }
@@ -104,12 +111,12 @@ export async function resolveTask(k: Kernel, input: string): Promise<TaskRow> {
   }
   const prefix = `t_${match[1]}`;
   if (prefix.length === 10) {
-    const row = await k.q.taskGet(prefix);
+    const row = await get(prefix);
     if (row) return row;
     throw new NotFoundError(`No task matches "${input}"`);
   }
   const ids = await k.q.taskIdsWithPrefix(prefix, 6);
-  if (ids.length === 1) return loadTask(k, ids[0]!);
+  if (ids.length === 1) return load(ids[0]!);
   if (ids.length === 0) throw new NotFoundError(`No task matches "${input}"`);
   throw new AmbiguousIdError(input, ids, await k.q.taskCountWithPrefix(prefix));
 }
@@ -136,7 +143,8 @@ export async function move(
     task.status,
   );
   if (moved === undefined) {
-    // Inside the write transaction nothing else can write; this means a caller bug.
+    // The caller read the task in this write transaction, which is serialisable or holds the
+    // task's lock (TxOptions.lockedReads): nothing else can have moved it; a caller bug.
     throw new Error(`Task "${task.id}" changed under a write transaction`);
   }
   await appendEvent(k, task.id, runId ?? task.current_run_id, EVENT_KIND[via], actor, {

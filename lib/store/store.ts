@@ -4,7 +4,7 @@
  * domain functions it calls exist once for every driver.
  */
 import type { Usage, UsageInput } from "./usage.ts";
-import type { Driver, Queries } from "./driver.ts";
+import type { Driver, Queries, TxOptions } from "./driver.ts";
 import { openDriver } from "./location.ts";
 import type { Kernel, StoreOptions } from "./_kernel.ts";
 import { toRun, toTask } from "./_rows.ts";
@@ -205,9 +205,14 @@ export class Store {
     return { q, now: this.#base.now, options: this.#base.options };
   }
 
-  #write<T>(fn: (k: Kernel) => T | Promise<T>): Promise<T> {
+  /**
+   * #write runs `fn` in one write transaction. `options.lockedReads` only for a function that
+   * locks what it reads (claim); a confined write ignores it, since its audit reads the events
+   * after its mark and must not see other transactions' as they commit.
+   */
+  #write<T>(fn: (k: Kernel) => T | Promise<T>, options: TxOptions = {}): Promise<T> {
     const c = this.#confine;
-    if (!c) return this.#driver.tx((q) => Promise.resolve(fn(this.#kernel(q))));
+    if (!c) return this.#driver.tx((q) => Promise.resolve(fn(this.#kernel(q))), options);
     // A confined write: audited before it commits, rolled back if refused.
     return this.#driver.tx(async (q) => {
       const k = this.#kernel(q);
@@ -341,7 +346,7 @@ export class Store {
   }
 
   claim(options: ClaimOptions, actor: Actor): Promise<Claim | null> {
-    return this.#write((k) => claim(k, options, actor));
+    return this.#write((k) => claim(k, options, actor), { lockedReads: true });
   }
 
   heartbeat(ref: string, actor: Actor, note?: string): Promise<Run> {

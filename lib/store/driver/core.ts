@@ -97,6 +97,13 @@ export interface TaskRef {
 export interface CoreQueries {
   // Tasks -------------------------------------------------------------------------------------
   taskGet(id: string): Promise<TaskRow | undefined>;
+  /**
+   * taskLocked is taskGet that also locks the row against every other writer until the
+   * transaction ends (waiting for one that holds it), so what is read stays true while the
+   * transaction decides on it (TxOptions.lockedReads). SQLite: taskGet (its writer holds the
+   * whole database already).
+   */
+  taskLocked(id: string): Promise<TaskRow | undefined>;
   /** Up to `limit` ids starting with `prefix` (a whole id, or `t_` and some hex), in order. */
   taskIdsWithPrefix(prefix: string, limit: number): Promise<string[]>;
   taskCountWithPrefix(prefix: string): Promise<number>;
@@ -126,13 +133,21 @@ export interface CoreQueries {
    * `archived`. `search` matches id, title or body, ASCII case-insensitive, as plain text.
    */
   taskList(filter: ListFilter): Promise<TaskRow[]>;
-  /** The best ready task a claim may take: highest priority, then oldest, then id. */
+  /**
+   * The best ready task a claim may take: highest priority, then oldest, then id. It is locked
+   * until the transaction ends; a ready task another transaction holds is passed over, never
+   * waited for (PostgreSQL: FOR NO KEY UPDATE SKIP LOCKED).
+   */
   taskClaimable(filter: ClaimFilter): Promise<TaskRow | undefined>;
   /** The first `limit` tasks a claim for `assignees` would take, best first. */
   tasksClaimable(assignees: readonly string[], now: number, limit: number): Promise<TaskRow[]>;
   /** Ready tasks grouped by assignee, in assignee order. */
   readyGroups(now: number): Promise<ReadyGroup[]>;
-  /** Ids of scheduled tasks whose `not_before` is at or before `now`, earliest first. */
+  /**
+   * Ids of scheduled tasks whose `not_before` is at or before `now`, earliest first, each locked
+   * until the transaction ends; one that another transaction holds is left out (the next pass
+   * promotes it), never waited for.
+   */
   scheduledDue(now: number): Promise<string[]>;
 
   // Links -------------------------------------------------------------------------------------
@@ -172,6 +187,15 @@ export interface CoreQueries {
   runsNewest(taskId: string | null, limit: number): Promise<RunRow[]>;
   /** Every open run, oldest first. */
   runsOpen(): Promise<RunRow[]>;
+  /**
+   * capLock takes, until the transaction ends, one lock per profile of `profiles`: two claims
+   * counting one profile's open runs against its cap take turns, each counting after the
+   * other's run has committed (TxOptions.lockedReads). Taken in one order whatever the order
+   * given, so two claims locking several profiles never wait for each other in a circle; call
+   * it before anything that appends an event (the event lock is taken after it). SQLite: a
+   * no-op (its writer holds the whole database already).
+   */
+  capLock(profiles: readonly string[]): Promise<void>;
 
   // Comments and events -----------------------------------------------------------------------
   commentInsert(row: Omit<CommentRow, "id">): Promise<CommentRow>;

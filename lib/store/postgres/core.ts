@@ -22,6 +22,13 @@ export const PARENT_SATISFIED =
  */
 export const EVENT_APPEND_LOCK = 0x6b62657674;
 
+/**
+ * The first key of the profile cap locks (capLock): `pg_advisory_xact_lock(CAP_LOCK, h)` with
+ * `h` the profile's hashtext. Two-key locks are a space apart from one-key ones such as
+ * EVENT_APPEND_LOCK; two profiles of one hash only share a lock (they take turns, no harm).
+ */
+export const CAP_LOCK = 0x6b6263; // "kbc"
+
 const TASK_COLUMNS = [
   "title",
   "body",
@@ -146,6 +153,9 @@ export function coreQueries(t: Tx): CoreQueries {
   const rows = <T>(q: Fragment) => q as unknown as Promise<T[]>;
   return {
     taskGet: (id) => first(t<TaskRow[]>`SELECT * FROM tasks WHERE id = ${id}`),
+    // NO KEY UPDATE: the lock an UPDATE of the row takes, so every writer of it waits, while
+    // rows that only refer to the task (its runs, events, comments) may still be inserted.
+    taskLocked: (id) => first(t<TaskRow[]>`SELECT * FROM tasks WHERE id = ${id} FOR NO KEY UPDATE`),
     taskIdsWithPrefix: async (prefix, limit) =>
       (await t<
         { id: string }[]
@@ -209,9 +219,11 @@ export function coreQueries(t: Tx): CoreQueries {
         extra.push(t`needs::jsonb <@ to_jsonb(${f.labels as string[]}::text[])`);
       }
       // SKIP LOCKED: a claim never waits on another one; it takes the best task no other
-      // claim in flight holds, and the caller's compare-and-set makes the move.
+      // claim in flight holds, and the caller's compare-and-set makes the move. At READ
+      // COMMITTED a row that changed since the statement began is checked again as it is
+      // locked, and passed over when it is no longer claimable.
       return first(t<TaskRow[]>`SELECT * FROM tasks WHERE ${claimableWhere(t, f.now, extra)}
-        ORDER BY priority DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`);
+        ORDER BY priority DESC, created_at, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED`);
     },
     tasksClaimable: (assignees, now, limit) => {
       if (assignees.length === 0) return Promise.resolve([]);
@@ -226,7 +238,8 @@ export function coreQueries(t: Tx): CoreQueries {
         FROM tasks WHERE status = 'ready' GROUP BY assignee ORDER BY assignee NULLS FIRST`),
     scheduledDue: async (now) =>
       (await t<{ id: string }[]>`SELECT id FROM tasks
-        WHERE status = 'scheduled' AND not_before <= ${now} ORDER BY not_before`).map((r) => r.id),
+        WHERE status = 'scheduled' AND not_before <= ${now} ORDER BY not_before
+        FOR NO KEY UPDATE SKIP LOCKED`).map((r) => r.id),
 
     isAncestor: async (ancestor, taskId) =>
       (await t`WITH RECURSIVE up(id) AS (
@@ -297,6 +310,15 @@ export function coreQueries(t: Tx): CoreQueries {
         : rows<RunRow>(t`SELECT * FROM task_runs WHERE task_id = ${taskId}
             ORDER BY id DESC LIMIT ${count(limit)}`),
     runsOpen: () => rows<RunRow>(t`SELECT * FROM task_runs WHERE ended_at IS NULL ORDER BY id`),
+    capLock: async (profiles) => {
+      if (profiles.length === 0) return;
+      // One statement, the locks taken in hash order (the sorted subquery feeds them in turn).
+      // The caller's count is a statement of its own: at READ COMMITTED it then sees every
+      // run that the lock's last holder committed.
+      await t`SELECT pg_advisory_xact_lock(${CAP_LOCK}::int, h) FROM (
+          SELECT DISTINCT hashtext(p) AS h FROM unnest(${profiles as string[]}::text[]) AS p
+          ORDER BY h) AS caps`;
+    },
 
     commentInsert: async (c) =>
       (await first(t<CommentRow[]>`INSERT INTO task_comments (task_id, run_id, author, body,

@@ -53,6 +53,8 @@ export interface PostgresOptions {
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 
 const WRITE = "ISOLATION LEVEL SERIALIZABLE";
+/** A write transaction that guards its reads with locks (TxOptions.lockedReads). */
+const LOCKED = "ISOLATION LEVEL READ COMMITTED";
 const READ = "ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
 /** The driver's reading connection, and the queries bound to it. */
@@ -64,6 +66,8 @@ interface Reader {
 
 /** The server's answers that mean "run the transaction again". */
 const RETRYABLE = new Set(["40001", "40P01"]);
+/** The server's answer to a statement sent after the transaction failed. */
+const ABORTED = "25P02";
 
 /** redact hides a URL's password, for messages and logs. */
 export const redact = shownLocation;
@@ -98,6 +102,7 @@ export class PostgresDriver implements Driver {
   #ready: Promise<number> | null = null;
   #reader: Reader | null = null;
   #closed = false;
+  #retries = 0;
 
   constructor(url: string, options: PostgresOptions = {}) {
     this.location = url;
@@ -134,26 +139,28 @@ export class PostgresDriver implements Driver {
     return this.#ready;
   }
 
-  #queries(t: ReservedSql): Queries {
+  #queries(t: ReservedSql, failed?: (err: unknown) => void): Queries {
     return plain({
       ...coreQueries(t),
       ...readQueries(t),
       ...adminQueries(t),
       ...transferQueries(t),
-    });
+    }, failed);
   }
 
   async tx<T>(fn: (q: Queries) => Promise<T>, options: TxOptions = {}): Promise<T> {
     await this.#open();
     const start = Date.now();
     const idleMs = options.waitsOnInput ? null : this.#busyTimeoutMs;
+    const mode = options.lockedReads ? LOCKED : WRITE;
     for (let attempt = 1;; attempt++) {
       try {
-        const result = await this.#transaction(WRITE, fn, idleMs);
+        const result = await this.#transaction(mode, fn, idleMs);
         this.#mark.bump();
         return result;
       } catch (err) {
         if (!RETRYABLE.has(sqlState(err) ?? "")) throw this.#failed(err);
+        this.#retries++;
         const waited = Date.now() - start;
         if (waited >= this.#busyTimeoutMs) throw new BusyError(this.where, waited);
         // a little jitter, growing: racing writers spread out instead of colliding again
@@ -231,6 +238,14 @@ export class PostgresDriver implements Driver {
   ): Promise<T> {
     const c = await this.#pool.reserve();
     let open = true;
+    // The error that aborted the transaction. Queries sent together (Promise.all) fail
+    // together: after the first one fails, the server answers every later one with 25P02
+    // ("current transaction is aborted"), and the caller may see one of those first; the first
+    // error is the one that says what happened (a serialization failure to retry, say).
+    let cause: unknown = undefined;
+    const failed = (err: unknown) => {
+      if (cause === undefined && sqlState(err) !== ABORTED) cause = err;
+    };
     try {
       const begin = c.unsafe(`BEGIN ${mode}`);
       begin.catch(() => {}); // reported by the queries after it, or by the await below
@@ -240,7 +255,7 @@ export class PostgresDriver implements Driver {
         );
         limit.catch(() => {}); // as BEGIN's
       }
-      const result = await fn(this.#queries(c));
+      const result = await fn(this.#queries(c, failed));
       await begin;
       const done = await c.unsafe("COMMIT");
       open = false;
@@ -250,7 +265,7 @@ export class PostgresDriver implements Driver {
       return result;
     } catch (err) {
       if (open) await c.unsafe("ROLLBACK").catch(() => {});
-      throw err;
+      throw sqlState(err) === ABORTED && cause !== undefined ? cause : err;
     } finally {
       c.release();
     }
@@ -266,6 +281,14 @@ export class PostgresDriver implements Driver {
 
   changeMark(): Promise<number> {
     return this.#open().then(() => this.#mark.current());
+  }
+
+  /**
+   * How many times a write transaction of this driver was rolled back by the server (a
+   * serialization failure or a deadlock) and run again: tests and the bench read it.
+   */
+  get retries(): number {
+    return this.#retries;
   }
 
   /** Whether the change mark's listener is up (tests wait for it). */
@@ -318,15 +341,21 @@ export class PostgresDriver implements Driver {
 
 /**
  * plain makes every array a query answers a plain Array (the client's result lists carry
- * extra fields and another prototype), so rows compare and serialise as SQLite's do.
+ * extra fields and another prototype), so rows compare and serialise as SQLite's do; and it
+ * tells `failed` of every query that fails.
  */
-function plain(q: Queries): Queries {
+function plain(q: Queries, failed?: (err: unknown) => void): Queries {
   const out: Record<string, unknown> = {};
   for (const [name, f] of Object.entries(q as unknown as Record<string, unknown>)) {
     const fn = f as (...args: unknown[]) => Promise<unknown>;
     out[name] = async (...args: unknown[]) => {
-      const r = await fn(...args);
-      return Array.isArray(r) ? Array.from(r) : r;
+      try {
+        const r = await fn(...args);
+        return Array.isArray(r) ? Array.from(r) : r;
+      } catch (err) {
+        failed?.(err);
+        throw err;
+      }
     };
   }
   return out as unknown as Queries;

@@ -155,6 +155,8 @@ export function coreQueries(db: Db): CoreQueries {
   const all = <T>(sql: string, ...params: Param[]) => db.all<T>(sql, ...params);
   return answered<CoreQueries>({
     taskGet: (id) => one<TaskRow>("SELECT * FROM tasks WHERE id = ?", id),
+    // The writer holds the whole database: every row it reads stays as read.
+    taskLocked: (id) => one<TaskRow>("SELECT * FROM tasks WHERE id = ?", id),
     taskIdsWithPrefix: (prefix, limit) =>
       db.all<{ id: string }>(
         "SELECT id FROM tasks WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
@@ -409,6 +411,8 @@ export function coreQueries(db: Db): CoreQueries {
           limit,
         ),
     runsOpen: () => all<RunRow>("SELECT * FROM task_runs WHERE ended_at IS NULL ORDER BY id"),
+    // The writer holds the whole database: no other claim can count or open runs meanwhile.
+    capLock: () => undefined,
 
     commentInsert: (c) =>
       db.get<CommentRow>(
