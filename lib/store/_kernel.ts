@@ -137,20 +137,25 @@ export async function move(
   runId: number | null = null,
 ): Promise<TaskRow> {
   assertTransition(task.id, task.status, to, via);
-  const moved = await k.q.taskUpdate(
+  // The event says nothing the update answers: both are sent at once (one round trip on a
+  // server). A refused update fails the transaction, and the event goes with it.
+  const update = k.q.taskUpdate(
     task.id,
     { ...extra, status: to, updated_at: k.now() },
     task.status,
   );
+  const event = appendEvent(k, task.id, runId ?? task.current_run_id, EVENT_KIND[via], actor, {
+    from: task.status,
+    to,
+    ...data,
+  });
+  event.catch(() => {}); // a failed update's error is the one to report (awaited first)
+  const moved = await update;
   if (moved === undefined) {
     // The caller read the task in this write transaction, which is serialisable or holds the
     // task's lock (TxOptions.lockedReads): nothing else can have moved it; a caller bug.
     throw new Error(`Task "${task.id}" changed under a write transaction`);
   }
-  await appendEvent(k, task.id, runId ?? task.current_run_id, EVENT_KIND[via], actor, {
-    from: task.status,
-    to,
-    ...data,
-  });
+  await event;
   return moved;
 }

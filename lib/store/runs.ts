@@ -25,6 +25,14 @@ export async function loadRun(k: Kernel, runId: number): Promise<RunRow> {
 }
 
 /**
+ * tokenRun reads the run `actor`'s lease token belongs to, once per write: null for a person
+ * (no token), undefined for a token that belongs to no run. fenceRun and replayed judge it.
+ */
+export async function tokenRun(k: Kernel, actor: Actor): Promise<RunRow | null | undefined> {
+  return actor.token === undefined ? null : await k.q.runWithToken(actor.token);
+}
+
+/**
  * fence checks a worker write. Without a token (a person) it returns null. With one, it
  * returns the task's open run when the token is that run's, and otherwise throws
  * StaleLeaseError before anything has been written.
@@ -35,8 +43,16 @@ export async function fence(
   actor: Actor,
   action: string,
 ): Promise<RunRow | null> {
-  if (actor.token === undefined) return null;
-  const run = await k.q.runWithToken(actor.token);
+  return fenceRun(task, action, await tokenRun(k, actor));
+}
+
+/** fenceRun is fence with the token's run already read (tokenRun) in the same transaction. */
+export function fenceRun(
+  task: TaskRow,
+  action: string,
+  run: RunRow | null | undefined,
+): RunRow | null {
+  if (run === null) return null;
   const head = `Cannot ${action} task "${task.id}"`;
   if (!run) throw new StaleLeaseError(`${head}: the lease token belongs to no run`);
   if (run.task_id !== task.id) {
