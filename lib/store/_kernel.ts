@@ -5,7 +5,7 @@
  * Module-private to lib/store; callers run inside a driver transaction.
  */
 import type { Queries } from "./driver.ts";
-import type { TaskSet } from "./driver/core.ts";
+import type { NewEvent, TaskSet } from "./driver/core.ts";
 import type { EventRow, TaskRow } from "./_rows.ts";
 import type { Actor, Clock } from "./types.ts";
 import { type Action, assertTransition, type Status } from "./transitions.ts";
@@ -24,6 +24,13 @@ export interface Kernel {
   q: Queries;
   now: Clock;
   options: StoreOptions;
+  /**
+   * The events this transaction has appended and not yet written: appendEvent adds to it,
+   * flushEvents writes them all at once, which the store does as the transaction's last
+   * statement (store.ts), so the event lock (lib/store/postgres/core.ts) is the last lock a
+   * transaction takes and it never waits for another lock while holding it.
+   */
+  events: NewEvent[];
 }
 
 /** Past-tense event kind for each action. */
@@ -44,6 +51,10 @@ export const EVENT_KIND: Record<Action, string> = {
   reopen: "reopened",
 };
 
+/**
+ * appendEvent adds an event to the transaction's log (written by flushEvents as the
+ * transaction ends, in the order appended, with its time as of now).
+ */
 export function appendEvent(
   k: Kernel,
   taskId: string | null,
@@ -51,8 +62,8 @@ export function appendEvent(
   kind: string,
   actor: Actor,
   data: Record<string, unknown> = {},
-): Promise<EventRow> {
-  return k.q.eventAppend({
+): void {
+  k.events.push({
     task_id: taskId,
     run_id: runId,
     kind,
@@ -60,6 +71,12 @@ export function appendEvent(
     data: JSON.stringify(data),
     at: k.now(),
   });
+}
+
+/** flushEvents writes the events appended so far, in order, and returns them as stored. */
+export async function flushEvents(k: Kernel): Promise<EventRow[]> {
+  if (k.events.length === 0) return [];
+  return await k.q.eventsAppend(k.events.splice(0));
 }
 
 export function findTask(k: Kernel, id: string): Promise<TaskRow | undefined> {
@@ -137,25 +154,20 @@ export async function move(
   runId: number | null = null,
 ): Promise<TaskRow> {
   assertTransition(task.id, task.status, to, via);
-  // The event says nothing the update answers: both are sent at once (one round trip on a
-  // server). A refused update fails the transaction, and the event goes with it.
-  const update = k.q.taskUpdate(
+  const moved = await k.q.taskUpdate(
     task.id,
     { ...extra, status: to, updated_at: k.now() },
     task.status,
   );
-  const event = appendEvent(k, task.id, runId ?? task.current_run_id, EVENT_KIND[via], actor, {
-    from: task.status,
-    to,
-    ...data,
-  });
-  event.catch(() => {}); // a failed update's error is the one to report (awaited first)
-  const moved = await update;
   if (moved === undefined) {
     // The caller read the task in this write transaction, which is serialisable or holds the
     // task's lock (TxOptions.lockedReads): nothing else can have moved it; a caller bug.
     throw new Error(`Task "${task.id}" changed under a write transaction`);
   }
-  await event;
+  appendEvent(k, task.id, runId ?? task.current_run_id, EVENT_KIND[via], actor, {
+    from: task.status,
+    to,
+    ...data,
+  });
   return moved;
 }

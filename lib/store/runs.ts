@@ -266,7 +266,7 @@ export async function heartbeat(
     { heartbeat_at: now, lease_expires: now + run.lease_ms },
     false,
   );
-  await appendEvent(k, task.id, run.id, "heartbeat", actor, note ? { note } : {});
+  appendEvent(k, task.id, run.id, "heartbeat", actor, note ? { note } : {});
   return toRun(renewed!);
 }
 
@@ -385,7 +385,7 @@ export async function recordSpawn(
     workspace: s.workspace,
   }, true);
   if (run === undefined) return false;
-  await appendEvent(k, run.task_id, runId, "spawned", actor, { pid: s.pid });
+  appendEvent(k, run.task_id, runId, "spawned", actor, { pid: s.pid });
   return true;
 }
 
@@ -417,7 +417,7 @@ export async function recordExit(
     usage: usage ? JSON.stringify(parse(UsageSchema, usage, "usage")) : null,
   }, false);
   if (run === undefined) throw new NotFoundError(`No run ${runId}`);
-  await appendEvent(k, run.task_id, runId, "exited", actor, { exit_code: exitCode, signal });
+  appendEvent(k, run.task_id, runId, "exited", actor, { exit_code: exitCode, signal });
 }
 
 export interface QueueEntry {

@@ -9,7 +9,7 @@ import { openDriver } from "./location.ts";
 import type { Kernel, StoreOptions } from "./_kernel.ts";
 import { toRun, toTask } from "./_rows.ts";
 import { loadRun } from "./runs.ts";
-import { resolveId, resolveTask } from "./_kernel.ts";
+import { flushEvents, resolveId, resolveTask } from "./_kernel.ts";
 import {
   assignTask,
   type CreateResult,
@@ -148,7 +148,7 @@ async function withCreated(k: Kernel, taskId: string, runs: Run[]): Promise<RunD
 
 export class Store {
   readonly #driver: Driver;
-  readonly #base: Omit<Kernel, "q">;
+  readonly #base: Pick<Kernel, "now" | "options">;
   readonly #confine: Confinement | null;
 
   /**
@@ -156,7 +156,11 @@ export class Store {
    * each of them: a method that wrote any other way would be refused by the database itself,
    * so no write path can miss the audit.
    */
-  constructor(driver: Driver, base: Omit<Kernel, "q">, confine: Confinement | null = null) {
+  constructor(
+    driver: Driver,
+    base: Pick<Kernel, "now" | "options">,
+    confine: Confinement | null = null,
+  ) {
     this.#driver = driver;
     this.#base = base;
     this.#confine = confine;
@@ -202,25 +206,34 @@ export class Store {
   }
 
   #kernel(q: Queries): Kernel {
-    return { q, now: this.#base.now, options: this.#base.options };
+    return { q, now: this.#base.now, options: this.#base.options, events: [] };
   }
 
   /**
-   * #write runs `fn` in one write transaction. `options.lockedReads` only for a function that
-   * locks what it reads (claim); a confined write ignores it, since its audit reads the events
-   * after its mark and must not see other transactions' as they commit.
+   * #write runs `fn` in one write transaction, then writes the events it appended as the
+   * transaction's last statement (flushEvents). `options.lockedReads` only for a function that
+   * locks what it reads (claim).
    */
   #write<T>(fn: (k: Kernel) => T | Promise<T>, options: TxOptions = {}): Promise<T> {
     const c = this.#confine;
-    if (!c) return this.#driver.tx((q) => Promise.resolve(fn(this.#kernel(q))), options);
-    // A confined write: audited before it commits, rolled back if refused.
+    if (!c) {
+      return this.#driver.tx(async (q) => {
+        const k = this.#kernel(q);
+        const result = await fn(k);
+        await flushEvents(k);
+        return result;
+      }, options);
+    }
+    // A confined write: audited before it commits, rolled back if refused. The audit judges
+    // the events this transaction wrote, whatever others commit meanwhile.
     return this.#driver.tx(async (q) => {
       const k = this.#kernel(q);
       const mark = await markWrite(k, c);
       const result = await fn(k);
-      await auditWrite(k, c, mark, this.#driver.where);
+      const events = await flushEvents(k);
+      await auditWrite(k, c, mark, events, this.#driver.where);
       return result;
-    });
+    }, options);
   }
 
   #read<T>(fn: (k: Kernel) => T | Promise<T>): Promise<T> {

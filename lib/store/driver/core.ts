@@ -202,6 +202,12 @@ export interface CoreQueries {
   /** A task's newest `limit` comments, oldest first. */
   commentsOf(taskId: string, limit: number): Promise<CommentRow[]>;
   eventAppend(row: NewEvent): Promise<EventRow>;
+  /**
+   * Appends events in the order given, their ids in that order, and returns them as stored
+   * (in that order). On a server, ids commit in id order across transactions: the append takes
+   * the board's event lock, held until the transaction ends (lib/store/feed.ts relies on it).
+   */
+  eventsAppend(rows: readonly NewEvent[]): Promise<EventRow[]>;
   /** A task's newest `limit` events, oldest first. */
   eventsOf(taskId: string, limit: number): Promise<EventRow[]>;
   /** The board's events after id `after`, oldest first. */

@@ -333,6 +333,22 @@ export function coreQueries(t: Tx): CoreQueries {
         SELECT ${e.task_id}, ${e.run_id}::bigint, ${e.kind}, ${e.actor}, ${e.data}, ${e.at}::bigint
         FROM (SELECT pg_advisory_xact_lock(${EVENT_APPEND_LOCK})) AS locked
         RETURNING *`))!,
+    eventsAppend: async (es) => {
+      if (es.length === 0) return [];
+      // One statement for all of them, the lock taken as the first row forms, before any id is
+      // drawn; ids are drawn in the order given (the rows are sorted before they are numbered).
+      const list = JSON.stringify(es);
+      const stored = await t<EventRow[]>`INSERT INTO task_events (task_id, run_id, kind, actor,
+          data, at)
+        SELECT e.task_id, e.run_id, e.kind, e.actor, e.data, e.at
+        FROM (SELECT pg_advisory_xact_lock(${EVENT_APPEND_LOCK})) AS locked,
+          ROWS FROM (json_to_recordset(${list}::text::json) AS (task_id text, run_id bigint,
+            kind text, actor text, data text, at bigint)) WITH ORDINALITY
+            AS e(task_id, run_id, kind, actor, data, at, n)
+        ORDER BY e.n
+        RETURNING *`;
+      return Array.from(stored).sort((a, b) => a.id - b.id);
+    },
     eventsOf: (taskId, limit) =>
       rows<EventRow>(t`SELECT * FROM (SELECT * FROM task_events WHERE task_id = ${taskId}
         ORDER BY id DESC LIMIT ${count(limit)}) e ORDER BY id`),

@@ -442,6 +442,19 @@ export function coreQueries(db: Db): CoreQueries {
         e.data,
         e.at,
       )!,
+    eventsAppend: (es) =>
+      es.map((e) =>
+        db.get<EventRow>(
+          `INSERT INTO task_events (task_id, run_id, kind, actor, data, at)
+           VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
+          e.task_id,
+          e.run_id,
+          e.kind,
+          e.actor,
+          e.data,
+          e.at,
+        )!
+      ),
     eventsOf: (taskId, limit) =>
       all<EventRow>(
         `SELECT * FROM (SELECT * FROM task_events WHERE task_id = ? ORDER BY id DESC LIMIT ?)
