@@ -25,6 +25,13 @@ export interface Kernel {
   now: Clock;
   options: StoreOptions;
   /**
+   * The transaction runs with TxOptions.lockedReads (a claim, a worker's complete or block):
+   * what it decides on it reads locked (and, on PostgreSQL, each statement sees what has
+   * committed by then), so it reads the parents it derives a child from plainly, once the
+   * child is locked (readiness.ts). Otherwise it is serialisable.
+   */
+  locked: boolean;
+  /**
    * The events this transaction has appended and not yet written: appendEvent adds to it,
    * flushEvents writes them all at once, which the store does as the transaction's last
    * statement (store.ts), so the event lock (lib/store/postgres/core.ts) is the last lock a
@@ -86,6 +93,13 @@ export function findTask(k: Kernel, id: string): Promise<TaskRow | undefined> {
 /** loadTask returns the task with exactly this id or throws NotFoundError. */
 export async function loadTask(k: Kernel, id: string): Promise<TaskRow> {
   const row = await k.q.taskGet(id);
+  if (!row) throw new NotFoundError(`No task "${id}"`);
+  return row;
+}
+
+/** lockedTask is loadTask that locks the row until the transaction ends (taskLocked). */
+export async function lockedTask(k: Kernel, id: string): Promise<TaskRow> {
+  const row = await k.q.taskLocked(id);
   if (!row) throw new NotFoundError(`No task "${id}"`);
   return row;
 }

@@ -26,8 +26,27 @@ function reported(usage: z.output<typeof UsageInput> | undefined): Usage | null 
   return usage === undefined ? null : { ...usage, source: "reported" };
 }
 
-function target(k: Kernel, ref: string): Promise<TaskRow> {
-  return resolveTask(k, ref);
+function target(k: Kernel, ref: string, lock = false): Promise<TaskRow> {
+  return resolveTask(k, ref, lock);
+}
+
+/**
+ * reportTargets reads a worker's report's task and its token's run (tokenRun) together (one
+ * round trip on a server). In a lockedReads transaction (a worker's report, Kernel.locked)
+ * both are locked until it ends, the run first (the order every writer of both takes them:
+ * a run is closed before its task moves), so that the fence, the replay check and the moves
+ * judge rows no other transaction can change meanwhile.
+ */
+async function reportTargets(
+  k: Kernel,
+  ref: string,
+  actor: Actor,
+): Promise<[TaskRow, RunRow | null | undefined]> {
+  const [token, task] = await Promise.all([
+    tokenRun(k, actor, k.locked),
+    target(k, ref, k.locked),
+  ]);
+  return [task, token];
 }
 
 /** landingOf is where `action` takes a stored task (see landing() in actions.ts). */
@@ -81,7 +100,7 @@ export async function complete(
   actor: Actor,
 ): Promise<Task> {
   const input = parse(CompleteInput, raw, "completion");
-  const [task, token] = await Promise.all([target(k, ref), tokenRun(k, actor)]);
+  const [task, token] = await reportTargets(k, ref, actor);
   if (await replayed(k, task, token, { kind: "complete", ...input })) return toTask(task);
   // landing() says where a completion lands; from a status the table refuses it says
   // nothing, and move() below refuses the move the task asked for (the transaction keeps
@@ -110,7 +129,8 @@ export async function complete(
     }, run.id),
     to === "done" ? k.q.childIds(task.id) : [],
   ]);
-  // each child is re-derived after the move, which it reads
+  // each child is re-derived after the move, which it reads; in id order, so two workers
+  // completing parents of the same children lock them in one order (refresh)
   for (const child of children) await refresh(k, child, actor);
   return toTask(moved);
 }
@@ -164,7 +184,7 @@ export async function block(
 ): Promise<Task> {
   const why = parse(text("block reason", true), reason, "block reason").trim();
   const used = reported(usage === undefined ? undefined : parse(UsageInput, usage, "usage"));
-  const [task, token] = await Promise.all([target(k, ref), tokenRun(k, actor)]);
+  const [task, token] = await reportTargets(k, ref, actor);
   if (await replayed(k, task, token, { kind: "block", reason: why })) return toTask(task);
   const run = task.status === "running"
     ? endCurrentRun(k, task, actor, token, "block", "blocked", "blocked_by_human", {

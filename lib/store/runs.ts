@@ -27,9 +27,15 @@ export async function loadRun(k: Kernel, runId: number): Promise<RunRow> {
 /**
  * tokenRun reads the run `actor`'s lease token belongs to, once per write: null for a person
  * (no token), undefined for a token that belongs to no run. fenceRun and replayed judge it.
+ * With `lock` the run is locked until the transaction ends (runWithTokenLocked).
  */
-export async function tokenRun(k: Kernel, actor: Actor): Promise<RunRow | null | undefined> {
-  return actor.token === undefined ? null : await k.q.runWithToken(actor.token);
+export async function tokenRun(
+  k: Kernel,
+  actor: Actor,
+  lock = false,
+): Promise<RunRow | null | undefined> {
+  if (actor.token === undefined) return null;
+  return await (lock ? k.q.runWithTokenLocked(actor.token) : k.q.runWithToken(actor.token));
 }
 
 /**

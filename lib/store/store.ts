@@ -205,20 +205,21 @@ export class Store {
     return this.#driver;
   }
 
-  #kernel(q: Queries): Kernel {
-    return { q, now: this.#base.now, options: this.#base.options, events: [] };
+  #kernel(q: Queries, locked: boolean): Kernel {
+    return { q, now: this.#base.now, options: this.#base.options, locked, events: [] };
   }
 
   /**
    * #write runs `fn` in one write transaction, then writes the events it appended as the
    * transaction's last statement (flushEvents). `options.lockedReads` only for a function that
-   * locks what it reads (claim).
+   * locks what it reads (claim, a worker's complete or block: see Kernel.locked).
    */
   #write<T>(fn: (k: Kernel) => T | Promise<T>, options: TxOptions = {}): Promise<T> {
     const c = this.#confine;
+    const locked = options.lockedReads === true;
     if (!c) {
       return this.#driver.tx(async (q) => {
-        const k = this.#kernel(q);
+        const k = this.#kernel(q, locked);
         const result = await fn(k);
         await flushEvents(k);
         return result;
@@ -227,7 +228,7 @@ export class Store {
     // A confined write: audited before it commits, rolled back if refused. The audit judges
     // the events this transaction wrote, whatever others commit meanwhile.
     return this.#driver.tx(async (q) => {
-      const k = this.#kernel(q);
+      const k = this.#kernel(q, locked);
       const mark = await markWrite(k, c);
       const result = await fn(k);
       const events = await flushEvents(k);
@@ -237,7 +238,7 @@ export class Store {
   }
 
   #read<T>(fn: (k: Kernel) => T | Promise<T>): Promise<T> {
-    return this.#driver.read((q) => Promise.resolve(fn(this.#kernel(q))));
+    return this.#driver.read((q) => Promise.resolve(fn(this.#kernel(q, false))));
   }
 
   async info(): Promise<{ path: string; schema_version: number; sqlite_version: string }> {
@@ -371,7 +372,10 @@ export class Store {
   }
 
   complete(ref: string, input: CompleteInput, actor: Actor): Promise<Task> {
-    return this.#write((k) => complete(k, ref, input, actor));
+    // A worker's report locks its run and task (lifecycle.ts); a person's stays serialisable.
+    return this.#write((k) => complete(k, ref, input, actor), {
+      lockedReads: actor.token !== undefined,
+    });
   }
 
   /**
@@ -391,7 +395,9 @@ export class Store {
 
   /** block parks a task with a reason; a worker may report what its run used. */
   block(ref: string, reason: string, actor: Actor, usage?: UsageInput): Promise<Task> {
-    return this.#write((k) => block(k, ref, reason, actor, usage));
+    return this.#write((k) => block(k, ref, reason, actor, usage), {
+      lockedReads: actor.token !== undefined,
+    });
   }
 
   unblock(ref: string, actor: Actor): Promise<Task> {

@@ -159,8 +159,16 @@ export interface CoreQueries {
   linkDelete(parent: string, child: string): Promise<boolean>;
   /** The ids of a task's children, in id order. */
   childIds(parent: string): Promise<string[]>;
-  /** The parents that keep a task waiting (not done, not archived after done), by id. */
-  unfinishedParents(child: string): Promise<{ id: string; status: Status }[]>;
+  /**
+   * The parents that keep a task waiting (not done, not archived after done), by id. With
+   * `guard` (only in a serialisable write transaction) every parent row read is share-locked,
+   * without waiting: a parent that another transaction is writing fails the transaction as a
+   * serialization failure does, to be run again (PostgreSQL: FOR SHARE NOWAIT, 55P03). A
+   * writer at READ COMMITTED (a worker's complete) is invisible to the serialisable checks;
+   * this lock is how a child derived from its parents here never misses that writer's move
+   * (lib/store/readiness.ts). SQLite ignores it.
+   */
+  unfinishedParents(child: string, guard?: boolean): Promise<{ id: string; status: Status }[]>;
   /** For each task of `ids`, its unfinished parents, oldest parent first. */
   unfinishedParentsOf(
     ids: readonly string[],
@@ -179,6 +187,11 @@ export interface CoreQueries {
   runInsert(row: NewRun): Promise<RunRow>;
   runGet(id: number): Promise<RunRow | undefined>;
   runWithToken(token: string): Promise<RunRow | undefined>;
+  /**
+   * runWithTokenLocked is runWithToken that also locks the run against every other writer
+   * until the transaction ends, as taskLocked does a task. SQLite: runWithToken.
+   */
+  runWithTokenLocked(token: string): Promise<RunRow | undefined>;
   /** Sets columns of a run, only while it is open when `ifOpen`; the row, or undefined. */
   runUpdate(id: number, set: RunSet, ifOpen: boolean): Promise<RunRow | undefined>;
   /** Extends an open run's lease to `now + lease_ms`; false once it has ended. */

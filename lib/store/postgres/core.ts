@@ -255,10 +255,17 @@ export function coreQueries(t: Tx): CoreQueries {
     childIds: async (parent) =>
       (await t<{ child_id: string }[]>`SELECT child_id FROM task_links
         WHERE parent_id = ${parent} ORDER BY child_id`).map((r) => r.child_id),
-    unfinishedParents: (child) =>
-      rows<{ id: string; status: Status }>(t`SELECT p.id, p.status
-        FROM task_links l JOIN tasks p ON p.id = l.parent_id
-        WHERE l.child_id = ${child} AND NOT ${t.unsafe(PARENT_SATISFIED)} ORDER BY p.id`),
+    unfinishedParents: (child, guard) =>
+      guard
+        // Every parent is locked, satisfied or not: a writer of any of them may change that.
+        ? rows<{ id: string; status: Status }>(t`SELECT id, status FROM (
+            SELECT p.id, p.status, ${t.unsafe(PARENT_SATISFIED)} AS satisfied
+            FROM task_links l JOIN tasks p ON p.id = l.parent_id
+            WHERE l.child_id = ${child} FOR SHARE OF p NOWAIT) AS parents
+          WHERE NOT satisfied ORDER BY id`)
+        : rows<{ id: string; status: Status }>(t`SELECT p.id, p.status
+            FROM task_links l JOIN tasks p ON p.id = l.parent_id
+            WHERE l.child_id = ${child} AND NOT ${t.unsafe(PARENT_SATISFIED)} ORDER BY p.id`),
     unfinishedParentsOf: (ids) => {
       if (ids.length === 0) return Promise.resolve([]);
       return rows(t`SELECT l.child_id AS child, p.id, p.title, p.status
@@ -295,6 +302,8 @@ export function coreQueries(t: Tx): CoreQueries {
     runGet: (id) => first(t<RunRow[]>`SELECT * FROM task_runs WHERE id = ${id}`),
     runWithToken: (token) =>
       first(t<RunRow[]>`SELECT * FROM task_runs WHERE lease_token = ${token}`),
+    runWithTokenLocked: (token) =>
+      first(t<RunRow[]>`SELECT * FROM task_runs WHERE lease_token = ${token} FOR NO KEY UPDATE`),
     runUpdate: (id, set, ifOpen) => {
       // usage: a reported figure is kept when the update brings none (`null`)
       const sets = setClause(t, set, RUN_COLUMNS, ["usage"]);

@@ -64,8 +64,12 @@ interface Reader {
   busy: boolean;
 }
 
-/** The server's answers that mean "run the transaction again". */
-const RETRYABLE = new Set(["40001", "40P01"]);
+/**
+ * The server's answers that mean "run the transaction again": a serialization failure, a
+ * deadlock, and a row lock not granted at once (55P03: a serialisable transaction's guarded
+ * read of a row that another transaction is writing, lib/store/readiness.ts).
+ */
+const RETRYABLE = new Set(["40001", "40P01", "55P03"]);
 /** The server's answer to a statement sent after the transaction failed. */
 const ABORTED = "25P02";
 

@@ -386,6 +386,9 @@ export function coreQueries(db: Db): CoreQueries {
       )!,
     runGet: (id) => one<RunRow>("SELECT * FROM task_runs WHERE id = ?", id),
     runWithToken: (token) => one<RunRow>("SELECT * FROM task_runs WHERE lease_token = ?", token),
+    // The writer holds the whole database: every row it reads stays as read.
+    runWithTokenLocked: (token) =>
+      one<RunRow>("SELECT * FROM task_runs WHERE lease_token = ?", token),
     runUpdate: (id, set, ifOpen) => {
       // usage: a reported figure is kept when the update brings none (`null`)
       const [sets, params] = setClause(set, RUN_COLUMNS, USAGE);
