@@ -39,12 +39,14 @@ export interface TxOptions {
   waitsOnInput?: boolean;
   /**
    * The transaction guards every read that its writes depend on with a lock, and writes only
-   * by compare-and-set: the rows it decides on are read locked (`taskLocked`, a claim's
-   * `taskClaimable` and `scheduledDue`), and so are the counts it checks (`capLock`). Such a
-   * transaction needs no serialisable snapshot: a server's driver may run it at a weaker
-   * isolation (PostgreSQL: READ COMMITTED), where two of them wait for or skip each other's
-   * rows instead of failing each other's serialisability checks. Only `claim` is written this
-   * way (lib/store/runs.ts says why that is safe); SQLite's single writer ignores it.
+   * by compare-and-set: the rows it decides on are read locked (`taskLocked`,
+   * `runWithTokenLocked`, a claim's `taskClaimable` and `scheduledDue`), and so are the counts
+   * it checks (`capLock`). Such a transaction needs no serialisable snapshot: a server's driver
+   * may run it at a weaker isolation (PostgreSQL: READ COMMITTED), where two of them wait for
+   * or skip each other's rows instead of failing each other's serialisability checks. Only
+   * `claim` and a worker's `complete` and `block` are written this way (lib/store/runs.ts,
+   * lifecycle.ts and docs/architecture.md say why that is safe); SQLite's single writer
+   * ignores it.
    */
   lockedReads?: boolean;
 }

@@ -3,10 +3,34 @@
  * transaction, and the named operations of lib/store/driver/ written in PostgreSQL's SQL.
  *
  * - `tx` is one `SERIALIZABLE` transaction, retried from the start when the server reports a
- *   serialization failure or a deadlock (40001, 40P01): the domain functions a transaction runs
- *   touch nothing but the database (and the clock and random ids, which are simply read
- *   again), so running one again is safe. It gives up with BusyError, as SQLite's writer does,
- *   once the busy timeout has passed.
+ *   serialization failure, a deadlock or a row lock it would not wait for (40001, 40P01,
+ *   55P03): the domain functions a transaction runs touch nothing but the database (and the
+ *   clock and random ids, which are simply read again), so running one again is safe. It gives
+ *   up with BusyError, as SQLite's writer does, once the busy timeout has passed. `retries`
+ *   counts the transactions run again.
+ * - `tx` with `lockedReads` is one `READ COMMITTED` transaction, retried the same way: only
+ *   claims and a worker's complete or block ask for it, and they lock what they decide on
+ *   instead of relying on the serialisable snapshot (docs/architecture.md, "Isolation on
+ *   PostgreSQL", has the whole argument):
+ *   - a claim locks the task it takes as it chooses it (`FOR NO KEY UPDATE SKIP LOCKED`: claims
+ *     skip each other's rows, never wait for them, never fail each other) and a due scheduled
+ *     task as it finds it; it counts a capped profile's open runs under that profile's advisory
+ *     lock (capLock), taken first, so a cap holds across every host;
+ *   - a worker's report locks its run, then its task, then each child it re-derives (in id
+ *     order) before reading the child's parents; each statement sees what has committed before
+ *     it, so of two workers finishing two parents of one child, the second sees the first's;
+ *   - every write is a compare-and-set on a row the transaction holds;
+ *   - a serialisable transaction cannot see these writers in its checks, so where it derives a
+ *     child from its parents it share-locks them without waiting (unfinishedParents' guard):
+ *     a parent a report is moving fails it with 55P03, and it runs again after that commit.
+ *   Every other write (leases and leadership, links and their cycle check, idempotent creates,
+ *   renewals, reaping, edits, a person's moves) stays SERIALIZABLE.
+ * - Events are written as a write transaction's last statement (lib/store/_kernel.ts
+ *   flushEvents) under the event lock, held to commit so that ids commit in id order: the last
+ *   lock any transaction takes, held while it waits for nothing else.
+ * - Queries a transaction sends together (Promise.all) go out in one round trip; when one
+ *   fails, the server fails the rest with 25P02, and the transaction reports the first error,
+ *   the one that says what happened (a serialization failure to retry, a taken key).
  * - A write transaction sits idle (the server waiting for our next query) for at most the busy
  *   timeout: a client cut off mid-transaction (its packets dropped, the server never told)
  *   would otherwise hold its row locks for as long as the server keeps the connection, hours
