@@ -5,7 +5,7 @@
  * Module-private to lib/store; callers run inside a driver transaction.
  */
 import type { Queries } from "./driver.ts";
-import type { TaskSet } from "./driver/core.ts";
+import type { NewEvent, TaskSet } from "./driver/core.ts";
 import type { EventRow, TaskRow } from "./_rows.ts";
 import type { Actor, Clock } from "./types.ts";
 import { type Action, assertTransition, type Status } from "./transitions.ts";
@@ -24,6 +24,20 @@ export interface Kernel {
   q: Queries;
   now: Clock;
   options: StoreOptions;
+  /**
+   * The transaction runs with TxOptions.lockedReads (a claim, a worker's complete or block):
+   * what it decides on it reads locked (and, on PostgreSQL, each statement sees what has
+   * committed by then), so it reads the parents it derives a child from plainly, once the
+   * child is locked (readiness.ts). Otherwise it is serialisable.
+   */
+  locked: boolean;
+  /**
+   * The events this transaction has appended and not yet written: appendEvent adds to it,
+   * flushEvents writes them all at once, which the store does as the transaction's last
+   * statement (store.ts), so the event lock (lib/store/postgres/core.ts) is the last lock a
+   * transaction takes and it never waits for another lock while holding it.
+   */
+  events: NewEvent[];
 }
 
 /** Past-tense event kind for each action. */
@@ -44,6 +58,10 @@ export const EVENT_KIND: Record<Action, string> = {
   reopen: "reopened",
 };
 
+/**
+ * appendEvent adds an event to the transaction's log (written by flushEvents as the
+ * transaction ends, in the order appended, with its time as of now).
+ */
 export function appendEvent(
   k: Kernel,
   taskId: string | null,
@@ -51,8 +69,8 @@ export function appendEvent(
   kind: string,
   actor: Actor,
   data: Record<string, unknown> = {},
-): Promise<EventRow> {
-  return k.q.eventAppend({
+): void {
+  k.events.push({
     task_id: taskId,
     run_id: runId,
     kind,
@@ -62,6 +80,12 @@ export function appendEvent(
   });
 }
 
+/** flushEvents writes the events appended so far, in order, and returns them as stored. */
+export async function flushEvents(k: Kernel): Promise<EventRow[]> {
+  if (k.events.length === 0) return [];
+  return await k.q.eventsAppend(k.events.splice(0));
+}
+
 export function findTask(k: Kernel, id: string): Promise<TaskRow | undefined> {
   return k.q.taskGet(id);
 }
@@ -69,6 +93,13 @@ export function findTask(k: Kernel, id: string): Promise<TaskRow | undefined> {
 /** loadTask returns the task with exactly this id or throws NotFoundError. */
 export async function loadTask(k: Kernel, id: string): Promise<TaskRow> {
   const row = await k.q.taskGet(id);
+  if (!row) throw new NotFoundError(`No task "${id}"`);
+  return row;
+}
+
+/** lockedTask is loadTask that locks the row until the transaction ends (taskLocked). */
+export async function lockedTask(k: Kernel, id: string): Promise<TaskRow> {
+  const row = await k.q.taskLocked(id);
   if (!row) throw new NotFoundError(`No task "${id}"`);
   return row;
 }
@@ -86,14 +117,21 @@ export async function resolveId(k: Kernel, input: string): Promise<string> {
 /**
  * resolveTask is resolveId and loadTask at once: a whole id is one lookup by key (the common
  * case: every worker write names its task in full), a prefix one range scan, then one lookup.
+ * With `lock` the task is read with `taskLocked` (held until the transaction ends).
  */
-export async function resolveTask(k: Kernel, input: string): Promise<TaskRow> {
+export async function resolveTask(k: Kernel, input: string, lock = false): Promise<TaskRow> {
+  const get = (id: string) => lock ? k.q.taskLocked(id) : k.q.taskGet(id);
+  const load = async (id: string) => {
+    const row = await get(id);
+    if (!row) throw new NotFoundError(`No task "${id}"`);
+    return row;
+  };
   const text = input.trim().toLowerCase();
   const match = PREFIX.exec(text);
   if (!match) {
     if (text === "t_") {
       const all = await k.q.taskIdsWithPrefix("t_", 6);
-      if (all.length === 1) return loadTask(k, all[0]!);
+      if (all.length === 1) return load(all[0]!);
       if (all.length > 1) {
         throw new AmbiguousIdError(input, all, await k.q.taskCountWithPrefix("t_"));
       }
@@ -104,12 +142,12 @@ export async function resolveTask(k: Kernel, input: string): Promise<TaskRow> {
   }
   const prefix = `t_${match[1]}`;
   if (prefix.length === 10) {
-    const row = await k.q.taskGet(prefix);
+    const row = await get(prefix);
     if (row) return row;
     throw new NotFoundError(`No task matches "${input}"`);
   }
   const ids = await k.q.taskIdsWithPrefix(prefix, 6);
-  if (ids.length === 1) return loadTask(k, ids[0]!);
+  if (ids.length === 1) return load(ids[0]!);
   if (ids.length === 0) throw new NotFoundError(`No task matches "${input}"`);
   throw new AmbiguousIdError(input, ids, await k.q.taskCountWithPrefix(prefix));
 }
@@ -136,10 +174,11 @@ export async function move(
     task.status,
   );
   if (moved === undefined) {
-    // Inside the write transaction nothing else can write; this means a caller bug.
+    // The caller read the task in this write transaction, which is serialisable or holds the
+    // task's lock (TxOptions.lockedReads): nothing else can have moved it; a caller bug.
     throw new Error(`Task "${task.id}" changed under a write transaction`);
   }
-  await appendEvent(k, task.id, runId ?? task.current_run_id, EVENT_KIND[via], actor, {
+  appendEvent(k, task.id, runId ?? task.current_run_id, EVENT_KIND[via], actor, {
     from: task.status,
     to,
     ...data,

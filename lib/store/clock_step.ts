@@ -31,6 +31,6 @@ export async function shiftDeadlines(
 ): Promise<ShiftResult> {
   const moved = await k.q.shiftDeadlines(stepMs, k.now() - stepMs);
   const result: ShiftResult = { step_ms: stepMs, ...moved };
-  await appendEvent(k, null, null, "clock_step", actor, { ...result });
+  appendEvent(k, null, null, "clock_step", actor, { ...result });
   return result;
 }

@@ -32,7 +32,7 @@ export async function addComment(
     body: text,
     created_at: k.now(),
   });
-  await appendEvent(k, task.id, runId, "commented", actor, { comment: row.id });
+  appendEvent(k, task.id, runId, "commented", actor, { comment: row.id });
   return toComment(row);
 }
 

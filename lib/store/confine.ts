@@ -10,15 +10,13 @@
  * event (a notification subscription, a dispatcher row) is board-wide and refused too.
  */
 import { EVENT_KIND, type Kernel } from "./_kernel.ts";
-import type { RunRow } from "./_rows.ts";
+import type { EventRow, RunRow } from "./_rows.ts";
 import { createdByRun } from "./origins.ts";
 import { ConflictError, KanbanError, StaleLeaseError } from "./errors.ts";
 import type { Confinement } from "./types.ts";
 
 /** Where the board stood when a confined write began. */
 export interface WriteMark {
-  /** The newest event id: the events after it are the transaction's. */
-  events: number;
   /** The driver's count of rows written by this connection so far (writesSoFar). */
   changes: number;
   /** The run the token belongs to, read before the write (which may end it: complete). */
@@ -30,11 +28,12 @@ export interface WriteMark {
  * inside that transaction, before the write).
  */
 export async function markWrite(k: Kernel, c: Confinement): Promise<WriteMark> {
-  return {
-    events: await k.q.eventHead(),
-    changes: await k.q.writesSoFar(),
-    run: c.token === null ? null : (await k.q.runWithToken(c.token)) ?? null,
-  };
+  // two reads asked together (one round trip on a server)
+  const [changes, run] = await Promise.all([
+    k.q.writesSoFar(),
+    c.token === null ? null : k.q.runWithToken(c.token),
+  ]);
+  return { changes, run: run ?? null };
 }
 
 /** The verb for an event kind, for error messages ("Cannot cancel task ..."). */
@@ -86,7 +85,8 @@ function liveRun(board: string, c: Confinement, run: RunRow | null): RunRow {
  * so a refused write changes nothing. A transaction that wrote nothing passes. Otherwise
  * the run must be live, and each event the transaction appended must be on the run's task,
  * a re-derived status (a consequence of another write, e.g. children becoming ready when
- * the worker completes), or the creation of or a link to a task this run created. `board` is
+ * the worker completes), or the creation of or a link to a task this run created. `events`
+ * are the events the transaction wrote (flushEvents), whatever others commit meanwhile. `board` is
  * where the board lives as it may be shown (Driver.where: a URL without its password), for the
  * message about a token of another board.
  */
@@ -94,11 +94,11 @@ export async function auditWrite(
   k: Kernel,
   c: Confinement,
   mark: WriteMark,
+  events: readonly EventRow[],
   board: string,
 ): Promise<void> {
   if (await k.q.writesSoFar() === mark.changes) return;
   const run = liveRun(board, c, mark.run);
-  const events = await k.q.eventKindsAfter(mark.events);
   const boardWide = (what: string) =>
     new KanbanError(
       "worker_forbidden",

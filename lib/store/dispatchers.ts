@@ -13,7 +13,7 @@
  * Leases of different hosts compare wall clocks: hosts sharing a board keep them in step
  * (NTP), as every lease across machines needs (docs/scale-out.md).
  */
-import { appendEvent, type Kernel } from "./_kernel.ts";
+import { appendEvent, flushEvents, type Kernel } from "./_kernel.ts";
 import { iso, toEvent } from "./_rows.ts";
 import type { DispatcherRow } from "./driver/core.ts";
 import type { Actor, TaskEvent } from "./types.ts";
@@ -113,7 +113,7 @@ export async function acquireLease(
     }
     for (const r of mine) await k.q.dispatcherUpdate(r.id, { active: 0, lease_expires: null });
     tookOverFrom = current.id;
-    await appendEvent(k, null, null, "dispatcher_takeover", { name: me.id }, {
+    appendEvent(k, null, null, "dispatcher_takeover", { name: me.id }, {
       from: current.id,
       host: me.host,
       lease_expired_at: iso(current.lease_expires),
@@ -155,5 +155,7 @@ export async function listDispatchers(k: Kernel, since: number): Promise<Dispatc
  * within milliseconds of any commit. Returns the event it appended.
  */
 export async function requestDispatch(k: Kernel, actor: Actor): Promise<TaskEvent> {
-  return toEvent(await appendEvent(k, null, null, "dispatch_requested", actor));
+  appendEvent(k, null, null, "dispatch_requested", actor);
+  const [event] = await flushEvents(k); // written now, to say its id
+  return toEvent(event!);
 }

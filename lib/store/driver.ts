@@ -6,7 +6,8 @@
  * its own SQL and migrations and returns rows in the shapes of lib/store/_rows.ts.
  *
  * Rules every driver keeps:
- * - `tx` runs its function in one serialisable write transaction and commits only when the
+ * - `tx` runs its function in one serialisable write transaction (or, asked for with
+ *   `TxOptions.lockedReads`, one that relies on its locks instead) and commits only when the
  *   function's promise resolves; the function may await (each driver keeps other work off the
  *   transaction meanwhile). `read` is one consistent snapshot.
  * - Inside `tx`/`read`, call only the `Queries` given to the function, never `tx`/`read` again.
@@ -36,6 +37,18 @@ export interface TxOptions {
    * the server end a transaction idle past the busy timeout (lib/store/postgres/driver.ts).
    */
   waitsOnInput?: boolean;
+  /**
+   * The transaction guards every read that its writes depend on with a lock, and writes only
+   * by compare-and-set: the rows it decides on are read locked (`taskLocked`,
+   * `runWithTokenLocked`, a claim's `taskClaimable` and `scheduledDue`), and so are the counts
+   * it checks (`capLock`). Such a transaction needs no serialisable snapshot: a server's driver
+   * may run it at a weaker isolation (PostgreSQL: READ COMMITTED), where two of them wait for
+   * or skip each other's rows instead of failing each other's serialisability checks. Only
+   * `claim` and a worker's `complete` and `block` are written this way (lib/store/runs.ts,
+   * lifecycle.ts and docs/architecture.md say why that is safe); SQLite's single writer
+   * ignores it.
+   */
+  lockedReads?: boolean;
 }
 
 export interface Driver {

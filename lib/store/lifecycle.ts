@@ -4,15 +4,15 @@
  * person moving a running task off `running` closes its run with an outcome that says so
  * (the dispatcher then stops the worker process, whose later writes are refused).
  */
-import { type TaskRow, toTask } from "./_rows.ts";
+import { type RunRow, type TaskRow, toTask } from "./_rows.ts";
 import { type Kernel, move, resolveTask } from "./_kernel.ts";
 import { KeyTakenError } from "./driver/core.ts";
 import { ConflictError, ValidationError } from "./errors.ts";
 import { rejectionComment, type ReviewCommentInput, ReviewComments } from "./review_comments.ts";
 import { CompleteInput, parse, text } from "./input.ts";
 import type { Outcome } from "./outcomes.ts";
-import { moveToDerived, refreshChildren } from "./readiness.ts";
-import { type CloseFields, closeRun, fence } from "./runs.ts";
+import { moveToDerived, refresh, refreshChildren } from "./readiness.ts";
+import { type CloseFields, closeRun, fenceRun, tokenRun } from "./runs.ts";
 import { replayed } from "./replay.ts";
 import { addComment } from "./comments.ts";
 import type { Actor, Task } from "./types.ts";
@@ -26,8 +26,27 @@ function reported(usage: z.output<typeof UsageInput> | undefined): Usage | null 
   return usage === undefined ? null : { ...usage, source: "reported" };
 }
 
-function target(k: Kernel, ref: string): Promise<TaskRow> {
-  return resolveTask(k, ref);
+function target(k: Kernel, ref: string, lock = false): Promise<TaskRow> {
+  return resolveTask(k, ref, lock);
+}
+
+/**
+ * reportTargets reads a worker's report's task and its token's run (tokenRun) together (one
+ * round trip on a server). In a lockedReads transaction (a worker's report, Kernel.locked)
+ * both are locked until it ends, the run first (the order every writer of both takes them:
+ * a run is closed before its task moves), so that the fence, the replay check and the moves
+ * judge rows no other transaction can change meanwhile.
+ */
+async function reportTargets(
+  k: Kernel,
+  ref: string,
+  actor: Actor,
+): Promise<[TaskRow, RunRow | null | undefined]> {
+  const [token, task] = await Promise.all([
+    tokenRun(k, actor, k.locked),
+    target(k, ref, k.locked),
+  ]);
+  return [task, token];
 }
 
 /** landingOf is where `action` takes a stored task (see landing() in actions.ts). */
@@ -40,29 +59,29 @@ function landingOf(task: TaskRow, action: PersonAction): Landing | null {
 }
 
 /**
- * endCurrentRun closes the running task's run: as the worker's own report when it holds the
- * lease, or with `humanOutcome` when a person moves the task off `running`.
+ * endCurrentRun closes the running task's run: as the worker's own report when `token` (the
+ * actor's run, tokenRun) fences it, or with `humanOutcome` when a person moves the task off
+ * `running`. Fencing happens before anything is sent; `close` is the run's close (undefined
+ * when there is no run to close), to be awaited with the writes sent beside it; `id` the run.
  */
-async function endCurrentRun(
+function endCurrentRun(
   k: Kernel,
   task: TaskRow,
   actor: Actor,
+  token: RunRow | null | undefined,
   action: string,
   workerOutcome: Outcome,
   humanOutcome: Outcome,
   fields: CloseFields = {},
-): Promise<number | null> {
-  const run = await fence(k, task, actor, action);
-  if (run) {
-    await closeRun(k, run.id, workerOutcome, fields);
-    return run.id;
-  }
+): { id: number | null; close: Promise<unknown> | undefined } {
+  const run = fenceRun(task, action, token);
+  if (run) return { id: run.id, close: closeRun(k, run.id, workerOutcome, fields) };
   if (task.current_run_id !== null) {
     const error = fields.error ? `${fields.error} (by ${actor.name})` : `by ${actor.name}`;
-    await closeRun(k, task.current_run_id, humanOutcome, { ...fields, error });
-    return task.current_run_id;
+    const close = closeRun(k, task.current_run_id, humanOutcome, { ...fields, error });
+    return { id: task.current_run_id, close };
   }
-  return null;
+  return { id: null, close: undefined };
 }
 
 /**
@@ -70,6 +89,9 @@ async function endCurrentRun(
  * task requires review, otherwise to `done`, which may make its children ready. A worker's
  * completion that already ended its run (a retry after a lost answer) returns the task as it
  * is and changes nothing (replay.ts); any other write with that token is refused.
+ *
+ * Its reads and writes go out in two batches (one round trip each on a server): the task and
+ * the token's run; then the run's close, the task's move and its event, and its children.
  */
 export async function complete(
   k: Kernel,
@@ -78,32 +100,38 @@ export async function complete(
   actor: Actor,
 ): Promise<Task> {
   const input = parse(CompleteInput, raw, "completion");
-  const task = await target(k, ref);
-  if (await replayed(k, task, actor, { kind: "complete", ...input })) return toTask(task);
+  const [task, token] = await reportTargets(k, ref, actor);
+  if (await replayed(k, task, token, { kind: "complete", ...input })) return toTask(task);
   // landing() says where a completion lands; from a status the table refuses it says
   // nothing, and move() below refuses the move the task asked for (the transaction keeps
   // nothing).
   const to = (landingOf(task, "complete") ?? (task.review_required ? "review" : "done")) as Status;
-  const runId = await endCurrentRun(k, task, actor, "complete", "completed", "completed_by_human", {
+  const run = endCurrentRun(k, task, actor, token, "complete", "completed", "completed_by_human", {
     summary: input.summary ?? null,
     metadata: input.metadata ?? null,
     usage: reported(input.usage),
   });
   const now = k.now();
-  const moved = await move(k, task, to, "complete", actor, {
-    current_run_id: null,
-    completed_at: to === "done" ? now : null,
-    result: input.result ?? null,
-    blocked_reason: null,
-    consecutive_failures: 0,
-    retry_after: null,
-    last_error: null,
-  }, {
-    ...(input.summary !== undefined ? { summary: input.summary } : {}),
-    ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
-    ...(input.result !== undefined ? { result: input.result } : {}),
-  }, runId);
-  if (to === "done") await refreshChildren(k, task.id, actor);
+  const [, moved, children] = await Promise.all([
+    run.close,
+    move(k, task, to, "complete", actor, {
+      current_run_id: null,
+      completed_at: to === "done" ? now : null,
+      result: input.result ?? null,
+      blocked_reason: null,
+      consecutive_failures: 0,
+      retry_after: null,
+      last_error: null,
+    }, {
+      ...(input.summary !== undefined ? { summary: input.summary } : {}),
+      ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
+      ...(input.result !== undefined ? { result: input.result } : {}),
+    }, run.id),
+    to === "done" ? k.q.childIds(task.id) : [],
+  ]);
+  // each child is re-derived after the move, which it reads; in id order, so two workers
+  // completing parents of the same children lock them in one order (refresh)
+  for (const child of children) await refresh(k, child, actor);
   return toTask(moved);
 }
 
@@ -156,16 +184,17 @@ export async function block(
 ): Promise<Task> {
   const why = parse(text("block reason", true), reason, "block reason").trim();
   const used = reported(usage === undefined ? undefined : parse(UsageInput, usage, "usage"));
-  const task = await target(k, ref);
-  if (await replayed(k, task, actor, { kind: "block", reason: why })) return toTask(task);
-  const runId = task.status === "running"
-    ? await endCurrentRun(k, task, actor, "block", "blocked", "blocked_by_human", {
+  const [task, token] = await reportTargets(k, ref, actor);
+  if (await replayed(k, task, token, { kind: "block", reason: why })) return toTask(task);
+  const run = task.status === "running"
+    ? endCurrentRun(k, task, actor, token, "block", "blocked", "blocked_by_human", {
       error: why,
       usage: used,
     })
-    : (await fence(k, task, actor, "block"), null);
-  return toTask(
-    await move(
+    : (fenceRun(task, "block", token), { id: null, close: undefined });
+  const [, moved] = await Promise.all([
+    run.close,
+    move(
       k,
       task,
       "blocked",
@@ -176,9 +205,10 @@ export async function block(
         blocked_reason: why,
       },
       { reason: why },
-      runId,
+      run.id,
     ),
-  );
+  ]);
+  return toTask(moved);
 }
 
 /** unblock returns a blocked task to the queue and resets its failure count. */
@@ -210,13 +240,14 @@ export async function shelve(
   actor: Actor,
 ): Promise<Task> {
   const why = reason === undefined ? undefined : parse(text("reason", true), reason, "reason");
-  const task = await target(k, ref);
+  const [task, token] = await Promise.all([target(k, ref), tokenRun(k, actor)]);
   const outcome = via === "cancel" ? "cancelled" : "archived";
-  const runId = task.status === "running"
-    ? await endCurrentRun(k, task, actor, via, outcome, outcome, { error: why ?? null })
-    : null;
-  return toTask(
-    await move(
+  const run = task.status === "running"
+    ? endCurrentRun(k, task, actor, token, via, outcome, outcome, { error: why ?? null })
+    : { id: null, close: undefined };
+  const [, moved] = await Promise.all([
+    run.close,
+    move(
       k,
       task,
       "archived",
@@ -227,9 +258,10 @@ export async function shelve(
         archived_from: task.status,
       },
       why ? { reason: why } : {},
-      runId,
+      run.id,
     ),
-  );
+  ]);
+  return toTask(moved);
 }
 
 /** unarchive restores a task: done, triage and blocked come back as they were; others re-derive. */

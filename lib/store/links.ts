@@ -64,7 +64,7 @@ export async function link(
   const changed = await addLink(k, parent.id, child.id);
   let status = child.status;
   if (changed) {
-    await appendEvent(k, child.id, child.current_run_id, "linked", actor, { parent: parent.id });
+    appendEvent(k, child.id, child.current_run_id, "linked", actor, { parent: parent.id });
     status = (await refresh(k, child.id, actor)).status;
   }
   return { parent: parent.id, child: child.id, changed, child_status: status };
@@ -82,7 +82,7 @@ export async function unlink(
   if (!(await k.q.linkDelete(parent, child.id))) {
     throw new NotFoundError(`Task "${child.id}" does not depend on "${parent}"`);
   }
-  await appendEvent(k, child.id, child.current_run_id, "unlinked", actor, { parent });
+  appendEvent(k, child.id, child.current_run_id, "unlinked", actor, { parent });
   const { status } = await refresh(k, child.id, actor);
   return { parent, child: child.id, changed: true, child_status: status };
 }

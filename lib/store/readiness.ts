@@ -7,7 +7,7 @@
  */
 import type { TaskRow } from "./_rows.ts";
 import type { TaskSet } from "./driver/core.ts";
-import { type Kernel, loadTask, move } from "./_kernel.ts";
+import { type Kernel, loadTask, lockedTask, move } from "./_kernel.ts";
 import type { Actor } from "./types.ts";
 import { type Action, DERIVED, type Status } from "./transitions.ts";
 
@@ -16,12 +16,24 @@ export function timeStatus(k: Kernel, task: TaskRow): "scheduled" | "ready" {
   return task.not_before !== null && task.not_before > k.now() ? "scheduled" : "ready";
 }
 
-/** derivedStatus is where a waiting task belongs now. */
+/**
+ * derivedStatus is where a waiting task belongs now (call it in a write transaction only).
+ *
+ * Its parents are read with a guard in a serialisable transaction: a worker's complete runs
+ * at READ COMMITTED (TxOptions.lockedReads), where the serialisable checks cannot see it, and
+ * moves a parent to done while re-deriving that parent's children itself. Without the guard
+ * a serialisable transaction re-deriving the same child (ending its run, unblocking it) could
+ * read the parent as unfinished and commit `todo` after the complete had looked at the child
+ * and left it: a child stuck waiting for a parent that is done. The guard locks the parents
+ * read, without waiting: a parent being written fails the transaction, which runs again and
+ * reads it as committed (unfinishedParents). A lockedReads transaction reads the parents
+ * plainly, having locked the child first (refresh).
+ */
 export async function derivedStatus(
   k: Kernel,
   task: TaskRow,
 ): Promise<"todo" | "scheduled" | "ready"> {
-  if ((await k.q.unfinishedParents(task.id)).length > 0) return "todo";
+  if ((await k.q.unfinishedParents(task.id, !k.locked)).length > 0) return "todo";
   return timeStatus(k, task);
 }
 
@@ -40,9 +52,15 @@ export async function moveToDerived(
   return move(k, task, await derivedStatus(k, task), via, actor, extra, data);
 }
 
-/** refresh re-derives a waiting task's status; tasks in other statuses are left alone. */
+/**
+ * refresh re-derives a waiting task's status; tasks in other statuses are left alone. In a
+ * lockedReads transaction the task is locked before its parents are read: two workers
+ * completing two parents of one child at once take turns on the child, and the second reads
+ * the first's parent as committed (each statement at READ COMMITTED sees what has committed
+ * before it began).
+ */
 export async function refresh(k: Kernel, taskId: string, actor: Actor): Promise<TaskRow> {
-  const task = await loadTask(k, taskId);
+  const task = k.locked ? await lockedTask(k, taskId) : await loadTask(k, taskId);
   if (!(DERIVED as readonly Status[]).includes(task.status)) return task;
   const to = await derivedStatus(k, task);
   return to === task.status ? task : move(k, task, to, "derive", actor);

@@ -10,9 +10,8 @@
  * Usage is left out: it is accounting attached to the report, which the dispatcher may replace
  * with what it read from the CLI's output. No column is needed, so every driver has it as is.
  */
-import type { TaskRow } from "./_rows.ts";
+import type { RunRow, TaskRow } from "./_rows.ts";
 import { EVENT_KIND, type Kernel } from "./_kernel.ts";
-import type { Actor } from "./types.ts";
 
 /**
  * How many of a task's newest events are searched for the report's event. A retry comes within
@@ -27,18 +26,18 @@ export type Report =
   | { kind: "block"; reason: string };
 
 /**
- * replayed tells whether `actor`'s report already ended its run on `task` (true: the caller
- * returns the task as it is and writes nothing). False for a person (no token), for a run still
- * open, or for a run that ended any other way or with another report.
+ * replayed tells whether the report of the worker whose token's run is `run` (read with
+ * tokenRun, in the same transaction) already ended that run on `task` (true: the caller
+ * returns the task as it is and writes nothing). False for a person (no token: null), for a
+ * run still open, or for a run that ended any other way or with another report. Only a run
+ * that ended reads the task's events.
  */
 export async function replayed(
   k: Kernel,
   task: TaskRow,
-  actor: Actor,
+  run: RunRow | null | undefined,
   report: Report,
 ): Promise<boolean> {
-  if (actor.token === undefined) return false;
-  const run = await k.q.runWithToken(actor.token);
   if (!run || run.task_id !== task.id || run.ended_at === null) return false;
   const outcome = report.kind === "complete" ? "completed" : "blocked";
   if (run.outcome !== outcome) return false;

@@ -25,6 +25,20 @@ export async function loadRun(k: Kernel, runId: number): Promise<RunRow> {
 }
 
 /**
+ * tokenRun reads the run `actor`'s lease token belongs to, once per write: null for a person
+ * (no token), undefined for a token that belongs to no run. fenceRun and replayed judge it.
+ * With `lock` the run is locked until the transaction ends (runWithTokenLocked).
+ */
+export async function tokenRun(
+  k: Kernel,
+  actor: Actor,
+  lock = false,
+): Promise<RunRow | null | undefined> {
+  if (actor.token === undefined) return null;
+  return await (lock ? k.q.runWithTokenLocked(actor.token) : k.q.runWithToken(actor.token));
+}
+
+/**
  * fence checks a worker write. Without a token (a person) it returns null. With one, it
  * returns the task's open run when the token is that run's, and otherwise throws
  * StaleLeaseError before anything has been written.
@@ -35,8 +49,16 @@ export async function fence(
   actor: Actor,
   action: string,
 ): Promise<RunRow | null> {
-  if (actor.token === undefined) return null;
-  const run = await k.q.runWithToken(actor.token);
+  return fenceRun(task, action, await tokenRun(k, actor));
+}
+
+/** fenceRun is fence with the token's run already read (tokenRun) in the same transaction. */
+export function fenceRun(
+  task: TaskRow,
+  action: string,
+  run: RunRow | null | undefined,
+): RunRow | null {
+  if (run === null) return null;
   const head = `Cannot ${action} task "${task.id}"`;
   if (!run) throw new StaleLeaseError(`${head}: the lease token belongs to no run`);
   if (run.task_id !== task.id) {
@@ -130,28 +152,49 @@ export interface ClaimOptions {
 /**
  * underCap narrows `assignees` (every capped profile when not given) to the profiles whose
  * open runs, on every host, are fewer than their cap. Read inside the claim's transaction, so
- * two hosts claiming at once cannot both take a profile's last place (SQLite holds the write
- * lock; PostgreSQL's serialisable transactions make one of the two start again).
+ * two hosts claiming at once cannot both take a profile's last place: the capped profiles are
+ * locked first (capLock; SQLite's writer holds the whole database anyway) and their runs
+ * counted after, so each claim counts the run of every claim that held the lock before it.
+ * `profile` (the run's, when not the task's assignee) is locked too: its count may grow.
  */
 async function underCap(
   k: Kernel,
   assignees: readonly string[] | undefined,
   caps: Readonly<Record<string, number>>,
+  profile: string | undefined,
 ): Promise<string[]> {
+  const candidates = assignees ?? Object.keys(caps);
+  const capped = [...candidates, ...(profile === undefined ? [] : [profile])]
+    .filter((a) => caps[a] !== undefined);
+  // Sent together: the count is the statement after the lock, so it runs once the lock is held.
+  const [, runs] = await Promise.all([k.q.capLock(capped), k.q.runsOpen()]);
   const open = new Map<string, number>();
-  for (const r of await k.q.runsOpen()) {
+  for (const r of runs) {
     if (r.profile !== null) open.set(r.profile, (open.get(r.profile) ?? 0) + 1);
   }
-  return (assignees ?? Object.keys(caps)).filter((a) =>
-    caps[a] === undefined || (open.get(a) ?? 0) < caps[a]!
-  );
+  return candidates.filter((a) => caps[a] === undefined || (open.get(a) ?? 0) < caps[a]!);
 }
 
 /**
- * claim moves one ready task to running and opens its run, in one IMMEDIATE transaction
- * (compare-and-set on `status = 'ready'`): under any number of competing processes exactly
- * one wins each task. Without a task id it takes the highest-priority, oldest ready task
- * whose `retry_after` has passed. Returns null when nothing is claimable.
+ * claim moves one ready task to running and opens its run, in one transaction (compare-and-set
+ * on `status = 'ready'`): under any number of competing processes exactly one wins each task.
+ * Without a task id it takes the highest-priority, oldest ready task whose `retry_after` has
+ * passed. Returns null when nothing is claimable.
+ *
+ * It runs with TxOptions.lockedReads: every read its writes depend on is locked, so it needs no
+ * serialisable snapshot (PostgreSQL runs it at READ COMMITTED, where claims skip each other's
+ * rows instead of failing each other's serialisability checks):
+ * - the task it takes is locked as it is chosen (`taskClaimable` skips tasks other claims
+ *   hold; `taskLocked` for a named task), so the move's compare-and-set cannot miss;
+ * - a profile's open runs are counted under its cap lock (underCap);
+ * - a due scheduled task is locked as it is found (`scheduledDue`) before its parents are
+ *   read: any transaction that makes a parent unfinished also re-derives this child, a write
+ *   that waits for the lock and, being serialisable, starts again once the claim commits and
+ *   derives the child from what the claim left (and one that committed first left the child
+ *   out of `scheduled`, where the lock's check of the row finds it no longer due);
+ * - its writes (a new run, the task's move, events) are read by no serialisable transaction
+ *   that would decide anything without writing the same rows.
+ * docs/architecture.md has the whole argument.
  */
 export async function claim(k: Kernel, opts: ClaimOptions, actor: Actor): Promise<Claim | null> {
   // Stored on the run and shown in every run list: a name like an assignee's, not any text.
@@ -161,16 +204,20 @@ export async function claim(k: Kernel, opts: ClaimOptions, actor: Actor): Promis
   if (!Number.isInteger(leaseMs) || leaseMs <= 0 || leaseMs > MAX_LEASE_MS) {
     throw new ValidationError(`Invalid lease: ${leaseMs} ms (at most 365 days)`);
   }
-  await promoteDue(k, actor);
+  // The cap locks go first (promoting appends events, and the event lock comes after them);
+  // promoting is sent with them, in the same round trip.
+  const [assignees] = await Promise.all([
+    opts.caps === undefined || opts.taskId !== undefined
+      ? opts.assignees
+      : underCap(k, opts.assignees, opts.caps, opts.profile),
+    promoteDue(k, actor),
+  ]);
   const now = k.now();
   let task: TaskRow | undefined;
   if (opts.taskId !== undefined) {
-    task = await resolveTask(k, opts.taskId);
+    task = await resolveTask(k, opts.taskId, true);
     assertTransition(task.id, task.status, "running", "claim");
   } else {
-    const assignees = opts.caps === undefined
-      ? opts.assignees
-      : await underCap(k, opts.assignees, opts.caps);
     task = await k.q.taskClaimable({
       now,
       assignee: opts.assignee,
@@ -225,7 +272,7 @@ export async function heartbeat(
     { heartbeat_at: now, lease_expires: now + run.lease_ms },
     false,
   );
-  await appendEvent(k, task.id, run.id, "heartbeat", actor, note ? { note } : {});
+  appendEvent(k, task.id, run.id, "heartbeat", actor, note ? { note } : {});
   return toRun(renewed!);
 }
 
@@ -344,7 +391,7 @@ export async function recordSpawn(
     workspace: s.workspace,
   }, true);
   if (run === undefined) return false;
-  await appendEvent(k, run.task_id, runId, "spawned", actor, { pid: s.pid });
+  appendEvent(k, run.task_id, runId, "spawned", actor, { pid: s.pid });
   return true;
 }
 
@@ -376,7 +423,7 @@ export async function recordExit(
     usage: usage ? JSON.stringify(parse(UsageSchema, usage, "usage")) : null,
   }, false);
   if (run === undefined) throw new NotFoundError(`No run ${runId}`);
-  await appendEvent(k, run.task_id, runId, "exited", actor, { exit_code: exitCode, signal });
+  appendEvent(k, run.task_id, runId, "exited", actor, { exit_code: exitCode, signal });
 }
 
 export interface QueueEntry {

@@ -4,12 +4,12 @@
  * domain functions it calls exist once for every driver.
  */
 import type { Usage, UsageInput } from "./usage.ts";
-import type { Driver, Queries } from "./driver.ts";
+import type { Driver, Queries, TxOptions } from "./driver.ts";
 import { openDriver } from "./location.ts";
 import type { Kernel, StoreOptions } from "./_kernel.ts";
 import { toRun, toTask } from "./_rows.ts";
 import { loadRun } from "./runs.ts";
-import { resolveId, resolveTask } from "./_kernel.ts";
+import { flushEvents, resolveId, resolveTask } from "./_kernel.ts";
 import {
   assignTask,
   type CreateResult,
@@ -153,7 +153,7 @@ async function withCreated(k: Kernel, taskId: string, runs: Run[]): Promise<RunD
 
 export class Store {
   readonly #driver: Driver;
-  readonly #base: Omit<Kernel, "q">;
+  readonly #base: Pick<Kernel, "now" | "options">;
   readonly #confine: Confinement | null;
 
   /**
@@ -161,7 +161,11 @@ export class Store {
    * each of them: a method that wrote any other way would be refused by the database itself,
    * so no write path can miss the audit.
    */
-  constructor(driver: Driver, base: Omit<Kernel, "q">, confine: Confinement | null = null) {
+  constructor(
+    driver: Driver,
+    base: Pick<Kernel, "now" | "options">,
+    confine: Confinement | null = null,
+  ) {
     this.#driver = driver;
     this.#base = base;
     this.#confine = confine;
@@ -206,25 +210,40 @@ export class Store {
     return this.#driver;
   }
 
-  #kernel(q: Queries): Kernel {
-    return { q, now: this.#base.now, options: this.#base.options };
+  #kernel(q: Queries, locked: boolean): Kernel {
+    return { q, now: this.#base.now, options: this.#base.options, locked, events: [] };
   }
 
-  #write<T>(fn: (k: Kernel) => T | Promise<T>): Promise<T> {
+  /**
+   * #write runs `fn` in one write transaction, then writes the events it appended as the
+   * transaction's last statement (flushEvents). `options.lockedReads` only for a function that
+   * locks what it reads (claim, a worker's complete or block: see Kernel.locked).
+   */
+  #write<T>(fn: (k: Kernel) => T | Promise<T>, options: TxOptions = {}): Promise<T> {
     const c = this.#confine;
-    if (!c) return this.#driver.tx((q) => Promise.resolve(fn(this.#kernel(q))));
-    // A confined write: audited before it commits, rolled back if refused.
+    const locked = options.lockedReads === true;
+    if (!c) {
+      return this.#driver.tx(async (q) => {
+        const k = this.#kernel(q, locked);
+        const result = await fn(k);
+        await flushEvents(k);
+        return result;
+      }, options);
+    }
+    // A confined write: audited before it commits, rolled back if refused. The audit judges
+    // the events this transaction wrote, whatever others commit meanwhile.
     return this.#driver.tx(async (q) => {
-      const k = this.#kernel(q);
+      const k = this.#kernel(q, locked);
       const mark = await markWrite(k, c);
       const result = await fn(k);
-      await auditWrite(k, c, mark, this.#driver.where);
+      const events = await flushEvents(k);
+      await auditWrite(k, c, mark, events, this.#driver.where);
       return result;
-    });
+    }, options);
   }
 
   #read<T>(fn: (k: Kernel) => T | Promise<T>): Promise<T> {
-    return this.#driver.read((q) => Promise.resolve(fn(this.#kernel(q))));
+    return this.#driver.read((q) => Promise.resolve(fn(this.#kernel(q, false))));
   }
 
   async info(): Promise<{ path: string; schema_version: number; sqlite_version: string }> {
@@ -346,7 +365,7 @@ export class Store {
   }
 
   claim(options: ClaimOptions, actor: Actor): Promise<Claim | null> {
-    return this.#write((k) => claim(k, options, actor));
+    return this.#write((k) => claim(k, options, actor), { lockedReads: true });
   }
 
   heartbeat(ref: string, actor: Actor, note?: string): Promise<Run> {
@@ -358,7 +377,10 @@ export class Store {
   }
 
   complete(ref: string, input: CompleteInput, actor: Actor): Promise<Task> {
-    return this.#write((k) => complete(k, ref, input, actor));
+    // A worker's report locks its run and task (lifecycle.ts); a person's stays serialisable.
+    return this.#write((k) => complete(k, ref, input, actor), {
+      lockedReads: actor.token !== undefined,
+    });
   }
 
   /**
@@ -378,7 +400,9 @@ export class Store {
 
   /** block parks a task with a reason; a worker may report what its run used. */
   block(ref: string, reason: string, actor: Actor, usage?: UsageInput): Promise<Task> {
-    return this.#write((k) => block(k, ref, reason, actor, usage));
+    return this.#write((k) => block(k, ref, reason, actor, usage), {
+      lockedReads: actor.token !== undefined,
+    });
   }
 
   unblock(ref: string, actor: Actor): Promise<Task> {

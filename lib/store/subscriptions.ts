@@ -341,7 +341,7 @@ export async function markFailed(
   if (!failed) return null;
   const sub = await loadSubscription(k, subId);
   if (disable) {
-    await appendEvent(k, null, null, "subscription_disabled", { name: "kanban" }, {
+    appendEvent(k, null, null, "subscription_disabled", { name: "kanban" }, {
       subscription: sub.id,
       kind: sub.kind,
       failures: sub.failures,

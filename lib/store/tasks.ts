@@ -110,7 +110,7 @@ export async function insertTask(
   if (!canTransition("[*]", task.status, "create")) {
     throw new Error(`create cannot reach ${task.status}`);
   }
-  await appendEvent(k, task.id, null, EVENT_KIND.create, actor, {
+  appendEvent(k, task.id, null, EVENT_KIND.create, actor, {
     to: task.status,
     ...(parents.length > 0 ? { parents } : {}),
     ...(origin ? { origin_task: origin.task_id, origin_run: origin.id } : {}),
@@ -197,7 +197,7 @@ export async function editTask(
   if (changed.length === 0) return toTask(task);
   const set = Object.fromEntries(changed.map((c) => [c, next[c]]));
   const row = (await k.q.taskUpdate(task.id, { ...set, updated_at: k.now() }))!;
-  await appendEvent(k, task.id, task.current_run_id, "edited", actor, { fields: changed });
+  appendEvent(k, task.id, task.current_run_id, "edited", actor, { fields: changed });
   return toTask(row);
 }
 
@@ -211,7 +211,7 @@ export async function assignTask(
   const task = await resolveTask(k, idOrPrefix);
   if (task.assignee === to) return toTask(task);
   const row = (await k.q.taskUpdate(task.id, { assignee: to, updated_at: k.now() }))!;
-  await appendEvent(k, task.id, task.current_run_id, "assigned", actor, {
+  appendEvent(k, task.id, task.current_run_id, "assigned", actor, {
     from: task.assignee,
     to,
   });

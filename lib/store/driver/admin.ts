@@ -145,8 +145,6 @@ export interface AdminQueries {
    * transaction means it wrote nothing.
    */
   writesSoFar(): Promise<number>;
-  /** The task and kind of every event after id `after`, oldest first. */
-  eventKindsAfter(after: number): Promise<{ task_id: string | null; kind: string }[]>;
 
   // Invariants --------------------------------------------------------------------------------
   /** Up to `limit` ids (of tasks, runs or events) that break `invariant`. */

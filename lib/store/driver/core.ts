@@ -97,6 +97,13 @@ export interface TaskRef {
 export interface CoreQueries {
   // Tasks -------------------------------------------------------------------------------------
   taskGet(id: string): Promise<TaskRow | undefined>;
+  /**
+   * taskLocked is taskGet that also locks the row against every other writer until the
+   * transaction ends (waiting for one that holds it), so what is read stays true while the
+   * transaction decides on it (TxOptions.lockedReads). SQLite: taskGet (its writer holds the
+   * whole database already).
+   */
+  taskLocked(id: string): Promise<TaskRow | undefined>;
   /** Up to `limit` ids starting with `prefix` (a whole id, or `t_` and some hex), in order. */
   taskIdsWithPrefix(prefix: string, limit: number): Promise<string[]>;
   taskCountWithPrefix(prefix: string): Promise<number>;
@@ -126,13 +133,21 @@ export interface CoreQueries {
    * `archived`. `search` matches id, title or body, ASCII case-insensitive, as plain text.
    */
   taskList(filter: ListFilter): Promise<TaskRow[]>;
-  /** The best ready task a claim may take: highest priority, then oldest, then id. */
+  /**
+   * The best ready task a claim may take: highest priority, then oldest, then id. It is locked
+   * until the transaction ends; a ready task another transaction holds is passed over, never
+   * waited for (PostgreSQL: FOR NO KEY UPDATE SKIP LOCKED).
+   */
   taskClaimable(filter: ClaimFilter): Promise<TaskRow | undefined>;
   /** The first `limit` tasks a claim for `assignees` would take, best first. */
   tasksClaimable(assignees: readonly string[], now: number, limit: number): Promise<TaskRow[]>;
   /** Ready tasks grouped by assignee, in assignee order. */
   readyGroups(now: number): Promise<ReadyGroup[]>;
-  /** Ids of scheduled tasks whose `not_before` is at or before `now`, earliest first. */
+  /**
+   * Ids of scheduled tasks whose `not_before` is at or before `now`, earliest first, each locked
+   * until the transaction ends; one that another transaction holds is left out (the next pass
+   * promotes it), never waited for.
+   */
   scheduledDue(now: number): Promise<string[]>;
 
   // Links -------------------------------------------------------------------------------------
@@ -144,8 +159,16 @@ export interface CoreQueries {
   linkDelete(parent: string, child: string): Promise<boolean>;
   /** The ids of a task's children, in id order. */
   childIds(parent: string): Promise<string[]>;
-  /** The parents that keep a task waiting (not done, not archived after done), by id. */
-  unfinishedParents(child: string): Promise<{ id: string; status: Status }[]>;
+  /**
+   * The parents that keep a task waiting (not done, not archived after done), by id. With
+   * `guard` (only in a serialisable write transaction) every parent row read is share-locked,
+   * without waiting: a parent that another transaction is writing fails the transaction as a
+   * serialization failure does, to be run again (PostgreSQL: FOR SHARE NOWAIT, 55P03). A
+   * writer at READ COMMITTED (a worker's complete) is invisible to the serialisable checks;
+   * this lock is how a child derived from its parents here never misses that writer's move
+   * (lib/store/readiness.ts). SQLite ignores it.
+   */
+  unfinishedParents(child: string, guard?: boolean): Promise<{ id: string; status: Status }[]>;
   /** For each task of `ids`, its unfinished parents, oldest parent first. */
   unfinishedParentsOf(
     ids: readonly string[],
@@ -164,6 +187,11 @@ export interface CoreQueries {
   runInsert(row: NewRun): Promise<RunRow>;
   runGet(id: number): Promise<RunRow | undefined>;
   runWithToken(token: string): Promise<RunRow | undefined>;
+  /**
+   * runWithTokenLocked is runWithToken that also locks the run against every other writer
+   * until the transaction ends, as taskLocked does a task. SQLite: runWithToken.
+   */
+  runWithTokenLocked(token: string): Promise<RunRow | undefined>;
   /** Sets columns of a run, only while it is open when `ifOpen`; the row, or undefined. */
   runUpdate(id: number, set: RunSet, ifOpen: boolean): Promise<RunRow | undefined>;
   /** Extends an open run's lease to `now + lease_ms`; false once it has ended. */
@@ -172,12 +200,27 @@ export interface CoreQueries {
   runsNewest(taskId: string | null, limit: number): Promise<RunRow[]>;
   /** Every open run, oldest first. */
   runsOpen(): Promise<RunRow[]>;
+  /**
+   * capLock takes, until the transaction ends, one lock per profile of `profiles`: two claims
+   * counting one profile's open runs against its cap take turns, each counting after the
+   * other's run has committed (TxOptions.lockedReads). Taken in one order whatever the order
+   * given, so two claims locking several profiles never wait for each other in a circle; call
+   * it before anything that appends an event (the event lock is taken after it). SQLite: a
+   * no-op (its writer holds the whole database already).
+   */
+  capLock(profiles: readonly string[]): Promise<void>;
 
   // Comments and events -----------------------------------------------------------------------
   commentInsert(row: Omit<CommentRow, "id">): Promise<CommentRow>;
   /** A task's newest `limit` comments, oldest first. */
   commentsOf(taskId: string, limit: number): Promise<CommentRow[]>;
   eventAppend(row: NewEvent): Promise<EventRow>;
+  /**
+   * Appends events in the order given, their ids in that order, and returns them as stored
+   * (in that order). On a server, ids commit in id order across transactions: the append takes
+   * the board's event lock, held until the transaction ends (lib/store/feed.ts relies on it).
+   */
+  eventsAppend(rows: readonly NewEvent[]): Promise<EventRow[]>;
   /** A task's newest `limit` events, oldest first. */
   eventsOf(taskId: string, limit: number): Promise<EventRow[]>;
   /** The board's events after id `after`, oldest first. */

@@ -135,9 +135,6 @@ export function adminQueries(t: Tx): AdminQueries {
     writesSoFar: async () =>
       (await first(t<{ n: number }[]>`SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)
         AS n FROM pg_stat_xact_user_tables`))!.n,
-    eventKindsAfter: (after) =>
-      t<{ task_id: string | null; kind: string }[]>`SELECT task_id, kind FROM task_events
-        WHERE id > ${after} ORDER BY id`,
 
     invariantBreaches: async (invariant, limit) =>
       // prepared: doctor and the property test run every check after each step

@@ -22,6 +22,13 @@ export const PARENT_SATISFIED =
  */
 export const EVENT_APPEND_LOCK = 0x6b62657674;
 
+/**
+ * The first key of the profile cap locks (capLock): `pg_advisory_xact_lock(CAP_LOCK, h)` with
+ * `h` the profile's hashtext. Two-key locks are a space apart from one-key ones such as
+ * EVENT_APPEND_LOCK; two profiles of one hash only share a lock (they take turns, no harm).
+ */
+export const CAP_LOCK = 0x6b6263; // "kbc"
+
 const TASK_COLUMNS = [
   "title",
   "body",
@@ -146,6 +153,9 @@ export function coreQueries(t: Tx): CoreQueries {
   const rows = <T>(q: Fragment) => q as unknown as Promise<T[]>;
   return {
     taskGet: (id) => first(t<TaskRow[]>`SELECT * FROM tasks WHERE id = ${id}`),
+    // NO KEY UPDATE: the lock an UPDATE of the row takes, so every writer of it waits, while
+    // rows that only refer to the task (its runs, events, comments) may still be inserted.
+    taskLocked: (id) => first(t<TaskRow[]>`SELECT * FROM tasks WHERE id = ${id} FOR NO KEY UPDATE`),
     taskIdsWithPrefix: async (prefix, limit) =>
       (await t<
         { id: string }[]
@@ -209,9 +219,11 @@ export function coreQueries(t: Tx): CoreQueries {
         extra.push(t`needs::jsonb <@ to_jsonb(${f.labels as string[]}::text[])`);
       }
       // SKIP LOCKED: a claim never waits on another one; it takes the best task no other
-      // claim in flight holds, and the caller's compare-and-set makes the move.
+      // claim in flight holds, and the caller's compare-and-set makes the move. At READ
+      // COMMITTED a row that changed since the statement began is checked again as it is
+      // locked, and passed over when it is no longer claimable.
       return first(t<TaskRow[]>`SELECT * FROM tasks WHERE ${claimableWhere(t, f.now, extra)}
-        ORDER BY priority DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`);
+        ORDER BY priority DESC, created_at, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED`);
     },
     tasksClaimable: (assignees, now, limit) => {
       if (assignees.length === 0) return Promise.resolve([]);
@@ -226,7 +238,8 @@ export function coreQueries(t: Tx): CoreQueries {
         FROM tasks WHERE status = 'ready' GROUP BY assignee ORDER BY assignee NULLS FIRST`),
     scheduledDue: async (now) =>
       (await t<{ id: string }[]>`SELECT id FROM tasks
-        WHERE status = 'scheduled' AND not_before <= ${now} ORDER BY not_before`).map((r) => r.id),
+        WHERE status = 'scheduled' AND not_before <= ${now} ORDER BY not_before
+        FOR NO KEY UPDATE SKIP LOCKED`).map((r) => r.id),
 
     isAncestor: async (ancestor, taskId) =>
       (await t`WITH RECURSIVE up(id) AS (
@@ -242,10 +255,17 @@ export function coreQueries(t: Tx): CoreQueries {
     childIds: async (parent) =>
       (await t<{ child_id: string }[]>`SELECT child_id FROM task_links
         WHERE parent_id = ${parent} ORDER BY child_id`).map((r) => r.child_id),
-    unfinishedParents: (child) =>
-      rows<{ id: string; status: Status }>(t`SELECT p.id, p.status
-        FROM task_links l JOIN tasks p ON p.id = l.parent_id
-        WHERE l.child_id = ${child} AND NOT ${t.unsafe(PARENT_SATISFIED)} ORDER BY p.id`),
+    unfinishedParents: (child, guard) =>
+      guard
+        // Every parent is locked, satisfied or not: a writer of any of them may change that.
+        ? rows<{ id: string; status: Status }>(t`SELECT id, status FROM (
+            SELECT p.id, p.status, ${t.unsafe(PARENT_SATISFIED)} AS satisfied
+            FROM task_links l JOIN tasks p ON p.id = l.parent_id
+            WHERE l.child_id = ${child} FOR SHARE OF p NOWAIT) AS parents
+          WHERE NOT satisfied ORDER BY id`)
+        : rows<{ id: string; status: Status }>(t`SELECT p.id, p.status
+            FROM task_links l JOIN tasks p ON p.id = l.parent_id
+            WHERE l.child_id = ${child} AND NOT ${t.unsafe(PARENT_SATISFIED)} ORDER BY p.id`),
     unfinishedParentsOf: (ids) => {
       if (ids.length === 0) return Promise.resolve([]);
       return rows(t`SELECT l.child_id AS child, p.id, p.title, p.status
@@ -282,6 +302,8 @@ export function coreQueries(t: Tx): CoreQueries {
     runGet: (id) => first(t<RunRow[]>`SELECT * FROM task_runs WHERE id = ${id}`),
     runWithToken: (token) =>
       first(t<RunRow[]>`SELECT * FROM task_runs WHERE lease_token = ${token}`),
+    runWithTokenLocked: (token) =>
+      first(t<RunRow[]>`SELECT * FROM task_runs WHERE lease_token = ${token} FOR NO KEY UPDATE`),
     runUpdate: (id, set, ifOpen) => {
       // usage: a reported figure is kept when the update brings none (`null`)
       const sets = setClause(t, set, RUN_COLUMNS, ["usage"]);
@@ -297,6 +319,15 @@ export function coreQueries(t: Tx): CoreQueries {
         : rows<RunRow>(t`SELECT * FROM task_runs WHERE task_id = ${taskId}
             ORDER BY id DESC LIMIT ${count(limit)}`),
     runsOpen: () => rows<RunRow>(t`SELECT * FROM task_runs WHERE ended_at IS NULL ORDER BY id`),
+    capLock: async (profiles) => {
+      if (profiles.length === 0) return;
+      // One statement, the locks taken in hash order (the sorted subquery feeds them in turn).
+      // The caller's count is a statement of its own: at READ COMMITTED it then sees every
+      // run that the lock's last holder committed.
+      await t`SELECT pg_advisory_xact_lock(${CAP_LOCK}::int, h) FROM (
+          SELECT DISTINCT hashtext(p) AS h FROM unnest(${profiles as string[]}::text[]) AS p
+          ORDER BY h) AS caps`;
+    },
 
     commentInsert: async (c) =>
       (await first(t<CommentRow[]>`INSERT INTO task_comments (task_id, run_id, author, body,
@@ -311,6 +342,22 @@ export function coreQueries(t: Tx): CoreQueries {
         SELECT ${e.task_id}, ${e.run_id}::bigint, ${e.kind}, ${e.actor}, ${e.data}, ${e.at}::bigint
         FROM (SELECT pg_advisory_xact_lock(${EVENT_APPEND_LOCK})) AS locked
         RETURNING *`))!,
+    eventsAppend: async (es) => {
+      if (es.length === 0) return [];
+      // One statement for all of them, the lock taken as the first row forms, before any id is
+      // drawn; ids are drawn in the order given (the rows are sorted before they are numbered).
+      const list = JSON.stringify(es);
+      const stored = await t<EventRow[]>`INSERT INTO task_events (task_id, run_id, kind, actor,
+          data, at)
+        SELECT e.task_id, e.run_id, e.kind, e.actor, e.data, e.at
+        FROM (SELECT pg_advisory_xact_lock(${EVENT_APPEND_LOCK})) AS locked,
+          ROWS FROM (json_to_recordset(${list}::text::json) AS (task_id text, run_id bigint,
+            kind text, actor text, data text, at bigint)) WITH ORDINALITY
+            AS e(task_id, run_id, kind, actor, data, at, n)
+        ORDER BY e.n
+        RETURNING *`;
+      return Array.from(stored).sort((a, b) => a.id - b.id);
+    },
     eventsOf: (taskId, limit) =>
       rows<EventRow>(t`SELECT * FROM (SELECT * FROM task_events WHERE task_id = ${taskId}
         ORDER BY id DESC LIMIT ${count(limit)}) e ORDER BY id`),

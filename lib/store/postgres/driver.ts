@@ -3,10 +3,35 @@
  * transaction, and the named operations of lib/store/driver/ written in PostgreSQL's SQL.
  *
  * - `tx` is one `SERIALIZABLE` transaction, retried from the start when the server reports a
- *   serialization failure or a deadlock (40001, 40P01): the domain functions a transaction runs
- *   touch nothing but the database (and the clock and random ids, which are simply read
- *   again), so running one again is safe. It gives up with BusyError, as SQLite's writer does,
- *   once the busy timeout has passed.
+ *   serialization failure, a deadlock or a row lock it would not wait for (40001, 40P01,
+ *   55P03): the domain functions a transaction runs touch nothing but the database (and the
+ *   clock and random ids, which are simply read again), so running one again is safe. It gives
+ *   up with BusyError, as SQLite's writer does, once the busy timeout has passed. `retries`
+ *   counts the transactions run again.
+ * - `tx` with `lockedReads` is one `READ COMMITTED` transaction, retried the same way: only
+ *   claims and a worker's complete or block ask for it, and they lock what they decide on
+ *   instead of relying on the serialisable snapshot (docs/architecture.md, "Isolation on
+ *   PostgreSQL", has the whole argument):
+ *   - a claim locks the task it takes as it chooses it (`FOR NO KEY UPDATE SKIP LOCKED`: claims
+ *     skip each other's rows, never wait for them, never fail each other) and a due scheduled
+ *     task as it finds it; it counts a capped profile's open runs under that profile's advisory
+ *     lock (capLock), taken first, so a cap holds across every host;
+ *   - a worker's report locks its run, then its task, then each child it re-derives (in id
+ *     order) before reading the child's parents; each statement sees what has committed before
+ *     it, so of two workers finishing two parents of one child, the second sees the first's;
+ *   - every write is a compare-and-set on a row the transaction holds;
+ *   - a serialisable transaction cannot see these writers in its checks, so where it derives a
+ *     child from its parents it share-locks them without waiting (unfinishedParents' guard):
+ *     a parent a report is moving fails it with 55P03, and it runs again after that commit.
+ *   Every other write (leases and leadership, links and their cycle check, idempotent creates,
+ *   renewals, reaping, edits, a person's moves) stays SERIALIZABLE.
+ * - Events are written as a write transaction's last statement (lib/store/_kernel.ts
+ *   flushEvents) under the event lock, held to commit so that ids commit in id order: the last
+ *   lock any transaction takes, held while it waits for nothing else.
+ * - Queries a transaction sends together (Promise.all) go out in one round trip; when one
+ *   fails, the server fails the rest with 25P02, and the transaction reports the first error,
+ *   the one that says what happened (a serialization failure to retry, a taken key).
+ * - A write transaction sits idle for at most IDLE_IN_TRANSACTION_MS (below).
  * - `read` is one `REPEATABLE READ READ ONLY` snapshot.
  * - The board opens lazily: `openStore` is synchronous, so the first call connects and
  *   applies pending migrations (lib/store/postgres/migrations.ts), and every later call waits
@@ -62,6 +87,8 @@ const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 export const IDLE_IN_TRANSACTION_MS = 3_000;
 
 const WRITE = "ISOLATION LEVEL SERIALIZABLE";
+/** A write transaction that guards its reads with locks (TxOptions.lockedReads). */
+const LOCKED = "ISOLATION LEVEL READ COMMITTED";
 const READ = "ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
 /** The driver's reading connection, and the queries bound to it. */
@@ -71,8 +98,14 @@ interface Reader {
   busy: boolean;
 }
 
-/** The server's answers that mean "run the transaction again". */
-const RETRYABLE = new Set(["40001", "40P01"]);
+/**
+ * The server's answers that mean "run the transaction again": a serialization failure, a
+ * deadlock, and a row lock not granted at once (55P03: a serialisable transaction's guarded
+ * read of a row that another transaction is writing, lib/store/readiness.ts).
+ */
+const RETRYABLE = new Set(["40001", "40P01", "55P03"]);
+/** The server's answer to a statement sent after the transaction failed. */
+const ABORTED = "25P02";
 
 /** redact hides a URL's password, for messages and logs. */
 export const redact = shownLocation;
@@ -108,6 +141,7 @@ export class PostgresDriver implements Driver {
   #ready: Promise<number> | null = null;
   #reader: Reader | null = null;
   #closed = false;
+  #retries = 0;
 
   constructor(url: string, options: PostgresOptions = {}) {
     this.location = url;
@@ -145,26 +179,28 @@ export class PostgresDriver implements Driver {
     return this.#ready;
   }
 
-  #queries(t: ReservedSql): Queries {
+  #queries(t: ReservedSql, failed?: (err: unknown) => void): Queries {
     return plain({
       ...coreQueries(t),
       ...readQueries(t),
       ...adminQueries(t),
       ...transferQueries(t),
-    });
+    }, failed);
   }
 
   async tx<T>(fn: (q: Queries) => Promise<T>, options: TxOptions = {}): Promise<T> {
     await this.#open();
     const start = Date.now();
     const idleMs = options.waitsOnInput ? null : this.#idleInTransactionMs;
+    const mode = options.lockedReads ? LOCKED : WRITE;
     for (let attempt = 1;; attempt++) {
       try {
-        const result = await this.#transaction(WRITE, fn, idleMs);
+        const result = await this.#transaction(mode, fn, idleMs);
         this.#mark.bump();
         return result;
       } catch (err) {
         if (!RETRYABLE.has(sqlState(err) ?? "")) throw this.#failed(err);
+        this.#retries++;
         const waited = Date.now() - start;
         if (waited >= this.#busyTimeoutMs) throw new BusyError(this.where, waited);
         // a little jitter, growing: racing writers spread out instead of colliding again
@@ -242,6 +278,14 @@ export class PostgresDriver implements Driver {
   ): Promise<T> {
     const c = await this.#pool.reserve();
     let open = true;
+    // The error that aborted the transaction. Queries sent together (Promise.all) fail
+    // together: after the first one fails, the server answers every later one with 25P02
+    // ("current transaction is aborted"), and the caller may see one of those first; the first
+    // error is the one that says what happened (a serialization failure to retry, say).
+    let cause: unknown = undefined;
+    const failed = (err: unknown) => {
+      if (cause === undefined && sqlState(err) !== ABORTED) cause = err;
+    };
     try {
       const begin = c.unsafe(`BEGIN ${mode}`);
       begin.catch(() => {}); // reported by the queries after it, or by the await below
@@ -250,7 +294,7 @@ export class PostgresDriver implements Driver {
         ? null
         : c.unsafe(`SET LOCAL idle_in_transaction_session_timeout = ${idleMs}`);
       bound?.catch(() => {});
-      const result = await fn(this.#queries(c));
+      const result = await fn(this.#queries(c, failed));
       await begin;
       await bound;
       const done = await c.unsafe("COMMIT");
@@ -261,7 +305,7 @@ export class PostgresDriver implements Driver {
       return result;
     } catch (err) {
       if (open) await c.unsafe("ROLLBACK").catch(() => {});
-      throw err;
+      throw sqlState(err) === ABORTED && cause !== undefined ? cause : err;
     } finally {
       c.release();
     }
@@ -277,6 +321,14 @@ export class PostgresDriver implements Driver {
 
   changeMark(): Promise<number> {
     return this.#open().then(() => this.#mark.current());
+  }
+
+  /**
+   * How many times a write transaction of this driver was rolled back by the server (a
+   * serialization failure or a deadlock) and run again: tests and the bench read it.
+   */
+  get retries(): number {
+    return this.#retries;
   }
 
   /** Whether the change mark's listener is up (tests wait for it). */
@@ -329,15 +381,21 @@ export class PostgresDriver implements Driver {
 
 /**
  * plain makes every array a query answers a plain Array (the client's result lists carry
- * extra fields and another prototype), so rows compare and serialise as SQLite's do.
+ * extra fields and another prototype), so rows compare and serialise as SQLite's do; and it
+ * tells `failed` of every query that fails.
  */
-function plain(q: Queries): Queries {
+function plain(q: Queries, failed?: (err: unknown) => void): Queries {
   const out: Record<string, unknown> = {};
   for (const [name, f] of Object.entries(q as unknown as Record<string, unknown>)) {
     const fn = f as (...args: unknown[]) => Promise<unknown>;
     out[name] = async (...args: unknown[]) => {
-      const r = await fn(...args);
-      return Array.isArray(r) ? Array.from(r) : r;
+      try {
+        const r = await fn(...args);
+        return Array.isArray(r) ? Array.from(r) : r;
+      } catch (err) {
+        failed?.(err);
+        throw err;
+      }
     };
   }
   return out as unknown as Queries;

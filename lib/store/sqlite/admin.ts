@@ -237,11 +237,6 @@ export function adminQueries(db: Db): AdminQueries {
         undefined,
 
     writesSoFar: () => db.get<{ n: number }>("SELECT total_changes() AS n")!.n,
-    eventKindsAfter: (after) =>
-      db.all<{ task_id: string | null; kind: string }>(
-        "SELECT task_id, kind FROM task_events WHERE id > ? ORDER BY id",
-        after,
-      ),
 
     invariantBreaches: (invariant, limit) =>
       db.all<Record<string, string | number>>(`${INVARIANT_SQL[invariant]} LIMIT ${count(limit)}`)

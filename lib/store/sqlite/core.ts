@@ -155,6 +155,8 @@ export function coreQueries(db: Db): CoreQueries {
   const all = <T>(sql: string, ...params: Param[]) => db.all<T>(sql, ...params);
   return answered<CoreQueries>({
     taskGet: (id) => one<TaskRow>("SELECT * FROM tasks WHERE id = ?", id),
+    // The writer holds the whole database: every row it reads stays as read.
+    taskLocked: (id) => one<TaskRow>("SELECT * FROM tasks WHERE id = ?", id),
     taskIdsWithPrefix: (prefix, limit) =>
       db.all<{ id: string }>(
         "SELECT id FROM tasks WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
@@ -384,6 +386,9 @@ export function coreQueries(db: Db): CoreQueries {
       )!,
     runGet: (id) => one<RunRow>("SELECT * FROM task_runs WHERE id = ?", id),
     runWithToken: (token) => one<RunRow>("SELECT * FROM task_runs WHERE lease_token = ?", token),
+    // The writer holds the whole database: every row it reads stays as read.
+    runWithTokenLocked: (token) =>
+      one<RunRow>("SELECT * FROM task_runs WHERE lease_token = ?", token),
     runUpdate: (id, set, ifOpen) => {
       // usage: a reported figure is kept when the update brings none (`null`)
       const [sets, params] = setClause(set, RUN_COLUMNS, USAGE);
@@ -409,6 +414,8 @@ export function coreQueries(db: Db): CoreQueries {
           limit,
         ),
     runsOpen: () => all<RunRow>("SELECT * FROM task_runs WHERE ended_at IS NULL ORDER BY id"),
+    // The writer holds the whole database: no other claim can count or open runs meanwhile.
+    capLock: () => undefined,
 
     commentInsert: (c) =>
       db.get<CommentRow>(
@@ -438,6 +445,19 @@ export function coreQueries(db: Db): CoreQueries {
         e.data,
         e.at,
       )!,
+    eventsAppend: (es) =>
+      es.map((e) =>
+        db.get<EventRow>(
+          `INSERT INTO task_events (task_id, run_id, kind, actor, data, at)
+           VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
+          e.task_id,
+          e.run_id,
+          e.kind,
+          e.actor,
+          e.data,
+          e.at,
+        )!
+      ),
     eventsOf: (taskId, limit) =>
       all<EventRow>(
         `SELECT * FROM (SELECT * FROM task_events WHERE task_id = ? ORDER BY id DESC LIMIT ?)
