@@ -183,7 +183,7 @@ export class PostgresDriver implements Driver {
     const mode = options.lockedReads ? LOCKED : WRITE;
     for (let attempt = 1;; attempt++) {
       try {
-        const result = await this.#transaction(mode, fn, idleMs);
+        const result = await this.#transaction(mode, fn, idleMs, options.last);
         this.#mark.bump();
         return result;
       } catch (err) {
@@ -263,6 +263,7 @@ export class PostgresDriver implements Driver {
     mode: string,
     fn: (q: Queries) => Promise<T>,
     idleMs: number | null = null,
+    last?: (q: Queries) => Promise<unknown>,
   ): Promise<T> {
     const c = await this.#pool.reserve();
     let open = true;
@@ -283,10 +284,15 @@ export class PostgresDriver implements Driver {
         );
         limit.catch(() => {}); // as BEGIN's
       }
-      const result = await fn(this.#queries(c, failed));
+      const q = this.#queries(c, failed);
+      const result = await fn(q);
       await begin;
+      // the last statements and COMMIT go out together (TxOptions.last)
+      const tail = last?.(q);
+      tail?.catch(() => {}); // awaited below, after the commit's answer
       const done = await c.unsafe("COMMIT");
       open = false;
+      await tail; // a failure here failed the commit too, and says why
       if (done.command !== "COMMIT") {
         throw new KanbanError("rolled_back", "The server rolled the transaction back");
       }
