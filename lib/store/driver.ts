@@ -49,6 +49,14 @@ export interface TxOptions {
    * ignores it.
    */
   lockedReads?: boolean;
+  /**
+   * The transaction's last statements, sent once `fn` has resolved: a server's driver sends
+   * the commit right behind them, in the same round trip, so a lock they take (the event lock)
+   * is held for the commit alone, not for a round trip more. A failure among them fails the
+   * commit and is the error the transaction reports (retried as any other). The store writes
+   * a transaction's events this way.
+   */
+  last?: (q: Queries) => Promise<unknown>;
 }
 
 export interface Driver {

@@ -216,19 +216,19 @@ export class Store {
 
   /**
    * #write runs `fn` in one write transaction, then writes the events it appended as the
-   * transaction's last statement (flushEvents). `options.lockedReads` only for a function that
-   * locks what it reads (claim, a worker's complete or block: see Kernel.locked).
+   * transaction's last statement (flushEvents; sent with the commit, TxOptions.last).
+   * `options.lockedReads` only for a function that locks what it reads (claim, a worker's
+   * complete or block: see Kernel.locked).
    */
   #write<T>(fn: (k: Kernel) => T | Promise<T>, options: TxOptions = {}): Promise<T> {
     const c = this.#confine;
     const locked = options.lockedReads === true;
     if (!c) {
+      let k: Kernel | null = null;
       return this.#driver.tx(async (q) => {
-        const k = this.#kernel(q, locked);
-        const result = await fn(k);
-        await flushEvents(k);
-        return result;
-      }, options);
+        k = this.#kernel(q, locked);
+        return await fn(k);
+      }, { ...options, last: () => k === null ? Promise.resolve() : flushEvents(k) });
     }
     // A confined write: audited before it commits, rolled back if refused. The audit judges
     // the events this transaction wrote, whatever others commit meanwhile.

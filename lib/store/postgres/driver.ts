@@ -195,7 +195,7 @@ export class PostgresDriver implements Driver {
     const mode = options.lockedReads ? LOCKED : WRITE;
     for (let attempt = 1;; attempt++) {
       try {
-        const result = await this.#transaction(mode, fn, idleMs);
+        const result = await this.#transaction(mode, fn, idleMs, options.last);
         this.#mark.bump();
         return result;
       } catch (err) {
@@ -275,6 +275,7 @@ export class PostgresDriver implements Driver {
     mode: string,
     fn: (q: Queries) => Promise<T>,
     idleMs: number | null = null,
+    last?: (q: Queries) => Promise<unknown>,
   ): Promise<T> {
     const c = await this.#pool.reserve();
     let open = true;
@@ -294,11 +295,16 @@ export class PostgresDriver implements Driver {
         ? null
         : c.unsafe(`SET LOCAL idle_in_transaction_session_timeout = ${idleMs}`);
       bound?.catch(() => {});
-      const result = await fn(this.#queries(c, failed));
+      const q = this.#queries(c, failed);
+      const result = await fn(q);
       await begin;
       await bound;
+      // the last statements and COMMIT go out together (TxOptions.last)
+      const tail = last?.(q);
+      tail?.catch(() => {}); // awaited below, after the commit's answer
       const done = await c.unsafe("COMMIT");
       open = false;
+      await tail; // a failure here failed the commit too, and says why
       if (done.command !== "COMMIT") {
         throw new KanbanError("rolled_back", "The server rolled the transaction back");
       }

@@ -2,7 +2,7 @@
  * The SQLite driver: one connection (lib/store/sqlite/db.ts) serialised for async
  * transactions, and the named operations of lib/store/driver/ written in SQLite's SQL.
  */
-import type { Driver, DriverInfo, Queries } from "../driver.ts";
+import type { Driver, DriverInfo, Queries, TxOptions } from "../driver.ts";
 import { Db, type DbOptions } from "./db.ts";
 import { coreQueries } from "./core.ts";
 import { readQueries } from "./reads.ts";
@@ -51,9 +51,15 @@ export class SqliteDriver implements Driver {
     return this.#db;
   }
 
-  tx<T>(fn: (q: Queries) => Promise<T>): Promise<T> {
-    if (!this.#guarded) return this.#db.tx(() => fn(this.#q));
-    return this.#db.tx(() => fn(this.#q), {
+  tx<T>(fn: (q: Queries) => Promise<T>, options: TxOptions = {}): Promise<T> {
+    const last = options.last;
+    const run = last === undefined ? () => fn(this.#q) : async () => {
+      const result = await fn(this.#q);
+      await last(this.#q);
+      return result;
+    };
+    if (!this.#guarded) return this.#db.tx(run);
+    return this.#db.tx(run, {
       before: () => this.#db.exec("PRAGMA query_only = OFF"),
       after: () => this.#db.exec("PRAGMA query_only = ON"),
     });
