@@ -4,6 +4,7 @@ import {
   type CoreQueries,
   type DispatcherRow,
   KeyTakenError,
+  type NewEvent,
   type TaskRef,
 } from "../driver/core.ts";
 import type { Status } from "../transitions.ts";
@@ -151,6 +152,17 @@ function taskList(db: Db, filter: ListFilter): TaskRow[] {
 }
 
 export function coreQueries(db: Db): CoreQueries {
+  const appendEvent = (e: NewEvent): EventRow =>
+    db.get<EventRow>(
+      `INSERT INTO task_events (task_id, run_id, kind, actor, data, at)
+       VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
+      e.task_id,
+      e.run_id,
+      e.kind,
+      e.actor,
+      e.data,
+      e.at,
+    )!;
   const one = <T>(sql: string, ...params: Param[]) => db.get<T>(sql, ...params);
   const all = <T>(sql: string, ...params: Param[]) => db.all<T>(sql, ...params);
   return answered<CoreQueries>({
@@ -434,30 +446,8 @@ export function coreQueries(db: Db): CoreQueries {
         taskId,
         limit,
       ),
-    eventAppend: (e) =>
-      db.get<EventRow>(
-        `INSERT INTO task_events (task_id, run_id, kind, actor, data, at)
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
-        e.task_id,
-        e.run_id,
-        e.kind,
-        e.actor,
-        e.data,
-        e.at,
-      )!,
-    eventsAppend: (es) =>
-      es.map((e) =>
-        db.get<EventRow>(
-          `INSERT INTO task_events (task_id, run_id, kind, actor, data, at)
-           VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
-          e.task_id,
-          e.run_id,
-          e.kind,
-          e.actor,
-          e.data,
-          e.at,
-        )!
-      ),
+    eventAppend: appendEvent,
+    eventsAppend: (es) => es.map(appendEvent),
     eventsOf: (taskId, limit) =>
       all<EventRow>(
         `SELECT * FROM (SELECT * FROM task_events WHERE task_id = ? ORDER BY id DESC LIMIT ?)
