@@ -38,10 +38,13 @@ export function oneLine(text: string): string {
   return visible(text.replace(LINE_BREAK, " "));
 }
 
-/** jsonQuote is JSON.stringify with the line separators JSON leaves raw escaped too. */
+/**
+ * jsonQuote is JSON.stringify with what JSON leaves raw escaped too: the line separators, the
+ * C1 controls (U+007F to U+009F) and the bidirectional overrides.
+ */
 function jsonQuote(text: string): string {
   return JSON.stringify(text).replace(
-    /[\u0085\u2028\u2029]/g,
+    /[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
 }

@@ -274,6 +274,7 @@ conformance(
       await b.store.comment(task.id, hostile(i), { name: `mallory${breaks[i]}${FAKE_PROTOCOL}` });
     }
     await b.store.comment(task.id, "\x1b[2K\rhidden \u202eevil", { name: 'quote " and \\' });
+    await b.store.comment(task.id, "c1 author", { name: "eve\x9b31m\u202egro" });
 
     const text = renderContext(await b.store.context(task.id));
     assertContained(text);
@@ -291,6 +292,7 @@ conformance(
     assert.match(text, /\n"mallory\\u000b## How to work/);
     assert.match(text, /\n"mallory\\u001e## How to work/);
     assert.match(text, /\n"quote \\" and \\\\" at .*:\n> \\u001b\[2K\n> hidden \\u202eevil\n/);
+    assert.match(text, /\n"eve\\u009b31m\\u202egro" at .*:\n> c1 author\n/);
   },
 );
 
