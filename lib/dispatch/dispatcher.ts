@@ -155,6 +155,7 @@ export class Dispatcher {
       log,
       wake: () => this.#wakeUp(),
       added: (w) => this.#workerAdded(w),
+      guard: !options.dryRun,
     });
     this.#lease = new LeaseService({
       store: options.store,

@@ -4,11 +4,14 @@
  * still hold, and the store takes the same report twice as one (lib/store/replay.ts), so a
  * report whose answer was lost is never applied twice. Only failures to reach the board are
  * retried (transientReason, lib/store/transient.ts); a refusal is an answer and is returned
- * at once. A report still undelivered when the lease is spent is left in the run's report
- * file for the dispatcher, and the call fails with `undelivered` (the CLI's exit code 3).
+ * at once. From the first failed try the report waits in the run's report file too (removed
+ * once it is delivered), so that a worker stopped while it retries (its host cut off, its
+ * dispatcher gone: services/cutoff.ts, dispatch/guard.ts) still leaves it for the dispatcher.
+ * A report still undelivered when the lease is spent stays there, and the call fails with
+ * `undelivered` (the CLI's exit code 3).
  */
 import { transientReason, UndeliveredError } from "../store/mod.ts";
-import { type PendingReport, writePendingReport } from "../pending_report.ts";
+import { type PendingReport, removePendingReport, writePendingReport } from "../pending_report.ts";
 
 /** The first pause between two tries; each later one doubles, up to MAX_RETRY_MS. */
 export const FIRST_RETRY_MS = 250;
@@ -55,19 +58,49 @@ export async function deliver<T>(
 ): Promise<T> {
   const started = d.mono();
   const what = `${report.kind} of task "${report.task}"`;
+  let saved = false;
   for (let n = 1, wait = FIRST_RETRY_MS;; n++, wait = Math.min(2 * wait, MAX_RETRY_MS)) {
     try {
-      return await attempt();
+      const answer = await attempt();
+      if (saved) removePendingReport(d.reportFile!);
+      return answer;
     } catch (err) {
       const why = transientReason(err);
-      if (why === null) throw err;
+      if (why === null) {
+        if (saved) removePendingReport(d.reportFile!);
+        throw err;
+      }
       const left = started + d.leaseMs - d.mono();
       if (left <= 0) throw undelivered(report, d, n, why);
+      if (!saved && d.reportFile !== null) saved = save(report, d, why);
       const pause = Math.min(wait, left);
       d.log(`kanban: ${what} not delivered (try ${n}: ${why}); trying again in ${pause} ms`);
       await d.sleep(pause);
     }
   }
+}
+
+/** save writes the report to the run's report file; false (and a line) if it cannot. */
+function save(report: Outgoing, d: Delivery, why: string): boolean {
+  try {
+    writePendingReport(d.reportFile!, pendingOf(report, d, why));
+    return true;
+  } catch (err) {
+    d.log(`kanban: could not keep the report in ${d.reportFile}: ${(err as Error).message}`);
+    return false;
+  }
+}
+
+function pendingOf(report: Outgoing, d: Delivery, why: string): PendingReport {
+  return {
+    version: 1,
+    task: report.task,
+    run: d.run,
+    kind: report.kind,
+    input: report.input,
+    error: why,
+    at: new Date().toISOString(),
+  };
 }
 
 /** undelivered leaves the report for the dispatcher and says so. */
@@ -78,15 +111,7 @@ function undelivered(report: Outgoing, d: Delivery, tries: number, why: string):
     return new UndeliveredError(`${head}; nothing was saved (KANBAN_REPORT_FILE is not set)`);
   }
   try {
-    writePendingReport(d.reportFile, {
-      version: 1,
-      task: report.task,
-      run: d.run,
-      kind: report.kind,
-      input: report.input,
-      error: why,
-      at: new Date().toISOString(),
-    });
+    writePendingReport(d.reportFile, pendingOf(report, d, why));
   } catch (err) {
     return new UndeliveredError(
       `${head}; saving it to ${d.reportFile} failed too: ${(err as Error).message}`,

@@ -198,6 +198,41 @@ hostsTest(
 );
 
 hostsTest(
+  "a host whose dispatcher dies alone stops its worker before the lease can expire (its lease guard); another host runs the task",
+  async (f) => {
+    const [id] = await addSlow(f.store, 1);
+    const mac = f.host("mac");
+    await until("the worker on mac", async () => (await f.store.openRuns())[0]?.pid != null);
+    const gpu = f.host("gpu");
+    await until(
+      "gpu running",
+      async () =>
+        (await f.store.dispatchers()).some((d) => d.host === "gpu" && d.lease_expires !== null),
+    );
+    // Only mac's dispatcher dies: its host and its worker go on, and nobody renews the lease.
+    const [started] = await f.store.openRuns();
+    mac.kill("SIGKILL");
+    await new Promise((r) => mac.once("exit", r));
+    assert.ok(pidAlive(started!.pid!), "the worker outlives its dispatcher");
+    const expires = Date.parse((await f.store.getRun(started!.id)).lease_expires!);
+    await until("the guard stops mac's worker", () => Promise.resolve(!pidAlive(started!.pid!)));
+    const stoppedAt = Date.now();
+    assert.ok(stoppedAt < expires, `stopped ${stoppedAt - expires} ms after the lease expired`);
+    // gpu ends the run once its lease expired, and runs the task: one live worker throughout
+    // (until() checks it at every step).
+    await until(
+      "the retry on gpu",
+      async () => (await f.store.openRuns()).some((r) => r.host === "gpu" && r.pid !== null),
+    );
+    f.release();
+    await until("done", async () => (await f.store.getTask(id!)).status === "done");
+    const runs = await f.store.listRuns(id!);
+    assert.deepEqual(runs.map((r) => r.outcome).sort(), ["completed", "lost"], "counted once");
+    gpu.kill("SIGTERM");
+  },
+);
+
+hostsTest(
   "a person cancels a task from anywhere and the host running it stops its worker at once",
   async (f) => {
     const [id] = await addSlow(f.store, 1);

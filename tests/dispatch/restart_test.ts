@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { join } from "node:path";
 import { openStore, type Store } from "../../lib/store/mod.ts";
@@ -109,6 +109,88 @@ Deno.test("after kill -9 of the dispatcher, a new one adopts the live workers an
     assert.equal(runs.length, 1, `task ${id} ran once`);
     assert.equal(runs[0]!.outcome, "completed");
   }
+  second.signal("SIGTERM");
+  assert.equal(await exited(second), 0);
+});
+
+/** guardsOf lists the pids of the lease guards (lib/dispatch/guard.ts) watching run `runId`. */
+function guardsOf(runId: number): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const argv = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
+      if (argv[3] === "kanban-guard" && argv[10] === String(runId) && pidAlive(Number(name))) {
+        pids.push(Number(name));
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+Deno.test("a worker whose dispatcher died alone is stopped by its lease guard before its lease can expire", async () => {
+  using e = setup(`lease = "6s"\nbackoff = "1s"`);
+  const task = (await e.store.createTask({ title: "orphan", assignee: "slow" }, { name: "t" }))
+    .task;
+  const first = e.start();
+  await until("a worker", async () => (await e.store.openRuns())[0]?.pid != null);
+  const started = (await e.store.openRuns())[0]!;
+  await until("its guard", () => guardsOf(started.id).length === 1);
+  first.signal("SIGKILL");
+  await exited(first);
+  assert.ok(pidAlive(started.pid!), "the worker outlives its dispatcher");
+  const run = (await e.store.openRuns())[0]!; // its last renewal is the one before the kill
+  const expires = Date.parse(run.lease_expires!);
+  await until("the guard stops the worker", () => !pidAlive(started.pid!), 10_000);
+  const stoppedAt = Date.now();
+  assert.ok(
+    stoppedAt < expires,
+    `stopped ${stoppedAt - expires} ms after its lease expired, should be before`,
+  );
+  await until("the guard exits", () => guardsOf(run.id).length === 0, 5_000);
+  const log = readFileSync(run.log_path!, "utf8");
+  assert.match(log, new RegExp(`kanban guard: run ${run.id}'s lease was not renewed in time`));
+
+  // The next dispatcher finds the run's worker gone, ends the run, and runs the task again.
+  const second = e.start();
+  await until("a second run", async () => (await e.store.listRuns(task.id)).length === 2);
+  e.release();
+  await until("done", async () => (await e.store.getTask(task.id)).status === "done");
+  const ended = (await e.store.listRuns(task.id)).find((r) => r.id === run.id)!;
+  assert.equal(ended.outcome, "lost", "not the worker's crash");
+  assert.match(ended.error ?? "", /lease guard stopped the worker/);
+  second.signal("SIGTERM");
+  assert.equal(await exited(second), 0);
+});
+
+Deno.test("a dispatcher restarted within the lease keeps the worker: its guard follows the new renewals", async () => {
+  using e = setup(`lease = "9s"`);
+  const task = (await e.store.createTask({ title: "kept", assignee: "slow" }, { name: "t" }))
+    .task;
+  const first = e.start();
+  await until("a worker", async () => (await e.store.openRuns())[0]?.pid != null);
+  const run = (await e.store.openRuns())[0]!;
+  await until("its guard", () => guardsOf(run.id).length === 1);
+  const [oldGuard] = guardsOf(run.id);
+  first.signal("SIGKILL");
+  await exited(first);
+  const killedAt = Date.now();
+  const second = e.start();
+  await until("adoption", () => /adopted run/.test(second.output()));
+  // The first guard hands over to the second dispatcher's, and the worker lives on past the
+  // lease the first dispatcher gave it.
+  await until("one guard, the new one", () => {
+    const now = guardsOf(run.id);
+    return now.length === 1 && now[0] !== oldGuard;
+  });
+  await new Promise((r) => setTimeout(r, Math.max(0, killedAt + 11_000 - Date.now())));
+  assert.ok(pidAlive(run.pid!), "the adopted worker still runs after the first lease ran out");
+  e.release();
+  await until("done", async () => (await e.store.getTask(task.id)).status === "done");
+  assert.equal((await e.store.listRuns(task.id)).length, 1, "the task ran once");
+  await until("the guard exits with its worker", () => guardsOf(run.id).length === 0, 5_000);
   second.signal("SIGTERM");
   assert.equal(await exited(second), 0);
 });

@@ -55,6 +55,33 @@ Deno.test("deliver() tries again while the board is busy, and returns the answer
   assert.match(f.lines[0]!, /^kanban: complete of task "t_0000abcd" not delivered \(try 1: /);
 });
 
+Deno.test("deliver() keeps the report in the report file while it retries, and removes it once answered", async () => {
+  using tmp = tempDir("kanban-deliver-");
+  const file = join(tmp.dir, "run-7.report.json");
+  for (const answer of ["ok", "refused"] as const) {
+    const f = fake(120_000, file);
+    let tries = 0;
+    let waiting: unknown = null;
+    const result = deliver(REPORT, () => {
+      tries++;
+      // a worker stopped now (its host cut off, its dispatcher gone) leaves this file
+      if (tries === 3) waiting = readPendingReport(file);
+      if (tries < 3) return Promise.reject(busy());
+      return answer === "ok" ? Promise.resolve("ok") : Promise.reject(new ValidationError("no"));
+    }, f.d);
+    if (answer === "ok") assert.equal(await result, "ok");
+    else await assert.rejects(result, ValidationError);
+    assert.equal(typeof waiting, "object");
+    assert.equal((waiting as { kind: string; run: number }).kind, "complete");
+    assert.equal((waiting as { kind: string; run: number }).run, 7);
+    assert.equal(existsSync(file), false, `removed once ${answer}`);
+  }
+  // delivered at the first try: no file is ever written
+  const f = fake(120_000, file);
+  assert.equal(await deliver(REPORT, () => Promise.resolve("ok"), f.d), "ok");
+  assert.equal(existsSync(file), false);
+});
+
 Deno.test("deliver() never tries a refusal again", async () => {
   for (const refusal of [new StaleLeaseError("ended"), new ValidationError("bad")]) {
     const f = fake(120_000);

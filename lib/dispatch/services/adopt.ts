@@ -10,6 +10,8 @@
 import type { Outcome, Run, Store } from "../../store/mod.ts";
 import { liveness, readStat } from "../proc.ts";
 import { runProcesses } from "../contain.ts";
+import { guardStopped } from "../guard.ts";
+import { settlePending } from "../pending.ts";
 import {
   type ConfigSource,
   DISPATCHER_ACTOR,
@@ -96,18 +98,61 @@ export class AdoptService implements Service<AdoptReport> {
         continue;
       }
       if (run.pid !== null) {
-        const state = liveness(run.pid, run.pid_start_time);
-        await this.#end(
-          run,
-          expired ? "lost" : "crashed",
-          `worker process ${run.pid} is ${state}`,
-          report,
-        );
+        await this.#gone(run, token, expired, now, report);
       } else if (expired) {
         await this.#end(run, "lost", "lease expired and no worker process is known", report);
       }
     }
     return report;
+  }
+
+  /**
+   * #gone ends a run of this host whose worker went while no dispatcher watched it. A report
+   * the worker could not deliver meanwhile (its dispatcher's socket went with the dispatcher)
+   * is delivered now while the lease holds, as the reap service does, or ends the run as
+   * `no_report`; a worker stopped by its lease guard (guard.ts) ends as `lost`, saying so.
+   */
+  async #gone(
+    run: Run,
+    token: string | null,
+    expired: boolean,
+    now: Now,
+    report: AdoptReport,
+  ): Promise<void> {
+    const pending = await settlePending(run, {
+      store: this.#d.store,
+      actor: { name: run.profile ?? "worker", token },
+      wallNow: now.wall,
+    });
+    if (pending.kind === "delivered") {
+      const outcome = pending.report === "complete" ? "completed" : "blocked";
+      const reason = "delivered the report its worker could not";
+      report.ended.push({ run: run.id, task: run.task_id, outcome, reason });
+      this.#d.log(`run ${run.id} (${run.task_id}): ${reason}`);
+      return;
+    }
+    const guard = run.log_path !== null && guardStopped(run.log_path)
+      ? "its dispatcher was gone and the lease could not be renewed: the run's lease guard " +
+        "stopped the worker before the lease could expire"
+      : null;
+    if (pending.kind === "undelivered") {
+      await this.#end(
+        run,
+        "no_report",
+        guard ? `${pending.error} (${guard})` : pending.error,
+        report,
+      );
+    } else if (guard !== null) {
+      await this.#end(run, "lost", guard, report);
+    } else {
+      const state = liveness(run.pid!, run.pid_start_time);
+      await this.#end(
+        run,
+        expired ? "lost" : "crashed",
+        `worker process ${run.pid} is ${state}`,
+        report,
+      );
+    }
   }
 
   #take(

@@ -177,6 +177,7 @@ export class FillService implements Service<FillReport> {
     worker.spawning = false;
     spawned.child.once("exit", (code, signal) => workers.exited(worker, code, signal));
     workers.signalStop(worker); // a stop asked for while it was being spawned
+    workers.guard(worker); // before anything else can fail: it stops the worker if we die
     report.spawned.push({ run: run.id, task: task.id, profile: task.assignee!, pid: spawned.pid });
     this.#d.log(`run ${run.id}: started ${argv0} for ${task.id} (pid ${spawned.pid})`);
     try {

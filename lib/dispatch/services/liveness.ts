@@ -72,6 +72,8 @@ export class LivenessService implements Service<LivenessReport> {
           await store.renewRun(w.runId);
           w.renewedAt = now.mono;
         }
+        // its guard's deadline follows the renewal (and an adopted worker gets a guard)
+        workers.guard(w);
       }
     }
     return report;

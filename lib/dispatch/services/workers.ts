@@ -7,8 +7,9 @@ import type { ChildProcess } from "node:child_process";
 import type { Outcome, Run } from "../../store/mod.ts";
 import type { Profile } from "../../config/config.ts";
 import { logSize } from "../logs.ts";
+import { guardFiles, guardTimes, startGuard, writeDeadline } from "../guard.ts";
 import type { StopResult } from "../proc.ts";
-import { type Containment, stopRun } from "../contain.ts";
+import { type Containment, runCgroup, stopRun } from "../contain.ts";
 import type { Clock, ConfigSource } from "./service.ts";
 
 export interface Worker {
@@ -43,6 +44,8 @@ export interface Worker {
   lastProgressAt: number;
   /** When the run was seen closed while the process still ran. */
   closedSeenAt: number | null;
+  /** Its lease guard (guard.ts): the renewal its deadline was last set from, or null (none). */
+  guard: { stamped: number } | null;
   stop: {
     outcome: Outcome | null;
     reason: string;
@@ -75,11 +78,15 @@ export interface WorkerTableDeps {
   wake: () => void;
   /** Called when a worker enters the table (spawned or adopted), before its pass ends. */
   added?: (w: Worker) => void;
+  /** Give each worker a lease guard (guard.ts); off where nothing real is spawned. */
+  guard?: boolean;
 }
 
 export class WorkerTable {
   readonly #d: WorkerTableDeps;
   readonly #workers = new Map<number, Worker>();
+  /** The guard could not be given (no /proc/uptime), said once. */
+  #noGuard = false;
 
   constructor(deps: WorkerTableDeps) {
     this.#d = deps;
@@ -163,6 +170,7 @@ export class WorkerTable {
       heartbeatAt: run.heartbeat_at,
       lastProgressAt: mono,
       closedSeenAt: null,
+      guard: null,
       stop: null,
     };
   }
@@ -204,6 +212,50 @@ export class WorkerTable {
       }
       this.#d.wake();
     });
+  }
+
+  /**
+   * guard keeps `w`'s lease guard (guard.ts) in step with its lease: it sets the guard's
+   * deadline from the last renewal the board acknowledged, and starts the guard of a worker
+   * that has none (just spawned, or adopted). Call it after each renewal. Nothing for a worker
+   * being spawned or stopped, or without a log; where there is no /proc/uptime, it says once
+   * that workers go unguarded.
+   */
+  guard(w: Worker): void {
+    if (!this.#d.guard || w.spawning || w.pid <= 1 || w.stop || w.logPath === null) return;
+    if (w.guard !== null && w.guard.stamped === w.renewedAt) return;
+    if (w.guard === null && w.exit !== null) return; // only what it left runs: being reaped
+    const times = guardTimes(w.leaseMs, this.#d.config().dispatch.stop_grace);
+    const files = guardFiles(w.logPath);
+    const runId = w.runId;
+    try {
+      if (
+        !writeDeadline(files.deadline, w.renewedAt + times.afterRenewalMs - this.#d.clock.mono())
+      ) {
+        if (!this.#noGuard) {
+          this.#noGuard = true;
+          this.#d.log(
+            "no /proc/uptime: workers run without a lease guard (a worker whose dispatcher " +
+              "dies alone keeps running until it is stopped by hand)",
+          );
+        }
+        return;
+      }
+      if (w.guard === null) {
+        startGuard({
+          runId,
+          pgid: w.pid,
+          file: files.deadline,
+          pidFile: files.pid,
+          cgroup: runCgroup(this.#d.containment, runId),
+          times,
+          logPath: w.logPath,
+        }, (err) => this.#d.log(`run ${runId}: its lease guard did not start: ${err.message}`));
+      }
+      w.guard = { stamped: w.renewedAt };
+    } catch (err) {
+      this.#d.log(`run ${runId}: cannot set its lease guard: ${(err as Error).message}`);
+    }
   }
 
   /** stopAll stops every worker with `outcome` and returns the stops it started. */
