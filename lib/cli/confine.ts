@@ -57,6 +57,8 @@ export const IN_WORKER: Readonly<Record<string, Rule>> = {
   comment: "task",
   complete: "task",
   block: "task",
+  "plan submit": "task",
+  "plan show": "read",
   unblock: "task",
   promote: "task",
   review: "task",

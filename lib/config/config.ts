@@ -123,7 +123,14 @@ function unknownPlaceholders(text: string, known: string[]): string[] {
   return [...text.matchAll(/\{([a-z_]+)\}/g)].map((m) => m[1]!).filter((n) => !known.includes(n));
 }
 
+/** The longest profile description (the board's roster takes as much: lib/store/plans.ts). */
+export const DESCRIPTION_MAX = 300;
+
 const Profile = z.object({
+  /** One line: what the profile is good at, for the orchestrator that plans work. */
+  description: z.string().max(DESCRIPTION_MAX, {
+    message: `at most ${DESCRIPTION_MAX} characters (one line: what it is good at)`,
+  }).refine((s) => !/[\r\n]/.test(s), { message: "one line (no line breaks)" }).optional(),
   preset: z.enum(PRESET_NAMES).optional(),
   command: argv.optional(),
   args: z.array(z.string()).default([]),
@@ -209,18 +216,36 @@ const Dispatch = z.object({
   }
 });
 
+/**
+ * Decomposition (docs/decompose.md): which profile makes plans, who reviews their results,
+ * whether a person approves a plan first, and whether triage tasks are decomposed unasked.
+ */
+const Decompose = z.object({
+  /** The orchestrator profile (default: the profile named "orchestrator", if there is one). */
+  profile: z.string().min(1).optional(),
+  review: z.enum(["orchestrator", "person"]).default("person"),
+  approval: z.boolean().default(false),
+  /** Decompose every unassigned triage task of the board that no one touched for `settle`. */
+  auto: z.boolean().default(false),
+  /** How long a triage task rests untouched before it is decomposed unasked. */
+  settle: duration(30 * DAY).prefault("5m"),
+}).strict();
+
 const ConfigFile = z.object({
   dispatch: Dispatch.prefault({}),
+  decompose: Decompose.prefault({}),
   profiles: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]*$/, "bad profile name"), Profile)
     .default({}),
 }).strict();
 
 export type Profile = z.output<typeof Profile>;
+export type DecomposeConfig = z.output<typeof Decompose>;
 export type DispatchConfig = z.output<typeof Dispatch> & { workspaces: string; logs: string };
 export interface Config {
   /** The file the settings came from, or null when there is none (defaults). */
   path: string | null;
   dispatch: DispatchConfig;
+  decompose: DecomposeConfig;
   profiles: Record<string, Profile>;
 }
 
@@ -270,6 +295,7 @@ export function parseConfig(text: string, file: string, env: Env): Config {
       logs: expand(r.data.dispatch.logs ?? join(home, "logs")),
       ...(r.data.dispatch.repository ? { repository: expand(r.data.dispatch.repository) } : {}),
     },
+    decompose: r.data.decompose,
     profiles,
   };
 }
@@ -354,7 +380,18 @@ export const SAMPLE_CONFIG = `# kanban configuration. Durations: 90s, 30m, 2h. S
 # Use a preset (claude-code, codex, copilot, gemini, hermes, opencode, qwen) or your own command.
 # Placeholders: {prompt} {task} {workspace} {run} {profile} {board} {kanban}
 
+# Decomposition (docs/decompose.md): kanban decompose ID asks an orchestrator profile to split
+# a triage task into a plan of tasks for the profiles below (each profile's description says
+# what it is good at). Nothing is decomposed unless asked, or unless auto is on.
+# [decompose]
+# profile = "orchestrator"   # the profile that makes plans (default: one named orchestrator)
+# review = "person"          # person | orchestrator: who reviews once the plan's tasks are done
+# approval = false           # a person approves each plan before any of its tasks runs
+# auto = false               # decompose unassigned triage tasks unasked, once untouched for settle
+# settle = "5m"
+
 # [profiles.coder]
+# description = "writes and tests TypeScript"  # one line, for the orchestrator's roster
 # preset = "claude-code"
 # args = ["--model", "sonnet"]  # appended to the preset's argv
 # max_concurrent = 2

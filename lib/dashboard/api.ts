@@ -47,6 +47,13 @@ export class ApiError extends Error {
   }
 }
 
+/** Where a task's decomposition stands (GET /api/v1/tasks/{id}/plan). */
+export interface PlanInfo {
+  state: "none" | "requested" | "approval" | "planned";
+  tasks?: string[];
+  request?: { profile: string; review: "person" | "orchestrator"; approval: boolean };
+}
+
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   let res: Response;
   try {
@@ -101,6 +108,11 @@ export const api = {
       decision,
       ...(reason ? { reason } : {}),
     }),
+  decompose: (id: string) => request<Task>("POST", `/api/v1/tasks/${enc(id)}/decompose`, {}),
+  plan: (id: string) => request<PlanInfo>("GET", `/api/v1/tasks/${enc(id)}/plan`),
+  approvePlan: (id: string) => request<Task>("POST", `/api/v1/tasks/${enc(id)}/plan/approve`, {}),
+  rejectPlan: (id: string, reason: string) =>
+    request<Task>("POST", `/api/v1/tasks/${enc(id)}/plan/reject`, { reason }),
   move: (id: string, body: { status: Status; reason?: string; summary?: string }) =>
     request<{ task: Task; action: string | null; changed: boolean }>(
       "POST",

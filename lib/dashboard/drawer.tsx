@@ -9,7 +9,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { Status } from "../store/transitions.ts";
 import { canAct, type PersonAction } from "../store/actions.ts";
 import { PRIORITY_NAMES, priorityFromText, priorityText } from "../store/priority.ts";
-import { api, type Detail, type Run } from "./api.ts";
+import { api, type Detail, type PlanInfo, type Run } from "./api.ts";
 import { ago, label } from "./board.tsx";
 import { health, touched } from "./live.ts";
 import { useSignalEffect } from "@preact/signals";
@@ -154,6 +154,66 @@ export function Drawer() {
   );
 }
 
+/**
+ * PlanActions: decomposition in the drawer (docs/decompose.md). A triage or blocked task can be
+ * handed to the orchestrator; a task whose plan waits for a person shows the plan's size with
+ * Approve and Reject.
+ */
+function PlanActions(
+  { detail, after }: { detail: Detail; after: (p: Promise<unknown>) => Promise<unknown> },
+) {
+  const { task } = detail;
+  const planned = detail.events.some((e) => e.kind === "planned");
+  // read again after every event of the task (approving a plan does not move the task itself)
+  const last = detail.events.at(-1)?.id ?? 0;
+  const [plan, setPlan] = useState<PlanInfo | null>(null);
+  useEffect(() => {
+    setPlan(null);
+    if (planned) void api.plan(task.id).then(setPlan, () => setPlan(null));
+  }, [task.id, last, planned]);
+  const decomposable = task.status === "triage" || task.status === "blocked";
+  if (!decomposable && plan?.state !== "approval") return null;
+  return (
+    <div class="actions plan-actions" data-testid="plan-actions">
+      {decomposable && (
+        <button
+          type="button"
+          data-testid="action-decompose"
+          title="Ask the orchestrator profile to split it into a plan of tasks"
+          onClick={() => void after(api.decompose(task.id))}
+        >
+          Decompose
+        </button>
+      )}
+      {plan?.state === "approval" && (
+        <>
+          <span class="plan-note" data-testid="plan-waiting">
+            Plan of {plan.tasks?.length ?? 0} tasks waits for your approval
+          </span>
+          <button
+            type="button"
+            data-testid="action-approve-plan"
+            onClick={() => void after(api.approvePlan(task.id))}
+          >
+            Approve plan
+          </button>
+          <button
+            type="button"
+            class="quiet"
+            data-testid="action-reject-plan"
+            onClick={async () => {
+              const input = await askInput("reject-plan", `"${task.title}"`);
+              if (input?.reason) await after(api.rejectPlan(task.id, input.reason));
+            }}
+          >
+            Reject plan…
+          </button>
+        </>
+      )}
+    </div>
+  );
+}
+
 function DrawerBody({ detail, reload }: { detail: Detail; reload: () => Promise<void> }) {
   const { task } = detail;
   const after = async (p: Promise<unknown>) => {
@@ -195,6 +255,7 @@ function DrawerBody({ detail, reload }: { detail: Detail; reload: () => Promise<
           </button>
         ))}
       </div>
+      <PlanActions detail={detail} after={after} />
       {task.blocked_reason && task.status === "blocked" && (
         <div class="callout warn">
           <strong>Blocked:</strong> {task.blocked_reason}

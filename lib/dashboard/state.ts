@@ -469,6 +469,12 @@ const QUESTIONS: Record<string, { verb: string; label: string; required: boolean
     required: false,
     as: "reason",
   },
+  "reject-plan": {
+    verb: "Reject the plan of",
+    label: "Why? (its tasks are cancelled; the task is blocked with this reason)",
+    required: true,
+    as: "reason",
+  },
 };
 
 /**

@@ -213,6 +213,7 @@ export class Dispatcher {
       ended: [],
       stopping: [],
       promoted: 0,
+      decomposing: [],
       spawned: [],
       spawn_failed: [],
       would_spawn: [],

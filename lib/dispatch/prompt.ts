@@ -112,7 +112,59 @@ export function renderContext(c: WorkerContext): string {
       out.push("", `${jsonQuote(cm.author)} at ${cm.at}:`, quote(cm.body));
     }
   }
+  if (c.plan !== undefined) out.push("", ...planSection(c.plan));
   return `${out.join("\n")}\n`;
+}
+
+/** The JSON a plan is, as the decomposition section shows it. */
+const PLAN_EXAMPLE = JSON.stringify({
+  summary: "one or two lines: how the work is split",
+  tasks: [
+    { ref: "api", title: "...", body: "what to do; when it is done", assignee: "PROFILE" },
+    { ref: "docs", title: "...", body: "...", assignee: "PROFILE", after: ["api"] },
+  ],
+});
+
+/**
+ * planSection tells an orchestrator's worker what its run is for: making the plan of a task
+ * it was asked to decompose (the roster, the plan's shape, how to submit it), or reviewing what
+ * the plan's tasks did once they are done. Roster names and descriptions are board text: each
+ * stays on kanban's line.
+ */
+function planSection(plan: NonNullable<WorkerContext["plan"]>): string[] {
+  const r = plan.request;
+  if (plan.state === "requested") {
+    return [
+      "## Decompose this task",
+      "",
+      "A person asked you to split this task into a plan instead of doing it: a few tasks, each " +
+      "for one of the profiles below, and which waits for which. Do not do the work yourself.",
+      "",
+      "Profiles you may assign (name: what it is good at):",
+      ...r.roster.map((p) => `- ${codeSpan(oneLine(p.name))}: ${oneLine(p.description || "-")}`),
+      "",
+      "Submit the plan once, as JSON in a file, instead of completing this task:",
+      "`kanban plan submit plan.json` (or the `plan` tool). The plan ends your run. Its shape:",
+      "",
+      codeSpan(PLAN_EXAMPLE),
+      "",
+      "Each task's body says what to do and how to tell it is done; `after` lists the refs it " +
+      "waits for (no cycles, at most 200 tasks). This task then waits for the plan's last " +
+      `tasks, and ${
+        r.review === "person"
+          ? "goes to a person for review"
+          : "comes back to you to review what they did"
+      }.${r.approval ? " A person approves the plan before any of its tasks runs." : ""}`,
+    ];
+  }
+  return [
+    "## Review the plan's results",
+    "",
+    `This task was decomposed into ${plan.tasks.length} tasks, which are done: the handoffs ` +
+    "of its last ones are above. Check that together they do what this task asks. Finish with " +
+    "`kanban complete` and a summary of the whole; create a follow-up task for what is missing, " +
+    "or block with a question.",
+  ];
 }
 
 /**

@@ -25,6 +25,8 @@ export interface PassReport {
   ended: { run: number; task: string; outcome: string; reason: string }[];
   stopping: { run: number; task: string; reason: string }[];
   promoted: number;
+  /** Triage tasks handed to the orchestrator this pass (decompose.auto). */
+  decomposing: { task: string; profile: string }[];
   spawned: { run: number; task: string; profile: string; pid: number }[];
   spawn_failed: { run: number; task: string; error: string }[];
   would_spawn: { task: string; profile: string; title: string }[];

@@ -12,6 +12,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { Env } from "../config/paths.ts";
 import type { Store } from "../store/mod.ts";
 import { actionRoutes } from "./api_actions.ts";
+import { planRoutes } from "./api_plans.ts";
 import { boardRoutes } from "./api_board.ts";
 import { taskRoutes } from "./api_tasks.ts";
 import { ApiError, errorBody, toError } from "./errors.ts";
@@ -86,6 +87,7 @@ export function createApp(o: AppOptions): App {
   boardRoutes(routes, api);
   taskRoutes(routes, api);
   actionRoutes(routes, api);
+  planRoutes(routes, api);
   reviewRoutes(routes, api);
   inboxRoutes(routes, api);
   seriesRoutes(routes, api);

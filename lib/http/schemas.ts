@@ -209,3 +209,15 @@ export const ArtifactQuery = z.strictObject({
   path: z.string().min(1, "path is empty").max(4096, "path is longer than 4096 characters")
     .describe("the artifact's path exactly as the task's metadata lists it"),
 });
+
+/** POST /api/v1/tasks/{id}/decompose: the request's options (config.toml gives the rest). */
+export const DecomposeBody = z.strictObject({
+  profile: z.string().min(1).optional().describe("the orchestrator (default: decompose.profile)"),
+  review: z.enum(["person", "orchestrator"]).optional()
+    .describe("who reviews once the plan's tasks are done (default: decompose.review)"),
+  approval: z.boolean().optional()
+    .describe("a person approves the plan before any of its tasks runs"),
+});
+
+/** POST /api/v1/tasks/{id}/plan/reject. */
+export const RejectPlanBody = z.strictObject({ reason: reason("reason") });

@@ -388,3 +388,19 @@ export const ArtifactContent = z.strictObject({
   truncated: z.boolean().describe("the file holds more than `text` (256 KiB)"),
   text: z.string().nullable(),
 });
+
+/** Where a task's decomposition stands (lib/store/plans.ts PlanState). */
+export const PlanState = z.object({
+  state: z.enum(["none", "requested", "approval", "planned"]),
+  request: z.object({
+    profile: z.string(),
+    roster: z.array(z.object({ name: z.string(), description: z.string() })),
+    review: z.enum(["person", "orchestrator"]),
+    approval: z.boolean(),
+  }).optional(),
+  event: z.number().int().optional(),
+  key: z.string().optional(),
+  tasks: z.array(z.string()).optional(),
+  sinks: z.array(z.string()).optional(),
+  summary: z.string().nullable().optional(),
+});

@@ -56,6 +56,8 @@ export const EVENT_KIND: Record<Action, string> = {
   archive: "archived",
   unarchive: "unarchived",
   reopen: "reopened",
+  decompose: "decomposition_requested",
+  plan: "planned",
 };
 
 /**

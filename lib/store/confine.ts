@@ -12,6 +12,7 @@
 import { EVENT_KIND, type Kernel } from "./_kernel.ts";
 import type { EventRow, RunRow } from "./_rows.ts";
 import { createdByRun } from "./origins.ts";
+import { PLAN_DONE } from "./plans.ts";
 import { ConflictError, KanbanError, StaleLeaseError } from "./errors.ts";
 import type { Confinement } from "./types.ts";
 
@@ -107,7 +108,7 @@ export async function auditWrite(
   if (events.length === 0) throw boardWide("change the board");
   for (const e of events) {
     if (e.task_id === null) throw boardWide(`record "${e.kind}"`);
-    if (e.task_id === run.task_id || e.kind === EVENT_KIND.derive) continue;
+    if (e.task_id === run.task_id || e.kind === EVENT_KIND.derive || planDone(e)) continue;
     const followUp = (e.kind === EVENT_KIND.create || e.kind === "linked") &&
       await createdByRun(k, e.task_id, run.id);
     if (followUp) continue;
@@ -118,6 +119,15 @@ export async function auditWrite(
       } task "${e.task_id}" from the worker of task "${run.task_id}": ${RULE}`,
     );
   }
+}
+
+/**
+ * planDone tells whether `e` is the completion of a plan's root by its last task finishing (a
+ * consequence, like a re-derived status: plans.ts reviewedByPerson), not a write of its own.
+ */
+function planDone(e: EventRow): boolean {
+  return e.kind === EVENT_KIND.complete && e.data.includes(PLAN_DONE) &&
+    (JSON.parse(e.data) as { plan?: unknown }).plan === "done";
 }
 
 /**

@@ -3,6 +3,7 @@
  * attempts, its parents' handoffs, recent comments). Every section is capped so that a
  * prompt stays small however large the board's text grows; a cut says how much it left out.
  */
+import { type PlanState, planState } from "./plans.ts";
 import { iso } from "./_rows.ts";
 import { type Kernel, resolveTask } from "./_kernel.ts";
 import { REJECTION_PREFIX } from "./review_comments.ts";
@@ -61,6 +62,8 @@ export interface WorkerContext {
   parents_omitted: number;
   comments: { author: string; at: string; body: string }[];
   comments_omitted: number;
+  /** Where the task's decomposition stands (plans.ts), when it was asked to be decomposed. */
+  plan?: Exclude<PlanState, { state: "none" }>;
 }
 
 /** cap shortens `text` to `max` characters, saying how much it cut (never half a surrogate pair). */
@@ -139,6 +142,7 @@ export async function buildContext(
     at: c.created_at,
     body: cap(c.body, c === review ? caps.reviewChars : caps.commentChars),
   }));
+  const plan = await planState(k, row.id);
   return {
     task,
     body: cap(body, caps.bodyChars),
@@ -148,5 +152,6 @@ export async function buildContext(
     parents_omitted: parentRows.length - parents.length,
     comments,
     comments_omitted: total - comments.length,
+    ...(plan.state === "none" ? {} : { plan }),
   };
 }

@@ -1,5 +1,16 @@
 /** The board kernel: the only module with SQL. Surfaces import from here. */
 export { DEFAULT_OPTIONS, type OpenOptions, openStore, Store } from "./store.ts";
+export {
+  type DecomposeRequest,
+  DESCRIPTION_MAX_CHARS,
+  PLAN_EVENTS,
+  type PlanInput,
+  type PlanResult,
+  type PlanReview,
+  type PlanState,
+  type PlanTaskInput,
+  type RosterEntry,
+} from "./plans.ts";
 export * from "../errors.ts";
 export { SOCKET_CODES, TRANSIENT_CODES, transientReason } from "./transient.ts";
 export { FEED_POLL_MS, type FollowOptions } from "./feed.ts";

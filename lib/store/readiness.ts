@@ -10,6 +10,7 @@ import type { TaskSet } from "./driver/core.ts";
 import { type Kernel, loadTask, lockedTask, move } from "./_kernel.ts";
 import type { Actor } from "./types.ts";
 import { type Action, DERIVED, type Status } from "./transitions.ts";
+import { reviewedByPerson } from "./plans.ts";
 
 /** timeStatus is where a task with no unfinished parent belongs now. */
 export function timeStatus(k: Kernel, task: TaskRow): "scheduled" | "ready" {
@@ -63,7 +64,12 @@ export async function refresh(k: Kernel, taskId: string, actor: Actor): Promise<
   const task = k.locked ? await lockedTask(k, taskId) : await loadTask(k, taskId);
   if (!(DERIVED as readonly Status[]).includes(task.status)) return task;
   const to = await derivedStatus(k, task);
-  return to === task.status ? task : move(k, task, to, "derive", actor);
+  if (to === task.status) return task;
+  // the root of a plan a person reviews is completed by the plan's tasks: it goes to review
+  if (to === "ready" && await reviewedByPerson(k, task)) {
+    return move(k, task, "review", "complete", actor, {}, { plan: "done" });
+  }
+  return move(k, task, to, "derive", actor);
 }
 
 /** refreshChildren re-derives every child of `parentId` (its status just changed). */

@@ -22,6 +22,17 @@ import {
   waitingOn,
 } from "./tasks.ts";
 import { createGraph, type CreateGraphInput, type GraphResult } from "./graph.ts";
+import {
+  approvePlan,
+  type DecomposeRequest,
+  type PlanInput,
+  type PlanResult,
+  type PlanState,
+  planState,
+  rejectPlan,
+  requestDecompose,
+  submitPlan,
+} from "./plans.ts";
 import { link, type LinkResult, unlink, type WaitsFor, waitsFor } from "./links.ts";
 import { handoffs } from "./handoffs.ts";
 import {
@@ -279,6 +290,37 @@ export class Store {
    */
   createGraph(input: CreateGraphInput, actor: Actor): Promise<GraphResult> {
     return this.#write((k) => createGraph(k, input, actor));
+  }
+
+  /**
+   * decompose asks `request.profile`, an orchestrator, to split triage task `ref` into a plan
+   * (lib/store/plans.ts): the task goes to the queue assigned to it, the request recorded.
+   */
+  decompose(ref: string, request: DecomposeRequest, actor: Actor): Promise<Task> {
+    return this.#write((k) => requestDecompose(k, ref, request, actor));
+  }
+
+  /**
+   * plan is the orchestrator worker's report: the plan's tasks are created, the task waits for
+   * them and the worker's run ends, in one transaction, once.
+   */
+  plan(ref: string, input: PlanInput, actor: Actor): Promise<PlanResult> {
+    return this.#write((k) => submitPlan(k, ref, input, actor));
+  }
+
+  /** approvePlan lets a plan waiting for a person run; returns the tasks it released. */
+  approvePlan(ref: string, actor: Actor): Promise<Task[]> {
+    return this.#write((k) => approvePlan(k, ref, actor));
+  }
+
+  /** rejectPlan cancels a plan waiting for a person; its task goes back to triage. */
+  rejectPlan(ref: string, reason: string, actor: Actor): Promise<Task> {
+    return this.#write((k) => rejectPlan(k, ref, reason, actor));
+  }
+
+  /** planState says where task `ref`'s decomposition stands. */
+  planState(ref: string): Promise<PlanState> {
+    return this.#read(async (k) => planState(k, (await resolveTask(k, ref)).id));
   }
 
   getTask(ref: string): Promise<Task> {

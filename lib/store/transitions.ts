@@ -34,6 +34,8 @@ export const ACTIONS = [
   "archive",
   "unarchive",
   "reopen",
+  "decompose",
+  "plan",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -76,6 +78,10 @@ export const TRANSITIONS: readonly Edge[] = [
   ...edges(NOT_ARCHIVED, ["archived"], "archive"),
   ...edges(["archived"], ["triage", "blocked", "done", ...DERIVED], "unarchive"),
   ...edges(["done"], DERIVED, "reopen"),
+  // decomposition (plans.ts): a triage (or blocked) task goes to its orchestrator, whose plan
+  // makes it wait for the plan's tasks
+  ...edges(["triage", "blocked"], DERIVED, "decompose"),
+  { from: "running", to: "todo", via: "plan" },
 ];
 
 const allowed = new Set(TRANSITIONS.map((e) => `${e.from}|${e.to}|${e.via}`));

@@ -10,6 +10,7 @@ import { create, CreateInput } from "./create.ts";
 import { heartbeat, HeartbeatInput } from "./heartbeat.ts";
 import { link, LinkInput } from "./link.ts";
 import { list, ListInput } from "./list.ts";
+import { plan, PlanToolInput } from "./plan.ts";
 import { show, ShowInput } from "./show.ts";
 import { stats, StatsInput } from "./stats.ts";
 import { defineTool, type Tool } from "./tool.ts";
@@ -56,6 +57,14 @@ export const TOOLS = {
     unlisted: ["usage"],
     report: "block",
   }),
+  plan: defineTool({
+    name: "plan",
+    description:
+      "Only when your task asks you to decompose it: submit the plan (tasks for the roster's profiles, with after) instead of completing. Once.",
+    input: PlanToolInput,
+    handler: plan,
+    target: "own",
+  }),
   create: defineTool({
     name: "create",
     description:
@@ -94,6 +103,7 @@ export const WORKER_TOOLS: readonly ToolName[] = [
   "comment",
   "complete",
   "block",
+  "plan",
   "create",
   "link",
 ];

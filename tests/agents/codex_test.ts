@@ -83,7 +83,7 @@ Deno.test("codex preset: a task ends done through the CLI's shell tool running k
   assert.match(r.log, /"command":"\/bin\/bash -c /, why);
 });
 
-Deno.test("codex preset: a task ends done through kanban's MCP server, which offers all seven worker tools", async () => {
+Deno.test("codex preset: a task ends done through kanban's MCP server, which offers all eight worker tools", async () => {
   await using r = await runTask(CODEX, { steps: mcpComplete(), mcp: true, timeoutMs: TIMEOUT });
   assertDone(r, "mcp__kanban__complete");
   assertWorkerTools(r, (t) => `mcp__kanban__${t}`);

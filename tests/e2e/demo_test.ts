@@ -1,7 +1,7 @@
 /**
  * Runs scripts/demo (the stories of docs/guide.md: the compiled binary, a real `kanban dispatch`
  * in the background, fake agents) and checks that each story ends as the guide says, and that
- * the guide shows the commands and text the demo runs now. The four stories run at once, each
+ * the guide shows the commands and text the demo runs now. The stories run at once, each
  * as its own `scripts/demo --markdown STORY` process on its own board (about 15 s together;
  * the whole demo in sequence takes about 30 s).
  */
@@ -14,7 +14,7 @@ import { tempDir } from "../_setup.ts";
 
 const DEMO = fileURLToPath(new URL("../../scripts/demo", import.meta.url));
 const GUIDE = fileURLToPath(new URL("../../docs/guide.md", import.meta.url));
-const STORIES = ["solo", "fleet", "review", "breaker"] as const;
+const STORIES = ["solo", "fleet", "review", "breaker", "plan"] as const;
 const TIMEOUT_MS = 150_000;
 
 interface Run {
@@ -77,7 +77,7 @@ function skeleton(md: string): string[] {
 const section = (md: string) => md.slice(md.indexOf("\n## "));
 
 Deno.test({
-  name: "scripts/demo runs the guide's four stories against the binary and each ends as described",
+  name: "scripts/demo runs the guide's stories against the binary and each ends as described",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -139,6 +139,13 @@ Deno.test({
       out.breaker,
       /completed +- +- +Synced on attempt 2\n.*crashed +- +- +killed by SIGSEGV/,
     );
+
+    // 5. plan: the orchestrator saw the roster, planned two tasks, and they ran in order.
+    assert.match(out.plan, /^ {2}`coder`: writes code and schemas$/m);
+    assert.match(out.plan, /t_\w+: planned 2 tasks; it waits for them \(todo\)/);
+    assert.match(out.plan, /t_\w+ {2}review +normal +- +rate limits for the API/);
+    assert.match(out.plan, /t_\w+ {2}done +normal +coder +schema\nt_\w+ {2}done +normal +coder +api/);
+    assert.match(out.plan, /t_\w+ {2}done {2}rate limits for the API/);
 
     // The guide is the demo's own output: same headings, prose, configs and commands.
     const guide = readFileSync(GUIDE, "utf8");

@@ -103,6 +103,7 @@ Deno.test("inside a worker, dist/kanban mcp reads and completes its own task and
       "comment",
       "complete",
       "block",
+      "plan",
       "create",
       "link",
     ]);

@@ -63,13 +63,13 @@ Deno.test("outside a worker, kanban mcp offers list, stats, show, create, link a
   assert.ok("id" in comment.inputSchema.properties!);
 });
 
-Deno.test("inside a worker it offers the seven worker tools; own-task tools take no id", () => {
+Deno.test("inside a worker it offers the eight worker tools; own-task tools take no id", () => {
   assert.deepEqual(workerTools.map((t) => t.name), [...WORKER_TOOLS]);
   assert.deepEqual(
     [...workerTools.map((t) => t.name)].sort(),
-    ["block", "comment", "complete", "create", "heartbeat", "link", "show"],
+    ["block", "comment", "complete", "create", "heartbeat", "link", "plan", "show"],
   );
-  for (const name of ["heartbeat", "comment", "complete", "block"]) {
+  for (const name of ["heartbeat", "comment", "complete", "block", "plan"]) {
     const t = workerTools.find((x) => x.name === name)!;
     assert.ok(!("id" in (t.inputSchema.properties ?? {})), `${name} lists no id`);
   }

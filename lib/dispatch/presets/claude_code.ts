@@ -218,7 +218,7 @@ export const claudeCode: Preset = {
   mcp: true,
   // --mcp-config takes JSON text (or a file) and adds to the user's own servers; it is variadic,
   // so it comes last. No `env`: Claude Code starts stdio servers with its own environment,
-  // which holds the worker's KANBAN_* variables. `alwaysLoad` sends the seven worker tools with
+  // which holds the worker's KANBAN_* variables. `alwaysLoad` sends the eight worker tools with
   // every request: with tool search on (the default) an MCP server's tools are otherwise
   // deferred, and the model sees only their names until it spends a turn on ToolSearch.
   launch: (ctx) => ({

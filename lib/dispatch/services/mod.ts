@@ -7,6 +7,7 @@
 import type { BoardRef, Env } from "../../config/paths.ts";
 import type { Store } from "../../store/mod.ts";
 import { AdoptService } from "./adopt.ts";
+import { DecomposeService } from "./decompose.ts";
 import { FillService } from "./fill.ts";
 import { LivenessService } from "./liveness.ts";
 import { NotifyService } from "./notify.ts";
@@ -46,8 +47,8 @@ export interface Kept {
 
 /**
  * passServices builds the pass's services in their order: reap exited workers, adopt or end
- * runs without a known worker, watch liveness and renew leases, promote due tasks, claim and
- * spawn within the caps, report the ready queue's missing profiles, start a notification round.
+ * runs without a known worker, watch liveness and renew leases, promote due tasks, hand settled
+ * triage tasks to the orchestrator (decompose.auto), claim and spawn within the caps, report the ready queue's missing profiles, start a notification round.
  */
 export function passServices(deps: PassDeps): { list: Service[]; kept: Kept } {
   const { store, config, workers, log } = deps;
@@ -58,6 +59,7 @@ export function passServices(deps: PassDeps): { list: Service[]; kept: Kept } {
     new AdoptService({ store, config, workers, host: deps.host, log }),
     new LivenessService({ store, config, workers }),
     new PromoteService({ store }),
+    new DecomposeService({ store, config, log }),
     new FillService({
       store,
       config,

@@ -223,6 +223,8 @@ export interface CoreQueries {
   eventsAppend(rows: readonly NewEvent[]): Promise<EventRow[]>;
   /** A task's newest `limit` events, oldest first. */
   eventsOf(taskId: string, limit: number): Promise<EventRow[]>;
+  /** A task's newest `limit` events of these kinds, newest first. */
+  lastEventsOf(taskId: string, kinds: readonly string[], limit: number): Promise<EventRow[]>;
   /** The board's events after id `after`, oldest first. */
   eventsAfter(after: number, limit: number): Promise<EventRow[]>;
   /** The newest event id, 0 when none. */

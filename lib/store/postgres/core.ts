@@ -361,6 +361,9 @@ export function coreQueries(t: Tx): CoreQueries {
     eventsOf: (taskId, limit) =>
       rows<EventRow>(t`SELECT * FROM (SELECT * FROM task_events WHERE task_id = ${taskId}
         ORDER BY id DESC LIMIT ${count(limit)}) e ORDER BY id`),
+    lastEventsOf: (taskId, kinds, limit) =>
+      rows<EventRow>(t`SELECT * FROM task_events WHERE task_id = ${taskId}
+        AND kind = ANY(${kinds as string[]}::text[]) ORDER BY id DESC LIMIT ${count(limit)}`),
     eventsAfter: (after, limit) =>
       rows<EventRow>(t`SELECT * FROM task_events WHERE id > ${after}
         ORDER BY id LIMIT ${count(limit)}`),

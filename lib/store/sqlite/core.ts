@@ -455,6 +455,14 @@ export function coreQueries(db: Db): CoreQueries {
         taskId,
         limit,
       ),
+    lastEventsOf: (taskId, kinds, limit) =>
+      all<EventRow>(
+        `SELECT * FROM task_events WHERE task_id = ? AND kind IN (SELECT value FROM json_each(?))
+         ORDER BY id DESC LIMIT ?`,
+        taskId,
+        JSON.stringify(kinds),
+        limit,
+      ),
     eventsAfter: (after, limit) =>
       all<EventRow>("SELECT * FROM task_events WHERE id > ? ORDER BY id LIMIT ?", after, limit),
     eventHead: () =>

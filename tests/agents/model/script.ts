@@ -83,8 +83,17 @@ export function mcpTool(tools: ToolSpec[], name: string): ToolSpec | undefined {
   return tools.find((t) => t.name !== name && t.name.includes("kanban") && t.name.endsWith(name));
 }
 
-/** The seven worker tools every MCP run must offer the model. */
-export const WORKER_TOOLS = ["show", "complete", "block", "heartbeat", "comment", "create", "link"];
+/** The eight worker tools every MCP run must offer the model. */
+export const WORKER_TOOLS = [
+  "show",
+  "complete",
+  "block",
+  "heartbeat",
+  "comment",
+  "plan",
+  "create",
+  "link",
+];
 
 /** shellArgs fills a shell tool's arguments from its schema: `command` as a string or argv. */
 export function shellArgs(tool: ToolSpec, command: string): Json {
