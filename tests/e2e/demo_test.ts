@@ -144,7 +144,10 @@ Deno.test({
     assert.match(out.plan, /^ {2}`coder`: writes code and schemas$/m);
     assert.match(out.plan, /t_\w+: planned 2 tasks; it waits for them \(todo\)/);
     assert.match(out.plan, /t_\w+ {2}review +normal +- +rate limits for the API/);
-    assert.match(out.plan, /t_\w+ {2}done +normal +coder +schema\nt_\w+ {2}done +normal +coder +api/);
+    assert.match(
+      out.plan,
+      /t_\w+ {2}done +normal +coder +schema\nt_\w+ {2}done +normal +coder +api/,
+    );
     assert.match(out.plan, /t_\w+ {2}done {2}rate limits for the API/);
 
     // The guide is the demo's own output: same headings, prose, configs and commands.
