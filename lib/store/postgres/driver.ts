@@ -49,6 +49,7 @@ import { ChangeMark, type ListenOptions } from "./mark.ts";
 import { migrate } from "./migrations.ts";
 import { type Pool, sqlState, type Tx as ReservedSql } from "./_sql.ts";
 import { shownLocation } from "../shown.ts";
+import { ANSWER_TIMEOUT_MS, AnswerWatchdog } from "./watchdog.ts";
 
 export interface PostgresOptions {
   /** Make the board's tables in an empty database (`kanban init`). */
@@ -66,9 +67,14 @@ export interface PostgresOptions {
   listen?: ListenOptions;
   /** How long the server keeps a write transaction that waits for us (IDLE_IN_TRANSACTION_MS). */
   idleInTransactionMs?: number;
+  /** How long a statement may go unanswered before the connections are closed (watchdog.ts). */
+  answerTimeoutMs?: number;
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+
+/** The client's `socket` option, as its types say it. */
+type SocketOption = NonNullable<Parameters<typeof postgres>[1]>["socket"];
 
 /**
  * IDLE_IN_TRANSACTION_MS: how long the server lets one of our write transactions wait for our
@@ -138,6 +144,7 @@ export class PostgresDriver implements Driver {
   readonly #busyTimeoutMs: number;
   readonly #idleInTransactionMs: number;
   readonly #mark: ChangeMark;
+  readonly #watchdog: AnswerWatchdog;
   #ready: Promise<number> | null = null;
   #reader: Reader | null = null;
   #closed = false;
@@ -149,7 +156,12 @@ export class PostgresDriver implements Driver {
     this.#create = options.create ?? false;
     this.#busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     this.#idleInTransactionMs = Math.round(options.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS);
+    this.#watchdog = new AnswerWatchdog(options.answerTimeoutMs ?? ANSWER_TIMEOUT_MS, this.where);
+    // sockets the watchdog can close (an URL that asks for TLS at once keeps the client's own)
+    const direct = /[?&]sslnegotiation=direct\b/.test(url);
     this.#pool = postgres(url, {
+      // a node:net Socket is what the client's own connect makes; its types say less
+      ...(direct ? {} : { socket: this.#watchdog.connect as unknown as SocketOption }),
       max: options.maxConnections ?? 10,
       onnotice: () => {},
       // idle connections go after a while, so many open boards do not hold many connections
@@ -180,12 +192,21 @@ export class PostgresDriver implements Driver {
   }
 
   #queries(t: ReservedSql, failed?: (err: unknown) => void): Queries {
-    return plain({
-      ...coreQueries(t),
-      ...readQueries(t),
-      ...adminQueries(t),
-      ...transferQueries(t),
-    }, failed);
+    return plain(
+      {
+        ...coreQueries(t),
+        ...readQueries(t),
+        ...adminQueries(t),
+        ...transferQueries(t),
+      },
+      (p) => this.#watchdog.watch(p),
+      failed,
+    );
+  }
+
+  /** #send sends a statement of the transaction's own (BEGIN, COMMIT, ...), watched. */
+  #send(c: ReservedSql, statement: string): Promise<{ command: string }> {
+    return this.#watchdog.watch(c.unsafe(statement) as unknown as Promise<{ command: string }>);
   }
 
   async tx<T>(fn: (q: Queries) => Promise<T>, options: TxOptions = {}): Promise<T> {
@@ -199,7 +220,7 @@ export class PostgresDriver implements Driver {
         this.#mark.bump();
         return result;
       } catch (err) {
-        if (!RETRYABLE.has(sqlState(err) ?? "")) throw this.#failed(err);
+        if (!RETRYABLE.has(sqlState(err) ?? "")) throw this.#failed(err, start);
         this.#retries++;
         const waited = Date.now() - start;
         if (waited >= this.#busyTimeoutMs) throw new BusyError(this.where, waited);
@@ -211,19 +232,22 @@ export class PostgresDriver implements Driver {
 
   async read<T>(fn: (q: Queries) => Promise<T>): Promise<T> {
     await this.#open();
+    const start = Date.now();
     try {
       if (this.#reader !== null && !this.#reader.busy) {
         try {
           return await this.#readOn(this.#reader, fn);
         } catch (err) {
-          // the kept connection broke (a server restart, say): a read is safe to run again
-          if (!isConnectionError(err)) throw err;
+          // the kept connection broke (a server restart, say): a read is safe to run again,
+          // unless the server went silent (the watchdog closed it): trying again would wait
+          // for a connection the silent server does not answer either
+          if (!isConnectionError(err) || this.#watchdog.lastCut >= start) throw err;
           return await this.#transaction(READ, fn);
         }
       }
       if (this.#reader === null && !this.#closed) {
         // the first read keeps its connection for the reads after it (see #readOn)
-        const c = await this.#pool.reserve();
+        const c = await this.#watchdog.watch(this.#pool.reserve());
         if (this.#reader === null && !this.#closed) {
           this.#reader = { c, q: this.#queries(c), busy: false };
           return await this.#readOn(this.#reader, fn);
@@ -232,7 +256,7 @@ export class PostgresDriver implements Driver {
       }
       return await this.#transaction(READ, fn);
     } catch (err) {
-      throw this.#failed(err);
+      throw this.#failed(err, start);
     }
   }
 
@@ -248,7 +272,7 @@ export class PostgresDriver implements Driver {
     r.busy = true;
     let end = "ROLLBACK";
     try {
-      r.c.unsafe(`BEGIN ${READ}`).catch(() => {}); // the queries after it report a failure
+      this.#send(r.c, `BEGIN ${READ}`).catch(() => {}); // the queries after it report a failure
       const result = await fn(r.q);
       end = "COMMIT";
       return result;
@@ -259,7 +283,7 @@ export class PostgresDriver implements Driver {
       }
       throw err;
     } finally {
-      r.c.unsafe(end).catch(() => {});
+      this.#send(r.c, end).catch(() => {});
       r.busy = false;
     }
   }
@@ -277,7 +301,7 @@ export class PostgresDriver implements Driver {
     idleMs: number | null = null,
     last?: (q: Queries) => Promise<unknown>,
   ): Promise<T> {
-    const c = await this.#pool.reserve();
+    const c = await this.#watchdog.watch(this.#pool.reserve());
     let open = true;
     // The error that aborted the transaction. Queries sent together (Promise.all) fail
     // together: after the first one fails, the server answers every later one with 25P02
@@ -288,12 +312,12 @@ export class PostgresDriver implements Driver {
       if (cause === undefined && sqlState(err) !== ABORTED) cause = err;
     };
     try {
-      const begin = c.unsafe(`BEGIN ${mode}`);
+      const begin = this.#send(c, `BEGIN ${mode}`);
       begin.catch(() => {}); // reported by the queries after it, or by the await below
       // in the same round trip as BEGIN and the first query
       const bound = idleMs === null
         ? null
-        : c.unsafe(`SET LOCAL idle_in_transaction_session_timeout = ${idleMs}`);
+        : this.#send(c, `SET LOCAL idle_in_transaction_session_timeout = ${idleMs}`);
       bound?.catch(() => {});
       const q = this.#queries(c, failed);
       const result = await fn(q);
@@ -302,7 +326,7 @@ export class PostgresDriver implements Driver {
       // the last statements and COMMIT go out together (TxOptions.last)
       const tail = last?.(q);
       tail?.catch(() => {}); // awaited below, after the commit's answer
-      const done = await c.unsafe("COMMIT");
+      const done = await this.#send(c, "COMMIT");
       open = false;
       await tail; // a failure here failed the commit too, and says why
       if (done.command !== "COMMIT") {
@@ -310,7 +334,7 @@ export class PostgresDriver implements Driver {
       }
       return result;
     } catch (err) {
-      if (open) await c.unsafe("ROLLBACK").catch(() => {});
+      if (open) await this.#send(c, "ROLLBACK").catch(() => {});
       throw sqlState(err) === ABORTED && cause !== undefined ? cause : err;
     } finally {
       c.release();
@@ -360,6 +384,7 @@ export class PostgresDriver implements Driver {
     if (this.#closed) return;
     this.#closed = true;
     this.#mark.close();
+    this.#watchdog.close();
     this.#dropReader();
     this.#pool.end({ timeout: 5 }).catch(() => {});
   }
@@ -368,6 +393,7 @@ export class PostgresDriver implements Driver {
   async end(): Promise<void> {
     this.#closed = true;
     this.#mark.close();
+    this.#watchdog.close();
     this.#dropReader();
     await this.#pool.end({ timeout: 5 });
   }
@@ -378,25 +404,37 @@ export class PostgresDriver implements Driver {
     r?.c.release();
   }
 
-  #failed(err: unknown): unknown {
+  /**
+   * #failed turns a client error into kanban's: a connection the answer watchdog closed during
+   * the call (started at `since`) is a board out of reach, saying so; other connection
+   * failures are a board that cannot be opened.
+   */
+  #failed(err: unknown, since?: number): unknown {
     if (err instanceof KanbanError) return err;
-    if (isConnectionError(err)) return cannotOpen(this.where, err);
-    return err;
+    if (!isConnectionError(err)) return err;
+    if (since !== undefined && this.#watchdog.lastCut >= since) {
+      return new KanbanError("board_unavailable", this.#watchdog.message());
+    }
+    return cannotOpen(this.where, err);
   }
 }
 
 /**
  * plain makes every array a query answers a plain Array (the client's result lists carry
- * extra fields and another prototype), so rows compare and serialise as SQLite's do; and it
- * tells `failed` of every query that fails.
+ * extra fields and another prototype), so rows compare and serialise as SQLite's do; it times
+ * each query with `watch` (the answer watchdog), and tells `failed` of every query that fails.
  */
-function plain(q: Queries, failed?: (err: unknown) => void): Queries {
+function plain(
+  q: Queries,
+  watch: <T>(p: Promise<T>) => Promise<T>,
+  failed?: (err: unknown) => void,
+): Queries {
   const out: Record<string, unknown> = {};
   for (const [name, f] of Object.entries(q as unknown as Record<string, unknown>)) {
     const fn = f as (...args: unknown[]) => Promise<unknown>;
     out[name] = async (...args: unknown[]) => {
       try {
-        const r = await fn(...args);
+        const r = await watch(fn(...args));
         return Array.isArray(r) ? Array.from(r) : r;
       } catch (err) {
         failed?.(err);
