@@ -213,6 +213,8 @@ export class Dispatcher {
       ended: [],
       stopping: [],
       promoted: 0,
+      routines_fired: [],
+      routines_failed: [],
       spawned: [],
       spawn_failed: [],
       would_spawn: [],

@@ -25,6 +25,9 @@ export interface PassReport {
   ended: { run: number; task: string; outcome: string; reason: string }[];
   stopping: { run: number; task: string; reason: string }[];
   promoted: number;
+  /** Routine occurrences fired this pass (services/routines.ts). */
+  routines_fired: { routine: string; occurrence: string; tasks: string[]; catch_up: boolean }[];
+  routines_failed: { routine: string; error: string }[];
   spawned: { run: number; task: string; profile: string; pid: number }[];
   spawn_failed: { run: number; task: string; error: string }[];
   would_spawn: { task: string; profile: string; title: string }[];
@@ -89,6 +92,7 @@ export function summary(r: PassReport, config: Config): Record<string, unknown> 
     ended: r.ended.length,
     stopping: r.stopping.length,
     promoted: r.promoted,
+    routines_fired: r.routines_fired.length,
     spawn_failed: r.spawn_failed,
     notifications: r.notifications,
     missing_profiles: r.missing_profiles,

@@ -50,15 +50,15 @@ export interface Routine {
   catch_up: CatchUp;
   max_catch_up: number;
   paused: boolean;
-  /** The occurrence it fires next (ms), null when its cron never occurs again. */
-  next_at: number | null;
+  /** The occurrence it fires next (ISO time), null when its cron never occurs again. */
+  next_at: string | null;
   /** The last occurrence it fired, null before the first. */
-  last_at: number | null;
+  last_at: string | null;
   /** How many occurrences it has fired (run-now included). */
   fired: number;
   created_by: string;
-  created_at: number;
-  updated_at: number;
+  created_at: string;
+  updated_at: string;
 }
 
 /** What `routine add` takes: a task (`task`) or a rendered template (`template` + `nodes`). */
@@ -86,6 +86,9 @@ export interface Firing {
   catch_up: boolean;
 }
 
+const isoOrNull = (ms: number | null) => ms === null ? null : new Date(ms).toISOString();
+
+/** toRoutine is a stored routine as the board shows it (times as ISO text). */
 export function toRoutine(r: RoutineRow): Routine {
   const spec = JSON.parse(r.spec) as { nodes: GraphNodeInput[] };
   return {
@@ -98,12 +101,12 @@ export function toRoutine(r: RoutineRow): Routine {
     catch_up: r.catch_up,
     max_catch_up: r.max_catch_up,
     paused: r.paused === 1,
-    next_at: r.next_at,
-    last_at: r.last_at,
+    next_at: isoOrNull(r.next_at),
+    last_at: isoOrNull(r.last_at),
     fired: r.fired,
     created_by: r.created_by,
-    created_at: r.created_at,
-    updated_at: r.updated_at,
+    created_at: new Date(r.created_at).toISOString(),
+    updated_at: new Date(r.updated_at).toISOString(),
   };
 }
 

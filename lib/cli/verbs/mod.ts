@@ -29,6 +29,7 @@ import * as diff from "./diff.ts";
 import * as inbox from "./inbox.ts";
 import * as transfer from "./transfer.ts";
 import * as template from "./template.ts";
+import * as routine from "./routine.ts";
 
 export type Register = (program: Command, ctx: CliContext) => void;
 
@@ -41,6 +42,7 @@ export const VERBS: Register[] = [
   edit.register, // edit, assign
   link.register, // link, unlink
   template.register, // template list, validate, show, run
+  routine.register, // routine add, list, show, pause, resume, remove, run-now
   claim.register,
   report.register, // heartbeat, comment, complete, block
   move.register, // unblock, promote, cancel, archive, unarchive, reopen, review
