@@ -72,6 +72,12 @@ Deno.test("dist/kanban routine add, list, show, pause, resume, run-now, remove a
   const shown = b.kanban(["routine", "show", "standup"]);
   assert.match(shown.stdout, /cron: +0 9 \* \* 1-5 +in Europe\/Paris\n +state: +active\n/);
   assert.match(shown.stdout, /fired: +1\n/);
+  const status = b.kanban(["status"]);
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(
+    status.stdout,
+    /\nroutines:\n +NAME +NEXT +CRON\n +standup +20\d\d-\d\d-\d\d 09:00 Europe\/Paris \(in \d+[mhd]\) +0 9 \* \* 1-5 \(Europe\/Paris\)\n/,
+  );
 
   const refusals: [string[], number, RegExp][] = [
     [["routine", "add", "x", "--cron", "0 25 * * *", "--title", "t"], 2, /field 2 \(hour\) "25"/],
