@@ -1,7 +1,7 @@
 /**
  * Runs scripts/demo (the stories of docs/guide.md: the compiled binary, a real `kanban dispatch`
  * in the background, fake agents) and checks that each story ends as the guide says, and that
- * the guide shows the commands and text the demo runs now. The four stories run at once, each
+ * the guide shows the commands and text the demo runs now. The five stories run at once, each
  * as its own `scripts/demo --markdown STORY` process on its own board (about 15 s together;
  * the whole demo in sequence takes about 30 s).
  */
@@ -14,7 +14,7 @@ import { tempDir } from "../_setup.ts";
 
 const DEMO = fileURLToPath(new URL("../../scripts/demo", import.meta.url));
 const GUIDE = fileURLToPath(new URL("../../docs/guide.md", import.meta.url));
-const STORIES = ["solo", "fleet", "review", "breaker"] as const;
+const STORIES = ["solo", "fleet", "review", "breaker", "routine"] as const;
 const TIMEOUT_MS = 150_000;
 
 interface Run {
@@ -77,7 +77,7 @@ function skeleton(md: string): string[] {
 const section = (md: string) => md.slice(md.indexOf("\n## "));
 
 Deno.test({
-  name: "scripts/demo runs the guide's four stories against the binary and each ends as described",
+  name: "scripts/demo runs the guide's five stories against the binary and each ends as described",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -138,6 +138,21 @@ Deno.test({
     assert.match(
       out.breaker,
       /completed +- +- +Synced on attempt 2\n.*crashed +- +- +killed by SIGSEGV/,
+    );
+
+    // 5. routine: run-now once per key, one occurrence fired by the dispatcher, then paused.
+    assert.match(out.routine, /^already fired by key first: 1 task\(s\) \(nothing changed\)$/m);
+    assert.match(
+      out.routine,
+      /t_\w+ {2}done +normal +writer +Write the minute digest\nt_\w+ {2}done +normal +writer +Write the minute digest\n/,
+    );
+    assert.match(
+      out.routine,
+      /routine_fired at 20\d\d-\d\d-\d\dT\d\d:\d\d:00\.000Z +\(routine:digest\)/,
+    );
+    assert.match(
+      out.routine,
+      /^routines:\n {2}NAME +NEXT +CRON\n {2}digest +paused +\* \* \* \* \* \(UTC\)$/m,
     );
 
     // The guide is the demo's own output: same headings, prose, configs and commands.
