@@ -162,7 +162,9 @@ export function taskDetail(
       const to = typeof e.data["to"] === "string" ? ` -> ${e.data["to"]}` : "";
       // a routine's task says which occurrence made it
       const at = typeof e.data["occurrence"] === "string" ? ` at ${e.data["occurrence"]}` : "";
-      out.push(`  ${e.at}  ${e.kind}${to}${at}  (${e.actor}${e.run_id ? `, run ${e.run_id}` : ""})`);
+      out.push(
+        `  ${e.at}  ${e.kind}${to}${at}  (${e.actor}${e.run_id ? `, run ${e.run_id}` : ""})`,
+      );
     }
   }
   return out.join("\n");
