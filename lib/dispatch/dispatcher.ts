@@ -215,6 +215,7 @@ export class Dispatcher {
       promoted: 0,
       routines_fired: [],
       routines_failed: [],
+      would_fire: [],
       spawned: [],
       spawn_failed: [],
       would_spawn: [],

@@ -28,6 +28,8 @@ export interface PassReport {
   /** Routine occurrences fired this pass (services/routines.ts). */
   routines_fired: { routine: string; occurrence: string; tasks: string[]; catch_up: boolean }[];
   routines_failed: { routine: string; error: string }[];
+  /** A dry run's due routines: what a pass would fire (the next occurrence due, its policy). */
+  would_fire: { routine: string; next_at: string; catch_up: string }[];
   spawned: { run: number; task: string; profile: string; pid: number }[];
   spawn_failed: { run: number; task: string; error: string }[];
   would_spawn: { task: string; profile: string; title: string }[];

@@ -122,19 +122,27 @@ Deno.test("dist/kanban routine add, list, show, pause, resume, run-now, remove a
   assert.equal(b.json<unknown[]>(["list"]).length, 1, "its task stays");
 });
 
-/** Runs `kanban dispatch --once` in `n` processes at once; resolves with their exit codes. */
-function dispatchers(home: string, n: number): Promise<{ code: number | null; err: string }[]> {
+/** Runs `kanban dispatch --once` in `n` processes at once; resolves with their exits and output. */
+function dispatchers(
+  home: string,
+  n: number,
+): Promise<{ code: number | null; out: string; err: string }[]> {
   return Promise.all(
-    Array.from({ length: n }, () =>
-      new Promise<{ code: number | null; err: string }>((resolve) => {
-        const child = spawn(BINARY, ["dispatch", "--once"], {
-          env: { PATH: "/usr/bin:/bin", HOME: home, KANBAN_HOME: home, USER: "e2e" },
-          stdio: ["ignore", "ignore", "pipe"],
-        });
-        let err = "";
-        child.stderr!.on("data", (d) => (err += d));
-        child.on("exit", (code) => resolve({ code, err }));
-      })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+          const child = spawn(BINARY, ["dispatch", "--once"], {
+            env: { PATH: "/usr/bin:/bin", HOME: home, KANBAN_HOME: home, USER: "e2e" },
+            stdio: ["ignore", "pipe", "pipe"],
+          });
+          let out = "";
+          let err = "";
+          child.stdout!.on("data", (d) => (out += d));
+          child.stderr!.on("data", (d) => (err += d));
+          child.on("exit", (code) => resolve({ code, out, err }));
+        }),
+    ),
   );
 }
 
@@ -200,6 +208,10 @@ Deno.test("several dist/kanban dispatch --once processes fire each missed occurr
   }
   const results = await dispatchers(b.home, 4);
   for (const r of results) assert.equal(r.code, 0, r.err);
+  // the pass that fired them says so, one line per occurrence
+  const said = results.flatMap((r) => r.out.split("\n"))
+    .filter((l) => /^routine sweep fired for \S+ \(catch-up\): t_[0-9a-f]{8}$/.test(l));
+  assert.equal(said.length, 5, results.map((r) => r.out).join("\n---\n"));
   const tasks = b.json<{ title: string }[]>(["list"]);
   const count = (t: string) => tasks.filter((x) => x.title === t).length;
   assert.equal(count("Sweep"), 5, "all: the five oldest missed occurrences");

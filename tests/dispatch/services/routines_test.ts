@@ -1,10 +1,12 @@
 /**
  * The routines service alone, on a real board with the test's clock: occurrences fire once,
  * at their wall-clock time in their zone (across DST changes), by their catch-up policy after
- * downtime, not while paused; run-now beside it.
+ * downtime, not while paused; run-now beside it; a dry run only lists what is due.
  */
 import assert from "node:assert/strict";
 import { RoutinesService } from "../../../lib/dispatch/services/routines.ts";
+import { dryRun } from "../../../lib/dispatch/dry_run.ts";
+import type { PassReport } from "../../../lib/dispatch/report.ts";
 import { HUMAN } from "../../_setup.ts";
 import { bundle } from "./_bundle.ts";
 
@@ -104,4 +106,30 @@ Deno.test("a paused routine stays quiet; resumed it fires from its next occurren
   const r = await s.runOnce(b.clock.read());
   assert.deepEqual(r.routines_fired.map((f) => f.occurrence), ["2026-01-01T04:00:00.000Z"]);
   assert.equal((await b.store.listTasks()).length, 2);
+});
+
+Deno.test("a dry run lists the routines a pass would fire and fires none", async () => {
+  await using b = bundle();
+  await b.store.addRoutine({
+    name: "due",
+    cron: "@hourly",
+    tz: "UTC",
+    task: { title: "Due" },
+    catch_up: "once",
+  }, HUMAN);
+  await b.store.addRoutine(
+    { name: "later", cron: "@daily", tz: "UTC", task: { title: "Later" } },
+    HUMAN,
+  );
+  b.clock.advance(2 * HOUR);
+  const report = { would_fire: [], missing_profiles: [], ended: [], adopted: [], would_spawn: [] };
+  const r = await dryRun(
+    { store: b.store, config: b.config(), host: "test", now: b.clock.wall },
+    report as unknown as PassReport,
+  );
+  assert.deepEqual(r.would_fire, [
+    { routine: "due", next_at: "2026-01-01T01:00:00.000Z", catch_up: "once" },
+  ]);
+  assert.deepEqual(await b.store.listTasks(), []);
+  assert.equal((await b.store.getRoutine("due")).next_at, "2026-01-01T01:00:00.000Z");
 });
