@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { BINARY, binaryHome } from "./_binary.ts";
 
 interface RoutineOut {
@@ -223,4 +224,33 @@ Deno.test("several dist/kanban dispatch --once processes fire each missed occurr
   await dispatchers(b.home, 2);
   const later = b.json<{ title: string }[]>(["list"]);
   assert.ok(later.length - tasks.length <= 3, "at most one new occurrence per routine");
+});
+
+Deno.test("dist/kanban routine add --template keeps the rendered graph; run-now makes it all", () => {
+  using b = binaryHome();
+  b.json(["init"]);
+  const release = fileURLToPath(new URL("../../docs/templates/release.toml", import.meta.url));
+  const base = ["routine", "add", "weekly", "--cron", "0 8 * * mon", "--tz", "UTC"];
+  const missing = b.kanban([...base, "--template", release, "--input", "change=Fixes"]);
+  assert.equal(missing.code, 2, missing.stdout + missing.stderr);
+  assert.match(missing.stderr, /missing input "version" \(--input version=VALUE\)/);
+  const stray = b.kanban([...base, "--template", release, "--body", "x"]);
+  assert.equal(stray.code, 2);
+  assert.match(stray.stderr, /--body is for a --title routine/);
+  const added = b.json<RoutineOut & { template: string; nodes: { ref: string }[] }>([
+    ...base,
+    "--template",
+    release,
+    "--input",
+    "change=Weekly fixes",
+    "--input",
+    "version=weekly",
+  ]);
+  assert.equal(added.template, "release");
+  assert.deepEqual(added.nodes.map((n) => n.ref), ["implement", "review", "release"]);
+  assert.match(b.kanban(["routine", "list"]).stdout, /weekly .* template release \(3 tasks\)/);
+  const fired = b.json<{ tasks: { ref: string; id: string }[] }>(["routine", "run-now", "weekly"]);
+  assert.deepEqual(fired.tasks.map((t) => t.ref), ["implement", "review", "release"]);
+  const statuses = b.json<{ title: string; status: string }[]>(["list"]).map((t) => t.status);
+  assert.deepEqual(statuses.sort(), ["ready", "todo", "todo"]);
 });
