@@ -43,6 +43,8 @@ export const IN_WORKER: Readonly<Record<string, Rule>> = {
   diff: "read",
   watch: "read",
   "notify list": "read",
+  "routine list": "read",
+  "routine show": "read",
   doctor: (o) =>
     o["repair"] ? "doctor --repair ends other tasks' runs: board repair is for a person" : "read",
   // Task writes: allowed on the worker's own task (and creating and linking follow-ups); the
@@ -95,6 +97,11 @@ const REFUSED: Readonly<Record<string, string>> = {
   "notify enable": "subscriptions are board-wide",
   inbox: "the inbox is what waits on a person",
   reply: "a reply is a person's answer to a blocked task",
+  "routine add": "a routine makes tasks on a schedule, long after the run has ended",
+  "routine pause": "routines are board-wide",
+  "routine resume": "routines are board-wide",
+  "routine remove": "routines are board-wide",
+  "routine run-now": "routines are board-wide",
 };
 
 /** The parts of a commander command that commandPath and refuseInWorker read. */

@@ -160,7 +160,11 @@ export function taskDetail(
     out.push("", "Events:");
     for (const e of d.events) {
       const to = typeof e.data["to"] === "string" ? ` -> ${e.data["to"]}` : "";
-      out.push(`  ${e.at}  ${e.kind}${to}  (${e.actor}${e.run_id ? `, run ${e.run_id}` : ""})`);
+      // a routine's task says which occurrence made it
+      const at = typeof e.data["occurrence"] === "string" ? ` at ${e.data["occurrence"]}` : "";
+      out.push(
+        `  ${e.at}  ${e.kind}${to}${at}  (${e.actor}${e.run_id ? `, run ${e.run_id}` : ""})`,
+      );
     }
   }
   return out.join("\n");

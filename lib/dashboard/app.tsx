@@ -294,6 +294,7 @@ function HealthStatus() {
           ))}· {h.caps.running} running · {h.queue.ready} ready
         </span>
       )}
+      {h !== null && <RoutinesNote routines={h.routines} />}
       {warningsOf(h, state).map((w) => <span key={w} class="warning">⚠ {w}</span>)}
       {h !== null && holder && (
         <button
@@ -307,6 +308,48 @@ function HealthStatus() {
         </button>
       )}
     </>
+  );
+}
+
+/** soon says how far ahead an ISO time is: "in 5m", "in 3h", "in 2d". */
+function soon(iso: string): string {
+  const mins = Math.max(0, Math.round((Date.parse(iso) - Date.now()) / 60_000));
+  return mins < 60
+    ? `in ${mins}m`
+    : mins < 2880
+    ? `in ${Math.round(mins / 60)}h`
+    : `in ${Math.round(mins / 1440)}d`;
+}
+
+/**
+ * RoutinesNote: the board's routines in the health bar: how many, the next to fire and when
+ * (its hover lists each with its next time in the browser's zone, its cron and its zone).
+ */
+function RoutinesNote(
+  { routines }: { routines: NonNullable<typeof health.value>["routines"] },
+) {
+  if (routines.length === 0) return null;
+  const next = routines.find((r) => !r.paused && r.next_at !== null);
+  const paused = routines.filter((r) => r.paused).length;
+  const line = (r: typeof routines[number]) =>
+    `${r.name}: ${
+      r.paused
+        ? "paused"
+        : r.next_at === null
+        ? "never again"
+        : new Date(r.next_at).toLocaleString()
+    } (${r.cron}, ${r.tz})`;
+  return (
+    <span class="routines" data-testid="routines" title={routines.map(line).join("\n")}>
+      {routines.length} routine{routines.length === 1 ? "" : "s"}
+      {next && next.next_at !== null && (
+        <>
+          {" "}· next <strong data-testid="routine-next">{next.name}</strong>{" "}
+          <time dateTime={next.next_at}>{soon(next.next_at)}</time>
+        </>
+      )}
+      {paused > 0 ? ` · ${paused} paused` : ""}
+    </span>
   );
 }
 

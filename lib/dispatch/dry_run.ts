@@ -52,6 +52,11 @@ export async function dryRun(deps: DryRunDeps, report: PassReport): Promise<Pass
       report.would_spawn.push({ task: t.id, profile: name, title: t.title });
     }
   }
+  for (const r of await store.listRoutines()) {
+    if (!r.paused && r.next_at !== null && Date.parse(r.next_at) <= now) {
+      report.would_fire.push({ routine: r.name, next_at: r.next_at, catch_up: r.catch_up });
+    }
+  }
   report.missing_profiles.push(...await missingProfiles(store, config.profiles));
   report.workers = open.length;
   return report;

@@ -69,7 +69,20 @@ export interface BoardHealth {
     oldest_ready_at: string | null;
     by_assignee: QueueEntry[];
   };
+  /** The board's routines (lib/store/routines.ts), soonest next time first, paused last. */
+  routines: RoutineHealth[];
   warnings: string[];
+}
+
+/** A routine as status shows it. */
+export interface RoutineHealth {
+  name: string;
+  cron: string;
+  tz: string;
+  paused: boolean;
+  /** Its next occurrence (ISO), null when paused or when its cron never occurs again. */
+  next_at: string | null;
+  last_at: string | null;
 }
 
 export interface HealthOptions {
@@ -216,12 +229,24 @@ export async function boardHealth({ store, env, now }: HealthOptions): Promise<B
         `failures: ${sub.last_error ?? "-"}; fix it, then "kanban notify enable ${sub.id}"`,
     );
   }
+  const routines = (await store.listRoutines()).map((r): RoutineHealth => ({
+    name: r.name,
+    cron: r.cron,
+    tz: r.tz,
+    paused: r.paused,
+    next_at: r.paused ? null : r.next_at,
+    last_at: r.last_at,
+  })).sort((a, b) =>
+    Number(a.paused) - Number(b.paused) ||
+    (a.next_at ?? "~").localeCompare(b.next_at ?? "~") || a.name.localeCompare(b.name)
+  );
   return {
     board: store.where,
     dispatchers,
     workers,
     caps,
     queue: { ready, claimable, oldest_ready_at: oldest, by_assignee: queue },
+    routines,
     warnings,
   };
 }

@@ -27,6 +27,11 @@ export interface PassReport {
   promoted: number;
   /** Triage tasks handed to the orchestrator this pass (decompose.auto). */
   decomposing: { task: string; profile: string }[];
+  /** Routine occurrences fired this pass (services/routines.ts). */
+  routines_fired: { routine: string; occurrence: string; tasks: string[]; catch_up: boolean }[];
+  routines_failed: { routine: string; error: string }[];
+  /** A dry run's due routines: what a pass would fire (the next occurrence due, its policy). */
+  would_fire: { routine: string; next_at: string; catch_up: string }[];
   spawned: { run: number; task: string; profile: string; pid: number }[];
   spawn_failed: { run: number; task: string; error: string }[];
   would_spawn: { task: string; profile: string; title: string }[];
@@ -91,6 +96,7 @@ export function summary(r: PassReport, config: Config): Record<string, unknown> 
     ended: r.ended.length,
     stopping: r.stopping.length,
     promoted: r.promoted,
+    routines_fired: r.routines_fired.length,
     spawn_failed: r.spawn_failed,
     notifications: r.notifications,
     missing_profiles: r.missing_profiles,

@@ -5,6 +5,7 @@
  * lib/runtime.ts) and in tests through `app.request()`.
  */
 import { inboxRoutes } from "./api_inbox.ts";
+import { routineRoutes } from "./api_routines.ts";
 import { reviewRoutes } from "./api_review.ts";
 import { seriesRoutes } from "./api_stats.ts";
 import { Hono } from "hono";
@@ -90,6 +91,7 @@ export function createApp(o: AppOptions): App {
   planRoutes(routes, api);
   reviewRoutes(routes, api);
   inboxRoutes(routes, api);
+  routineRoutes(routes, api);
   seriesRoutes(routes, api);
   eventRoutes(routes, api, {
     pollMs: o.pollMs ?? 250,

@@ -193,6 +193,11 @@ export const ReplyBody = z.strictObject({
   body: z.string().describe("the answer (markdown), added as your comment; must not be empty"),
 });
 
+export const RunRoutineBody = z.strictObject({
+  key: z.string().optional()
+    .describe("names this run: the same key again returns the tasks it made (default: a new key)"),
+});
+
 // Stats series -------------------------------------------------------------------------------
 
 export const SeriesQuery = z.strictObject({

@@ -237,7 +237,44 @@ export const Health = z.strictObject({
   workers: z.array(z.looseObject({ run: z.number().int(), task: z.string() })),
   caps: z.looseObject({ max_workers: z.number().int().nullable(), running: z.number().int() }),
   queue: z.looseObject({ ready: z.number().int(), claimable: z.number().int() }),
+  routines: z.array(z.looseObject({
+    name: z.string(),
+    paused: z.boolean(),
+    next_at: time.nullable().describe("the next occurrence; null when paused"),
+  })),
   warnings: z.array(z.string()),
+});
+
+/** A routine (lib/store/routines.ts). */
+export const Routine = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  cron: z.string(),
+  tz: z.string().describe("the IANA time zone its cron is read in"),
+  template: z.string().nullable().describe("the template it was rendered from; null: one task"),
+  nodes: z.array(z.looseObject({ ref: z.string(), task: z.looseObject({}) }))
+    .describe("what each occurrence creates (a graph's nodes)"),
+  catch_up: z.enum(["skip", "once", "all"]),
+  max_catch_up: z.number().int(),
+  paused: z.boolean(),
+  next_at: time.nullable(),
+  last_at: time.nullable(),
+  fired: z.number().int(),
+  created_by: z.string(),
+  created_at: time,
+  updated_at: time,
+});
+
+export const Routines = z.array(Routine);
+
+/** One occurrence of a routine fired. */
+export const Firing = z.strictObject({
+  routine: z.string(),
+  occurrence: time,
+  key: z.string().describe("the graph key its tasks were made under"),
+  created: z.boolean().describe("false when the key had made them already"),
+  tasks: z.array(z.strictObject({ ref: z.string(), id: z.string() })),
+  catch_up: z.boolean(),
 });
 
 export const LogTail = z.strictObject({

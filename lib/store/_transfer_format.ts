@@ -9,7 +9,10 @@ import { STATUSES } from "./transitions.ts";
 import { OUTCOMES } from "./outcomes.ts";
 
 /** FORMAT_VERSION changes whenever a record gains, loses or changes a field. */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+
+/** The record types each format version added after version 1: older streams hold none. */
+export const ADDED_IN: Readonly<Partial<Record<TransferKind, number>>> = { routine: 2 };
 
 /** The header's marker: what makes a file a board export at all. */
 export const MARKER = "board-export";
@@ -25,6 +28,7 @@ export const KINDS: readonly TransferKind[] = [
   "comment",
   "event",
   "subscription",
+  "routine",
 ];
 
 export const SEQUENCED: readonly SequencedKind[] = ["run", "comment", "event", "subscription"];
@@ -134,6 +138,23 @@ export const FIELDS: Readonly<Record<TransferKind, readonly Field[]>> = {
     ["ended_at", "int", "null"],
     ["created_by", "text"],
     ["created_at", "int"],
+  ],
+  routine: [
+    ["id", "text"],
+    ["name", "text"],
+    ["cron", "text"],
+    ["tz", "text"],
+    ["spec", "json_object"],
+    ["template", "text", "null"],
+    ["catch_up", ["skip", "once", "all"]],
+    ["max_catch_up", "int"],
+    ["paused", "int"],
+    ["next_at", "int", "null"],
+    ["last_at", "int", "null"],
+    ["fired", "int"],
+    ["created_by", "text"],
+    ["created_at", "int"],
+    ["updated_at", "int"],
   ],
 };
 

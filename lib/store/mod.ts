@@ -73,6 +73,16 @@ export {
   type GraphTaskInput,
   REF_MAX_CHARS,
 } from "./graph.ts";
+export {
+  type AddRoutineInput,
+  CATCH_UPS,
+  type CatchUp,
+  DEFAULT_MAX_CATCH_UP,
+  type Firing,
+  MISSED_AFTER_MS,
+  type Routine,
+} from "./routines.ts";
+export { checkTimeZone, hostTimeZone, localText, nextOccurrence, parseCron } from "./cron.ts";
 export type {
   ClaimOptions,
   EndRunInput,

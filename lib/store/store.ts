@@ -107,6 +107,7 @@ import * as notify from "./subscriptions.ts";
 import { auditWrite, directRefusal, markWrite } from "./confine.ts";
 import { follow, type FollowOptions } from "./feed.ts";
 import * as transfer from "./transfer.ts";
+import * as routines from "./routines.ts";
 
 export interface OpenOptions extends Partial<StoreOptions> {
   /** Create the board when the file does not exist (`kanban init`). */
@@ -321,6 +322,73 @@ export class Store {
   /** planState says where task `ref`'s decomposition stands. */
   planState(ref: string): Promise<PlanState> {
     return this.#read(async (k) => planState(k, (await resolveTask(k, ref)).id));
+  }
+
+  /** addRoutine stores a new routine (lib/store/routines.ts); its name must be free. */
+  addRoutine(input: routines.AddRoutineInput, actor: Actor): Promise<routines.Routine> {
+    return this.#write((k) => routines.addRoutine(k, input, actor));
+  }
+
+  /** listRoutines is every routine, by name, with its next occurrence. */
+  listRoutines(): Promise<routines.Routine[]> {
+    return this.#read((k) => routines.listRoutines(k));
+  }
+
+  /** getRoutine is one routine by name (NotFoundError naming the routines there are). */
+  getRoutine(name: string): Promise<routines.Routine> {
+    return this.#read((k) => routines.getRoutine(k, name));
+  }
+
+  /** pauseRoutine stops a routine firing; resumeRoutine starts it again from now. */
+  pauseRoutine(name: string): Promise<routines.Routine> {
+    return this.#write((k) => routines.setPaused(k, name, true));
+  }
+
+  resumeRoutine(name: string): Promise<routines.Routine> {
+    return this.#write((k) => routines.setPaused(k, name, false));
+  }
+
+  /** removeRoutine deletes a routine (the tasks it made stay) and returns it as it was. */
+  removeRoutine(name: string): Promise<routines.Routine> {
+    return this.#write((k) => routines.removeRoutine(k, name));
+  }
+
+  /**
+   * fireRoutine fires what of one routine is due now, in one transaction that claims its
+   * occurrences and creates their tasks: none when another store fired them first.
+   */
+  fireRoutine(name: string): Promise<routines.Firing[]> {
+    return this.#write((k) => routines.fireRoutine(k, name));
+  }
+
+  /**
+   * fireDueRoutines fires every routine due now, each in its own transaction (fireRoutine), so
+   * one routine that cannot make its tasks does not hold up the others: its error is reported
+   * and it is tried again on the next call.
+   */
+  async fireDueRoutines(): Promise<{
+    fired: routines.Firing[];
+    failed: { routine: string; error: Error }[];
+  }> {
+    const names = await this.#read((k) => routines.dueRoutines(k));
+    const fired: routines.Firing[] = [];
+    const failed: { routine: string; error: Error }[] = [];
+    for (const name of names) {
+      try {
+        fired.push(...await this.fireRoutine(name));
+      } catch (err) {
+        failed.push({ routine: name, error: err instanceof Error ? err : new Error(String(err)) });
+      }
+    }
+    return { fired, failed };
+  }
+
+  /**
+   * runRoutineNow fires one occurrence of a routine now, outside its schedule: once per `key`
+   * (the same key again returns the same tasks, `created: false`).
+   */
+  runRoutineNow(name: string, key: string): Promise<routines.Firing> {
+    return this.#write((k) => routines.runNow(k, name, key));
   }
 
   getTask(ref: string): Promise<Task> {

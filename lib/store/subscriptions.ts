@@ -119,6 +119,7 @@ export const KNOWN_EVENT_KINDS: readonly string[] = [
     "clock_step",
     "dispatch_requested",
     "subscription_disabled",
+    "routine_fired",
   ]),
 ];
 

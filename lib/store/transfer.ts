@@ -13,6 +13,7 @@ import { checkInvariants } from "./invariants.ts";
 import type { Clock } from "./types.ts";
 import { VERSION } from "../version.ts";
 import {
+  ADDED_IN,
   checkRecord,
   FORMAT_VERSION,
   KINDS,
@@ -31,6 +32,7 @@ const PAGE: Record<TransferKind, number> = {
   comment: 200,
   event: 1000,
   subscription: 200,
+  routine: 200,
 };
 
 /** Rows inserted per call: few round trips for a server driver, a small buffer here. */
@@ -77,7 +79,7 @@ export interface ImportReport {
 export type TransferWriter = (chunk: string) => void | Promise<void>;
 
 function zeroCounts(): TransferCounts {
-  return { task: 0, link: 0, run: 0, comment: 0, event: 0, subscription: 0 };
+  return { task: 0, link: 0, run: 0, comment: 0, event: 0, subscription: 0, routine: 0 };
 }
 
 /** keyAfter says whether row `b` comes after row `a` in the kind's key order. */
@@ -209,6 +211,7 @@ function checkTrailer(
   t: Record<string, unknown>,
   seen: TransferCounts,
   largest: Sequences,
+  version: number,
 ): Sequences {
   const counts = t["counts"];
   const sequences = t["sequences"];
@@ -218,7 +221,12 @@ function checkTrailer(
   const extra = Object.keys(t).find((k) => !["type", "counts", "sequences"].includes(k));
   if (extra !== undefined) throw refused(where, n, `the trailer has an unknown field "${extra}"`);
   for (const kind of KINDS) {
-    if (counts[kind] !== seen[kind]) {
+    // a stream of a version before the kind's holds none and does not count it
+    const added = ADDED_IN[kind];
+    const counted = counts[kind] === undefined && added !== undefined && version < added
+      ? 0
+      : counts[kind];
+    if (counted !== seen[kind]) {
       throw refused(
         where,
         n,
@@ -346,6 +354,8 @@ class Import {
         task("task_id");
         this.largest.subscription = row["id"] as number;
         return;
+      case "routine":
+        return;
     }
   }
 
@@ -443,7 +453,7 @@ export async function importBoard(
       if (type === "end") {
         await imp.flush();
         imp.runsResolved();
-        sequences = checkTrailer(where, n, r, imp.counts, imp.largest);
+        sequences = checkTrailer(where, n, r, imp.counts, imp.largest, header.version);
         continue;
       }
       if (typeof type !== "string" || !(KINDS as readonly string[]).includes(type)) {

@@ -293,6 +293,7 @@ const BOUNDED: Record<string, string[]> = {
   dispatch: ["--once"],
   serve: ["--port", "0"],
   login: ["--url", "http://127.0.0.1:9/"],
+  "routine add": ["--cron", "@daily", "--title", "x"],
 };
 
 interface Cmd {
@@ -340,6 +341,8 @@ Deno.test("worker confinement: every command a worker may not run is refused bef
       "notify enable",
       "inbox",
       "reply",
+      "routine add",
+      "routine run-now",
     ]
   ) assert.ok(admin.some((c) => commandPath(c) === path), path);
   for (const cmd of admin) {

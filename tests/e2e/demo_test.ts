@@ -14,7 +14,7 @@ import { tempDir } from "../_setup.ts";
 
 const DEMO = fileURLToPath(new URL("../../scripts/demo", import.meta.url));
 const GUIDE = fileURLToPath(new URL("../../docs/guide.md", import.meta.url));
-const STORIES = ["solo", "fleet", "review", "breaker", "plan"] as const;
+const STORIES = ["solo", "fleet", "review", "breaker", "routine", "plan"] as const;
 const TIMEOUT_MS = 150_000;
 
 interface Run {
@@ -140,7 +140,7 @@ Deno.test({
       /completed +- +- +Synced on attempt 2\n.*crashed +- +- +killed by SIGSEGV/,
     );
 
-    // 5. plan: the orchestrator saw the roster, planned two tasks, and they ran in order.
+    // 6. plan: the orchestrator saw the roster, planned two tasks, and they ran in order.
     assert.match(out.plan, /^ {2}`coder`: writes code and schemas$/m);
     assert.match(out.plan, /t_\w+: planned 2 tasks; it waits for them \(todo\)/);
     assert.match(out.plan, /t_\w+ {2}review +normal +- +rate limits for the API/);
@@ -149,6 +149,21 @@ Deno.test({
       /t_\w+ {2}done +normal +coder +schema\nt_\w+ {2}done +normal +coder +api/,
     );
     assert.match(out.plan, /t_\w+ {2}done {2}rate limits for the API/);
+
+    // 5. routine: run-now once per key, one occurrence fired by the dispatcher, then paused.
+    assert.match(out.routine, /^already fired by key first: 1 task\(s\) \(nothing changed\)$/m);
+    assert.match(
+      out.routine,
+      /t_\w+ {2}done +normal +writer +Write the minute digest\nt_\w+ {2}done +normal +writer +Write the minute digest\n/,
+    );
+    assert.match(
+      out.routine,
+      /routine_fired at 20\d\d-\d\d-\d\dT\d\d:\d\d:00\.000Z +\(routine:digest\)/,
+    );
+    assert.match(
+      out.routine,
+      /^routines:\n {2}NAME +NEXT +CRON\n {2}digest +paused +\* \* \* \* \* \(UTC\)$/m,
+    );
 
     // The guide is the demo's own output: same headings, prose, configs and commands.
     const guide = readFileSync(GUIDE, "utf8");

@@ -26,7 +26,7 @@ Deno.test("the binary exports a board to a file and imports it into a new board 
   assert.equal(out.code, 0, out.stderr);
   assert.match(
     out.stdout,
-    /^Exported 2 tasks, 1 link, 2 runs, 1 comment, \d+ events, 0 subscriptions to /,
+    /^Exported 2 tasks, 1 link, 2 runs, 1 comment, \d+ events, 0 subscriptions, 0 routines to /,
   );
 
   const moved = join(h.home, "moved", "board.db");

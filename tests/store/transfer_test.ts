@@ -5,7 +5,7 @@
  * and leave the target as it was, and the imported board goes on working.
  */
 import assert from "node:assert/strict";
-import { KanbanError, type Store } from "../../lib/store/mod.ts";
+import { FORMAT_VERSION, KanbanError, type Store } from "../../lib/store/mod.ts";
 import { lines } from "../../lib/lines.ts";
 import { emptyUsage } from "../../lib/store/usage.ts";
 import { DISPATCHER, HUMAN } from "../_setup.ts";
@@ -98,6 +98,22 @@ async function richBoard(b: { store: Store; clock: { advance(ms: number): void }
   tick();
   await s.comment(child.id, "after the subscription", HUMAN);
   await s.markFailed(sub.id, "exit 1", 123, false);
+  await s.addRoutine({
+    name: "nightly",
+    cron: "30 2 * * *",
+    tz: "Europe/Paris",
+    task: { title: "Nightly check", assignee: "coder", needs: ["gpu"] },
+    catch_up: "all",
+    max_catch_up: 3,
+  }, HUMAN);
+  await s.addRoutine({
+    name: "weekly",
+    cron: "0 9 * * 1",
+    tz: "UTC",
+    template: { name: "release", nodes: [{ ref: "a", task: { title: "A" } }] },
+  }, HUMAN);
+  await s.pauseRoutine("weekly");
+  await s.runRoutineNow("nightly", "first");
   return { parent, child, running, held, run: c.run.id };
 }
 
@@ -112,7 +128,7 @@ conformance("export, import into a fresh board, export again: the same bytes", a
   assert.deepEqual(await boardState(dst.store), await boardState(src.store));
   const header = JSON.parse(first.slice(0, first.indexOf("\n")));
   assert.equal(header.kanban, "board-export");
-  assert.equal(header.version, 1);
+  assert.equal(header.version, FORMAT_VERSION);
   assert.equal(header.source.driver, d.name);
   const kinds = first.trim().split("\n").slice(1, -1).map((l) => JSON.parse(l).type);
   assert.deepEqual([...new Set(kinds)], [
@@ -122,10 +138,35 @@ conformance("export, import into a fresh board, export again: the same bytes", a
     "comment",
     "event",
     "subscription",
+    "routine",
   ]);
+  assert.equal(report.counts.routine, 2);
+  assert.deepEqual(await dst.store.listRoutines(), await src.store.listRoutines());
   assert.equal(report.counts.task, kinds.filter((k) => k === "task").length);
   assert.ok(report.counts.subscription === 2 && report.counts.run === 4);
   assert.deepEqual(await dst.store.checkInvariants(), []);
+});
+
+conformance("a version 1 export (before routines) still imports", async (d) => {
+  await using src = await d.fresh();
+  await add(src.store, "one");
+  const text = await exported(src.store);
+  const recs = text.trim().split("\n").map((l) => JSON.parse(l));
+  recs[0].version = 1;
+  const end = recs.at(-1);
+  delete end.counts.routine;
+  const v1 = recs.map((l) => JSON.stringify(l)).join("\n") + "\n";
+  await using dst = await d.fresh();
+  const r = await imported(dst.store, v1);
+  assert.equal(r.counts.task, 1);
+  assert.equal(r.counts.routine, 0);
+  // a version 2 trailer must count its routines
+  await refusedWith(
+    d,
+    text.replace(',"routine":0}', "}"),
+    "invalid_export",
+    /the trailer counts undefined routine records/,
+  );
 });
 
 conformance("an empty board exports a header and a trailer, and imports", async (d) => {
@@ -202,7 +243,7 @@ conformance("a truncated export is refused, and the target stays empty", async (
   await refusedWith(d, cut, "invalid_export", /line 7: not valid JSON/);
   // a record dropped from the middle: the trailer's counts say so
   const dropped = [...all.slice(0, -2), all.at(-1)].join("\n");
-  await refusedWith(d, dropped, "invalid_export", /trailer counts 2 subscription records/);
+  await refusedWith(d, dropped, "invalid_export", /trailer counts 2 routine records/);
 });
 
 conformance("bad JSON on line N is refused naming line N", async (d) => {
@@ -271,8 +312,14 @@ conformance("a newer format version is refused with a clear message", async (d) 
   await add(src.store, "one");
   const text = await exported(src.store);
   const header = JSON.parse(text.slice(0, text.indexOf("\n")));
-  const newer = JSON.stringify({ ...header, version: 2 }) + "\n" + body(text);
-  await refusedWith(d, newer, "export_too_new", /format version 2, written by a newer kanban/);
+  const v = FORMAT_VERSION + 1;
+  const newer = JSON.stringify({ ...header, version: v }) + "\n" + body(text);
+  await refusedWith(
+    d,
+    newer,
+    "export_too_new",
+    new RegExp(`format version ${v}, written by a newer`),
+  );
   await refusedWith(d, body(text), "invalid_export", /line 1: not a board export/);
   await refusedWith(d, "", "invalid_export", /the export is empty/);
 });

@@ -47,6 +47,16 @@ function passText(r: PassReport): string {
     lines.push(`${r.dry_run ? "would adopt" : "adopted"} run ${s.run} (${s.task}), pid ${s.pid}`);
   }
   for (const s of r.stopping) lines.push(`stopping run ${s.run} (${s.task}): ${s.reason}`);
+  for (const f of r.routines_fired) {
+    lines.push(
+      `routine ${f.routine} fired for ${f.occurrence}${f.catch_up ? " (catch-up)" : ""}: ` +
+        f.tasks.join(", "),
+    );
+  }
+  for (const f of r.routines_failed) lines.push(`routine ${f.routine} failed: ${f.error}`);
+  for (const f of r.would_fire) {
+    lines.push(`would fire routine ${f.routine} (due ${f.next_at}, catch-up ${f.catch_up})`);
+  }
   if (r.promoted > 0) lines.push(`promoted ${r.promoted} scheduled task(s)`);
   for (const m of r.missing_profiles) {
     lines.push(

@@ -30,6 +30,7 @@ import * as inbox from "./inbox.ts";
 import * as transfer from "./transfer.ts";
 import * as template from "./template.ts";
 import * as plan from "./plan.ts";
+import * as routine from "./routine.ts";
 
 export type Register = (program: Command, ctx: CliContext) => void;
 
@@ -43,6 +44,7 @@ export const VERBS: Register[] = [
   link.register, // link, unlink
   template.register, // template list, validate, show, run
   plan.register, // decompose, plan submit, approve, reject, show
+  routine.register, // routine add, list, show, pause, resume, remove, run-now
   claim.register,
   report.register, // heartbeat, comment, complete, block
   move.register, // unblock, promote, cancel, archive, unarchive, reopen, review

@@ -8,6 +8,18 @@ import { ago, boardHealth } from "../../dispatch/health.ts";
 import { type CliContext, session } from "../context.ts";
 import { emit } from "../output.ts";
 import { table } from "../render.ts";
+import { localText } from "../../store/mod.ts";
+
+/** nextText is a routine's next time in its zone and how soon it comes. */
+function nextText(iso: string, tz: string, now: number): string {
+  const mins = Math.max(0, Math.round((Date.parse(iso) - now) / 60_000));
+  const soon = mins < 60
+    ? `${mins}m`
+    : mins < 2880
+    ? `${Math.round(mins / 60)}h`
+    : `${Math.round(mins / 1440)}d`;
+  return `${localText(tz, Date.parse(iso))} (in ${soon})`;
+}
 
 export function register(program: Command, ctx: CliContext): void {
   program.command("status")
@@ -60,6 +72,18 @@ export function register(program: Command, ctx: CliContext): void {
             oldest ? `, oldest since ${oldest}` : ""
           }`,
         );
+        const routines = status.routines;
+        if (routines.length > 0) {
+          out.push("", "routines:");
+          out.push(table([
+            ["  NAME", "NEXT", "CRON"],
+            ...routines.map((r) => [
+              `  ${r.name}`,
+              r.paused ? "paused" : r.next_at === null ? "never" : nextText(r.next_at, r.tz, now),
+              `${r.cron} (${r.tz})`,
+            ]),
+          ]));
+        }
         out.push(
           "",
           warnings.length === 0 ? "no warnings" : "warnings:",

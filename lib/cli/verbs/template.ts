@@ -40,7 +40,7 @@ function namedTemplates(dir: string): string[] {
 }
 
 /** loadTemplate reads the template an argument names: a file path, or a NAME. */
-function loadTemplate(ctx: CliContext, arg: string): Template {
+export function loadTemplate(ctx: CliContext, arg: string): Template {
   if (arg.includes("/") || arg.endsWith(".toml")) return readTemplate(resolve(ctx.cwd, arg), arg);
   const dir = templatesDir(ctx);
   const path = join(dir, `${arg}.toml`);
@@ -56,7 +56,7 @@ function loadTemplate(ctx: CliContext, arg: string): Template {
 }
 
 /** pairs reads repeated `--flag name=value` options; a name given twice is refused. */
-function pairs(flag: string, given: string[]): Record<string, string> {
+export function pairs(flag: string, given: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const item of given) {
     const eq = item.indexOf("=");
@@ -73,7 +73,12 @@ interface FillOptions {
   role: string[];
 }
 
-function render(t: Template, opts: FillOptions, tenant: string | null = null): Rendering {
+/** render renders a template with the `--input` and `--role` options given. */
+export function render(
+  t: Template,
+  opts: FillOptions,
+  tenant: string | null = null,
+): Rendering {
   return renderTemplate(t, {
     inputs: pairs("--input", opts.input),
     roles: pairs("--role", opts.role),
@@ -134,7 +139,7 @@ function showText(r: Rendering): string {
 }
 
 /** refuseMissing is run's refusal of a rendering that lacks inputs or role bindings. */
-function refuseMissing(r: Rendering): void {
+export function refuseMissing(r: Rendering): void {
   if (r.missing.length === 0) return;
   const how = r.missing.map((m) => {
     const name = m.replace(/^\w+ "(.*)"$/, "$1");

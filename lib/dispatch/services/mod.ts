@@ -14,6 +14,7 @@ import { NotifyService } from "./notify.ts";
 import { PromoteService } from "./promote.ts";
 import { QueueService } from "./queue.ts";
 import { ReapService } from "./reap.ts";
+import { RoutinesService } from "./routines.ts";
 import type { Clock, ConfigSource, Service } from "./service.ts";
 import type { WorkerTable } from "./workers.ts";
 
@@ -47,8 +48,9 @@ export interface Kept {
 
 /**
  * passServices builds the pass's services in their order: reap exited workers, adopt or end
- * runs without a known worker, watch liveness and renew leases, promote due tasks, hand settled
- * triage tasks to the orchestrator (decompose.auto), claim and spawn within the caps, report the ready queue's missing profiles, start a notification round.
+ * runs without a known worker, watch liveness and renew leases, fire due routines, promote due
+ * tasks, hand settled triage tasks to the orchestrator (decompose.auto), claim and spawn within
+ * the caps, report the ready queue's missing profiles, start a notification round.
  */
 export function passServices(deps: PassDeps): { list: Service[]; kept: Kept } {
   const { store, config, workers, log } = deps;
@@ -58,6 +60,7 @@ export function passServices(deps: PassDeps): { list: Service[]; kept: Kept } {
     new ReapService({ store, config, workers, log }),
     new AdoptService({ store, config, workers, host: deps.host, log }),
     new LivenessService({ store, config, workers }),
+    new RoutinesService({ store, log }),
     new PromoteService({ store }),
     new DecomposeService({ store, config, log }),
     new FillService({

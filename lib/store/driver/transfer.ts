@@ -7,6 +7,7 @@
  */
 import type { CommentRow, EventRow, RunRow, TaskRow } from "../_rows.ts";
 import type { SubscriptionRow } from "./admin.ts";
+import type { RoutineRow } from "./routines.ts";
 
 /** A dependency as stored. */
 export interface LinkRow {
@@ -23,6 +24,7 @@ export interface TransferRows {
   comment: CommentRow;
   event: EventRow;
   subscription: SubscriptionRow;
+  routine: RoutineRow;
 }
 
 export type TransferKind = keyof TransferRows;
@@ -39,7 +41,7 @@ export type Sequences = Record<SequencedKind, number>;
 export interface TransferQueries {
   /**
    * Up to `limit` rows of `kind` after the row `after` (null: from the first), in key order:
-   * tasks by id, links by (parent_id, child_id), the others by their integer id. Text keys
+   * tasks and routines by id, links by (parent_id, child_id), the others by their integer id. Text keys
    * compare as bytes (PostgreSQL: COLLATE "C"), so every driver pages in the same order.
    */
   transferPage<K extends TransferKind>(

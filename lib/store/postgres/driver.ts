@@ -45,6 +45,7 @@ import { adminQueries } from "./admin.ts";
 import { coreQueries } from "./core.ts";
 import { readQueries } from "./reads.ts";
 import { transferQueries } from "./transfer.ts";
+import { routineQueries } from "./routines.ts";
 import { ChangeMark, type ListenOptions } from "./mark.ts";
 import { migrate } from "./migrations.ts";
 import { type Pool, sqlState, type Tx as ReservedSql } from "./_sql.ts";
@@ -198,6 +199,7 @@ export class PostgresDriver implements Driver {
         ...readQueries(t),
         ...adminQueries(t),
         ...transferQueries(t),
+        ...routineQueries(t),
       },
       (p) => this.#watchdog.watch(p),
       failed,

@@ -104,6 +104,26 @@ const TABLES: Record<TransferKind, { table: string; columns: readonly string[] }
       "created_at",
     ],
   },
+  routine: {
+    table: "routines",
+    columns: [
+      "id",
+      "name",
+      "cron",
+      "tz",
+      "spec",
+      "template",
+      "catch_up",
+      "max_catch_up",
+      "paused",
+      "next_at",
+      "last_at",
+      "fired",
+      "created_by",
+      "created_at",
+      "updated_at",
+    ],
+  },
 };
 
 const SEQUENCED: Record<SequencedKind, string> = {

@@ -112,6 +112,7 @@ pgTest(
       comment: 0,
       event: 0,
       subscription: 0,
+      routine: 0,
     });
     // outside an import the key is still checked at each statement (INITIALLY IMMEDIATE)
     const sql = postgresClient(b.url, { max: 1, onnotice: () => {} });
