@@ -156,18 +156,24 @@ hostsTest(
   },
 );
 
+/** macRunsGpuWaits: one slow task, running on host mac; host gpu up beside it, idle. */
+async function macRunsGpuWaits(f: Fleet) {
+  const [id] = await addSlow(f.store, 1);
+  const mac = f.host("mac");
+  await until("the worker on mac", async () => (await f.store.openRuns())[0]?.pid != null);
+  const gpu = f.host("gpu");
+  await until(
+    "gpu running",
+    async () =>
+      (await f.store.dispatchers()).some((d) => d.host === "gpu" && d.lease_expires !== null),
+  );
+  return { id, mac, gpu };
+}
+
 hostsTest(
   "a host that dies has its runs ended by another host once their leases expire, retried there, counted once",
   async (f) => {
-    const [id] = await addSlow(f.store, 1);
-    const mac = f.host("mac");
-    await until("the worker on mac", async () => (await f.store.openRuns())[0]?.pid != null);
-    const gpu = f.host("gpu");
-    await until(
-      "gpu running",
-      async () =>
-        (await f.store.dispatchers()).some((d) => d.host === "gpu" && d.lease_expires !== null),
-    );
+    const { id, mac, gpu } = await macRunsGpuWaits(f);
     // The mac dies: its dispatcher and its worker, at once.
     const [run] = await f.store.openRuns();
     process.kill(run!.pid!, "SIGKILL");
@@ -200,15 +206,7 @@ hostsTest(
 hostsTest(
   "a host whose dispatcher dies alone stops its worker before the lease can expire (its lease guard); another host runs the task",
   async (f) => {
-    const [id] = await addSlow(f.store, 1);
-    const mac = f.host("mac");
-    await until("the worker on mac", async () => (await f.store.openRuns())[0]?.pid != null);
-    const gpu = f.host("gpu");
-    await until(
-      "gpu running",
-      async () =>
-        (await f.store.dispatchers()).some((d) => d.host === "gpu" && d.lease_expires !== null),
-    );
+    const { id, mac, gpu } = await macRunsGpuWaits(f);
     // Only mac's dispatcher dies: its host and its worker go on, and nobody renews the lease.
     const [started] = await f.store.openRuns();
     mac.kill("SIGKILL");
