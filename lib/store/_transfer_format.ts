@@ -7,6 +7,7 @@
 import type { SequencedKind, TransferKind } from "./driver/transfer.ts";
 import { STATUSES } from "./transitions.ts";
 import { OUTCOMES } from "./outcomes.ts";
+import { BLOCK_KINDS } from "./blocks.ts";
 
 /** FORMAT_VERSION changes whenever a record gains, loses or changes a field. */
 export const FORMAT_VERSION = 1;
@@ -69,6 +70,9 @@ export const FIELDS: Readonly<Record<TransferKind, readonly Field[]>> = {
     ["result", "text", "null"],
     ["archived_from", STATUSES, "null"],
     ["needs", "json_array"],
+    ["block_kind", BLOCK_KINDS, "null"],
+    ["blocked_on", "task", "null"],
+    ["block_counts", "json_object"],
   ],
   link: [
     ["parent_id", "task"],

@@ -34,6 +34,14 @@ export {
 } from "./actions.ts";
 export { COUNTED_FAILURES, type Outcome, OUTCOMES } from "./outcomes.ts";
 export {
+  BLOCK_KINDS,
+  type BlockCounts,
+  type BlockKind,
+  type BlockOptions,
+  breakerReason,
+  isBlockKind,
+} from "./blocks.ts";
+export {
   BODY_MAX_BYTES,
   type CompleteInput,
   type CreateTaskInput,
