@@ -232,9 +232,9 @@ interface BlockPlan {
 
 /**
  * planBlock decides where a block takes `task` (the `n`-th of its kind): triage when the loop
- * breaker trips; otherwise blocked (needs_input), the queue behind its new parent (dependency),
- * the queue after a delay (transient), or the queue under another profile (capability; triage
- * without one). A dependency links the parent here (refusing unknown tasks and cycles).
+ * breaker trips (on a worker's block, `counted`); otherwise blocked (needs_input), the queue
+ * behind its new parent (dependency), the queue after a delay (transient), or the queue
+ * under another profile (capability; triage without one). A dependency links the parent here (refusing unknown tasks and cycles).
  */
 async function planBlock(
   k: Kernel,
@@ -242,9 +242,10 @@ async function planBlock(
   o: CheckedBlock,
   why: string,
   n: number,
+  counted: boolean,
 ): Promise<BlockPlan> {
   const limit = o.kind === "transient" ? k.options.transientLimit : k.options.blockLimit;
-  if (n >= limit) {
+  if (n >= limit && counted) {
     return {
       to: "triage",
       set: { blocked_reason: breakerReason(o.kind, n, why), retry_after: null },
@@ -300,9 +301,10 @@ async function planBlock(
 /**
  * block stops work on a task for a reason, by kind (lib/store/blocks.ts): needs_input parks it
  * until a person answers (the default, and what a block was before kinds); dependency,
- * transient and capability send it on without a person; the loop breaker sends a task blocked
- * too often for one kind to triage. A worker's block ends its run (a transient one with the
- * `transient` outcome, which no failure count sees). As for complete, the worker's block that
+ * transient and capability send it on without a person; the loop breaker sends a task its
+ * workers blocked too often for one kind to triage (a person's block is not counted). A
+ * worker's block ends its run (a transient one with the `transient` outcome, which no failure
+ * count sees). As for complete, the worker's block that
  * already ended its run returns the task unchanged.
  */
 export async function block(
@@ -339,11 +341,13 @@ export async function block(
         `stops a running task (${STOPS_RUN[o.kind]})`,
     );
   }
+  // the loop breaker counts a worker's blocks (an agent looping), not a person's holds
+  const counted = token !== null && token !== undefined;
   const counts = JSON.parse(task.block_counts) as BlockCounts;
-  const n = (counts[o.kind] ?? 0) + 1;
+  const n = (counts[o.kind] ?? 0) + (counted ? 1 : 0);
   // a task blocked from running waits as if it were queued: readiness judges it so
   const queued: TaskRow = { ...task, current_run_id: null };
-  const plan = await planBlock(k, queued, o, why, n);
+  const plan = await planBlock(k, queued, o, why, n, counted);
   const [, moved] = await Promise.all([
     run.close,
     move(
@@ -355,7 +359,7 @@ export async function block(
       {
         current_run_id: null,
         block_kind: o.kind,
-        block_counts: JSON.stringify({ ...counts, [o.kind]: n }),
+        block_counts: counted ? JSON.stringify({ ...counts, [o.kind]: n }) : task.block_counts,
         ...plan.set,
       },
       { reason: why, kind: o.kind, count: n, ...plan.data },

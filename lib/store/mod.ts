@@ -42,6 +42,8 @@ export {
   isBlockKind,
 } from "./blocks.ts";
 export {
+  BlockFields,
+  blockOptions,
   BODY_MAX_BYTES,
   type CompleteInput,
   type CreateTaskInput,

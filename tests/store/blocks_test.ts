@@ -175,8 +175,8 @@ conformance(
       await b.store.unblock(task.id, HUMAN);
     }
     // another kind has a count of its own
-    await claimId(b.store, task.id);
-    const other = await b.store.block(task.id, "not now", HUMAN, undefined, {
+    const co = await claimId(b.store, task.id);
+    const other = await b.store.block(task.id, "not now", worker(co), undefined, {
       kind: "capability",
       profile: "reviewer",
     });
@@ -234,3 +234,21 @@ conformance(
     assert.deepEqual(again.block_counts, { transient: 1 });
   },
 );
+
+conformance("a person's blocks are not counted by the loop breaker", async (drv) => {
+  await using b = await drv.fresh({ blockLimit: 2 });
+  const task = await add(b.store, "held");
+  for (let i = 1; i <= 3; i++) {
+    await claimId(b.store, task.id);
+    const t = await b.store.block(task.id, `hold ${i}`, HUMAN);
+    assert.equal(t.status, "blocked", `hold ${i}`);
+    assert.equal(t.block_kind, "needs_input");
+    assert.deepEqual(t.block_counts, {});
+    await b.store.unblock(task.id, HUMAN);
+  }
+  const c = await claimId(b.store, task.id);
+  assert.equal((await b.store.block(task.id, "q1", worker(c))).status, "blocked");
+  await b.store.unblock(task.id, HUMAN);
+  const c2 = await claimId(b.store, task.id);
+  assert.equal((await b.store.block(task.id, "q2", worker(c2))).status, "triage");
+});
