@@ -1,7 +1,7 @@
 /**
  * Runs scripts/demo (the stories of docs/guide.md: the compiled binary, a real `kanban dispatch`
  * in the background, fake agents) and checks that each story ends as the guide says, and that
- * the guide shows the commands and text the demo runs now. The four stories run at once, each
+ * the guide shows the commands and text the demo runs now. The five stories run at once, each
  * as its own `scripts/demo --markdown STORY` process on its own board (about 15 s together;
  * the whole demo in sequence takes about 30 s).
  */
@@ -14,7 +14,7 @@ import { tempDir } from "../_setup.ts";
 
 const DEMO = fileURLToPath(new URL("../../scripts/demo", import.meta.url));
 const GUIDE = fileURLToPath(new URL("../../docs/guide.md", import.meta.url));
-const STORIES = ["solo", "fleet", "review", "breaker"] as const;
+const STORIES = ["solo", "fleet", "review", "breaker", "blocks"] as const;
 const TIMEOUT_MS = 150_000;
 
 interface Run {
@@ -77,7 +77,7 @@ function skeleton(md: string): string[] {
 const section = (md: string) => md.slice(md.indexOf("\n## "));
 
 Deno.test({
-  name: "scripts/demo runs the guide's four stories against the binary and each ends as described",
+  name: "scripts/demo runs the guide's five stories against the binary and each ends as described",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -139,6 +139,14 @@ Deno.test({
       out.breaker,
       /completed +- +- +Synced on attempt 2\n.*crashed +- +- +killed by SIGSEGV/,
     );
+
+    // 5. blocks: the dependency was promoted by its parent, the outage retried without a
+    // failure, the capability block handed the task on, the loop breaker sent one to triage.
+    assert.match(out.blocks, /t_\w+ {2}todo \(dependency\) +normal +client +checkout page/);
+    assert.match(out.blocks, /completed +- +- +Payments API up\n.*transient +- +- +the payments/);
+    assert.match(out.blocks, /completed +- +- +Built the checkout page on the payments API/);
+    assert.match(out.blocks, /gpu +\S+ \S+ +\S+ +completed .*\n.*coder .* blocked +- +- +needs a CUDA/);
+    assert.match(out.blocks, /triage +\S+ +price list +blocked 3 times for needs_input: Which/);
 
     // The guide is the demo's own output: same headings, prose, configs and commands.
     const guide = readFileSync(GUIDE, "utf8");
