@@ -220,7 +220,7 @@ const STOPS_RUN: Record<BlockKind, string> = {
   needs_input: "",
   dependency: "to make a waiting task wait for another, link them",
   transient: "a task that is not running has nothing to retry",
-  capability: "to give a waiting task to another profile, edit its assignee",
+  capability: "to give a waiting task to another profile, assign it",
 };
 
 /** Where a block of a kind goes, and what it sets besides the kind and counts. */
