@@ -243,6 +243,7 @@ async function planBlock(
   why: string,
   n: number,
   counted: boolean,
+  actor: Actor,
 ): Promise<BlockPlan> {
   const limit = o.kind === "transient" ? k.options.transientLimit : k.options.blockLimit;
   if (n >= limit && counted) {
@@ -268,7 +269,7 @@ async function planBlock(
         );
       }
       if (await addLink(k, parent.id, task.id)) {
-        appendEvent(k, task.id, task.current_run_id, "linked", { name: "kanban" }, {
+        appendEvent(k, task.id, task.current_run_id, "linked", actor, {
           parent: parent.id,
         });
       }
@@ -278,7 +279,7 @@ async function planBlock(
     case "transient": {
       const ms = o.retry_after_seconds !== undefined
         ? o.retry_after_seconds * 1000
-        : k.options.backoffMs(n);
+        : k.options.backoffMs(Math.max(n, 1));
       const retry = k.now() + ms;
       return {
         to: await derivedStatus(k, task),
@@ -347,7 +348,7 @@ export async function block(
   const n = (counts[o.kind] ?? 0) + (counted ? 1 : 0);
   // a task blocked from running waits as if it were queued: readiness judges it so
   const queued: TaskRow = { ...task, current_run_id: null };
-  const plan = await planBlock(k, queued, o, why, n, counted);
+  const plan = await planBlock(k, queued, o, why, n, counted, actor);
   const [, moved] = await Promise.all([
     run.close,
     move(

@@ -46,6 +46,8 @@ conformance(
     assert.equal(t.block_kind, "dependency");
     assert.equal(t.blocked_on, parent.id);
     assert.equal(t.consecutive_failures, 0);
+    const linked = (await b.store.showTask(task.id)).events.find((e) => e.kind === "linked")!;
+    assert.deepEqual([linked.actor, linked.data["parent"]], ["coder-1", parent.id]);
     const pc = await claimId(b.store, parent.id);
     await b.store.complete(parent.id, { summary: "api up" }, worker(pc));
     const after = await b.store.getTask(task.id);
@@ -252,3 +254,19 @@ conformance("a person's blocks are not counted by the loop breaker", async (drv)
   const c2 = await claimId(b.store, task.id);
   assert.equal((await b.store.block(task.id, "q2", worker(c2))).status, "triage");
 });
+
+conformance(
+  "a person's transient block of a running task backs off like a first failure",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const task = await add(b.store, "stop for now");
+    await claimId(b.store, task.id);
+    const t = await b.store.block(task.id, "the api is down", HUMAN, undefined, {
+      kind: "transient",
+    });
+    assert.equal(t.status, "ready");
+    assert.equal(t.retry_after, iso(b.clock.now() + 30_000));
+    assert.deepEqual(t.block_counts, {});
+    assert.equal((await b.store.showTask(task.id)).runs[0]!.outcome, "transient");
+  },
+);
