@@ -145,7 +145,10 @@ Deno.test({
     assert.match(out.blocks, /t_\w+ {2}todo \(dependency\) +normal +client +checkout page/);
     assert.match(out.blocks, /completed +- +- +Payments API up\n.*transient +- +- +the payments/);
     assert.match(out.blocks, /completed +- +- +Built the checkout page on the payments API/);
-    assert.match(out.blocks, /gpu +\S+ \S+ +\S+ +completed .*\n.*coder .* blocked +- +- +needs a CUDA/);
+    assert.match(
+      out.blocks,
+      /gpu +\S+ \S+ +\S+ +completed .*\n.*coder .* blocked +- +- +needs a CUDA/,
+    );
     assert.match(out.blocks, /triage +\S+ +price list +blocked 3 times for needs_input: Which/);
 
     // The guide is the demo's own output: same headings, prose, configs and commands.
