@@ -36,8 +36,33 @@ export function taskRows(tasks: TaskSummary[]): string {
     ["ID", "STATUS", "PRI", "ASSIGNEE", "TITLE"],
     ...tasks.map((
       t,
-    ) => [t.id, t.status, priorityText(t.priority), t.assignee ?? "-", oneLine(t.title)]),
+    ) => [t.id, statusText(t), priorityText(t.priority), t.assignee ?? "-", oneLine(t.title)]),
   ]);
+}
+
+/** statusText is a task's status, with the kind of its latest block when it has one. */
+function statusText(t: Pick<TaskSummary, "status" | "block_kind">): string {
+  return t.block_kind === null ? t.status : `${t.status} (${t.block_kind})`;
+}
+
+/**
+ * blockNote says where a block sent a task, for the line `kanban block` prints: the reason
+ * (needs_input, triage), the task waited on, the retry time, or the profile now assigned.
+ */
+export function blockNote(
+  t: Pick<Task, "block_kind" | "blocked_reason" | "blocked_on" | "retry_after" | "assignee">,
+): string {
+  if (t.blocked_reason !== null) return `${t.block_kind}: ${t.blocked_reason}`;
+  switch (t.block_kind) {
+    case "dependency":
+      return `dependency: waits for ${t.blocked_on}`;
+    case "transient":
+      return `transient: retried after ${t.retry_after}`;
+    case "capability":
+      return `capability: for ${t.assignee}`;
+    default:
+      return `${t.block_kind}`;
+  }
 }
 
 /** taskLine is the one-line confirmation printed after a change. */
@@ -131,6 +156,10 @@ export function taskDetail(
   field("retry after", t.retry_after);
   field("last error", t.last_error);
   field("blocked", t.blocked_reason);
+  field("block kind", t.block_kind);
+  field("blocked on", t.blocked_on);
+  const counts = Object.entries(t.block_counts).map(([kind, n]) => `${kind} ${n}`);
+  field("blocks", counts.join(", "));
   field("result", t.result);
   field("key", t.idempotency_key);
   if (d.waiting_on.length > 0) {

@@ -448,6 +448,7 @@ function Prompt() {
 
 function PromptDialog({ p }: { p: PromptRequest }) {
   const [text, setText] = useState("");
+  const [choice, setChoice] = useState(p.choices?.[0]?.value);
   const [tried, setTried] = useState(false);
   // Focused here: Chromium honours the autofocus attribute once per page, not per dialog.
   const field = useRef<HTMLTextAreaElement>(null);
@@ -456,7 +457,7 @@ function PromptDialog({ p }: { p: PromptRequest }) {
   const pressed = useRef(false);
   const ok = () => {
     if (p.required && text.trim() === "") return setTried(true);
-    p.resolve(text.trim());
+    p.resolve(text.trim(), choice);
   };
   return (
     <div
@@ -473,6 +474,18 @@ function PromptDialog({ p }: { p: PromptRequest }) {
         onKeyDown={trapTab}
       >
         <h2>{p.title}</h2>
+        {p.choices && (
+          <label>
+            Kind
+            <select
+              data-testid="prompt-choice"
+              value={choice}
+              onChange={(e) => setChoice(e.currentTarget.value)}
+            >
+              {p.choices.map((c) => <option key={c.value} value={c.value}>{c.label}</option>)}
+            </select>
+          </label>
+        )}
         <label>
           {p.label}
           <textarea

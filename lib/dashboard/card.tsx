@@ -127,9 +127,22 @@ function Notes({ task }: { task: BoardTask }) {
   const handoff = (task.status === "done" || task.status === "review") && task.handoff
     ? task.handoff
     : null;
+  // the kind of the latest block, while the task has not completed since (a triaged task's
+  // reason is the loop breaker's)
+  const kind = task.block_kind !== null && task.status !== "running" && task.status !== "archived"
+    ? task.block_kind
+    : null;
+  const triaged = task.status === "triage" && task.blocked_reason ? task.blocked_reason : null;
   return (
     <>
+      {kind && (
+        <div class="card-note" data-testid="card-block-kind">
+          block: {kind}
+          {task.blocked_on ? ` on ${task.blocked_on}` : ""}
+        </div>
+      )}
       {blocked && <div class="card-note" data-testid="card-blocked">{blocked}</div>}
+      {triaged && <div class="card-note" data-testid="card-triaged">{triaged}</div>}
       {failure && (
         <div class="card-note error" data-testid="card-error">
           {task.consecutive_failures}× failed: {failure}

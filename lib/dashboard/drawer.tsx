@@ -222,7 +222,8 @@ function DrawerBody({ detail, reload }: { detail: Detail; reload: () => Promise<
     return ok;
   };
   const run = async (action: PersonAction) => {
-    const input = await askInput(action, `"${task.title}"`);
+    // the drawer's Block… offers a kind (a drop on the column is a plain block)
+    const input = await askInput(action, `"${task.title}"`, true);
     if (input === null) return;
     await after(
       action === "approve" || action === "reject"
@@ -256,9 +257,17 @@ function DrawerBody({ detail, reload }: { detail: Detail; reload: () => Promise<
         ))}
       </div>
       <PlanActions detail={detail} after={after} />
-      {task.blocked_reason && task.status === "blocked" && (
+      {task.blocked_reason && (task.status === "blocked" || task.status === "triage") && (
         <div class="callout warn">
-          <strong>Blocked:</strong> {task.blocked_reason}
+          <strong>Blocked{task.block_kind ? ` (${task.block_kind})` : ""}:</strong>{" "}
+          {task.blocked_reason}
+        </div>
+      )}
+      {task.block_kind && task.status !== "blocked" && task.status !== "triage" && (
+        <div class="callout" data-testid="drawer-block-kind">
+          <strong>Last block:</strong> {task.block_kind}
+          {task.blocked_on ? ` on ${task.blocked_on}` : ""}
+          {task.retry_after ? `, retried after ${task.retry_after}` : ""}
         </div>
       )}
       {task.last_error && (

@@ -420,7 +420,9 @@ export interface PromptRequest {
   label: string;
   required: boolean;
   ok: string;
-  resolve: (value: string | null) => void;
+  /** A choice shown above the field (the first is preselected), sent back with the text. */
+  choices?: readonly { value: string; label: string }[] | undefined;
+  resolve: (value: string | null, choice?: string) => void;
 }
 
 export const prompt = signal<PromptRequest | null>(null);
@@ -428,20 +430,36 @@ export const prompt = signal<PromptRequest | null>(null);
 /** ask opens the prompt dialog; null when cancelled. */
 let promptSeq = 0;
 
-export function ask(o: Omit<PromptRequest, "resolve" | "seq">): Promise<string | null> {
+export async function ask(o: Omit<PromptRequest, "resolve" | "seq">): Promise<string | null> {
+  return (await askChoice(o))?.text ?? null;
+}
+
+/** askChoice is ask() that also says which of `o.choices` was picked; null when cancelled. */
+export function askChoice(
+  o: Omit<PromptRequest, "resolve" | "seq">,
+): Promise<{ text: string; choice: string | undefined } | null> {
   prompt.value?.resolve(null);
   return new Promise((resolve) => {
     const request: PromptRequest = {
       ...o,
       seq: ++promptSeq,
-      resolve: (v) => {
+      resolve: (v, choice) => {
         if (prompt.value === request) prompt.value = null;
-        resolve(v);
+        resolve(v === null ? null : { text: v, choice });
       },
     };
     prompt.value = request;
   });
 }
+
+/**
+ * The block kinds a person picks from in the drawer: the ones that need no other field (a
+ * dependency, a transient retry and a named profile are a worker's, or the CLI's and API's).
+ */
+export const BLOCK_CHOICES = [
+  { value: "needs_input", label: "Needs input: wait for a person" },
+  { value: "capability", label: "Capability: another profile should take it (to triage)" },
+] as const;
 
 /** What an action asks a person for, and how the answer is sent. */
 const QUESTIONS: Record<string, { verb: string; label: string; required: boolean; as: string }> = {
@@ -485,17 +503,23 @@ const QUESTIONS: Record<string, { verb: string; label: string; required: boolean
 export async function askInput(
   action: string,
   what: string,
-): Promise<{ reason?: string; summary?: string } | null> {
+  kinds = false,
+): Promise<{ reason?: string; summary?: string; kind?: string } | null> {
   const q = QUESTIONS[action];
   if (q === undefined) return {};
-  const answer = await ask({
+  const picks = kinds && action === "block";
+  const answer = await askChoice({
     title: `${q.verb} ${what}`,
     label: q.label,
     required: q.required,
     ok: action === "cancel" ? "Cancel task" : q.verb,
+    ...(picks ? { choices: BLOCK_CHOICES } : {}),
   });
   if (answer === null) return null;
-  return answer === "" ? {} : { [q.as]: answer };
+  const kind = picks && answer.choice !== "needs_input" && answer.choice !== undefined
+    ? { kind: answer.choice }
+    : {};
+  return answer.text === "" ? kind : { [q.as]: answer.text, ...kind };
 }
 
 // Moves --------------------------------------------------------------------------------------

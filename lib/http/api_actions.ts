@@ -4,7 +4,7 @@
  * illegal move answers 409 with the store's message naming from and to.
  */
 import type { z } from "zod";
-import { KanbanError } from "../store/mod.ts";
+import { blockOptions, KanbanError } from "../store/mod.ts";
 import { act, type ActionInput } from "./actions.ts";
 import { quotedComments } from "./api_review.ts";
 import { type ApiContext, json, type Routes } from "./route.ts";
@@ -22,7 +22,10 @@ import * as shapes from "./shapes.ts";
 interface Transition {
   action: BulkAction & string;
   summary: string;
+  description?: string;
   body?: z.ZodType<ActionInput>;
+  /** How the body becomes the action's input (default: as it is). */
+  input?: (body: Record<string, unknown>) => ActionInput;
 }
 
 const TRANSITIONS: Transition[] = [
@@ -34,8 +37,16 @@ const TRANSITIONS: Transition[] = [
   },
   {
     action: "block",
-    summary: "Block a task with a reason (a question for a person)",
-    body: BlockBody,
+    summary: "Block a task with a reason, by kind (default: a question for a person)",
+    description: "`kind` needs_input (default) parks the task in blocked for a person; a " +
+      "running task's dependency (`on`: the task to wait for), transient " +
+      "(`retry_after_seconds`) or capability (`profile`) block sends it back to the queue; a " +
+      "capability block without a profile, and the loop breaker, send it to triage.",
+    body: BlockBody as z.ZodType<ActionInput>,
+    input: (body) => {
+      const { reason, ...fields } = body as z.output<typeof BlockBody>;
+      return { reason, block: blockOptions(fields) };
+    },
   },
   { action: "unblock", summary: "Return a blocked task to the queue (resets its failures)" },
   {
@@ -57,11 +68,14 @@ export function actionRoutes(r: Routes, api: ApiContext): void {
       path: `/api/v1/tasks/{id}/${t.action}`,
       tag: "transitions",
       summary: t.summary,
+      ...(t.description ? { description: t.description } : {}),
       ...(t.body ? { body: t.body } : {}),
       ok: { status: 200, schema: shapes.Task, description: "the task after the move" },
       errors: [404, 409],
       handler: async (c, { params, body }) => {
-        const input = (body ?? {}) as ActionInput;
+        const input = t.input
+          ? t.input(body as Record<string, unknown>)
+          : (body ?? {}) as ActionInput;
         return json(c, (await act(store, params["id"]!, t.action, input, api.actor)).task);
       },
     });

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { parseSince } from "../config/duration.ts";
 import {
+  BlockFields,
   BUCKETS,
   CompleteSchema,
   CreateTaskSchema,
@@ -50,7 +51,7 @@ export const CompleteBody = extendInput(CompleteSchema, {}, {
   usage: "what the task's open run used (tokens, cost_usd, models), for a worker whose CLI " +
     "output kanban cannot read; usage read from the output later replaces it",
 });
-export const BlockBody = z.strictObject({ reason: reason("reason") });
+export const BlockBody = z.strictObject({ reason: reason("reason"), ...BlockFields });
 export const ReasonBody = z.strictObject({ reason: reason("reason").optional() });
 export const ReviewBody = z.strictObject({
   decision: z.enum(["approve", "reject"]),

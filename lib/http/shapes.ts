@@ -4,7 +4,7 @@
  * They mirror lib/store/types.ts (strict: a new field there fails the tests until added here).
  */
 import { z } from "zod";
-import { OUTCOMES, STATUSES, UsageSchema } from "../store/mod.ts";
+import { BLOCK_KINDS, OUTCOMES, STATUSES, UsageSchema } from "../store/mod.ts";
 
 const time = z.string().describe("ISO 8601 date-time");
 const status = z.enum(STATUSES);
@@ -24,6 +24,11 @@ export const TaskSummary = z.strictObject({
   workspace: z.string(),
   skills: z.array(z.string()),
   needs: z.array(z.string()),
+  block_kind: z.enum(BLOCK_KINDS).nullable()
+    .describe("the kind of the latest block since the task completed"),
+  blocked_on: z.string().nullable().describe("the task a dependency block waits on"),
+  block_counts: z.partialRecord(z.enum(BLOCK_KINDS), z.number().int())
+    .describe("blocks per kind since the task completed (the loop breaker's count)"),
   max_runtime_seconds: z.number().int().nullable(),
   not_before: time.nullable(),
   review_required: z.boolean(),

@@ -18,6 +18,10 @@ export interface StoreOptions {
   failureLimit: number;
   /** Backoff before retry number `n` (1-based), in ms. */
   backoffMs: (failures: number) => number;
+  /** Blocks of one kind (transient aside) after which a block sends the task to triage. */
+  blockLimit: number;
+  /** Transient blocks after which a transient block sends the task to triage. */
+  transientLimit: number;
 }
 
 export interface Kernel {

@@ -2,6 +2,7 @@
 import type { Comment, Run, Task, TaskEvent, TaskSummary } from "./types.ts";
 import type { Status } from "./transitions.ts";
 import type { Outcome } from "./outcomes.ts";
+import type { BlockCounts, BlockKind } from "./blocks.ts";
 
 export interface TaskRow {
   id: string;
@@ -32,6 +33,12 @@ export interface TaskRow {
   archived_from: Status | null;
   /** The labels a host must offer to run the task: JSON text of an array (migration 006). */
   needs: string;
+  /** The kind of the task's latest block (migration 007), null since it completed. */
+  block_kind: BlockKind | null;
+  /** The task a dependency block waits on. */
+  blocked_on: string | null;
+  /** Blocks per kind since the task last completed: JSON text of an object (loop breaker). */
+  block_counts: string;
 }
 
 export interface RunRow {
@@ -83,7 +90,7 @@ export const TASK_SUMMARY_COLUMNS = `id, title, '' AS body, assignee, status, pr
   created_by, created_at, updated_at, started_at, completed_at, workspace_kind, workspace_path,
   skills, max_runtime_seconds, not_before, review_required, idempotency_key,
   consecutive_failures, retry_after, last_error, blocked_reason, current_run_id, result,
-  archived_from, needs`;
+  archived_from, needs, block_kind, blocked_on, block_counts`;
 
 export function iso(ms: number): string;
 export function iso(ms: number | null): string | null;
@@ -111,6 +118,9 @@ export function toTaskSummary(r: TaskRow): TaskSummary {
     workspace: workspaceString(r.workspace_kind, r.workspace_path),
     skills: JSON.parse(r.skills) as string[],
     needs: JSON.parse(r.needs) as string[],
+    block_kind: r.block_kind,
+    blocked_on: r.blocked_on,
+    block_counts: JSON.parse(r.block_counts) as BlockCounts,
     max_runtime_seconds: r.max_runtime_seconds,
     not_before: iso(r.not_before),
     review_required: r.review_required === 1,

@@ -7,12 +7,41 @@
 import type { SequencedKind, TransferKind } from "./driver/transfer.ts";
 import { STATUSES } from "./transitions.ts";
 import { OUTCOMES } from "./outcomes.ts";
+import { BLOCK_KINDS } from "./blocks.ts";
 
 /** FORMAT_VERSION changes whenever a record gains, loses or changes a field. */
 export const FORMAT_VERSION = 2;
 
 /** The record types each format version added after version 1: older streams hold none. */
 export const ADDED_IN: Readonly<Partial<Record<TransferKind, number>>> = { routine: 2 };
+
+/**
+ * FIELDS_ADDED: the fields each format version added to a record type that version 1 had, with
+ * the value a record of an older stream stands for (what the migration that made the column
+ * gives an existing row). upgradeRecord fills them in before a record is checked.
+ */
+export const FIELDS_ADDED: Readonly<
+  Partial<Record<TransferKind, readonly { name: string; since: number; value: unknown }[]>>
+> = {
+  task: [
+    { name: "block_kind", since: 2, value: null },
+    { name: "blocked_on", since: 2, value: null },
+    { name: "block_counts", since: 2, value: "{}" },
+  ],
+};
+
+/** upgradeRecord gives a record of a stream of format `version` the fields added since. */
+export function upgradeRecord(
+  kind: TransferKind,
+  record: Record<string, unknown>,
+  version: number,
+): Record<string, unknown> {
+  const added = FIELDS_ADDED[kind];
+  if (added === undefined || version >= FORMAT_VERSION) return record;
+  const out = { ...record };
+  for (const f of added) if (version < f.since && !(f.name in out)) out[f.name] = f.value;
+  return out;
+}
 
 /** The header's marker: what makes a file a board export at all. */
 export const MARKER = "board-export";
@@ -73,6 +102,9 @@ export const FIELDS: Readonly<Record<TransferKind, readonly Field[]>> = {
     ["result", "text", "null"],
     ["archived_from", STATUSES, "null"],
     ["needs", "json_array"],
+    ["block_kind", BLOCK_KINDS, "null"],
+    ["blocked_on", "task", "null"],
+    ["block_counts", "json_object"],
   ],
   link: [
     ["parent_id", "task"],

@@ -12,6 +12,7 @@
 import { IllegalTransitionError, ValidationError } from "../errors.ts";
 import { type Action, DERIVED, type Status, targetsFrom } from "./transitions.ts";
 import type { ReviewCommentInput } from "./review_comments.ts";
+import type { BlockKind, BlockOptions } from "./blocks.ts";
 import type { Store } from "./store.ts";
 import type { Actor, Task, TaskSummary } from "./types.ts";
 import type { UsageInput } from "./usage.ts";
@@ -64,7 +65,11 @@ export function actionsFrom(from: Status): PersonAction[] {
  * picks todo, scheduled or ready. A claim enters running; a complete goes to review when the
  * task requires it; an unarchive restores done, triage and blocked as they were.
  */
-export function landing(task: LandingTask, action: PersonAction | "claim"): Landing | null {
+export function landing(
+  task: LandingTask,
+  action: PersonAction | "claim",
+  block: BlockLanding = { kind: "needs_input" },
+): Landing | null {
   if (!canAct(task.status, action)) return null;
   switch (action) {
     case "claim":
@@ -74,7 +79,7 @@ export function landing(task: LandingTask, action: PersonAction | "claim"): Land
     case "approve":
       return "done";
     case "block":
-      return "blocked";
+      return blockLanding(task.status, block);
     case "cancel":
     case "archive":
       return "archived";
@@ -88,6 +93,23 @@ export function landing(task: LandingTask, action: PersonAction | "claim"): Land
     case "reopen":
       return "derived";
   }
+}
+
+/** What landing() needs to know of a block: its kind, and whether it names a profile. */
+export interface BlockLanding {
+  kind: BlockKind;
+  profile?: boolean | undefined;
+}
+
+/**
+ * blockLanding is where a block of a kind takes a task in `from` (the loop breaker aside,
+ * which sends any block to triage): needs_input to blocked; a capability block naming no
+ * profile to triage; the others, which stop a run, back to the queue, from running only.
+ */
+export function blockLanding(from: Status, block: BlockLanding): Landing | null {
+  if (block.kind === "needs_input") return "blocked";
+  if (block.kind === "capability" && !block.profile) return "triage";
+  return from === "running" ? "derived" : null;
 }
 
 /** landsOn tells whether `land` (see landing()) is column `to`. */
@@ -109,6 +131,8 @@ export interface ActionInput {
   usage?: UsageInput | undefined;
   /** reject: review comments, their diff lines quoted (lib/review/quote.ts). */
   comments?: readonly ReviewCommentInput[] | undefined;
+  /** block: its kind and the kind's fields (lib/store/blocks.ts); needs_input by default. */
+  block?: BlockOptions | undefined;
 }
 
 /**
@@ -132,7 +156,7 @@ export function runAction(
       // is not parsed again; the store reads only the completion's fields
       return store.complete(ref, input, actor);
     case "block":
-      return store.block(ref, input.reason ?? "", actor, input.usage);
+      return store.block(ref, input.reason ?? "", actor, input.usage, input.block);
     case "approve":
     case "reject":
       return store.review(ref, action, input.reason, actor, input.comments);

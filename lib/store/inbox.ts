@@ -78,7 +78,8 @@ function toItem(r: InboxRow): InboxItem {
     tenant: r.tenant,
     priority: r.priority,
     waiting_since: iso(r.since),
-    question: r.status === "blocked" ? r.blocked_reason : null,
+    // a triaged task may hold the reason a block sent it there (the loop breaker's)
+    question: r.status === "blocked" || r.status === "triage" ? r.blocked_reason : null,
     summary: typeof r.summary === "string" ? r.summary : null,
     result: r.status === "review" ? r.result : null,
     last_comment: last === null ? null : toComment(last),

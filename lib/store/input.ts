@@ -6,6 +6,7 @@ import { UsageInput } from "./usage.ts";
 import { z } from "zod";
 import { ValidationError } from "./errors.ts";
 import { PRIORITY_MAX, PRIORITY_MIN, PRIORITY_NAMES, PRIORITY_WORDS } from "./priority.ts";
+import { BLOCK_KINDS, type BlockOptions } from "./blocks.ts";
 
 /** BODY_MAX_BYTES caps a task body (UTF-8): 1 MiB. */
 export const BODY_MAX_BYTES = 1024 * 1024;
@@ -207,4 +208,36 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, what: stri
     return `${at}${i.message}`;
   });
   throw new ValidationError(`Invalid ${what}: ${issues.join("; ")}`);
+}
+
+/** The fields of a block besides its reason, as the API and the agent tools take them. */
+export const BlockFields = {
+  kind: z.enum(BLOCK_KINDS).optional().describe(
+    "needs_input (default): a question for a person; dependency: wait for the task `on`, " +
+      "back in the queue when it finishes; transient: retried later, not counted as a " +
+      "failure; capability: another profile should take it",
+  ),
+  on: z.string().min(1, "on is empty").optional()
+    .describe("dependency: the id of the task to wait for"),
+  retry_after_seconds: z.number().int().positive().optional()
+    .describe("transient: seconds before the retry (default: the failure backoff)"),
+  profile: z.string().optional()
+    .describe("capability: the profile that should take the task (none: to triage)"),
+};
+
+/** blockOptions picks a block's options out of an input with BlockFields (undefined left out). */
+export function blockOptions(input: {
+  kind?: BlockOptions["kind"];
+  on?: string | undefined;
+  retry_after_seconds?: number | undefined;
+  profile?: string | undefined;
+}): BlockOptions {
+  const out: BlockOptions = {};
+  if (input.kind !== undefined) out.kind = input.kind;
+  if (input.on !== undefined) out.on = input.on;
+  if (input.retry_after_seconds !== undefined) {
+    out.retry_after_seconds = input.retry_after_seconds;
+  }
+  if (input.profile !== undefined) out.profile = input.profile;
+  return out;
 }

@@ -4,14 +4,23 @@
  * person moving a running task off `running` closes its run with an outcome that says so
  * (the dispatcher then stops the worker process, whose later writes are refused).
  */
-import { type RunRow, type TaskRow, toTask } from "./_rows.ts";
-import { type Kernel, move, resolveTask } from "./_kernel.ts";
-import { KeyTakenError } from "./driver/core.ts";
-import { ConflictError, ValidationError } from "./errors.ts";
+import { iso, type RunRow, type TaskRow, toTask } from "./_rows.ts";
+import { appendEvent, type Kernel, move, resolveTask } from "./_kernel.ts";
+import { KeyTakenError, type TaskSet } from "./driver/core.ts";
+import { ConflictError, NotFoundError, ValidationError } from "./errors.ts";
+import { addLink } from "./links.ts";
+import {
+  BLOCK_KINDS,
+  type BlockCounts,
+  type BlockKind,
+  type BlockOptions,
+  breakerReason,
+  isBlockKind,
+} from "./blocks.ts";
 import { rejectionComment, type ReviewCommentInput, ReviewComments } from "./review_comments.ts";
-import { CompleteInput, parse, text } from "./input.ts";
+import { CompleteInput, name, parse, text } from "./input.ts";
 import type { Outcome } from "./outcomes.ts";
-import { moveToDerived, refresh, refreshChildren } from "./readiness.ts";
+import { derivedStatus, moveToDerived, refresh, refreshChildren } from "./readiness.ts";
 import { type CloseFields, closeRun, fenceRun, tokenRun } from "./runs.ts";
 import { replayed } from "./replay.ts";
 import { addComment } from "./comments.ts";
@@ -19,7 +28,7 @@ import type { Actor, Task } from "./types.ts";
 import type { z } from "zod";
 import { type Usage, UsageInput, type UsageInput as UsageInputValue } from "./usage.ts";
 import { refuseTransition, type Status } from "./transitions.ts";
-import { type Landing, landing, type PersonAction } from "./actions.ts";
+import { blockLanding, type Landing, landing, type PersonAction } from "./actions.ts";
 
 /** reported marks usage a worker reported itself (parsed already). */
 function reported(usage: z.output<typeof UsageInput> | undefined): Usage | null {
@@ -122,6 +131,9 @@ export async function complete(
       consecutive_failures: 0,
       retry_after: null,
       last_error: null,
+      block_kind: null,
+      blocked_on: null,
+      block_counts: "{}",
     }, {
       ...(input.summary !== undefined ? { summary: input.summary } : {}),
       ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
@@ -171,9 +183,130 @@ export async function review(
   return toTask(moved);
 }
 
+/** A block's options once checked: the kind is known. */
+type CheckedBlock = BlockOptions & { kind: BlockKind };
+
+/** blockInput checks a block's options: its kind, and only the fields that kind takes. */
+function blockInput(o: BlockOptions): CheckedBlock {
+  const kind = o.kind ?? "needs_input";
+  if (!isBlockKind(kind)) {
+    throw new ValidationError(
+      `Unknown block kind "${String(kind)}": expected one of ${BLOCK_KINDS.join(", ")}`,
+    );
+  }
+  const only = (field: string, value: unknown, owner: BlockKind) => {
+    if (value !== undefined && kind !== owner) {
+      throw new ValidationError(`${field} goes with a ${owner} block, not ${kind}`);
+    }
+  };
+  only("on (the task waited on)", o.on, "dependency");
+  only("retry_after", o.retry_after_seconds, "transient");
+  only("profile", o.profile, "capability");
+  if (kind === "dependency" && (o.on === undefined || o.on.trim() === "")) {
+    throw new ValidationError("A dependency block names the task it waits on (--on TASK_ID)");
+  }
+  const wait = o.retry_after_seconds;
+  if (wait !== undefined && (!Number.isSafeInteger(wait) || wait <= 0)) {
+    throw new ValidationError(`retry_after must be a positive whole number of seconds`);
+  }
+  const profile = o.profile === undefined
+    ? undefined
+    : parse(name("profile"), o.profile, "profile");
+  return { ...o, kind, ...(profile !== undefined ? { profile } : {}) };
+}
+
+/** What to do instead of a run-stopping block on a task that is not running. */
+const STOPS_RUN: Record<BlockKind, string> = {
+  needs_input: "",
+  dependency: "to make a waiting task wait for another, link them",
+  transient: "a task that is not running has nothing to retry",
+  capability: "to give a waiting task to another profile, assign it",
+};
+
+/** Where a block of a kind goes, and what it sets besides the kind and counts. */
+interface BlockPlan {
+  to: Status;
+  set: TaskSet;
+  data: Record<string, unknown>;
+}
+
 /**
- * block parks a task until a person answers `reason` (a worker's question, or a hold). As for
- * complete, the worker's block that already ended its run returns the task unchanged.
+ * planBlock decides where a block takes `task` (the `n`-th of its kind): triage when the loop
+ * breaker trips (on a worker's block, `counted`); otherwise blocked (needs_input), the queue
+ * behind its new parent (dependency), the queue after a delay (transient), or the queue
+ * under another profile (capability; triage without one). A dependency links the parent here (refusing unknown tasks and cycles).
+ */
+async function planBlock(
+  k: Kernel,
+  task: TaskRow,
+  o: CheckedBlock,
+  why: string,
+  n: number,
+  counted: boolean,
+  actor: Actor,
+): Promise<BlockPlan> {
+  const limit = o.kind === "transient" ? k.options.transientLimit : k.options.blockLimit;
+  if (n >= limit && counted) {
+    return {
+      to: "triage",
+      set: { blocked_reason: breakerReason(o.kind, n, why), retry_after: null },
+      data: { limit },
+    };
+  }
+  switch (o.kind) {
+    case "needs_input":
+      return { to: "blocked", set: { blocked_reason: why }, data: {} };
+    case "dependency": {
+      const parent = await resolveTask(k, o.on!).catch((err) => {
+        throw err instanceof NotFoundError
+          ? new NotFoundError(`Cannot wait on "${o.on}": ${err.message}`)
+          : err;
+      });
+      if (parent.status === "archived") {
+        throw new ConflictError(
+          "archived",
+          `Cannot wait on archived task "${parent.id}"; unarchive it first`,
+        );
+      }
+      if (await addLink(k, parent.id, task.id)) {
+        appendEvent(k, task.id, task.current_run_id, "linked", actor, {
+          parent: parent.id,
+        });
+      }
+      const to = await derivedStatus(k, task);
+      return { to, set: { blocked_reason: null, blocked_on: parent.id }, data: { on: parent.id } };
+    }
+    case "transient": {
+      const ms = o.retry_after_seconds !== undefined
+        ? o.retry_after_seconds * 1000
+        : k.options.backoffMs(Math.max(n, 1));
+      const retry = k.now() + ms;
+      return {
+        to: await derivedStatus(k, task),
+        set: { blocked_reason: null, retry_after: retry },
+        data: { retry_after: iso(retry) },
+      };
+    }
+    case "capability":
+      if (o.profile === undefined) {
+        return { to: "triage", set: { blocked_reason: why }, data: {} };
+      }
+      return {
+        to: await derivedStatus(k, task),
+        set: { blocked_reason: null, assignee: o.profile },
+        data: { profile: o.profile, from_profile: task.assignee },
+      };
+  }
+}
+
+/**
+ * block stops work on a task for a reason, by kind (lib/store/blocks.ts): needs_input parks it
+ * until a person answers (the default, and what a block was before kinds); dependency,
+ * transient and capability send it on without a person; the loop breaker sends a task its
+ * workers blocked too often for one kind to triage (a person's block is not counted). A
+ * worker's block ends its run (a transient one with the `transient` outcome, which no failure
+ * count sees). As for complete, the worker's block that
+ * already ended its run returns the task unchanged.
  */
 export async function block(
   k: Kernel,
@@ -181,30 +314,56 @@ export async function block(
   reason: string,
   actor: Actor,
   usage?: UsageInputValue,
+  options: BlockOptions = {},
 ): Promise<Task> {
+  const o = blockInput(options);
   const why = parse(text("block reason", true), reason, "block reason").trim();
   const used = reported(usage === undefined ? undefined : parse(UsageInput, usage, "usage"));
   const [task, token] = await reportTargets(k, ref, actor);
   if (await replayed(k, task, token, { kind: "block", reason: why })) return toTask(task);
+  const transient = o.kind === "transient";
+  // the run is fenced before anything is decided or written
   const run = task.status === "running"
-    ? endCurrentRun(k, task, actor, token, "block", "blocked", "blocked_by_human", {
-      error: why,
-      usage: used,
-    })
+    ? endCurrentRun(
+      k,
+      task,
+      actor,
+      token,
+      "block",
+      transient ? "transient" : "blocked",
+      transient ? "transient" : "blocked_by_human",
+      { error: why, usage: used },
+    )
     : (fenceRun(task, "block", token), { id: null, close: undefined });
+  if (blockLanding(task.status, { kind: o.kind, profile: o.profile !== undefined }) === null) {
+    throw new ConflictError(
+      "not_running",
+      `Cannot block task "${task.id}" as ${o.kind}: it is ${task.status}, and a ${o.kind} block ` +
+        `stops a running task (${STOPS_RUN[o.kind]})`,
+    );
+  }
+  // the loop breaker counts a worker's blocks (an agent looping), not a person's holds
+  const counted = token !== null && token !== undefined;
+  const counts = JSON.parse(task.block_counts) as BlockCounts;
+  const n = (counts[o.kind] ?? 0) + (counted ? 1 : 0);
+  // a task blocked from running waits as if it were queued: readiness judges it so
+  const queued: TaskRow = { ...task, current_run_id: null };
+  const plan = await planBlock(k, queued, o, why, n, counted, actor);
   const [, moved] = await Promise.all([
     run.close,
     move(
       k,
       task,
-      "blocked",
+      plan.to,
       "block",
       actor,
       {
         current_run_id: null,
-        blocked_reason: why,
+        block_kind: o.kind,
+        block_counts: counted ? JSON.stringify({ ...counts, [o.kind]: n }) : task.block_counts,
+        ...plan.set,
       },
-      { reason: why },
+      { reason: why, kind: o.kind, count: n, ...plan.data },
       run.id,
     ),
   ]);

@@ -45,6 +45,16 @@ export {
 } from "./actions.ts";
 export { COUNTED_FAILURES, type Outcome, OUTCOMES } from "./outcomes.ts";
 export {
+  BLOCK_KINDS,
+  type BlockCounts,
+  type BlockKind,
+  type BlockOptions,
+  breakerReason,
+  isBlockKind,
+} from "./blocks.ts";
+export {
+  BlockFields,
+  blockOptions,
   BODY_MAX_BYTES,
   type CompleteInput,
   type CreateTaskInput,

@@ -39,8 +39,9 @@ export async function replayed(
   report: Report,
 ): Promise<boolean> {
   if (!run || run.task_id !== task.id || run.ended_at === null) return false;
-  const outcome = report.kind === "complete" ? "completed" : "blocked";
-  if (run.outcome !== outcome) return false;
+  // a transient block ends its run as `transient`, any other block as `blocked`
+  const outcomes = report.kind === "complete" ? ["completed"] : ["blocked", "transient"];
+  if (run.outcome === null || !outcomes.includes(run.outcome)) return false;
   const kind = EVENT_KIND[report.kind];
   const events = await k.q.eventsOf(task.id, REPLAY_WINDOW);
   const ended = events.findLast((e) => e.run_id === run.id && e.kind === kind);

@@ -88,6 +88,7 @@ import { promoteDue } from "./readiness.ts";
 import { shiftDeadlines, type ShiftResult } from "./clock_step.ts";
 import { type LaunchRecord, recordLaunch, runToken } from "./launch.ts";
 import type { CompleteInput, CreateTaskInput, EditTaskInput } from "./input.ts";
+import type { BlockOptions } from "./blocks.ts";
 import type {
   Actor,
   Claim,
@@ -131,6 +132,8 @@ export const DEFAULT_OPTIONS: StoreOptions = {
   failureLimit: 3,
   // 30 s, 60 s, 120 s, ... capped at one hour
   backoffMs: (n) => Math.min(30_000 * 2 ** (n - 1), 3_600_000),
+  blockLimit: 3,
+  transientLimit: 5,
 };
 
 /**
@@ -153,6 +156,8 @@ export function openStore(location: string, options: OpenOptions = {}): Store {
       leaseMs: options.leaseMs ?? DEFAULT_OPTIONS.leaseMs,
       failureLimit: options.failureLimit ?? DEFAULT_OPTIONS.failureLimit,
       backoffMs: options.backoffMs ?? DEFAULT_OPTIONS.backoffMs,
+      blockLimit: options.blockLimit ?? DEFAULT_OPTIONS.blockLimit,
+      transientLimit: options.transientLimit ?? DEFAULT_OPTIONS.transientLimit,
     },
   }, options.confine ?? null);
 }
@@ -509,8 +514,14 @@ export class Store {
   }
 
   /** block parks a task with a reason; a worker may report what its run used. */
-  block(ref: string, reason: string, actor: Actor, usage?: UsageInput): Promise<Task> {
-    return this.#write((k) => block(k, ref, reason, actor, usage), {
+  block(
+    ref: string,
+    reason: string,
+    actor: Actor,
+    usage?: UsageInput,
+    options?: BlockOptions,
+  ): Promise<Task> {
+    return this.#write((k) => block(k, ref, reason, actor, usage, options), {
       lockedReads: actor.token !== undefined,
     });
   }

@@ -89,6 +89,9 @@ export async function insertTask(
     current_run_id: null,
     result: null,
     archived_from: null,
+    block_kind: null,
+    blocked_on: null,
+    block_counts: "{}",
   };
   // The status is known before the insert when nothing can hold the task back: no parents.
   if (parents.length === 0) row.status = input.triage ? "triage" : timeStatus(k, row);

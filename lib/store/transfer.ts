@@ -20,6 +20,7 @@ import {
   MARKER,
   recordLine,
   SEQUENCED,
+  upgradeRecord,
 } from "./_transfer_format.ts";
 
 export { FORMAT_VERSION } from "./_transfer_format.ts";
@@ -273,11 +274,14 @@ class Import {
   #batch: Record<string, unknown>[] = [];
   #first = 0;
 
+  /** The stream's format version (its header's), once read. */
+  version = FORMAT_VERSION;
+
   constructor(readonly q: Queries, readonly where: string) {}
 
   /** add checks record `r` (line `n`) against the format and what came before it. */
-  async add(n: number, r: Record<string, unknown>): Promise<void> {
-    const kind = r["type"] as TransferKind;
+  async add(n: number, raw: Record<string, unknown>): Promise<void> {
+    const kind = raw["type"] as TransferKind;
     const at = KINDS.indexOf(kind);
     if (at < this.#kind) {
       throw refused(
@@ -291,6 +295,7 @@ class Import {
       this.#kind = at;
       this.#last = null;
     }
+    const r = upgradeRecord(kind, raw, this.version);
     const wrong = checkRecord(kind, r);
     if (wrong !== null) throw refused(this.where, n, wrong);
     const { type: _type, ...row } = r;
@@ -447,6 +452,7 @@ export async function importBoard(
       const r = parseLine(where, n, text);
       if (header === null) {
         header = checkHeader(where, r);
+        imp.version = header.version;
         continue;
       }
       const type = r["type"];

@@ -71,7 +71,10 @@ export const TRANSITIONS: readonly Edge[] = [
   ...edges(["running", ...OPEN_BEFORE_RUN, "blocked"], ["done", "review"], "complete"),
   { from: "review", to: "done", via: "approve" },
   ...edges(["review"], DERIVED, "reject"),
-  ...edges(["running", ...OPEN_BEFORE_RUN, "review"], ["blocked"], "block"),
+  // blocked waits for a person; triage is the loop breaker's (and a capability block's that
+  // names no profile); a running task's block may send it back to the queue (blocks.ts)
+  ...edges(["running", ...OPEN_BEFORE_RUN, "review"], ["blocked", "triage"], "block"),
+  ...edges(["running"], DERIVED, "block"),
   ...edges(["blocked"], DERIVED, "unblock"),
   ...edges(["running"], [...DERIVED, "blocked"], "fail"),
   ...edges(NOT_ARCHIVED.filter((s) => s !== "done"), ["archived"], "cancel"),

@@ -2,6 +2,7 @@
 import type { Usage } from "./usage.ts";
 import type { Status } from "./transitions.ts";
 import type { Outcome } from "./outcomes.ts";
+import type { BlockCounts, BlockKind } from "./blocks.ts";
 
 /** Milliseconds since the Unix epoch. Injected so that tests control time. */
 export type Clock = () => number;
@@ -26,6 +27,12 @@ export interface Task {
   skills: string[];
   /** Labels a host must offer (its dispatch.labels) to run the task, e.g. macos, gpu. */
   needs: string[];
+  /** The kind of the task's latest block (blocks.ts), null when none since it completed. */
+  block_kind: BlockKind | null;
+  /** The task a dependency block waits on (also linked as a parent). */
+  blocked_on: string | null;
+  /** How many times the task was blocked, per kind, since it last completed. */
+  block_counts: BlockCounts;
   max_runtime_seconds: number | null;
   not_before: string | null;
   review_required: boolean;

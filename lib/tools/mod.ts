@@ -50,7 +50,8 @@ export const TOOLS = {
   }),
   block: defineTool({
     name: "block",
-    description: "Park a task with one clear question for a person, then stop working.",
+    description:
+      "Stop work on a task, then stop working: by default park it with one clear question for a person; kind dependency (on: a task id) waits for that task, transient retries later (an outage), capability asks for another profile.",
     input: BlockInput,
     handler: block,
     target: "own",

@@ -458,3 +458,33 @@ scenario(
     d.assertNoErrors();
   },
 );
+
+scenario(
+  "Block… offers a kind: a capability block sends the task to triage, and the card says so",
+  async (browser) => {
+    await using d = await dashboard(browser, {
+      seed: (home) => create(home, "Render the video"),
+    });
+    const { page } = d;
+    const id = d.seeded;
+    const drawer = await openDrawer(page, id);
+    await drawer.locator("[data-testid=action-block]").click();
+    const prompt = page.locator("[data-testid=prompt]");
+    await prompt.waitFor();
+    assert.equal(await focused(page), "prompt-input");
+    assert.equal(await prompt.locator("[data-testid=prompt-choice]").inputValue(), "needs_input");
+    await prompt.locator("[data-testid=prompt-choice]").selectOption("capability");
+    await prompt.locator("[data-testid=prompt-input]").fill("needs someone with a GPU");
+    await prompt.locator("[data-testid=prompt-ok]").click();
+    await until("in triage on the board", async () => {
+      const t = (await detail(d, id)).task as Detail["task"] & { block_kind: string | null };
+      return t.status === "triage" && t.block_kind === "capability";
+    });
+    await page.keyboard.press("Escape");
+    const card = page.locator(`[data-testid=card][data-id="${id}"]`);
+    await card.locator("[data-testid=card-block-kind]", { hasText: "block: capability" }).waitFor();
+    await card.locator("[data-testid=card-triaged]", { hasText: "needs someone with a GPU" })
+      .waitFor();
+    d.assertNoErrors();
+  },
+);

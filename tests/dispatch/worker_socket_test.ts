@@ -209,3 +209,21 @@ Deno.test("workerAccess() is socket for a server database and refuses direct the
     ["postgres://kanban:s3cr%40t@127.0.0.1:5432/db", "s3cr%40t", "s3cr@t"].sort(),
   );
 });
+
+Deno.test("the worker socket carries a block's kind: a dependency block waits on its task", async () => {
+  await using s = await served();
+  const t = await s.remote.block(s.mine.id, "needs the other task", s.actor, undefined, {
+    kind: "dependency",
+    on: s.other.id,
+  });
+  assert.deepEqual([t.status, t.block_kind, t.blocked_on], ["todo", "dependency", s.other.id]);
+  assert.deepEqual(t, await s.store.getTask(s.mine.id));
+  // a bad kind comes back as the store's own error
+  const c2 = await claimId(s.store, s.other.id);
+  const remote = remoteStore({ socket: s.socket.path, token: c2.token, task: s.other.id });
+  const err = await failure(
+    remote.block(s.other.id, "x", worker(c2), undefined, { kind: "transient", profile: "gpu" }),
+  );
+  assert.ok(err instanceof ValidationError, String(err));
+  assert.match(err.message, /profile goes with a capability block, not transient/);
+});

@@ -14,7 +14,7 @@ import { tempDir } from "../_setup.ts";
 
 const DEMO = fileURLToPath(new URL("../../scripts/demo", import.meta.url));
 const GUIDE = fileURLToPath(new URL("../../docs/guide.md", import.meta.url));
-const STORIES = ["solo", "fleet", "review", "breaker", "routine", "plan"] as const;
+const STORIES = ["solo", "fleet", "review", "breaker", "blocks", "routine", "plan"] as const;
 const TIMEOUT_MS = 150_000;
 
 interface Run {
@@ -140,7 +140,18 @@ Deno.test({
       /completed +- +- +Synced on attempt 2\n.*crashed +- +- +killed by SIGSEGV/,
     );
 
-    // 6. plan: the orchestrator saw the roster, planned two tasks, and they ran in order.
+    // 5. blocks: the dependency was promoted by its parent, the outage retried without a
+    // failure, the capability block handed the task on, the loop breaker sent one to triage.
+    assert.match(out.blocks, /t_\w+ {2}todo \(dependency\) +normal +client +checkout page/);
+    assert.match(out.blocks, /completed +- +- +Payments API up\n.*transient +- +- +the payments/);
+    assert.match(out.blocks, /completed +- +- +Built the checkout page on the payments API/);
+    assert.match(
+      out.blocks,
+      /gpu +\S+ \S+ +\S+ +completed .*\n.*coder .* blocked +- +- +needs a CUDA/,
+    );
+    assert.match(out.blocks, /triage +\S+ +price list +blocked 3 times for needs_input: Which/);
+
+    // 7. plan: the orchestrator saw the roster, planned two tasks, and they ran in order.
     assert.match(out.plan, /^ {2}`coder`: writes code and schemas$/m);
     assert.match(out.plan, /t_\w+: planned 2 tasks; it waits for them \(todo\)/);
     assert.match(out.plan, /t_\w+ {2}review +normal +- +rate limits for the API/);
@@ -150,7 +161,7 @@ Deno.test({
     );
     assert.match(out.plan, /t_\w+ {2}done {2}rate limits for the API/);
 
-    // 5. routine: run-now once per key, one occurrence fired by the dispatcher, then paused.
+    // 6. routine: run-now once per key, one occurrence fired by the dispatcher, then paused.
     assert.match(out.routine, /^already fired by key first: 1 task\(s\) \(nothing changed\)$/m);
     assert.match(
       out.routine,

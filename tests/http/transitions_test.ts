@@ -253,3 +253,66 @@ Deno.test("bulk applies one action to several ids, with one result per id", asyn
     assert.match(await a.fails("POST", "/api/v1/tasks/bulk", body, 400, "invalid_input"), message);
   }
 });
+
+Deno.test("POST block takes a kind and its fields; a bad kind or field is a 400 naming it", async () => {
+  await using a = appSetup();
+  const api = await newTask(a, { title: "api" });
+  const t = await newTask(a, { assignee: "coder" });
+  const c = await a.b.store.claim({ taskId: t.id, profile: "coder" }, DISPATCHER);
+  assert.ok(c);
+  const blocked = await post<Task & { block_kind: string; blocked_on: string }>(
+    a,
+    `/api/v1/tasks/${t.id}/block`,
+    { reason: "needs the api", kind: "dependency", on: api.id },
+  );
+  conforms(shapes.Task, blocked);
+  assert.deepEqual(
+    [blocked.status, blocked.block_kind, blocked.blocked_on],
+    ["todo", "dependency", api.id],
+  );
+  assert.match(
+    await a.fails(
+      "POST",
+      `/api/v1/tasks/${api.id}/block`,
+      {
+        reason: "x",
+        kind: "later",
+      },
+      400,
+      "invalid_input",
+    ),
+    /kind/,
+  );
+  assert.match(
+    await a.fails(
+      "POST",
+      `/api/v1/tasks/${api.id}/block`,
+      {
+        reason: "x",
+        kind: "needs_input",
+        on: t.id,
+      },
+      400,
+      "invalid_input",
+    ),
+    /on \(the task waited on\) goes with a dependency block, not needs_input/,
+  );
+  assert.match(
+    await a.fails(
+      "POST",
+      `/api/v1/tasks/${api.id}/block`,
+      {
+        reason: "x",
+        kind: "transient",
+      },
+      409,
+      "not_running",
+    ),
+    /a transient block stops a running task/,
+  );
+  const triaged = await post(a, `/api/v1/tasks/${api.id}/block`, {
+    reason: "another profile",
+    kind: "capability",
+  });
+  assert.equal(triaged.status, "triage");
+});

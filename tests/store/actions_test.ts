@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import {
   actionsFrom,
+  type BlockLanding,
   canAct,
   dropAction,
   type Landing,
@@ -16,6 +17,7 @@ import {
   runAction,
 } from "../../lib/store/actions.ts";
 import {
+  BLOCK_KINDS,
   canTransition,
   DERIVED,
   IllegalTransitionError,
@@ -31,6 +33,11 @@ import { conformance } from "./_drivers.ts";
 
 const ARCHIVED_FROM: (Status | null)[] = [null, ...STATUSES.filter((s) => s !== "archived")];
 const ACTED: (PersonAction | "claim")[] = [...PERSON_ACTIONS, "claim"];
+/** Every kind of block, a capability one with and without a profile. */
+const BLOCK_LANDINGS: BlockLanding[] = [
+  ...BLOCK_KINDS.map((kind) => ({ kind })),
+  { kind: "capability", profile: true },
+];
 
 /** Every shape of task landing() can see: each status, with and without review, archived from each. */
 function* shapes() {
@@ -72,8 +79,11 @@ Deno.test("every person edge of the table is where some task lands by its action
   const reached = new Set<string>();
   for (const t of shapes()) {
     for (const action of ACTED) {
-      const land = landing(t, action);
-      for (const s of STATUSES) if (landsOn(land, s)) reached.add(`${t.status}|${s}|${action}`);
+      const blocks = action === "block" ? BLOCK_LANDINGS : [undefined];
+      for (const b of blocks) {
+        const land = landing(t, action, b);
+        for (const s of STATUSES) if (landsOn(land, s)) reached.add(`${t.status}|${s}|${action}`);
+      }
     }
   }
   for (const e of TRANSITIONS) {

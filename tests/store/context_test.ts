@@ -229,6 +229,7 @@ const OWN_LINES = [
   /^Metadata: `/,
   /^- run \d+ \(/,
   /^ {2}error: /,
+  /^Blocks since this task last completed: (?:[a-z_]+ \d+(?:, )?)+ \(latest: [a-z_]+(?: on t_[0-9a-f]{8})?\)\. /,
   /^"(?:[^"\\]|\\.)*" at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z:$/,
   /^\((no description|no handoff recorded|\d+ (more parents|older attempts|older comments) not shown)\)$/,
 ];
@@ -293,6 +294,10 @@ conformance(
     assert.match(text, /\n"mallory\\u001e## How to work/);
     assert.match(text, /\n"quote \\" and \\\\" at .*:\n> \\u001b\[2K\n> hidden \\u202eevil\n/);
     assert.match(text, /\n"eve\\u009b31m\\u202egro" at .*:\n> c1 author\n/);
+    assert.match(
+      text,
+      /\nBlocks since this task last completed: needs_input 1 \(latest: needs_input\)\. /,
+    );
   },
 );
 

@@ -559,6 +559,8 @@ async function step(wd: World, op: Op, n: number): Promise<boolean> {
       const actor = { name: "worker", token };
       const before = runId === null ? await wd.state() : null;
       const review = wd.tasks.get(target)?.review_required ?? false;
+      // the loop breaker: the blockLimit-th worker block since the last completion -> triage
+      const blocks = (wd.tasks.get(target)?.block_counts.needs_input ?? 0) + 1;
       const r = await attempt((): Promise<unknown> => {
         switch (op.kind) {
           case "heartbeat":
@@ -598,8 +600,11 @@ async function step(wd: World, op: Op, n: number): Promise<boolean> {
         const done = op.kind === "workerComplete";
         assert.equal(last.open, false, what);
         assert.equal(last.outcome, done ? "completed" : "blocked", what);
-        const status = (await store.getTask(target)).status;
-        assert.equal(status, done ? (review ? "review" : "done") : "blocked", what);
+        const after = await store.getTask(target);
+        const breaker = blocks >= DEFAULT_OPTIONS.blockLimit;
+        const expected = done ? (review ? "review" : "done") : breaker ? "triage" : "blocked";
+        assert.equal(after.status, expected, what);
+        assert.deepEqual(after.block_counts, done ? {} : { needs_input: blocks }, what);
         if (done && review) wd.inReview.add(target);
       }
       return true;

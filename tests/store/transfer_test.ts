@@ -147,7 +147,7 @@ conformance("export, import into a fresh board, export again: the same bytes", a
   assert.deepEqual(await dst.store.checkInvariants(), []);
 });
 
-conformance("a version 1 export (before routines) still imports", async (d) => {
+conformance("a version 1 export (before routines and typed blocks) still imports", async (d) => {
   await using src = await d.fresh();
   await add(src.store, "one");
   const text = await exported(src.store);
@@ -155,11 +155,26 @@ conformance("a version 1 export (before routines) still imports", async (d) => {
   recs[0].version = 1;
   const end = recs.at(-1);
   delete end.counts.routine;
+  // a version 1 task has none of the fields version 2 added (typed blocks)
+  for (const r of recs.filter((x) => x.type === "task")) {
+    delete r.block_kind;
+    delete r.blocked_on;
+    delete r.block_counts;
+  }
   const v1 = recs.map((l) => JSON.stringify(l)).join("\n") + "\n";
   await using dst = await d.fresh();
   const r = await imported(dst.store, v1);
   assert.equal(r.counts.task, 1);
   assert.equal(r.counts.routine, 0);
+  const [task] = await dst.store.listTasks({});
+  assert.equal((await dst.store.getTask(task!.id)).block_kind, null);
+  // a version 2 task must carry them
+  await refusedWith(
+    d,
+    text.replace(/,"block_counts":"\{\}"/, ""),
+    "invalid_export",
+    /a task record lacks the field "block_counts"/,
+  );
   // a version 2 trailer must count its routines
   await refusedWith(
     d,

@@ -97,7 +97,7 @@ Deno.test("assertTransition() names the task, both states and what the action co
   );
   assert.throws(
     () => assertTransition("t_0000abcd", "review", "todo", "block"),
-    /review -> todo is not allowed \(block from review leads to blocked\)/,
+    /review -> todo is not allowed \(block from review leads to blocked or triage\)/,
   );
   assert.doesNotThrow(() => assertTransition("t_0000abcd", "ready", "running", "claim"));
 });

@@ -7,7 +7,7 @@
  * opening the board and the write, for as long as the run's lease; an undelivered report is
  * left for the dispatcher and the command exits 3.
  */
-import type { Command } from "@commander-js/extra-typings";
+import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { deliver, readTarget, runTool, type Tool, TOOLS } from "../../tools/mod.ts";
 import {
   type CliContext,
@@ -19,10 +19,16 @@ import {
   workerDelivery,
 } from "../context.ts";
 import { decodeWorkerEnv, workerBindingOf } from "../../worker_env.ts";
-import type { Task } from "../../store/mod.ts";
-import { parseJsonObject } from "../parse.ts";
+import { BLOCK_KINDS, type BlockKind, isBlockKind, type Task } from "../../store/mod.ts";
+import { parseDuration, parseJsonObject } from "../parse.ts";
 import { bulk, emit } from "../output.ts";
-import { taskLine } from "../render.ts";
+import { blockNote, taskLine } from "../render.ts";
+
+/** parseBlockKind reads --kind, refusing a kind that is not one of BLOCK_KINDS. */
+function parseBlockKind(text: string): BlockKind {
+  if (isBlockKind(text)) return text;
+  throw new InvalidArgumentError(`"${text}" is not a block kind (${BLOCK_KINDS.join(", ")})`);
+}
 
 /** idAndText reads `[ID] TEXT`: one argument is the text (the id comes from the worker). */
 function idAndText(args: string[], what: string): [string | undefined, string] {
@@ -116,8 +122,25 @@ export function register(program: Command, ctx: CliContext): void {
     });
 
   program.command("block")
-    .description("park a task with a question or reason: kanban block [ID] REASON")
+    .description(
+      "stop work on a task for a reason, by kind (default: a question for a person): " +
+        "kanban block [ID] REASON",
+    )
     .argument("<args...>", "[ID] REASON")
+    .option(
+      "--kind <kind>",
+      `${BLOCK_KINDS.join(", ")} (default needs_input): needs_input waits for a person; ` +
+        "dependency waits for the task --on; transient is retried later without counting a " +
+        "failure; capability asks for another profile (--profile, else triage)",
+      parseBlockKind,
+    )
+    .option("--on <id>", "dependency: the task to wait for (linked as a parent)")
+    .option(
+      "--retry-after <duration>",
+      "transient: retry after this long, e.g. 10m (default: the failure backoff)",
+      parseDuration,
+    )
+    .option("--profile <name>", "capability: the profile that should take the task")
     .option(
       "--usage <json>",
       "what the run used, as for complete --usage",
@@ -128,8 +151,12 @@ export function register(program: Command, ctx: CliContext): void {
       const task = await report<Task>(ctx, cmd, TOOLS.block as Tool, {
         id,
         reason,
+        kind: opts.kind,
+        on: opts.on,
+        retry_after_seconds: opts.retryAfter,
+        profile: opts.profile,
         usage: opts.usage,
       });
-      emit(ctx, globals(cmd).json, task, () => `${taskLine(task)}  (${task.blocked_reason})`);
+      emit(ctx, globals(cmd).json, task, () => `${taskLine(task)}  (${blockNote(task)})`);
     });
 }

@@ -36,6 +36,9 @@ export type NewTask = Omit<
   | "current_run_id"
   | "result"
   | "archived_from"
+  | "block_kind"
+  | "blocked_on"
+  | "block_counts"
 >;
 
 /** A new run row (claim). */

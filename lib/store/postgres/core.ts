@@ -54,6 +54,9 @@ const TASK_COLUMNS = [
   "result",
   "archived_from",
   "needs",
+  "block_kind",
+  "blocked_on",
+  "block_counts",
 ] as const;
 
 const RUN_COLUMNS = [
@@ -120,7 +123,7 @@ const RECENT_ORDER = "coalesce(completed_at, updated_at) DESC, id DESC";
 const SUMMARY_COLUMNS = `id, title, '' AS body, assignee, status, priority, tenant, created_by,
   created_at, updated_at, started_at, completed_at, workspace_kind, workspace_path, skills,
   max_runtime_seconds, not_before, review_required, idempotency_key, consecutive_failures,
-  retry_after, last_error, blocked_reason, current_run_id, result, archived_from, needs`;
+  retry_after, last_error, blocked_reason, current_run_id, result, archived_from, needs, block_kind, blocked_on, block_counts`;
 
 function taskList(t: Tx, filter: ListFilter): Promise<TaskRow[]> {
   const where: Fragment[] = [];

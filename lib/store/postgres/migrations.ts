@@ -13,6 +13,7 @@ import { sql as m001 } from "./migrations/001_initial.ts";
 import { sql as m002 } from "./migrations/002_lean_writes.ts";
 import { sql as m003 } from "./migrations/003_needs.ts";
 import { sql as m004 } from "./migrations/004_routines.ts";
+import { sql as m005 } from "./migrations/005_block_kinds.ts";
 import type postgres from "postgres";
 import type { Pool, Types } from "./_sql.ts";
 
@@ -27,6 +28,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { to: 5, sql: m002 },
   { to: 6, sql: m003 },
   { to: 7, sql: m004 },
+  { to: 8, sql: m005 },
 ];
 
 /** SCHEMA_VERSION is the schema_version of a board with every migration applied. */

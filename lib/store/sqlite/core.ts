@@ -41,6 +41,9 @@ const TASK_COLUMNS = new Set([
   "result",
   "archived_from",
   "needs",
+  "block_kind",
+  "blocked_on",
+  "block_counts",
 ]);
 
 const RUN_COLUMNS = new Set([
@@ -141,7 +144,8 @@ function taskList(db: Db, filter: ListFilter): TaskRow[] {
   const sql = `SELECT id, title, '' AS body, assignee, status, priority, tenant, created_by,
       created_at, updated_at, started_at, completed_at, workspace_kind, workspace_path, skills,
       max_runtime_seconds, not_before, review_required, idempotency_key, consecutive_failures,
-      retry_after, last_error, blocked_reason, current_run_id, result, archived_from, needs
+      retry_after, last_error, blocked_reason, current_run_id, result, archived_from, needs,
+      block_kind, blocked_on, block_counts
     FROM tasks ${finished !== undefined ? `INDEXED BY tasks_${filter.statuses![0]}` : ""}
     ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
     ORDER BY ${filter.recent ? RECENT_ORDER : one ? ONE_STATUS_ORDER : QUEUE_ORDER}

@@ -53,6 +53,9 @@ const RUNNING: TaskRow = {
   result: null,
   archived_from: null,
   needs: "[]",
+  block_kind: "transient",
+  blocked_on: "t_0000000b",
+  block_counts: '{ "transient":2}',
 };
 
 const RUN: RunRow = {
