@@ -43,6 +43,8 @@ export const IN_WORKER: Readonly<Record<string, Rule>> = {
   diff: "read",
   watch: "read",
   "notify list": "read",
+  attachments: "read",
+  "attachment get": "read",
   doctor: (o) =>
     o["repair"] ? "doctor --repair ends other tasks' runs: board repair is for a person" : "read",
   // Task writes: allowed on the worker's own task (and creating and linking follow-ups); the
@@ -55,6 +57,8 @@ export const IN_WORKER: Readonly<Record<string, Rule>> = {
   claim: "task",
   heartbeat: "task",
   comment: "task",
+  attach: "task",
+  detach: "task",
   complete: "task",
   block: "task",
   unblock: "task",

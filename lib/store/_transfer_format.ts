@@ -8,8 +8,11 @@ import type { SequencedKind, TransferKind } from "./driver/transfer.ts";
 import { STATUSES } from "./transitions.ts";
 import { OUTCOMES } from "./outcomes.ts";
 
-/** FORMAT_VERSION changes whenever a record gains, loses or changes a field. */
-export const FORMAT_VERSION = 1;
+/**
+ * FORMAT_VERSION changes whenever a record gains, loses or changes a field. Version 2 added
+ * attachment records; a version 1 stream (none) still imports.
+ */
+export const FORMAT_VERSION = 2;
 
 /** The header's marker: what makes a file a board export at all. */
 export const MARKER = "board-export";
@@ -23,22 +26,42 @@ export const KINDS: readonly TransferKind[] = [
   "link",
   "run",
   "comment",
+  "attachment",
   "event",
   "subscription",
 ];
 
-export const SEQUENCED: readonly SequencedKind[] = ["run", "comment", "event", "subscription"];
+export const SEQUENCED: readonly SequencedKind[] = [
+  "run",
+  "comment",
+  "attachment",
+  "event",
+  "subscription",
+];
+
+/** The kinds a stream of format version 1 could not hold: it holds none of them. */
+export const SINCE_VERSION_2: readonly TransferKind[] = ["attachment"];
 
 /**
  * What a field holds: `text`, `int` (a safe integer), `task` (a task id), `json` (JSON text of
- * any value), `json_array`/`json_object` (JSON text of that shape), or one of a list of words.
+ * any value), `json_array`/`json_object` (JSON text of that shape), `base64` (bytes, in
+ * standard base64 with padding), or one of a list of words.
  */
-type Spec = "text" | "int" | "task" | "json" | "json_array" | "json_object" | readonly string[];
+type Spec =
+  | "text"
+  | "int"
+  | "task"
+  | "json"
+  | "json_array"
+  | "json_object"
+  | "base64"
+  | readonly string[];
 
 /** A field: its name, what it holds, and whether it may be null. */
 type Field = readonly [name: string, spec: Spec, nullable?: "null"];
 
 const TASK_ID = /^t_[0-9a-f]{8}$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 export const FIELDS: Readonly<Record<TransferKind, readonly Field[]>> = {
   task: [
@@ -107,6 +130,18 @@ export const FIELDS: Readonly<Record<TransferKind, readonly Field[]>> = {
     ["body", "text"],
     ["created_at", "int"],
   ],
+  attachment: [
+    ["id", "int"],
+    ["task_id", "task"],
+    ["run_id", "int", "null"],
+    ["name", "text"],
+    ["media_type", "text"],
+    ["size", "int"],
+    ["sha256", "text"],
+    ["content", "base64"],
+    ["created_by", "text"],
+    ["created_at", "int"],
+  ],
   event: [
     ["id", "int"],
     ["task_id", "task", "null"],
@@ -149,6 +184,10 @@ function problem(value: unknown, spec: Spec): string | null {
       return typeof value === "string" ? null : `${show(value)}, expected a string`;
     case "int":
       return Number.isSafeInteger(value) ? null : `${show(value)}, expected an integer`;
+    case "base64":
+      return typeof value === "string" && BASE64.test(value)
+        ? null
+        : `${show(value)}, expected bytes in base64`;
     case "task":
       return typeof value === "string" && TASK_ID.test(value)
         ? null

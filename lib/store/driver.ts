@@ -18,9 +18,11 @@ import type { CoreQueries } from "./driver/core.ts";
 import type { ReadQueries } from "./driver/reads.ts";
 import type { AdminQueries } from "./driver/admin.ts";
 import type { TransferQueries } from "./driver/transfer.ts";
+import type { AttachmentQueries } from "./driver/attachments.ts";
 
 /** Queries is every named operation of a board, grouped by area in lib/store/driver/. */
-export interface Queries extends CoreQueries, ReadQueries, AdminQueries, TransferQueries {}
+export interface Queries
+  extends CoreQueries, ReadQueries, AdminQueries, TransferQueries, AttachmentQueries {}
 
 export interface DriverInfo {
   /** The board's schema version (its migrations applied). */

@@ -86,6 +86,21 @@ export {
   type Reply,
 } from "./inbox.ts";
 export { COMMENT_MAX_CHARS } from "./comments.ts";
+export {
+  type AttachInput,
+  type Attachment,
+  ATTACHMENT_CAP_LIMIT,
+  ATTACHMENT_MAX_BYTES,
+  type AttachmentContent,
+  type AttachmentLimits,
+  attachmentNameProblem,
+  ATTACHMENTS_TASK_MAX,
+  ATTACHMENTS_TASK_MAX_BYTES,
+  checkAttachmentName,
+  DEFAULT_ATTACHMENT_LIMITS,
+  mediaTypeOf,
+  tooLargeError,
+} from "./attachments.ts";
 export type { UsageFilter, UsageStats, UsageTotals } from "./usage_stats.ts";
 export {
   type Bucket,

@@ -60,6 +60,16 @@ async function richBoard(b: { store: Store; clock: { advance(ms: number): void }
   }, DISPATCHER);
   await s.heartbeat(running.id, worker(c), "half");
   await s.comment(running.id, "on it", worker(c));
+  await s.attach(running.id, {
+    name: "every byte.bin",
+    content: new Uint8Array(300).map((_, i) => i % 256),
+  }, worker(c));
+  await s.attach(
+    running.id,
+    { name: "spec.md", content: new TextEncoder().encode("# spec ✓\n") },
+    HUMAN,
+  );
+  await s.attach(child.id, { name: "empty", content: new Uint8Array(0) }, HUMAN);
   tick();
   const flaky = await add(s, "flaky", { max_runtime_seconds: 60 });
   const f = await claimId(s, flaky.id);
@@ -103,7 +113,8 @@ async function richBoard(b: { store: Store; clock: { advance(ms: number): void }
 
 conformance("export, import into a fresh board, export again: the same bytes", async (d) => {
   await using src = await d.fresh();
-  await richBoard(src);
+  const rich = await richBoard(src);
+  const richIds = { running: rich.running.id, run: rich.run };
   const first = await exported(src.store);
   await using dst = await d.fresh();
   const report = await imported(dst.store, first);
@@ -112,7 +123,7 @@ conformance("export, import into a fresh board, export again: the same bytes", a
   assert.deepEqual(await boardState(dst.store), await boardState(src.store));
   const header = JSON.parse(first.slice(0, first.indexOf("\n")));
   assert.equal(header.kanban, "board-export");
-  assert.equal(header.version, 1);
+  assert.equal(header.version, 2);
   assert.equal(header.source.driver, d.name);
   const kinds = first.trim().split("\n").slice(1, -1).map((l) => JSON.parse(l).type);
   assert.deepEqual([...new Set(kinds)], [
@@ -120,9 +131,20 @@ conformance("export, import into a fresh board, export again: the same bytes", a
     "link",
     "run",
     "comment",
+    "attachment",
     "event",
     "subscription",
   ]);
+  assert.equal(report.counts.attachment, 3);
+  for (const t of [src, dst]) {
+    const got = await t.store.attachment(richIds.running, "every byte.bin");
+    assert.deepEqual(got.content, new Uint8Array(300).map((_, i) => i % 256));
+    assert.equal(got.attachment.run_id, richIds.run);
+  }
+  assert.deepEqual(
+    await dst.store.attachments(richIds.running),
+    await src.store.attachments(richIds.running),
+  );
   assert.equal(report.counts.task, kinds.filter((k) => k === "task").length);
   assert.ok(report.counts.subscription === 2 && report.counts.run === 4);
   assert.deepEqual(await dst.store.checkInvariants(), []);
@@ -271,8 +293,8 @@ conformance("a newer format version is refused with a clear message", async (d) 
   await add(src.store, "one");
   const text = await exported(src.store);
   const header = JSON.parse(text.slice(0, text.indexOf("\n")));
-  const newer = JSON.stringify({ ...header, version: 2 }) + "\n" + body(text);
-  await refusedWith(d, newer, "export_too_new", /format version 2, written by a newer kanban/);
+  const newer = JSON.stringify({ ...header, version: 3 }) + "\n" + body(text);
+  await refusedWith(d, newer, "export_too_new", /format version 3, written by a newer kanban/);
   await refusedWith(d, body(text), "invalid_export", /line 1: not a board export/);
   await refusedWith(d, "", "invalid_export", /the export is empty/);
 });
@@ -367,3 +389,63 @@ conformance("a running task whose run is not in the file is refused", async (d) 
     new RegExp(`line ${taskLine}: task ${rich.running.id} is running in run ${rich.run}`),
   );
 });
+
+conformance("a format version 1 stream (before attachments) still imports", async (d) => {
+  await using src = await d.fresh();
+  await add(src.store, "one");
+  const text = await exported(src.store);
+  const rows = text.trim().split("\n").map((l) => JSON.parse(l));
+  const head = { ...rows[0], version: 1 };
+  const end = rows.at(-1);
+  delete end.counts.attachment;
+  delete end.sequences.attachment;
+  const v1 = [head, ...rows.slice(1, -1), end].map((r) => JSON.stringify(r)).join("\n") + "\n";
+  await using dst = await d.fresh();
+  const r = await imported(dst.store, v1);
+  assert.equal(r.counts.task, 1);
+  assert.equal(r.counts.attachment, 0);
+  // a version 2 stream must count its attachments
+  const v2 = [rows[0], ...rows.slice(1, -1), end].map((r) => JSON.stringify(r)).join("\n");
+  await refusedWith(d, v2 + "\n", "invalid_export", /the trailer counts undefined attachment/);
+});
+
+conformance(
+  "an attachment whose content does not match its size or sha256 is refused",
+  async (d) => {
+    await using src = await d.fresh();
+    const t = await add(src.store, "one");
+    await src.store.attach(
+      t.id,
+      { name: "a.txt", content: new TextEncoder().encode("hello") },
+      HUMAN,
+    );
+    const text = await exported(src.store);
+    const line = text.split("\n").findIndex((l) => l.includes('"type":"attachment"'));
+    const swap = (f: (r: Record<string, unknown>) => void) => {
+      const ls = text.split("\n");
+      const r = JSON.parse(ls[line]!);
+      f(r);
+      ls[line] = JSON.stringify(r);
+      return ls.join("\n");
+    };
+    const n = line + 1;
+    await refusedWith(
+      d,
+      swap((r) => r.content = btoa("jello")),
+      "invalid_export",
+      new RegExp(`line ${n}: attachment \\d+'s content does not match its sha256`),
+    );
+    await refusedWith(
+      d,
+      swap((r) => r.content = btoa("hello!")),
+      "invalid_export",
+      new RegExp(`line ${n}: attachment \\d+ says it is 5 bytes; its content is 6`),
+    );
+    await refusedWith(
+      d,
+      swap((r) => r.content = "not base64!"),
+      "invalid_export",
+      /field "content" of a attachment record is "not base64!", expected bytes in base64/,
+    );
+  },
+);

@@ -45,6 +45,7 @@ import { adminQueries } from "./admin.ts";
 import { coreQueries } from "./core.ts";
 import { readQueries } from "./reads.ts";
 import { transferQueries } from "./transfer.ts";
+import { attachmentQueries } from "./attachments.ts";
 import { ChangeMark, type ListenOptions } from "./mark.ts";
 import { migrate } from "./migrations.ts";
 import { type Pool, sqlState, type Tx as ReservedSql } from "./_sql.ts";
@@ -185,6 +186,7 @@ export class PostgresDriver implements Driver {
       ...readQueries(t),
       ...adminQueries(t),
       ...transferQueries(t),
+      ...attachmentQueries(t),
     }, failed);
   }
 

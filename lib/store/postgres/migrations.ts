@@ -12,6 +12,7 @@ import { BoardTooNewError, NotABoardError, NotFoundError } from "../errors.ts";
 import { sql as m001 } from "./migrations/001_initial.ts";
 import { sql as m002 } from "./migrations/002_lean_writes.ts";
 import { sql as m003 } from "./migrations/003_needs.ts";
+import { sql as m004 } from "./migrations/004_attachments.ts";
 import type postgres from "postgres";
 import type { Pool, Types } from "./_sql.ts";
 
@@ -25,6 +26,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { to: 4, sql: m001 },
   { to: 5, sql: m002 },
   { to: 6, sql: m003 },
+  { to: 7, sql: m004 },
 ];
 
 /** SCHEMA_VERSION is the schema_version of a board with every migration applied. */

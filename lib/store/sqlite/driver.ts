@@ -8,6 +8,7 @@ import { coreQueries } from "./core.ts";
 import { readQueries } from "./reads.ts";
 import { adminQueries } from "./admin.ts";
 import { transferQueries } from "./transfer.ts";
+import { attachmentQueries } from "./attachments.ts";
 
 export interface SqliteOptions extends DbOptions {
   /**
@@ -33,6 +34,7 @@ export class SqliteDriver implements Driver {
       ...readQueries(this.#db),
       ...adminQueries(this.#db),
       ...transferQueries(this.#db),
+      ...attachmentQueries(this.#db),
     };
     this.#guarded = options.writesOnlyInTx ?? false;
     if (this.#guarded) this.#db.exec("PRAGMA query_only = ON");

@@ -8,8 +8,9 @@ import { sql as m003 } from "./migrations/003_usage.ts";
 import { sql as m004 } from "./migrations/004_board.ts";
 import { sql as m005 } from "./migrations/005_lean_writes.ts";
 import { sql as m006 } from "./migrations/006_needs.ts";
+import { sql as m007 } from "./migrations/007_attachments.ts";
 
-export const MIGRATIONS: readonly string[] = [m001, m002, m003, m004, m005, m006];
+export const MIGRATIONS: readonly string[] = [m001, m002, m003, m004, m005, m006, m007];
 
 /** SCHEMA_VERSION is the user_version of a board with every migration applied. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
