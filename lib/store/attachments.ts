@@ -79,10 +79,11 @@ export function toAttachment(r: AttachmentRow): Attachment {
   };
 }
 
-// Controls (C0, DEL, C1) and the bidirectional overrides and isolates, which would make a
-// name read differently from what it is in a terminal or a prompt.
+// Controls (C0, DEL, C1), the line and paragraph separators, and the bidirectional
+// overrides and isolates, which would make a name read differently from what it is in a
+// terminal or a prompt.
 // deno-lint-ignore no-control-regex
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 /**
  * attachmentNameProblem says what is wrong with an attachment name, or null when it is safe:
@@ -97,7 +98,9 @@ export function attachmentNameProblem(name: string): string | null {
     return "it contains a path separator (/ or \\): name the file alone";
   }
   if (name === "." || name === "..") return `"${name}" names a folder`;
-  if (UNSAFE.test(name)) return "it contains a control or bidirectional formatting character";
+  if (UNSAFE.test(name)) {
+    return "it contains a control, line separator or bidirectional formatting character";
+  }
   if (name.trim() !== name) return "it begins or ends with white space";
   if (name.startsWith("-")) return 'it begins with "-" (it would read as an option)';
   return null;

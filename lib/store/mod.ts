@@ -47,7 +47,13 @@ export {
   CreateTaskInput as CreateTaskSchema,
   EditTaskInput as EditTaskSchema,
 } from "./input.ts";
-export { type ContextCaps, DEFAULT_CAPS, type WorkerContext } from "./context.ts";
+export {
+  attachmentPath,
+  ATTACHMENTS_DIR,
+  type ContextCaps,
+  DEFAULT_CAPS,
+  type WorkerContext,
+} from "./context.ts";
 export type { ListFilter } from "./tasks.ts";
 export type { LinkResult } from "./links.ts";
 export {
