@@ -226,6 +226,13 @@ const Attachments = z.object({
   task_max_bytes: size(1, ATTACHMENT_SIZES.taskMax).prefault("100MB"),
 }).strict();
 
+/** attachmentLimits is the [attachments] section as the store's caps (AttachmentLimits). */
+export function attachmentLimits(
+  a: z.output<typeof Attachments>,
+): { maxBytes: number; taskMaxBytes: number } {
+  return { maxBytes: a.max_bytes, taskMaxBytes: a.task_max_bytes };
+}
+
 const ConfigFile = z.object({
   dispatch: Dispatch.prefault({}),
   attachments: Attachments.prefault({}),

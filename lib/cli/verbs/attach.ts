@@ -8,7 +8,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Command } from "@commander-js/extra-typings";
-import { loadConfig } from "../../config/config.ts";
+import { attachmentLimits, loadConfig } from "../../config/config.ts";
 import { bytesText, readBytesCapped, TooLargeError } from "../../readcap.ts";
 import {
   type Attachment,
@@ -23,8 +23,7 @@ import { emit } from "../output.ts";
 
 /** limitsOf reads the board's attachment caps from the config. */
 function limitsOf(ctx: CliContext, configFile: string | undefined): AttachmentLimits {
-  const c = loadConfig(ctx.env, configFile).attachments;
-  return { maxBytes: c.max_bytes, taskMaxBytes: c.task_max_bytes };
+  return attachmentLimits(loadConfig(ctx.env, configFile).attachments);
 }
 
 /** readFile reads one file to attach, at most the cap (stopping there: never unbounded). */
