@@ -1,9 +1,9 @@
 /**
  * Runs scripts/demo (the stories of docs/guide.md: the compiled binary, a real `kanban dispatch`
  * in the background, fake agents) and checks that each story ends as the guide says, and that
- * the guide shows the commands and text the demo runs now. The four stories run at once, each
+ * the guide shows the commands and text the demo runs now. The five stories run at once, each
  * as its own `scripts/demo --markdown STORY` process on its own board (about 15 s together;
- * the whole demo in sequence takes about 30 s).
+ * the whole demo in sequence takes about 35 s).
  */
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -14,7 +14,7 @@ import { tempDir } from "../_setup.ts";
 
 const DEMO = fileURLToPath(new URL("../../scripts/demo", import.meta.url));
 const GUIDE = fileURLToPath(new URL("../../docs/guide.md", import.meta.url));
-const STORIES = ["solo", "fleet", "review", "breaker"] as const;
+const STORIES = ["solo", "fleet", "review", "breaker", "attach"] as const;
 const TIMEOUT_MS = 150_000;
 
 interface Run {
@@ -77,7 +77,7 @@ function skeleton(md: string): string[] {
 const section = (md: string) => md.slice(md.indexOf("\n## "));
 
 Deno.test({
-  name: "scripts/demo runs the guide's four stories against the binary and each ends as described",
+  name: "scripts/demo runs the guide's five stories against the binary and each ends as described",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -139,6 +139,25 @@ Deno.test({
       out.breaker,
       /completed +- +- +Synced on attempt 2\n.*crashed +- +- +killed by SIGSEGV/,
     );
+
+    // 5. attach: the worker read the attached log from its workspace, attached its report, and
+    // gc removed both with the archived task.
+    assert.match(
+      out.attach,
+      /^- `\.kanban\/attachments\/t_\w+\/crash\.log` \(81 bytes, text\/plain\)$/m,
+    );
+    assert.match(
+      out.attach,
+      /^read the attachment \.kanban\/attachments\/t_\w+\/crash\.log \(3 lines\)$/m,
+    );
+    assert.match(out.attach, /^report\.md {2}\d+ B {2}text\/markdown {2}by analyst at /m);
+    assert.match(out.attach, /^First error: 12:00:02 ERROR disk full on \/var$/m);
+    assert.match(
+      out.attach,
+      /it is larger than the board's cap of 5 MiB \(attachments\.max_bytes\)/,
+    );
+    assert.match(out.attach, /removed 1 workspace\(s\), \d+ log file\(s\), 2 attachment\(s\)/);
+    assert.match(out.attach, /\nno attachments\n/);
 
     // The guide is the demo's own output: same headings, prose, configs and commands.
     const guide = readFileSync(GUIDE, "utf8");
