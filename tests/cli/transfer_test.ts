@@ -31,7 +31,7 @@ Deno.test("kanban export --out writes the file whole (0600) and import fills a n
   const out = await ok(h, ["export", "--out", file]);
   assert.match(
     out.stdout,
-    /^Exported 2 tasks, 1 link, 0 runs, 1 comment, \d+ events, 1 subscription to /,
+    /^Exported 2 tasks, 1 link, 0 runs, 1 comment, 0 attachments, \d+ events, 1 subscription to /,
   );
   assert.equal(existsSync(`${file}.tmp`), false);
   assert.equal(statSync(file).mode & 0o777, 0o600);
@@ -55,7 +55,7 @@ Deno.test("kanban export to stdout and import - from stdin; counts on stderr", a
   await sample(h);
   const r = await ok(h, ["export"]);
   assert.match(r.stderr, /^Exported 2 tasks, 1 link/);
-  assert.match(r.stdout, /^\{"kanban":"board-export","version":1,/);
+  assert.match(r.stdout, /^\{"kanban":"board-export","version":2,/);
   const j = await ok(h, ["export", "--json"]);
   assert.equal(JSON.parse(j.stderr).counts.task, 2);
   assert.equal(body(j.stdout), body(r.stdout));
@@ -63,7 +63,7 @@ Deno.test("kanban export to stdout and import - from stdin; counts on stderr", a
   const imp = await ok(h, ["--db", db, "import", "-"], r.stdout);
   assert.match(
     imp.stdout,
-    /^Imported 2 tasks, 1 link, 0 runs, 1 comment, \d+ events, 1 subscription into /,
+    /^Imported 2 tasks, 1 link, 0 runs, 1 comment, 0 attachments, \d+ events, 1 subscription into /,
   );
 });
 
