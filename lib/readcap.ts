@@ -40,14 +40,18 @@ class Capped {
     this.#chunks.push(chunk);
     return true;
   }
-  text(): string {
+  bytes(): Uint8Array {
     const all = new Uint8Array(this.#size);
     let at = 0;
     for (const c of this.#chunks) {
       all.set(c, at);
       at += c.length;
     }
-    return new TextDecoder().decode(all); // as readFileSync(path, "utf8"): bad bytes -> U+FFFD
+    return all;
+  }
+  text(): string {
+    // as readFileSync(path, "utf8"): bad bytes -> U+FFFD
+    return new TextDecoder().decode(this.bytes());
   }
 }
 
@@ -58,13 +62,18 @@ class Capped {
  * they are, for the caller to name.
  */
 export function readCapped(path: string, max: number, what: string): string {
+  return new TextDecoder().decode(readBytesCapped(path, max, what));
+}
+
+/** readBytesCapped is readCapped for bytes (an attachment): the file as it is, at most `max`. */
+export function readBytesCapped(path: string, max: number, what: string): Uint8Array {
   const fd = openSync(path, "r");
   try {
     const out = new Capped(max);
     for (;;) {
       const buf = new Uint8Array(Math.min(CHUNK, max + 1));
       const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) return out.text();
+      if (n === 0) return out.bytes();
       if (!out.add(buf.subarray(0, n))) throw new TooLargeError(what, max);
     }
   } finally {

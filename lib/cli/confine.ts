@@ -45,6 +45,8 @@ export const IN_WORKER: Readonly<Record<string, Rule>> = {
   "notify list": "read",
   "routine list": "read",
   "routine show": "read",
+  attachments: "read",
+  "attachment get": "read",
   doctor: (o) =>
     o["repair"] ? "doctor --repair ends other tasks' runs: board repair is for a person" : "read",
   // Task writes: allowed on the worker's own task (and creating and linking follow-ups); the
@@ -57,6 +59,8 @@ export const IN_WORKER: Readonly<Record<string, Rule>> = {
   claim: "task",
   heartbeat: "task",
   comment: "task",
+  attach: "task",
+  detach: "task",
   complete: "task",
   block: "task",
   "plan submit": "task",

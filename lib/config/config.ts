@@ -231,9 +231,34 @@ const Decompose = z.object({
   settle: duration(30 * DAY).prefault("5m"),
 }).strict();
 
+/**
+ * ATTACHMENT_SIZES: the caps on attachments (lib/store/attachments.ts checks them). One file
+ * at most 48 MiB: its export line, in base64, stays under what an import reads per line.
+ */
+export const ATTACHMENT_SIZES = {
+  max: 48 * 1024 ** 2,
+  taskMax: 100 * 48 * 1024 ** 2,
+} as const;
+
+/** [attachments]: the size caps of the files attached to tasks. */
+const Attachments = z.object({
+  /** The largest attachment. */
+  max_bytes: size(1, ATTACHMENT_SIZES.max).prefault("25MB"),
+  /** The most bytes of all of one task's attachments together. */
+  task_max_bytes: size(1, ATTACHMENT_SIZES.taskMax).prefault("100MB"),
+}).strict();
+
+/** attachmentLimits is the [attachments] section as the store's caps (AttachmentLimits). */
+export function attachmentLimits(
+  a: z.output<typeof Attachments>,
+): { maxBytes: number; taskMaxBytes: number } {
+  return { maxBytes: a.max_bytes, taskMaxBytes: a.task_max_bytes };
+}
+
 const ConfigFile = z.object({
   dispatch: Dispatch.prefault({}),
   decompose: Decompose.prefault({}),
+  attachments: Attachments.prefault({}),
   profiles: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]*$/, "bad profile name"), Profile)
     .default({}),
 }).strict();
@@ -246,6 +271,7 @@ export interface Config {
   path: string | null;
   dispatch: DispatchConfig;
   decompose: DecomposeConfig;
+  attachments: z.output<typeof Attachments>;
   profiles: Record<string, Profile>;
 }
 
@@ -296,6 +322,7 @@ export function parseConfig(text: string, file: string, env: Env): Config {
       ...(r.data.dispatch.repository ? { repository: expand(r.data.dispatch.repository) } : {}),
     },
     decompose: r.data.decompose,
+    attachments: r.data.attachments,
     profiles,
   };
 }
@@ -375,6 +402,11 @@ export const SAMPLE_CONFIG = `# kanban configuration. Durations: 90s, 30m, 2h. S
 # logs = "~/.kanban/logs"
 # log_max_bytes = "10MB"     # a run's log is rotated (one old part kept) past this size
 # repository = "/srv/repo"   # git repository for tasks created with --workspace worktree
+
+# Files attached to tasks (kanban attach) are kept in the board, for every host.
+# [attachments]
+# max_bytes = "25MB"          # the largest attachment (at most 48MB)
+# task_max_bytes = "100MB"    # all of one task's attachments together
 
 # A profile says how a worker starts for tasks assigned to it (kanban create --assignee NAME).
 # Use a preset (claude-code, codex, copilot, gemini, hermes, opencode, qwen) or your own command.

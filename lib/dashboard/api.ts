@@ -38,6 +38,7 @@ export interface ReviewComment {
 /** The stats series (GET /api/v1/stats/series): buckets of work and cost over time. */
 export type SeriesData = z.output<typeof shapes.Series>;
 export type InboxData = z.output<typeof shapes.Inbox>;
+export type Attachment = z.output<typeof shapes.Attachment>;
 export type InboxItem = InboxData["items"][number];
 export type Reply = z.output<typeof shapes.Reply>;
 
@@ -54,14 +55,27 @@ export interface PlanInfo {
   request?: { profile: string; review: "person" | "orchestrator"; approval: boolean };
 }
 
-async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+async function request<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  raw?: { body: Blob; type: string },
+): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, {
       method,
       credentials: "same-origin",
-      headers: body === undefined ? {} : { "Content-Type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      headers: raw !== undefined
+        ? { "Content-Type": raw.type || "application/octet-stream" }
+        : body === undefined
+        ? {}
+        : { "Content-Type": "application/json" },
+      ...(raw !== undefined
+        ? { body: raw.body }
+        : body === undefined
+        ? {}
+        : { body: JSON.stringify(body) }),
     });
   } catch {
     throw new ApiError(0, "offline", "The board server does not answer (is kanban serve running?)");
@@ -154,4 +168,17 @@ export const api = {
   inbox: (q: string) => request<InboxData>("GET", `/api/v1/inbox${q}`),
   reply: (id: string, body: string) =>
     request<Reply>("POST", `/api/v1/tasks/${enc(id)}/reply`, { body }),
+  attachments: (id: string) => request<Attachment[]>("GET", `/api/v1/tasks/${enc(id)}/attachments`),
+  /** attach uploads a file as it is (the body is the file; its type becomes the media type). */
+  attach: (id: string, file: File) =>
+    request<Attachment>(
+      "POST",
+      `/api/v1/tasks/${enc(id)}/attachments${query({ name: file.name })}`,
+      undefined,
+      { body: file, type: file.type },
+    ),
+  detach: (id: string, name: string) =>
+    request<Attachment>("DELETE", `/api/v1/tasks/${enc(id)}/attachments/${enc(name)}`),
+  /** attachmentUrl downloads an attachment (the session cookie authenticates a plain link). */
+  attachmentUrl: (id: string, name: string) => `/api/v1/tasks/${enc(id)}/attachments/${enc(name)}`,
 };

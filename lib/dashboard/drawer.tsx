@@ -2,7 +2,7 @@
 /** @jsxImportSource preact */
 /**
  * The task drawer: everything about one task (markdown body with an editor, actions,
- * dependencies, comments, runs, the live worker log, events), fetched again whenever an
+ * dependencies, attachments, comments, runs, the live worker log, events), fetched again whenever an
  * event names the task.
  */
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
@@ -16,6 +16,7 @@ import { useSignalEffect } from "@preact/signals";
 import { markdown } from "./markdown.ts";
 import { RunUsage, TaskUsage } from "./usage.tsx";
 import { Review } from "./review.tsx";
+import { Attachments } from "./attachments.tsx";
 import {
   askInput,
   attempt,
@@ -286,6 +287,7 @@ function DrawerBody({ detail, reload }: { detail: Detail; reload: () => Promise<
       <Fields detail={detail} after={after} />
       <Body detail={detail} after={after} />
       <Dependencies detail={detail} after={after} />
+      <Attachments detail={detail} />
       <Comments detail={detail} after={after} />
       <Runs detail={detail} />
       <Events detail={detail} />

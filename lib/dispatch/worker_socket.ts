@@ -32,6 +32,7 @@ import {
   isWorkerMethod,
   MAX_CALL_BYTES,
   TOKEN_HEADER,
+  wireJson,
 } from "../store/worker_calls.ts";
 
 /**
@@ -125,7 +126,7 @@ export interface Answer {
 }
 
 function json(status: number, value: unknown): Answer {
-  return { status, body: JSON.stringify(value) };
+  return { status, body: wireJson(value) };
 }
 
 export interface WorkerSocketOptions {

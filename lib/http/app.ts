@@ -11,11 +11,12 @@ import { seriesRoutes } from "./api_stats.ts";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Env } from "../config/paths.ts";
-import type { Store } from "../store/mod.ts";
+import { type AttachmentLimits, DEFAULT_ATTACHMENT_LIMITS, type Store } from "../store/mod.ts";
 import { actionRoutes } from "./api_actions.ts";
 import { planRoutes } from "./api_plans.ts";
 import { boardRoutes } from "./api_board.ts";
 import { taskRoutes } from "./api_tasks.ts";
+import { attachmentRoutes, UPLOAD_PATH } from "./api_attachments.ts";
 import { ApiError, errorBody, toError } from "./errors.ts";
 import { eventRoutes } from "./events.ts";
 import { LoginCodes } from "./login.ts";
@@ -51,6 +52,8 @@ export interface AppOptions {
   keepAliveMs?: number;
   /** Largest request body accepted (bytes; default 2 MiB: a task body may be 1 MiB). */
   maxBodyBytes?: number;
+  /** The board's attachment caps (config [attachments]); an upload's body limit is the cap. */
+  attachments?: AttachmentLimits;
   /** Where internal errors are reported (their details never go to the client). */
   log?: (line: string) => void;
 }
@@ -73,20 +76,36 @@ export function createApp(o: AppOptions): App {
   app.use(hostGuard([...LOOPBACK_NAMES, ...(o.allowedHosts ?? [])]));
   app.use(originGuard());
   app.use("/api/*", requireToken(o.token));
+  const limits = o.attachments ?? DEFAULT_ATTACHMENT_LIMITS;
+  const general = bodyLimit({
+    maxSize: maxBody,
+    onError: () => {
+      throw new ApiError(413, "too_large", `Request body is larger than ${maxBody} bytes`);
+    },
+  });
+  // an upload is read up to the attachment cap and no further
+  const upload = bodyLimit({
+    maxSize: limits.maxBytes,
+    onError: (c) => {
+      throw new ApiError(
+        413,
+        "too_large",
+        `Attachment ${JSON.stringify(c.req.query("name") ?? "")} is larger than the board's ` +
+          `cap of ${limits.maxBytes} bytes (attachments.max_bytes)`,
+      );
+    },
+  });
   app.use(
     "/api/*",
-    bodyLimit({
-      maxSize: maxBody,
-      onError: () => {
-        throw new ApiError(413, "too_large", `Request body is larger than ${maxBody} bytes`);
-      },
-    }),
+    (c, next) =>
+      c.req.method === "POST" && UPLOAD_PATH.test(c.req.path) ? upload(c, next) : general(c, next),
   );
 
   const routes = new Routes(app);
   pageRoutes(routes, { token: o.token, logins });
   boardRoutes(routes, api);
   taskRoutes(routes, api);
+  attachmentRoutes(routes, api, limits);
   actionRoutes(routes, api);
   planRoutes(routes, api);
   reviewRoutes(routes, api);

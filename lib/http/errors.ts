@@ -38,6 +38,7 @@ const STATUS_OF_CODE: Readonly<Record<string, ErrorStatus>> = {
   usage: 400,
   config: 400,
   ambiguous_id: 400,
+  too_large: 413, // an attachment over the board's caps
   busy: 503, // locked by other writers: retry
   board_unavailable: 503, // the board's database did not answer: retry
   read_only: 503, // the server may not write the board's folder: reads still work

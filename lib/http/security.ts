@@ -32,11 +32,18 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "Cross-Origin-Resource-Policy": "same-origin",
 };
 
-/** securityHeaders puts SECURITY_HEADERS on every response, errors and 404s included. */
+/**
+ * securityHeaders puts SECURITY_HEADERS on every response, errors and 404s included; a
+ * download's policy adds `sandbox`.
+ */
 export function securityHeaders(): MiddlewareHandler {
   return async (c, next) => {
     await next();
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(k, v);
+    // A file served for download (an attachment) is sandboxed, should it ever be rendered.
+    if (c.res.headers.get("Content-Disposition")?.startsWith("attachment")) {
+      c.res.headers.set("Content-Security-Policy", `${CSP}; sandbox`);
+    }
     // Board data and login responses must not sit in any cache.
     if (!c.res.headers.has("Cache-Control")) c.res.headers.set("Cache-Control", "no-store");
   };

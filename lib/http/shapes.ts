@@ -98,6 +98,20 @@ export const Comment = z.strictObject({
   created_at: time,
 });
 
+export const Attachment = z.strictObject({
+  id: z.number().int(),
+  task_id: z.string(),
+  run_id: z.number().int().nullable().describe("the run whose worker attached it"),
+  name: z.string().describe("the file name, unique per task"),
+  media_type: z.string(),
+  size: z.number().int().describe("bytes"),
+  sha256: z.string().describe("the content's SHA-256, lower-case hex"),
+  created_by: z.string(),
+  created_at: time,
+});
+
+export const Attachments = z.array(Attachment);
+
 export const TaskEvent = z.strictObject({
   id: z.number().int().describe("the stream cursor (SSE id)"),
   task_id: z.string().nullable(),

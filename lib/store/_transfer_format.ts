@@ -9,11 +9,17 @@ import { STATUSES } from "./transitions.ts";
 import { OUTCOMES } from "./outcomes.ts";
 import { BLOCK_KINDS } from "./blocks.ts";
 
-/** FORMAT_VERSION changes whenever a record gains, loses or changes a field. */
+/**
+ * FORMAT_VERSION changes whenever a record gains, loses or changes a field. Version 2 added
+ * routine and attachment records and the typed-block fields of tasks; version 1 streams import.
+ */
 export const FORMAT_VERSION = 2;
 
 /** The record types each format version added after version 1: older streams hold none. */
-export const ADDED_IN: Readonly<Partial<Record<TransferKind, number>>> = { routine: 2 };
+export const ADDED_IN: Readonly<Partial<Record<TransferKind, number>>> = {
+  routine: 2,
+  attachment: 2,
+};
 
 /**
  * FIELDS_ADDED: the fields each format version added to a record type that version 1 had, with
@@ -55,23 +61,44 @@ export const KINDS: readonly TransferKind[] = [
   "link",
   "run",
   "comment",
+  "attachment",
   "event",
   "subscription",
   "routine",
 ];
 
-export const SEQUENCED: readonly SequencedKind[] = ["run", "comment", "event", "subscription"];
+export const SEQUENCED: readonly SequencedKind[] = [
+  "run",
+  "comment",
+  "attachment",
+  "event",
+  "subscription",
+];
+
+/** The kinds a stream of format version 1 could not hold: it holds none of them. */
+export const SINCE_VERSION_2: readonly TransferKind[] = Object.entries(ADDED_IN)
+  .filter(([, v]) => v === 2).map(([k]) => k as TransferKind);
 
 /**
  * What a field holds: `text`, `int` (a safe integer), `task` (a task id), `json` (JSON text of
- * any value), `json_array`/`json_object` (JSON text of that shape), or one of a list of words.
+ * any value), `json_array`/`json_object` (JSON text of that shape), `base64` (bytes, in
+ * standard base64 with padding), or one of a list of words.
  */
-type Spec = "text" | "int" | "task" | "json" | "json_array" | "json_object" | readonly string[];
+type Spec =
+  | "text"
+  | "int"
+  | "task"
+  | "json"
+  | "json_array"
+  | "json_object"
+  | "base64"
+  | readonly string[];
 
 /** A field: its name, what it holds, and whether it may be null. */
 type Field = readonly [name: string, spec: Spec, nullable?: "null"];
 
 const TASK_ID = /^t_[0-9a-f]{8}$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 export const FIELDS: Readonly<Record<TransferKind, readonly Field[]>> = {
   task: [
@@ -143,6 +170,18 @@ export const FIELDS: Readonly<Record<TransferKind, readonly Field[]>> = {
     ["body", "text"],
     ["created_at", "int"],
   ],
+  attachment: [
+    ["id", "int"],
+    ["task_id", "task"],
+    ["run_id", "int", "null"],
+    ["name", "text"],
+    ["media_type", "text"],
+    ["size", "int"],
+    ["sha256", "text"],
+    ["content", "base64"],
+    ["created_by", "text"],
+    ["created_at", "int"],
+  ],
   event: [
     ["id", "int"],
     ["task_id", "task", "null"],
@@ -202,6 +241,10 @@ function problem(value: unknown, spec: Spec): string | null {
       return typeof value === "string" ? null : `${show(value)}, expected a string`;
     case "int":
       return Number.isSafeInteger(value) ? null : `${show(value)}, expected an integer`;
+    case "base64":
+      return typeof value === "string" && BASE64.test(value)
+        ? null
+        : `${show(value)}, expected bytes in base64`;
     case "task":
       return typeof value === "string" && TASK_ID.test(value)
         ? null

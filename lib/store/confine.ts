@@ -45,6 +45,8 @@ const VERB: Record<string, string> = {
   linked: "link",
   unlinked: "unlink",
   commented: "comment on",
+  attached: "attach to",
+  detached: "detach from",
   heartbeat: "heartbeat",
 };
 

@@ -64,6 +64,19 @@ export interface WorkerContext {
   comments_omitted: number;
   /** Where the task's decomposition stands (plans.ts), when it was asked to be decomposed. */
   plan?: Exclude<PlanState, { state: "none" }>;
+  /**
+   * The task's attachments (metadata only; the dispatcher writes each into the workspace at
+   * `attachmentPath(task, name)` before the worker starts).
+   */
+  attachments: { name: string; size: number; media_type: string; sha256: string }[];
+}
+
+/** ATTACHMENTS_DIR is where a worker's workspace holds the attachments, per task. */
+export const ATTACHMENTS_DIR = ".kanban/attachments";
+
+/** attachmentPath is where attachment `name` of task `taskId` is, relative to the workspace. */
+export function attachmentPath(taskId: string, name: string): string {
+  return `${ATTACHMENTS_DIR}/${taskId}/${name}`;
 }
 
 /** cap shortens `text` to `max` characters, saying how much it cut (never half a surrogate pair). */
@@ -153,5 +166,11 @@ export async function buildContext(
     comments,
     comments_omitted: total - comments.length,
     ...(plan.state === "none" ? {} : { plan }),
+    attachments: (await k.q.attachmentsOf(row.id)).map((a) => ({
+      name: a.name,
+      size: a.size,
+      media_type: a.media_type,
+      sha256: a.sha256,
+    })),
   };
 }

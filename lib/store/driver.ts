@@ -19,10 +19,17 @@ import type { ReadQueries } from "./driver/reads.ts";
 import type { AdminQueries } from "./driver/admin.ts";
 import type { TransferQueries } from "./driver/transfer.ts";
 import type { RoutineQueries } from "./driver/routines.ts";
+import type { AttachmentQueries } from "./driver/attachments.ts";
 
 /** Queries is every named operation of a board, grouped by area in lib/store/driver/. */
 export interface Queries
-  extends CoreQueries, ReadQueries, AdminQueries, TransferQueries, RoutineQueries {}
+  extends
+    CoreQueries,
+    ReadQueries,
+    AdminQueries,
+    TransferQueries,
+    RoutineQueries,
+    AttachmentQueries {}
 
 export interface DriverInfo {
   /** The board's schema version (its migrations applied). */

@@ -27,7 +27,7 @@ import type { Clock } from "./types.ts";
 import type { Status } from "./transitions.ts";
 
 /** cutoffOf is the time `olderThanMs` before now: tasks finished at or before it qualify. */
-function cutoffOf(now: Clock, olderThanMs: number): number {
+export function cutoffOf(now: Clock, olderThanMs: number): number {
   if (!Number.isSafeInteger(olderThanMs) || olderThanMs < 0) {
     throw new ValidationError(`Invalid age: ${olderThanMs} ms (expected a whole number >= 0)`);
   }
@@ -111,6 +111,38 @@ export async function pruneEvents(
   }
   return { dry_run: dryRun, cutoff: iso(cutoff), tasks: plan.tasks, events };
 }
+
+/** What pruneAttachments removed (or would remove). */
+export interface PruneAttachmentsResult {
+  attachments: number;
+  bytes: number;
+}
+
+/**
+ * pruneAttachments deletes the attachments of tasks archived at least `olderThanMs` ago (they
+ * go with the task's workspace and logs, in `kanban gc`), in batches of one short write
+ * transaction each; with `dryRun` it only counts. Call it outside a transaction.
+ */
+export async function pruneAttachments(
+  driver: Driver,
+  now: Clock,
+  olderThanMs: number,
+  dryRun: boolean,
+): Promise<PruneAttachmentsResult> {
+  const cutoff = cutoffOf(now, olderThanMs);
+  const plan = await driver.read((q) => q.attachmentsArchivedTotals(cutoff));
+  if (dryRun || plan.n === 0) return { attachments: plan.n, bytes: plan.bytes };
+  let attachments = 0;
+  for (let i = 0; i <= plan.n; i++) { // bounded: each pass deletes at least one, or ends
+    const n = await driver.tx((q) => q.attachmentsArchivedDelete(cutoff, ATTACHMENT_PRUNE_BATCH));
+    attachments += n;
+    if (n < ATTACHMENT_PRUNE_BATCH) break;
+  }
+  return { attachments, bytes: plan.bytes };
+}
+
+/** Attachments deleted per write transaction (each may be megabytes). */
+const ATTACHMENT_PRUNE_BATCH = 20;
 
 export interface BackupResult {
   /** The board that was copied. */

@@ -68,7 +68,13 @@ export {
   CreateTaskInput as CreateTaskSchema,
   EditTaskInput as EditTaskSchema,
 } from "./input.ts";
-export { type ContextCaps, DEFAULT_CAPS, type WorkerContext } from "./context.ts";
+export {
+  attachmentPath,
+  ATTACHMENTS_DIR,
+  type ContextCaps,
+  DEFAULT_CAPS,
+  type WorkerContext,
+} from "./context.ts";
 export type { ListFilter } from "./tasks.ts";
 export type { LinkResult } from "./links.ts";
 export {
@@ -117,6 +123,21 @@ export {
   type Reply,
 } from "./inbox.ts";
 export { COMMENT_MAX_CHARS } from "./comments.ts";
+export {
+  type AttachInput,
+  type Attachment,
+  ATTACHMENT_CAP_LIMIT,
+  ATTACHMENT_MAX_BYTES,
+  type AttachmentContent,
+  type AttachmentLimits,
+  attachmentNameProblem,
+  ATTACHMENTS_TASK_MAX,
+  ATTACHMENTS_TASK_MAX_BYTES,
+  checkAttachmentName,
+  DEFAULT_ATTACHMENT_LIMITS,
+  mediaTypeOf,
+  tooLargeError,
+} from "./attachments.ts";
 export type { UsageFilter, UsageStats, UsageTotals } from "./usage_stats.ts";
 export {
   type Bucket,

@@ -21,6 +21,7 @@ import {
   encodeCall,
   errorFromWire,
   isWireError,
+  parseWire,
   TOKEN_HEADER,
   WORKER_METHODS,
   type WorkerStore,
@@ -78,7 +79,7 @@ function post(o: RemoteOptions, method: string, args: readonly unknown[]): Promi
         const text = Buffer.concat(chunks).toString("utf8");
         let answer: { result?: unknown; error?: unknown };
         try {
-          answer = JSON.parse(text);
+          answer = parseWire(text) as { result?: unknown; error?: unknown };
         } catch {
           reject(
             new KanbanError(

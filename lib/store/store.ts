@@ -75,6 +75,18 @@ import {
   unblock,
 } from "./lifecycle.ts";
 import { comment, eventsSince, listComments, listEvents } from "./comments.ts";
+import {
+  attach,
+  type AttachInput,
+  type Attachment,
+  type AttachmentContent,
+  type AttachmentLimits,
+  checkLimits,
+  DEFAULT_ATTACHMENT_LIMITS,
+  detach,
+  listAttachments,
+  readAttachment,
+} from "./attachments.ts";
 import { type Inbox, inbox, type InboxFilter, type Reply, reply } from "./inbox.ts";
 import { createdTasks } from "./origins.ts";
 import type { ReviewCommentInput } from "./review_comments.ts";
@@ -491,6 +503,34 @@ export class Store {
     return this.#write((k) => comment(k, ref, body, actor));
   }
 
+  /**
+   * attach adds a file to a task, checked against `limits` (the board's [attachments] caps);
+   * a worker attaches to its own task only.
+   */
+  attach(
+    ref: string,
+    input: AttachInput,
+    actor: Actor,
+    limits: AttachmentLimits = DEFAULT_ATTACHMENT_LIMITS,
+  ): Promise<Attachment> {
+    return this.#write((k) => attach(k, ref, input, actor, checkLimits(limits)));
+  }
+
+  /** attachments lists a task's attachments by name, without their content. */
+  attachments(ref: string): Promise<Attachment[]> {
+    return this.#read((k) => listAttachments(k, ref));
+  }
+
+  /** attachment reads one attachment of a task with its content. */
+  attachment(ref: string, name: string): Promise<AttachmentContent> {
+    return this.#read((k) => readAttachment(k, ref, name));
+  }
+
+  /** detach removes an attachment from a task; a worker detaches from its own task only. */
+  detach(ref: string, name: string, actor: Actor): Promise<Attachment> {
+    return this.#write((k) => detach(k, ref, name, actor));
+  }
+
   complete(ref: string, input: CompleteInput, actor: Actor): Promise<Task> {
     // A worker's report locks its run and task (lifecycle.ts); a person's stays serialisable.
     return this.#write((k) => complete(k, ref, input, actor), {
@@ -773,6 +813,17 @@ export class Store {
       return Promise.reject(directRefusal("change the board outside a task"));
     }
     return maintenance.pruneEvents(this.#driver, this.#base.now, olderThanMs, dryRun);
+  }
+
+  /** pruneAttachments deletes (or with `dryRun` counts) the attachments of archived tasks. */
+  pruneAttachments(
+    olderThanMs: number,
+    dryRun = false,
+  ): Promise<maintenance.PruneAttachmentsResult> {
+    if (this.#confine && !dryRun) {
+      return Promise.reject(directRefusal("change the board outside a task"));
+    }
+    return maintenance.pruneAttachments(this.#driver, this.#base.now, olderThanMs, dryRun);
   }
 
   /** backup writes a consistent copy of the live board to a new file `path`. */

@@ -1,11 +1,13 @@
 /**
  * Moving a board between boards and drivers: `exportBoard` writes every task, link, run,
- * comment, event and subscription of a board as a JSON Lines stream (docs/export-format.md),
+ * comment, attachment (its content in base64), event and subscription of a board as a JSON Lines stream (docs/export-format.md),
  * page by page from one read snapshot; `importBoard` reads such a stream into an empty board in
  * one write transaction, checking every line first, so a refused import leaves the board as it
  * was. No SQL here: the driver's transfer operations (lib/store/driver/transfer.ts) do the
  * reading and writing.
  */
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
 import type { Driver, Queries } from "./driver.ts";
 import type { LinkRow, Sequences, TransferKind, TransferRows } from "./driver/transfer.ts";
 import { ConflictError, KanbanError } from "./errors.ts";
@@ -20,6 +22,7 @@ import {
   MARKER,
   recordLine,
   SEQUENCED,
+  SINCE_VERSION_2,
   upgradeRecord,
 } from "./_transfer_format.ts";
 
@@ -31,6 +34,8 @@ const PAGE: Record<TransferKind, number> = {
   link: 1000,
   run: 200,
   comment: 200,
+  // an attachment may hold 25 MiB or more: one at a time
+  attachment: 1,
   event: 1000,
   subscription: 200,
   routine: 200,
@@ -38,6 +43,9 @@ const PAGE: Record<TransferKind, number> = {
 
 /** Rows inserted per call: few round trips for a server driver, a small buffer here. */
 const BATCH = 200;
+
+/** Bytes of attachment content gathered before an insert (a batch may hold fewer rows). */
+const BATCH_BYTES = 8 * 1024 * 1024;
 
 /** Bytes of lines gathered before one call of the writer. */
 const FLUSH_BYTES = 256 * 1024;
@@ -80,7 +88,16 @@ export interface ImportReport {
 export type TransferWriter = (chunk: string) => void | Promise<void>;
 
 function zeroCounts(): TransferCounts {
-  return { task: 0, link: 0, run: 0, comment: 0, event: 0, subscription: 0, routine: 0 };
+  return {
+    task: 0,
+    link: 0,
+    run: 0,
+    comment: 0,
+    attachment: 0,
+    event: 0,
+    subscription: 0,
+    routine: 0,
+  };
 }
 
 /** keyAfter says whether row `b` comes after row `a` in the kind's key order. */
@@ -124,7 +141,8 @@ export async function exportBoard(
       let after: TransferRows[TransferKind] | null = null;
       for (;;) {
         const rows: TransferRows[TransferKind][] = await q.transferPage(kind, after, PAGE[kind]);
-        for (const row of rows as unknown as Record<string, unknown>[]) {
+        for (const stored of rows as unknown as Record<string, unknown>[]) {
+          const row = kind === "attachment" ? toStream(stored) : stored;
           // The importer refuses what the format cannot carry: so does the exporter, rather
           // than write a file that cannot be read back.
           const wrong = checkRecord(kind, { type: kind, ...row });
@@ -238,7 +256,9 @@ function checkTrailer(
   }
   const out = {} as Sequences;
   for (const kind of SEQUENCED) {
-    const seq = sequences[kind];
+    const seq = version < 2 && SINCE_VERSION_2.includes(kind) && !(kind in sequences)
+      ? 0
+      : sequences[kind];
     if (!Number.isSafeInteger(seq) || (seq as number) < largest[kind]) {
       throw refused(
         where,
@@ -263,7 +283,7 @@ export interface ImportOptions {
  */
 class Import {
   readonly counts = zeroCounts();
-  readonly largest: Sequences = { run: 0, comment: 0, event: 0, subscription: 0 };
+  readonly largest: Sequences = { run: 0, comment: 0, attachment: 0, event: 0, subscription: 0 };
   /** Task ids and run ids imported so far: every reference must name one of them. */
   readonly tasks = new Set<string>();
   readonly runs = new Set<number>();
@@ -272,6 +292,7 @@ class Import {
   #kind = 0;
   #last: Record<string, unknown> | null = null;
   #batch: Record<string, unknown>[] = [];
+  #batchBytes = 0;
   #first = 0;
 
   /** The stream's format version (its header's), once read. */
@@ -298,7 +319,8 @@ class Import {
     const r = upgradeRecord(kind, raw, this.version);
     const wrong = checkRecord(kind, r);
     if (wrong !== null) throw refused(this.where, n, wrong);
-    const { type: _type, ...row } = r;
+    const { type: _type, ...fields } = r;
+    const row = kind === "attachment" ? this.#fromStream(n, fields) : fields;
     if (this.#last !== null && !keyAfter(kind, this.#last, row)) {
       throw refused(this.where, n, `${kind} ${keyText(kind, row)} is out of order or repeated`);
     }
@@ -307,7 +329,30 @@ class Import {
     this.counts[kind]++;
     if (this.#batch.length === 0) this.#first = n;
     this.#batch.push(row);
-    if (this.#batch.length >= BATCH) await this.flush();
+    if (row["content"] instanceof Uint8Array) this.#batchBytes += row["content"].byteLength;
+    if (this.#batch.length >= BATCH || this.#batchBytes >= BATCH_BYTES) await this.flush();
+  }
+
+  /** #fromStream decodes an attachment's content and checks it against its size and hash. */
+  #fromStream(n: number, row: Record<string, unknown>): Record<string, unknown> {
+    const content = new Uint8Array(Buffer.from(row["content"] as string, "base64"));
+    if (content.byteLength !== row["size"]) {
+      throw refused(
+        this.where,
+        n,
+        `attachment ${row["id"]} says it is ${
+          row["size"]
+        } bytes; its content is ${content.byteLength}`,
+      );
+    }
+    if (createHash("sha256").update(content).digest("hex") !== row["sha256"]) {
+      throw refused(
+        this.where,
+        n,
+        `attachment ${row["id"]}'s content does not match its sha256 (the file was changed)`,
+      );
+    }
+    return { ...row, content };
   }
 
   /** #check follows the record's references to the records before it. */
@@ -350,6 +395,7 @@ class Import {
         return;
       }
       case "comment":
+      case "attachment":
       case "event":
         task("task_id");
         run("run_id");
@@ -373,6 +419,7 @@ class Import {
       ? `line ${this.#first}`
       : `lines ${this.#first}-${this.#first + rows.length - 1}`;
     this.#batch = [];
+    this.#batchBytes = 0;
     try {
       await this.q.transferInsert(kind, rows as unknown as TransferRows[typeof kind][]);
     } catch (err) {
@@ -393,6 +440,12 @@ class Import {
       );
     }
   }
+}
+
+/** toStream is a stored attachment row as the stream carries it: its content in base64. */
+function toStream(row: Record<string, unknown>): Record<string, unknown> {
+  const c = row["content"] as Uint8Array;
+  return { ...row, content: Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString("base64") };
 }
 
 function keyText(kind: TransferKind, row: Record<string, unknown>): string {

@@ -11,6 +11,7 @@
  * notification subscriptions (a webhook URL often embeds a credential), so `kanban doctor`,
  * `kanban status` and `kanban notify list` are refused over the socket.
  */
+import { Buffer } from "node:buffer";
 import * as errors from "../errors.ts";
 import type { Store } from "./store.ts";
 import { transientReason } from "./transient.ts";
@@ -41,6 +42,10 @@ export const WORKER_METHODS = [
   "claim",
   "heartbeat",
   "comment",
+  "attach",
+  "attachments",
+  "attachment",
+  "detach",
   "complete",
   "block",
   "plan",
@@ -69,8 +74,11 @@ export function isWorkerMethod(name: string): name is WorkerMethod {
 export const CALL_PATH = "/v1/call";
 export const TOKEN_HEADER = "x-kanban-token";
 
-/** The largest call body the socket reads (a task body is at most 1 MiB, escaped in JSON). */
-export const MAX_CALL_BYTES = 8 * 1024 * 1024;
+/**
+ * The largest call body the socket reads: an attachment at the largest cap a board may set
+ * (48 MiB), in base64, with room to spare.
+ */
+export const MAX_CALL_BYTES = 72 * 1024 * 1024;
 /** How long the socket lets a call run before answering `timeout` (ms). */
 export const CALL_TIMEOUT_MS = 60_000;
 
@@ -84,6 +92,33 @@ export interface WireCall {
   undefined?: number[];
 }
 
+/**
+ * Bytes (an attachment's content) travel as `{"$bytes": base64}`: wireJson writes them so,
+ * parseWire reads them back as a Uint8Array. Every call and answer goes through these two.
+ */
+export function wireJson(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_key, v) =>
+      v instanceof Uint8Array
+        ? { $bytes: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64") }
+        : v,
+  );
+}
+
+/** parseWire is JSON.parse that turns each `{"$bytes": base64}` back into its bytes. */
+export function parseWire(text: string): unknown {
+  return JSON.parse(text, (_key, v) => {
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+      const keys = Object.keys(v);
+      if (keys.length === 1 && keys[0] === "$bytes" && typeof v.$bytes === "string") {
+        return new Uint8Array(Buffer.from(v.$bytes, "base64"));
+      }
+    }
+    return v;
+  });
+}
+
 /** encodeCall turns a Store call into its body. */
 export function encodeCall(method: string, args: readonly unknown[]): string {
   let end = args.length;
@@ -95,14 +130,14 @@ export function encodeCall(method: string, args: readonly unknown[]): string {
     args: kept.map((a) => (a === undefined ? null : a)),
     ...(holes.length > 0 ? { undefined: holes } : {}),
   };
-  return JSON.stringify(call);
+  return wireJson(call);
 }
 
 /** decodeCall reads a call body; a ValidationError when it is not one. */
 export function decodeCall(text: string): { method: string; args: unknown[] } {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseWire(text);
   } catch {
     throw new errors.ValidationError("The call is not JSON");
   }

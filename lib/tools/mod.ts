@@ -129,7 +129,7 @@ export function toolSet(worker: boolean): Tool[] {
 }
 
 export { AGENT_CAPS, type Caps } from "./caps.ts";
-export { readTarget } from "./_target.ts";
+export { ownTarget, readTarget } from "./_target.ts";
 export { deliver, type Delivery } from "./deliver.ts";
 export { runTool, type ToolDeps, type ToolError, toolError, type WorkerBinding } from "./tool.ts";
 export type { Tool } from "./tool.ts";

@@ -72,7 +72,10 @@ Deno.test("kanban gc --dry-run reports what it would remove and changes nothing"
   assert.deepEqual(snapshot(boardPath(h)), before);
   const text = await ok(h, ["gc", "--dry-run", "--older-than", "0", "--verbose"]);
   assert.match(text.stdout, new RegExp(`would remove ${ws}\n`));
-  assert.match(text.stdout, /dry run: would remove 1 workspace\(s\), 1 log file\(s\) and 2 event/);
+  assert.match(
+    text.stdout,
+    /dry run: would remove 1 workspace\(s\), 1 log file\(s\), 0 attachment\(s\) and 2 event/,
+  );
 });
 
 Deno.test("kanban gc is silent, and removes only the scratch folder of an archived task", async () => {
@@ -142,7 +145,10 @@ Deno.test("kanban gc removes run logs older than the cutoff, except an open run'
   const olderRun = logFile(h, running, `run-${c.run.id + 100}.log`, 40 * DAY);
 
   const r = await ok(h, ["gc", "--verbose"]);
-  assert.match(r.stdout, /^removed 0 workspace\(s\), 4 log file\(s\) and 0 event\(s\)/m);
+  assert.match(
+    r.stdout,
+    /^removed 0 workspace\(s\), 4 log file\(s\), 0 attachment\(s\) and 0 event\(s\)/m,
+  );
   for (const f of [oldLog, oldPart, oldPrompt, olderRun]) {
     assert.equal(existsSync(f), false, f);
     assert.match(r.stdout, new RegExp(`removed ${f}\n`));

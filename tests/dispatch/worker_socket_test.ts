@@ -227,3 +227,24 @@ Deno.test("the worker socket carries a block's kind: a dependency block waits on
   assert.ok(err instanceof ValidationError, String(err));
   assert.match(err.message, /profile goes with a capability block, not transient/);
 });
+
+Deno.test("a worker's attachments travel through the socket as bytes, both ways", async () => {
+  await using s = await served();
+  const content = new Uint8Array(70_000).map((_, i) => (i * 31) % 256);
+  const a = await s.remote.attach(s.mine.id, { name: "dump.bin", content }, s.actor);
+  assert.equal(a.run_id, s.claim.run.id);
+  assert.equal(a.size, 70_000);
+  assert.deepEqual((await s.store.attachment(s.mine.id, "dump.bin")).content, content);
+  const back = await s.remote.attachment(s.mine.id, "dump.bin");
+  assert.ok(back.content instanceof Uint8Array);
+  assert.deepEqual(back.content, content);
+  assert.deepEqual(await s.remote.attachments(s.mine.id), await s.store.attachments(s.mine.id));
+  // confined like any worker write: another task is refused, with the store's own error
+  const err = await failure(
+    s.remote.attach(s.other.id, { name: "x.txt", content: new Uint8Array(1) }, s.actor),
+  );
+  assert.ok(err instanceof KanbanError);
+  assert.match(err.message, /lease token belongs to task/);
+  await s.remote.detach(s.mine.id, "dump.bin", s.actor);
+  assert.deepEqual(await s.store.attachments(s.mine.id), []);
+});

@@ -3,7 +3,7 @@
  * in the background, fake agents) and checks that each story ends as the guide says, and that
  * the guide shows the commands and text the demo runs now. The stories run at once, each
  * as its own `scripts/demo --markdown STORY` process on its own board (about 15 s together;
- * the whole demo in sequence takes about 30 s).
+ * the whole demo in sequence takes about 35 s).
  */
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -14,7 +14,16 @@ import { tempDir } from "../_setup.ts";
 
 const DEMO = fileURLToPath(new URL("../../scripts/demo", import.meta.url));
 const GUIDE = fileURLToPath(new URL("../../docs/guide.md", import.meta.url));
-const STORIES = ["solo", "fleet", "review", "breaker", "blocks", "routine", "plan"] as const;
+const STORIES = [
+  "solo",
+  "fleet",
+  "review",
+  "breaker",
+  "blocks",
+  "attach",
+  "routine",
+  "plan",
+] as const;
 const TIMEOUT_MS = 150_000;
 
 interface Run {
@@ -151,7 +160,7 @@ Deno.test({
     );
     assert.match(out.blocks, /triage +\S+ +price list +blocked 3 times for needs_input: Which/);
 
-    // 7. plan: the orchestrator saw the roster, planned two tasks, and they ran in order.
+    // 8. plan: the orchestrator saw the roster, planned two tasks, and they ran in order.
     assert.match(out.plan, /^ {2}`coder`: writes code and schemas$/m);
     assert.match(out.plan, /t_\w+: planned 2 tasks; it waits for them \(todo\)/);
     assert.match(out.plan, /t_\w+ {2}review +normal +- +rate limits for the API/);
@@ -161,7 +170,7 @@ Deno.test({
     );
     assert.match(out.plan, /t_\w+ {2}done {2}rate limits for the API/);
 
-    // 6. routine: run-now once per key, one occurrence fired by the dispatcher, then paused.
+    // 7. routine: run-now once per key, one occurrence fired by the dispatcher, then paused.
     assert.match(out.routine, /^already fired by key first: 1 task\(s\) \(nothing changed\)$/m);
     assert.match(
       out.routine,
@@ -175,6 +184,25 @@ Deno.test({
       out.routine,
       /^routines:\n {2}NAME +NEXT +CRON\n {2}digest +paused +\* \* \* \* \* \(UTC\)$/m,
     );
+
+    // 6. attach: the worker read the attached log from its workspace, attached its report, and
+    // gc removed both with the archived task.
+    assert.match(
+      out.attach,
+      /^- `\.kanban\/attachments\/t_\w+\/crash\.log` \(81 bytes, text\/plain\)$/m,
+    );
+    assert.match(
+      out.attach,
+      /^read the attachment \.kanban\/attachments\/t_\w+\/crash\.log \(3 lines\)$/m,
+    );
+    assert.match(out.attach, /^report\.md {2}\d+ B {2}text\/markdown {2}by analyst at /m);
+    assert.match(out.attach, /^First error: 12:00:02 ERROR disk full on \/var$/m);
+    assert.match(
+      out.attach,
+      /it is larger than the board's cap of 5 MiB \(attachments\.max_bytes\)/,
+    );
+    assert.match(out.attach, /removed 1 workspace\(s\), \d+ log file\(s\), 2 attachment\(s\)/);
+    assert.match(out.attach, /\nno attachments\n/);
 
     // The guide is the demo's own output: same headings, prose, configs and commands.
     const guide = readFileSync(GUIDE, "utf8");

@@ -4,7 +4,7 @@
  * again, and the moved board goes on working (a new task, a claim, a completion).
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { BINARY, binaryHome } from "./_binary.ts";
@@ -20,13 +20,17 @@ Deno.test("the binary exports a board to a file and imports it into a new board 
   h.json(["complete", "--summary", "tables made"], { KANBAN_TASK: a, KANBAN_TOKEN: claim.token });
   const running = h.json<{ run: { id: number } }>(["claim", b, "--profile", "coder"]);
   h.json(["comment", b, "started"]);
+  // an attachment of every byte value moves with the board
+  const bytes = new Uint8Array(1024).map((_, i) => i % 256);
+  writeFileSync(join(h.home, "dump.bin"), bytes);
+  assert.equal(h.kanban(["attach", b, join(h.home, "dump.bin")]).code, 0);
 
   const file = join(h.home, "board.jsonl");
   const out = h.kanban(["export", "--out", file]);
   assert.equal(out.code, 0, out.stderr);
   assert.match(
     out.stdout,
-    /^Exported 2 tasks, 1 link, 2 runs, 1 comment, \d+ events, 0 subscriptions, 0 routines to /,
+    /^Exported 2 tasks, 1 link, 2 runs, 1 comment, 1 attachment, \d+ events, 0 subscriptions, 0 routines to /,
   );
 
   const moved = join(h.home, "moved", "board.db");
@@ -39,6 +43,9 @@ Deno.test("the binary exports a board to a file and imports it into a new board 
   // the moved board works: its running task, then new work with ids past the imported ones
   const shown = h.json<{ task: { status: string } }>(["--db", moved, "show", b]);
   assert.equal(shown.task.status, "running");
+  const out2 = join(h.home, "dump-moved.bin");
+  assert.equal(h.kanban(["--db", moved, "attachment", "get", b, "dump.bin", "-o", out2]).code, 0);
+  assert.deepEqual(new Uint8Array(readFileSync(out2)), bytes);
   const c = h.json<{ id: string }>(["--db", moved, "create", "docs", "--assignee", "coder"]).id;
   const next = h.json<{ run: { id: number }; token: string }>([
     "--db",

@@ -237,6 +237,9 @@ Deno.test({
       const other = b.json<Task>(["create", "someone else's", "--assignee", "nobody", ...flags]);
       const out = configure(b, other.id);
       const mine = b.json<Task>(["create", "mine", "--assignee", "coder", ...flags]);
+      writeFileSync(join(b.home, "brief.txt"), "read me on any host\n");
+      const attached = b.kanban(["attach", mine.id, join(b.home, "brief.txt"), ...flags]);
+      assert.equal(attached.code, 0, attached.stderr);
       const env = {
         PATH: "/usr/bin:/bin",
         HOME: b.home,
@@ -268,9 +271,13 @@ Deno.test({
       assert.equal(workerEnv.includes(new URL(db.url).password), false);
       assert.doesNotMatch(workerEnv, /postgres(ql)?:\/\//);
       assert.doesNotMatch(workerEnv, /^PGPASS(WORD|FILE)=|another-secret-of-the-operator/m);
-      for (const name of ["show", "heartbeat", "comment", "create", "complete"]) {
+      for (const name of ["show", "heartbeat", "comment", "create", "attach", "complete"]) {
         assert.equal(call(out.coder, name).code, 0, `${name}: ${call(out.coder, name).stdout}`);
       }
+      // the attachment reached the worker from the database, and the worker's came back
+      assert.equal(readFileSync(join(out.coder, "brief"), "utf8"), "read me on any host\n");
+      const back = b.kanban(["attachment", "get", mine.id, "answer.txt", "-o", "-", ...flags]);
+      assert.equal(back.stdout, "from the worker\n", back.stderr);
       // nor in anything the dispatcher wrote for the run: its prompt, its log
       const files = readdirSync(join(b.home, "logs"), { recursive: true, encoding: "utf8" })
         .map((f) => join(b.home, "logs", f))

@@ -12,7 +12,7 @@ Deno.test("docs/export-format.md lists each record's fields in the stream's orde
   for (const kind of KINDS) {
     const section = DOC.split(/^### /m).find((s) => s.startsWith(`\`${kind}\`\n`));
     assert.ok(section, `no section for ${kind}`);
-    const documented = [...section.matchAll(/^\| `([a-z_]+)` /gm)].map((m) => m[1]);
+    const documented = [...section.matchAll(/^\| `([a-z0-9_]+)` /gm)].map((m) => m[1]);
     assert.deepEqual(documented, FIELDS[kind].map(([name]) => name), kind);
   }
   assert.match(DOC, new RegExp(`describes\\s+\\*\\*version ${FORMAT_VERSION}\\*\\*`));

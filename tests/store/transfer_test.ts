@@ -60,6 +60,16 @@ async function richBoard(b: { store: Store; clock: { advance(ms: number): void }
   }, DISPATCHER);
   await s.heartbeat(running.id, worker(c), "half");
   await s.comment(running.id, "on it", worker(c));
+  await s.attach(running.id, {
+    name: "every byte.bin",
+    content: new Uint8Array(300).map((_, i) => i % 256),
+  }, worker(c));
+  await s.attach(
+    running.id,
+    { name: "spec.md", content: new TextEncoder().encode("# spec ✓\n") },
+    HUMAN,
+  );
+  await s.attach(child.id, { name: "empty", content: new Uint8Array(0) }, HUMAN);
   tick();
   const flaky = await add(s, "flaky", { max_runtime_seconds: 60 });
   const f = await claimId(s, flaky.id);
@@ -119,7 +129,8 @@ async function richBoard(b: { store: Store; clock: { advance(ms: number): void }
 
 conformance("export, import into a fresh board, export again: the same bytes", async (d) => {
   await using src = await d.fresh();
-  await richBoard(src);
+  const rich = await richBoard(src);
+  const richIds = { running: rich.running.id, run: rich.run };
   const first = await exported(src.store);
   await using dst = await d.fresh();
   const report = await imported(dst.store, first);
@@ -136,12 +147,23 @@ conformance("export, import into a fresh board, export again: the same bytes", a
     "link",
     "run",
     "comment",
+    "attachment",
     "event",
     "subscription",
     "routine",
   ]);
   assert.equal(report.counts.routine, 2);
   assert.deepEqual(await dst.store.listRoutines(), await src.store.listRoutines());
+  assert.equal(report.counts.attachment, 3);
+  for (const t of [src, dst]) {
+    const got = await t.store.attachment(richIds.running, "every byte.bin");
+    assert.deepEqual(got.content, new Uint8Array(300).map((_, i) => i % 256));
+    assert.equal(got.attachment.run_id, richIds.run);
+  }
+  assert.deepEqual(
+    await dst.store.attachments(richIds.running),
+    await src.store.attachments(richIds.running),
+  );
   assert.equal(report.counts.task, kinds.filter((k) => k === "task").length);
   assert.ok(report.counts.subscription === 2 && report.counts.run === 4);
   assert.deepEqual(await dst.store.checkInvariants(), []);
@@ -429,3 +451,63 @@ conformance("a running task whose run is not in the file is refused", async (d) 
     new RegExp(`line ${taskLine}: task ${rich.running.id} is running in run ${rich.run}`),
   );
 });
+
+conformance("a format version 1 stream (before attachments) still imports", async (d) => {
+  await using src = await d.fresh();
+  await add(src.store, "one");
+  const text = await exported(src.store);
+  const rows = text.trim().split("\n").map((l) => JSON.parse(l));
+  const head = { ...rows[0], version: 1 };
+  const end = rows.at(-1);
+  delete end.counts.attachment;
+  delete end.sequences.attachment;
+  const v1 = [head, ...rows.slice(1, -1), end].map((r) => JSON.stringify(r)).join("\n") + "\n";
+  await using dst = await d.fresh();
+  const r = await imported(dst.store, v1);
+  assert.equal(r.counts.task, 1);
+  assert.equal(r.counts.attachment, 0);
+  // a version 2 stream must count its attachments
+  const v2 = [rows[0], ...rows.slice(1, -1), end].map((r) => JSON.stringify(r)).join("\n");
+  await refusedWith(d, v2 + "\n", "invalid_export", /the trailer counts undefined attachment/);
+});
+
+conformance(
+  "an attachment whose content does not match its size or sha256 is refused",
+  async (d) => {
+    await using src = await d.fresh();
+    const t = await add(src.store, "one");
+    await src.store.attach(
+      t.id,
+      { name: "a.txt", content: new TextEncoder().encode("hello") },
+      HUMAN,
+    );
+    const text = await exported(src.store);
+    const line = text.split("\n").findIndex((l) => l.includes('"type":"attachment"'));
+    const swap = (f: (r: Record<string, unknown>) => void) => {
+      const ls = text.split("\n");
+      const r = JSON.parse(ls[line]!);
+      f(r);
+      ls[line] = JSON.stringify(r);
+      return ls.join("\n");
+    };
+    const n = line + 1;
+    await refusedWith(
+      d,
+      swap((r) => r.content = btoa("jello")),
+      "invalid_export",
+      new RegExp(`line ${n}: attachment \\d+'s content does not match its sha256`),
+    );
+    await refusedWith(
+      d,
+      swap((r) => r.content = btoa("hello!")),
+      "invalid_export",
+      new RegExp(`line ${n}: attachment \\d+ says it is 5 bytes; its content is 6`),
+    );
+    await refusedWith(
+      d,
+      swap((r) => r.content = "not base64!"),
+      "invalid_export",
+      /field "content" of a attachment record is "not base64!", expected bytes in base64/,
+    );
+  },
+);

@@ -1,7 +1,8 @@
 /**
  * `kanban gc`: removes what long-finished tasks leave behind: the scratch folders and git
- * worktrees of archived tasks (never a shared `dir:` workspace), their run log folders, run
- * logs older than the cutoff, and the events of finished tasks (see Store.pruneEvents).
+ * worktrees of archived tasks (never a shared `dir:` workspace), their run log folders and
+ * attachments, run logs older than the cutoff, and the events of finished tasks (see
+ * Store.pruneEvents and Store.pruneAttachments).
  * Made for cron: silent on success, errors on stderr and exit code 1.
  */
 import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from "node:fs";
@@ -34,6 +35,9 @@ export interface GcReport {
   logs: number;
   /** Events removed. */
   events: number;
+  /** Attachments of archived tasks removed, and their bytes. */
+  attachments: number;
+  attachment_bytes: number;
   /** What could not be removed (gc goes on with the rest and exits 1). */
   errors: string[];
 }
@@ -141,7 +145,7 @@ function sweepLogs(
 export function register(program: Command, ctx: CliContext): void {
   program.command("gc")
     .description(
-      "remove workspaces and logs of archived tasks, old run logs, and events of finished tasks",
+      "remove workspaces, logs and attachments of archived tasks, old run logs, and events of finished tasks",
     )
     .option("--dry-run", "report what would be removed; change nothing")
     .option(
@@ -175,6 +179,7 @@ export function register(program: Command, ctx: CliContext): void {
         sw,
       );
       const pruned = await s.store.pruneEvents(olderThan, dryRun);
+      const files = await s.store.pruneAttachments(olderThan, dryRun);
       const report: GcReport = {
         dry_run: dryRun,
         cutoff: candidates.cutoff,
@@ -182,6 +187,8 @@ export function register(program: Command, ctx: CliContext): void {
         workspaces,
         logs,
         events: pruned.events,
+        attachments: files.attachments,
+        attachment_bytes: files.bytes,
         errors: sw.errors,
       };
 
@@ -191,8 +198,11 @@ export function register(program: Command, ctx: CliContext): void {
         emit(ctx, s.json, report, () =>
           [
             ...(opts.verbose ? sw.removed.map((p) => `${verb} ${p}`) : []),
-            `${dryRun ? "dry run: " : ""}${verb} ${workspaces} workspace(s), ${logs} log file(s) ` +
-            `and ${report.events} event(s) (${report.tasks} task(s) finished by ${report.cutoff})`,
+            `${
+              dryRun ? "dry run: " : ""
+            }${verb} ${workspaces} workspace(s), ${logs} log file(s), ` +
+            `${report.attachments} attachment(s) and ${report.events} event(s) ` +
+            `(${report.tasks} task(s) finished by ${report.cutoff})`,
           ].join("\n"));
       }
       if (sw.errors.length > 0) {

@@ -9,6 +9,7 @@ import * as edit from "./edit.ts";
 import * as link from "./link.ts";
 import * as claim from "./claim.ts";
 import * as report from "./report.ts";
+import * as attach from "./attach.ts";
 import * as move from "./move.ts";
 import * as runs from "./runs.ts";
 import * as context from "./context.ts";
@@ -47,6 +48,7 @@ export const VERBS: Register[] = [
   routine.register, // routine add, list, show, pause, resume, remove, run-now
   claim.register,
   report.register, // heartbeat, comment, complete, block
+  attach.register, // attach, attachments, attachment get, detach
   move.register, // unblock, promote, cancel, archive, unarchive, reopen, review
   diff.register, // diff
   inbox.register, // inbox, reply

@@ -9,6 +9,7 @@ import process from "node:process";
 import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import type { BoardRef } from "../../config/paths.ts";
 import { resolveBoard } from "../../config/paths.ts";
+import { attachmentLimits, loadConfig } from "../../config/config.ts";
 import { shownLocation } from "../../store/shown.ts";
 import { DEFAULT_TIMEOUTS, serve } from "../../runtime.ts";
 import { KanbanError, NotFoundError, openStore, type Store } from "../../store/mod.ts";
@@ -111,6 +112,7 @@ export async function startWeb(
       logins,
       actor: actorName(ctx.env),
       env: ctx.env,
+      attachments: attachmentLimits(loadConfig(ctx.env).attachments),
       signal: streams.signal,
       log,
     });

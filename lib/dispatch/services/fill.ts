@@ -11,6 +11,7 @@ import type { Profile } from "../../config/config.ts";
 import { boardKey, type BoardRef, type Env } from "../../config/paths.ts";
 import type { Claim, Store } from "../../store/mod.ts";
 import { prepareWorkspace } from "../../workspace/workspace.ts";
+import { materializeAttachments } from "../../workspace/attachments.ts";
 import { runFile, runLogPath } from "../logs.ts";
 import { workerPrompt } from "../prompt.ts";
 import { spawnWorker } from "../spawn.ts";
@@ -124,6 +125,8 @@ export class FillService implements Service<FillReport> {
         repository: d.repository,
       });
       const prompt = await workerPrompt(store, task.id, profile);
+      // the worker finds its task's files in its workspace, where its prompt says they are
+      await materializeAttachments(store, task.id, cwd);
       const file = (name: string) => runFile(logPath, name);
       const promptFile = file("prompt.md");
       const { argv, env, files, stdin } = launchPlan({

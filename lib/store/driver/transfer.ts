@@ -8,6 +8,7 @@
 import type { CommentRow, EventRow, RunRow, TaskRow } from "../_rows.ts";
 import type { SubscriptionRow } from "./admin.ts";
 import type { RoutineRow } from "./routines.ts";
+import type { AttachmentContentRow } from "./attachments.ts";
 
 /** A dependency as stored. */
 export interface LinkRow {
@@ -22,6 +23,8 @@ export interface TransferRows {
   link: LinkRow;
   run: RunRow;
   comment: CommentRow;
+  /** An attachment with its content (bytes; the stream carries them as base64). */
+  attachment: AttachmentContentRow;
   event: EventRow;
   subscription: SubscriptionRow;
   routine: RoutineRow;
@@ -30,7 +33,7 @@ export interface TransferRows {
 export type TransferKind = keyof TransferRows;
 
 /** The record types with an integer id drawn from a sequence. */
-export type SequencedKind = "run" | "comment" | "event" | "subscription";
+export type SequencedKind = "run" | "comment" | "attachment" | "event" | "subscription";
 
 /**
  * The largest id each sequence has handed out (0: none yet). It can be above the largest id

@@ -46,6 +46,7 @@ import { coreQueries } from "./core.ts";
 import { readQueries } from "./reads.ts";
 import { transferQueries } from "./transfer.ts";
 import { routineQueries } from "./routines.ts";
+import { attachmentQueries } from "./attachments.ts";
 import { ChangeMark, type ListenOptions } from "./mark.ts";
 import { migrate } from "./migrations.ts";
 import { type Pool, sqlState, type Tx as ReservedSql } from "./_sql.ts";
@@ -200,6 +201,7 @@ export class PostgresDriver implements Driver {
         ...adminQueries(t),
         ...transferQueries(t),
         ...routineQueries(t),
+        ...attachmentQueries(t),
       },
       (p) => this.#watchdog.watch(p),
       failed,

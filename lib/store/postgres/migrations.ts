@@ -14,6 +14,7 @@ import { sql as m002 } from "./migrations/002_lean_writes.ts";
 import { sql as m003 } from "./migrations/003_needs.ts";
 import { sql as m004 } from "./migrations/004_routines.ts";
 import { sql as m005 } from "./migrations/005_block_kinds.ts";
+import { sql as m006 } from "./migrations/006_attachments.ts";
 import type postgres from "postgres";
 import type { Pool, Types } from "./_sql.ts";
 
@@ -29,6 +30,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { to: 6, sql: m003 },
   { to: 7, sql: m004 },
   { to: 8, sql: m005 },
+  { to: 9, sql: m006 },
 ];
 
 /** SCHEMA_VERSION is the schema_version of a board with every migration applied. */

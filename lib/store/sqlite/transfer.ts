@@ -81,6 +81,21 @@ const TABLES: Record<TransferKind, { table: string; columns: readonly string[] }
     table: "task_comments",
     columns: ["id", "task_id", "run_id", "author", "body", "created_at"],
   },
+  attachment: {
+    table: "task_attachments",
+    columns: [
+      "id",
+      "task_id",
+      "run_id",
+      "name",
+      "media_type",
+      "size",
+      "sha256",
+      "content",
+      "created_by",
+      "created_at",
+    ],
+  },
   event: {
     table: "task_events",
     columns: ["id", "task_id", "run_id", "kind", "actor", "data", "at"],
@@ -132,6 +147,7 @@ const TABLES: Record<TransferKind, { table: string; columns: readonly string[] }
 const SEQUENCED: Record<SequencedKind, string> = {
   run: "task_runs",
   comment: "task_comments",
+  attachment: "task_attachments",
   event: "task_events",
   subscription: "subscriptions",
 };

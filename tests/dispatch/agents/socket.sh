@@ -1,7 +1,8 @@
 #!/bin/sh
 # Fake agent for the worker socket: records its environment and what each kanban call
 # answered (exit code, stdout, stderr) in $OUT/<name>.*, then completes. $OTHER is a task
-# that is not its own. With MODE=block it blocks its task instead of completing it.
+# that is not its own. With MODE=block it blocks its task instead of completing it. It copies
+# the task's attachment brief.txt (if any) to $OUT/brief and attaches a file of its own.
 env > "$OUT/env"
 try() {
   name=$1
@@ -17,6 +18,10 @@ try foreign kanban comment "$OTHER" "hijack" --json
 try foreign_edit kanban edit "$OTHER" --title "hijacked" --json
 try notify kanban notify list --json
 try stale env KANBAN_TOKEN=not-a-token kanban show --json
+# the task's attachments, written into the workspace by the dispatcher; one of its own back
+cat ".kanban/attachments/$KANBAN_TASK/brief.txt" >"$OUT/brief" 2>/dev/null
+printf 'from the worker\n' >answer.txt
+try attach kanban attach "$KANBAN_TASK" answer.txt --json
 if [ "$MODE" = block ]; then
   try block kanban block "which database?" --json
 else

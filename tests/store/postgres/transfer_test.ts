@@ -113,6 +113,7 @@ pgTest(
       link: 0,
       run: 0,
       comment: 0,
+      attachment: 0,
       event: 0,
       subscription: 0,
       routine: 0,
@@ -139,7 +140,7 @@ pgTest(
   "sequences are the identity sequences' state, and an advance never moves one back",
   async () => {
     await using b = await board();
-    const zero = { run: 0, comment: 0, event: 0, subscription: 0 };
+    const zero = { run: 0, comment: 0, attachment: 0, event: 0, subscription: 0 };
     assert.deepEqual(await b.d.read((q) => q.transferSequences()), zero);
     // rows inserted with their ids leave the sequences alone: the import advances them after
     await b.d.tx(async (q) => {
@@ -148,19 +149,19 @@ pgTest(
     });
     assert.deepEqual(await b.d.read((q) => q.transferSequences()), zero);
     await b.d.tx((q) =>
-      q.transferAdvanceSequences({ run: 41, comment: 0, event: 9, subscription: 3 })
+      q.transferAdvanceSequences({ run: 41, comment: 0, attachment: 7, event: 9, subscription: 3 })
     );
     assert.deepEqual(
       await b.d.read((q) => q.transferSequences()),
-      { run: 41, comment: 0, event: 9, subscription: 3 },
+      { run: 41, comment: 0, attachment: 7, event: 9, subscription: 3 },
     );
     // never back
     await b.d.tx((q) =>
-      q.transferAdvanceSequences({ run: 5, comment: 0, event: 2, subscription: 1 })
+      q.transferAdvanceSequences({ run: 5, comment: 0, attachment: 2, event: 2, subscription: 1 })
     );
     assert.deepEqual(
       await b.d.read((q) => q.transferSequences()),
-      { run: 41, comment: 0, event: 9, subscription: 3 },
+      { run: 41, comment: 0, attachment: 7, event: 9, subscription: 3 },
     );
     // an id drawn by a transaction that rolled back stays used up: the sequence, not max(id)
     await assert.rejects(
