@@ -125,7 +125,11 @@ export const CreateTaskInput = z.object({
     .max(MAX_TIME_MS, "not_before is out of range").nullish(),
   review_required: z.boolean().default(false),
   idempotency_key: z.string().trim().min(1, "idempotency key is empty")
-    .max(KEY_MAX_CHARS, `idempotency key is longer than ${KEY_MAX_CHARS} characters`).nullish(),
+    .max(KEY_MAX_CHARS, `idempotency key is longer than ${KEY_MAX_CHARS} characters`)
+    // SQLite's length() stops at a NUL, so the board's CHECK would refuse it as empty
+    // deno-lint-ignore no-control-regex
+    .refine((k) => !/[\u0000-\u001f\u007f]/.test(k), "idempotency key contains a control character")
+    .nullish(),
   created_by: z.string().trim().min(1).max(100).optional(),
 });
 export type CreateTaskInput = z.input<typeof CreateTaskInput>;

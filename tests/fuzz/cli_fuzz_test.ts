@@ -164,6 +164,8 @@ const REPORTING = new Set([
   "reopen",
   "review",
   "complete",
+  "decompose",
+  "plan approve",
   "doctor",
   "gc",
   "skills install",

@@ -238,6 +238,8 @@ conformance(
       [{ max_runtime_seconds: 1.5 }, /max_runtime_seconds/],
       [{ idempotency_key: "  " }, /idempotency key is empty/],
       [{ idempotency_key: "k".repeat(201) }, /idempotency key is longer than 200 characters/],
+      [{ idempotency_key: "\u0000" }, /idempotency key contains a control character/],
+      [{ idempotency_key: "a\nb" }, /idempotency key contains a control character/],
       [{ not_before: "tomorrow" }, /not_before/],
       [{ parents: "t_12345678" }, /parents/],
     ];
