@@ -11,8 +11,9 @@
  * dispatcher rewrites after every renewal the board acknowledged, and /proc/uptime, a clock that
  * a step of the wall clock does not move. When the deadline passes it sends SIGTERM to the
  * worker's process group, SIGKILL after a grace, and empties the run's cgroup if it has one;
- * it exits by itself once the group is gone, or when a newer guard of the same run (a restarted
- * dispatcher adopted the worker) takes over its pid file. A guard that stopped its worker leaves
+ * it exits by itself once the group is gone, when a newer guard of the same run (a restarted
+ * dispatcher adopted the worker) takes over its pid file, or when the dispatcher, done with the
+ * run, removes it (dismissGuard). A guard that stopped its worker leaves
  * a `.stopped` file beside the deadline, so the next dispatcher can say why the run ended.
  *
  * The deadline is a quarter of the cutoff margin after the dispatcher's own cutoff: a live
@@ -20,7 +21,7 @@
  * lease can expire on the board (see guardTimes).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { openLog, runFile } from "./logs.ts";
 import { cutoffMargin } from "./services/cutoff.ts";
 
@@ -112,6 +113,16 @@ export function writeDeadline(file: string, inMs: number): boolean {
 export function guardFiles(logPath: string): { deadline: string; pid: string; stopped: string } {
   const deadline = runFile(logPath, "guard");
   return { deadline, pid: `${deadline}.pid`, stopped: `${deadline}.stopped` };
+}
+
+/**
+ * dismissGuard tells the guard of the run whose log is `logPath` that its run is over: its pid
+ * file and deadline go, and the guard, finding the pid file no longer its own, exits.
+ */
+export function dismissGuard(logPath: string): void {
+  const f = guardFiles(logPath);
+  rmSync(f.pid, { force: true });
+  rmSync(f.deadline, { force: true });
 }
 
 /** guardStopped tells whether the guard of the run whose log is `logPath` stopped its worker. */

@@ -4,6 +4,7 @@
  * one still open failed, and the worker's last words say why, unless the worker left a report
  * it could not deliver (pending.ts): that is delivered now, or the run says why it was not.
  */
+import { dismissGuard } from "../guard.ts";
 import { type Outcome, StaleLeaseError, type Store } from "../../store/mod.ts";
 import { liveness } from "../proc.ts";
 import { release } from "../contain.ts";
@@ -141,6 +142,9 @@ export class ReapService implements Service<ReapReport> {
   #forget(w: Worker): void {
     this.#d.workers.delete(w.runId);
     release(this.#d.workers.containment, w.runId);
+    // its guard exits at its next look (an exited worker the dispatcher did not start may
+    // linger as a zombie, which keeps its process group, and so the guard, alive)
+    if (w.logPath !== null) dismissGuard(w.logPath);
   }
 }
 
