@@ -7,6 +7,10 @@
  */
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 
+/** The reports a worker makes, each of which ends its run. */
+export const REPORT_KINDS = ["complete", "block", "request_review", "review"] as const;
+export type ReportKind = typeof REPORT_KINDS[number];
+
 /** PendingReport is what the file holds (JSON, one object). */
 export interface PendingReport {
   version: 1;
@@ -14,7 +18,7 @@ export interface PendingReport {
   task: string;
   /** The run it ends, as the worker knows it (KANBAN_RUN), or null. */
   run: number | null;
-  kind: "complete" | "block";
+  kind: ReportKind;
   /** The report's fields, as the tool took them: complete's summary, metadata, result, usage; block's reason, usage. */
   input: Record<string, unknown>;
   /** Why it could not be delivered: the last failure the worker met. */
@@ -53,7 +57,7 @@ export function readPendingReport(path: string): PendingReport | string | null {
   }
   const r = v as Partial<PendingReport>;
   const ok = r !== null && typeof r === "object" && r.version === 1 &&
-    typeof r.task === "string" && (r.kind === "complete" || r.kind === "block") &&
+    typeof r.task === "string" && (REPORT_KINDS as readonly unknown[]).includes(r.kind) &&
     r.input !== null && typeof r.input === "object" && !Array.isArray(r.input) &&
     typeof r.error === "string";
   return ok ? r as PendingReport : `${path} holds no report of this version of kanban`;

@@ -57,3 +57,9 @@ export function parseJsonObject(text: string, what: string): Record<string, unkn
 export function collect(value: string, previous: string[] | boolean = []): string[] {
   return [...(Array.isArray(previous) ? previous : []), value];
 }
+
+/** parseCount reads a whole number (a count: rounds, limits); anything else is a usage error. */
+export function parseCount(text: string): number {
+  if (/^\s*\d+\s*$/.test(text)) return Number(text);
+  throw new InvalidArgumentError(`"${text}" is not a whole number`);
+}

@@ -3,6 +3,7 @@ import {
   compactCount,
   dollars,
   priorityText,
+  type ReviewState,
   type Run,
   sumRuns,
   type Task,
@@ -132,7 +133,7 @@ function usedBy(runs: Run[]): string | null {
 }
 
 export function taskDetail(
-  d: TaskDetail & { waiting_on: { id: string; status: string }[] },
+  d: TaskDetail & { waiting_on: { id: string; status: string }[]; review?: ReviewState },
 ): string {
   const t = d.task;
   const out = [`${t.id}  ${t.title}`, ""];
@@ -148,7 +149,8 @@ export function taskDetail(
   field("needs", t.needs.join(", "));
   field("max runtime", t.max_runtime_seconds ? `${t.max_runtime_seconds}s` : null);
   field("not before", t.not_before);
-  field("review", t.review_required ? "required" : null);
+  field("review", t.review_required ? "a person approves" : null);
+  field("reviewer", reviewerText(t, d.review));
   field("created", `${t.created_at} by ${t.created_by}`);
   field("completed", t.completed_at);
   field("failures", t.consecutive_failures || null);
@@ -197,4 +199,22 @@ export function taskDetail(
     }
   }
   return out.join("\n");
+}
+
+/** reviewerText says who reviews a task's work and where its review stands (reviews.ts). */
+export function reviewerText(
+  t: Pick<Task, "reviewer" | "review_rounds">,
+  r: ReviewState | undefined,
+): string | null {
+  if (r === undefined || r.state === "none") {
+    return t.reviewer === null ? null : `${t.reviewer} (up to ${t.review_rounds ?? 3} rounds)`;
+  }
+  const who = r.reviewer ?? "a person";
+  const round = `round ${r.round} of ${r.rounds}`;
+  if (r.state === "changes") {
+    return `${who}: changes requested in ${round}, back with ${r.implementer ?? "its implementer"}`;
+  }
+  return r.by === "person"
+    ? `${round} done by ${who}: waits for a person`
+    : `${who}: reviewing, ${round}`;
 }

@@ -126,6 +126,9 @@ function unknownPlaceholders(text: string, known: string[]): string[] {
 /** The longest profile description (the board's roster takes as much: lib/store/plans.ts). */
 export const DESCRIPTION_MAX = 300;
 
+/** The most rounds of review a profile may give (the board takes as many: lib/store/reviews.ts). */
+export const REVIEW_ROUNDS_MAX = 20;
+
 const Profile = z.object({
   /** One line: what the profile is good at, for the orchestrator that plans work. */
   description: z.string().max(DESCRIPTION_MAX, {
@@ -141,6 +144,16 @@ const Profile = z.object({
   prompt: z.string().optional(),
   prompt_file: z.string().min(1).optional(),
   mcp: z.boolean().default(false),
+  /** The profile whose worker reviews this profile's work (lib/store/reviews.ts). */
+  reviewer: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]*$/, "is not a profile name")
+    .optional(),
+  /** Rounds of review before a person decides. */
+  review_rounds: z.number().int("a whole number").min(1, "at least 1").max(
+    REVIEW_ROUNDS_MAX,
+    `at most ${REVIEW_ROUNDS_MAX}`,
+  ).optional(),
+  /** A person approves this profile's work last (after its reviewer, if any). */
+  require_approval: z.boolean().default(false),
 }).strict().refine((p) => (p.preset === undefined) !== (p.command === undefined), {
   message: "give exactly one of preset or command",
 }).refine((p) => p.prompt === undefined || p.prompt_file === undefined, {
@@ -309,6 +322,11 @@ export function parseConfig(text: string, file: string, env: Env): Config {
   const expand = (p: string) => resolve(expandHome(p, env));
   const profiles: Record<string, Profile> = {};
   for (const [name, p] of Object.entries(r.data.profiles)) {
+    if (p.reviewer === name) {
+      throw new ConfigError(
+        `${file}: profiles.${name}.reviewer: a profile cannot review its own work (name another)`,
+      );
+    }
     profiles[name] = p.prompt_file === undefined
       ? p
       : { ...p, prompt: readPromptFile(file, `profiles.${name}.prompt_file`, p.prompt_file, env) };
@@ -433,6 +451,9 @@ export const SAMPLE_CONFIG = `# kanban configuration. Durations: 90s, 30m, 2h. S
 # mcp = true                    # also hand the CLI kanban's MCP server (every preset but hermes)
 # prompt_file = "coder.md"      # own prompt template, {context} and {protocol} replaced
 #                               # (relative to this file; or prompt = "..."; docs/agents.md)
+# reviewer = "critic"           # critic's workers review coder's work (docs/review.md)
+# review_rounds = 3             # rounds of review before a person decides
+# require_approval = false      # true: a person approves last
 
 # [profiles.script]
 # command = ["/usr/local/bin/my-agent", "--task", "{task}", "--prompt", "{prompt}"]

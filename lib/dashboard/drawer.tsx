@@ -301,7 +301,9 @@ function DrawerBody({ detail, reload }: { detail: Detail; reload: () => Promise<
  */
 function Handoff({ detail }: { detail: Detail }) {
   if (detail.task.status !== "review" && detail.task.status !== "done") return null;
-  const done = detail.events.findLast((e) => e.kind === "completed");
+  const done = detail.events.findLast((e) =>
+    e.kind === "completed" || e.kind === "review_requested"
+  );
   const summary = typeof done?.data["summary"] === "string" ? done.data["summary"] : null;
   const metadata = done?.data["metadata"];
   const hasMetadata = typeof metadata === "object" && metadata !== null &&
@@ -510,6 +512,13 @@ function Fields({ detail, after }: { detail: Detail; after: After }) {
       return (await after(api.edit(task.id, { priority: n }))) !== null;
     },
   });
+  const reviewer = useSaveOnce(task.reviewer ?? "", {
+    same: (text, saved) => text.trim() === saved,
+    save: async (text) => {
+      const name = text.trim() === "" ? null : text.trim();
+      return (await after(api.edit(task.id, { reviewer: name }))) !== null;
+    },
+  });
   const known = knownProfiles();
   const name = assignee.text.trim();
   // Warned, not refused: people take tasks too. No agent starts the task for this name.
@@ -549,6 +558,18 @@ function Fields({ detail, after }: { detail: Detail; after: After }) {
         <datalist id="priority-names">
           {Object.keys(PRIORITY_NAMES).map((p) => <option key={p} value={p} />)}
         </datalist>
+      </dd>
+      <dt>Reviewer</dt>
+      <dd>
+        <input
+          data-testid="reviewer-input"
+          aria-label="reviewer"
+          title="the profile whose worker reviews this task's work, round by round"
+          placeholder="none (a person reviews if asked)"
+          list="drawer-profiles"
+          {...reviewer.field}
+          onFocusOut={reviewer.onFocusOut}
+        />
       </dd>
       {task.tenant && (
         <>

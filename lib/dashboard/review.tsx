@@ -30,9 +30,72 @@ type After = (p: Promise<unknown>) => Promise<unknown>;
 export function Review({ detail, after }: { detail: Detail; after: After }) {
   return (
     <>
+      <Rounds detail={detail} />
       {detail.task.workspace === "worktree" && <Changes detail={detail} after={after} />}
       <Artifacts detail={detail} />
     </>
+  );
+}
+
+// The review loop ------------------------------------------------------------------------------
+
+/** The events of a review's rounds, as the drawer lists them. */
+const ROUND_EVENTS: Readonly<Record<string, string>> = {
+  review_requested: "handed in",
+  changes_requested: "changes requested",
+  review_approved: "approved",
+  approved: "approved by a person",
+  rejected: "rejected by a person",
+};
+
+/**
+ * Rounds shows a task's review loop (lib/store/reviews.ts): who reviews it, where the review
+ * stands, and each round's hand-in and verdict with its reason, newest last.
+ */
+function Rounds({ detail }: { detail: Detail }) {
+  const { task, review } = detail;
+  const rounds = detail.events.filter((e) => ROUND_EVENTS[e.kind] !== undefined);
+  if (
+    task.reviewer === null && review === undefined &&
+    !rounds.some((e) => e.kind !== "approved" && e.kind !== "rejected")
+  ) {
+    return null;
+  }
+  const max = review?.rounds ?? task.review_rounds ?? 3;
+  const state = review === undefined
+    ? null
+    : review.state === "changes"
+    ? `round ${review.round} of ${max}: changes requested, back with ${
+      review.implementer ?? "its implementer"
+    }`
+    : review.by === "person"
+    ? `round ${review.round} of ${max}: waits for a person`
+    : `round ${review.round} of ${max}: ${review.reviewer} is reviewing`;
+  return (
+    <div class="callout" data-testid="review-loop">
+      <strong>Review</strong>{" "}
+      <span class="muted">
+        {task.reviewer ? `by ${task.reviewer}, up to ${max} rounds` : "by a person"}
+      </span>
+      {state && <p data-testid="review-state">{state}</p>}
+      {rounds.length > 0 && (
+        <ol class="review-rounds" data-testid="review-rounds">
+          {rounds.map((e) => {
+            const round = typeof e.data["round"] === "number" ? `round ${e.data["round"]}: ` : "";
+            const why = e.data["reason"] ?? e.data["summary"];
+            return (
+              <li key={e.id}>
+                {round}
+                {ROUND_EVENTS[e.kind]} by {e.actor}
+                {typeof why === "string" && why.trim() !== "" && (
+                  <span class="muted">: {why.replace(/\s+/g, " ").slice(0, 200)}</span>
+                )}
+              </li>
+            );
+          })}
+        </ol>
+      )}
+    </div>
   );
 }
 

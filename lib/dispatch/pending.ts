@@ -7,7 +7,7 @@
  * Either way the task never stays running.
  */
 import { KanbanError, type Run, type Store, transientReason } from "../store/mod.ts";
-import { readPendingReport, removePendingReport } from "../pending_report.ts";
+import { readPendingReport, removePendingReport, type ReportKind } from "../pending_report.ts";
 import { runFile } from "./logs.ts";
 
 /** reportFileOf is the run's report file, beside its log (the worker's $KANBAN_REPORT_FILE). */
@@ -20,7 +20,7 @@ export type Settled =
   /** Nothing was left (the usual case): the run ends as the worker's exit says. */
   | { kind: "none" }
   /** Delivered: the run is closed by the worker's own report. */
-  | { kind: "delivered"; report: "complete" | "block" }
+  | { kind: "delivered"; report: ReportKind }
   /** Not delivered: end the run as `no_report` with this error. */
   | { kind: "undelivered"; error: string };
 
@@ -55,11 +55,23 @@ export async function settlePending(run: Run, d: PendingDeps): Promise<Settled> 
   const actor = { name: d.actor.name, token };
   const input = pending.input;
   try {
-    if (pending.kind === "complete") {
-      await d.store.complete(run.task_id, input, actor);
-    } else {
-      const usage = input["usage"] as Parameters<Store["block"]>[3];
-      await d.store.block(run.task_id, String(input["reason"] ?? ""), actor, usage);
+    const usage = input["usage"] as Parameters<Store["block"]>[3];
+    const reason = typeof input["reason"] === "string" ? input["reason"] : undefined;
+    switch (pending.kind) {
+      case "complete":
+        await d.store.complete(run.task_id, input, actor);
+        break;
+      case "request_review":
+        await d.store.requestReview(run.task_id, input, actor);
+        break;
+      case "review": {
+        const comments = input["comments"] as Parameters<Store["review"]>[4];
+        const decision = input["verdict"] === "approve" ? "approve" : "reject";
+        await d.store.review(run.task_id, decision, reason, actor, comments, usage);
+        break;
+      }
+      case "block":
+        await d.store.block(run.task_id, reason ?? "", actor, usage);
     }
   } catch (err) {
     // A refusal (an invalid report, a run ended meanwhile) is an answer: give the report up.

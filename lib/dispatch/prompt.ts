@@ -7,6 +7,7 @@
  */
 import type { Profile } from "../config/config.ts";
 import { attachmentPath, type Store, type WorkerContext } from "../store/mod.ts";
+import { type DiffCaps, readWorktreeDiff, type WorktreeDiff } from "../review/diff.ts";
 
 /**
  * Everything that some reader (a terminal, a markdown renderer, a tokenizer, Python's
@@ -139,7 +140,56 @@ export function renderContext(c: WorkerContext): string {
     }
   }
   if (c.plan !== undefined) out.push("", ...planSection(c.plan));
+  if (c.review !== undefined) out.push("", ...reviewSection(c.review));
   return `${out.join("\n")}\n`;
+}
+
+/**
+ * reviewSection tells a worker its part in the task's review loop (lib/store/reviews.ts): the
+ * reviewer gets the implementer's handoff and how to answer; the implementer, who reviews its
+ * work and, after a round sent back, that the review is the newest comment above.
+ */
+function reviewSection(r: NonNullable<WorkerContext["review"]>): string[] {
+  if (r.role === "reviewer") {
+    const h = r.handoff;
+    return [
+      `## Review this task (round ${r.round} of ${r.rounds})`,
+      "",
+      `You are this task's reviewer. ${
+        r.implementer === null ? "Its worker" : `The worker of ${codeSpan(oneLine(r.implementer))}`
+      } did the work and handed it in with this handoff:`,
+      ...(h.summary ? ["", "Summary:", quote(h.summary)] : []),
+      ...(h.metadata ? ["", `Metadata: ${codeSpan(oneLine(h.metadata))}`] : []),
+      ...(h.result ? ["", "Result:", quote(h.result)] : []),
+      ...(!h.summary && !h.metadata && !h.result ? ["", "(no handoff recorded)"] : []),
+      "",
+      "Check that the work does what the description asks, in this workspace (`kanban diff` " +
+      "shows what the task's worktree changed). Earlier rounds' reviews are in the comments. " +
+      "Do not do the work yourself. Answer once, then exit:",
+      "",
+      '- `kanban review --approve --reason "..."`: the task is done with the handoff above.',
+      '- `kanban review --reject --reason "what must change" --comment "path:line: text"` ' +
+      "(repeatable): the task goes back to its implementer with your review quoted." +
+      (r.round >= r.rounds ? " This is the last round: a person then decides." : ""),
+    ];
+  }
+  const to = codeSpan(oneLine(r.reviewer));
+  if (r.reason === null) {
+    return [
+      "## Review",
+      "",
+      `${to} reviews this task's work (up to ${r.rounds} rounds). Finish with \`kanban ` +
+      "complete` as below: your handoff goes to the reviewer, who approves it or sends the " +
+      "task back to you with a review.",
+    ];
+  }
+  return [
+    `## Changes requested (round ${r.round} of ${r.rounds})`,
+    "",
+    `${to} reviewed your work and sent it back: the review is the newest comment above. ` +
+    "Address each point, then finish with `kanban complete` as below; the work goes back to " +
+    `${to}${r.round >= r.rounds ? " for the last round, then to a person" : ""}.`,
+  ];
 }
 
 /** The JSON a plan is, as the decomposition section shows it. */
@@ -258,10 +308,50 @@ export async function workerPrompt(
   store: Store,
   id: string,
   profile: PromptProfile,
+  workspace?: string,
 ): Promise<string> {
   const context = await store.context(id);
-  return buildPrompt(
-    renderContext({ ...context, task: { ...context.task, status: "running" } }),
-    profile,
-  );
+  let text = renderContext({ ...context, task: { ...context.task, status: "running" } });
+  if (context.review?.role === "reviewer" && workspace !== undefined) {
+    text += changesSection(workspace);
+  }
+  return buildPrompt(text, profile);
+}
+
+/** How much of a worktree's diff a reviewer's prompt carries (the rest: `kanban diff`). */
+const REVIEW_DIFF_CAPS: DiffCaps = { maxBytes: 24_000, fileMaxBytes: 8_000, maxFiles: 100 };
+
+/**
+ * changesSection is what the task's worktree at `workspace` changed, for its reviewer: the
+ * files with their line counts and the patches (capped), fenced. Nothing for a workspace
+ * that is no worktree (the handoff's metadata names the artifacts then).
+ */
+export function changesSection(workspace: string): string {
+  let diff: WorktreeDiff;
+  try {
+    diff = readWorktreeDiff(workspace, REVIEW_DIFF_CAPS);
+  } catch {
+    return "";
+  }
+  if (diff.files.length === 0) return "\n## The changes\n\nThe worktree has no changes.\n";
+  const patch = diff.files.map((f) => f.patch).join("");
+  const longest = Math.max(2, ...(patch.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = "`".repeat(longest + 1);
+  return [
+    "",
+    "## The changes",
+    "",
+    `${diff.files_total} files, +${diff.additions} -${diff.deletions} against ${
+      diff.base.slice(0, 12)
+    }${diff.truncated ? " (cut: `kanban diff` has the rest)" : ""}:`,
+    "",
+    ...diff.files.map((f) =>
+      `- ${codeSpan(oneLine(f.path))} ${f.status} +${f.additions} -${f.deletions}`
+    ),
+    "",
+    `${fence}diff`,
+    visible(patch.replace(/\n$/, "")),
+    fence,
+    "",
+  ].join("\n");
 }

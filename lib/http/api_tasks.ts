@@ -77,7 +77,7 @@ export function taskRoutes(r: Routes, api: ApiContext): void {
     method: "patch",
     path: "/api/v1/tasks/{id}",
     tag: "tasks",
-    summary: "Edit a task's title, body, priority or assignee",
+    summary: "Edit a task's title, body, priority, assignee or reviewer",
     body: EditBody,
     ok: { status: 200, schema: shapes.Task, description: "the edited task" },
     errors: [404],

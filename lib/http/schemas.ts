@@ -44,6 +44,12 @@ export const EditBody = z.strictObject({
   body: EditTaskSchema.shape.body,
   priority: EditTaskSchema.shape.priority,
   assignee: CreateTaskSchema.shape.assignee.describe("a profile name; null unassigns"),
+  reviewer: EditTaskSchema.shape.reviewer.describe(
+    "the profile whose worker reviews the task's work; null: none",
+  ),
+  review_rounds: EditTaskSchema.shape.review_rounds.describe(
+    "rounds of review before a person decides; null: the default (3)",
+  ),
 }).refine((p) => Object.values(p).some((v) => v !== undefined), "nothing to change");
 
 /** The store's completion schema itself (strict): the store does not parse it again. */

@@ -40,6 +40,9 @@ export const TaskSummary = z.strictObject({
   current_run_id: z.number().int().nullable(),
   result: z.string().nullable(),
   archived_from: status.nullable(),
+  reviewer: z.string().nullable().describe("the profile whose worker reviews the task's work"),
+  review_rounds: z.number().int().nullable()
+    .describe("rounds of review before a person decides (null: the default, 3)"),
 });
 
 export const TaskSummaries = z.array(TaskSummary);
@@ -134,6 +137,29 @@ export const RunDetail = z.strictObject({
   created_tasks: z.array(LinkRef).describe("tasks this run's worker created"),
 });
 
+const round = {
+  round: z.number().int(),
+  rounds: z.number().int(),
+  reviewer: z.string().nullable(),
+  implementer: z.string().nullable(),
+};
+
+/** ReviewState: where a task's review loop stands (lib/store/reviews.ts). */
+export const ReviewState = z.discriminatedUnion("state", [
+  z.strictObject({
+    state: z.literal("reviewing"),
+    ...round,
+    by: z.enum(["reviewer", "person"]).describe("who gives the verdict"),
+    run: z.number().int().nullable().describe("the run that handed the work in"),
+    at: time.describe("when it was handed in"),
+  }),
+  z.strictObject({
+    state: z.literal("changes"),
+    ...round,
+    reason: z.string().nullable().describe("why the last round sent it back"),
+  }),
+]);
+
 export const TaskDetail = z.strictObject({
   task: Task,
   parents: z.array(LinkRef),
@@ -142,6 +168,7 @@ export const TaskDetail = z.strictObject({
   events: z.array(TaskEvent),
   runs: z.array(RunDetail).describe("oldest first (the newest 100)"),
   waiting_on: z.array(z.strictObject({ id: z.string(), status })),
+  review: ReviewState.optional().describe("where the task's review stands, when one is under way"),
 });
 
 /** WaitsFor: the unfinished parents of a waiting task, as its card on the board shows them. */

@@ -62,6 +62,9 @@ export const EVENT_KIND: Record<Action, string> = {
   reopen: "reopened",
   decompose: "decomposition_requested",
   plan: "planned",
+  request_review: "review_requested",
+  approve_review: "review_approved",
+  request_changes: "changes_requested",
 };
 
 /**

@@ -39,6 +39,10 @@ export interface TaskRow {
   blocked_on: string | null;
   /** Blocks per kind since the task last completed: JSON text of an object (loop breaker). */
   block_counts: string;
+  /** The profile that reviews what the task's worker hands in (migration 010, reviews.ts). */
+  reviewer: string | null;
+  /** Rounds of review before a person decides; null: REVIEW_ROUNDS_DEFAULT. */
+  review_rounds: number | null;
 }
 
 export interface RunRow {
@@ -90,7 +94,7 @@ export const TASK_SUMMARY_COLUMNS = `id, title, '' AS body, assignee, status, pr
   created_by, created_at, updated_at, started_at, completed_at, workspace_kind, workspace_path,
   skills, max_runtime_seconds, not_before, review_required, idempotency_key,
   consecutive_failures, retry_after, last_error, blocked_reason, current_run_id, result,
-  archived_from, needs, block_kind, blocked_on, block_counts`;
+  archived_from, needs, block_kind, blocked_on, block_counts, reviewer, review_rounds`;
 
 export function iso(ms: number): string;
 export function iso(ms: number | null): string | null;
@@ -121,6 +125,8 @@ export function toTaskSummary(r: TaskRow): TaskSummary {
     block_kind: r.block_kind,
     blocked_on: r.blocked_on,
     block_counts: JSON.parse(r.block_counts) as BlockCounts,
+    reviewer: r.reviewer,
+    review_rounds: r.review_rounds,
     max_runtime_seconds: r.max_runtime_seconds,
     not_before: iso(r.not_before),
     review_required: r.review_required === 1,

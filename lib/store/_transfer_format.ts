@@ -33,6 +33,8 @@ export const FIELDS_ADDED: Readonly<
     { name: "block_kind", since: 2, value: null },
     { name: "blocked_on", since: 2, value: null },
     { name: "block_counts", since: 2, value: "{}" },
+    { name: "reviewer", since: 2, value: null },
+    { name: "review_rounds", since: 2, value: null },
   ],
 };
 
@@ -132,6 +134,8 @@ export const FIELDS: Readonly<Record<TransferKind, readonly Field[]>> = {
     ["block_kind", BLOCK_KINDS, "null"],
     ["blocked_on", "task", "null"],
     ["block_counts", "json_object"],
+    ["reviewer", "text", "null"],
+    ["review_rounds", "int", "null"],
   ],
   link: [
     ["parent_id", "task"],

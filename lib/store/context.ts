@@ -4,6 +4,7 @@
  * prompt stays small however large the board's text grows; a cut says how much it left out.
  */
 import { type PlanState, planState } from "./plans.ts";
+import { REVIEW_ROUNDS_DEFAULT, reviewState } from "./reviews.ts";
 import { iso } from "./_rows.ts";
 import { type Kernel, resolveTask } from "./_kernel.ts";
 import { REJECTION_PREFIX } from "./review_comments.ts";
@@ -69,7 +70,32 @@ export interface WorkerContext {
    * `attachmentPath(task, name)` before the worker starts).
    */
   attachments: { name: string; size: number; media_type: string; sha256: string }[];
+  /** The task's part in its review loop (reviews.ts), when it has a reviewer. */
+  review?: ReviewContext;
 }
+
+/**
+ * What a worker is told of its task's review: the reviewer's run gets the implementer's
+ * handoff (the task's newest, reviews.ts) to judge; the implementer's, who reviews it, and
+ * after a round sent back, the reason (the review itself is the newest comment).
+ */
+export type ReviewContext =
+  | {
+    role: "reviewer";
+    round: number;
+    rounds: number;
+    implementer: string | null;
+    handoff: Pick<Handoff, "summary" | "metadata" | "result">;
+  }
+  | {
+    role: "implementer";
+    /** The round this hand-in starts (1 before any review). */
+    round: number;
+    rounds: number;
+    reviewer: string;
+    /** Why the last round sent it back (null before any). */
+    reason: string | null;
+  };
 
 /** ATTACHMENTS_DIR is where a worker's workspace holds the attachments, per task. */
 export const ATTACHMENTS_DIR = ".kanban/attachments";
@@ -156,6 +182,7 @@ export async function buildContext(
     body: cap(c.body, c === review ? caps.reviewChars : caps.commentChars),
   }));
   const plan = await planState(k, row.id);
+  const loop = row.reviewer === null ? undefined : await reviewContext(k, row, caps);
   return {
     task,
     body: cap(body, caps.bodyChars),
@@ -172,5 +199,53 @@ export async function buildContext(
       media_type: a.media_type,
       sha256: a.sha256,
     })),
+    ...(loop === undefined ? {} : { review: loop }),
+  };
+}
+
+/** reviewContext says what task `row`'s next worker is in its review loop (see ReviewContext). */
+async function reviewContext(
+  k: Kernel,
+  row: {
+    id: string;
+    reviewer: string | null;
+    assignee: string | null;
+    review_rounds: number | null;
+  },
+  caps: ContextCaps,
+): Promise<ReviewContext | undefined> {
+  const s = await reviewState(k, row.id);
+  if (s.state === "reviewing") {
+    if (s.by === "person" || row.assignee !== s.reviewer) return undefined;
+    const h = await handoffOf(k, row.id);
+    const third = Math.floor(caps.handoffChars / 3);
+    const capped = (v: string | null) => v === null ? null : cap(v, third);
+    return {
+      role: "reviewer",
+      round: s.round,
+      rounds: s.rounds,
+      implementer: s.implementer,
+      handoff: {
+        summary: capped(h.summary),
+        metadata: capped(h.metadata),
+        result: capped(h.result),
+      },
+    };
+  }
+  if (s.state === "changes") {
+    return s.reviewer === null ? undefined : {
+      role: "implementer",
+      round: s.round + 1,
+      rounds: s.rounds,
+      reviewer: s.reviewer,
+      reason: s.reason === null ? null : cap(s.reason, caps.attemptChars),
+    };
+  }
+  return {
+    role: "implementer",
+    round: 1,
+    rounds: row.review_rounds ?? REVIEW_ROUNDS_DEFAULT,
+    reviewer: row.reviewer!,
+    reason: null,
   };
 }

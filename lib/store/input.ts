@@ -109,6 +109,10 @@ export const workspace = z.string().trim().transform((s, ctx): WorkspaceSpec => 
 /** The labels a host must offer to run a task (dispatch.labels). */
 const labels = z.array(name("label")).max(20, "more than 20 labels");
 
+/** How many rounds of review a task gets before a person decides (reviews.ts). */
+const reviewRounds = z.number().int("review rounds must be a whole number")
+  .min(1, "review rounds must be at least 1").max(20, "review rounds must be at most 20");
+
 export const CreateTaskInput = z.object({
   title,
   body: body.default(""),
@@ -124,6 +128,8 @@ export const CreateTaskInput = z.object({
   not_before: z.number().int().min(-MAX_TIME_MS, "not_before is out of range")
     .max(MAX_TIME_MS, "not_before is out of range").nullish(),
   review_required: z.boolean().default(false),
+  reviewer: name("reviewer").nullish(),
+  review_rounds: reviewRounds.nullish(),
   idempotency_key: z.string().trim().min(1, "idempotency key is empty")
     .max(KEY_MAX_CHARS, `idempotency key is longer than ${KEY_MAX_CHARS} characters`)
     // SQLite's length() stops at a NUL, so the board's CHECK would refuse it as empty
@@ -141,6 +147,10 @@ export const EditTaskInput = z.object({
   body: body.optional(),
   priority: priority.optional(),
   needs: labels.optional(),
+  /** The profile that reviews the task's work (reviews.ts); null: none. */
+  reviewer: name("reviewer").nullable().optional(),
+  /** Rounds of review before a person decides; null: the default. */
+  review_rounds: reviewRounds.nullable().optional(),
 }).refine((p) => Object.values(p).some((v) => v !== undefined), "nothing to change");
 export type EditTaskInput = z.input<typeof EditTaskInput>;
 

@@ -23,6 +23,7 @@ import type { Outcome } from "./outcomes.ts";
 import { derivedStatus, moveToDerived, refresh, refreshChildren } from "./readiness.ts";
 import { type CloseFields, closeRun, fenceRun, tokenRun } from "./runs.ts";
 import { replayed } from "./replay.ts";
+import { requestReview, reviewRoute, reviewVerdict } from "./reviews.ts";
 import { addComment } from "./comments.ts";
 import type { Actor, Task } from "./types.ts";
 import type { z } from "zod";
@@ -110,6 +111,17 @@ export async function complete(
 ): Promise<Task> {
   const input = parse(CompleteInput, raw, "completion");
   const [task, token] = await reportTargets(k, ref, actor);
+  // a worker's completion in the review loop (reviews.ts): the reviewer's approval, or the
+  // implementer's hand-in to its reviewer
+  switch (await reviewRoute(k, task, token)) {
+    case "approve":
+      return await reviewVerdict(k, ref, "approve", {
+        reason: input.summary,
+        usage: input.usage,
+      }, actor);
+    case "request":
+      return await requestReview(k, ref, input, actor);
+  }
   if (await replayed(k, task, token, { kind: "complete", ...input })) return toTask(task);
   // landing() says where a completion lands; from a status the table refuses it says
   // nothing, and move() below refuses the move the task asked for (the transaction keeps

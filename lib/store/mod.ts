@@ -11,6 +11,13 @@ export {
   type PlanTaskInput,
   type RosterEntry,
 } from "./plans.ts";
+export {
+  REVIEW_EVENTS,
+  REVIEW_ROUNDS_DEFAULT,
+  REVIEW_ROUNDS_MAX,
+  type ReviewState,
+} from "./reviews.ts";
+export { ReviewComment, type ReviewCommentInput } from "./review_comments.ts";
 export * from "../errors.ts";
 export { SOCKET_CODES, TRANSIENT_CODES, transientReason } from "./transient.ts";
 export { FEED_POLL_MS, type FollowOptions } from "./feed.ts";

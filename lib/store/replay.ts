@@ -20,10 +20,19 @@ import { EVENT_KIND, type Kernel } from "./_kernel.ts";
  */
 export const REPLAY_WINDOW = 500;
 
-/** The report a replay is compared with: a completion's handoff, or a block's reason. */
+/**
+ * The report a replay is compared with: a completion's (or a review request's) handoff, or a
+ * block's or a review verdict's reason.
+ */
 export type Report =
-  | { kind: "complete"; summary?: unknown; metadata?: unknown; result?: unknown }
-  | { kind: "block"; reason: string };
+  | {
+    kind: "complete" | "request_review";
+    summary?: unknown;
+    metadata?: unknown;
+    result?: unknown;
+  }
+  | { kind: "block"; reason: string }
+  | { kind: "approve_review" | "request_changes"; reason: string | undefined };
 
 /**
  * replayed tells whether the report of the worker whose token's run is `run` (read with
@@ -40,7 +49,7 @@ export async function replayed(
 ): Promise<boolean> {
   if (!run || run.task_id !== task.id || run.ended_at === null) return false;
   // a transient block ends its run as `transient`, any other block as `blocked`
-  const outcomes = report.kind === "complete" ? ["completed"] : ["blocked", "transient"];
+  const outcomes = report.kind === "block" ? ["blocked", "transient"] : ["completed"];
   if (run.outcome === null || !outcomes.includes(run.outcome)) return false;
   const kind = EVENT_KIND[report.kind];
   const events = await k.q.eventsOf(task.id, REPLAY_WINDOW);
@@ -48,8 +57,12 @@ export async function replayed(
   if (ended === undefined) return false;
   const data = JSON.parse(ended.data) as Record<string, unknown>;
   if (report.kind === "block") return data["reason"] === report.reason;
+  if (report.kind === "approve_review" || report.kind === "request_changes") {
+    return canonical(data["reason"]) === canonical(report.reason);
+  }
+  const handoff = report as Extract<Report, { summary?: unknown }>;
   return (["summary", "metadata", "result"] as const).every((f) =>
-    canonical(data[f]) === canonical(report[f])
+    canonical(data[f]) === canonical(handoff[f])
   );
 }
 

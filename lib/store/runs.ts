@@ -144,6 +144,15 @@ export interface ClaimOptions {
   tenant?: string | undefined;
   /** The profile that will run the task (defaults to the task's assignee). */
   profile?: string | undefined;
+  /**
+   * The reviewer each profile's config names (reviews.ts): a task claimed to be run by one of
+   * them that has no reviewer gets that one, for good.
+   */
+  reviewers?:
+    | Readonly<Record<string, { reviewer: string; rounds?: number | undefined }>>
+    | undefined;
+  /** The profiles whose work a person approves last: a task run by one requires review. */
+  approvals?: readonly string[] | undefined;
   leaseMs?: number | undefined;
   host?: string | undefined;
   pid?: number | undefined;
@@ -228,9 +237,10 @@ export async function claim(k: Kernel, opts: ClaimOptions, actor: Actor): Promis
     if (!task) return null;
   }
   const token = randomBytes(24).toString("base64url");
+  const profile = opts.profile ?? task.assignee;
   const run = await k.q.runInsert({
     task_id: task.id,
-    profile: opts.profile ?? task.assignee,
+    profile,
     claimed_by: actor.name,
     lease_token: token,
     lease_ms: leaseMs,
@@ -245,11 +255,37 @@ export async function claim(k: Kernel, opts: ClaimOptions, actor: Actor): Promis
     "running",
     "claim",
     actor,
-    { current_run_id: run.id, started_at: task.started_at ?? now },
+    {
+      current_run_id: run.id,
+      started_at: task.started_at ?? now,
+      ...reviewOf(task, profile, opts),
+    },
     {},
     run.id,
   );
   return { task: toTask(moved), run: toRun(run), token };
+}
+
+/**
+ * reviewOf is what a claim sets of a task's review from the running profile's config: its
+ * reviewer, when the task has none, and that a person approves last. Not when the profile is
+ * the task's reviewer (its run reviews the work of another).
+ */
+function reviewOf(
+  task: TaskRow,
+  profile: string | null,
+  opts: ClaimOptions,
+): { reviewer?: string; review_rounds?: number | null; review_required?: number } {
+  if (profile === null || profile === task.reviewer) return {};
+  const config = opts.reviewers?.[profile];
+  return {
+    ...(task.reviewer === null && config !== undefined && config.reviewer !== profile
+      ? { reviewer: config.reviewer, review_rounds: task.review_rounds ?? config.rounds ?? null }
+      : {}),
+    ...(task.review_required === 0 && opts.approvals?.includes(profile)
+      ? { review_required: 1 }
+      : {}),
+  };
 }
 
 /** heartbeat renews the worker's lease by the run's lease length and records progress. */

@@ -121,6 +121,7 @@ import { auditWrite, directRefusal, markWrite } from "./confine.ts";
 import { follow, type FollowOptions } from "./feed.ts";
 import * as transfer from "./transfer.ts";
 import * as routines from "./routines.ts";
+import { requestReview, type ReviewState, reviewState, reviewVerdict } from "./reviews.ts";
 
 export interface OpenOptions extends Partial<StoreOptions> {
   /** Create the board when the file does not exist (`kanban init`). */
@@ -416,22 +417,31 @@ export class Store {
     return this.#read((k) => listTasks(k, filter));
   }
 
-  /** showTask returns a task with its links, comments, recent events and runs. */
+  /**
+   * showTask returns a task with its links, comments, recent events and runs, and where its
+   * review stands when one is under way (reviews.ts).
+   */
   showTask(
     ref: string,
     eventLimit = 200,
-  ): Promise<TaskDetail & { waiting_on: { id: string; status: Status }[] }> {
+  ): Promise<
+    TaskDetail & {
+      waiting_on: { id: string; status: Status }[];
+      review?: Exclude<ReviewState, { state: "none" }>;
+    }
+  > {
     return this.#read(async (k) => {
       const row = await resolveTask(k, ref);
       const refs = (rows: TaskLinkRef[]) => rows.map((r) => ({ ...r }));
       // Independent reads asked together: a server driver pipelines them in one round trip.
-      const [parents, children, comments, events, runs, waiting] = await Promise.all([
+      const [parents, children, comments, events, runs, waiting, review] = await Promise.all([
         k.q.parentsOf(row.id),
         k.q.childrenOf(row.id),
         listComments(k, row.id),
         listEvents(k, row.id, eventLimit),
         listRuns(k, row.id).then((rs) => withCreated(k, row.id, rs.reverse())),
         waitingOn(k, row.id),
+        reviewState(k, row.id),
       ]);
       return {
         task: toTask(row),
@@ -441,6 +451,7 @@ export class Store {
         events,
         runs,
         waiting_on: waiting.map((r) => ({ ...r })),
+        ...(review.state === "none" ? {} : { review }),
       };
     });
   }
@@ -549,8 +560,31 @@ export class Store {
     reason: string | undefined,
     actor: Actor,
     comments?: readonly ReviewCommentInput[],
+    usage?: UsageInput,
   ): Promise<Task> {
+    // a worker's verdict is its reviewer's, on the task under its review (reviews.ts)
+    if (actor.token !== undefined) {
+      return this.#write(
+        (k) => reviewVerdict(k, ref, decision, { reason, comments, usage }, actor),
+        { lockedReads: true },
+      );
+    }
     return this.#write((k) => review(k, ref, decision, reason, actor, comments));
+  }
+
+  /**
+   * requestReview is a worker's hand-in of its work for review (reviews.ts): its run ends with
+   * the handoff and the task goes to its reviewer, or to a person.
+   */
+  requestReview(ref: string, input: CompleteInput, actor: Actor): Promise<Task> {
+    return this.#write((k) => requestReview(k, ref, input, actor), {
+      lockedReads: actor.token !== undefined,
+    });
+  }
+
+  /** reviewState tells where task `ref`'s review stands (rounds, reviewer, who decides). */
+  reviewState(ref: string): Promise<ReviewState> {
+    return this.#read(async (k) => reviewState(k, (await resolveTask(k, ref)).id));
   }
 
   /** block parks a task with a reason; a worker may report what its run used. */

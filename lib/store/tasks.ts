@@ -92,6 +92,8 @@ export async function insertTask(
     block_kind: null,
     blocked_on: null,
     block_counts: "{}",
+    reviewer: input.reviewer ?? null,
+    review_rounds: input.review_rounds ?? null,
   };
   // The status is known before the insert when nothing can hold the task back: no parents.
   if (parents.length === 0) row.status = input.triage ? "triage" : timeStatus(k, row);
@@ -193,9 +195,8 @@ export async function editTask(
     ...patch,
     ...(patch.needs !== undefined ? { needs: labelsText(patch.needs) } : {}),
   };
-  const cols = (["title", "body", "priority", "needs"] as const).filter((c) =>
-    next[c] !== undefined
-  );
+  const cols = (["title", "body", "priority", "needs", "reviewer", "review_rounds"] as const)
+    .filter((c) => next[c] !== undefined);
   const changed = cols.filter((c) => next[c] !== task[c]);
   if (changed.length === 0) return toTask(task);
   const set = Object.fromEntries(changed.map((c) => [c, next[c]]));

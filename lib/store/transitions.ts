@@ -36,6 +36,9 @@ export const ACTIONS = [
   "reopen",
   "decompose",
   "plan",
+  "request_review",
+  "approve_review",
+  "request_changes",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -85,6 +88,13 @@ export const TRANSITIONS: readonly Edge[] = [
   // makes it wait for the plan's tasks
   ...edges(["triage", "blocked"], DERIVED, "decompose"),
   { from: "running", to: "todo", via: "plan" },
+  // the review loop (reviews.ts): a worker hands its work in for review, to a person (review)
+  // or to the reviewer's worker (the queue); the reviewer approves it (done, or review when a
+  // person approves last) or sends it back to its implementer (the queue; review once the
+  // rounds are spent)
+  ...edges(["running"], ["review", ...DERIVED], "request_review"),
+  ...edges(["running"], ["done", "review"], "approve_review"),
+  ...edges(["running"], [...DERIVED, "review"], "request_changes"),
 ];
 
 const allowed = new Set(TRANSITIONS.map((e) => `${e.from}|${e.to}|${e.via}`));

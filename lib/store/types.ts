@@ -33,6 +33,10 @@ export interface Task {
   blocked_on: string | null;
   /** How many times the task was blocked, per kind, since it last completed. */
   block_counts: BlockCounts;
+  /** The profile whose worker reviews what the task's worker hands in (reviews.ts), if any. */
+  reviewer: string | null;
+  /** Rounds of review by the reviewer before a person decides (null: the default, 3). */
+  review_rounds: number | null;
   max_runtime_seconds: number | null;
   not_before: string | null;
   review_required: boolean;

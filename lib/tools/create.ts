@@ -27,7 +27,9 @@ export const CreateInput = z.strictObject({
   max_runtime_seconds: z.number().int().optional(),
   not_before: z.string().optional().describe("ISO time or +2h"),
   triage: z.boolean().optional().describe("wait for a person to promote it"),
-  review: z.boolean().optional().describe("needs review after completion"),
+  review: z.boolean().optional().describe("a person approves it after completion"),
+  reviewer: z.string().optional().describe("profile that reviews the work, round by round"),
+  review_rounds: z.number().int().optional(),
   idempotency_key: z.string().optional().describe("at most one open task per key"),
   created_by: z.string().optional(),
 });
@@ -68,6 +70,8 @@ export async function create(
       ? null
       : notBefore(i.not_before, (deps.now ?? Date.now)()),
     review_required: i.review === true,
+    ...(i.reviewer !== undefined ? { reviewer: i.reviewer } : {}),
+    ...(i.review_rounds !== undefined ? { review_rounds: i.review_rounds } : {}),
     idempotency_key: i.idempotency_key ?? null,
     ...(i.created_by !== undefined ? { created_by: i.created_by } : {}),
   }, originActor(deps));

@@ -11,6 +11,7 @@ import { heartbeat, HeartbeatInput } from "./heartbeat.ts";
 import { link, LinkInput } from "./link.ts";
 import { list, ListInput } from "./list.ts";
 import { plan, PlanToolInput } from "./plan.ts";
+import { requestReview, RequestReviewInput, review, ReviewInput } from "./review.ts";
 import { show, ShowInput } from "./show.ts";
 import { stats, StatsInput } from "./stats.ts";
 import { defineTool, type Tool } from "./tool.ts";
@@ -58,6 +59,26 @@ export const TOOLS = {
     unlisted: ["usage"],
     report: "block",
   }),
+  request_review: defineTool({
+    name: "request_review",
+    description:
+      "Hand your work in for review with a handoff, as complete does: the task goes to its reviewer or a person. Stop working afterwards.",
+    input: RequestReviewInput,
+    handler: requestReview,
+    target: "own",
+    unlisted: ["usage"],
+    report: "request_review",
+  }),
+  review: defineTool({
+    name: "review",
+    description:
+      "Only when your task asks you to review it: approve the work, or request changes (reason, comments) for its implementer. Stop working afterwards.",
+    input: ReviewInput,
+    handler: review,
+    target: "own",
+    unlisted: ["usage"],
+    report: "review",
+  }),
   plan: defineTool({
     name: "plan",
     description:
@@ -104,6 +125,8 @@ export const WORKER_TOOLS: readonly ToolName[] = [
   "comment",
   "complete",
   "block",
+  "request_review",
+  "review",
   "plan",
   "create",
   "link",

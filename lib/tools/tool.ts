@@ -7,6 +7,7 @@ import type { z } from "zod";
 import { type Actor, KanbanError, parse, type Store } from "../store/mod.ts";
 import type { Caps } from "./caps.ts";
 import type { WorkerBinding } from "../worker_env.ts";
+import type { ReportKind } from "../pending_report.ts";
 import { deliver, type Delivery } from "./deliver.ts";
 
 export type { Delivery, WorkerBinding };
@@ -55,7 +56,7 @@ export interface Tool<S extends AnyObject = AnyObject, O = unknown> {
    * The tool is a worker's report, which ends its run: inside a worker it is retried through
    * a board briefly out of reach and, if never delivered, left for the dispatcher (deliver.ts).
    */
-  report?: "complete" | "block";
+  report?: ReportKind;
 }
 
 /** defineTool keeps a tool's input and handler types tied together. */

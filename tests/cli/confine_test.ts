@@ -215,10 +215,12 @@ Deno.test("worker confinement: the task verbs work on the worker's own task", as
   // Verbs whose transition a running task does not have: refused by the state machine, as for
   // a person, and never as foreign
   for (
-    const args of [["unblock"], ["promote"], ["reopen"], ["unarchive"], ["review", "--approve"]]
+    const args of [["unblock"], ["promote"], ["reopen"], ["unarchive"]]
   ) {
     await refused(h, env, [args[0]!, mine, ...args.slice(1)], "illegal_transition");
   }
+  // inside a worker, review is a reviewer's verdict: this worker reviews nothing
+  await refused(h, env, ["review", mine, "--approve"], "not_reviewing");
   await refused(h, env, ["claim", mine], "illegal_transition");
   // Completing re-derives the tasks that wait on it (another task's status, as a consequence)
   const done = await ok(h, ["complete", "--summary", "all of it"], env);

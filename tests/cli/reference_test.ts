@@ -29,7 +29,7 @@ Deno.test("the CLI reference has a section for every verb and option that --help
   const top = await h.run(["--help"]);
   assert.equal(top.code, 0);
   const verbs = top.stdout.split("\n").slice(top.stdout.split("\n").indexOf("Commands:") + 1)
-    .map((line) => /^ {2}([a-z]+)/.exec(line)?.[1])
+    .map((line) => /^ {2}([a-z][a-z-]*)/.exec(line)?.[1])
     .filter((v): v is string => v !== undefined && v !== "help");
   assert.ok(verbs.length > 30, `too few verbs parsed from --help: ${verbs.join(" ")}`);
   for (const verb of verbs) {

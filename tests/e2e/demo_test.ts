@@ -18,6 +18,7 @@ const STORIES = [
   "solo",
   "fleet",
   "review",
+  "loop",
   "breaker",
   "blocks",
   "attach",
@@ -138,7 +139,20 @@ Deno.test({
       /t_\w+ {2}done +normal +coder +rate limiter\nt_\w+ {2}done +normal +writer/,
     );
 
-    // 4. breaker: the broken profile's task is blocked with the reason; the flaky one recovered.
+    // 4. loop: the critic asked for changes in round 1 and approved round 2, which it was given
+    // the coder's revision to judge; the release notes then ran.
+    assert.match(
+      out.loop,
+      /^round 1; the handoff in my prompt:\n {2}Wrote rate-limiter\.md\nrequested changes$/m,
+    );
+    assert.match(
+      out.loop,
+      /^round 2; the handoff in my prompt:\n {2}Revised rate-limiter\.md after the review: Also return a Retry-After header when the limit is hit\.\napproved$/m,
+    );
+    assert.match(out.loop, /review_approved -> done {2}\(critic, run 4\)/);
+    assert.match(out.loop, /^t_\w+ {2}done +normal +writer +release notes$/m);
+
+    // 5. breaker: the broken profile's task is blocked with the reason; the flaky one recovered.
     assert.match(
       out.breaker,
       /! breaker tripped: t_\w+ \(importer\): 3 consecutive failed attempts; last: crashed: exit code 3/,
@@ -149,7 +163,7 @@ Deno.test({
       /completed +- +- +Synced on attempt 2\n.*crashed +- +- +killed by SIGSEGV/,
     );
 
-    // 5. blocks: the dependency was promoted by its parent, the outage retried without a
+    // 6. blocks: the dependency was promoted by its parent, the outage retried without a
     // failure, the capability block handed the task on, the loop breaker sent one to triage.
     assert.match(out.blocks, /t_\w+ {2}todo \(dependency\) +normal +client +checkout page/);
     assert.match(out.blocks, /completed +- +- +Payments API up\n.*transient +- +- +the payments/);
@@ -160,7 +174,7 @@ Deno.test({
     );
     assert.match(out.blocks, /triage +\S+ +price list +blocked 3 times for needs_input: Which/);
 
-    // 8. plan: the orchestrator saw the roster, planned two tasks, and they ran in order.
+    // 9. plan: the orchestrator saw the roster, planned two tasks, and they ran in order.
     assert.match(out.plan, /^ {2}`coder`: writes code and schemas$/m);
     assert.match(out.plan, /t_\w+: planned 2 tasks; it waits for them \(todo\)/);
     assert.match(out.plan, /t_\w+ {2}review +normal +- +rate limits for the API/);
@@ -170,7 +184,7 @@ Deno.test({
     assert.match(out.plan, /^t_\w+ {2}done +normal +coder +api$/m);
     assert.match(out.plan, /t_\w+ {2}done {2}rate limits for the API/);
 
-    // 7. routine: run-now once per key, one occurrence fired by the dispatcher, then paused.
+    // 8. routine: run-now once per key, one occurrence fired by the dispatcher, then paused.
     assert.match(out.routine, /^already fired by key first: 1 task\(s\) \(nothing changed\)$/m);
     assert.match(
       out.routine,
@@ -185,7 +199,7 @@ Deno.test({
       /^routines:\n {2}NAME +NEXT +CRON\n {2}digest +paused +\* \* \* \* \* \(UTC\)$/m,
     );
 
-    // 6. attach: the worker read the attached log from its workspace, attached its report, and
+    // 7. attach: the worker read the attached log from its workspace, attached its report, and
     // gc removed both with the archived task.
     assert.match(
       out.attach,

@@ -30,6 +30,8 @@ function task(status: Status, reviewRequired: boolean, archivedFrom: Status | nu
     block_kind: null,
     blocked_on: null,
     block_counts: {},
+    reviewer: null,
+    review_rounds: null,
     max_runtime_seconds: null,
     not_before: null,
     review_required: reviewRequired,

@@ -50,6 +50,8 @@ conformance("createTask() stores every field it is given", async (drv) => {
     block_kind: null,
     blocked_on: null,
     block_counts: {},
+    reviewer: null,
+    review_rounds: null,
     max_runtime_seconds: 900,
     not_before: null,
     review_required: true,

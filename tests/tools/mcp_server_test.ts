@@ -63,13 +63,26 @@ Deno.test("outside a worker, kanban mcp offers list, stats, show, create, link a
   assert.ok("id" in comment.inputSchema.properties!);
 });
 
-Deno.test("inside a worker it offers the eight worker tools; own-task tools take no id", () => {
+Deno.test("inside a worker it offers the ten worker tools; own-task tools take no id", () => {
   assert.deepEqual(workerTools.map((t) => t.name), [...WORKER_TOOLS]);
   assert.deepEqual(
     [...workerTools.map((t) => t.name)].sort(),
-    ["block", "comment", "complete", "create", "heartbeat", "link", "plan", "show"],
+    [
+      "block",
+      "comment",
+      "complete",
+      "create",
+      "heartbeat",
+      "link",
+      "plan",
+      "request_review",
+      "review",
+      "show",
+    ],
   );
-  for (const name of ["heartbeat", "comment", "complete", "block", "plan"]) {
+  for (
+    const name of ["heartbeat", "comment", "complete", "block", "plan", "request_review", "review"]
+  ) {
     const t = workerTools.find((x) => x.name === name)!;
     assert.ok(!("id" in (t.inputSchema.properties ?? {})), `${name} lists no id`);
   }
@@ -153,6 +166,8 @@ Deno.test("a worker's writes to another task are refused over MCP (foreign_task)
       ["comment", { id: other.id, body: "hi" }],
       ["heartbeat", { id: other.id }],
       ["link", { parent: mine.id, child: other.id }],
+      ["request_review", { id: other.id, summary: "sneaky" }],
+      ["review", { id: other.id, verdict: "approve" }],
     ] as const
   ) {
     const err = await s.error(name, args);
@@ -222,4 +237,29 @@ Deno.test("the run token is attached to worker writes but appears in no output",
   for (const text of texts) assert.ok(!text.includes(claim.token), "token leaked");
   const events = (await b.store.showTask(String(child["id"]))).events;
   assert.equal(events[0]!.data["origin_run"], claim.run.id);
+});
+
+Deno.test("over MCP the implementer hands its work in with request_review and the reviewer answers with review", async () => {
+  await using b = setup();
+  const task = await add(b.store, "parser", { assignee: "coder", reviewer: "critic" });
+  const coder = await claimId(b.store, task.id, "coder");
+  {
+    await using s = await connect(workerDeps(b.store, coder));
+    const handed = await s.ok("request_review", { summary: "parser in src/parse.ts" });
+    assert.deepEqual([handed["status"], handed["assignee"]], ["ready", "critic"]);
+  }
+  const critic = await claimId(b.store, task.id, "critic");
+  await using s = await connect(workerDeps(b.store, critic));
+  // a verdict of changes needs its reason, refused by name
+  const err = await s.error("review", { verdict: "changes" });
+  assert.equal(err.code, "invalid_input");
+  assert.match(err.message, /says why/);
+  const back = await s.ok("review", {
+    verdict: "changes",
+    reason: "the empty input crashes",
+    comments: [{ file: "src/parse.ts", line: 3, body: "check the length first" }],
+  });
+  assert.deepEqual([back["status"], back["assignee"]], ["ready", "coder"]);
+  const shown = await b.store.showTask(task.id);
+  assert.match(shown.comments.at(-1)!.body, /^Review rejected: the empty input crashes/);
 });

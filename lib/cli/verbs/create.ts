@@ -4,7 +4,7 @@
  */
 import { type Command, Option } from "@commander-js/extra-typings";
 import { type CliContext, session, UsageError } from "../context.ts";
-import { collect, parseDuration, parsePriority, parseTime } from "../parse.ts";
+import { collect, parseCount, parseDuration, parsePriority, parseTime } from "../parse.ts";
 import { runTool, TOOLS } from "../../tools/mod.ts";
 import { BODY_MAX_BYTES } from "../../store/mod.ts";
 import { readCapped, TooLargeError } from "../../readcap.ts";
@@ -70,7 +70,13 @@ export function register(program: Command, ctx: CliContext): void {
       new Option("--not-before <time>", "do not start before (ISO time or +2h)")
         .argParser((v) => parseTime(v, ctx.now())),
     )
-    .option("--review", "require a review after completion")
+    .option("--review", "a person approves the work after completion (after its reviewer)")
+    .option("--reviewer <profile>", "the profile whose worker reviews the work, round by round")
+    .option(
+      "--review-rounds <n>",
+      "rounds of review before a person decides (default 3)",
+      parseCount,
+    )
     .option("--idempotency-key <key>", "create at most one open task with this key")
     .option("--created-by <name>", "who asked for it (default: you)")
     .action(async (title, opts, cmd) => {
@@ -90,6 +96,8 @@ export function register(program: Command, ctx: CliContext): void {
         not_before: opts.notBefore === undefined ? undefined : isoTime(opts.notBefore),
         triage: opts.triage === true,
         review: opts.review === true,
+        reviewer: opts.reviewer,
+        review_rounds: opts.reviewRounds,
         idempotency_key: opts.idempotencyKey,
         created_by: opts.createdBy,
       });

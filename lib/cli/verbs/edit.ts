@@ -1,14 +1,14 @@
 /** `kanban edit ID` changes title, body, priority or needed labels; `kanban assign ID PROFILE` the assignee. */
 import type { Command } from "@commander-js/extra-typings";
 import { type CliContext, session, UsageError } from "../context.ts";
-import { collect, parsePriority } from "../parse.ts";
+import { collect, parseCount, parsePriority } from "../parse.ts";
 import { emit } from "../output.ts";
 import { taskLine } from "../render.ts";
 import { readBody } from "./create.ts";
 
 export function register(program: Command, ctx: CliContext): void {
   program.command("edit")
-    .description("change a task's title, body, priority or the labels it needs")
+    .description("change a task's title, body, priority, the labels it needs or its reviewer")
     .argument("<id>", "task id or unique prefix")
     .option("--title <title>", "new title")
     .option("--body <markdown>", "new description")
@@ -20,6 +20,9 @@ export function register(program: Command, ctx: CliContext): void {
       collect,
     )
     .option("--no-needs", "the task needs no labels (any host may run it)")
+    .option("--reviewer <profile>", "the profile that reviews the task's work")
+    .option("--no-reviewer", "no profile reviews it")
+    .option("--review-rounds <n>", "rounds of review before a person decides", parseCount)
     .action(async (id, opts, cmd) => {
       using s = session(ctx, cmd);
       const body = await readBody(ctx, opts);
@@ -28,6 +31,10 @@ export function register(program: Command, ctx: CliContext): void {
         ...(body !== undefined ? { body } : {}),
         ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
         ...(opts.needs !== undefined ? { needs: opts.needs === false ? [] : opts.needs } : {}),
+        ...(opts.reviewer !== undefined
+          ? { reviewer: opts.reviewer === false ? null : opts.reviewer }
+          : {}),
+        ...(opts.reviewRounds !== undefined ? { review_rounds: opts.reviewRounds } : {}),
       }, s.actor);
       emit(ctx, s.json, task, () => taskLine(task));
     });

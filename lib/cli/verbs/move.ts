@@ -3,9 +3,20 @@
  * Each goes through the store's one transition table; bulk verbs take several ids.
  */
 import type { Command } from "@commander-js/extra-typings";
-import { type PersonAction, runAction } from "../../store/mod.ts";
-import { type CliContext, session, UsageError } from "../context.ts";
-import { bulk } from "../output.ts";
+import { type PersonAction, runAction, type Task } from "../../store/mod.ts";
+import {
+  type CliContext,
+  globals,
+  type HasGlobals,
+  type Session,
+  session,
+  UsageError,
+} from "../context.ts";
+import { bulk, emit } from "../output.ts";
+import { readTarget, type Tool, TOOLS } from "../../tools/mod.ts";
+import { decodeWorkerEnv, workerBindingOf } from "../../worker_env.ts";
+import { taskLine } from "../render.ts";
+import { report } from "./report.ts";
 import { collect } from "../parse.ts";
 import { reviewComments } from "./diff.ts";
 
@@ -51,10 +62,13 @@ export function register(program: Command, ctx: CliContext): void {
   }
 
   program.command("review")
-    .description("approve or reject a task waiting in review")
-    .argument("<id>", "task id or unique prefix")
+    .description(
+      "approve or reject a task waiting in review; inside a reviewer's worker, its verdict on " +
+        "the task under its review",
+    )
+    .argument("[id]", "task id or unique prefix (default in a worker: $KANBAN_TASK)")
     .option("--approve", "accept the work: the task is done")
-    .option("--reject", "send it back for another attempt")
+    .option("--reject", "send it back for another attempt (request changes)")
     .option("--reason <text>", "why (a rejection's reason becomes a comment the worker reads)")
     .option(
       "--comment <text>",
@@ -70,16 +84,42 @@ export function register(program: Command, ctx: CliContext): void {
       if (opts.comment.length > 0 && !opts.reject) {
         throw new UsageError("--comment goes with --reject (request changes)");
       }
+      const worker = workerBindingOf(decodeWorkerEnv(ctx.env));
+      const ref = readTarget({ worker }, id);
+      if (worker !== null) {
+        // a reviewer's verdict: a report, retried while the board is out of reach
+        const comments = opts.comment.length > 0
+          ? await withSession(ctx, cmd, (s) => reviewComments(ctx, cmd, s.store, ref, opts.comment))
+          : undefined;
+        const task = await report<Task>(ctx, cmd, TOOLS.review as Tool, {
+          id: ref,
+          verdict: opts.approve ? "approve" : "changes",
+          reason: opts.reason,
+          comments,
+        });
+        emit(ctx, globals(cmd).json, task, () => taskLine(task));
+        return;
+      }
       using s = session(ctx, cmd);
       const comments = opts.comment.length > 0
-        ? await reviewComments(ctx, cmd, s.store, id, opts.comment)
+        ? await reviewComments(ctx, cmd, s.store, ref, opts.comment)
         : undefined;
       const action = opts.approve ? "approve" : "reject";
       await bulk(
         ctx,
         s.json,
-        [id],
-        (ref) => runAction(s.store, ref, action, { reason: opts.reason, comments }, s.actor),
+        [ref],
+        (r) => runAction(s.store, r, action, { reason: opts.reason, comments }, s.actor),
       );
     });
+}
+
+/** withSession runs `fn` with a session that is closed when it ends. */
+async function withSession<T>(
+  ctx: CliContext,
+  cmd: HasGlobals,
+  fn: (s: Session) => Promise<T>,
+): Promise<T> {
+  using s = session(ctx, cmd);
+  return await fn(s);
 }

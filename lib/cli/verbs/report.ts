@@ -38,11 +38,11 @@ function idAndText(args: string[], what: string): [string | undefined, string] {
 }
 
 /**
- * report runs a report tool (complete, block) for task `id` (the worker's own when undefined).
+ * report runs a report tool (complete, block, request_review, review) for task `id` (the worker's own when undefined).
  * Inside a worker each try opens the board afresh if the last could not (a board locked
  * exclusively cannot even be opened), and the tool gets no delivery of its own: one deadline.
  */
-async function report<T>(
+export async function report<T>(
   ctx: CliContext,
   cmd: HasGlobals,
   tool: Tool,
@@ -119,6 +119,37 @@ export function register(program: Command, ctx: CliContext): void {
             usage: opts.usage,
           }),
       );
+    });
+
+  program.command("request-review")
+    .description(
+      "hand the worker's work in for review with a handoff (as complete takes): the task goes " +
+        "to its reviewer, or to a person",
+    )
+    .argument("[id]", "task id (default: $KANBAN_TASK)")
+    .option("--summary <text>", "what was done and where, for the reviewer")
+    .option(
+      "--metadata <json>",
+      "machine-readable results (a JSON object)",
+      (v) => parseJsonObject(v, "--metadata"),
+    )
+    .option("--result <text>", "the result itself, if short")
+    .option(
+      "--usage <json>",
+      "what the run used, as for complete --usage",
+      (v) => parseJsonObject(v, "--usage"),
+    )
+    .action(async (id, opts, cmd) => {
+      const worker = workerBindingOf(decodeWorkerEnv(ctx.env));
+      const ref = readTarget({ worker }, id);
+      const task = await report<Task>(ctx, cmd, TOOLS.request_review as Tool, {
+        id: ref,
+        summary: opts.summary,
+        metadata: opts.metadata,
+        result: opts.result,
+        usage: opts.usage,
+      });
+      emit(ctx, globals(cmd).json, task, () => taskLine(task));
     });
 
   program.command("block")

@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import process from "node:process";
 import type { Profile } from "../../config/config.ts";
 import { boardKey, type BoardRef, type Env } from "../../config/paths.ts";
-import type { Claim, Store } from "../../store/mod.ts";
+import type { Claim, ClaimOptions, Store } from "../../store/mod.ts";
 import { prepareWorkspace } from "../../workspace/workspace.ts";
 import { materializeAttachments } from "../../workspace/attachments.ts";
 import { runFile, runLogPath } from "../logs.ts";
@@ -79,6 +79,7 @@ export class FillService implements Service<FillReport> {
         {
           assignees: eligible,
           caps,
+          ...reviewClaim(config.profiles),
           labels: config.dispatch.labels,
           leaseMs: config.dispatch.lease,
           host: this.#d.host,
@@ -124,7 +125,7 @@ export class FillService implements Service<FillReport> {
         root: join(d.workspaces, key),
         repository: d.repository,
       });
-      const prompt = await workerPrompt(store, task.id, profile);
+      const prompt = await workerPrompt(store, task.id, profile, cwd);
       // the worker finds its task's files in its workspace, where its prompt says they are
       await materializeAttachments(store, task.id, cwd);
       const file = (name: string) => runFile(logPath, name);
@@ -198,4 +199,22 @@ export class FillService implements Service<FillReport> {
       );
     }
   }
+}
+
+/**
+ * reviewClaim is what a claim takes of the profiles' review settings (lib/store/reviews.ts):
+ * each profile's reviewer and rounds, and the profiles whose work a person approves last.
+ */
+export function reviewClaim(
+  profiles: Readonly<Record<string, Profile>>,
+): Pick<ClaimOptions, "reviewers" | "approvals"> {
+  const reviewers: Record<string, { reviewer: string; rounds?: number | undefined }> = {};
+  const approvals: string[] = [];
+  for (const [name, p] of Object.entries(profiles)) {
+    if (p.reviewer !== undefined) {
+      reviewers[name] = { reviewer: p.reviewer, rounds: p.review_rounds };
+    }
+    if (p.require_approval) approvals.push(name);
+  }
+  return { reviewers, approvals };
 }

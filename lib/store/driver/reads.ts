@@ -89,7 +89,7 @@ export interface ReadQueries {
   runsEndedOf(taskId: string): Promise<RunRow[]>;
   /** A task's parents in the order they completed (unfinished ones, with none, first), then by id. */
   parentsByCompletion(child: string): Promise<{ id: string; title: string; status: Status }[]>;
-  /** The `data` of a task's newest `completed` event (JSON text), undefined when none. */
+  /** The data of a task's newest handoff event (completed, review_requested), JSON text. */
   completionData(taskId: string): Promise<string | undefined>;
   /** The `data` of each task's `created` event (JSON text), for the tasks of `ids` that have one. */
   creationData(ids: readonly string[]): Promise<{ id: string; data: string }[]>;

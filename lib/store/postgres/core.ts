@@ -57,6 +57,8 @@ const TASK_COLUMNS = [
   "block_kind",
   "blocked_on",
   "block_counts",
+  "reviewer",
+  "review_rounds",
 ] as const;
 
 const RUN_COLUMNS = [
@@ -123,7 +125,8 @@ const RECENT_ORDER = "coalesce(completed_at, updated_at) DESC, id DESC";
 const SUMMARY_COLUMNS = `id, title, '' AS body, assignee, status, priority, tenant, created_by,
   created_at, updated_at, started_at, completed_at, workspace_kind, workspace_path, skills,
   max_runtime_seconds, not_before, review_required, idempotency_key, consecutive_failures,
-  retry_after, last_error, blocked_reason, current_run_id, result, archived_from, needs, block_kind, blocked_on, block_counts`;
+  retry_after, last_error, blocked_reason, current_run_id, result, archived_from, needs, block_kind, blocked_on, block_counts,
+  reviewer, review_rounds`;
 
 function taskList(t: Tx, filter: ListFilter): Promise<TaskRow[]> {
   const where: Fragment[] = [];
@@ -173,11 +176,12 @@ export function coreQueries(t: Tx): CoreQueries {
       const inserted = await t`
         INSERT INTO tasks (id, title, body, assignee, status, priority, tenant, created_by,
           created_at, updated_at, workspace_kind, workspace_path, skills, max_runtime_seconds,
-          not_before, review_required, idempotency_key, needs)
+          not_before, review_required, idempotency_key, needs, reviewer, review_rounds)
         VALUES (${r.id}, ${r.title}, ${r.body}, ${r.assignee}, ${r.status}, ${r.priority},
           ${r.tenant}, ${r.created_by}, ${r.created_at}, ${r.updated_at}, ${r.workspace_kind},
           ${r.workspace_path}, ${r.skills}, ${r.max_runtime_seconds}, ${r.not_before},
-          ${r.review_required}, ${r.idempotency_key}, ${r.needs})
+          ${r.review_required}, ${r.idempotency_key}, ${r.needs},
+          ${r.reviewer}, ${r.review_rounds})
         ON CONFLICT DO NOTHING RETURNING id`;
       if (inserted.length === 1) return "inserted";
       const [taken] = await t`SELECT 1 FROM tasks WHERE id = ${r.id}`;
@@ -281,7 +285,7 @@ export function coreQueries(t: Tx): CoreQueries {
       return rows(t`SELECT tk.id, coalesce(
           nullif(trim(tk.result), ''),
           (SELECT e.data::json ->> 'summary' FROM task_events e
-            WHERE e.task_id = tk.id AND e.kind = 'completed' ORDER BY e.id DESC LIMIT 1),
+            WHERE e.task_id = tk.id AND e.kind IN ('completed', 'review_requested') ORDER BY e.id DESC LIMIT 1),
           (SELECT r.summary FROM task_runs r
             WHERE r.task_id = tk.id AND r.summary IS NOT NULL ORDER BY r.id DESC LIMIT 1)
         ) AS text

@@ -148,7 +148,8 @@ export function readQueries(t: Tx): ReadQueries {
         WHERE l.child_id = ${child} ORDER BY p.completed_at NULLS FIRST, p.id`,
     completionData: async (taskId) =>
       (await first(t<{ data: string }[]>`SELECT data FROM task_events
-        WHERE task_id = ${taskId} AND kind = 'completed' ORDER BY id DESC LIMIT 1`))?.data,
+        WHERE task_id = ${taskId} AND kind IN ('completed', 'review_requested') ORDER BY id DESC LIMIT 1`))
+        ?.data,
     creationData: (ids) => {
       if (ids.length === 0) return Promise.resolve([]);
       // the created event is a task's first: each lookup stops there, on (task_id, id)

@@ -53,6 +53,8 @@ const TABLES: Record<TransferKind, { table: string; columns: readonly string[] }
       "block_kind",
       "blocked_on",
       "block_counts",
+      "reviewer",
+      "review_rounds",
     ],
   },
   link: { table: "task_links", columns: ["parent_id", "child_id", "created_at"] },

@@ -123,7 +123,7 @@ const PRUNABLE = `
       WHERE e.kind = 'created' GROUP BY e.task_id
     UNION ALL
     SELECT max(e.id) FROM task_events e JOIN finished f ON f.id = e.task_id
-      WHERE e.kind = 'completed' GROUP BY e.task_id
+      WHERE e.kind IN ('completed', 'review_requested') GROUP BY e.task_id
   ),
   horizon AS (
     SELECT coalesce(min(cursor) + 1, 9007199254740991) AS below FROM subscriptions

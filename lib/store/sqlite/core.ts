@@ -44,6 +44,8 @@ const TASK_COLUMNS = new Set([
   "block_kind",
   "blocked_on",
   "block_counts",
+  "reviewer",
+  "review_rounds",
 ]);
 
 const RUN_COLUMNS = new Set([
@@ -145,7 +147,7 @@ function taskList(db: Db, filter: ListFilter): TaskRow[] {
       created_at, updated_at, started_at, completed_at, workspace_kind, workspace_path, skills,
       max_runtime_seconds, not_before, review_required, idempotency_key, consecutive_failures,
       retry_after, last_error, blocked_reason, current_run_id, result, archived_from, needs,
-      block_kind, blocked_on, block_counts
+      block_kind, blocked_on, block_counts, reviewer, review_rounds
     FROM tasks ${finished !== undefined ? `INDEXED BY tasks_${filter.statuses![0]}` : ""}
     ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
     ORDER BY ${filter.recent ? RECENT_ORDER : one ? ONE_STATUS_ORDER : QUEUE_ORDER}
@@ -191,8 +193,8 @@ export function coreQueries(db: Db): CoreQueries {
         db.run(
           `INSERT INTO tasks (id, title, body, assignee, status, priority, tenant, created_by,
              created_at, updated_at, workspace_kind, workspace_path, skills, max_runtime_seconds,
-             not_before, review_required, idempotency_key, needs)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             not_before, review_required, idempotency_key, needs, reviewer, review_rounds)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           t.id,
           t.title,
           t.body,
@@ -211,6 +213,8 @@ export function coreQueries(db: Db): CoreQueries {
           t.review_required,
           t.idempotency_key,
           t.needs,
+          t.reviewer,
+          t.review_rounds,
         );
         return "inserted";
       } catch (err) {
@@ -365,7 +369,7 @@ export function coreQueries(db: Db): CoreQueries {
         `SELECT t.id, coalesce(
            nullif(trim(t.result), ''),
            (SELECT json_extract(e.data, '$.summary') FROM task_events e
-             WHERE e.task_id = t.id AND e.kind = 'completed' ORDER BY e.id DESC LIMIT 1),
+             WHERE e.task_id = t.id AND e.kind IN ('completed', 'review_requested') ORDER BY e.id DESC LIMIT 1),
            (SELECT r.summary FROM task_runs r
              WHERE r.task_id = t.id AND r.summary IS NOT NULL ORDER BY r.id DESC LIMIT 1)
          ) AS text

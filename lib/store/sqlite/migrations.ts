@@ -11,8 +11,20 @@ import { sql as m006 } from "./migrations/006_needs.ts";
 import { sql as m007 } from "./migrations/007_routines.ts";
 import { sql as m008 } from "./migrations/008_block_kinds.ts";
 import { sql as m009 } from "./migrations/009_attachments.ts";
+import { sql as m010 } from "./migrations/010_reviewer.ts";
 
-export const MIGRATIONS: readonly string[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009];
+export const MIGRATIONS: readonly string[] = [
+  m001,
+  m002,
+  m003,
+  m004,
+  m005,
+  m006,
+  m007,
+  m008,
+  m009,
+  m010,
+];
 
 /** SCHEMA_VERSION is the user_version of a board with every migration applied. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -233,7 +233,7 @@ export function readQueries(db: Db): ReadQueries {
       ),
     completionData: (taskId) =>
       db.get<{ data: string }>(
-        `SELECT data FROM task_events WHERE task_id = ? AND kind = 'completed'
+        `SELECT data FROM task_events WHERE task_id = ? AND kind IN ('completed', 'review_requested')
          ORDER BY id DESC LIMIT 1`,
         taskId,
       )?.data,

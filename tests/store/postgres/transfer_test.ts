@@ -56,6 +56,8 @@ const RUNNING: TaskRow = {
   block_kind: "transient",
   blocked_on: "t_0000000b",
   block_counts: '{ "transient":2}',
+  reviewer: "critic",
+  review_rounds: 4,
 };
 
 const RUN: RunRow = {
