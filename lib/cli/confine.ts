@@ -63,6 +63,7 @@ export const IN_WORKER: Readonly<Record<string, Rule>> = {
   detach: "task",
   complete: "task",
   block: "task",
+  "request-review": "task",
   "plan submit": "task",
   "plan show": "read",
   unblock: "task",

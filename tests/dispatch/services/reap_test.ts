@@ -100,8 +100,16 @@ Deno.test("reap: a worker that completed its task only has its exit recorded", a
  * pendingWorker: a claimed task whose worker (`sh -c exit 3`) left the report it could not
  * deliver in its run's report file, as the CLI does when it gives up.
  */
-async function pendingWorker(b: Bundle, kind: "complete" | "block") {
-  const task = (await b.store.createTask({ title: "work", assignee: "coder" }, HUMAN)).task;
+async function pendingWorker(
+  b: Bundle,
+  kind: "complete" | "block" | "request_review",
+  reviewer?: string,
+) {
+  const task = (await b.store.createTask({
+    title: "work",
+    assignee: "coder",
+    ...(reviewer !== undefined ? { reviewer } : {}),
+  }, HUMAN)).task;
   const claim = (await b.store.claim({ taskId: task.id, profile: "coder" }, DISPATCHER))!;
   const logPath = join(b.home, "logs", task.id, `run-${claim.run.id}.log`);
   mkdirSync(dirname(logPath), { recursive: true });
@@ -112,9 +120,9 @@ async function pendingWorker(b: Bundle, kind: "complete" | "block") {
     task: task.id,
     run: claim.run.id,
     kind,
-    input: kind === "complete"
-      ? { summary: "done offline", metadata: { files: 1 } }
-      : { reason: "which database?" },
+    input: kind === "block"
+      ? { reason: "which database?" }
+      : { summary: "done offline", metadata: { files: 1 } },
     error: 'Board "x" stayed locked by other writers for 10000 ms',
     at: new Date(b.clock.wall).toISOString(),
   });
@@ -146,6 +154,15 @@ Deno.test("reap delivers a pending block the same way", async () => {
   const t = await b.store.getTask(task);
   assert.equal(t.status, "blocked");
   assert.equal(t.blocked_reason, "which database?");
+});
+
+Deno.test("reap delivers a pending request for review: the task goes to its reviewer", async () => {
+  await using b = bundle();
+  const { w, task } = await pendingWorker(b, "request_review", "critic");
+  await reapAll(b, service(b));
+  const t = await b.store.getTask(task);
+  assert.deepEqual([t.status, t.assignee], ["ready", "critic"]);
+  assert.equal((await b.store.getRun(w.runId)).summary, "done offline");
 });
 
 Deno.test("reap: a pending report past the run's lease ends the run as no_report, saying why", async () => {
