@@ -259,6 +259,7 @@ function runningConfig(d: DispatcherHealth | undefined): TickConfig | null {
     config: r.config ?? null,
     profiles: r.profiles,
     max_workers: typeof r.max_workers === "number" ? r.max_workers : 0,
+    max_workers_from: r.max_workers_from === "memory" ? "memory" : "config",
     labels: Array.isArray(r.labels) ? r.labels.filter((l) => typeof l === "string") : [],
   };
 }

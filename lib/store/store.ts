@@ -121,6 +121,7 @@ import { auditWrite, directRefusal, markWrite } from "./confine.ts";
 import { follow, type FollowOptions } from "./feed.ts";
 import * as transfer from "./transfer.ts";
 import * as routines from "./routines.ts";
+import { type HeldInput, lastHeld, recordHeld, type Why, why } from "./why.ts";
 
 export interface OpenOptions extends Partial<StoreOptions> {
   /** Create the board when the file does not exist (`kanban init`). */
@@ -679,6 +680,21 @@ export class Store {
 
   releaseDispatchLease(id: string): Promise<void> {
     return this.#write((k) => releaseLease(k, id));
+  }
+
+  /** why explains why a task is not running (lib/store/why.ts). */
+  why(ref: string): Promise<Why> {
+    return this.#read((k) => why(k, ref));
+  }
+
+  /** recordHeld appends a `held` event to a ready task (a dispatcher's new reason). */
+  recordHeld(taskId: string, input: HeldInput, actor: Actor): Promise<boolean> {
+    return this.#write((k) => recordHeld(k, taskId, input, actor));
+  }
+
+  /** lastHeld is the data of a task's last `held` event, or null. */
+  lastHeld(taskId: string): Promise<Record<string, unknown> | null> {
+    return this.#read((k) => lastHeld(k, taskId));
   }
 
   recordDispatcherTick(id: string, report: unknown): Promise<void> {
