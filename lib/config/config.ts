@@ -213,7 +213,7 @@ const Dispatch = z.object({
   /** New workers wait while less memory than this is free, swap in use counted against it. */
   min_free_memory: minFreeMemory.prefault("10%"),
   /** New workers wait while the 1-minute load average per core is above this (0: off). */
-  max_load: z.number().nonnegative().default(3).transform((n) => n === 0 ? null : n),
+  max_load: z.number().nonnegative().default(4).transform((n) => n === 0 ? null : n),
   /** The memory.max of each worker's cgroup (where workers run in one); unset: no limit. */
   memory_limit: size(MEMORY_LIMIT.min, MEMORY_LIMIT.max).optional(),
   poll_interval: duration(LIMITS.poll_interval).prefault("2s"),
@@ -446,7 +446,7 @@ export const SAMPLE_CONFIG = `# kanban configuration. Durations: 90s, 30m, 2h. S
 #                            # (unset: one per 2GB of memory, 1 to 8)
 # min_free_memory = "10%"    # new workers wait while less memory is free (swap in use counts
 #                            # against it): a share of memory, a size ("2GB"), or 0 (off)
-# max_load = 3               # new workers wait while the 1-minute load per core is above (0: off)
+# max_load = 4               # new workers wait while the 1-minute load per core is above (0: off)
 # memory_limit = "4GB"       # memory.max of each worker's cgroup, where workers run in one
 # poll_interval = "2s"       # timer wake-up; any board write wakes the dispatcher at once
 # lease = "2m"               # a run's lease; heartbeats and a live, progressing worker renew it

@@ -37,11 +37,11 @@ Deno.test("an explicit max_workers wins over the machine's memory", () => {
   assert.deepEqual([d.max_workers, d.max_workers_from], [20, "config"]);
 });
 
-Deno.test("min_free_memory takes a share, a size or bytes; 0 turns it off; the defaults are 10% and max_load 3", () => {
+Deno.test("min_free_memory takes a share, a size or bytes; 0 turns it off; the defaults are 10% and max_load 4", () => {
   const d = (body: string) =>
     parseConfig(`[dispatch]\n${body}\n`, "c.toml", env, () => 8 * GiB).dispatch;
   assert.deepEqual(d("").min_free_memory, { percent: 10 });
-  assert.equal(d("").max_load, 3);
+  assert.equal(d("").max_load, 4);
   assert.equal(d("").memory_limit, undefined);
   assert.deepEqual(d('min_free_memory = "2GB"').min_free_memory, { bytes: 2 * GiB });
   assert.deepEqual(d('min_free_memory = "12.5%"').min_free_memory, { percent: 12.5 });

@@ -137,7 +137,7 @@ Deno.test("fill holds new workers over max_load but leaves running workers alone
   const started = await s.runOnce(b.clock.read());
   assert.equal(started.spawned.length, 2);
   await tasks(b, "a", 1);
-  now = machine(6, 0, 10); // 5 per core, over the default max_load 3
+  now = machine(6, 0, 10); // 5 per core, over the default max_load 4
   const r = await s.runOnce(b.clock.read());
   assert.deepEqual([r.spawned, r.pressure.reason], [[], "load"]);
   assert.equal(b.workers.size, 2, "the running workers go on");
