@@ -121,7 +121,15 @@ import { auditWrite, directRefusal, markWrite } from "./confine.ts";
 import { follow, type FollowOptions } from "./feed.ts";
 import * as transfer from "./transfer.ts";
 import * as routines from "./routines.ts";
-import { type HeldInput, lastHeld, recordHeld, type Why, why } from "./why.ts";
+import {
+  type HeldInput,
+  type HostOffer,
+  lastHeld,
+  liveHosts,
+  recordHeld,
+  type Why,
+  why,
+} from "./why.ts";
 
 export interface OpenOptions extends Partial<StoreOptions> {
   /** Create the board when the file does not exist (`kanban init`). */
@@ -685,6 +693,11 @@ export class Store {
   /** why explains why a task is not running (lib/store/why.ts). */
   why(ref: string): Promise<Why> {
     return this.#read((k) => why(k, ref));
+  }
+
+  /** liveHosts lists the dispatchers working now and what they published (lib/store/why.ts). */
+  liveHosts(): Promise<HostOffer[]> {
+    return this.#read((k) => liveHosts(k));
   }
 
   /** recordHeld appends a `held` event to a ready task (a dispatcher's new reason). */

@@ -8,10 +8,13 @@
  * clock (a pass runs on every board write, and the look reads every ready task), and publishes
  * the counts per reason with the dispatcher's tick (`kanban status`).
  *
- * The reasons are those of `kanban why` (lib/store/why.ts), judged from this host's side:
- * backoff, no_profile, labels, pressure, draining, profile_cap, host_full.
+ * The reasons are those of `kanban why` (lib/store/why.ts), judged from this host's side. A
+ * task this host cannot run (no profile for its assignee here, or labels it lacks) is held here
+ * only when no other live host can run it either (`no_profile`, `labels`): another host's work is
+ * not this one's to report. A task it can run is held for `backoff`, `pressure`, `draining`,
+ * `profile_cap` or `host_full`.
  */
-import type { Store, TaskSummary } from "../../store/mod.ts";
+import type { HostOffer, Store, TaskSummary } from "../../store/mod.ts";
 import type { Pressure } from "../pressure.ts";
 import { type ConfigSource, DISPATCHER_ACTOR, type Now, type Service } from "./service.ts";
 import type { WorkerTable } from "./workers.ts";
@@ -64,11 +67,12 @@ export class HoldService implements Service<HoldReport> {
     for (const r of await store.openRuns()) {
       if (r.profile !== null) running.set(r.profile, (running.get(r.profile) ?? 0) + 1);
     }
+    const others = (await store.liveHosts()).filter((h) => h.host !== host);
     const holds: Record<string, number> = {};
     const seen = new Set<string>();
     for (const t of ready) {
       seen.add(t.id);
-      const hold = this.#judge(t, running, now.wall);
+      const hold = this.#judge(t, running, others, now.wall);
       if (hold === null) {
         this.#last.delete(t.id);
         continue;
@@ -94,24 +98,34 @@ export class HoldService implements Service<HoldReport> {
     return report;
   }
 
-  /** #judge says why ready task `t` waits on this host (see the module comment's order). */
-  #judge(t: TaskSummary, running: ReadonlyMap<string, number>, wall: number): Hold {
+  /** #judge says why ready task `t` waits on this host (see the module comment). */
+  #judge(
+    t: TaskSummary,
+    running: ReadonlyMap<string, number>,
+    others: readonly HostOffer[],
+    wall: number,
+  ): Hold {
     const config = this.#d.config();
+    const profile = t.assignee === null ? undefined : config.profiles[t.assignee];
+    const missing = t.needs.filter((l) => !config.dispatch.labels.includes(l));
+    if (profile === undefined || missing.length > 0) {
+      const elsewhere = others.some((h) =>
+        t.assignee !== null && t.assignee in h.profiles &&
+        t.needs.every((l) => h.labels.includes(l))
+      );
+      if (elsewhere) return null;
+      if (profile === undefined) {
+        return {
+          reason: t.assignee === null ? "no_assignee" : "no_profile",
+          detail: t.assignee === null
+            ? "no assignee"
+            : `no live host defines profile "${t.assignee}"`,
+        };
+      }
+      return { reason: "labels", detail: `no live host offers label(s) ${missing.join(", ")}` };
+    }
     if (t.retry_after !== null && Date.parse(t.retry_after) > wall) {
       return { reason: "backoff", detail: `retries after ${t.retry_after}` };
-    }
-    const profile = t.assignee === null ? undefined : config.profiles[t.assignee];
-    if (profile === undefined) {
-      return {
-        reason: "no_profile",
-        detail: t.assignee === null
-          ? "no assignee"
-          : `this host defines no profile "${t.assignee}"`,
-      };
-    }
-    const missing = t.needs.filter((l) => !config.dispatch.labels.includes(l));
-    if (missing.length > 0) {
-      return { reason: "labels", detail: `this host lacks label(s) ${missing.join(", ")}` };
     }
     const pressure = this.#d.pressure();
     if (pressure?.held) return { reason: "pressure", detail: pressure.detail ?? "" };
