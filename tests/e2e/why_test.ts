@@ -75,6 +75,10 @@ Deno.test("dist/kanban why: a capped profile's second task says profile_cap; one
 
     const status = b.kanban(["status"]);
     assert.match(status.stdout, /\n {4}held: 1 profile_cap \(kanban why ID\)\n/, status.stdout);
+    // max_workers is unset in this config.toml: it follows the machine's memory, and says so
+    assert.match(status.stdout, /\nworkers: 1\/\d+ \(max_workers from memory\)\n/);
+    const caps = b.json<{ caps: { max_workers_from: string } }>(["status"]).caps;
+    assert.equal(caps.max_workers_from, "memory");
   } finally {
     child.kill("SIGTERM");
     let timer: ReturnType<typeof setTimeout> | undefined;
