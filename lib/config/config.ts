@@ -12,6 +12,7 @@ import { bytesText, readCapped, TooLargeError } from "../readcap.ts";
 import { type Env, expandHome, kanbanHome } from "./paths.ts";
 import { formatDuration, formatSize, parseDuration, parseSize } from "./duration.ts";
 import { MCP_PRESETS, PRESET_NAMES } from "../dispatch/presets/mod.ts";
+import { defaultMaxWorkers, memTotal, type PressureLimits } from "../dispatch/pressure.ts";
 
 /** The placeholders an argv template may use. */
 export const PLACEHOLDERS = ["prompt", "task", "workspace", "run", "profile", "board", "kanban"];
@@ -123,6 +124,38 @@ function unknownPlaceholders(text: string, known: string[]): string[] {
   return [...text.matchAll(/\{([a-z_]+)\}/g)].map((m) => m[1]!).filter((n) => !known.includes(n));
 }
 
+/** A worker's memory limit (memory_limit): at least 16 MB, at most 1 TB. */
+export const MEMORY_LIMIT = { min: 16 * 1024 ** 2, max: 1024 ** 4 } as const;
+
+/**
+ * min_free_memory: `"10%"` (of MemTotal), a size (`"2GB"`, or bytes), or 0 (off); returned as
+ * PressureLimits["min_free_memory"].
+ */
+const minFreeMemory = z.union([z.string(), z.number().int().nonnegative()]).transform(
+  (v, ctx): PressureLimits["min_free_memory"] => {
+    if (v === 0 || v === "0") return null;
+    if (typeof v === "number") return { bytes: v };
+    const pct = /^(\d+(?:\.\d+)?)\s*%$/.exec(v.trim());
+    if (pct) {
+      const percent = Number(pct[1]);
+      if (percent >= 100) {
+        ctx.addIssue({ code: "custom", message: `"${v}" must be under 100% (0 turns it off)` });
+        return z.NEVER;
+      }
+      return percent === 0 ? null : { percent };
+    }
+    try {
+      return { bytes: parseSize(v) };
+    } catch {
+      ctx.addIssue({
+        code: "custom",
+        message: `"${v}" is neither a share of memory (like "10%") nor a size (like "2GB")`,
+      });
+      return z.NEVER;
+    }
+  },
+);
+
 /** The longest profile description (the board's roster takes as much: lib/store/plans.ts). */
 export const DESCRIPTION_MAX = 300;
 
@@ -154,6 +187,8 @@ const Profile = z.object({
   ).optional(),
   /** A person approves this profile's work last (after its reviewer, if any). */
   require_approval: z.boolean().default(false),
+  /** The memory.max of each of this profile's workers' cgroups (dispatch.memory_limit otherwise). */
+  memory_limit: size(MEMORY_LIMIT.min, MEMORY_LIMIT.max).optional(),
 }).strict().refine((p) => (p.preset === undefined) !== (p.command === undefined), {
   message: "give exactly one of preset or command",
 }).refine((p) => p.prompt === undefined || p.prompt_file === undefined, {
@@ -186,7 +221,14 @@ const Dispatch = z.object({
       message: "a label is letters, digits and . _ - (at most 100)",
     }),
   ).max(50).default([]),
-  max_workers: z.number().int().positive().default(4),
+  /** Workers at once on this host; unset: one per 2 GiB of MemTotal, 1 to 8 (pressure.ts). */
+  max_workers: z.number().int().positive().optional(),
+  /** New workers wait while less memory than this is free, swap in use counted against it. */
+  min_free_memory: minFreeMemory.prefault("10%"),
+  /** New workers wait while the 1-minute load average per core is above this (0: off). */
+  max_load: z.number().nonnegative().default(4).transform((n) => n === 0 ? null : n),
+  /** The memory.max of each worker's cgroup (where workers run in one); unset: no limit. */
+  memory_limit: size(MEMORY_LIMIT.min, MEMORY_LIMIT.max).optional(),
   poll_interval: duration(LIMITS.poll_interval).prefault("2s"),
   lease: duration(LIMITS.lease).prefault("120s"),
   dispatcher_lease: duration(LIMITS.dispatcher_lease).prefault("15s"),
@@ -278,7 +320,14 @@ const ConfigFile = z.object({
 
 export type Profile = z.output<typeof Profile>;
 export type DecomposeConfig = z.output<typeof Decompose>;
-export type DispatchConfig = z.output<typeof Dispatch> & { workspaces: string; logs: string };
+export type DispatchConfig = Omit<z.output<typeof Dispatch>, "max_workers"> & {
+  workspaces: string;
+  logs: string;
+  /** The cap in effect: config.toml's, or the one derived from the machine's memory. */
+  max_workers: number;
+  /** Where max_workers came from: config.toml, or the machine's memory (defaultMaxWorkers). */
+  max_workers_from: "config" | "memory";
+};
 export interface Config {
   /** The file the settings came from, or null when there is none (defaults). */
   path: string | null;
@@ -299,8 +348,16 @@ export function configPath(env: Env): string {
   return env["KANBAN_CONFIG"] || join(kanbanHome(env), "config.toml");
 }
 
-/** parseConfig validates config text; `file` names it in errors. */
-export function parseConfig(text: string, file: string, env: Env): Config {
+/**
+ * parseConfig validates config text; `file` names it in errors. `machineMemory` gives the
+ * host's MemTotal for the default max_workers (tests pass their own).
+ */
+export function parseConfig(
+  text: string,
+  file: string,
+  env: Env,
+  machineMemory: () => number | null = memTotal,
+): Config {
   let raw: unknown;
   try {
     raw = parseToml(text);
@@ -335,6 +392,8 @@ export function parseConfig(text: string, file: string, env: Env): Config {
     path: file,
     dispatch: {
       ...r.data.dispatch,
+      max_workers: r.data.dispatch.max_workers ?? defaultMaxWorkers(machineMemory()),
+      max_workers_from: r.data.dispatch.max_workers === undefined ? "memory" : "config",
       workspaces: expand(r.data.dispatch.workspaces ?? join(home, "workspaces")),
       logs: expand(r.data.dispatch.logs ?? join(home, "logs")),
       ...(r.data.dispatch.repository ? { repository: expand(r.data.dispatch.repository) } : {}),
@@ -402,6 +461,11 @@ export const SAMPLE_CONFIG = `# kanban configuration. Durations: 90s, 30m, 2h. S
 # host = "build-1"           # this host's identity on the board (default: its hostname)
 # labels = ["macos", "gpu"]  # what this host offers: tasks created with --needs run only here
 # max_workers = 4            # workers at once on this host, all profiles together
+#                            # (unset: one per 2GB of memory, 1 to 8)
+# min_free_memory = "10%"    # new workers wait while less memory is free (swap in use counts
+#                            # against it): a share of memory, a size ("2GB"), or 0 (off)
+# max_load = 4               # new workers wait while the 1-minute load per core is above (0: off)
+# memory_limit = "4GB"       # memory.max of each worker's cgroup, where workers run in one
 # poll_interval = "2s"       # timer wake-up; any board write wakes the dispatcher at once
 # lease = "2m"               # a run's lease; heartbeats and a live, progressing worker renew it
 # dispatcher_lease = "15s"   # one dispatcher per host runs; a standby takes over after this
@@ -447,6 +511,7 @@ export const SAMPLE_CONFIG = `# kanban configuration. Durations: 90s, 30m, 2h. S
 # max_concurrent = 2
 # max_runtime = "1h"
 # stall_timeout = "10m"
+# memory_limit = "4GB"          # memory.max of each of its workers' cgroups
 # env = { ANTHROPIC_LOG = "error" }
 # mcp = true                    # also hand the CLI kanban's MCP server (every preset but hermes)
 # prompt_file = "coder.md"      # own prompt template, {context} and {protocol} replaced

@@ -17,6 +17,8 @@ export type { Comment, Run, Task, TaskEvent, TaskSummary };
 export type BoardData = z.output<typeof shapes.Board>;
 export type Column = BoardData["columns"][number];
 export type Detail = Awaited<ReturnType<Store["showTask"]>>;
+/** Why a task is not running (GET /api/v1/tasks/{id}/why). */
+export type Why = z.output<typeof shapes.Why>;
 export type Health = BoardHealth;
 export type LogTail = z.output<typeof shapes.LogTail>;
 export type BulkResult = z.output<typeof shapes.BulkResult>;
@@ -111,6 +113,7 @@ const enc = encodeURIComponent;
 export const api = {
   board: (q: string) => request<BoardData>("GET", `/api/v1/board${q}`),
   detail: (id: string) => request<Detail>("GET", `/api/v1/tasks/${enc(id)}`),
+  why: (id: string) => request<Why>("GET", `/api/v1/tasks/${enc(id)}/why`),
   create: (input: Record<string, unknown>) =>
     request<{ task: Task; created: boolean }>("POST", "/api/v1/tasks", input),
   edit: (id: string, fields: Record<string, unknown>) =>

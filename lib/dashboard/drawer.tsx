@@ -17,6 +17,7 @@ import { markdown } from "./markdown.ts";
 import { RunUsage, TaskUsage } from "./usage.tsx";
 import { Review } from "./review.tsx";
 import { Attachments } from "./attachments.tsx";
+import { WhyWaiting } from "./why.tsx";
 import {
   askInput,
   attempt,
@@ -258,6 +259,7 @@ function DrawerBody({ detail, reload }: { detail: Detail; reload: () => Promise<
         ))}
       </div>
       <PlanActions detail={detail} after={after} />
+      <WhyWaiting detail={detail} />
       {task.blocked_reason && (task.status === "blocked" || task.status === "triage") && (
         <div class="callout warn">
           <strong>Blocked{task.block_kind ? ` (${task.block_kind})` : ""}:</strong>{" "}

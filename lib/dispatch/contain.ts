@@ -149,8 +149,11 @@ export function runCgroup(c: Containment, runId: number): string | null {
   return c.kind === "cgroup" && c.root !== null ? join(c.root, `run-${runId}`) : null;
 }
 
-/** prepareRun makes run `runId`'s cgroup before its spawn (nothing for "group"); throws ContainError. */
-export function prepareRun(c: Containment, runId: number): void {
+/**
+ * prepareRun makes run `runId`'s cgroup before its spawn (nothing for "group"), and writes
+ * `memoryMax` (bytes) to its `memory.max` when given; throws ContainError.
+ */
+export function prepareRun(c: Containment, runId: number, memoryMax: number | null = null): void {
   const dir = runCgroup(c, runId);
   if (dir === null) return;
   try {
@@ -158,6 +161,47 @@ export function prepareRun(c: Containment, runId: number): void {
   } catch (err) {
     throw new ContainError(`cannot make the run's cgroup ${dir}: ${(err as Error).message}`);
   }
+  if (memoryMax === null) return;
+  try {
+    writeFileSync(join(dir, "memory.max"), String(memoryMax));
+  } catch (err) {
+    throw new ContainError(`cannot set ${join(dir, "memory.max")}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * memoryControl makes the memory controller available to the run cgroups (it enables
+ * `+memory` in the subtree_control of `<own>/kanban` and of the board's folder, which hold no
+ * process) and returns null when a run's `memory.max` can be written, else why not in words.
+ * The dispatcher's own cgroup must already pass the controller down (its subtree_control lists
+ * memory: the root cgroup, or a delegated one whose processes sit in a leaf); that is the
+ * host's set-up, not ours (docs/dispatcher.md, "Memory").
+ */
+export function memoryControl(c: Containment): string | null {
+  if (c.kind !== "cgroup" || c.root === null) return `workers run in a process group (${c.why})`;
+  const board = c.root;
+  const kanban = join(board, "..");
+  for (const dir of [kanban, board]) {
+    let has: string;
+    try {
+      has = readFileSync(join(dir, "cgroup.controllers"), "utf8");
+    } catch (err) {
+      return `cannot read ${join(dir, "cgroup.controllers")}: ${(err as Error).message}`;
+    }
+    if (!/\bmemory\b/.test(has)) {
+      return `the memory controller is not passed down to ${dir} (its cgroup.controllers: ${
+        has.trim() || "none"
+      })`;
+    }
+    try {
+      writeFileSync(join(dir, "cgroup.subtree_control"), "+memory");
+    } catch (err) {
+      return `cannot enable memory in ${join(dir, "cgroup.subtree_control")}: ${
+        (err as Error).message
+      }`;
+    }
+  }
+  return null;
 }
 
 /**

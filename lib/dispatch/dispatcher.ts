@@ -38,6 +38,8 @@ import {
   WorkerTable,
 } from "./services/mod.ts";
 
+import type { PressureReader } from "./pressure.ts";
+
 export type { PassReport } from "./report.ts";
 
 export interface DispatcherOptions {
@@ -50,6 +52,8 @@ export interface DispatcherOptions {
   env?: Env;
   /** Wall clock (timestamps, deadlines stored on the board); pass the store's clock. */
   now?: () => number;
+  /** Reads the machine's memory and load for the pressure check (default: /proc). */
+  pressure?: PressureReader;
   /**
    * Monotonic clock (ms) for every duration the dispatcher measures itself (stall, max
    * runtime, lease renewal): a step of the wall clock must not stop healthy workers.
@@ -175,6 +179,7 @@ export class Dispatcher {
       socket: this.#socket?.path ?? null,
       draining: () => this.#draining,
       log,
+      pressure: options.pressure,
     });
     this.#services = list;
     this.#kept = kept;
@@ -225,6 +230,10 @@ export class Dispatcher {
       warnings: this.warnings,
       workers: this.#workers.size,
       max_workers: this.#d.max_workers,
+      max_workers_from: this.#d.max_workers_from,
+      pressure: null,
+      held: [],
+      holds: {},
       draining: this.#draining,
       notifications: this.#kept.notify.last,
     };
@@ -449,6 +458,7 @@ export class Dispatcher {
     this.#config = next;
     this.warnings = profileWarnings(next.profiles, this.#o.env ?? process.env);
     this.#kept.queue.forget();
+    this.#kept.hold.forget();
     this.#log(
       `config reloaded from ${file}: ${changes.length === 0 ? "no changes" : changes.join("; ")}`,
     );

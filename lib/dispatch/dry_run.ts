@@ -2,6 +2,7 @@
 import type { Config } from "../config/config.ts";
 import type { Store } from "../store/mod.ts";
 import { liveness } from "./proc.ts";
+import { judgePressure, readMachine } from "./pressure.ts";
 import { missingProfiles, type PassReport } from "./report.ts";
 
 export interface DryRunDeps {
@@ -38,7 +39,13 @@ export async function dryRun(deps: DryRunDeps, report: PassReport): Promise<Pass
       });
     }
   }
-  let free = config.dispatch.max_workers - open.length;
+  const d = config.dispatch;
+  report.pressure = judgePressure(readMachine(), {
+    min_free_memory: d.min_free_memory,
+    max_load: d.max_load,
+  });
+  // under pressure a pass starts nothing (running workers go on)
+  let free = report.pressure.held ? 0 : d.max_workers - open.length;
   const eligible = Object.entries(config.profiles)
     .filter(([name, p]) => (perProfile.get(name) ?? 0) < p.max_concurrent).map(([n]) => n);
   if (free > 0) {

@@ -26,6 +26,10 @@ export interface DispatcherHealth extends Dispatcher {
   workers: number | null;
   /** The labels its host offers (dispatch.labels), as of its last pass. */
   labels: string[];
+  /** Ready tasks it holds, by reason (services/hold.ts), as of its last look at the queue. */
+  holds: Record<string, number>;
+  /** Its machine's pressure at its last pass: held, new workers wait there (null: unknown). */
+  pressure: { held: boolean; reason: string | null; detail: string | null } | null;
   /**
    * active: runs for its host; standby: alive, waiting to take over its host's work;
    * stopped: shut down cleanly; gone: its process is no longer there (same host), or it has
@@ -55,6 +59,8 @@ export interface BoardHealth {
   workers: WorkerHealth[];
   caps: {
     max_workers: number | null;
+    /** Where max_workers came from: config.toml, or the machine's memory (it was unset). */
+    max_workers_from: "config" | "memory" | null;
     running: number;
     profiles: { profile: string; running: number; max_concurrent: number }[];
     /**
@@ -116,7 +122,9 @@ export async function boardHealth({ store, env, now }: HealthOptions): Promise<B
       : holds
       ? "active"
       : "standby";
-    const report = d.report as { workers?: unknown; labels?: unknown } | null;
+    const report = d.report as
+      | { workers?: unknown; labels?: unknown; holds?: unknown; pressure?: unknown }
+      | null;
     return {
       ...d,
       last_tick_age_s: age,
@@ -126,6 +134,8 @@ export async function boardHealth({ store, env, now }: HealthOptions): Promise<B
       labels: Array.isArray(report?.labels)
         ? report.labels.filter((l): l is string => typeof l === "string")
         : [],
+      holds: countsOf(report?.holds),
+      pressure: pressureOf(report?.pressure),
       state,
     };
   });
@@ -170,6 +180,7 @@ export async function boardHealth({ store, env, now }: HealthOptions): Promise<B
     config?.profiles ?? {};
   const caps = {
     max_workers: running?.max_workers ?? config?.dispatch.max_workers ?? null,
+    max_workers_from: running?.max_workers_from ?? config?.dispatch.max_workers_from ?? null,
     running: runs.length,
     profiles: Object.entries(profiles).map(([name, p]) => ({
       profile: name,
@@ -213,6 +224,11 @@ export async function boardHealth({ store, env, now }: HealthOptions): Promise<B
           running ? "in the running dispatcher's config" : "in config.toml"
         }`,
       );
+    }
+  }
+  for (const d of dispatchers) {
+    if (d.state === "active" && d.pressure?.held) {
+      warnings.push(`${d.host} holds new workers: ${d.pressure.detail ?? d.pressure.reason}`);
     }
   }
   warnings.push(...profileWarnings(config?.profiles ?? {}, env));
@@ -259,6 +275,28 @@ function runningConfig(d: DispatcherHealth | undefined): TickConfig | null {
     config: r.config ?? null,
     profiles: r.profiles,
     max_workers: typeof r.max_workers === "number" ? r.max_workers : 0,
+    max_workers_from: r.max_workers_from === "memory" ? "memory" : "config",
     labels: Array.isArray(r.labels) ? r.labels.filter((l) => typeof l === "string") : [],
+  };
+}
+
+/** countsOf reads a tick's `holds` (reason -> count), keeping only numbers. */
+function countsOf(v: unknown): Record<string, number> {
+  if (typeof v !== "object" || v === null) return {};
+  return Object.fromEntries(
+    Object.entries(v as Record<string, unknown>).filter((e): e is [string, number] =>
+      typeof e[1] === "number"
+    ),
+  );
+}
+
+/** pressureOf reads a tick's `pressure`, or null. */
+function pressureOf(v: unknown): DispatcherHealth["pressure"] {
+  if (typeof v !== "object" || v === null) return null;
+  const p = v as Record<string, unknown>;
+  return {
+    held: p["held"] === true,
+    reason: typeof p["reason"] === "string" ? p["reason"] : null,
+    detail: typeof p["detail"] === "string" ? p["detail"] : null,
   };
 }

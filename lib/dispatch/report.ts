@@ -2,6 +2,7 @@
 import type { Config } from "../config/config.ts";
 import type { ShiftResult, Store } from "../store/mod.ts";
 import type { NotifyReport } from "./notify.ts";
+import type { Pressure } from "./pressure.ts";
 
 export interface PassReport {
   at: string;
@@ -41,6 +42,14 @@ export interface PassReport {
   warnings: string[];
   workers: number;
   max_workers: number;
+  /** Where max_workers came from: config.toml, or the machine's memory (unset in the file). */
+  max_workers_from: "config" | "memory";
+  /** The machine's memory and load this pass, and whether new workers are held for it. */
+  pressure: Pressure | null;
+  /** Held events recorded this pass: ready tasks left unclaimed for a new reason. */
+  held: { task: string; reason: string }[];
+  /** Ready tasks this host holds, by reason (services/hold.ts). */
+  holds: Record<string, number>;
   draining: boolean;
   /** The last finished notification round (delivery runs beside the passes). */
   notifications: NotifyReport | null;
@@ -65,6 +74,8 @@ export interface TickConfig {
   /** Its profiles and their caps. */
   profiles: Record<string, { max_concurrent: number }>;
   max_workers: number;
+  /** Where max_workers came from: config.toml, or the machine's memory. */
+  max_workers_from: "config" | "memory";
   /** The labels its host offers. */
   labels: string[];
 }
@@ -79,6 +90,7 @@ export function tickConfig(config: Config): TickConfig {
       }]),
     ),
     max_workers: config.dispatch.max_workers,
+    max_workers_from: config.dispatch.max_workers_from,
     labels: config.dispatch.labels,
   };
 }
@@ -101,6 +113,11 @@ export function summary(r: PassReport, config: Config): Record<string, unknown> 
     notifications: r.notifications,
     missing_profiles: r.missing_profiles,
     capped: r.capped,
+    // what `kanban why` on any host reads of this one (lib/store/why.ts, HostOffer)
+    pressure: r.pressure === null
+      ? null
+      : { held: r.pressure.held, reason: r.pressure.reason, detail: r.pressure.detail },
+    holds: r.holds,
     draining: r.draining,
   };
 }

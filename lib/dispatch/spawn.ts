@@ -57,7 +57,7 @@ export interface SpawnOptions {
   /** A file for the worker's stdin (else it is empty). */
   stdinFile?: string;
   /** Put the worker into run `runId`'s containment (its cgroup, for kind "cgroup"). */
-  contain?: { containment: Containment; runId: number };
+  contain?: { containment: Containment; runId: number; memoryMax?: number | null };
 }
 
 /**
@@ -86,7 +86,7 @@ export function spawnWorker(argv: string[], options: SpawnOptions): Promise<Spaw
   if (contain) {
     try {
       cgroup = runCgroup(contain.containment, contain.runId);
-      prepareRun(contain.containment, contain.runId);
+      prepareRun(contain.containment, contain.runId, contain.memoryMax ?? null);
     } catch (err) {
       return Promise.reject(new SpawnError(`cannot start ${argv[0]}: ${(err as Error).message}`));
     }

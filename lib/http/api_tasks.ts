@@ -74,6 +74,20 @@ export function taskRoutes(r: Routes, api: ApiContext): void {
   });
 
   r.add({
+    method: "get",
+    path: "/api/v1/tasks/{id}/why",
+    tag: "tasks",
+    summary: "Why a task is not running",
+    description: "Every reason, in the order the task meets them: a person (triage, blocked, " +
+      "review), its parents, its start time, a retry backoff, then the fleet as the live " +
+      "dispatchers published it (no dispatcher, no host defining its profile or offering its " +
+      "labels, the profile's cap, hosts full, draining or under memory or load pressure).",
+    ok: { status: 200, schema: shapes.Why, description: "the reasons" },
+    errors: [404],
+    handler: async (c, { params }) => json(c, await store.why(params["id"]!)),
+  });
+
+  r.add({
     method: "patch",
     path: "/api/v1/tasks/{id}",
     tag: "tasks",

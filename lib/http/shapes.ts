@@ -291,6 +291,29 @@ export const Health = z.strictObject({
   warnings: z.array(z.string()),
 });
 
+/** Why a task is not running (lib/store/why.ts). */
+export const Why = z.strictObject({
+  task: z.string(),
+  title: z.string(),
+  status: z.enum(STATUSES),
+  assignee: z.string().nullable(),
+  waiting: z.boolean().describe("todo, scheduled, ready, triage, blocked or review"),
+  reasons: z.array(z.strictObject({
+    code: z.string().describe(
+      "triage, blocked, review, parents, not_before, backoff, no_assignee, no_dispatcher, " +
+        "no_profile, labels, profile_cap, host_full, draining, pressure (budget and quota " +
+        "holds add their own)",
+    ),
+    message: z.string(),
+    detail: z.looseObject({}),
+  })).describe("in the order the task meets them; empty when nothing holds it"),
+  summary: z.string().describe("one line: the first reason, or what the task is doing"),
+  hosts: z.array(z.looseObject({ dispatcher: z.string(), host: z.string() }))
+    .describe("the live dispatchers and what they published with their last pass"),
+  last_held: z.strictObject({ at: time, data: z.looseObject({}) }).nullable()
+    .describe("the last held event a dispatcher recorded for the task"),
+});
+
 /** A routine (lib/store/routines.ts). */
 export const Routine = z.strictObject({
   id: z.string(),

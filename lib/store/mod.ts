@@ -115,6 +115,15 @@ export type {
   SpawnRecord,
 } from "./runs.ts";
 export type { Dispatcher, LeaseResult, Takeover } from "./dispatchers.ts";
+export {
+  type HeldInput,
+  type HostOffer,
+  type Why,
+  WHY_CHECKS,
+  type WhyCheck,
+  type WhyContext,
+  type WhyReason,
+} from "./why.ts";
 export { holderKey } from "./dispatchers.ts";
 export type { ShiftResult } from "./clock_step.ts";
 export type { AssigneeStats, Stats } from "./stats.ts";

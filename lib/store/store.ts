@@ -122,6 +122,15 @@ import { follow, type FollowOptions } from "./feed.ts";
 import * as transfer from "./transfer.ts";
 import * as routines from "./routines.ts";
 import { requestReview, type ReviewState, reviewState, reviewVerdict } from "./reviews.ts";
+import {
+  type HeldInput,
+  type HostOffer,
+  lastHeld,
+  liveHosts,
+  recordHeld,
+  type Why,
+  why,
+} from "./why.ts";
 
 export interface OpenOptions extends Partial<StoreOptions> {
   /** Create the board when the file does not exist (`kanban init`). */
@@ -713,6 +722,26 @@ export class Store {
 
   releaseDispatchLease(id: string): Promise<void> {
     return this.#write((k) => releaseLease(k, id));
+  }
+
+  /** why explains why a task is not running (lib/store/why.ts). */
+  why(ref: string): Promise<Why> {
+    return this.#read((k) => why(k, ref));
+  }
+
+  /** liveHosts lists the dispatchers working now and what they published (lib/store/why.ts). */
+  liveHosts(): Promise<HostOffer[]> {
+    return this.#read((k) => liveHosts(k));
+  }
+
+  /** recordHeld appends a `held` event to a ready task (a dispatcher's new reason). */
+  recordHeld(taskId: string, input: HeldInput, actor: Actor): Promise<boolean> {
+    return this.#write((k) => recordHeld(k, taskId, input, actor));
+  }
+
+  /** lastHeld is the data of a task's last `held` event, or null. */
+  lastHeld(taskId: string): Promise<Record<string, unknown> | null> {
+    return this.#read((k) => lastHeld(k, taskId));
   }
 
   recordDispatcherTick(id: string, report: unknown): Promise<void> {

@@ -5,6 +5,7 @@ import { cliHome, create } from "./_cli.ts";
 import { AGENTS } from "../dispatch/_harness.ts";
 import { BINARY } from "../e2e/_binary.ts";
 import { buildProgram } from "../../lib/cli/program.ts";
+import { defaultMaxWorkers, memTotal } from "../../lib/dispatch/pressure.ts";
 
 Deno.test("init writes a commented sample config that loads as defaults", async () => {
   using h = await cliHome({ init: false });
@@ -13,7 +14,13 @@ Deno.test("init writes a commented sample config that loads as defaults", async 
   assert.equal((await h.run(["init", "--json"])).json()["config_created"], false);
   const d = await h.run(["dispatch", "--dry-run", "--json"], { KANBAN_BIN: BINARY });
   assert.equal(d.code, 0, d.stderr);
-  assert.equal(d.json()["max_workers"], 4);
+  // unset in the sample: one worker per 2 GiB of this machine's memory, 1 to 8
+  assert.equal(d.json()["max_workers"], defaultMaxWorkers(memTotal()));
+  assert.equal(d.json()["max_workers_from"], "memory");
+  assert.match(
+    (await h.run(["dispatch", "--dry-run"], { KANBAN_BIN: BINARY })).stdout,
+    /\d+\/\d+ workers \(max_workers from the machine's memory\)/,
+  );
 });
 
 Deno.test("a broken config.toml is refused naming the file, the key and the problem", async () => {

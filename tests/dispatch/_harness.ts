@@ -99,6 +99,9 @@ export function harness(
       env,
       now: clock.now,
       mono: clock.mono,
+      // the machine's pressure is the test's to set: a busy shared test host must not hold
+      // the workers of tests about something else (tests/dispatch/hold_test.ts sets it)
+      pressure: () => null,
       ...options,
       ...(id ? { id } : {}),
     });

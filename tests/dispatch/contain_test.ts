@@ -13,6 +13,7 @@ import process from "node:process";
 import {
   type Containment,
   containment,
+  memoryControl,
   release,
   retire,
   runCgroup,
@@ -407,3 +408,44 @@ Deno.test("runProcesses scans ~300 processes in well under a second (the figure 
       signalGroup(herd.pid!, "SIGKILL");
     }
   }));
+
+/** Whether this host lets run cgroups have a memory.max (null: yes; else why not). */
+const MEMORY_WHY = (() => {
+  const c = containment(scope());
+  try {
+    return memoryControl(c);
+  } finally {
+    retire(c);
+  }
+})();
+
+Deno.test({
+  name: `a worker's cgroup gets its memory_limit as memory.max${
+    MEMORY_WHY === null ? "" : ` (skipped on this host: ${MEMORY_WHY})`
+  }`,
+  ignore: MEMORY_WHY !== null,
+  fn: () =>
+    withContainment("auto", async (c) => {
+      assert.equal(memoryControl(c), null);
+      using tmp = tempDir("kanban-contain-");
+      const spawned = await spawnWorker(["sleep", "30"], {
+        cwd: tmp.dir,
+        env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", KANBAN_TOKEN: token() },
+        logPath: join(tmp.dir, "run-9.log"),
+        contain: { containment: c, runId: 9, memoryMax: 64 * 1024 ** 2 },
+      });
+      const max = readFileSync(join(runCgroup(c, 9)!, "memory.max"), "utf8").trim();
+      assert.equal(max, String(64 * 1024 ** 2));
+      const r = await stopRun(c, { runId: 9, pgid: spawned.pid, token: null }, 300);
+      assert.deepEqual(r.survivors, []);
+    }),
+});
+
+Deno.test("memoryControl says why a memory_limit cannot apply where workers run in a process group", () => {
+  const c = containment(scope(), "group");
+  assert.match(
+    memoryControl(c)!,
+    /workers run in a process group \(process group \(containment = "group"\)\)/,
+  );
+  if (MEMORY_WHY !== null) console.log(`memory.max is not available here: ${MEMORY_WHY}`);
+});

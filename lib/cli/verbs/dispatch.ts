@@ -68,7 +68,9 @@ function passText(r: PassReport): string {
   for (const c of r.capped) {
     lines.push(`profile ${c.profile} is at its cap (${c.running}/${c.max})`);
   }
-  lines.push(`${r.workers}/${r.max_workers} workers`);
+  if (r.pressure?.held) lines.push(`holding new workers: ${r.pressure.detail}`);
+  const from = r.max_workers_from === "memory" ? " (max_workers from the machine's memory)" : "";
+  lines.push(`${r.workers}/${r.max_workers} workers${from}`);
   return lines.join("\n");
 }
 

@@ -17,6 +17,7 @@ import * as stats from "./stats.ts";
 import * as completions from "./completions.ts";
 import * as dispatch from "./dispatch.ts";
 import * as status from "./status.ts";
+import * as why from "./why.ts";
 import * as log from "./log.ts";
 import * as gc from "./gc.ts";
 import * as backup from "./backup.ts";
@@ -57,6 +58,7 @@ export const VERBS: Register[] = [
   stats.register, // stats, assignees
   dispatch.register,
   status.register,
+  why.register,
   serve.register,
   serve.registerLogin,
   log.register, // log, tail

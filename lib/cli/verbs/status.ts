@@ -42,8 +42,18 @@ export function register(program: Command, ctx: CliContext): void {
             `  ${d.id}  host ${d.host}  ${d.state}${d.leader ? " (leader)" : ""}${workers}  ` +
               `last pass ${d.last_tick_age_s}s ago`,
           );
+          const held = Object.entries(d.holds).filter(([, n]) => n > 0);
+          if (d.state === "active" && held.length > 0) {
+            out.push(
+              `    held: ${held.map(([why, n]) => `${n} ${why}`).join(", ")} (kanban why ID)`,
+            );
+          }
         }
-        out.push("", `workers: ${caps.running}${caps.max_workers ? `/${caps.max_workers}` : ""}`);
+        const from = caps.max_workers_from === "memory" ? " (max_workers from memory)" : "";
+        out.push(
+          "",
+          `workers: ${caps.running}${caps.max_workers ? `/${caps.max_workers}${from}` : ""}`,
+        );
         if (workers.length > 0) {
           out.push(table([
             ["  RUN", "TASK", "PROFILE", "PID", "AGE", "LAST OUTPUT", "TITLE"],

@@ -2,7 +2,8 @@
  * The fill service: claims ready tasks, highest priority first, and spawns their workers
  * within this host's cap (max_workers) and each profile's max_concurrent, which holds across
  * every host dispatching the board (the claim counts every host's open runs). Nothing is
- * claimed while the dispatcher drains.
+ * claimed while the dispatcher drains, nor while the machine is under memory or load pressure
+ * (pressure.ts: running workers go on; the log says once when holding starts and when it ends).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -16,6 +17,8 @@ import { runFile, runLogPath } from "../logs.ts";
 import { workerPrompt } from "../prompt.ts";
 import { spawnWorker } from "../spawn.ts";
 import { launchPlan } from "../launch.ts";
+import { memoryControl } from "../contain.ts";
+import { judgePressure, type Pressure, type PressureReader, readMachine } from "../pressure.ts";
 import {
   type ConfigSource,
   DISPATCHER_ACTOR,
@@ -30,6 +33,8 @@ export interface FillReport {
   spawn_failed: { run: number; task: string; error: string }[];
   /** Profiles at their max_concurrent. */
   capped: { profile: string; running: number; max: number }[];
+  /** The machine's pressure this pass: held, new workers wait (running ones go on). */
+  pressure: Pressure;
 }
 
 export interface FillDeps {
@@ -47,19 +52,33 @@ export interface FillDeps {
   /** True while the dispatcher drains (it claims nothing then). */
   draining: () => boolean;
   log: (line: string) => void;
+  /** Reads the machine's memory and load (default: /proc); tests inject their own. */
+  pressure?: PressureReader | undefined;
 }
 
 export class FillService implements Service<FillReport> {
   readonly name = "fill";
   readonly #d: FillDeps;
+  /** Whether the last pass held new workers for pressure (the log says so on each change). */
+  #held = false;
+  /** Why a memory_limit cannot be applied here (null: it can), found once; said once. */
+  #memoryWhy: string | null | undefined;
+
+  #pressureNow: Pressure | null = null;
 
   constructor(deps: FillDeps) {
     this.#d = deps;
   }
 
+  /** The machine's pressure as the last pass judged it (null before the first pass). */
+  get pressure(): Pressure | null {
+    return this.#pressureNow;
+  }
+
   async runOnce(_now: Now): Promise<FillReport> {
-    const report: FillReport = { spawned: [], spawn_failed: [], capped: [] };
-    if (this.#d.draining()) return report;
+    const pressure = this.#pressure();
+    const report: FillReport = { spawned: [], spawn_failed: [], capped: [], pressure };
+    if (this.#d.draining() || pressure.held) return report;
     const { store, workers } = this.#d;
     // Other hosts' open runs, by profile: the caps are the fleet's (the claim counts again).
     const elsewhere = new Map<string, number>();
@@ -90,6 +109,33 @@ export class FillService implements Service<FillReport> {
       await this.#spawn(claim, config.profiles[claim.task.assignee!]!, report);
     }
     return report;
+  }
+
+  /** #pressure reads the machine and logs when holding new workers starts or ends. */
+  #pressure(): Pressure {
+    const d = this.#d.config().dispatch;
+    const p = judgePressure((this.#d.pressure ?? readMachine)(), {
+      min_free_memory: d.min_free_memory,
+      max_load: d.max_load,
+    });
+    if (p.held && !this.#held) this.#d.log(`holding new workers: ${p.detail}`);
+    if (!p.held && this.#held) this.#d.log("no more pressure: starting new workers again");
+    this.#held = p.held;
+    this.#pressureNow = p;
+    return p;
+  }
+
+  /** #memoryMax is the worker's memory.max, when it has one and this host can apply it. */
+  #memoryMax(profile: Profile): number | null {
+    const limit = profile.memory_limit ?? this.#d.config().dispatch.memory_limit ?? null;
+    if (limit === null) return null;
+    if (this.#memoryWhy === undefined) {
+      this.#memoryWhy = memoryControl(this.#d.workers.containment);
+      if (this.#memoryWhy !== null) {
+        this.#d.log(`memory_limit not applied to workers: ${this.#memoryWhy}`);
+      }
+    }
+    return this.#memoryWhy === null ? limit : null;
   }
 
   /**
@@ -160,7 +206,11 @@ export class FillService implements Service<FillReport> {
         cwd,
         env,
         logPath,
-        contain: { containment: workers.containment, runId: run.id },
+        contain: {
+          containment: workers.containment,
+          runId: run.id,
+          memoryMax: this.#memoryMax(profile),
+        },
         ...(stdin !== null ? { stdinFile: stdin } : {}),
       });
     } catch (err) {

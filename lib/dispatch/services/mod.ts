@@ -9,6 +9,7 @@ import type { Store } from "../../store/mod.ts";
 import { AdoptService } from "./adopt.ts";
 import { DecomposeService } from "./decompose.ts";
 import { FillService } from "./fill.ts";
+import { HoldService } from "./hold.ts";
 import { LivenessService } from "./liveness.ts";
 import { NotifyService } from "./notify.ts";
 import { PromoteService } from "./promote.ts";
@@ -17,12 +18,13 @@ import { ReapService } from "./reap.ts";
 import { RoutinesService } from "./routines.ts";
 import type { Clock, ConfigSource, Service } from "./service.ts";
 import type { WorkerTable } from "./workers.ts";
+import type { PressureReader } from "../pressure.ts";
 
 export { LeaseService } from "./lease.ts";
 export type { LeaseReport } from "./lease.ts";
 export { type Clock, type Now, readNow, type Service } from "./service.ts";
 export { type Worker, WorkerTable } from "./workers.ts";
-export { NotifyService, QueueService };
+export { HoldService, NotifyService, QueueService };
 
 /** What the services of a pass are built from. */
 export interface PassDeps {
@@ -38,24 +40,49 @@ export interface PassDeps {
   socket: string | null;
   draining: () => boolean;
   log: (line: string) => void;
+  /** Reads the machine's memory and load (default: /proc; pressure.ts). */
+  pressure?: PressureReader | undefined;
 }
 
 /** The services the dispatcher keeps a handle on (to settle or reset them). */
 export interface Kept {
   notify: NotifyService;
   queue: QueueService;
+  hold: HoldService;
 }
 
 /**
  * passServices builds the pass's services in their order: reap exited workers, adopt or end
  * runs without a known worker, watch liveness and renew leases, fire due routines, promote due
  * tasks, hand settled triage tasks to the orchestrator (decompose.auto), claim and spawn within
- * the caps, report the ready queue's missing profiles, start a notification round.
+ * the caps (unless the machine is under pressure), record why ready tasks are held, report the
+ * ready queue's missing profiles, start a notification round.
  */
 export function passServices(deps: PassDeps): { list: Service[]; kept: Kept } {
   const { store, config, workers, log } = deps;
   const queue = new QueueService({ store, config });
   const notify = new NotifyService({ store, clock: deps.clock, log });
+  const fill = new FillService({
+    store,
+    config,
+    workers,
+    board: deps.board,
+    host: deps.host,
+    kanbanBin: deps.kanbanBin,
+    env: deps.env,
+    socket: deps.socket,
+    draining: deps.draining,
+    log,
+    pressure: deps.pressure,
+  });
+  const hold = new HoldService({
+    store,
+    config,
+    workers,
+    host: deps.host,
+    pressure: () => fill.pressure,
+    draining: deps.draining,
+  });
   const list: Service[] = [
     new ReapService({ store, config, workers, log }),
     new AdoptService({ store, config, workers, host: deps.host, log }),
@@ -63,20 +90,10 @@ export function passServices(deps: PassDeps): { list: Service[]; kept: Kept } {
     new RoutinesService({ store, log }),
     new PromoteService({ store }),
     new DecomposeService({ store, config, log }),
-    new FillService({
-      store,
-      config,
-      workers,
-      board: deps.board,
-      host: deps.host,
-      kanbanBin: deps.kanbanBin,
-      env: deps.env,
-      socket: deps.socket,
-      draining: deps.draining,
-      log,
-    }),
+    fill,
+    hold,
     queue,
     notify,
   ];
-  return { list, kept: { notify, queue } };
+  return { list, kept: { notify, queue, hold } };
 }
