@@ -227,6 +227,7 @@ export class Dispatcher {
       would_spawn: [],
       missing_profiles: [],
       capped: [],
+      budget_held: [],
       warnings: this.warnings,
       workers: this.#workers.size,
       max_workers: this.#d.max_workers,

@@ -7,7 +7,15 @@ import { statSync } from "node:fs";
 import { hostname } from "node:os";
 import { type Config, loadConfig } from "../config/config.ts";
 import type { Env } from "../config/paths.ts";
-import { type Dispatcher, KanbanError, type QueueEntry, type Store } from "../store/mod.ts";
+import {
+  type BudgetStatus,
+  type Dispatcher,
+  KanbanError,
+  type QueueEntry,
+  type Store,
+  unitOf,
+  windowText,
+} from "../store/mod.ts";
 import { profileWarnings } from "./profiles.ts";
 import { liveness } from "./proc.ts";
 import type { TickConfig } from "./report.ts";
@@ -77,6 +85,8 @@ export interface BoardHealth {
   };
   /** The board's routines (lib/store/routines.ts), soonest next time first, paused last. */
   routines: RoutineHealth[];
+  /** Every budget with what its window has spent (lib/store/budgets.ts). */
+  budgets: BudgetStatus[];
   warnings: string[];
 }
 
@@ -256,6 +266,14 @@ export async function boardHealth({ store, env, now }: HealthOptions): Promise<B
     Number(a.paused) - Number(b.paused) ||
     (a.next_at ?? "~").localeCompare(b.next_at ?? "~") || a.name.localeCompare(b.name)
   );
+  const budgets = await store.budgets();
+  for (const b of budgets) {
+    if (b.state !== "over" || !b.hard || b.period === "run") continue;
+    warnings.push(
+      `budget ${b.name} spent (${b.spent} of ${b.cap} ${unitOf(b.metric)} ${windowText(b)}): ` +
+        `its claims are held${b.resets_at === null ? "" : ` until ${b.resets_at}`}`,
+    );
+  }
   return {
     board: store.where,
     dispatchers,
@@ -263,6 +281,7 @@ export async function boardHealth({ store, env, now }: HealthOptions): Promise<B
     caps,
     queue: { ready, claimable, oldest_ready_at: oldest, by_assignee: queue },
     routines,
+    budgets,
     warnings,
   };
 }

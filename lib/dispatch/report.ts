@@ -38,6 +38,8 @@ export interface PassReport {
   would_spawn: { task: string; profile: string; title: string }[];
   missing_profiles: { assignee: string | null; ready: number }[];
   capped: { profile: string; running: number; max: number }[];
+  /** Held back by a hard budget this pass (services/budgets.ts). */
+  budget_held: { kind: "profile" | "tenant" | "task"; name: string; reason: string }[];
   /** What will keep a profile's workers from running here (profileWarnings). */
   warnings: string[];
   workers: number;
@@ -113,6 +115,7 @@ export function summary(r: PassReport, config: Config): Record<string, unknown> 
     notifications: r.notifications,
     missing_profiles: r.missing_profiles,
     capped: r.capped,
+    budget_held: r.budget_held,
     // what `kanban why` on any host reads of this one (lib/store/why.ts, HostOffer)
     pressure: r.pressure === null
       ? null

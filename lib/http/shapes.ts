@@ -4,7 +4,15 @@
  * They mirror lib/store/types.ts (strict: a new field there fails the tests until added here).
  */
 import { z } from "zod";
-import { BLOCK_KINDS, OUTCOMES, STATUSES, UsageSchema } from "../store/mod.ts";
+import {
+  BLOCK_KINDS,
+  BUDGET_METRICS,
+  BUDGET_PERIODS,
+  BUDGET_SCOPES,
+  OUTCOMES,
+  STATUSES,
+  UsageSchema,
+} from "../store/mod.ts";
 
 const time = z.string().describe("ISO 8601 date-time");
 const status = z.enum(STATUSES);
@@ -288,7 +296,32 @@ export const Health = z.strictObject({
     paused: z.boolean(),
     next_at: time.nullable().describe("the next occurrence; null when paused"),
   })),
+  budgets: z.array(z.lazy(() => BudgetStatus)).describe("every budget with its window's spend"),
   warnings: z.array(z.string()),
+});
+
+/** A budget (lib/store/budgets.ts). */
+export const Budget = z.strictObject({
+  name: z.string(),
+  scope: z.enum(BUDGET_SCOPES),
+  target: z.string().nullable().describe("the profile, tenant or task (null: the board)"),
+  metric: z.enum(BUDGET_METRICS),
+  cap: z.number(),
+  period: z.enum(BUDGET_PERIODS),
+  hours: z.number().int().nullable().describe("the rolling window's length (period hours)"),
+  hard: z.boolean().describe("hard: claims are held and workers stopped; soft: a warning"),
+  created_by: z.string(),
+  created_at: time,
+});
+
+/** A budget with what its window has spent. */
+export const BudgetStatus = z.strictObject({
+  ...Budget.shape,
+  window_start: time.nullable().describe("null: each run is its own window"),
+  resets_at: time.nullable().describe("when the count starts again (null: rolling or per run)"),
+  spent: z.number(),
+  in_flight: z.number().int().describe("runs in flight in the scope"),
+  state: z.enum(["ok", "over"]),
 });
 
 /** Why a task is not running (lib/store/why.ts). */
@@ -301,7 +334,7 @@ export const Why = z.strictObject({
   reasons: z.array(z.strictObject({
     code: z.string().describe(
       "triage, blocked, review, parents, not_before, backoff, no_assignee, no_dispatcher, " +
-        "no_profile, labels, profile_cap, host_full, draining, pressure (budget and quota " +
+        "no_profile, labels, profile_cap, host_full, draining, pressure, budget (quota " +
         "holds add their own)",
     ),
     message: z.string(),

@@ -20,6 +20,7 @@ import type { AdminQueries } from "./driver/admin.ts";
 import type { TransferQueries } from "./driver/transfer.ts";
 import type { RoutineQueries } from "./driver/routines.ts";
 import type { AttachmentQueries } from "./driver/attachments.ts";
+import type { BudgetQueries } from "./driver/budgets.ts";
 
 /** Queries is every named operation of a board, grouped by area in lib/store/driver/. */
 export interface Queries
@@ -29,7 +30,8 @@ export interface Queries
     AdminQueries,
     TransferQueries,
     RoutineQueries,
-    AttachmentQueries {}
+    AttachmentQueries,
+    BudgetQueries {}
 
 export interface DriverInfo {
   /** The board's schema version (its migrations applied). */

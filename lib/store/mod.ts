@@ -18,6 +18,20 @@ export {
   type ReviewState,
 } from "./reviews.ts";
 export { ReviewComment, type ReviewCommentInput } from "./review_comments.ts";
+export {
+  type Budget,
+  BUDGET_METRICS,
+  BUDGET_PERIODS,
+  BUDGET_SCOPES,
+  type BudgetHolds,
+  type BudgetInput,
+  type BudgetMetric,
+  type BudgetPeriod,
+  type BudgetScope,
+  type BudgetStatus,
+  unitOf,
+  windowText,
+} from "./budgets.ts";
 export * from "../errors.ts";
 export { SOCKET_CODES, TRANSIENT_CODES, transientReason } from "./transient.ts";
 export { FEED_POLL_MS, type FollowOptions } from "./feed.ts";

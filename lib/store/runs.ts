@@ -141,6 +141,9 @@ export interface ClaimOptions {
   caps?: Readonly<Record<string, number>> | undefined;
   /** The labels the claiming host offers (ClaimFilter.labels): tasks needing others wait. */
   labels?: readonly string[] | undefined;
+  /** Tenants and tasks a budget holds back (ClaimFilter.notTenants, notTasks). */
+  notTenants?: readonly string[] | undefined;
+  notTasks?: readonly string[] | undefined;
   tenant?: string | undefined;
   /** The profile that will run the task (defaults to the task's assignee). */
   profile?: string | undefined;
@@ -233,6 +236,8 @@ export async function claim(k: Kernel, opts: ClaimOptions, actor: Actor): Promis
       assignees,
       tenant: opts.tenant,
       labels: opts.labels,
+      notTenants: opts.notTenants,
+      notTasks: opts.notTasks,
     });
     if (!task) return null;
   }

@@ -121,6 +121,16 @@ import { auditWrite, directRefusal, markWrite } from "./confine.ts";
 import { follow, type FollowOptions } from "./feed.ts";
 import * as transfer from "./transfer.ts";
 import * as routines from "./routines.ts";
+import {
+  addBudget,
+  type Budget,
+  type BudgetHolds,
+  budgetHolds,
+  type BudgetInput,
+  type BudgetStatus,
+  listBudgets,
+  removeBudget,
+} from "./budgets.ts";
 import { requestReview, type ReviewState, reviewState, reviewVerdict } from "./reviews.ts";
 import {
   type HeldInput,
@@ -579,6 +589,29 @@ export class Store {
       );
     }
     return this.#write((k) => review(k, ref, decision, reason, actor, comments));
+  }
+
+  /** addBudget stores a budget (lib/store/budgets.ts); a person's, never a worker's. */
+  addBudget(input: BudgetInput, actor: Actor): Promise<Budget> {
+    return this.#write((k) => addBudget(k, input, actor));
+  }
+
+  /** removeBudget deletes a budget by name. */
+  removeBudget(name: string, actor: Actor): Promise<void> {
+    return this.#write((k) => removeBudget(k, name, actor));
+  }
+
+  /** budgets lists every budget with what its window has spent. */
+  budgets(): Promise<BudgetStatus[]> {
+    return this.#read((k) => listBudgets(k));
+  }
+
+  /**
+   * budgetHolds judges the hard budgets for a dispatcher of `profiles`: what its claims must
+   * leave and which runs to stop; it records each budget's first crossing in a window.
+   */
+  budgetHolds(profiles: readonly string[], actor: Actor): Promise<BudgetHolds> {
+    return this.#write((k) => budgetHolds(k, profiles, actor));
   }
 
   /**

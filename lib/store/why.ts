@@ -16,6 +16,7 @@ import type { Actor } from "./types.ts";
 import type { DispatcherRow } from "./driver/core.ts";
 import type { TaskRow } from "./_rows.ts";
 import type { Status } from "./transitions.ts";
+import { budgetReasons } from "./budgets.ts";
 
 /** One reason a task is not running: a stable code, a sentence, and the figures behind it. */
 export interface WhyReason {
@@ -40,6 +41,8 @@ export interface HostOffer {
   workers: number | null;
   draining: boolean;
   pressure: { held: boolean; reason: string | null; detail: string | null } | null;
+  /** What its last pass held back for a hard budget (lib/store/budgets.ts). */
+  budget_held: { kind: string; name: string; reason: string }[];
 }
 
 /** The answer of `why`: the task, whether it waits, and every reason it is not running. */
@@ -76,7 +79,9 @@ export type WhyCheck = (ctx: WhyContext) => Promise<WhyReason[]>;
  * has spent its allowance) and a quota hold (`quota`: its agent CLI reported a rate limit until
  * some time) add a function here returning their reasons.
  */
-export const WHY_CHECKS: WhyCheck[] = [];
+export const WHY_CHECKS: WhyCheck[] = [
+  (c) => budgetReasons(c.k, c.task, c.hosts.flatMap((h) => h.budget_held)),
+];
 
 const WAITING: readonly Status[] = ["todo", "scheduled", "ready", "triage", "blocked", "review"];
 
@@ -101,6 +106,13 @@ export function hostOffer(d: DispatcherRow): HostOffer {
     max_workers: num(r["max_workers"]),
     workers: num(r["workers"]),
     draining: r["draining"] === true,
+    budget_held: Array.isArray(r["budget_held"])
+      ? (r["budget_held"] as unknown[]).filter((h): h is HostOffer["budget_held"][number] =>
+        typeof h === "object" && h !== null &&
+        typeof (h as Record<string, unknown>)["name"] === "string" &&
+        typeof (h as Record<string, unknown>)["reason"] === "string"
+      )
+      : [],
     pressure: typeof p === "object" && p !== null
       ? {
         held: p["held"] === true,

@@ -27,6 +27,7 @@ export const WORKER_METHODS = [
   "context",
   "planState",
   "reviewState",
+  "budgets",
   "stats",
   "usageStats",
   "assignees",

@@ -46,7 +46,10 @@ Deno.test("an MCP agent plans follow-ups for another profile; they run in order 
   ]);
   assert.deepEqual(run.metadata, { tasks: [draft!.id, review!.id] });
   const log = readFileSync(run.log_path!, "utf8");
-  assert.match(log, /tools: show, heartbeat, comment, complete, block, plan, create, link/);
+  assert.match(
+    log,
+    /tools: show, heartbeat, comment, complete, block, request_review, review, plan, create, link/,
+  );
 
   // Each child waited for the plan; the review waited for the draft, and ran after it.
   const draftShown = await h.store.showTask(draft!.id);

@@ -103,6 +103,8 @@ Deno.test("inside a worker, dist/kanban mcp reads and completes its own task and
       "comment",
       "complete",
       "block",
+      "request_review",
+      "review",
       "plan",
       "create",
       "link",

@@ -33,6 +33,7 @@ import * as transfer from "./transfer.ts";
 import * as template from "./template.ts";
 import * as plan from "./plan.ts";
 import * as routine from "./routine.ts";
+import * as budget from "./budget.ts";
 
 export type Register = (program: Command, ctx: CliContext) => void;
 
@@ -59,6 +60,7 @@ export const VERBS: Register[] = [
   dispatch.register,
   status.register,
   why.register,
+  budget.register, // budget add, list, remove
   serve.register,
   serve.registerLogin,
   log.register, // log, tail

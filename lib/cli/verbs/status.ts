@@ -8,6 +8,7 @@ import { ago, boardHealth } from "../../dispatch/health.ts";
 import { type CliContext, session } from "../context.ts";
 import { emit } from "../output.ts";
 import { table } from "../render.ts";
+import { budgetLine } from "./budget.ts";
 import { localText } from "../../store/mod.ts";
 
 /** nextText is a routine's next time in its zone and how soon it comes. */
@@ -93,6 +94,9 @@ export function register(program: Command, ctx: CliContext): void {
               `${r.cron} (${r.tz})`,
             ]),
           ]));
+        }
+        if (status.budgets.length > 0) {
+          out.push("", "budgets:", ...status.budgets.map((b) => `  ${budgetLine(b)}`));
         }
         out.push(
           "",

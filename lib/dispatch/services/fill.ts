@@ -27,6 +27,7 @@ import {
   type Service,
 } from "./service.ts";
 import type { WorkerTable } from "./workers.ts";
+import type { BudgetGate } from "./budgets.ts";
 
 export interface FillReport {
   spawned: { run: number; task: string; profile: string; pid: number }[];
@@ -54,6 +55,8 @@ export interface FillDeps {
   log: (line: string) => void;
   /** Reads the machine's memory and load (default: /proc); tests inject their own. */
   pressure?: PressureReader | undefined;
+  /** What the budget service holds back this pass (services/budgets.ts); none when absent. */
+  budgets?: BudgetGate | undefined;
 }
 
 export class FillService implements Service<FillReport> {
@@ -86,10 +89,12 @@ export class FillService implements Service<FillReport> {
       if (r.host === this.#d.host || r.profile === null || workers.has(r.id)) continue;
       elsewhere.set(r.profile, (elsewhere.get(r.profile) ?? 0) + 1);
     }
+    const holds = this.#d.budgets?.holds ?? null;
     for (;;) {
       const config = this.#d.config();
       const free = config.dispatch.max_workers - workers.size;
-      const eligible = this.#eligible(report, elsewhere);
+      const eligible = this.#eligible(report, elsewhere)
+        .filter((p) => holds === null || !holds.profiles.has(p));
       if (free <= 0 || eligible.length === 0) break;
       const caps = Object.fromEntries(
         Object.entries(config.profiles).map(([name, p]) => [name, p.max_concurrent]),
@@ -102,6 +107,10 @@ export class FillService implements Service<FillReport> {
           labels: config.dispatch.labels,
           leaseMs: config.dispatch.lease,
           host: this.#d.host,
+          ...(holds === null ? {} : {
+            notTenants: [...holds.tenants.keys()],
+            notTasks: [...holds.tasks.keys()],
+          }),
         },
         DISPATCHER_ACTOR,
       );

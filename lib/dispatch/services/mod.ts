@@ -7,6 +7,7 @@
 import type { BoardRef, Env } from "../../config/paths.ts";
 import type { Store } from "../../store/mod.ts";
 import { AdoptService } from "./adopt.ts";
+import { BudgetService } from "./budgets.ts";
 import { DecomposeService } from "./decompose.ts";
 import { FillService } from "./fill.ts";
 import { HoldService } from "./hold.ts";
@@ -54,13 +55,15 @@ export interface Kept {
 /**
  * passServices builds the pass's services in their order: reap exited workers, adopt or end
  * runs without a known worker, watch liveness and renew leases, fire due routines, promote due
- * tasks, hand settled triage tasks to the orchestrator (decompose.auto), claim and spawn within
- * the caps (unless the machine is under pressure), record why ready tasks are held, report the
+ * tasks, hand settled triage tasks to the orchestrator (decompose.auto), judge the budgets
+ * (stopping the runs of spent ones), claim and spawn within the caps and budgets (unless the
+ * machine is under pressure), record why ready tasks are held, report the
  * ready queue's missing profiles, start a notification round.
  */
 export function passServices(deps: PassDeps): { list: Service[]; kept: Kept } {
   const { store, config, workers, log } = deps;
   const queue = new QueueService({ store, config });
+  const budgets = new BudgetService({ store, config, workers, log });
   const notify = new NotifyService({ store, clock: deps.clock, log });
   const fill = new FillService({
     store,
@@ -74,6 +77,7 @@ export function passServices(deps: PassDeps): { list: Service[]; kept: Kept } {
     draining: deps.draining,
     log,
     pressure: deps.pressure,
+    budgets: budgets.gate,
   });
   const hold = new HoldService({
     store,
@@ -90,6 +94,7 @@ export function passServices(deps: PassDeps): { list: Service[]; kept: Kept } {
     new RoutinesService({ store, log }),
     new PromoteService({ store }),
     new DecomposeService({ store, config, log }),
+    budgets,
     fill,
     hold,
     queue,

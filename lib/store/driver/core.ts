@@ -69,6 +69,10 @@ export interface ClaimFilter {
    * needing nothing runs anywhere). Undefined: any task, whatever it needs (a person's claim).
    */
   labels?: readonly string[] | undefined;
+  /** Tenants whose tasks are held back (a budget): tasks without a tenant are not. */
+  notTenants?: readonly string[] | undefined;
+  /** Tasks held back (a budget). */
+  notTasks?: readonly string[] | undefined;
 }
 
 export interface ReadyGroup {

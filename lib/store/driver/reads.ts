@@ -49,6 +49,8 @@ export interface UsageSumsRow {
   reasoning: number | null;
   cost: number | null;
   with_cost: number;
+  /** The runs' time from start to end, summed (ms). */
+  wall: number | null;
 }
 
 /** The runs of one profile and tenant, with the sums of their usage. */

@@ -220,6 +220,12 @@ export function coreQueries(t: Tx): CoreQueries {
         extra.push(t`assignee = ANY(${f.assignees as string[]}::text[])`);
       }
       if (f.tenant !== undefined) extra.push(t`tenant = ${f.tenant}`);
+      if (f.notTenants !== undefined && f.notTenants.length > 0) {
+        extra.push(t`(tenant IS NULL OR tenant <> ALL(${f.notTenants as string[]}::text[]))`);
+      }
+      if (f.notTasks !== undefined && f.notTasks.length > 0) {
+        extra.push(t`id <> ALL(${f.notTasks as string[]}::text[])`);
+      }
       // every label the task needs is one the host offers
       if (f.labels !== undefined) {
         // an array parameter (a jsonb one would be sent as a JSON string of the text)

@@ -46,6 +46,7 @@ import { coreQueries } from "./core.ts";
 import { readQueries } from "./reads.ts";
 import { transferQueries } from "./transfer.ts";
 import { routineQueries } from "./routines.ts";
+import { budgetQueries } from "./budgets.ts";
 import { attachmentQueries } from "./attachments.ts";
 import { ChangeMark, type ListenOptions } from "./mark.ts";
 import { migrate } from "./migrations.ts";
@@ -201,6 +202,7 @@ export class PostgresDriver implements Driver {
         ...adminQueries(t),
         ...transferQueries(t),
         ...routineQueries(t),
+        ...budgetQueries(t),
         ...attachmentQueries(t),
       },
       (p) => this.#watchdog.watch(p),

@@ -16,6 +16,7 @@ import { sql as m004 } from "./migrations/004_routines.ts";
 import { sql as m005 } from "./migrations/005_block_kinds.ts";
 import { sql as m006 } from "./migrations/006_attachments.ts";
 import { sql as m007 } from "./migrations/007_reviewer.ts";
+import { sql as m008 } from "./migrations/008_budgets.ts";
 import type postgres from "postgres";
 import type { Pool, Types } from "./_sql.ts";
 
@@ -33,6 +34,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { to: 8, sql: m005 },
   { to: 9, sql: m006 },
   { to: 10, sql: m007 },
+  { to: 11, sql: m008 },
 ];
 
 /** SCHEMA_VERSION is the schema_version of a board with every migration applied. */

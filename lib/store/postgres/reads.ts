@@ -56,14 +56,15 @@ function inboxPage(t: Tx, tenant: string | null, limit: number): Promise<InboxRo
  * The sums of a group of runs (`r`): cost only over the runs that reported one. numeric, not
  * float: an exact sum (as close to SQLite's compensated sum as it gets), read back as a number.
  */
-const USAGE_SUMS = `count(*) AS runs, count(r.usage) AS with_usage,
+export const USAGE_SUMS = `count(*) AS runs, count(r.usage) AS with_usage,
   sum((r.usage::json ->> 'input_tokens')::numeric) AS input,
   sum((r.usage::json ->> 'output_tokens')::numeric) AS output,
   sum((r.usage::json ->> 'cache_read_tokens')::numeric) AS cache_read,
   sum((r.usage::json ->> 'cache_write_tokens')::numeric) AS cache_write,
   sum((r.usage::json ->> 'reasoning_tokens')::numeric) AS reasoning,
   sum((r.usage::json ->> 'cost_usd')::numeric) AS cost,
-  count(r.usage::json ->> 'cost_usd') AS with_cost`;
+  count(r.usage::json ->> 'cost_usd') AS with_cost,
+  sum(r.ended_at - r.started_at) AS wall`;
 
 /** The bucket a time column falls in (times before `origin` never get here). */
 function bucketOf(t: Tx, col: string, w: BucketWindow): Fragment {

@@ -276,6 +276,14 @@ export function coreQueries(db: Db): CoreQueries {
         where.push("tenant = ?");
         params.push(f.tenant);
       }
+      if (f.notTenants !== undefined && f.notTenants.length > 0) {
+        where.push(`(tenant IS NULL OR tenant NOT IN (${marks(f.notTenants.length)}))`);
+        params.push(...f.notTenants);
+      }
+      if (f.notTasks !== undefined && f.notTasks.length > 0) {
+        where.push(`id NOT IN (${marks(f.notTasks.length)})`);
+        params.push(...f.notTasks);
+      }
       if (f.labels !== undefined) {
         // every label the task needs is one the host offers
         where.push(

@@ -9,6 +9,7 @@ import { readQueries } from "./reads.ts";
 import { adminQueries } from "./admin.ts";
 import { transferQueries } from "./transfer.ts";
 import { routineQueries } from "./routines.ts";
+import { budgetQueries } from "./budgets.ts";
 import { attachmentQueries } from "./attachments.ts";
 
 export interface SqliteOptions extends DbOptions {
@@ -36,6 +37,7 @@ export class SqliteDriver implements Driver {
       ...adminQueries(this.#db),
       ...transferQueries(this.#db),
       ...routineQueries(this.#db),
+      ...budgetQueries(this.#db),
       ...attachmentQueries(this.#db),
     };
     this.#guarded = options.writesOnlyInTx ?? false;

@@ -12,6 +12,7 @@ import { sql as m007 } from "./migrations/007_routines.ts";
 import { sql as m008 } from "./migrations/008_block_kinds.ts";
 import { sql as m009 } from "./migrations/009_attachments.ts";
 import { sql as m010 } from "./migrations/010_reviewer.ts";
+import { sql as m011 } from "./migrations/011_budgets.ts";
 
 export const MIGRATIONS: readonly string[] = [
   m001,
@@ -24,6 +25,7 @@ export const MIGRATIONS: readonly string[] = [
   m008,
   m009,
   m010,
+  m011,
 ];
 
 /** SCHEMA_VERSION is the user_version of a board with every migration applied. */

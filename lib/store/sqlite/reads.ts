@@ -56,12 +56,13 @@ ORDER BY p.since, p.entered, p.id`;
 // Usage and series ----------------------------------------------------------------------------
 
 /** The sums of a group of runs (`r`): cost only over the runs that reported one. */
-const USAGE_SUMS = `count(*) AS runs, count(r.usage) AS with_usage,
+export const USAGE_SUMS = `count(*) AS runs, count(r.usage) AS with_usage,
   sum(r.usage ->> '$.input_tokens') AS input, sum(r.usage ->> '$.output_tokens') AS output,
   sum(r.usage ->> '$.cache_read_tokens') AS cache_read,
   sum(r.usage ->> '$.cache_write_tokens') AS cache_write,
   sum(r.usage ->> '$.reasoning_tokens') AS reasoning,
-  sum(r.usage ->> '$.cost_usd') AS cost, count(r.usage ->> '$.cost_usd') AS with_cost`;
+  sum(r.usage ->> '$.cost_usd') AS cost, count(r.usage ->> '$.cost_usd') AS with_cost,
+  sum(r.ended_at - r.started_at) AS wall`;
 
 /*
  * The series are a few grouped queries over indexes that exist: finished tasks through

@@ -1,0 +1,202 @@
+import assert from "node:assert/strict";
+import { ConflictError, NotFoundError, type Store, ValidationError } from "../../lib/store/mod.ts";
+import { DISPATCHER, HUMAN } from "../_setup.ts";
+import { add, claimId, worker } from "./_helpers.ts";
+import { conformance } from "./_drivers.ts";
+
+/** run makes a task for `profile` (in `tenant`), runs it to completion with `tokens` used. */
+async function run(
+  store: Store,
+  profile: string,
+  tokens: number,
+  tenant?: string,
+): Promise<string> {
+  const t = await add(store, `work ${profile}`, {
+    assignee: profile,
+    ...(tenant !== undefined ? { tenant } : {}),
+  });
+  const c = await claimId(store, t.id, profile);
+  await store.complete(t.id, {
+    summary: "done",
+    usage: { input_tokens: tokens, output_tokens: 0 },
+  }, worker(c));
+  return t.id;
+}
+
+conformance("a budget is added, listed with its window's spend, and removed", async (drv) => {
+  await using b = await drv.fresh();
+  await run(b.store, "coder", 400);
+  await run(b.store, "writer", 100);
+  await b.store.addBudget({
+    name: "coder-daily",
+    scope: "profile",
+    target: "coder",
+    metric: "tokens",
+    cap: 1000,
+    period: "day",
+  }, HUMAN);
+  await b.store.addBudget({
+    name: "board-runs",
+    scope: "board",
+    metric: "runs",
+    cap: 2,
+    period: "hours",
+    hours: 5,
+    hard: false,
+  }, HUMAN);
+  const [runs, coder] = await b.store.budgets();
+  assert.deepEqual(
+    [coder!.name, coder!.spent, coder!.state, coder!.window_start, coder!.resets_at],
+    ["coder-daily", 400, "ok", "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z"],
+  );
+  assert.deepEqual([runs!.name, runs!.spent, runs!.state, runs!.hard, runs!.resets_at], [
+    "board-runs",
+    2,
+    "over",
+    false,
+    null,
+  ]);
+  await assert.rejects(
+    b.store.addBudget(
+      { name: "coder-daily", scope: "board", metric: "runs", cap: 1, period: "day" },
+      HUMAN,
+    ),
+    (e) => e instanceof ConflictError && e.code === "name_taken",
+  );
+  await b.store.removeBudget("coder-daily", HUMAN);
+  assert.deepEqual((await b.store.budgets()).map((x) => x.name), ["board-runs"]);
+  await assert.rejects(
+    b.store.removeBudget("coder-daily", HUMAN),
+    (e) => e instanceof NotFoundError,
+  );
+});
+
+conformance("bad budgets are refused naming what is wrong; a worker sets none", async (drv) => {
+  await using b = await drv.fresh();
+  const bad = async (input: Record<string, unknown>, message: RegExp) => {
+    await assert.rejects(
+      b.store.addBudget(
+        { name: "x", scope: "board", metric: "runs", cap: 1, period: "day", ...input } as never,
+        HUMAN,
+      ),
+      (e) => e instanceof ValidationError && message.test(e.message),
+    );
+  };
+  await bad({ cap: 0 }, /cap must be above 0/);
+  await bad({ scope: "profile" }, /names one/);
+  await bad({ target: "coder" }, /a board budget names no target/);
+  await bad({ period: "hours" }, /hours goes with/);
+  await bad({ hours: 5 }, /hours goes with/);
+  await bad({ metric: "dollars" }, /metric/);
+  await bad({ name: "no spaces" }, /name/);
+  const t = await add(b.store, "w", { assignee: "coder" });
+  const c = await claimId(b.store, t.id);
+  await assert.rejects(
+    b.store.addBudget(
+      { name: "mine", scope: "board", metric: "runs", cap: 1, period: "day" },
+      worker(c),
+    ),
+    (e) => e instanceof ConflictError && e.code === "not_allowed",
+  );
+  assert.deepEqual(await b.store.budgets(), []);
+});
+
+conformance(
+  "a hard budget holds the claims a reservation from recent runs would take past the cap, and records its crossing once",
+  async (drv) => {
+    await using b = await drv.fresh();
+    // coder's runs average 300 tokens
+    await run(b.store, "coder", 300);
+    await run(b.store, "coder", 300);
+    await b.store.addBudget({
+      name: "daily",
+      scope: "board",
+      metric: "tokens",
+      cap: 1000,
+      period: "day",
+    }, HUMAN);
+    // 600 spent: one more coder run (300) fits, and a second one in flight would not
+    let holds = await b.store.budgetHolds(["coder", "writer"], DISPATCHER);
+    assert.deepEqual([...holds.profiles.keys()], []);
+    const t = await add(b.store, "third", { assignee: "coder" });
+    const c = await claimId(b.store, t.id);
+    holds = await b.store.budgetHolds(["coder", "writer"], DISPATCHER);
+    assert.deepEqual([...holds.profiles.keys()], ["coder"], "600 + 300 in flight + 300 > 1000");
+    assert.match(holds.profiles.get("coder")!, /^budget "daily": 600 of 1000 tokens today/);
+    // a profile with no history reserves nothing
+    assert.equal(holds.profiles.has("writer"), false);
+    assert.deepEqual(holds.stop, []);
+    // the third run ends at 500: 1100 spent; the budget is over, recorded once
+    await b.store.complete(t.id, {
+      usage: { input_tokens: 500, output_tokens: 0 },
+    }, worker(c));
+    holds = await b.store.budgetHolds(["coder", "writer"], DISPATCHER);
+    await b.store.budgetHolds(["coder", "writer"], DISPATCHER);
+    assert.deepEqual([...holds.profiles.keys()].sort(), ["coder", "writer"]);
+    const crossed = (await b.store.eventsSince(0, 1000)).filter((e) =>
+      e.kind === "budget_exceeded"
+    );
+    assert.equal(crossed.length, 1);
+    assert.deepEqual([crossed[0]!.data["budget"], crossed[0]!.data["spent"]], ["daily", 1100]);
+    // the next day the window is fresh
+    b.clock.advance(24 * 3_600_000);
+    holds = await b.store.budgetHolds(["coder", "writer"], DISPATCHER);
+    assert.deepEqual([...holds.profiles.keys()], []);
+  },
+);
+
+conformance(
+  "a spent budget stops the runs in flight in its scope; tenant and task budgets hold only theirs",
+  async (drv) => {
+    await using b = await drv.fresh();
+    await run(b.store, "coder", 100, "acme");
+    await b.store.addBudget({
+      name: "acme-runs",
+      scope: "tenant",
+      target: "acme",
+      metric: "runs",
+      cap: 2,
+      period: "week",
+    }, HUMAN);
+    const acme = await add(b.store, "acme job", { assignee: "coder", tenant: "acme" });
+    const other = await add(b.store, "other job", { assignee: "coder", tenant: "globex" });
+    const inFlight = await claimId(b.store, acme.id);
+    const holds = await b.store.budgetHolds(["coder"], DISPATCHER);
+    assert.deepEqual([...holds.tenants.keys()], ["acme"]);
+    assert.deepEqual(holds.stop.map((s) => [s.run, s.task]), [[inFlight.run.id, acme.id]]);
+    assert.equal(holds.profiles.size, 0);
+    // the claim leaves acme's tasks and takes the others
+    const next = await add(b.store, "acme two", { assignee: "coder", tenant: "acme" });
+    const c = await b.store.claim({ assignees: ["coder"], notTenants: ["acme"] }, DISPATCHER);
+    assert.equal(c?.task.id, other.id);
+    assert.equal(
+      await b.store.claim({ assignees: ["coder"], notTenants: ["acme"] }, DISPATCHER),
+      null,
+    );
+    assert.equal(
+      await b.store.claim({ assignees: ["coder"], notTasks: [next.id] }, DISPATCHER),
+      null,
+    );
+  },
+);
+
+conformance("a per-run time budget stops a run that passes it and blocks its task", async (drv) => {
+  await using b = await drv.fresh();
+  await b.store.addBudget({
+    name: "short-runs",
+    scope: "profile",
+    target: "coder",
+    metric: "wall_seconds",
+    cap: 60,
+    period: "run",
+  }, HUMAN);
+  const t = await add(b.store, "slow", { assignee: "coder" });
+  const c = await claimId(b.store, t.id);
+  assert.deepEqual((await b.store.budgetHolds(["coder"], DISPATCHER)).stop, []);
+  b.clock.advance(61_000);
+  const holds = await b.store.budgetHolds(["coder"], DISPATCHER);
+  assert.deepEqual(holds.stop.map((s) => [s.run, s.block]), [[c.run.id, true]]);
+  assert.match(holds.stop[0]!.reason, /a run may take at most 60 seconds/);
+  // a per-run budget never holds claims
+  assert.equal(holds.profiles.size, 0);
+});
