@@ -11,7 +11,8 @@ import { BLOCK_KINDS } from "./blocks.ts";
 
 /**
  * FORMAT_VERSION changes whenever a record gains, loses or changes a field. Version 2 added
- * routine and attachment records and the typed-block fields of tasks; version 1 streams import.
+ * routine, attachment and budget records and the typed-block and reviewer fields of tasks;
+ * version 1 streams import.
  */
 export const FORMAT_VERSION = 2;
 
@@ -19,7 +20,11 @@ export const FORMAT_VERSION = 2;
 export const ADDED_IN: Readonly<Partial<Record<TransferKind, number>>> = {
   routine: 2,
   attachment: 2,
+  budget: 2,
 };
+
+/** The key a record type is ordered by when it is not `id` (links: parent_id, child_id). */
+export const KEY_OF: Readonly<Partial<Record<TransferKind, string>>> = { budget: "name" };
 
 /**
  * FIELDS_ADDED: the fields each format version added to a record type that version 1 had, with
@@ -67,6 +72,7 @@ export const KINDS: readonly TransferKind[] = [
   "event",
   "subscription",
   "routine",
+  "budget",
 ];
 
 export const SEQUENCED: readonly SequencedKind[] = [
@@ -82,13 +88,14 @@ export const SINCE_VERSION_2: readonly TransferKind[] = Object.entries(ADDED_IN)
   .filter(([, v]) => v === 2).map(([k]) => k as TransferKind);
 
 /**
- * What a field holds: `text`, `int` (a safe integer), `task` (a task id), `json` (JSON text of
+ * What a field holds: `text`, `int` (a safe integer), `number` (a finite number), `task` (a task id), `json` (JSON text of
  * any value), `json_array`/`json_object` (JSON text of that shape), `base64` (bytes, in
  * standard base64 with padding), or one of a list of words.
  */
 type Spec =
   | "text"
   | "int"
+  | "number"
   | "task"
   | "json"
   | "json_array"
@@ -231,6 +238,28 @@ export const FIELDS: Readonly<Record<TransferKind, readonly Field[]>> = {
     ["created_at", "int"],
     ["updated_at", "int"],
   ],
+  budget: [
+    ["name", "text"],
+    ["scope", ["board", "profile", "tenant", "task"]],
+    ["target", "text", "null"],
+    ["metric", [
+      "tokens",
+      "input_tokens",
+      "output_tokens",
+      "cache_read_tokens",
+      "cache_write_tokens",
+      "cost_usd",
+      "runs",
+      "wall_seconds",
+    ]],
+    ["cap", "number"],
+    ["period", ["run", "day", "week", "month", "hours"]],
+    ["hours", "int", "null"],
+    ["hard", "int"],
+    ["noted_window", "int", "null"],
+    ["created_by", "text"],
+    ["created_at", "int"],
+  ],
 };
 
 /** problem says what is wrong with `value` for `spec`, or null when it fits. */
@@ -245,6 +274,10 @@ function problem(value: unknown, spec: Spec): string | null {
       return typeof value === "string" ? null : `${show(value)}, expected a string`;
     case "int":
       return Number.isSafeInteger(value) ? null : `${show(value)}, expected an integer`;
+    case "number":
+      return typeof value === "number" && Number.isFinite(value)
+        ? null
+        : `${show(value)}, expected a number`;
     case "base64":
       return typeof value === "string" && BASE64.test(value)
         ? null

@@ -18,6 +18,7 @@ import {
   ADDED_IN,
   checkRecord,
   FORMAT_VERSION,
+  KEY_OF,
   KINDS,
   MARKER,
   recordLine,
@@ -39,6 +40,7 @@ const PAGE: Record<TransferKind, number> = {
   event: 1000,
   subscription: 200,
   routine: 200,
+  budget: 200,
 };
 
 /** Rows inserted per call: few round trips for a server driver, a small buffer here. */
@@ -97,6 +99,7 @@ function zeroCounts(): TransferCounts {
     event: 0,
     subscription: 0,
     routine: 0,
+    budget: 0,
   };
 }
 
@@ -106,8 +109,10 @@ function keyAfter(kind: TransferKind, a: Record<string, unknown>, b: Record<stri
     const [pa, pb] = [a["parent_id"] as string, b["parent_id"] as string];
     return pb > pa || (pb === pa && (b["child_id"] as string) > (a["child_id"] as string));
   }
-  // task ids are ASCII: JavaScript's string order is their byte order
-  return (b["id"] as string | number) > (a["id"] as string | number);
+  // task ids are ASCII: JavaScript's string order is their byte order (budget names compare
+  // as UTF-16 units, the byte order of ASCII names)
+  const key = KEY_OF[kind] ?? "id";
+  return (b[key] as string | number) > (a[key] as string | number);
 }
 
 /**
@@ -406,6 +411,7 @@ class Import {
         this.largest.subscription = row["id"] as number;
         return;
       case "routine":
+      case "budget":
         return;
     }
   }
@@ -451,7 +457,7 @@ function toStream(row: Record<string, unknown>): Record<string, unknown> {
 function keyText(kind: TransferKind, row: Record<string, unknown>): string {
   return kind === "link"
     ? `${(row as unknown as LinkRow).parent_id} -> ${(row as unknown as LinkRow).child_id}`
-    : String(row["id"]);
+    : String(row[KEY_OF[kind] ?? "id"]);
 }
 
 /**

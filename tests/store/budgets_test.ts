@@ -161,10 +161,25 @@ conformance(
     const acme = await add(b.store, "acme job", { assignee: "coder", tenant: "acme" });
     const other = await add(b.store, "other job", { assignee: "coder", tenant: "globex" });
     const inFlight = await claimId(b.store, acme.id);
-    const holds = await b.store.budgetHolds(["coder"], DISPATCHER);
+    let holds = await b.store.budgetHolds(["coder"], DISPATCHER);
     assert.deepEqual([...holds.tenants.keys()], ["acme"]);
-    assert.deepEqual(holds.stop.map((s) => [s.run, s.task]), [[inFlight.run.id, acme.id]]);
+    // a run counts when it starts: at the cap, claims wait and the run in flight goes on
+    assert.deepEqual(holds.stop, []);
     assert.equal(holds.profiles.size, 0);
+    // acme's ended runs used 100 tokens: a 50-token budget is spent, its run in flight stopped
+    await b.store.addBudget({
+      name: "acme-tokens",
+      scope: "tenant",
+      target: "acme",
+      metric: "tokens",
+      cap: 50,
+      period: "month",
+    }, HUMAN);
+    holds = await b.store.budgetHolds(["coder"], DISPATCHER);
+    assert.deepEqual(holds.stop.map((s) => [s.run, s.task, s.budget, s.block]), [
+      [inFlight.run.id, acme.id, "acme-tokens", false],
+    ]);
+    assert.match(holds.stop[0]!.reason, /^budget "acme-tokens": 100 of 50 tokens this month/);
     // the claim leaves acme's tasks and takes the others
     const next = await add(b.store, "acme two", { assignee: "coder", tenant: "acme" });
     const c = await b.store.claim({ assignees: ["coder"], notTenants: ["acme"] }, DISPATCHER);

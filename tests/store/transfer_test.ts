@@ -124,6 +124,16 @@ async function richBoard(b: { store: Store; clock: { advance(ms: number): void }
   }, HUMAN);
   await s.pauseRoutine("weekly");
   await s.runRoutineNow("nightly", "first");
+  await s.addBudget({
+    name: "daily-tokens",
+    scope: "profile",
+    target: "coder",
+    metric: "cost_usd",
+    cap: 12.5,
+    period: "hours",
+    hours: 5,
+    hard: false,
+  }, HUMAN);
   return { parent, child, running, held, run: c.run.id };
 }
 
@@ -151,8 +161,14 @@ conformance("export, import into a fresh board, export again: the same bytes", a
     "event",
     "subscription",
     "routine",
+    "budget",
   ]);
   assert.equal(report.counts.routine, 2);
+  assert.equal(report.counts.budget, 1);
+  // the definitions (what a window spent depends on each board's clock)
+  const defs = async (s: Store) =>
+    (await s.budgets()).map(({ spent: _s, window_start: _w, in_flight: _i, state: _t, ...b }) => b);
+  assert.deepEqual(await defs(dst.store), await defs(src.store));
   assert.deepEqual(await dst.store.listRoutines(), await src.store.listRoutines());
   assert.equal(report.counts.attachment, 3);
   for (const t of [src, dst]) {
@@ -177,6 +193,7 @@ conformance("a version 1 export (before routines and typed blocks) still imports
   recs[0].version = 1;
   const end = recs.at(-1);
   delete end.counts.routine;
+  delete end.counts.budget;
   // a version 1 task has none of the fields version 2 added (typed blocks)
   for (const r of recs.filter((x) => x.type === "task")) {
     delete r.block_kind;
@@ -200,7 +217,7 @@ conformance("a version 1 export (before routines and typed blocks) still imports
   // a version 2 trailer must count its routines
   await refusedWith(
     d,
-    text.replace(',"routine":0}', "}"),
+    text.replace(',"routine":0,', ","),
     "invalid_export",
     /the trailer counts undefined routine records/,
   );
@@ -280,7 +297,7 @@ conformance("a truncated export is refused, and the target stays empty", async (
   await refusedWith(d, cut, "invalid_export", /line 7: not valid JSON/);
   // a record dropped from the middle: the trailer's counts say so
   const dropped = [...all.slice(0, -2), all.at(-1)].join("\n");
-  await refusedWith(d, dropped, "invalid_export", /trailer counts 2 routine records/);
+  await refusedWith(d, dropped, "invalid_export", /trailer counts 1 budget records/);
 });
 
 conformance("bad JSON on line N is refused naming line N", async (d) => {

@@ -8,6 +8,7 @@
 import type { CommentRow, EventRow, RunRow, TaskRow } from "../_rows.ts";
 import type { SubscriptionRow } from "./admin.ts";
 import type { RoutineRow } from "./routines.ts";
+import type { BudgetRow } from "./budgets.ts";
 import type { AttachmentContentRow } from "./attachments.ts";
 
 /** A dependency as stored. */
@@ -28,6 +29,7 @@ export interface TransferRows {
   event: EventRow;
   subscription: SubscriptionRow;
   routine: RoutineRow;
+  budget: BudgetRow;
 }
 
 export type TransferKind = keyof TransferRows;
@@ -44,7 +46,7 @@ export type Sequences = Record<SequencedKind, number>;
 export interface TransferQueries {
   /**
    * Up to `limit` rows of `kind` after the row `after` (null: from the first), in key order:
-   * tasks and routines by id, links by (parent_id, child_id), the others by their integer id. Text keys
+   * tasks and routines by id, budgets by name, links by (parent_id, child_id), the others by their integer id. Text keys
    * compare as bytes (PostgreSQL: COLLATE "C"), so every driver pages in the same order.
    */
   transferPage<K extends TransferKind>(

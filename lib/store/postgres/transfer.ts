@@ -17,6 +17,7 @@ import type {
   TransferRows,
 } from "../driver/transfer.ts";
 import { count, first, type Tx } from "./_sql.ts";
+import { KEY_OF } from "../_transfer_format.ts";
 
 /** Each kind's table and columns, in the order the migrations made them (SQLite's order). */
 const TABLES: Record<TransferKind, { table: string; columns: readonly string[] }> = {
@@ -150,6 +151,22 @@ const TABLES: Record<TransferKind, { table: string; columns: readonly string[] }
       "updated_at",
     ],
   },
+  budget: {
+    table: "budgets",
+    columns: [
+      "name",
+      "scope",
+      "target",
+      "metric",
+      "cap",
+      "period",
+      "hours",
+      "hard",
+      "noted_window",
+      "created_by",
+      "created_at",
+    ],
+  },
 };
 
 /** The table whose identity column each sequence feeds (all of them named `id`). */
@@ -183,11 +200,12 @@ function page(t: Tx, kind: TransferKind, after: Row | null, limit: number): Prom
       { prepare: true },
     );
   }
+  const key = KEY_OF[kind] ?? "id";
   if (after === null) {
-    return t.unsafe(`${select} ORDER BY id LIMIT $1`, [n], { prepare: true });
+    return t.unsafe(`${select} ORDER BY ${key} LIMIT $1`, [n], { prepare: true });
   }
-  return t.unsafe(`${select} WHERE id > $1 ORDER BY id LIMIT $2`, [
-    after["id"] as string | number,
+  return t.unsafe(`${select} WHERE ${key} > $1 ORDER BY ${key} LIMIT $2`, [
+    after[key] as string | number,
     n,
   ], { prepare: true });
 }

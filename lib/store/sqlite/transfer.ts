@@ -11,6 +11,7 @@ import type {
   TransferRows,
 } from "../driver/transfer.ts";
 import type { Db, Param } from "./db.ts";
+import { KEY_OF } from "../_transfer_format.ts";
 
 /** Each kind's table and columns, in the order the migrations made them. */
 const TABLES: Record<TransferKind, { table: string; columns: readonly string[] }> = {
@@ -144,6 +145,22 @@ const TABLES: Record<TransferKind, { table: string; columns: readonly string[] }
       "updated_at",
     ],
   },
+  budget: {
+    table: "budgets",
+    columns: [
+      "name",
+      "scope",
+      "target",
+      "metric",
+      "cap",
+      "period",
+      "hours",
+      "hard",
+      "noted_window",
+      "created_by",
+      "created_at",
+    ],
+  },
 };
 
 const SEQUENCED: Record<SequencedKind, string> = {
@@ -168,8 +185,13 @@ function page(db: Db, kind: TransferKind, after: Record<string, unknown> | null,
       limit,
     );
   }
-  if (after === null) return db.all(`${select} ORDER BY id LIMIT ?`, limit);
-  return db.all(`${select} WHERE id > ? ORDER BY id LIMIT ?`, after["id"] as Param, limit);
+  const key = KEY_OF[kind] ?? "id";
+  if (after === null) return db.all(`${select} ORDER BY ${key} LIMIT ?`, limit);
+  return db.all(
+    `${select} WHERE ${key} > ? ORDER BY ${key} LIMIT ?`,
+    after[key] as Param,
+    limit,
+  );
 }
 
 function insert(db: Db, kind: TransferKind, rows: readonly Record<string, unknown>[]): void {

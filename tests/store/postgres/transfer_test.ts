@@ -119,6 +119,7 @@ pgTest(
       event: 0,
       subscription: 0,
       routine: 0,
+      budget: 0,
     });
     // outside an import the key is still checked at each statement (INITIALLY IMMEDIATE)
     const sql = postgresClient(b.url, { max: 1, onnotice: () => {} });
