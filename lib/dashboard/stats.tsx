@@ -11,7 +11,7 @@ import { effect, signal } from "@preact/signals";
 import type { ComponentChildren } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, query, type SeriesData } from "./api.ts";
-import { usage } from "./live.ts";
+import { health, usage } from "./live.ts";
 import { Plot, type PlotSpec } from "./plot.tsx";
 import { board, filters, message, store, stored } from "./state.ts";
 import {
@@ -142,10 +142,65 @@ export function Stats() {
           <button type="button" onClick={() => void loadSeries()}>Try again</button>
         </p>
       )}
+      <Budgets />
       {s === null
         ? seriesError.value === null && <p class="muted stats-loading">Loading…</p>
         : <Panels data={s.data} />}
     </main>
+  );
+}
+
+/** A budget's figure: dollars with cents, others whole. */
+function budgetAmount(n: number, metric: string): string {
+  return metric === "cost_usd" ? `$${n.toFixed(2)}` : compact(Math.round(n));
+}
+
+/**
+ * Budgets (docs/budgets.md): each budget as a bar of what its window spent against its cap,
+ * red once spent, with its window and when it resets (from the health poll).
+ */
+function Budgets() {
+  const budgets = health.value?.budgets ?? [];
+  if (budgets.length === 0) return null;
+  return (
+    <section class="stats-panel" data-testid="budgets" data-panel="budgets">
+      <h3>Budgets</h3>
+      <ul class="budgets">
+        {budgets.map((b) => {
+          const pct = Math.min(100, Math.round((b.spent / b.cap) * 100));
+          const window = b.period === "run"
+            ? "per run"
+            : b.period === "hours"
+            ? `last ${b.hours}h`
+            : `this ${b.period}`;
+          return (
+            <li key={b.name} data-testid="budget" data-name={b.name} data-state={b.state}>
+              <span class="budget-name">
+                {b.name}{" "}
+                <span class="muted">
+                  {b.target === null ? b.scope : `${b.scope} ${b.target}`} · {b.metric} · {window}
+                  {b.hard ? "" : " · soft"}
+                </span>
+              </span>
+              <span
+                class={`budget-bar ${b.state === "over" ? "over" : ""}`}
+                role="meter"
+                aria-valuemin={0}
+                aria-valuemax={b.cap}
+                aria-valuenow={b.spent}
+                aria-label={`${b.name}: ${b.spent} of ${b.cap}`}
+              >
+                <span style={{ width: `${pct}%` }} />
+              </span>
+              <span class="budget-figures" data-testid="budget-figures">
+                {budgetAmount(b.spent, b.metric)} of {budgetAmount(b.cap, b.metric)}
+                {b.resets_at ? ` · resets ${new Date(b.resets_at).toLocaleString()}` : ""}
+              </span>
+            </li>
+          );
+        })}
+      </ul>
+    </section>
   );
 }
 

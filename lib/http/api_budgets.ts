@@ -2,22 +2,9 @@
  * Budget routes (lib/store/budgets.ts, docs/budgets.md): the budgets with their window's
  * spend (what `kanban budget list --json` prints), add one, remove one.
  */
-import { z } from "zod";
-import { BUDGET_METRICS, BUDGET_PERIODS, BUDGET_SCOPES } from "../store/mod.ts";
 import { type ApiContext, json, type Routes } from "./route.ts";
 import * as shapes from "./shapes.ts";
-
-/** A new budget, as the store takes it (the store checks it whole). */
-const BudgetBody = z.strictObject({
-  name: z.string(),
-  scope: z.enum(BUDGET_SCOPES),
-  target: z.string().optional().describe("the profile, tenant or task; none for the board"),
-  metric: z.enum(BUDGET_METRICS),
-  cap: z.number().describe("the most the window may spend (US dollars for cost_usd)"),
-  period: z.enum(BUDGET_PERIODS).describe("run: each run; day, week, month: UTC; hours: rolling"),
-  hours: z.number().int().optional().describe("the rolling window's length (period hours)"),
-  hard: z.boolean().optional().describe("true (default): hold claims and stop workers"),
-});
+import { BudgetBody } from "./schemas.ts";
 
 export function budgetRoutes(r: Routes, api: ApiContext): void {
   const { store } = api;
@@ -27,7 +14,7 @@ export function budgetRoutes(r: Routes, api: ApiContext): void {
     path: "/api/v1/budgets",
     tag: "budgets",
     summary: "The budgets, by name, each with what its window has spent",
-    ok: { status: 200, schema: z.array(shapes.BudgetStatus), description: "the budgets" },
+    ok: { status: 200, schema: shapes.BudgetStatuses, description: "the budgets" },
     handler: async (c) => json(c, await store.budgets()),
   });
 
@@ -47,11 +34,7 @@ export function budgetRoutes(r: Routes, api: ApiContext): void {
     path: "/api/v1/budgets/{name}",
     tag: "budgets",
     summary: "Remove a budget",
-    ok: {
-      status: 200,
-      schema: z.strictObject({ removed: z.string() }),
-      description: "the removed budget's name",
-    },
+    ok: { status: 200, schema: shapes.RemovedBudget, description: "the removed budget's name" },
     errors: [404],
     handler: async (c, { params }) => {
       await store.removeBudget(params["name"]!, api.actor);

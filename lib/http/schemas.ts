@@ -8,6 +8,9 @@ import { parseSince } from "../config/duration.ts";
 import {
   BlockFields,
   BUCKETS,
+  BUDGET_METRICS,
+  BUDGET_PERIODS,
+  BUDGET_SCOPES,
   CompleteSchema,
   CreateTaskSchema,
   EditTaskSchema,
@@ -233,3 +236,15 @@ export const DecomposeBody = z.strictObject({
 
 /** POST /api/v1/tasks/{id}/plan/reject. */
 export const RejectPlanBody = z.strictObject({ reason: reason("reason") });
+
+/** A new budget, as the store takes it (the store checks it whole). */
+export const BudgetBody = z.strictObject({
+  name: z.string(),
+  scope: z.enum(BUDGET_SCOPES),
+  target: z.string().optional().describe("the profile, tenant or task; none for the board"),
+  metric: z.enum(BUDGET_METRICS),
+  cap: z.number().describe("the most the window may spend (US dollars for cost_usd)"),
+  period: z.enum(BUDGET_PERIODS).describe("run: each run; day, week, month: UTC; hours: rolling"),
+  hours: z.number().int().optional().describe("the rolling window's length (period hours)"),
+  hard: z.boolean().optional().describe("true (default): hold claims and stop workers"),
+});

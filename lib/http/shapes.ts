@@ -249,6 +249,35 @@ export const Stats = z.strictObject({
   completed_last_24h: z.number().int(),
 });
 
+/** A budget (lib/store/budgets.ts). */
+export const Budget = z.strictObject({
+  name: z.string(),
+  scope: z.enum(BUDGET_SCOPES),
+  target: z.string().nullable().describe("the profile, tenant or task (null: the board)"),
+  metric: z.enum(BUDGET_METRICS),
+  cap: z.number(),
+  period: z.enum(BUDGET_PERIODS),
+  hours: z.number().int().nullable().describe("the rolling window's length (period hours)"),
+  hard: z.boolean().describe("hard: claims are held and workers stopped; soft: a warning"),
+  created_by: z.string(),
+  created_at: time,
+});
+
+/** A budget with what its window has spent. */
+export const BudgetStatus = z.strictObject({
+  ...Budget.shape,
+  window_start: time.nullable().describe("null: each run is its own window"),
+  resets_at: time.nullable().describe("when the count starts again (null: rolling or per run)"),
+  spent: z.number(),
+  in_flight: z.number().int().describe("runs in flight in the scope"),
+  state: z.enum(["ok", "over"]),
+});
+
+export const BudgetStatuses = z.array(BudgetStatus);
+
+/** What removing a budget answers. */
+export const RemovedBudget = z.strictObject({ removed: z.string().describe("its name") });
+
 /** UsageTotals: what the runs that ended in a window used, summed. */
 export const UsageTotals = z.strictObject({
   runs: z.number().int().describe("runs that ended in the window"),
@@ -296,32 +325,8 @@ export const Health = z.strictObject({
     paused: z.boolean(),
     next_at: time.nullable().describe("the next occurrence; null when paused"),
   })),
-  budgets: z.array(z.lazy(() => BudgetStatus)).describe("every budget with its window's spend"),
+  budgets: BudgetStatuses.describe("every budget with its window's spend"),
   warnings: z.array(z.string()),
-});
-
-/** A budget (lib/store/budgets.ts). */
-export const Budget = z.strictObject({
-  name: z.string(),
-  scope: z.enum(BUDGET_SCOPES),
-  target: z.string().nullable().describe("the profile, tenant or task (null: the board)"),
-  metric: z.enum(BUDGET_METRICS),
-  cap: z.number(),
-  period: z.enum(BUDGET_PERIODS),
-  hours: z.number().int().nullable().describe("the rolling window's length (period hours)"),
-  hard: z.boolean().describe("hard: claims are held and workers stopped; soft: a warning"),
-  created_by: z.string(),
-  created_at: time,
-});
-
-/** A budget with what its window has spent. */
-export const BudgetStatus = z.strictObject({
-  ...Budget.shape,
-  window_start: time.nullable().describe("null: each run is its own window"),
-  resets_at: time.nullable().describe("when the count starts again (null: rolling or per run)"),
-  spent: z.number(),
-  in_flight: z.number().int().describe("runs in flight in the scope"),
-  state: z.enum(["ok", "over"]),
 });
 
 /** Why a task is not running (lib/store/why.ts). */

@@ -120,6 +120,9 @@ export const KNOWN_EVENT_KINDS: readonly string[] = [
     "dispatch_requested",
     "subscription_disabled",
     "routine_fired",
+    "budget_added",
+    "budget_removed",
+    "budget_exceeded",
   ]),
 ];
 
