@@ -569,6 +569,94 @@ async function cycleRate(store: Store, max: number, seconds: number): Promise<Ra
 }
 
 /**
+ * budgetRates measures the claim path with budgets active against the same board without: two
+ * fresh boards of `n` ready tasks (the second with three hard budgets: the board's tokens per
+ * day, coder's runs per 5 hours, a tenant's cost per month, none of them spent), each drained by
+ * claim + complete cycles as a dispatcher claims (its profile's tasks; with budgets, the holds
+ * of one pass applied to every claim), alternated in rounds so that drift falls on both. Also
+ * the time of one pass's budget judgement (Store.budgetHolds), the part a pass adds once.
+ */
+async function budgetRates(
+  dir: string,
+  n: number,
+  seconds: number,
+): Promise<{ plain: Rate; budgeted: Rate; holds: Summary }> {
+  const actor = { name: "bench-worker" };
+  const plain = openStore(join(dir, "budget-plain.db"), { create: true });
+  const budgeted = openStore(join(dir, "budget-on.db"), { create: true });
+  try {
+    for (const s of [plain, budgeted]) await batchRate(s, n);
+    const person = { name: "bench" };
+    const big = 1e12;
+    await budgeted.addBudget(
+      { name: "tokens", scope: "board", metric: "tokens", cap: big, period: "day" },
+      person,
+    );
+    await budgeted.addBudget(
+      {
+        name: "coder-runs",
+        scope: "profile",
+        target: "coder",
+        metric: "runs",
+        cap: big,
+        period: "hours",
+        hours: 5,
+      },
+      person,
+    );
+    await budgeted.addBudget(
+      {
+        name: "acme",
+        scope: "tenant",
+        target: "acme",
+        metric: "cost_usd",
+        cap: big,
+        period: "month",
+      },
+      person,
+    );
+    const holds = await budgetedHolds(budgeted);
+    const totals = { plain: { n: 0, ms: 0 }, budgeted: { n: 0, ms: 0 } };
+    const round = async (s: Store, t: { n: number; ms: number }, filter: ClaimFilterOf) => {
+      const t0 = performance.now();
+      for (let i = 0; i < 200 && t.n < n; i++, t.n++) {
+        const c = await s.claim({ assignees: ["coder"], ...filter }, actor);
+        if (!c) throw new Error(`nothing to claim after ${t.n} cycles`);
+        await s.complete(c.task.id, { summary: "ok" }, { name: actor.name, token: c.token });
+      }
+      t.ms += performance.now() - t0;
+    };
+    const deadline = performance.now() + seconds * 2000;
+    while (totals.budgeted.n < n && performance.now() < deadline) {
+      await round(plain, totals.plain, {});
+      await round(budgeted, totals.budgeted, {
+        notTenants: [...holds.tenants.keys()],
+        notTasks: [...holds.tasks.keys()],
+      });
+    }
+    const rateOf = (t: { n: number; ms: number }): Rate => ({
+      perSecond: t.n / (t.ms / 1000),
+      n: t.n,
+    });
+    return {
+      plain: rateOf(totals.plain),
+      budgeted: rateOf(totals.budgeted),
+      holds: await timeInProcess(() => budgetedHolds(budgeted), 3, 50),
+    };
+  } finally {
+    plain.close();
+    budgeted.close();
+  }
+}
+
+type ClaimFilterOf = { notTenants?: string[]; notTasks?: string[] };
+
+/** budgetedHolds is one pass's budget judgement, as the budget service makes it. */
+function budgetedHolds(s: Store) {
+  return s.budgetHolds(["coder", "writer"], { name: "bench-dispatcher" });
+}
+
+/**
  * raceRate fills a new board with `tasks` ready tasks, then RACERS Deno processes
  * (bench/_claimer.ts) drain it at once (bench/_race.ts).
  */
@@ -694,6 +782,9 @@ async function main(): Promise<number> {
     } finally {
       full.close();
     }
+
+    progress("claim + complete with budgets active, against the same board without");
+    const budgets = await budgetRates(dir, Math.min(cfg.creates, 4_000), cfg.cycleSeconds);
 
     progress(`${RACERS} processes racing for ${int(cfg.raceTasks)} claims, twice`);
     const raceClaims = await raceRate(dir, cfg.raceTasks, "claim");
@@ -834,6 +925,26 @@ async function main(): Promise<number> {
         rate(shortClaims, "cycles/s"),
         `(${int(shortClaims.n)} cycles = ${int(shortClaims.perSecond * 2)} tx/s)`,
         ratio(shortClaims.perSecond, raw, 2),
+      ),
+      row(
+        "claim + complete as a dispatcher, no budgets",
+        rate(budgets.plain, "cycles/s"),
+        `(${int(budgets.plain.n)} cycles)`,
+        ratio(budgets.plain.perSecond, raw, 2),
+      ),
+      row(
+        "claim + complete as a dispatcher, 3 hard budgets",
+        rate(budgets.budgeted, "cycles/s"),
+        `(${int(budgets.budgeted.n)} cycles; ${
+          ((budgets.budgeted.perSecond / budgets.plain.perSecond - 1) * 100).toFixed(1)
+        }% vs no budgets)`,
+        ratio(budgets.budgeted.perSecond, raw, 2),
+      ),
+      row(
+        "a pass's budget judgement (3 budgets)",
+        `${budgets.holds.median.toFixed(2)} ms median`,
+        `(p90 ${budgets.holds.p90.toFixed(2)} ms, once per dispatcher pass)`,
+        "",
       ),
       row(
         `claim + complete, ${int(big)}-task board`,
