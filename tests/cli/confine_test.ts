@@ -296,6 +296,7 @@ const BOUNDED: Record<string, string[]> = {
   serve: ["--port", "0"],
   login: ["--url", "http://127.0.0.1:9/"],
   "routine add": ["--cron", "@daily", "--title", "x"],
+  "budget add": ["--scope", "board", "--metric", "runs", "--cap", "1", "--window", "day"],
 };
 
 interface Cmd {
@@ -345,6 +346,8 @@ Deno.test("worker confinement: every command a worker may not run is refused bef
       "reply",
       "routine add",
       "routine run-now",
+      "budget add",
+      "budget remove",
     ]
   ) assert.ok(admin.some((c) => commandPath(c) === path), path);
   for (const cmd of admin) {

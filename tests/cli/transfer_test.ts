@@ -31,7 +31,7 @@ Deno.test("kanban export --out writes the file whole (0600) and import fills a n
   const out = await ok(h, ["export", "--out", file]);
   assert.match(
     out.stdout,
-    /^Exported 2 tasks, 1 link, 0 runs, 1 comment, 0 attachments, \d+ events, 1 subscription, 0 routines to /,
+    /^Exported 2 tasks, 1 link, 0 runs, 1 comment, 0 attachments, \d+ events, 1 subscription, 0 routines, 0 budgets to /,
   );
   assert.equal(existsSync(`${file}.tmp`), false);
   assert.equal(statSync(file).mode & 0o777, 0o600);
@@ -63,7 +63,7 @@ Deno.test("kanban export to stdout and import - from stdin; counts on stderr", a
   const imp = await ok(h, ["--db", db, "import", "-"], r.stdout);
   assert.match(
     imp.stdout,
-    /^Imported 2 tasks, 1 link, 0 runs, 1 comment, 0 attachments, \d+ events, 1 subscription, 0 routines into /,
+    /^Imported 2 tasks, 1 link, 0 runs, 1 comment, 0 attachments, \d+ events, 1 subscription, 0 routines, 0 budgets into /,
   );
 });
 
