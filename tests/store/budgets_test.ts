@@ -216,27 +216,30 @@ conformance("a per-run time budget stops a run that passes it and blocks its tas
   assert.equal(holds.profiles.size, 0);
 });
 
-conformance("a budget's crossing reaches a subscription filtered on budget_exceeded", async (drv) => {
-  await using b = await drv.fresh();
-  const sub = await b.store.addSubscription({
-    kind: "webhook",
-    target: "https://example.com/hook",
-    kinds: ["budget_exceeded"],
-  }, HUMAN);
-  await b.store.addBudget({
-    name: "one-run",
-    scope: "board",
-    metric: "runs",
-    cap: 1,
-    period: "day",
-    hard: false,
-  }, HUMAN);
-  await run(b.store, "coder", 10);
-  await b.store.budgetHolds(["coder"], DISPATCHER);
-  await b.store.budgetHolds(["coder"], DISPATCHER);
-  const batch = await b.store.nextBatch(sub.id);
-  assert.deepEqual(
-    batch!.notifications.map((n) => [n.event.kind, n.event.task_id, n.event.data["budget"]]),
-    [["budget_exceeded", null, "one-run"]],
-  );
-});
+conformance(
+  "a budget's crossing reaches a subscription filtered on budget_exceeded",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const sub = await b.store.addSubscription({
+      kind: "webhook",
+      target: "https://example.com/hook",
+      kinds: ["budget_exceeded"],
+    }, HUMAN);
+    await b.store.addBudget({
+      name: "one-run",
+      scope: "board",
+      metric: "runs",
+      cap: 1,
+      period: "day",
+      hard: false,
+    }, HUMAN);
+    await run(b.store, "coder", 10);
+    await b.store.budgetHolds(["coder"], DISPATCHER);
+    await b.store.budgetHolds(["coder"], DISPATCHER);
+    const batch = await b.store.nextBatch(sub.id);
+    assert.deepEqual(
+      batch!.notifications.map((n) => [n.event.kind, n.event.task_id, n.event.data["budget"]]),
+      [["budget_exceeded", null, "one-run"]],
+    );
+  },
+);
