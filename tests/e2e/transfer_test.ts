@@ -30,7 +30,7 @@ Deno.test("the binary exports a board to a file and imports it into a new board 
   assert.equal(out.code, 0, out.stderr);
   assert.match(
     out.stdout,
-    /^Exported 2 tasks, 1 link, 2 runs, 1 comment, 1 attachment, \d+ events, 0 subscriptions, 0 routines to /,
+    /^Exported 2 tasks, 1 link, 2 runs, 1 comment, 1 attachment, \d+ events, 0 subscriptions, 0 routines, 0 budgets to /,
   );
 
   const moved = join(h.home, "moved", "board.db");
