@@ -8,6 +8,7 @@ import type { SequencedKind, TransferKind } from "./driver/transfer.ts";
 import { STATUSES } from "./transitions.ts";
 import { OUTCOMES } from "./outcomes.ts";
 import { BLOCK_KINDS } from "./blocks.ts";
+import { BUDGET_METRICS, BUDGET_PERIODS, BUDGET_SCOPES } from "./budgets.ts";
 
 /**
  * FORMAT_VERSION changes whenever a record gains, loses or changes a field. Version 2 added
@@ -240,20 +241,11 @@ export const FIELDS: Readonly<Record<TransferKind, readonly Field[]>> = {
   ],
   budget: [
     ["name", "text"],
-    ["scope", ["board", "profile", "tenant", "task"]],
+    ["scope", BUDGET_SCOPES],
     ["target", "text", "null"],
-    ["metric", [
-      "tokens",
-      "input_tokens",
-      "output_tokens",
-      "cache_read_tokens",
-      "cache_write_tokens",
-      "cost_usd",
-      "runs",
-      "wall_seconds",
-    ]],
+    ["metric", BUDGET_METRICS],
     ["cap", "number"],
-    ["period", ["run", "day", "week", "month", "hours"]],
+    ["period", BUDGET_PERIODS],
     ["hours", "int", "null"],
     ["hard", "int"],
     ["noted_window", "int", "null"],

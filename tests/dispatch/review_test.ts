@@ -6,26 +6,20 @@
  * same task back to the implementer, whose prompt quotes the review; round 2 is approved.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { tempDir } from "../_setup.ts";
 import { agent, harness } from "./_harness.ts";
+import { makeRepo } from "../review/_repo.ts";
 
 Deno.test("a reviewer profile reviews a worktree task's diff, requests changes, then approves round 2", async () => {
-  using repo = tempDir("kanban-repo-");
-  const git = (...args: string[]) =>
-    execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], {
-      cwd: repo.dir,
-      encoding: "utf8",
-    });
-  git("init", "-q", "-b", "main");
-  git("commit", "-q", "--allow-empty", "-m", "start");
+  using tmp = tempDir("kanban-repo-");
+  const repo = makeRepo(tmp.dir);
   await using h = await harness(
     {
       coder: agent("implement.sh", `reviewer = "critic"`),
       critic: agent("reviewer.sh"),
     },
-    `repository = "${repo.dir}"`,
+    `repository = "${repo}"`,
   );
   const task = await h.create("greet", "coder", { workspace: "worktree" });
   await h.until(async () => (await h.status(task.id)) === "done");
