@@ -87,6 +87,8 @@ type Op =
     triage: boolean;
     notBefore: number | null;
     review: boolean;
+    /** The task gets a reviewer profile: a worker's completion is a hand-in (reviews.ts). */
+    reviewer: boolean;
     key: number | null;
     priority: number;
     assignee: string | null;
@@ -133,6 +135,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
         w(3, fc.integer({ min: 1, max: 2 * HOUR })),
       ),
       review: fc.oneof(w(2, fc.constant(false)), w(1, fc.constant(true))),
+      reviewer: fc.oneof(w(3, fc.constant(false)), w(1, fc.constant(true))),
       key: fc.oneof(w(3, fc.constant(null)), w(2, fc.integer({ min: 0, max: 3 }))),
       priority: fc.integer({ min: -2, max: 2 }),
       assignee: fc.constantFrom(null, "coder", "reviewer"),
@@ -374,6 +377,8 @@ const SCENARIOS = [
   "unarchive refused: another task took the idempotency key",
   "create returns the task holding its idempotency key",
   "a worker creates a follow-up task",
+  "a worker hands a task in to its reviewer",
+  "a reviewer's completion approves a task",
 ] as const;
 const seen = new Map<string, number>();
 function saw(scenario: (typeof SCENARIOS)[number]): void {
@@ -429,6 +434,7 @@ async function step(wd: World, op: Op, n: number): Promise<boolean> {
         parents,
         triage: op.triage,
         review_required: op.review,
+        ...(op.reviewer ? { reviewer: "reviewer" } : {}),
         priority: op.priority,
         assignee: op.assignee,
         ...(op.notBefore !== null ? { not_before: now + op.notBefore } : {}),
@@ -559,6 +565,7 @@ async function step(wd: World, op: Op, n: number): Promise<boolean> {
       const actor = { name: "worker", token };
       const before = runId === null ? await wd.state() : null;
       const review = wd.tasks.get(target)?.review_required ?? false;
+      const reviewed = (wd.tasks.get(target)?.reviewer ?? null) !== null;
       // the loop breaker: the blockLimit-th worker block since the last completion -> triage
       const blocks = (wd.tasks.get(target)?.block_counts.needs_input ?? 0) + 1;
       const r = await attempt((): Promise<unknown> => {
@@ -602,6 +609,16 @@ async function step(wd: World, op: Op, n: number): Promise<boolean> {
         assert.equal(last.outcome, done ? "completed" : "blocked", what);
         const after = await store.getTask(target);
         const breaker = blocks >= DEFAULT_OPTIONS.blockLimit;
+        if (done && reviewed) {
+          // the review loop: a hand-in goes to the reviewer (the queue) or a person (review),
+          // the reviewer's completion approves it (done, or review when a person approves last)
+          const at: readonly Status[] = ["todo", "scheduled", "ready", "review", "done"];
+          assert.ok(at.includes(after.status), `${what}: a reviewed task went to ${after.status}`);
+          if (after.status === "review") wd.inReview.add(target);
+          if (after.status === "done") saw("a reviewer's completion approves a task");
+          else if (after.assignee === "reviewer") saw("a worker hands a task in to its reviewer");
+          return true;
+        }
         const expected = done ? (review ? "review" : "done") : breaker ? "triage" : "blocked";
         assert.equal(after.status, expected, what);
         assert.deepEqual(after.block_counts, done ? {} : { needs_input: blocks }, what);
