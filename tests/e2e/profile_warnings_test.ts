@@ -21,6 +21,9 @@ Deno.test(`status and dispatch --dry-run warn before a claim: a missing CLI, and
   writeFileSync(
     join(h.home, "config.toml"),
     [
+      // the suite's own load on a small machine must not hold the dry run's start (pressure.ts)
+      "[dispatch]",
+      "max_load = 0",
       "[profiles.careless]",
       'preset = "claude-code"',
       "[profiles.sandboxed]",
