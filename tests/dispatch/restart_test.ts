@@ -113,14 +113,20 @@ Deno.test("after kill -9 of the dispatcher, a new one adopts the live workers an
   assert.equal(await exited(second), 0);
 });
 
-/** guardsOf lists the pids of the lease guards (lib/dispatch/guard.ts) watching run `runId`. */
-function guardsOf(runId: number): number[] {
+/**
+ * guardsOf lists the pids of the lease guards (lib/dispatch/guard.ts) watching run `runId` of
+ * the board under `home`. Run ids are per board: tests running beside this one have guards of
+ * their own run 1, so a guard is recognised by its deadline file too.
+ */
+function guardsOf(home: string, runId: number): number[] {
   const pids: number[] = [];
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const argv = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
-      if (argv[3] === "kanban-guard" && argv[10] === String(runId) && pidAlive(Number(name))) {
+      const ours = argv[3] === "kanban-guard" && argv[5]?.startsWith(`${home}/`) &&
+        argv[10] === String(runId);
+      if (ours && pidAlive(Number(name))) {
         pids.push(Number(name));
       }
     } catch {
@@ -137,7 +143,7 @@ Deno.test("a worker whose dispatcher died alone is stopped by its lease guard be
   const first = e.start();
   await until("a worker", async () => (await e.store.openRuns())[0]?.pid != null);
   const started = (await e.store.openRuns())[0]!;
-  await until("its guard", () => guardsOf(started.id).length === 1);
+  await until("its guard", () => guardsOf(e.home, started.id).length === 1);
   first.signal("SIGKILL");
   await exited(first);
   assert.ok(pidAlive(started.pid!), "the worker outlives its dispatcher");
@@ -149,7 +155,7 @@ Deno.test("a worker whose dispatcher died alone is stopped by its lease guard be
     stoppedAt < expires,
     `stopped ${stoppedAt - expires} ms after its lease expired, should be before`,
   );
-  await until("the guard exits", () => guardsOf(run.id).length === 0, 5_000);
+  await until("the guard exits", () => guardsOf(e.home, run.id).length === 0, 5_000);
   const log = readFileSync(run.log_path!, "utf8");
   assert.match(log, new RegExp(`kanban guard: run ${run.id}'s lease was not renewed in time`));
 
@@ -172,8 +178,8 @@ Deno.test("a dispatcher restarted within the lease keeps the worker: its guard f
   const first = e.start();
   await until("a worker", async () => (await e.store.openRuns())[0]?.pid != null);
   const run = (await e.store.openRuns())[0]!;
-  await until("its guard", () => guardsOf(run.id).length === 1);
-  const [oldGuard] = guardsOf(run.id);
+  await until("its guard", () => guardsOf(e.home, run.id).length === 1);
+  const [oldGuard] = guardsOf(e.home, run.id);
   first.signal("SIGKILL");
   await exited(first);
   const killedAt = Date.now();
@@ -182,7 +188,7 @@ Deno.test("a dispatcher restarted within the lease keeps the worker: its guard f
   // The first guard hands over to the second dispatcher's, and the worker lives on past the
   // lease the first dispatcher gave it.
   await until("one guard, the new one", () => {
-    const now = guardsOf(run.id);
+    const now = guardsOf(e.home, run.id);
     return now.length === 1 && now[0] !== oldGuard;
   });
   await new Promise((r) => setTimeout(r, Math.max(0, killedAt + 11_000 - Date.now())));
@@ -190,7 +196,11 @@ Deno.test("a dispatcher restarted within the lease keeps the worker: its guard f
   e.release();
   await until("done", async () => (await e.store.getTask(task.id)).status === "done");
   assert.equal((await e.store.listRuns(task.id)).length, 1, "the task ran once");
-  await until("the guard exits with its worker", () => guardsOf(run.id).length === 0, 5_000);
+  await until(
+    "the guard exits with its worker",
+    () => guardsOf(e.home, run.id).length === 0,
+    5_000,
+  );
   second.signal("SIGTERM");
   assert.equal(await exited(second), 0);
 });
