@@ -125,3 +125,43 @@ Deno.test("quota: backoff without a reset time is 1 min doubling to at most 1 h"
   ]);
   assert.equal(holdBackoffMs(0), 60_000);
 });
+
+/** observed reads the tail of a real CLI's output against the scripted model server's errors. */
+function observed(name: string): string[] {
+  const url = new URL(`./presets/fixtures/quota/${name}.txt`, import.meta.url);
+  return Deno.readTextFileSync(url).split("\n").filter((l) => l !== "");
+}
+
+// Observed from the real CLIs (agents/node_modules) against a model server answering every
+// request 429 (retry-after: 2; Gemini's RetryInfo 20s) or 401 in each CLI's own API dialect.
+Deno.test("quota: codex's 429 after its retries (exit 1) is a rate limit without a reset time", () => {
+  const got = classifyFailure(observed("codex-429"), 1, NOW);
+  assert.equal(got?.kind, "rate_limit");
+  assert.equal(got?.reset_at, undefined);
+  assert.match(got!.message, /exceeded retry limit, last status: 429 Too Many Requests/);
+});
+
+Deno.test("quota: codex's 401 (exit 1) is an auth failure", () => {
+  const got = classifyFailure(observed("codex-401"), 1, NOW);
+  assert.equal(got?.kind, "auth");
+  assert.match(got!.message, /401 Unauthorized: Incorrect API key provided/);
+});
+
+Deno.test("quota: gemini's 401 (exit 145) is an auth failure", () => {
+  const got = classifyFailure(observed("gemini-401"), 145, NOW);
+  assert.equal(got?.kind, "auth");
+  assert.match(got!.message, /API key not valid/);
+});
+
+Deno.test("quota: gemini's RESOURCE_EXHAUSTED retries carry the suggested retry time", () => {
+  const got = classifyFailure(observed("gemini-429"), 1, NOW);
+  assert.equal(got?.kind, "quota", "Gemini says 'check quota'");
+  assert.equal(got?.reset_at, NOW + 20_000, "Suggested retry after 20s");
+});
+
+Deno.test("quota: claude code's api_retry events show a 429 rate limit and a 401 auth failure", () => {
+  assert.equal(classifyFailure(observed("claude-code-429"), 1, NOW)?.kind, "rate_limit");
+  const auth = classifyFailure(observed("claude-code-401"), 1, NOW);
+  assert.equal(auth?.kind, "auth");
+  assert.match(auth!.message, /authentication_failed/);
+});
