@@ -24,7 +24,7 @@ export const TAIL_LINES = 30;
 const AUTH =
   /\b401\b|unauthori[sz]ed|invalid[ _-]?(?:x-)?api[ _-]?key|incorrect api key|authentication[ _-]?(?:failed|error)|not logged in|invalid[ _]credentials/i;
 const QUOTA =
-  /quota|usage limit|limit reached|resource[ _]exhausted|credit balance is too low|out of credits/i;
+  /quota|usage limit|(?<!rate[ _-]?)limit reached|resource[ _]exhausted|credit balance is too low|out of credits/i;
 const RATE = /\b429\b|rate[ _-]?limit|too many requests/i;
 
 /** The kinds in the order they are tried: a 401 beside a 429 is still an auth failure. */
@@ -47,7 +47,7 @@ export function classifyFailure(
   for (const [kind, pattern] of PATTERNS) {
     const line = tail.findLast((l) => pattern.test(l));
     if (line === undefined) continue;
-    const found: FailureClass = { kind, message: trim(line) };
+    const found: FailureClass = { kind, message: excerpt(line, pattern) };
     if (kind !== "auth") {
       const reset = resetAt(tail.join("\n"), now);
       if (reset !== undefined) found.reset_at = reset;
@@ -57,10 +57,16 @@ export function classifyFailure(
   return null;
 }
 
-/** trim shortens a line to what a person reads in a reason. */
-function trim(line: string): string {
+/**
+ * excerpt shortens a line to what a person reads in a reason: at most 200 characters, starting a
+ * little before the match when the line is longer (a JSON event's error sits deep in it).
+ */
+function excerpt(line: string, pattern: RegExp): string {
   const one = line.trim().replace(/\s+/g, " ");
-  return one.length > 200 ? one.slice(0, 199) + "…" : one;
+  if (one.length <= 200) return one;
+  const start = Math.max(0, one.search(pattern) - 60);
+  const cut = one.slice(start, start + 199) + "…";
+  return start > 0 ? "…" + cut.slice(1) : cut;
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

@@ -165,3 +165,12 @@ Deno.test("quota: claude code's api_retry events show a 429 rate limit and a 401
   assert.equal(auth?.kind, "auth");
   assert.match(auth!.message, /authentication_failed/);
 });
+
+Deno.test("quota: qwen code's 429 retries carry the server's 'try again in 20s'; its 401 (exit 1) is auth", () => {
+  const rate = classifyFailure(observed("qwen-429"), 1, NOW);
+  assert.equal(rate?.kind, "rate_limit");
+  assert.equal(rate?.reset_at, NOW + 20_000, "the API's time, not the CLI's own 60 s retry delay");
+  const auth = classifyFailure(observed("qwen-401"), 1, NOW);
+  assert.equal(auth?.kind, "auth");
+  assert.match(auth!.message, /API Error: 401 Incorrect API key provided/);
+});
