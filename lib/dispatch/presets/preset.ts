@@ -5,6 +5,7 @@
  * warn about before a run. Each preset lives in its own file; `mod.ts` lists them.
  */
 import type { Usage } from "../../store/usage.ts";
+import type { FailureClass } from "../quota.ts";
 
 /** The variables that bind a process to its run, which presets pass to kanban's MCP server. */
 export { WORKER_ENV } from "../../worker_env.ts";
@@ -71,4 +72,15 @@ export interface Preset {
    * when the profile asks for it (status, dry run, start-up).
    */
   check?(env: Readonly<Record<string, string | undefined>>, profile?: { mcp: boolean }): string[];
+  /**
+   * classifyFailure reads a failed run's output (stdout and stderr, line by line) and exit code
+   * for a rate limit, an exhausted quota or an authentication failure, with the reset time the
+   * CLI reported; null when it shows none. Omitted: the generic patterns of `quota.ts`.
+   * Never throws.
+   */
+  classifyFailure?(
+    lines: readonly string[],
+    exitCode: number | null,
+    now: number,
+  ): FailureClass | null;
 }
