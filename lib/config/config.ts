@@ -241,6 +241,12 @@ const Dispatch = z.object({
   exit_grace: duration(LIMITS.exit_grace).prefault("30s"),
   transient_exit_code: z.number().int().min(1).max(255).default(75),
   /**
+   * Retries of a rate limit, quota or failed sign-in in a row, at the end of a running worker's
+   * output, after which its CLI counts as stuck on it: the worker is stopped and its profile
+   * held (lib/dispatch/quota.ts).
+   */
+  quota_retries: z.number().int().min(1).max(20).default(3),
+  /**
    * How workers are contained so that nothing they start outlives their run: "auto" (a cgroup
    * v2 per run where the host allows it, else the process group), "cgroup" (refuse to start
    * without), "group" (the process group, plus the run's token in the environment).
@@ -477,6 +483,8 @@ export const SAMPLE_CONFIG = `# kanban configuration. Durations: 90s, 30m, 2h. S
 # stall_timeout = "15m"      # no output and no heartbeat for this long: stopped as stalled
 # exit_grace = "30s"         # a worker that reported but keeps running is stopped after this
 # transient_exit_code = 75   # exit code meaning "retry later", not counted as a failure
+# quota_retries = 3          # a running CLI that retries a 429, quota or 401 this many times in
+#                            # a row is stopped and its profile held (docs/quotas.md)
 # containment = "auto"       # auto | cgroup | group: a cgroup v2 per run where the host allows it
 # worker_access = "direct"   # direct | socket: how workers reach the board (default: direct for a
 #                            # board file, socket for PostgreSQL: workers never get its password)

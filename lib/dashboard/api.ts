@@ -182,6 +182,8 @@ export const api = {
     ),
   detach: (id: string, name: string) =>
     request<Attachment>("DELETE", `/api/v1/tasks/${enc(id)}/attachments/${enc(name)}`),
+  /** releaseHold ends a profile's hold now (lib/store/holds.ts). */
+  releaseHold: (profile: string) => request<unknown>("DELETE", `/api/v1/holds/${enc(profile)}`),
   /** attachmentUrl downloads an attachment (the session cookie authenticates a plain link). */
   attachmentUrl: (id: string, name: string) => `/api/v1/tasks/${enc(id)}/attachments/${enc(name)}`,
 };

@@ -123,7 +123,7 @@ export async function loadUsage(): Promise<void> {
   }
 }
 
-async function pollHealth(): Promise<void> {
+export async function pollHealth(): Promise<void> {
   try {
     health.value = await api.status();
     healthError.value = null;

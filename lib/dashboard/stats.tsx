@@ -11,9 +11,9 @@ import { effect, signal } from "@preact/signals";
 import type { ComponentChildren } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, query, type SeriesData } from "./api.ts";
-import { health, usage } from "./live.ts";
+import { health, pollHealth, usage } from "./live.ts";
 import { Plot, type PlotSpec } from "./plot.tsx";
-import { board, filters, message, store, stored } from "./state.ts";
+import { attempt, board, filters, message, store, stored } from "./state.ts";
 import {
   axisDollars,
   bucketText,
@@ -143,6 +143,7 @@ export function Stats() {
         </p>
       )}
       <Budgets />
+      <Holds />
       {s === null
         ? seriesError.value === null && <p class="muted stats-loading">Loading…</p>
         : <Panels data={s.data} />}
@@ -199,6 +200,53 @@ function Budgets() {
             </li>
           );
         })}
+      </ul>
+    </section>
+  );
+}
+
+/**
+ * Held profiles (docs/quotas.md): each profile a dispatcher holds for a rate limit, an
+ * exhausted quota or a failed sign-in, until when, why, and a button to release it now.
+ */
+function Holds() {
+  const holds = health.value?.holds ?? [];
+  if (holds.length === 0) return null;
+  const release = async (profile: string) => {
+    if (await attempt(() => api.releaseHold(profile)) !== null) await pollHealth();
+  };
+  return (
+    <section class="stats-panel" data-testid="holds" data-panel="holds">
+      <h3>Held profiles</h3>
+      <ul class="holds">
+        {holds.map((h) => (
+          <li key={h.profile} data-testid="hold" data-profile={h.profile} data-kind={h.kind}>
+            <span class="budget-name">
+              {h.profile}{" "}
+              <span class="muted">
+                {h.kind === "auth"
+                  ? "could not sign in"
+                  : h.kind === "quota"
+                  ? "quota exhausted"
+                  : "rate limited"}
+              </span>
+            </span>
+            <span data-testid="hold-until">
+              {h.until === null
+                ? "held until released"
+                : `held until ${new Date(h.until).toLocaleString()}`}
+            </span>
+            <span class="muted hold-reason" title={h.reason}>{h.reason}</span>
+            <button
+              type="button"
+              data-testid="hold-release"
+              onClick={() =>
+                void release(h.profile)}
+            >
+              Release
+            </button>
+          </li>
+        ))}
       </ul>
     </section>
   );

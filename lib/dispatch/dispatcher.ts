@@ -228,6 +228,7 @@ export class Dispatcher {
       missing_profiles: [],
       capped: [],
       budget_held: [],
+      quota_held: [],
       warnings: this.warnings,
       workers: this.#workers.size,
       max_workers: this.#d.max_workers,

@@ -10,7 +10,9 @@ import type { Env } from "../config/paths.ts";
 import {
   type BudgetStatus,
   type Dispatcher,
+  holdMessage,
   KanbanError,
+  type ProfileHold,
   type QueueEntry,
   type Store,
   unitOf,
@@ -87,6 +89,8 @@ export interface BoardHealth {
   routines: RoutineHealth[];
   /** Every budget with what its window has spent (lib/store/budgets.ts). */
   budgets: BudgetStatus[];
+  /** The profiles held now for a rate limit, quota or failed sign-in (lib/store/holds.ts). */
+  holds: ProfileHold[];
   warnings: string[];
 }
 
@@ -274,6 +278,8 @@ export async function boardHealth({ store, env, now }: HealthOptions): Promise<B
         `its claims are held${b.resets_at === null ? "" : ` until ${b.resets_at}`}`,
     );
   }
+  const holds = (await store.profileHolds()).filter((h) => h.active);
+  for (const h of holds) warnings.push(holdMessage(h));
   return {
     board: store.where,
     dispatchers,
@@ -282,6 +288,7 @@ export async function boardHealth({ store, env, now }: HealthOptions): Promise<B
     queue: { ready, claimable, oldest_ready_at: oldest, by_assignee: queue },
     routines,
     budgets,
+    holds,
     warnings,
   };
 }

@@ -6,8 +6,10 @@
  * non-zero, so a task whose work merely mentions "quota" is not mistaken for one.
  */
 
-/** What kind of account trouble ended a run. */
-export type FailureKind = "rate_limit" | "quota" | "auth";
+import type { HoldKind } from "../store/mod.ts";
+
+/** What kind of account trouble ended a run (the kinds of a profile's hold). */
+export type FailureKind = HoldKind;
 
 /** A run's failure read as account trouble. */
 export interface FailureClass {
@@ -24,7 +26,7 @@ export const TAIL_LINES = 30;
 const AUTH =
   /\b401\b|unauthori[sz]ed|invalid[ _-]?(?:x-)?api[ _-]?key|incorrect api key|authentication[ _-]?(?:failed|error)|not logged in|invalid[ _]credentials/i;
 const QUOTA =
-  /quota|usage limit|(?<!rate[ _-]?)limit reached|resource[ _]exhausted|credit balance is too low|out of credits/i;
+  /quota (?:exceeded|exhausted|reached)|exceeded (?:your |the )?(?:current |daily |monthly )?quota|insufficient_quota|check quota|out of quota|usage limit|(?<!rate[ _-]?)limit reached|resource[ _]exhausted|credit balance is too low|out of credits/i;
 const RATE = /\b429\b|rate[ _-]?limit|too many requests/i;
 
 /** The kinds in the order they are tried: a 401 beside a 429 is still an auth failure. */
@@ -118,17 +120,7 @@ function nextClock(m: RegExpMatchArray, now: number): number | undefined {
   return at.getTime();
 }
 
-/** The first hold without a reported reset time, and the most any hold waits. */
-export const HOLD_BACKOFF = { first_ms: 60_000, max_ms: 3_600_000 } as const;
-
-/**
- * holdBackoffMs is how long a profile is held when the CLI reported no reset time: one minute,
- * doubling for each consecutive hold (`consecutive` counts from 1), at most an hour.
- */
-export function holdBackoffMs(consecutive: number): number {
-  const n = Math.max(1, Math.floor(consecutive));
-  return Math.min(HOLD_BACKOFF.max_ms, HOLD_BACKOFF.first_ms * 2 ** Math.min(n - 1, 20));
-}
+export { HOLD_BACKOFF, holdBackoffMs } from "../store/mod.ts";
 
 /** Anything that may read a CLI's failures its own way (a preset). */
 export interface Classifier {
@@ -150,4 +142,46 @@ export function classifyRun(
   now: number,
 ): FailureClass | null {
   return preset?.classifyFailure?.(lines, exitCode, now) ?? classifyFailure(lines, exitCode, now);
+}
+
+/** A CLI's notice that it retries (or reconnects, or makes another attempt). */
+const RETRY_NOTICE = /\bretr(?:y|ying|ies)\b|\bretry_|\battempt\b|\breconnecting\b/i;
+
+/** Lines longer than this are a tool's output or a model's text, never a retry notice. */
+const NOTICE_MAX_CHARS = 2_000;
+
+/**
+ * classifyLive reads the end of a running worker's output for a CLI stuck retrying a rate limit,
+ * an exhausted quota or a failed sign-in: its last lines are retry notices, at least `retries`
+ * of them naming the trouble (the dispatch key quota_retries), with nothing else after them
+ * (blank lines aside). Several CLIs retry a 429 or a 401 for many minutes rather than exit
+ * (Claude Code, Gemini CLI and Qwen Code back off up to ten times); the worker is stopped then
+ * and its profile held, as if it had exited on it. Both conditions keep a worker that merely
+ * prints about quotas, once or in its work, running.
+ */
+export function classifyLive(
+  lines: readonly string[],
+  retries: number,
+  now: number,
+): FailureClass | null {
+  const block: string[] = [];
+  let seen = 0;
+  for (let i = lines.length - 1; i >= 0 && block.length < TAIL_LINES; i--) {
+    const line = lines[i]!;
+    if (line.trim() === "") continue;
+    if (line.length > NOTICE_MAX_CHARS || !RETRY_NOTICE.test(line)) break;
+    block.unshift(line);
+    if (PATTERNS.some(([, p]) => p.test(line))) seen++;
+  }
+  return seen >= retries ? classifyFailure(block, null, now) : null;
+}
+
+/** describeFailure says what a run met, as a run's error and a task's history read it. */
+export function describeFailure(f: FailureClass): string {
+  const what = f.kind === "auth"
+    ? "authentication failed"
+    : f.kind === "quota"
+    ? "quota exhausted"
+    : "rate limited";
+  return `${what}: ${f.message}`;
 }

@@ -40,6 +40,8 @@ export interface PassReport {
   capped: { profile: string; running: number; max: number }[];
   /** Held back by a hard budget this pass (services/budgets.ts). */
   budget_held: { kind: "profile" | "tenant" | "task"; name: string; reason: string }[];
+  /** Profiles held for a rate limit, quota or failed sign-in, board-wide (services/quota.ts). */
+  quota_held: { profile: string; kind: string; until: string | null; reason: string }[];
   /** What will keep a profile's workers from running here (profileWarnings). */
   warnings: string[];
   workers: number;

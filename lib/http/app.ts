@@ -7,6 +7,7 @@
 import { inboxRoutes } from "./api_inbox.ts";
 import { routineRoutes } from "./api_routines.ts";
 import { budgetRoutes } from "./api_budgets.ts";
+import { holdRoutes } from "./api_holds.ts";
 import { reviewRoutes } from "./api_review.ts";
 import { seriesRoutes } from "./api_stats.ts";
 import { Hono } from "hono";
@@ -113,6 +114,7 @@ export function createApp(o: AppOptions): App {
   inboxRoutes(routes, api);
   routineRoutes(routes, api);
   budgetRoutes(routes, api);
+  holdRoutes(routes, api);
   seriesRoutes(routes, api);
   eventRoutes(routes, api, {
     pollMs: o.pollMs ?? 250,

@@ -9,6 +9,7 @@ import {
   BUDGET_METRICS,
   BUDGET_PERIODS,
   BUDGET_SCOPES,
+  HOLD_KINDS,
   OUTCOMES,
   STATUSES,
   UsageSchema,
@@ -278,6 +279,28 @@ export const BudgetStatuses = z.array(BudgetStatus);
 /** What removing a budget answers. */
 export const RemovedBudget = z.strictObject({ removed: z.string().describe("its name") });
 
+/** A profile's hold for its account's limits (lib/store/holds.ts). */
+export const ProfileHold = z.strictObject({
+  profile: z.string(),
+  kind: z.enum(HOLD_KINDS).describe("rate_limit, quota, or auth (a failed sign-in)"),
+  until: time.nullable().describe("when the hold ends (null: until a person releases it)"),
+  active: z.boolean().describe("it holds now (false: ended, kept to count holds in a row)"),
+  reason: z.string().describe("what the CLI printed that showed it"),
+  task: z.string().nullable().describe("the task whose run met it"),
+  run: z.number().int().nullable(),
+  holds: z.number().int().describe("holds in a row (the backoff doubles with each)"),
+  host: z.string(),
+  since: time,
+});
+
+export const ProfileHolds = z.array(ProfileHold);
+
+/** What releasing a profile's hold answers. */
+export const ReleasedHold = z.strictObject({
+  hold: ProfileHold,
+  unblocked: z.array(z.string()).describe("tasks a failed sign-in had blocked, now queued"),
+});
+
 /** UsageTotals: what the runs that ended in a window used, summed. */
 export const UsageTotals = z.strictObject({
   runs: z.number().int().describe("runs that ended in the window"),
@@ -326,6 +349,7 @@ export const Health = z.strictObject({
     next_at: time.nullable().describe("the next occurrence; null when paused"),
   })),
   budgets: BudgetStatuses.describe("every budget with its window's spend"),
+  holds: ProfileHolds.describe("the profiles held now for their account's limits"),
   warnings: z.array(z.string()),
 });
 
@@ -339,8 +363,7 @@ export const Why = z.strictObject({
   reasons: z.array(z.strictObject({
     code: z.string().describe(
       "triage, blocked, review, parents, not_before, backoff, no_assignee, no_dispatcher, " +
-        "no_profile, labels, profile_cap, host_full, draining, pressure, budget (quota " +
-        "holds add their own)",
+        "no_profile, labels, profile_cap, host_full, draining, pressure, budget, quota",
     ),
     message: z.string(),
     detail: z.looseObject({}),

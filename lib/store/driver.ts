@@ -21,6 +21,7 @@ import type { TransferQueries } from "./driver/transfer.ts";
 import type { RoutineQueries } from "./driver/routines.ts";
 import type { AttachmentQueries } from "./driver/attachments.ts";
 import type { BudgetQueries } from "./driver/budgets.ts";
+import type { HoldQueries } from "./driver/holds.ts";
 
 /** Queries is every named operation of a board, grouped by area in lib/store/driver/. */
 export interface Queries
@@ -31,7 +32,8 @@ export interface Queries
     TransferQueries,
     RoutineQueries,
     AttachmentQueries,
-    BudgetQueries {}
+    BudgetQueries,
+    HoldQueries {}
 
 export interface DriverInfo {
   /** The board's schema version (its migrations applied). */

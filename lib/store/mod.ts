@@ -32,6 +32,16 @@ export {
   unitOf,
   windowText,
 } from "./budgets.ts";
+export {
+  authBlockReason,
+  HOLD_BACKOFF,
+  HOLD_KINDS,
+  holdBackoffMs,
+  type HoldInput,
+  type HoldKind,
+  holdMessage,
+  type ProfileHold,
+} from "./holds.ts";
 export * from "../errors.ts";
 export { SOCKET_CODES, TRANSIENT_CODES, transientReason } from "./transient.ts";
 export { FEED_POLL_MS, type FollowOptions } from "./feed.ts";

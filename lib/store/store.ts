@@ -131,6 +131,14 @@ import {
   listBudgets,
   removeBudget,
 } from "./budgets.ts";
+import {
+  clearHold,
+  type HoldInput,
+  holdProfile,
+  type ProfileHold,
+  profileHolds,
+  releaseHold,
+} from "./holds.ts";
 import { requestReview, type ReviewState, reviewState, reviewVerdict } from "./reviews.ts";
 import {
   type HeldInput,
@@ -612,6 +620,32 @@ export class Store {
    */
   budgetHolds(profiles: readonly string[], actor: Actor): Promise<BudgetHolds> {
     return this.#write((k) => budgetHolds(k, profiles, actor));
+  }
+
+  /**
+   * holdProfile holds a profile whose CLI met a rate limit, an exhausted quota or an
+   * authentication failure (lib/store/holds.ts); a dispatcher's, never a worker's.
+   */
+  holdProfile(input: HoldInput, actor: Actor): Promise<ProfileHold> {
+    return this.#write((k) => holdProfile(k, input, actor));
+  }
+
+  /** profileHolds lists the profiles' holds (ended ones too, marked inactive). */
+  profileHolds(): Promise<ProfileHold[]> {
+    return this.#read((k) => profileHolds(k));
+  }
+
+  /**
+   * releaseHold ends a profile's hold now, and returns to the queue the tasks an
+   * authentication hold blocked.
+   */
+  releaseHold(profile: string, actor: Actor): Promise<{ hold: ProfileHold; unblocked: string[] }> {
+    return this.#write((k) => releaseHold(k, profile, actor));
+  }
+
+  /** clearHold forgets a profile's ended hold (a run of it completed since); see holds.ts. */
+  clearHold(profile: string, actor: Actor): Promise<boolean> {
+    return this.#write((k) => clearHold(k, profile, actor));
   }
 
   /**

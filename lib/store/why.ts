@@ -17,6 +17,7 @@ import type { DispatcherRow } from "./driver/core.ts";
 import type { TaskRow } from "./_rows.ts";
 import type { Status } from "./transitions.ts";
 import { budgetReasons } from "./budgets.ts";
+import { holdReasons } from "./holds.ts";
 
 /** One reason a task is not running: a stable code, a sentence, and the figures behind it. */
 export interface WhyReason {
@@ -76,11 +77,12 @@ export type WhyCheck = (ctx: WhyContext) => Promise<WhyReason[]>;
 /**
  * WHY_CHECKS: further reasons a ready task may be held, run after the built-in ones. The
  * extension point for holds judged elsewhere: a budget check (`budget`: its profile or tenant
- * has spent its allowance) and a quota hold (`quota`: its agent CLI reported a rate limit until
- * some time) add a function here returning their reasons.
+ * has spent its allowance) and a profile's hold (`quota`: its agent CLI met a rate limit, an
+ * exhausted quota or a failed sign-in; lib/store/holds.ts).
  */
 export const WHY_CHECKS: WhyCheck[] = [
   (c) => budgetReasons(c.k, c.task, c.hosts.flatMap((h) => h.budget_held)),
+  (c) => holdReasons(c.k, c.task),
 ];
 
 const WAITING: readonly Status[] = ["todo", "scheduled", "ready", "triage", "blocked", "review"];

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import {
   classifyFailure,
+  classifyLive,
   classifyRun,
   holdBackoffMs,
   resetAt,
@@ -173,4 +174,34 @@ Deno.test("quota: qwen code's 429 retries carry the server's 'try again in 20s';
   const auth = classifyFailure(observed("qwen-401"), 1, NOW);
   assert.equal(auth?.kind, "auth");
   assert.match(auth!.message, /API Error: 401 Incorrect API key provided/);
+});
+
+Deno.test("quota live: a CLI retrying an account limit in a row at its output's end is stuck", () => {
+  // Claude Code: three api_retry events on 429, then nothing
+  const claude = observed("claude-code-429");
+  assert.equal(classifyLive(claude, 3, NOW)?.kind, "rate_limit");
+  assert.equal(classifyLive(claude, 4, NOW), null, "fewer retries than asked for");
+  assert.equal(classifyLive(observed("claude-code-401"), 3, NOW)?.kind, "auth");
+  // Gemini CLI: "Attempt N failed: ... check quota" with its "Retrying after" notices between
+  const gemini = observed("gemini-429");
+  const g = classifyLive(gemini, 2, NOW);
+  assert.equal(g?.kind, "quota");
+  assert.equal(g?.reset_at, NOW + 20_000, "its suggested retry time");
+  assert.equal(classifyLive(gemini, 3, NOW), null);
+  // Codex reconnecting on 429 (before it gives up and exits)
+  assert.equal(classifyLive(observed("codex-429").slice(0, 5), 3, NOW)?.kind, "rate_limit");
+});
+
+Deno.test("quota live: retries followed by other output, or trouble without a retry, are not stuck", () => {
+  const claude = observed("claude-code-429").filter((l) => l.trim() !== "");
+  assert.equal(classifyLive([...claude, '{"type":"assistant","message":{}}'], 3, NOW), null);
+  const work = [
+    "grep -rn quota lib/",
+    "lib/quota.ts: 429 Too Many Requests is a rate limit",
+    "lib/quota.ts: rate limit reached",
+    "lib/quota.ts: too many requests",
+  ];
+  assert.equal(classifyLive(work, 3, NOW), null, "output about limits, without retrying");
+  const long = `retry ${"429 ".repeat(600)}`;
+  assert.equal(classifyLive([long, long, long], 3, NOW), null, "a tool's long output line");
 });

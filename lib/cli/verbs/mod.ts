@@ -34,6 +34,7 @@ import * as template from "./template.ts";
 import * as plan from "./plan.ts";
 import * as routine from "./routine.ts";
 import * as budget from "./budget.ts";
+import * as profile from "./profile.ts";
 
 export type Register = (program: Command, ctx: CliContext) => void;
 
@@ -61,6 +62,7 @@ export const VERBS: Register[] = [
   status.register,
   why.register,
   budget.register, // budget add, list, remove
+  profile.register, // profile holds, release
   serve.register,
   serve.registerLogin,
   log.register, // log, tail

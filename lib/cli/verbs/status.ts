@@ -9,6 +9,7 @@ import { type CliContext, session } from "../context.ts";
 import { emit } from "../output.ts";
 import { table } from "../render.ts";
 import { budgetLine } from "./budget.ts";
+import { holdLine } from "./profile.ts";
 import { localText } from "../../store/mod.ts";
 
 /** nextText is a routine's next time in its zone and how soon it comes. */
@@ -97,6 +98,9 @@ export function register(program: Command, ctx: CliContext): void {
         }
         if (status.budgets.length > 0) {
           out.push("", "budgets:", ...status.budgets.map((b) => `  ${budgetLine(b)}`));
+        }
+        if (status.holds.length > 0) {
+          out.push("", "held profiles:", ...status.holds.map((h) => `  ${holdLine(h)}`));
         }
         out.push(
           "",

@@ -83,4 +83,10 @@ export interface Preset {
     exitCode: number | null,
     now: number,
   ): FailureClass | null;
+  /**
+   * classifyLive reads the end of a running worker's output for its CLI stuck retrying a rate
+   * limit, quota or failed sign-in (`retries` times in a row at least). Omitted: the generic
+   * reading of `quota.ts`. Never throws.
+   */
+  classifyLive?(lines: readonly string[], retries: number, now: number): FailureClass | null;
 }

@@ -1,7 +1,8 @@
 /**
  * The fill service: claims ready tasks, highest priority first, and spawns their workers
  * within this host's cap (max_workers) and each profile's max_concurrent, which holds across
- * every host dispatching the board (the claim counts every host's open runs). Nothing is
+ * every host dispatching the board (the claim counts every host's open runs), and none for a
+ * profile held for its account's limits (services/quota.ts). Nothing is
  * claimed while the dispatcher drains, nor while the machine is under memory or load pressure
  * (pressure.ts: running workers go on; the log says once when holding starts and when it ends).
  */
@@ -28,6 +29,7 @@ import {
 } from "./service.ts";
 import type { WorkerTable } from "./workers.ts";
 import type { BudgetGate } from "./budgets.ts";
+import { heldNow, type QuotaGate } from "./quota.ts";
 
 export interface FillReport {
   spawned: { run: number; task: string; profile: string; pid: number }[];
@@ -57,6 +59,8 @@ export interface FillDeps {
   pressure?: PressureReader | undefined;
   /** What the budget service holds back this pass (services/budgets.ts); none when absent. */
   budgets?: BudgetGate | undefined;
+  /** The profiles' holds (services/quota.ts): a held profile's tasks are not claimed. */
+  quota?: QuotaGate | undefined;
 }
 
 export class FillService implements Service<FillReport> {
@@ -94,7 +98,8 @@ export class FillService implements Service<FillReport> {
       const config = this.#d.config();
       const free = config.dispatch.max_workers - workers.size;
       const eligible = this.#eligible(report, elsewhere)
-        .filter((p) => holds === null || !holds.profiles.has(p));
+        .filter((p) => holds === null || !holds.profiles.has(p))
+        .filter((p) => heldNow(this.#d.quota, p) === null);
       if (free <= 0 || eligible.length === 0) break;
       const caps = Object.fromEntries(
         Object.entries(config.profiles).map(([name, p]) => [name, p.max_concurrent]),

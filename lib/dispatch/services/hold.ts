@@ -11,13 +11,15 @@
  * The reasons are those of `kanban why` (lib/store/why.ts), judged from this host's side. A
  * task this host cannot run (no profile for its assignee here, or labels it lacks) is held here
  * only when no other live host can run it either (`no_profile`, `labels`): another host's work is
- * not this one's to report. A task it can run is held for `backoff`, `pressure`, `draining`,
+ * not this one's to report. A task it can run is held for `backoff`, `quota` (its profile is
+ * held for its account's limits), `pressure`, `draining`,
  * `profile_cap` or `host_full`.
  */
-import type { HostOffer, Store, TaskSummary } from "../../store/mod.ts";
+import { holdMessage, type HostOffer, type Store, type TaskSummary } from "../../store/mod.ts";
 import type { Pressure } from "../pressure.ts";
 import { type ConfigSource, DISPATCHER_ACTOR, type Now, type Service } from "./service.ts";
 import type { WorkerTable } from "./workers.ts";
+import { heldNow, type QuotaGate } from "./quota.ts";
 
 export interface HoldReport {
   /** Held events recorded this pass (new reasons). */
@@ -34,6 +36,8 @@ export interface HoldDeps {
   /** The machine's pressure as the fill service judged it this pass (null: not judged). */
   pressure: () => Pressure | null;
   draining: () => boolean;
+  /** The profiles' holds (services/quota.ts). */
+  quota?: QuotaGate | undefined;
 }
 
 /** A reason a ready task waits here, or null when nothing on this host holds it. */
@@ -127,6 +131,8 @@ export class HoldService implements Service<HoldReport> {
     if (t.retry_after !== null && Date.parse(t.retry_after) > wall) {
       return { reason: "backoff", detail: `retries after ${t.retry_after}` };
     }
+    const held = heldNow(this.#d.quota, t.assignee!);
+    if (held !== null) return { reason: "quota", detail: holdMessage(held) };
     const pressure = this.#d.pressure();
     if (pressure?.held) return { reason: "pressure", detail: pressure.detail ?? "" };
     if (this.#d.draining()) return { reason: "draining", detail: "this dispatcher drains" };

@@ -15,6 +15,7 @@ import { LivenessService } from "./liveness.ts";
 import { NotifyService } from "./notify.ts";
 import { PromoteService } from "./promote.ts";
 import { QueueService } from "./queue.ts";
+import { QuotaService } from "./quota.ts";
 import { ReapService } from "./reap.ts";
 import { RoutinesService } from "./routines.ts";
 import type { Clock, ConfigSource, Service } from "./service.ts";
@@ -54,9 +55,10 @@ export interface Kept {
 
 /**
  * passServices builds the pass's services in their order: reap exited workers, adopt or end
- * runs without a known worker, watch liveness and renew leases, fire due routines, promote due
+ * runs without a known worker, watch liveness and renew leases, read the profiles' holds and
+ * stop workers stuck on an account limit (holding their profile), fire due routines, promote due
  * tasks, hand settled triage tasks to the orchestrator (decompose.auto), judge the budgets
- * (stopping the runs of spent ones), claim and spawn within the caps and budgets (unless the
+ * (stopping the runs of spent ones), claim and spawn within the caps, budgets and holds (unless the
  * machine is under pressure), record why ready tasks are held, report the
  * ready queue's missing profiles, start a notification round.
  */
@@ -64,6 +66,7 @@ export function passServices(deps: PassDeps): { list: Service[]; kept: Kept } {
   const { store, config, workers, log } = deps;
   const queue = new QueueService({ store, config });
   const budgets = new BudgetService({ store, config, workers, log });
+  const quota = new QuotaService({ store, config, workers, host: deps.host, log });
   const notify = new NotifyService({ store, clock: deps.clock, log });
   const fill = new FillService({
     store,
@@ -78,6 +81,7 @@ export function passServices(deps: PassDeps): { list: Service[]; kept: Kept } {
     log,
     pressure: deps.pressure,
     budgets: budgets.gate,
+    quota: quota.gate,
   });
   const hold = new HoldService({
     store,
@@ -86,11 +90,13 @@ export function passServices(deps: PassDeps): { list: Service[]; kept: Kept } {
     host: deps.host,
     pressure: () => fill.pressure,
     draining: deps.draining,
+    quota: quota.gate,
   });
   const list: Service[] = [
-    new ReapService({ store, config, workers, log }),
+    new ReapService({ store, config, workers, host: deps.host, log, quota: quota.gate }),
     new AdoptService({ store, config, workers, host: deps.host, log }),
     new LivenessService({ store, config, workers }),
+    quota,
     new RoutinesService({ store, log }),
     new PromoteService({ store }),
     new DecomposeService({ store, config, log }),

@@ -9,7 +9,9 @@ import { type Outcome, StaleLeaseError, type Store } from "../../store/mod.ts";
 import { liveness } from "../proc.ts";
 import { release } from "../contain.ts";
 import { presetOf } from "../profiles.ts";
-import { runOutput } from "../output.ts";
+import { runOutput, tailLines } from "../output.ts";
+import { classifyRun } from "../quota.ts";
+import { blockForAuth, holdFor, type QuotaGate } from "./quota.ts";
 import { settlePending } from "../pending.ts";
 import {
   type ConfigSource,
@@ -36,7 +38,10 @@ export interface ReapDeps {
   store: Store;
   config: ConfigSource;
   workers: WorkerTable;
+  host: string;
   log: (line: string) => void;
+  /** The profiles' holds as the quota service last read them (services/quota.ts). */
+  quota?: QuotaGate | undefined;
 }
 
 export class ReapService implements Service<ReapReport> {
@@ -93,19 +98,33 @@ export class ReapService implements Service<ReapReport> {
         const outcome = pending.kind === "delivered"
           ? (pending.report === "complete" ? "completed" : "blocked")
           : run.outcome ?? "?";
+        // a profile that works again after a hold: its next hold's backoff starts over
+        if (outcome === "completed" && this.#d.quota?.holds.get(w.profile)?.active === false) {
+          await store.clearHold(w.profile, DISPATCHER_ACTOR);
+        }
         if (pending.kind === "delivered") {
           this.#d.log(`run ${w.runId} (${w.taskId}): delivered the report its worker could not`);
         }
         report.reaped.push({ run: w.runId, task: w.taskId, outcome, exit_code: code, signal });
         continue;
       }
-      const [outcome, reason] = pending.kind === "undelivered"
+      let [outcome, reason] = pending.kind === "undelivered"
         ? ["no_report" as const, pending.error]
         : classify(w, config.dispatch.transient_exit_code);
       // a crash or an exit without a report says why, in the CLI's own last words
-      const error = lastWords === null || pending.kind === "undelivered"
+      let error = lastWords === null || pending.kind === "undelivered"
         ? reason
         : `${reason}: ${lastWords}`;
+      // a CLI that exited on a rate limit, an exhausted quota or a failed sign-in: its
+      // profile is held, and the run is not the task's failure
+      let quota = w.quota;
+      if (outcome === "crashed" && quota === undefined) {
+        quota = classifyRun(preset, tailLines(w.logPath), code, now.wall) ?? undefined;
+        if (quota !== undefined) {
+          outcome = "transient";
+          error = (await holdFor(store, w, quota, this.#d.host)).error;
+        }
+      }
       let r;
       try {
         r = await store.endRun(
@@ -128,6 +147,7 @@ export class ReapService implements Service<ReapReport> {
         continue;
       }
       this.#forget(w);
+      if (quota?.kind === "auth") await blockForAuth(store, w.taskId, w.profile);
       report.reaped.push({ run: w.runId, task: w.taskId, outcome, exit_code: code, signal });
       this.#d.log(
         `run ${w.runId} (${w.taskId}) ended: ${outcome}${

@@ -9,6 +9,7 @@ import type { Profile } from "../../config/config.ts";
 import { logSize } from "../logs.ts";
 import { guardFiles, guardTimes, startGuard, writeDeadline } from "../guard.ts";
 import type { StopResult } from "../proc.ts";
+import type { FailureClass } from "../quota.ts";
 import { type Containment, runCgroup, stopRun } from "../contain.ts";
 import type { Clock, ConfigSource } from "./service.ts";
 
@@ -44,6 +45,8 @@ export interface Worker {
   lastProgressAt: number;
   /** When the run was seen closed while the process still ran. */
   closedSeenAt: number | null;
+  /** The account trouble its CLI was stopped for (services/quota.ts), if any. */
+  quota?: FailureClass | undefined;
   /** Its lease guard (guard.ts): the renewal its deadline was last set from, or null (none). */
   guard: { stamped: number } | null;
   stop: {

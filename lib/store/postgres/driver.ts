@@ -47,6 +47,7 @@ import { readQueries } from "./reads.ts";
 import { transferQueries } from "./transfer.ts";
 import { routineQueries } from "./routines.ts";
 import { budgetQueries } from "./budgets.ts";
+import { holdQueries } from "./holds.ts";
 import { attachmentQueries } from "./attachments.ts";
 import { ChangeMark, type ListenOptions } from "./mark.ts";
 import { migrate } from "./migrations.ts";
@@ -203,6 +204,7 @@ export class PostgresDriver implements Driver {
         ...transferQueries(t),
         ...routineQueries(t),
         ...budgetQueries(t),
+        ...holdQueries(t),
         ...attachmentQueries(t),
       },
       (p) => this.#watchdog.watch(p),

@@ -10,6 +10,7 @@ import { adminQueries } from "./admin.ts";
 import { transferQueries } from "./transfer.ts";
 import { routineQueries } from "./routines.ts";
 import { budgetQueries } from "./budgets.ts";
+import { holdQueries } from "./holds.ts";
 import { attachmentQueries } from "./attachments.ts";
 
 export interface SqliteOptions extends DbOptions {
@@ -38,6 +39,7 @@ export class SqliteDriver implements Driver {
       ...transferQueries(this.#db),
       ...routineQueries(this.#db),
       ...budgetQueries(this.#db),
+      ...holdQueries(this.#db),
       ...attachmentQueries(this.#db),
     };
     this.#guarded = options.writesOnlyInTx ?? false;

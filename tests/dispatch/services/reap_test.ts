@@ -18,6 +18,7 @@ function service(b: Bundle): ReapService {
     store: b.store,
     config: b.config,
     workers: b.workers,
+    host: "h",
     log: (l) => b.logs.push(l),
   });
 }
