@@ -10,10 +10,22 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import type { PresetName } from "../../lib/config/config.ts";
-import { openStore, type Run, type Task } from "../../lib/store/mod.ts";
+import {
+  authBlockReason,
+  openStore,
+  type ProfileHold,
+  type Run,
+  type Task,
+} from "../../lib/store/mod.ts";
 import { BINARY } from "../e2e/_binary.ts";
 import { tempDir } from "../_setup.ts";
-import { type Api, type Logged, type ModelServer, startModelServer } from "./model/server.ts";
+import {
+  type Api,
+  type Failure,
+  type Logged,
+  type ModelServer,
+  startModelServer,
+} from "./model/server.ts";
 import { FIGURES, type Step, WORKER_TOOLS } from "./model/script.ts";
 
 /** The kanban binary the tier runs: dist/kanban, or $KANBAN_TIER_BINARY (a private build). */
@@ -51,6 +63,8 @@ export interface TierResult {
   /** What the dispatcher printed. */
   dispatcher: string;
   home: string;
+  /** The profiles' holds when the run was over (lib/store/holds.ts). */
+  holds: ProfileHold[];
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -94,6 +108,15 @@ export async function runTask(
     profile?: string;
     /** Run the dispatcher (and so its workers) as this user: the test home becomes theirs. */
     user?: { uid: number; gid: number };
+    /** The model server answers every turn with this account error (model/errors.ts). */
+    fail?: Failure;
+    /** More TOML lines for [dispatch]. */
+    dispatch?: string;
+    /**
+     * When the run counts as over (default: the task is done or blocked and its first run's
+     * exit is recorded).
+     */
+    settled?: (task: Task, runs: Run[]) => boolean;
   },
 ): Promise<TierResult> {
   if (!existsSync(join(AGENTS_BIN, cli.preset === "claude-code" ? "claude" : cli.preset))) {
@@ -103,7 +126,7 @@ export async function runTask(
   }
   const tmp = tempHome(`kanban-tier-${cli.preset}-`, cli.root);
   const home = tmp.dir;
-  const server = await startModelServer(cli.apis, options.steps);
+  const server = await startModelServer(cli.apis, options.steps, options.fail ?? null);
   const env: Record<string, string> = {
     HOME: home,
     KANBAN_HOME: home,
@@ -123,7 +146,7 @@ export async function runTask(
   writeFileSync(
     join(home, "config.toml"),
     `[dispatch]\npoll_interval = "1s"\nstop_grace = "2s"\nexit_grace = "5s"\nfailure_limit = 1\n` +
-      `max_runtime = "5m"\n\n[profiles.agent]\n${profile}\n`,
+      `max_runtime = "5m"\n${options.dispatch ?? ""}\n\n[profiles.agent]\n${profile}\n`,
   );
   await kanban(["init"], env);
   const created = JSON.parse(
@@ -153,10 +176,11 @@ export async function runTask(
     for (;;) {
       const t = await store.getTask(id);
       const runs = await store.listRuns(id);
-      const settled = runs.length > 0 && runs.every((r) => r.ended_at !== null) &&
-        (t.status === "done" || t.status === "blocked") &&
-        (runs[0]!.outcome !== "completed" && runs[0]!.outcome !== "blocked" ||
-          runs[0]!.exit_code !== null || runs[0]!.signal !== null);
+      const settled = options.settled?.(t, runs) ??
+        (runs.length > 0 && runs.every((r) => r.ended_at !== null) &&
+          (t.status === "done" || t.status === "blocked") &&
+          (runs[0]!.outcome !== "completed" && runs[0]!.outcome !== "blocked" ||
+            runs[0]!.exit_code !== null || runs[0]!.signal !== null));
       if (settled || Date.now() > deadline) break;
       await sleep(250);
     }
@@ -167,6 +191,7 @@ export async function runTask(
   }
   const task = await store.getTask(id);
   const runs = await store.listRuns(id);
+  const holds = await store.profileHolds();
   store.close();
   const logPath = runs[0]?.log_path;
   const log = logPath && existsSync(logPath) ? readFileSync(logPath, "utf8") : "";
@@ -177,6 +202,7 @@ export async function runTask(
     log,
     dispatcher: printed,
     home,
+    holds,
     [Symbol.asyncDispose]: async () => {
       await server[Symbol.asyncDispose]();
       if (!process.env["KANBAN_KEEP_TIER"]) tmp[Symbol.dispose]();
@@ -307,4 +333,72 @@ export function chatUsage(replies: number) {
     input_tokens: replies * (FIGURES.input + FIGURES.cache_write),
     cache_write_tokens: 0,
   };
+}
+
+/**
+ * runHeld runs the standard script against a model server that answers every turn with `fail`
+ * and waits until the task's run has ended and `lingerMs` (3 s) more have passed (time for a
+ * retry the hold must prevent). The dispatcher reads a CLI retrying once as stuck (quota_retries = 1), so that
+ * CLIs that back off for minutes are stopped at their first retry.
+ */
+export function runHeld(
+  cli: TierCli,
+  fail: Failure,
+  options: { lingerMs?: number; timeoutMs?: number } = {},
+): Promise<TierResult> {
+  const linger = options.lingerMs ?? 3_000;
+  return runTask(cli, {
+    steps: shellComplete(),
+    fail,
+    dispatch: "quota_retries = 1",
+    timeoutMs: options.timeoutMs ?? 120_000,
+    settled: (task, runs) =>
+      task.status !== "running" && runs.length > 0 &&
+      runs.every((r) => r.ended_at !== null && Date.parse(r.ended_at) < Date.now() - linger),
+  });
+}
+
+/**
+ * assertHeld checks the first run of a task that met `kind`: it ended `transient` saying the
+ * profile is held, counted no failure, no run started again before the hold ended, and the
+ * profile is held (a rate limit or quota until a time, `resetS` seconds from the run's end when
+ * the CLI reported it; a failed sign-in until released, with the task blocked for it).
+ */
+export function assertHeld(
+  r: TierResult,
+  kind: Failure["kind"],
+  resetS?: number,
+): void {
+  const why = explain(r);
+  const [run, ...later] = [...r.runs].sort((a, b) => a.id - b.id);
+  assert.ok(run, why);
+  assert.equal(run.outcome, "transient", why);
+  assert.match(run.error ?? "", /; profile agent held (until|until a person)/, why);
+  assert.equal(r.task.consecutive_failures, 0, why);
+  const hold = r.holds.find((h) => h.profile === "agent");
+  assert.equal(hold?.kind, kind, why);
+  assert.equal(hold!.task, r.task.id, why);
+  for (const next of later) {
+    assert.ok(
+      hold!.until !== null && Date.parse(next.started_at) >= Date.parse(hold!.until),
+      `run ${next.id} started at ${next.started_at}, while the profile was held\n${why}`,
+    );
+  }
+  if (kind === "auth") {
+    assert.equal(hold!.until, null, why);
+    assert.equal(r.task.status, "blocked", why);
+    assert.equal(r.task.blocked_reason, authBlockReason("agent"), why);
+    return;
+  }
+  if (later.length === 0) assert.equal(r.task.status, "ready", why);
+  const left = Date.parse(hold!.until!) - Date.parse(run.ended_at!);
+  if (resetS === undefined) {
+    // no reset reported: the first hold's backoff, a minute
+    assert.ok(left > 55_000 && left <= 61_000, `held ${left} ms after the run\n${why}`);
+  } else {
+    assert.ok(
+      left > (resetS - 5) * 1000 && left <= (resetS + 1) * 1000,
+      `held ${left} ms after the run, the CLI said ${resetS} s\n${why}`,
+    );
+  }
 }

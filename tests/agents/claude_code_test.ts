@@ -6,10 +6,12 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { PRESETS } from "../../lib/dispatch/presets/mod.ts";
 import {
+  assertHeld,
   assertTwoTurns,
   assertWorkerTools,
   explain,
   mcpComplete,
+  runHeld,
   runTask,
   servedUsage,
   shellComplete,
@@ -98,4 +100,19 @@ Deno.test("claude-code preset: as root without IS_SANDBOX the run crashes with t
     /warning: profile agent: claude-code refuses --permission-mode bypassPermissions as root/,
     `the dispatcher warned at start-up\n${why}`,
   );
+});
+
+Deno.test("claude-code preset: a rate limit the CLI keeps retrying holds the profile, not counted as a failure", async () => {
+  await using r = await runHeld(CLAUDE, { kind: "rate_limit" });
+  assertHeld(r, "rate_limit");
+});
+
+Deno.test("claude-code preset: a rejected API key holds the profile until released and blocks the task", async () => {
+  await using r = await runHeld(CLAUDE, { kind: "auth" });
+  assertHeld(r, "auth");
+});
+
+Deno.test("claude-code preset: a credit balance too low is an exhausted quota", async () => {
+  await using r = await runHeld(CLAUDE, { kind: "quota" });
+  assertHeld(r, "quota");
 });

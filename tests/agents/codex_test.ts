@@ -9,11 +9,13 @@ import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import process from "node:process";
 import {
+  assertHeld,
   assertTwoTurns,
   assertWorkerTools,
   COMPLETE,
   explain,
   mcpComplete,
+  runHeld,
   runTask,
   servedUsage,
   shellComplete,
@@ -142,4 +144,19 @@ Deno.test("codex preset: a user's own writable roots stay writable beside the bo
     assert.equal(r.task.status, "done", explain(r));
     assert.ok(existsSync(join(root, "written")), explain(r));
   }
+});
+
+Deno.test("codex preset: a 429 after Codex's own retries holds the profile (no reset reported: a minute), not counted", async () => {
+  await using r = await runHeld(codexCli(), { kind: "rate_limit" });
+  assertHeld(r, "rate_limit");
+});
+
+Deno.test("codex preset: an exhausted quota (insufficient_quota) holds the profile", async () => {
+  await using r = await runHeld(codexCli(), { kind: "quota" });
+  assertHeld(r, "quota");
+});
+
+Deno.test("codex preset: a rejected API key holds the profile until released and blocks the task", async () => {
+  await using r = await runHeld(codexCli(), { kind: "auth" });
+  assertHeld(r, "auth");
 });

@@ -11,10 +11,12 @@ import { join } from "node:path";
 import process from "node:process";
 import {
   AGENTS_BIN,
+  assertHeld,
   assertTwoTurns,
   assertWorkerTools,
   KANBAN,
   mcpComplete,
+  runHeld,
   runTask,
   servedUsage,
   shellComplete,
@@ -120,4 +122,14 @@ Deno.test({
     const settings = readFileSync(join(run.workspace!, ".gemini", "settings.json"), "utf8");
     assert.equal(JSON.parse(settings).mcpServers.kanban.env.KANBAN_TOKEN, "${KANBAN_TOKEN}");
   },
+});
+
+Deno.test("gemini preset: RESOURCE_EXHAUSTED retried by the CLI holds the profile until the suggested retry time", async () => {
+  await using r = await runHeld(GEMINI, { kind: "quota", retryAfterS: 10 });
+  assertHeld(r, "quota", 10);
+});
+
+Deno.test("gemini preset: a rejected API key holds the profile until released and blocks the task", async () => {
+  await using r = await runHeld(GEMINI, { kind: "auth" });
+  assertHeld(r, "auth");
 });

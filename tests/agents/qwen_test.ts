@@ -8,10 +8,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   assertHandedOff,
+  assertHeld,
   assertTwoTurns,
   assertWorkerTools,
   chatUsage,
   mcpComplete,
+  runHeld,
   runTask,
   shellComplete,
   type TierCli,
@@ -84,4 +86,15 @@ Deno.test("qwen preset: with folder trust turned on, the run trusts its workspac
     [THEIR_FOLDER]: "TRUST_FOLDER",
     [run.workspace!]: "TRUST_FOLDER",
   }, why);
+});
+
+Deno.test("qwen preset: a 429 the CLI keeps retrying holds the profile until the API's 'try again in'", async () => {
+  // Qwen Code's client first retries silently; its own retry notice comes about a minute in
+  await using r = await runHeld(QWEN, { kind: "rate_limit", retryAfterS: 2 }, { lingerMs: 0 });
+  assertHeld(r, "rate_limit", 2);
+});
+
+Deno.test("qwen preset: a rejected API key holds the profile until released and blocks the task", async () => {
+  await using r = await runHeld(QWEN, { kind: "auth" });
+  assertHeld(r, "auth");
 });

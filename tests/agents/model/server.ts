@@ -4,6 +4,7 @@
  * answers every conversation from one script of tool calls and text with known usage
  * figures, and logs each request so a test can see what the CLI sent.
  */
+import { errorReply } from "./errors.ts";
 import { decide, type Json, type Reply, type Step, type Turn } from "./script.ts";
 
 /** An API adapter: which requests it takes, how it reads them and how it answers. */
@@ -25,6 +26,16 @@ export interface Logged {
   reply: Reply | null;
 }
 
+/**
+ * An account trouble the server answers every scripted turn with, in the API's own dialect
+ * (errors.ts): a rate limit, an exhausted quota, or a rejected API key.
+ */
+export interface Failure {
+  kind: "rate_limit" | "quota" | "auth";
+  /** The retry delay the answer suggests, in seconds (Retry-After, RetryInfo, the message). */
+  retryAfterS?: number;
+}
+
 export interface ModelServer extends AsyncDisposable {
   /** http://127.0.0.1:PORT */
   url: string;
@@ -33,10 +44,22 @@ export interface ModelServer extends AsyncDisposable {
   turns(): Logged[];
   /** Replace the script (for the next requests). */
   script(steps: Step[]): void;
+  /** Answer every scripted turn with this error from now on (null: play the script again). */
+  fail(f: Failure | null): void;
 }
 
-export function startModelServer(apis: Api[], steps: Step[]): Promise<ModelServer> {
+/** Thrown by `play` while the server fails turns: the handler answers with the error. */
+class Failing {
+  constructor(readonly failure: Failure) {}
+}
+
+export function startModelServer(
+  apis: Api[],
+  steps: Step[],
+  failure: Failure | null = null,
+): Promise<ModelServer> {
   let current = steps;
+  let failing = failure;
   const requests: Logged[] = [];
   const ready = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
@@ -70,10 +93,12 @@ export function startModelServer(apis: Api[], steps: Step[]): Promise<ModelServe
     try {
       return api.handle(req, path, body, (turn) => {
         entry.turn = turn;
+        if (failing !== null) throw new Failing(failing);
         entry.reply = decide(turn, current);
         return entry.reply;
       });
     } catch (err) {
+      if (err instanceof Failing) return errorReply(api.name, err.failure);
       return Response.json({ error: { message: String(err) } }, { status: 500 });
     }
   });
@@ -83,6 +108,9 @@ export function startModelServer(apis: Api[], steps: Step[]): Promise<ModelServe
     turns: () => requests.filter((r) => r.turn !== null),
     script: (s) => {
       current = s;
+    },
+    fail: (f) => {
+      failing = f;
     },
     [Symbol.asyncDispose]: () => server.shutdown(),
   }));
