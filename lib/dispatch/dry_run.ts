@@ -46,8 +46,17 @@ export async function dryRun(deps: DryRunDeps, report: PassReport): Promise<Pass
   });
   // under pressure a pass starts nothing (running workers go on)
   let free = report.pressure.held ? 0 : d.max_workers - open.length;
+  // a profile held for its account's limits starts nothing either
+  const held = (await store.profileHolds()).filter((h) => h.active);
+  report.quota_held = held.map((h) => ({
+    profile: h.profile,
+    kind: h.kind,
+    until: h.until,
+    reason: h.reason,
+  }));
   const eligible = Object.entries(config.profiles)
-    .filter(([name, p]) => (perProfile.get(name) ?? 0) < p.max_concurrent).map(([n]) => n);
+    .filter(([name, p]) => (perProfile.get(name) ?? 0) < p.max_concurrent)
+    .filter(([name]) => !held.some((h) => h.profile === name)).map(([n]) => n);
   if (free > 0) {
     for (const t of await store.peekClaimable(eligible, free * 4)) {
       if (free <= 0) break;

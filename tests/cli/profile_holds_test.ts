@@ -4,7 +4,9 @@
  * failed sign-in's blocked tasks back in the queue), refused when wrong or inside a worker.
  */
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { BINARY } from "../e2e/_binary.ts";
 import { authBlockReason, openStore } from "../../lib/store/mod.ts";
 import { DISPATCHER } from "../_setup.ts";
 import { cliHome, create } from "./_cli.ts";
@@ -98,4 +100,32 @@ Deno.test("a worker cannot release a profile's hold", async () => {
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /worker/i);
   assert.equal((await h.run(["profile", "holds", "--json"])).json<unknown[]>().length, 1);
+});
+
+Deno.test("a dry run starts nothing for a held profile and says until when", async () => {
+  using h = await cliHome();
+  writeFileSync(
+    join(h.home, "config.toml"),
+    `[dispatch]\nmax_load = 0\n[profiles.coder]\ncommand = ["true"]\n[profiles.writer]\ncommand = ["true"]\n`,
+  );
+  const held = await create(h, "held work", "--assignee", "coder");
+  const free = await create(h, "free work", "--assignee", "writer");
+  const store = board(h.home);
+  await store.holdProfile({
+    profile: "coder",
+    kind: "quota",
+    reset_at: Date.now() + 600_000,
+    reason: "You exceeded your current quota",
+    task: held,
+    host: "h",
+  }, DISPATCHER);
+  store.close();
+  const d = await h.run(["dispatch", "--dry-run"], { KANBAN_BIN: BINARY });
+  assert.equal(d.code, 0, d.stderr);
+  assert.match(d.stdout, new RegExp(`would start ${free} \\(writer\\)`));
+  assert.doesNotMatch(d.stdout, new RegExp(`would start ${held}`));
+  assert.match(
+    d.stdout,
+    /profile coder held until 20.*: quota \(You exceeded your current quota\)/,
+  );
 });

@@ -40,6 +40,12 @@ function passText(r: PassReport): string {
     lines.push(`started run ${s.run} for ${s.task} (${s.profile}, pid ${s.pid})`);
   }
   for (const s of r.would_spawn) lines.push(`would start ${s.task} (${s.profile}): ${s.title}`);
+  for (const h of r.quota_held) {
+    lines.push(
+      `profile ${h.profile} held ${h.until === null ? "until released" : `until ${h.until}`}: ` +
+        `${h.kind} (${h.reason})`,
+    );
+  }
   for (const s of r.spawn_failed) lines.push(`spawn failed for ${s.task}: ${s.error}`);
   for (const s of r.reaped) lines.push(`run ${s.run} (${s.task}) ended: ${s.outcome}`);
   for (const s of r.ended) lines.push(`run ${s.run} (${s.task}): ${s.outcome} (${s.reason})`);
