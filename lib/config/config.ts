@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { z } from "zod";
 import { KanbanError } from "../errors.ts";
+import { BUDGET_METRICS } from "../store/budget_kinds.ts";
 import { bytesText, readCapped, TooLargeError } from "../readcap.ts";
 import { type Env, expandHome, kanbanHome } from "./paths.ts";
 import { formatDuration, formatSize, parseDuration, parseSize } from "./duration.ts";
@@ -316,12 +317,32 @@ export function attachmentLimits(
   return { maxBytes: a.max_bytes, taskMaxBytes: a.task_max_bytes };
 }
 
+/**
+ * A budget declared in config.toml (docs/budgets.md): the same fields as `kanban budget add`,
+ * its scope and window written as on the command line. A dispatcher puts it on the board.
+ */
+const BudgetConfig = z.strictObject({
+  scope: z.string().regex(
+    /^(board|(profile|tenant|task):.+)$/,
+    "board, profile:NAME, tenant:NAME or task:ID",
+  ),
+  metric: z.enum(BUDGET_METRICS),
+  cap: z.number().positive("cap must be above 0"),
+  window: z.string().regex(
+    /^(run|day|week|month|\d+h)$/,
+    "run, day, week, month, or hours like 5h",
+  ),
+  soft: z.boolean().default(false),
+});
+export type BudgetConfig = z.output<typeof BudgetConfig>;
+
 const ConfigFile = z.object({
   dispatch: Dispatch.prefault({}),
   decompose: Decompose.prefault({}),
   attachments: Attachments.prefault({}),
   profiles: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]*$/, "bad profile name"), Profile)
     .default({}),
+  budgets: z.record(z.string(), BudgetConfig).default({}),
 }).strict();
 
 export type Profile = z.output<typeof Profile>;
@@ -341,6 +362,8 @@ export interface Config {
   decompose: DecomposeConfig;
   attachments: z.output<typeof Attachments>;
   profiles: Record<string, Profile>;
+  /** Budgets declared in the file, by name (checked whole by the store when put on the board). */
+  budgets: Record<string, BudgetConfig>;
 }
 
 /** ConfigError is a config.toml problem; its message names file, key and problem. */
@@ -407,6 +430,7 @@ export function parseConfig(
     decompose: r.data.decompose,
     attachments: r.data.attachments,
     profiles,
+    budgets: r.data.budgets,
   };
 }
 
@@ -531,4 +555,12 @@ export const SAMPLE_CONFIG = `# kanban configuration. Durations: 90s, 30m, 2h. S
 # [profiles.script]
 # command = ["/usr/local/bin/my-agent", "--task", "{task}", "--prompt", "{prompt}"]
 # max_concurrent = 4
+
+# Budgets this host declares (docs/budgets.md); the dispatcher puts them on the board.
+# [budgets.coder-5h]
+# scope = "profile:coder"       # board, profile:NAME, tenant:NAME or task:ID
+# metric = "tokens"             # tokens, input_tokens, ..., cost_usd, runs, wall_seconds
+# cap = 2_000_000
+# window = "5h"                 # run, day, week, month, or hours like 5h (rolling)
+# soft = false                  # true: warn only
 `;

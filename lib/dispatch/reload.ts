@@ -57,5 +57,6 @@ export function configChanges(before: Config, after: Config): string[] {
     if (old === undefined) out.push(`profile ${name} added`);
     else if (show(old) !== show(p)) out.push(`profile ${name} changed`);
   }
+  if (show(before.budgets) !== show(after.budgets)) out.push("budgets changed");
   return out;
 }

@@ -24,25 +24,20 @@ import { appendEvent } from "./_kernel.ts";
 import { iso } from "./_rows.ts";
 import type { BudgetRow, OpenRunScope } from "./driver/budgets.ts";
 import type { UsageSumsRow } from "./driver/reads.ts";
-import { ConflictError, NotFoundError } from "./errors.ts";
+import { ConflictError, NotFoundError, ValidationError } from "./errors.ts";
 import { name, parse } from "./input.ts";
 import type { Actor } from "./types.ts";
 
-export const BUDGET_METRICS = [
-  "tokens",
-  "input_tokens",
-  "output_tokens",
-  "cache_read_tokens",
-  "cache_write_tokens",
-  "cost_usd",
-  "runs",
-  "wall_seconds",
-] as const;
-export type BudgetMetric = (typeof BUDGET_METRICS)[number];
-export const BUDGET_SCOPES = ["board", "profile", "tenant", "task"] as const;
-export type BudgetScope = (typeof BUDGET_SCOPES)[number];
-export const BUDGET_PERIODS = ["run", "day", "week", "month", "hours"] as const;
-export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
+import { BUDGET_METRICS, BUDGET_PERIODS, BUDGET_SCOPES } from "./budget_kinds.ts";
+export {
+  BUDGET_METRICS,
+  BUDGET_PERIODS,
+  BUDGET_SCOPES,
+  type BudgetMetric,
+  type BudgetPeriod,
+  type BudgetScope,
+} from "./budget_kinds.ts";
+import type { BudgetMetric, BudgetPeriod, BudgetScope } from "./budget_kinds.ts";
 
 /** How many of a profile's recent runs its reservation is the average of. */
 export const RESERVATION_RUNS = 20;
@@ -143,6 +138,93 @@ export async function removeBudget(k: Kernel, budget: string, actor: Actor): Pro
   }
   if (!await k.q.budgetDelete(budget)) throw new NotFoundError(`No budget "${budget}"`);
   appendEvent(k, null, null, "budget_removed", actor, { budget });
+}
+
+/**
+ * budgetScope reads a scope as people write it: `board`, `profile:NAME`, `tenant:NAME` or
+ * `task:ID` (the command line and config.toml).
+ */
+export function budgetScope(text: string): Pick<BudgetInput, "scope" | "target"> {
+  if (text === "board") return { scope: "board" };
+  const m = /^(profile|tenant|task):(.+)$/.exec(text);
+  if (m === null) {
+    throw new ValidationError(
+      `"${text}" is not a scope (board, profile:NAME, tenant:NAME or task:ID)`,
+    );
+  }
+  return { scope: m[1] as "profile" | "tenant" | "task", target: m[2]! };
+}
+
+/** budgetWindow reads `run`, `day`, `week`, `month` or `Nh` (a rolling number of hours). */
+export function budgetWindow(text: string): Pick<BudgetInput, "period" | "hours"> {
+  if (["run", "day", "week", "month"].includes(text)) {
+    return { period: text as "run" | "day" | "week" | "month" };
+  }
+  const m = /^(\d+)h$/.exec(text);
+  if (m === null) {
+    throw new ValidationError(
+      `"${text}" is not a window (run, day, week, month, or hours like 5h)`,
+    );
+  }
+  return { period: "hours", hours: Number(m[1]) };
+}
+
+/**
+ * syncBudgets makes the board's budgets declared by `owner` (a host's config.toml,
+ * `config:HOST`) those of `declared`: each is added, or replaced where its definition changed
+ * (a budget of the same name a person added is replaced too: the file is what is declared), and
+ * those `owner` declared before and no longer does are removed. Budgets of other owners stay.
+ * Returns one line per change.
+ */
+export async function syncBudgets(
+  k: Kernel,
+  declared: readonly BudgetInput[],
+  owner: string,
+  actor: Actor,
+): Promise<string[]> {
+  if (actor.token !== undefined) {
+    throw new ConflictError("not_allowed", "A worker cannot set budgets; a person does");
+  }
+  const have = new Map((await k.q.budgetsAll()).map((b) => [b.name, b]));
+  const changes: string[] = [];
+  const names = new Set<string>();
+  for (const raw of declared) {
+    const b = parse(BudgetInputSchema, raw, `budget "${raw.name}"`);
+    names.add(b.name);
+    const row: BudgetRow = {
+      name: b.name,
+      scope: b.scope,
+      target: b.target ?? null,
+      metric: b.metric,
+      cap: b.cap,
+      period: b.period,
+      hours: b.hours ?? null,
+      hard: b.hard ? 1 : 0,
+      noted_window: null,
+      created_by: owner,
+      created_at: k.now(),
+    };
+    const old = have.get(b.name);
+    const same = old !== undefined && old.created_by === owner && old.scope === row.scope &&
+      old.target === row.target && old.metric === row.metric && old.cap === row.cap &&
+      old.period === row.period && old.hours === row.hours && old.hard === row.hard;
+    if (same) continue;
+    if (old !== undefined) {
+      await k.q.budgetDelete(b.name);
+      // the same window's crossing is not recorded twice for an unchanged window
+      if (old.period === row.period && old.hours === row.hours) row.noted_window = old.noted_window;
+    }
+    await k.q.budgetInsert(row);
+    appendEvent(k, null, null, "budget_added", actor, { budget: b.name, from: owner });
+    changes.push(`budget ${b.name} ${old === undefined ? "added" : "changed"}`);
+  }
+  for (const [name, old] of have) {
+    if (old.created_by !== owner || names.has(name)) continue;
+    await k.q.budgetDelete(name);
+    appendEvent(k, null, null, "budget_removed", actor, { budget: name, from: owner });
+    changes.push(`budget ${name} removed`);
+  }
+  return changes;
 }
 
 // Windows ---------------------------------------------------------------------------------------

@@ -28,7 +28,9 @@ export {
   type BudgetMetric,
   type BudgetPeriod,
   type BudgetScope,
+  budgetScope,
   type BudgetStatus,
+  budgetWindow,
   unitOf,
   windowText,
 } from "./budgets.ts";

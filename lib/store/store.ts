@@ -130,6 +130,7 @@ import {
   type BudgetStatus,
   listBudgets,
   removeBudget,
+  syncBudgets,
 } from "./budgets.ts";
 import {
   clearHold,
@@ -602,6 +603,14 @@ export class Store {
   /** addBudget stores a budget (lib/store/budgets.ts); a person's, never a worker's. */
   addBudget(input: BudgetInput, actor: Actor): Promise<Budget> {
     return this.#write((k) => addBudget(k, input, actor));
+  }
+
+  /**
+   * syncBudgets makes the budgets `owner` (a host's config.toml) declares the board's; see
+   * budgets.ts. Returns one line per change.
+   */
+  syncBudgets(declared: readonly BudgetInput[], owner: string, actor: Actor): Promise<string[]> {
+    return this.#write((k) => syncBudgets(k, declared, owner, actor));
   }
 
   /** removeBudget deletes a budget by name. */

@@ -208,3 +208,24 @@ Deno.test("a config file over 1 MiB is refused without reading it all", () => {
   Deno.symlinkSync("/dev/zero", zero);
   assert.throws(() => loadConfig(env, zero), /zero\.toml: larger than 1 MiB/);
 });
+
+Deno.test("budgets in config.toml are read with their scope and window; a bad one is refused by key", () => {
+  const ok = parseConfig(
+    `[budgets.daily]\nscope = "profile:coder"\nmetric = "tokens"\ncap = 2_000_000\nwindow = "5h"\n`,
+    "/x/config.toml",
+    {},
+  );
+  assert.deepEqual(ok.budgets, {
+    daily: { scope: "profile:coder", metric: "tokens", cap: 2_000_000, window: "5h", soft: false },
+  });
+  const bad = (body: string, message: RegExp) =>
+    assert.throws(() => parseConfig(`[budgets.b]\n${body}`, "/x/config.toml", {}), message);
+  const base = { scope: '"board"', metric: '"runs"', cap: "3", window: '"day"' };
+  const toml = (o: Record<string, string>) =>
+    Object.entries(o).map(([k, v]) => `${k} = ${v}`).join("\n");
+  bad(toml({ ...base, metric: '"dollars"' }), /config\.toml: budgets\.b\.metric: /);
+  bad(toml({ ...base, scope: '"team:x"' }), /budgets\.b\.scope: board, profile:NAME/);
+  bad(toml({ ...base, window: '"fortnight"' }), /budgets\.b\.window: run, day, week, month/);
+  bad(toml({ ...base, cap: "0" }), /budgets\.b\.cap: cap must be above 0/);
+  bad(toml({ ...base, hard: "true" }), /budgets\.b: unknown key "hard"/);
+});

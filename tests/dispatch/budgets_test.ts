@@ -81,3 +81,26 @@ Deno.test("a per-run time budget stops a worker that passes it, not as a failure
   assert.equal(task.consecutive_failures, 0);
   assert.match(task.blocked_reason ?? "", /budget "short"/);
 });
+
+Deno.test("a budget declared in config.toml is put on the board by the dispatcher and holds claims", async () => {
+  await using h = await harness(
+    { coder: agent("complete.sh") },
+    `\n[budgets.coder-once]\nscope = "profile:coder"\nmetric = "runs"\ncap = 1\nwindow = "day"\n`,
+  );
+  const first = await h.create("first", "coder");
+  await h.until(async () => (await h.status(first.id)) === "done");
+  const [b] = await h.store.budgets();
+  assert.deepEqual([b!.name, b!.scope, b!.target, b!.cap, b!.hard], [
+    "coder-once",
+    "profile",
+    "coder",
+    1,
+    true,
+  ]);
+  assert.match(b!.created_by, /^config:/);
+  const second = await h.create("second", "coder");
+  for (let i = 0; i < 3; i++) await h.until(() => true);
+  assert.equal(await h.status(second.id), "ready", "held by the declared budget");
+  const why = await h.store.why(second.id);
+  assert.ok(why.reasons.some((r) => r.code === "budget"), JSON.stringify(why.reasons));
+});

@@ -243,3 +243,57 @@ conformance(
     );
   },
 );
+
+conformance(
+  "a host's declared budgets are put on the board, changed, and removed by the same host alone",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const daily = {
+      name: "daily",
+      scope: "board" as const,
+      metric: "runs" as const,
+      cap: 10,
+      period: "day" as const,
+    };
+    const coder = {
+      name: "coder",
+      scope: "profile" as const,
+      target: "coder",
+      metric: "tokens" as const,
+      cap: 1e6,
+      period: "hours" as const,
+      hours: 5,
+    };
+    await b.store.addBudget({ ...daily, name: "mine", cap: 3 }, HUMAN);
+    assert.deepEqual(await b.store.syncBudgets([daily, coder], "config:a", DISPATCHER), [
+      "budget daily added",
+      "budget coder added",
+    ]);
+    assert.deepEqual(await b.store.syncBudgets([daily, coder], "config:a", DISPATCHER), []);
+    // another host declares its own; host a's change and removal leave it and the person's be
+    await b.store.syncBudgets([{ ...daily, name: "b-daily" }], "config:b", DISPATCHER);
+    assert.deepEqual(
+      await b.store.syncBudgets([{ ...daily, cap: 20 }], "config:a", DISPATCHER),
+      ["budget daily changed", "budget coder removed"],
+    );
+    const all = await b.store.budgets();
+    assert.deepEqual(
+      all.map((x) => [x.name, x.cap, x.created_by]),
+      [["b-daily", 10, "config:b"], ["daily", 20, "config:a"], ["mine", 3, HUMAN.name]],
+    );
+    // a declared budget with the name of a person's replaces it: the file is what is declared
+    await b.store.syncBudgets(
+      [{ ...daily, cap: 20 }, { ...daily, name: "mine", cap: 5 }],
+      "config:a",
+      DISPATCHER,
+    );
+    const mine = (await b.store.budgets()).find((x) => x.name === "mine")!;
+    assert.deepEqual([mine.cap, mine.created_by], [5, "config:a"]);
+    // a bad one is refused by name, and nothing of that sync is written
+    await assert.rejects(
+      b.store.syncBudgets([daily, { ...coder, cap: -1 }], "config:a", DISPATCHER),
+      /budget "coder".*cap must be above 0/,
+    );
+    assert.equal((await b.store.budgets()).find((x) => x.name === "daily")!.cap, 20);
+  },
+);

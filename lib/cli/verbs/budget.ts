@@ -7,9 +7,10 @@
 import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import {
   BUDGET_METRICS,
-  type BudgetInput,
   type BudgetMetric,
+  budgetScope,
   type BudgetStatus,
+  budgetWindow,
   unitOf,
   windowText,
 } from "../../store/mod.ts";
@@ -17,30 +18,15 @@ import { type CliContext, session } from "../context.ts";
 import { emit } from "../output.ts";
 import { table } from "../render.ts";
 
-/** parseScope reads `board`, `profile:NAME`, `tenant:NAME` or `task:ID`. */
-function parseScope(text: string): Pick<BudgetInput, "scope" | "target"> {
-  if (text === "board") return { scope: "board" };
-  const m = /^(profile|tenant|task):(.+)$/.exec(text);
-  if (m === null) {
-    throw new InvalidArgumentError(
-      `"${text}" is not a scope (board, profile:NAME, tenant:NAME or task:ID)`,
-    );
-  }
-  return { scope: m[1] as "profile" | "tenant" | "task", target: m[2]! };
-}
-
-/** parseWindow reads `run`, `day`, `week`, `month` or `Nh` (a rolling number of hours). */
-function parseWindow(text: string): Pick<BudgetInput, "period" | "hours"> {
-  if (["run", "day", "week", "month"].includes(text)) {
-    return { period: text as "run" | "day" | "week" | "month" };
-  }
-  const m = /^(\d+)h$/.exec(text);
-  if (m === null) {
-    throw new InvalidArgumentError(
-      `"${text}" is not a window (run, day, week, month, or hours like 5h)`,
-    );
-  }
-  return { period: "hours", hours: Number(m[1]) };
+/** asArgument turns a store's reading of `text` into commander's argument error. */
+function asArgument<T>(read: (text: string) => T): (text: string) => T {
+  return (text) => {
+    try {
+      return read(text);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
 }
 
 function parseMetric(text: string): BudgetMetric {
@@ -84,14 +70,14 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption(
       "--scope <scope>",
       "board, profile:NAME, tenant:NAME or task:ID",
-      parseScope,
+      asArgument(budgetScope),
     )
     .requiredOption("--metric <metric>", BUDGET_METRICS.join(", "), parseMetric)
     .requiredOption("--cap <n>", "the most the window may spend (USD for cost_usd)", parseCap)
     .requiredOption(
       "--window <window>",
       "run (each run), day, week, month (UTC), or hours like 5h (rolling)",
-      parseWindow,
+      asArgument(budgetWindow),
     )
     .option("--soft", "warn only (an event and a notification); claims and workers go on")
     .action(async (name, opts, cmd) => {

@@ -6,7 +6,13 @@
  * once its worker is gone (it would pass it again). Each budget's first crossing in a window
  * is recorded by the store, once for all hosts.
  */
-import type { BudgetHolds, Store } from "../../store/mod.ts";
+import {
+  type BudgetHolds,
+  type BudgetInput,
+  budgetScope,
+  budgetWindow,
+  type Store,
+} from "../../store/mod.ts";
 import { type ConfigSource, DISPATCHER_ACTOR, type Now, type Service } from "./service.ts";
 import type { Stopping, WorkerTable } from "./workers.ts";
 
@@ -20,6 +26,8 @@ export interface BudgetDeps {
   store: Store;
   config: ConfigSource;
   workers: WorkerTable;
+  /** This host: config.toml's budgets are put on the board as `config:HOST`. */
+  host: string;
   log: (line: string) => void;
 }
 
@@ -34,6 +42,8 @@ export class BudgetService implements Service<BudgetReport> {
   readonly #d: BudgetDeps;
   /** Tasks to block, once their worker is gone, with why (a per-run cap passed). */
   readonly #toBlock = new Map<string, string>();
+  /** The config whose budgets are on the board. */
+  #synced: ReturnType<ConfigSource> | null = null;
   /** What was held last pass, so the log says each change once. */
   #held = new Set<string>();
 
@@ -44,6 +54,7 @@ export class BudgetService implements Service<BudgetReport> {
   async runOnce(_now: Now): Promise<BudgetReport> {
     const { store, workers } = this.#d;
     const report: BudgetReport = { budget_held: [], stopping: [] };
+    await this.#sync();
     const profiles = Object.keys(this.#d.config().profiles);
     const holds = await store.budgetHolds(profiles, DISPATCHER_ACTOR);
     this.gate.holds = holds;
@@ -72,6 +83,41 @@ export class BudgetService implements Service<BudgetReport> {
       }
     }
     return report;
+  }
+
+  /**
+   * #sync puts the budgets config.toml declares on the board (once per config read: at the
+   * first pass and after a reload), as `config:HOST`; a budget the store refuses is logged and
+   * the others go on.
+   */
+  async #sync(): Promise<void> {
+    const config = this.#d.config();
+    if (config === this.#synced) return;
+    const declared: BudgetInput[] = [];
+    for (const [name, b] of Object.entries(config.budgets)) {
+      try {
+        declared.push({
+          name,
+          ...budgetScope(b.scope),
+          metric: b.metric,
+          cap: b.cap,
+          ...budgetWindow(b.window),
+          hard: !b.soft,
+        });
+      } catch (err) {
+        this.#d.log(`config.toml budget ${name} not applied: ${(err as Error).message}`);
+      }
+    }
+    for (
+      const line of await this.#d.store.syncBudgets(
+        declared,
+        `config:${this.#d.host}`,
+        DISPATCHER_ACTOR,
+      )
+    ) {
+      this.#d.log(`${line} (config.toml)`);
+    }
+    this.#synced = config;
   }
 
   #logChanges(held: BudgetReport["budget_held"]): void {

@@ -65,7 +65,7 @@ export interface Kept {
 export function passServices(deps: PassDeps): { list: Service[]; kept: Kept } {
   const { store, config, workers, log } = deps;
   const queue = new QueueService({ store, config });
-  const budgets = new BudgetService({ store, config, workers, log });
+  const budgets = new BudgetService({ store, config, workers, host: deps.host, log });
   const quota = new QuotaService({ store, config, workers, host: deps.host, log });
   const notify = new NotifyService({ store, clock: deps.clock, log });
   const fill = new FillService({
