@@ -39,6 +39,7 @@ export interface ReviewComment {
 }
 /** The stats series (GET /api/v1/stats/series): buckets of work and cost over time. */
 export type SeriesData = z.output<typeof shapes.Series>;
+export type BudgetSeries = z.output<typeof shapes.BudgetSeries>;
 export type InboxData = z.output<typeof shapes.Inbox>;
 export type Attachment = z.output<typeof shapes.Attachment>;
 export type InboxItem = InboxData["items"][number];
@@ -147,6 +148,8 @@ export const api = {
   status: () => request<Health>("GET", "/api/v1/status"),
   usage: (q: string) => request<UsageStats>("GET", `/api/v1/usage${q}`),
   series: (q: string) => request<SeriesData>("GET", `/api/v1/stats/series${q}`),
+  budgetSeries: (name: string) =>
+    request<BudgetSeries>("GET", `/api/v1/budgets/${enc(name)}/series`),
   assignees: () => request<{ assignee: string | null }[]>("GET", "/api/v1/assignees"),
   nudge: () => request<unknown>("POST", "/api/v1/dispatch/nudge"),
   diff: (id: string) => request<TaskDiff>("GET", `/api/v1/tasks/${enc(id)}/diff`),

@@ -10,7 +10,7 @@
 import { effect, signal } from "@preact/signals";
 import type { ComponentChildren } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { api, query, type SeriesData } from "./api.ts";
+import { api, type BudgetSeries, query, type SeriesData } from "./api.ts";
 import { health, pollHealth, usage } from "./live.ts";
 import { Plot, type PlotSpec } from "./plot.tsx";
 import { attempt, board, filters, message, store, stored } from "./state.ts";
@@ -197,11 +197,50 @@ function Budgets() {
                 {budgetAmount(b.spent, b.metric)} of {budgetAmount(b.cap, b.metric)}
                 {b.resets_at ? ` · resets ${new Date(b.resets_at).toLocaleString()}` : ""}
               </span>
+              {b.period !== "run" && b.scope !== "task" && (
+                <BudgetPlot name={b.name} spent={b.spent} metric={b.metric} />
+              )}
             </li>
           );
         })}
       </ul>
     </section>
+  );
+}
+
+/**
+ * BudgetPlot: a budget's spend over its window against its cap (the ended runs' spend, point by
+ * point; the bar above counts the runs in flight too). Fetched again when the spend moves.
+ */
+function BudgetPlot({ name, spent, metric }: { name: string; spent: number; metric: string }) {
+  const [series, setSeries] = useState<BudgetSeries>(null);
+  useEffect(() => {
+    let live = true;
+    api.budgetSeries(name).then((s) => live && setSeries(s), () => live && setSeries(null));
+    return () => {
+      live = false;
+    };
+  }, [name, spent]);
+  const spec = useMemo((): PlotSpec | null => {
+    if (series === null) return null;
+    const x = series.at.map((t) => Date.parse(t) / 1000);
+    return {
+      kind: "lines",
+      x,
+      xText: (v) => new Date(v * 1000).toLocaleString(),
+      format: (v) => budgetAmount(v, metric),
+      ...(metric === "cost_usd" ? {} : { steps: WHOLE_STEPS }),
+      series: [
+        { label: "spent", color: "--accent", values: series.spent },
+        { label: "cap", color: "--danger", values: series.at.map(() => series.cap) },
+      ],
+    };
+  }, [series, metric]);
+  if (spec === null) return null;
+  return (
+    <div class="budget-plot" data-testid="budget-plot">
+      <Plot spec={spec} testid={`plot-budget-${name}`} />
+    </div>
   );
 }
 

@@ -19,6 +19,16 @@ export function budgetRoutes(r: Routes, api: ApiContext): void {
   });
 
   r.add({
+    method: "get",
+    path: "/api/v1/budgets/{name}/series",
+    tag: "budgets",
+    summary: "A budget's spend over its current window, point by point (null: per run or task)",
+    ok: { status: 200, schema: shapes.BudgetSeries, description: "the series" },
+    errors: [404],
+    handler: async (c, { params }) => json(c, await store.budgetSeries(params["name"]!)),
+  });
+
+  r.add({
     method: "post",
     path: "/api/v1/budgets",
     tag: "budgets",

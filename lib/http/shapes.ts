@@ -276,6 +276,18 @@ export const BudgetStatus = z.strictObject({
 
 export const BudgetStatuses = z.array(BudgetStatus);
 
+/** A budget's spend over its window, for a plot (null: a per-run or task budget). */
+export const BudgetSeries = z.strictObject({
+  budget: z.string(),
+  cap: z.number(),
+  metric: z.enum(BUDGET_METRICS),
+  from: time.describe("the window's start"),
+  to: time.describe("the window's end (its reset), or now for a rolling window"),
+  at: z.array(time).describe("the end of each point's span"),
+  spent: z.array(z.number().nullable())
+    .describe("what the window's ended runs had spent by each point (null: not reached yet)"),
+}).nullable();
+
 /** What removing a budget answers. */
 export const RemovedBudget = z.strictObject({ removed: z.string().describe("its name") });
 

@@ -405,6 +405,69 @@ export async function listBudgets(k: Kernel): Promise<BudgetStatus[]> {
   return budgets.map((b) => statusOf(l, b));
 }
 
+/** How many points a budget's plot has over its window. */
+export const SERIES_POINTS = 24;
+
+/** What a budget's window has spent over time, for a plot of spent against cap. */
+export interface BudgetSeries {
+  budget: string;
+  cap: number;
+  metric: BudgetMetric;
+  /** The window plotted: its start, and its end (its reset) or now for a rolling window. */
+  from: string;
+  to: string;
+  /** The end of each point's span (ISO), SERIES_POINTS of them. */
+  at: string[];
+  /**
+   * What the window's ended runs had spent by each point, summed (null: a point not yet
+   * reached). Runs in flight are not in it: the budget list's `spent` counts them.
+   */
+  spent: (number | null)[];
+}
+
+/**
+ * budgetSeries is a budget's spend over its current window, point by point; null for a
+ * budget of each run (no window to plot) or of one task (its runs are few: the list says it).
+ */
+export async function budgetSeries(k: Kernel, name: string): Promise<BudgetSeries | null> {
+  const b = (await k.q.budgetsAll()).find((x) => x.name === name);
+  if (b === undefined) throw new NotFoundError(`No budget "${name}"`);
+  const now = k.now();
+  const w = windowOf(b.period, b.hours, now);
+  if (w === null || b.scope === "task") return null;
+  const to = w.end ?? now;
+  const size = Math.max(1, Math.ceil((to - w.start) / SERIES_POINTS));
+  const rows = await k.q.endedRunsPerBucket({
+    origin: w.start,
+    size,
+    now,
+    tenant: b.scope === "tenant" ? b.target : null,
+  });
+  const per = Array.from({ length: SERIES_POINTS }, () => 0);
+  for (const r of rows) {
+    if (b.scope === "profile" && r.profile !== b.target) continue;
+    if (r.b >= 0 && r.b < SERIES_POINTS) per[r.b]! += metricOf(r, b.metric);
+  }
+  const at: string[] = [];
+  const spent: (number | null)[] = [];
+  let sum = 0;
+  for (let i = 0; i < SERIES_POINTS; i++) {
+    const end = w.start + (i + 1) * size;
+    at.push(iso(Math.min(end, to)));
+    sum += per[i]!;
+    spent.push(end - size > now ? null : Math.round(sum * 1e6) / 1e6);
+  }
+  return {
+    budget: b.name,
+    cap: b.cap,
+    metric: b.metric,
+    from: iso(w.start),
+    to: iso(to),
+    at,
+    spent,
+  };
+}
+
 // Enforcement -----------------------------------------------------------------------------------
 
 /** What a dispatcher's pass must hold back and stop, by the hard budgets. */

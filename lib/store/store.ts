@@ -127,6 +127,8 @@ import {
   type BudgetHolds,
   budgetHolds,
   type BudgetInput,
+  type BudgetSeries,
+  budgetSeries,
   type BudgetStatus,
   listBudgets,
   removeBudget,
@@ -616,6 +618,11 @@ export class Store {
   /** removeBudget deletes a budget by name. */
   removeBudget(name: string, actor: Actor): Promise<void> {
     return this.#write((k) => removeBudget(k, name, actor));
+  }
+
+  /** budgetSeries is a budget's spend over its current window, for a plot (budgets.ts). */
+  budgetSeries(name: string): Promise<BudgetSeries | null> {
+    return this.#read((k) => budgetSeries(k, name));
   }
 
   /** budgets lists every budget with what its window has spent. */

@@ -50,5 +50,9 @@ Deno.test("dashboard: the stats view shows each budget's spend against its cap, 
   );
   assert.equal(await coder.locator("[data-testid=budget-figures]").textContent(), "1 of 1");
   assert.equal(await coder.locator("[role=meter]").getAttribute("aria-valuenow"), "1");
+  // each budget with a window plots its spend against its cap
+  const plot = fleet.locator("[data-testid=budget-plot] canvas");
+  await plot.first().waitFor({ state: "visible", timeout: 15_000 });
+  assert.ok(((await plot.first().boundingBox())?.width ?? 0) > 100, "the plot has a width");
   d.assertNoErrors();
 });

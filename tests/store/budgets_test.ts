@@ -297,3 +297,42 @@ conformance(
     assert.equal((await b.store.budgets()).find((x) => x.name === "daily")!.cap, 20);
   },
 );
+
+conformance(
+  "a budget's series is its window's spend, point by point, summed, up to now",
+  async (drv) => {
+    await using b = await drv.fresh();
+    // the fresh board's clock starts at some instant of a UTC day: go to that day's 01:00
+    const day = Date.UTC(2026, 5, 1);
+    b.clock.advance(day + 3_600_000 - b.clock.now());
+    await b.store.addBudget({
+      name: "coder-day",
+      scope: "profile",
+      target: "coder",
+      metric: "tokens",
+      cap: 1000,
+      period: "day",
+    }, HUMAN);
+    await run(b.store, "coder", 100); // ends 01:00, in the second hour's point
+    await run(b.store, "writer", 999); // another profile: not in it
+    b.clock.advance(5 * 3_600_000); // 06:00
+    await run(b.store, "coder", 250);
+    const s = (await b.store.budgetSeries("coder-day"))!;
+    assert.equal(s.from, new Date(day).toISOString());
+    assert.equal(s.to, new Date(day + 86_400_000).toISOString());
+    assert.equal(s.at.length, 24);
+    assert.equal(s.at[0], new Date(day + 3_600_000).toISOString());
+    assert.deepEqual(s.spent.slice(0, 8), [0, 100, 100, 100, 100, 100, 350, null]);
+    assert.equal(s.spent.at(-1), null, "the rest of the day is to come");
+    assert.equal(s.cap, 1000);
+    await b.store.addBudget({
+      name: "per-run",
+      scope: "board",
+      metric: "runs",
+      cap: 1,
+      period: "run",
+    }, HUMAN);
+    assert.equal(await b.store.budgetSeries("per-run"), null, "no window to plot");
+    await assert.rejects(b.store.budgetSeries("nope"), NotFoundError);
+  },
+);
