@@ -105,13 +105,9 @@ function toBudget(r: BudgetRow): Budget {
   };
 }
 
-/** addBudget stores a new budget; a name in use is refused. */
-export async function addBudget(k: Kernel, raw: BudgetInput, actor: Actor): Promise<Budget> {
-  if (actor.token !== undefined) {
-    throw new ConflictError("not_allowed", "A worker cannot set budgets; a person does");
-  }
-  const b = parse(BudgetInputSchema, raw, "budget");
-  const row: BudgetRow = {
+/** budgetRow is a checked budget as stored, made by `by` at `at`. */
+function budgetRow(b: z.output<typeof BudgetInputSchema>, by: string, at: number): BudgetRow {
+  return {
     name: b.name,
     scope: b.scope,
     target: b.target ?? null,
@@ -121,9 +117,18 @@ export async function addBudget(k: Kernel, raw: BudgetInput, actor: Actor): Prom
     hours: b.hours ?? null,
     hard: b.hard ? 1 : 0,
     noted_window: null,
-    created_by: actor.name,
-    created_at: k.now(),
+    created_by: by,
+    created_at: at,
   };
+}
+
+/** addBudget stores a new budget; a name in use is refused. */
+export async function addBudget(k: Kernel, raw: BudgetInput, actor: Actor): Promise<Budget> {
+  if (actor.token !== undefined) {
+    throw new ConflictError("not_allowed", "A worker cannot set budgets; a person does");
+  }
+  const b = parse(BudgetInputSchema, raw, "budget");
+  const row = budgetRow(b, actor.name, k.now());
   if (await k.q.budgetInsert(row) === "duplicate_name") {
     throw new ConflictError("name_taken", `A budget named "${b.name}" exists; remove it first`);
   }
@@ -191,19 +196,7 @@ export async function syncBudgets(
   for (const raw of declared) {
     const b = parse(BudgetInputSchema, raw, `budget "${raw.name}"`);
     names.add(b.name);
-    const row: BudgetRow = {
-      name: b.name,
-      scope: b.scope,
-      target: b.target ?? null,
-      metric: b.metric,
-      cap: b.cap,
-      period: b.period,
-      hours: b.hours ?? null,
-      hard: b.hard ? 1 : 0,
-      noted_window: null,
-      created_by: owner,
-      created_at: k.now(),
-    };
+    const row = budgetRow(b, owner, k.now());
     const old = have.get(b.name);
     const same = old !== undefined && old.created_by === owner && old.scope === row.scope &&
       old.target === row.target && old.metric === row.metric && old.cap === row.cap &&

@@ -59,6 +59,11 @@ async function pass(b: Bundle, live: LivenessService, cut: CutoffService) {
   return await cut.runOnce(b.clock.read());
 }
 
+/** reapOf is the reap service of `b`'s workers over `store` (the board as the test reaches it). */
+function reapOf(b: Bundle, store: Store): ReapService {
+  return new ReapService({ store, config: b.config, workers: b.workers, host: "h", log: () => {} });
+}
+
 Deno.test("the margin and grace of a cutoff fit inside every lease", () => {
   assert.equal(cutoffMargin(120_000), 24_000);
   assert.equal(cutoffMargin(5_000), 2_000);
@@ -117,13 +122,7 @@ Deno.test("cutoff stops a worker whose lease went unrenewed for lease - margin, 
   // the board comes back: the run ends as lost, saying why
   for (let i = 0; i < 250 && w.exit === null; i++) await new Promise((r) => setTimeout(r, 20));
   net.down = false;
-  const reap = new ReapService({
-    store,
-    config: b.config,
-    workers: b.workers,
-    host: "h",
-    log: () => {},
-  });
+  const reap = reapOf(b, store);
   const reaped = await reap.runOnce(b.clock.read());
   assert.equal(reaped.reaped[0]?.outcome, "lost");
   const run = await b.store.getRun(claim.run.id);
@@ -154,13 +153,7 @@ Deno.test("cutoff: a run another host ended and re-assigned meanwhile is left as
   assert.ok(again, "re-claimed elsewhere");
   net.down = false;
   const before = await boardState(b.store);
-  const reap = new ReapService({
-    store,
-    config: b.config,
-    workers: b.workers,
-    host: "h",
-    log: () => {},
-  });
+  const reap = reapOf(b, store);
   await reap.runOnce(b.clock.read());
   assert.equal(b.workers.size, 0, "the stopped worker is forgotten");
   assert.deepEqual(await boardState(b.store), before, "nothing written to either run");
@@ -195,13 +188,7 @@ Deno.test("cutoff stops what a worker that exited left in its group while the bo
   assert.equal(groupAlive(w.pid), false, "nothing of the run is left");
   // the board is back: the run ends as its worker did
   net.down = false;
-  const reap = new ReapService({
-    store,
-    config: b.config,
-    workers: b.workers,
-    host: "h",
-    log: () => {},
-  });
+  const reap = reapOf(b, store);
   assert.equal((await reap.runOnce(b.clock.read())).reaped[0]?.outcome, "crashed");
   assert.match((await b.store.getRun(claim.run.id)).error ?? "", /exit code 3/);
 });
