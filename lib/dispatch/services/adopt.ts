@@ -7,6 +7,10 @@
  * before the run ends, so the task is never claimed again while anything of the run still runs.
  * A run of another host is ended as lost once its lease expired.
  */
+import { tailLines } from "../output.ts";
+import { presetOf } from "../profiles.ts";
+import { classifyRun } from "../quota.ts";
+import { blockForAuth, holdFor } from "./quota.ts";
 import type { Outcome, Run, Store } from "../../store/mod.ts";
 import { liveness, readStat } from "../proc.ts";
 import { runProcesses } from "../contain.ts";
@@ -145,6 +149,22 @@ export class AdoptService implements Service<AdoptReport> {
     } else if (guard !== null) {
       await this.#end(run, "lost", guard, report);
     } else {
+      // a CLI that exited on a rate limit, a quota or a failed sign-in while no dispatcher
+      // watched: its profile is held, and the run is not the task's failure (as in reap)
+      const profile = run.profile;
+      const found = profile === null ? null : classifyRun(
+        presetOf(this.#d.config().profiles[profile]),
+        tailLines(run.log_path),
+        null,
+        now.wall,
+      );
+      if (found !== null && profile !== null) {
+        const w = { profile, taskId: run.task_id, runId: run.id };
+        const { error } = await holdFor(this.#d.store, w, found, this.#d.host);
+        await this.#end(run, "transient", error, report);
+        if (found.kind === "auth") await blockForAuth(this.#d.store, run.task_id, profile);
+        return;
+      }
       const state = liveness(run.pid!, run.pid_start_time);
       await this.#end(
         run,

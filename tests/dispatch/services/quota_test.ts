@@ -5,11 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { authBlockReason } from "../../../lib/store/mod.ts";
 import { readStat } from "../../../lib/dispatch/proc.ts";
 import { logSize } from "../../../lib/dispatch/logs.ts";
+import { AdoptService } from "../../../lib/dispatch/services/adopt.ts";
 import { ReapService } from "../../../lib/dispatch/services/reap.ts";
 import { heldNow, QuotaService } from "../../../lib/dispatch/services/quota.ts";
 import type { Worker } from "../../../lib/dispatch/services/workers.ts";
@@ -176,4 +177,36 @@ Deno.test("a worker whose CLI keeps retrying a rate limit is stopped and its pro
   assert.equal((await b.store.getTask(stuckTask)).consecutive_failures, 0);
   assert.equal((await b.store.getTask(task)).status, "running", "the working one runs on");
   assert.equal(w.stop, null);
+});
+
+Deno.test("a worker that exited on a 429 while no dispatcher watched holds its profile when found", async () => {
+  await using b = bundle();
+  const task = (await b.store.createTask({ title: "work", assignee: "coder" }, HUMAN)).task;
+  const claim = (await b.store.claim({ taskId: task.id, profile: "coder" }, DISPATCHER))!;
+  mkdirSync(join(b.home, "logs"), { recursive: true });
+  const logPath = join(b.home, "logs", "orphan.log");
+  writeFileSync(logPath, "working\nError: 429 Too Many Requests\nretry-after: 120\n");
+  // its worker came and went with its dispatcher: a pid that is no longer there
+  const gone = spawn("true");
+  await new Promise((r) => gone.once("exit", r));
+  await b.store.recordSpawn(claim.run.id, {
+    pid: gone.pid!,
+    pid_start_time: null,
+    host: "h",
+    log_path: logPath,
+    workspace: b.home,
+  }, DISPATCHER);
+  const adopt = new AdoptService({
+    store: b.store,
+    config: b.config,
+    workers: b.workers,
+    host: "h",
+    log: (l) => b.logs.push(l),
+  });
+  const r = await adopt.runOnce(b.clock.read());
+  assert.deepEqual(r.ended.map((e) => e.outcome), ["transient"]);
+  assert.equal((await b.store.getTask(task.id)).consecutive_failures, 0);
+  const [hold] = await b.store.profileHolds();
+  assert.equal(hold?.kind, "rate_limit");
+  assert.equal(Date.parse(hold!.until!), b.clock.wall + 120_000);
 });
