@@ -378,7 +378,8 @@ Deno.test("runProcesses scans ~300 processes in well under a second (the figure 
     const n = 250;
     const herd = spawn("sh", [
       "-c",
-      `i=0; while [ $i -lt ${n} ]; do sleep 60 & i=$((i+1)); done; exec sleep 61`,
+      // long sleeps: on a loaded machine the herd and the scans can take most of a minute
+      `i=0; while [ $i -lt ${n} ]; do sleep 600 & i=$((i+1)); done; exec sleep 601`,
     ], {
       detached: true,
       stdio: "ignore",

@@ -99,7 +99,7 @@ Deno.test("runOutput() reads usage from the log and the run's own files, last wo
 Deno.test("a crashed run's error carries the CLI's last words; a stalled one's does not", async () => {
   await using h = await harness({
     crasher:
-      `command = ["/bin/sh", "-c", "echo 'starting'; echo 'Error: invalid API key (401)' >&2; exit 1"]`,
+      `command = ["/bin/sh", "-c", "echo 'starting'; echo 'Error: config.json is not valid JSON' >&2; exit 1"]`,
     quitter: `command = ["/bin/sh", "-c", "echo 'I finished, I think'"]`,
   });
   const crash = await h.create("crash", "crasher");
@@ -110,10 +110,10 @@ Deno.test("a crashed run's error carries the CLI's last words; a stalled one's d
   );
   const [c] = await h.store.listRuns(crash.id);
   assert.equal(c!.outcome, "crashed");
-  assert.equal(c!.error, "exit code 1: starting | Error: invalid API key (401)");
+  assert.equal(c!.error, "exit code 1: starting | Error: config.json is not valid JSON");
   assert.equal(
     (await h.store.getTask(crash.id)).last_error,
-    "crashed: exit code 1: starting | Error: invalid API key (401)",
+    "crashed: exit code 1: starting | Error: config.json is not valid JSON",
   );
   const [q] = await h.store.listRuns(quit.id);
   assert.equal(q!.error, "exited 0 without complete or block: I finished, I think");
