@@ -1,0 +1,73 @@
+/** Running a completion gate: real processes, exit codes, output tails, time limits. */
+
+import assert from "node:assert/strict";
+import { fillGate, GATE_OUTPUT_MAX, runGate } from "../../lib/dispatch/gate.ts";
+import { tempDir } from "../_setup.ts";
+
+const env = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" };
+
+Deno.test("a gate that exits 0 passes, in the workspace, with its output kept", async () => {
+  using tmp = tempDir();
+  const r = await runGate({
+    argv: ["sh", "-c", "pwd; echo checks green >&2"],
+    cwd: tmp.dir,
+    env,
+    timeoutMs: 10_000,
+  });
+  assert.equal(r.passed, true);
+  assert.equal(r.exit_code, 0);
+  assert.equal(r.timed_out, false);
+  assert.match(r.output, new RegExp(`${tmp.dir}\\n`));
+  assert.match(r.output, /checks green/);
+  assert.ok(r.duration_ms >= 0);
+});
+
+Deno.test("a gate that exits non-zero fails with its exit code and the tail of its output", async () => {
+  using tmp = tempDir();
+  const r = await runGate({
+    argv: [
+      "sh",
+      "-c",
+      `head -c ${GATE_OUTPUT_MAX * 3} /dev/zero | tr '\\0' x; echo; echo LAST; exit 3`,
+    ],
+    cwd: tmp.dir,
+    env,
+    timeoutMs: 10_000,
+  });
+  assert.equal(r.passed, false);
+  assert.equal(r.exit_code, 3);
+  assert.match(r.output, /^\[\.\.\. \d+ characters cut\]\n/);
+  assert.match(r.output, /LAST\n$/);
+  assert.ok(r.output.length <= GATE_OUTPUT_MAX + 40, `${r.output.length}`);
+});
+
+Deno.test("a gate over its time limit is killed with its whole group and fails", async () => {
+  using tmp = tempDir();
+  const started = Date.now();
+  const r = await runGate({
+    argv: ["sh", "-c", "echo started; sleep 30 & wait"],
+    cwd: tmp.dir,
+    env,
+    timeoutMs: 300,
+  });
+  assert.equal(r.passed, false);
+  assert.equal(r.timed_out, true);
+  assert.equal(r.exit_code, null);
+  assert.match(r.output, /started\ngate ran longer than 300 ms and was killed$/);
+  assert.ok(Date.now() - started < 10_000);
+});
+
+Deno.test("a gate that cannot start fails, saying why", async () => {
+  using tmp = tempDir();
+  const r = await runGate({ argv: ["/nonexistent/gate"], cwd: tmp.dir, env, timeoutMs: 5_000 });
+  assert.equal(r.passed, false);
+  assert.equal(r.exit_code, null);
+  assert.match(r.output, /gate could not start: .*ENOENT/);
+});
+
+Deno.test("fillGate replaces known placeholders and leaves others as written", () => {
+  assert.deepEqual(
+    fillGate(["check", "{task}", "--in={workspace}", "{other}"], { task: "t_1", workspace: "/w" }),
+    ["check", "t_1", "--in=/w", "{other}"],
+  );
+});
