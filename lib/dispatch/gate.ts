@@ -6,6 +6,7 @@
  */
 
 import { spawn } from "node:child_process";
+import { quote } from "./prompt.ts";
 
 /** The most output of a gate that is kept (its tail), in characters. */
 export const GATE_OUTPUT_MAX = 8 * 1024;
@@ -99,4 +100,35 @@ export function runGate(run: GateRun): Promise<GateResult> {
       else finish(code);
     });
   });
+}
+
+/** A failed gate, as the next worker's prompt shows it. */
+export interface GateFailure {
+  /** This failure's round (1 for the first failed gate). */
+  round: number;
+  /** The rounds before the task is blocked (gate_rounds). */
+  rounds: number;
+  exit_code: number | null;
+  /** The tail of the gate's output (runGate's `output`). */
+  output: string;
+}
+
+/**
+ * gateFailedSection is the worker's prompt section after a failed gate: which round, what the
+ * gate said (quoted, so its output can start no section of its own), and what happens next.
+ */
+export function gateFailedSection(f: GateFailure): string[] {
+  const exit = f.exit_code === null ? "did not finish" : `exited with code ${f.exit_code}`;
+  const last = f.round >= f.rounds;
+  return [
+    `## Completion gate failed (round ${f.round} of ${f.rounds})`,
+    "",
+    `You completed this task, but its completion gate (a check a person configured) ${exit}. ` +
+    "Its output:",
+    "",
+    quote(f.output.trimEnd() || "(no output)"),
+    "",
+    "Fix what it reports, then finish with `kanban complete` as below: the gate runs again" +
+    (last ? "; this was its last round, so another failure blocks the task for a person." : "."),
+  ];
 }

@@ -1,7 +1,7 @@
 /** Running a completion gate: real processes, exit codes, output tails, time limits. */
 
 import assert from "node:assert/strict";
-import { fillGate, GATE_OUTPUT_MAX, runGate } from "../../lib/dispatch/gate.ts";
+import { fillGate, GATE_OUTPUT_MAX, gateFailedSection, runGate } from "../../lib/dispatch/gate.ts";
 import { tempDir } from "../_setup.ts";
 
 const env = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" };
@@ -70,4 +70,22 @@ Deno.test("fillGate replaces known placeholders and leaves others as written", (
     fillGate(["check", "{task}", "--in={workspace}", "{other}"], { task: "t_1", workspace: "/w" }),
     ["check", "t_1", "--in=/w", "{other}"],
   );
+});
+
+Deno.test("the prompt section after a failed gate names the round and quotes the output", () => {
+  const text = gateFailedSection({
+    round: 1,
+    rounds: 3,
+    exit_code: 1,
+    output: "lint: 2 errors\n## not a heading\n",
+  }).join("\n");
+  assert.match(text, /^## Completion gate failed \(round 1 of 3\)\n/);
+  assert.match(text, /exited with code 1/);
+  assert.match(text, /\n> lint: 2 errors\n> ## not a heading\n/);
+  assert.doesNotMatch(text, /last round/);
+  const last = gateFailedSection({ round: 3, rounds: 3, exit_code: null, output: "" }).join("\n");
+  assert.match(last, /round 3 of 3/);
+  assert.match(last, /did not finish/);
+  assert.match(last, /> \(no output\)/);
+  assert.match(last, /last round, so another failure blocks the task/);
 });
