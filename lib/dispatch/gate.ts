@@ -6,6 +6,7 @@
  */
 
 import { spawn } from "node:child_process";
+import { GATE_ROUNDS_DEFAULT, GATE_TIMEOUT_DEFAULT_MS, type Profile } from "../config/config.ts";
 import { quote } from "./prompt.ts";
 
 /** The most output of a gate that is kept (its tail), in characters. */
@@ -30,6 +31,25 @@ export interface GateRun {
   timeoutMs: number;
   /** The monotonic clock durations are measured with (performance.now by default). */
   now?: () => number;
+}
+
+/** A profile's gate with its defaults applied: the argv, its time limit in ms, its rounds. */
+export interface GateSettings {
+  argv: string[];
+  timeoutMs: number;
+  rounds: number;
+}
+
+/** gateSettings is a profile's gate with the defaults applied, or null when it has none. */
+export function gateSettings(
+  p: Pick<Profile, "gate" | "gate_timeout" | "gate_rounds">,
+): GateSettings | null {
+  if (p.gate === undefined) return null;
+  return {
+    argv: p.gate,
+    timeoutMs: p.gate_timeout ?? GATE_TIMEOUT_DEFAULT_MS,
+    rounds: p.gate_rounds ?? GATE_ROUNDS_DEFAULT,
+  };
 }
 
 /** fillGate replaces the gate's `{name}` placeholders with the values given. */

@@ -1,7 +1,13 @@
 /** Running a completion gate: real processes, exit codes, output tails, time limits. */
 
 import assert from "node:assert/strict";
-import { fillGate, GATE_OUTPUT_MAX, gateFailedSection, runGate } from "../../lib/dispatch/gate.ts";
+import {
+  fillGate,
+  GATE_OUTPUT_MAX,
+  gateFailedSection,
+  gateSettings,
+  runGate,
+} from "../../lib/dispatch/gate.ts";
 import { tempDir } from "../_setup.ts";
 
 const env = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" };
@@ -88,4 +94,18 @@ Deno.test("the prompt section after a failed gate names the round and quotes the
   assert.match(last, /did not finish/);
   assert.match(last, /> \(no output\)/);
   assert.match(last, /last round, so another failure blocks the task/);
+});
+
+Deno.test("a profile's gate gets 10 minutes and 3 rounds unless configured; no gate, no settings", () => {
+  assert.equal(gateSettings({}), null);
+  assert.deepEqual(gateSettings({ gate: ["true"] }), {
+    argv: ["true"],
+    timeoutMs: 600_000,
+    rounds: 3,
+  });
+  assert.deepEqual(gateSettings({ gate: ["true"], gate_timeout: 5_000, gate_rounds: 1 }), {
+    argv: ["true"],
+    timeoutMs: 5_000,
+    rounds: 1,
+  });
 });
