@@ -8,6 +8,8 @@ import {
   gateSettings,
   runGate,
 } from "../../lib/dispatch/gate.ts";
+import { parseConfig } from "../../lib/config/config.ts";
+import { profileWarnings } from "../../lib/dispatch/profiles.ts";
 import { tempDir } from "../_setup.ts";
 
 const env = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" };
@@ -108,4 +110,14 @@ Deno.test("a profile's gate gets 10 minutes and 3 rounds unless configured; no g
     timeoutMs: 5_000,
     rounds: 1,
   });
+});
+
+Deno.test("a profile with a gate is warned about until the gate loop enforces it", () => {
+  const toml =
+    '[profiles.coder]\ncommand = ["sh"]\ngate = ["true"]\n[profiles.plain]\ncommand = ["sh"]\n';
+  const profiles = parseConfig(toml, "config.toml", { HOME: "/home/u" }).profiles;
+  const warnings = profileWarnings(profiles, env);
+  assert.deepEqual(warnings, [
+    "profile coder: gate is not enforced yet (docs/gates.md): its tasks reach done without it",
+  ]);
 });
