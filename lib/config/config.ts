@@ -17,11 +17,13 @@ import { defaultMaxWorkers, memTotal, type PressureLimits } from "../dispatch/pr
 /** The placeholders an argv template may use. */
 export const PLACEHOLDERS = ["prompt", "task", "workspace", "run", "profile", "board", "kanban"];
 
-/**
- * The placeholders a completion gate's argv may use (docs/gates.md): no `{prompt}` and no
- * `{run}`, since a gate runs on the dispatcher's host after the worker's run has ended.
- */
-export const GATE_PLACEHOLDERS = ["task", "workspace", "profile", "board", "kanban"];
+export {
+  GATE_PLACEHOLDERS,
+  GATE_ROUNDS_DEFAULT,
+  GATE_ROUNDS_MAX,
+  GATE_TIMEOUT_DEFAULT_MS,
+} from "../store/input.ts";
+import { GATE_PLACEHOLDERS, GATE_ROUNDS_MAX } from "../store/input.ts";
 
 export { MCP_PRESETS, PRESET_NAMES, type PresetName } from "../dispatch/presets/mod.ts";
 
@@ -178,15 +180,6 @@ const gateArgv = z.array(z.string()).min(1, "must name a program").superRefine((
 
 /** The longest a completion gate may run (gate_timeout): a day. */
 export const GATE_TIMEOUT_MAX = DAY;
-
-/** The default time limit of a completion gate, in ms. */
-export const GATE_TIMEOUT_DEFAULT_MS = 10 * MINUTE * 1000;
-
-/** The most rounds a completion gate may send a task back to its worker. */
-export const GATE_ROUNDS_MAX = 20;
-
-/** The rounds a completion gate sends a task back before it is blocked, unless configured. */
-export const GATE_ROUNDS_DEFAULT = 3;
 
 /** The longest profile description (the board's roster takes as much: lib/store/plans.ts). */
 export const DESCRIPTION_MAX = 300;

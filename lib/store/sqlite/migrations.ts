@@ -13,6 +13,7 @@ import { sql as m008 } from "./migrations/008_block_kinds.ts";
 import { sql as m009 } from "./migrations/009_attachments.ts";
 import { sql as m010 } from "./migrations/010_reviewer.ts";
 import { sql as m011 } from "./migrations/011_budgets.ts";
+import { sql as m012 } from "./migrations/012_gates.ts";
 
 export const MIGRATIONS: readonly string[] = [
   m001,
@@ -26,6 +27,7 @@ export const MIGRATIONS: readonly string[] = [
   m009,
   m010,
   m011,
+  m012,
 ];
 
 /** SCHEMA_VERSION is the user_version of a board with every migration applied. */
