@@ -560,7 +560,7 @@ export const SAMPLE_CONFIG = `# kanban configuration. Durations: 90s, 30m, 2h. S
 # require_approval = false      # true: a person approves last
 # gate = ["sh", "-c", "gh pr checks"]  # must succeed before a task is done (docs/gates.md)
 # gate_timeout = "10m"
-# gate_rounds = 3               # failed gates sent back to the worker before it is blocked
+# gate_rounds = 3               # failed gates before the task is blocked
 
 # [profiles.script]
 # command = ["/usr/local/bin/my-agent", "--task", "{task}", "--prompt", "{prompt}"]

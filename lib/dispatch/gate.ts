@@ -7,7 +7,7 @@
 
 import { spawn } from "node:child_process";
 import { GATE_ROUNDS_DEFAULT, GATE_TIMEOUT_DEFAULT_MS, type Profile } from "../config/config.ts";
-import { quote } from "./prompt.ts";
+import { quote } from "./quote.ts";
 
 /** The most output of a gate that is kept (its tail), in characters. */
 export const GATE_OUTPUT_MAX = 8 * 1024;
@@ -31,6 +31,10 @@ export interface GateRun {
   timeoutMs: number;
   /** The monotonic clock durations are measured with (performance.now by default). */
   now?: () => number;
+  /** Aborting it kills the gate's process group (the gate fails, saying why). */
+  signal?: AbortSignal;
+  /** Told the gate's pid (its process group) once it started. */
+  started?: (pid: number) => void;
 }
 
 /** A profile's gate with its defaults applied: the argv, its time limit in ms, its rounds. */
@@ -74,6 +78,7 @@ export function runGate(run: GateRun): Promise<GateResult> {
   return new Promise((resolve) => {
     let output = "";
     let timedOut = false;
+    let stopped: string | null = null;
     let settled = false;
     const keep = (chunk: string) => {
       output = (output + chunk).slice(-(GATE_OUTPUT_MAX * 2));
@@ -82,6 +87,7 @@ export function runGate(run: GateRun): Promise<GateResult> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      run.signal?.removeEventListener("abort", onAbort);
       const kept = tail(output, GATE_OUTPUT_MAX);
       const sep = kept === "" || kept.endsWith("\n") ? "" : "\n";
       const text = note ? `${kept}${sep}${note}` : kept;
@@ -111,11 +117,19 @@ export function runGate(run: GateRun): Promise<GateResult> {
       timedOut = true;
       kill();
     }, run.timeoutMs);
+    const onAbort = () => {
+      stopped = String(run.signal?.reason ?? "stopped");
+      kill();
+    };
+    if (run.signal?.aborted) onAbort();
+    else run.signal?.addEventListener("abort", onAbort, { once: true });
+    if (child.pid !== undefined) run.started?.(child.pid);
     child.once("error", (err) => finish(null, `gate could not start: ${err.message}`));
     child.stdout!.setEncoding("utf8").on("data", keep);
     child.stderr!.setEncoding("utf8").on("data", keep);
     child.once("close", (code, signal) => {
-      if (timedOut) finish(null, `gate ran longer than ${run.timeoutMs} ms and was killed`);
+      if (stopped !== null) finish(null, `gate stopped: ${stopped}`);
+      else if (timedOut) finish(null, `gate ran longer than ${run.timeoutMs} ms and was killed`);
       else if (signal) finish(null, `gate killed by ${signal}`);
       else finish(code);
     });
@@ -139,7 +153,9 @@ export interface GateFailure {
  */
 export function gateFailedSection(f: GateFailure): string[] {
   const exit = f.exit_code === null ? "did not finish" : `exited with code ${f.exit_code}`;
-  const last = f.round >= f.rounds;
+  // the task is blocked once a gate fails in round `rounds`: the next gate may be that one
+  const next = f.round + 1;
+  const last = next >= f.rounds;
   return [
     `## Completion gate failed (round ${f.round} of ${f.rounds})`,
     "",
@@ -148,7 +164,8 @@ export function gateFailedSection(f: GateFailure): string[] {
     "",
     quote(f.output.trimEnd() || "(no output)"),
     "",
-    "Fix what it reports, then finish with `kanban complete` as below: the gate runs again" +
-    (last ? "; this was its last round, so another failure blocks the task for a person." : "."),
+    "Fix what it reports, then finish with `kanban complete` as below: the gate runs again " +
+    `(round ${next} of ${f.rounds})` +
+    (last ? ", its last round: if it fails again, the task is blocked for a person." : "."),
   ];
 }

@@ -38,7 +38,7 @@ export function renderArgv(profile: Profile, vars: Vars, added: Launch = {}): st
 /**
  * profileWarnings says, before any task is claimed, what will keep a profile's workers from
  * running here: a program that is not on the worker's PATH, and each preset's own checks
- * (Claude Code as root, say); and a completion gate, configured but not yet enforced. `kanban status`, `dispatch --dry-run` and the dispatcher's
+ * (Claude Code as root, say). `kanban status`, `dispatch --dry-run` and the dispatcher's
  * start-up log print them.
  */
 export function profileWarnings(profiles: Record<string, Profile>, env: Env): string[] {
@@ -50,11 +50,6 @@ export function profileWarnings(profiles: Record<string, Profile>, env: Env): st
       out.push(`profile ${name}: command "${program}" is not found or not executable`);
     }
     for (const w of presetOf(p)?.check?.(workerEnv, p) ?? []) out.push(`profile ${name}: ${w}`);
-    if (p.gate !== undefined) {
-      out.push(
-        `profile ${name}: gate is not enforced yet (docs/gates.md): its tasks reach done without it`,
-      );
-    }
   }
   return out;
 }

@@ -118,8 +118,9 @@ export async function closeRun(
     summary: fields.summary ?? null,
     metadata: fields.metadata ? JSON.stringify(fields.metadata) : null,
     error: fields.error ?? null,
-    exit_code: fields.exit_code ?? null,
-    signal: fields.signal ?? null,
+    // an exit recorded before the close (a worker that exited while its gate ran) is kept
+    ...(fields.exit_code !== undefined ? { exit_code: fields.exit_code } : {}),
+    ...(fields.signal !== undefined ? { signal: fields.signal } : {}),
     // null keeps what the worker reported (the driver's runUpdate keeps a usage it is not given)
     usage: fields.usage ? JSON.stringify(parse(UsageSchema, fields.usage, "usage")) : null,
   };

@@ -90,12 +90,13 @@ Deno.test("the prompt section after a failed gate names the round and quotes the
   assert.match(text, /^## Completion gate failed \(round 1 of 3\)\n/);
   assert.match(text, /exited with code 1/);
   assert.match(text, /\n> lint: 2 errors\n> ## not a heading\n/);
+  assert.match(text, /the gate runs again \(round 2 of 3\)\.$/);
   assert.doesNotMatch(text, /last round/);
-  const last = gateFailedSection({ round: 3, rounds: 3, exit_code: null, output: "" }).join("\n");
-  assert.match(last, /round 3 of 3/);
+  const last = gateFailedSection({ round: 2, rounds: 3, exit_code: null, output: "" }).join("\n");
+  assert.match(last, /round 2 of 3/);
   assert.match(last, /did not finish/);
   assert.match(last, /> \(no output\)/);
-  assert.match(last, /last round, so another failure blocks the task/);
+  assert.match(last, /\(round 3 of 3\), its last round: if it fails again, the task is blocked/);
 });
 
 Deno.test("a profile's gate gets 10 minutes and 3 rounds unless configured; no gate, no settings", () => {
@@ -112,12 +113,10 @@ Deno.test("a profile's gate gets 10 minutes and 3 rounds unless configured; no g
   });
 });
 
-Deno.test("a profile with a gate is warned about until the gate loop enforces it", () => {
+Deno.test("a profile's gate is not warned about: the dispatcher enforces it", () => {
   const toml =
     '[profiles.coder]\ncommand = ["sh"]\ngate = ["true"]\n[profiles.plain]\ncommand = ["sh"]\n';
   const profiles = parseConfig(toml, "config.toml", { HOME: "/home/u" }).profiles;
   const warnings = profileWarnings(profiles, env);
-  assert.deepEqual(warnings, [
-    "profile coder: gate is not enforced yet (docs/gates.md): its tasks reach done without it",
-  ]);
+  assert.deepEqual(warnings, []);
 });

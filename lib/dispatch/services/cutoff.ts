@@ -87,6 +87,17 @@ export class CutoffService implements Service<CutoffReport> {
     const report: CutoffReport = { stopping: [] };
     const grace = this.#d.config().dispatch.stop_grace;
     for (const w of this.#d.workers.all()) {
+      // A gate runs only while its run's lease holds: cut off, it is stopped like a worker
+      // (its run then ends as lost, once the board is back, if no one else ended it).
+      if (w.gate !== null && w.gate.result === null && now.mono >= cutoffAt(w)) {
+        this.#d.workers.stopGate(
+          w,
+          "lost",
+          "lease could not be renewed: cut off from the board",
+          report.stopping,
+        );
+        continue;
+      }
       // A worker that exited is not done with until its group is stopped (the reap service
       // does that, on the board): what it started may still run, a report it sent, say.
       if (w.stop || now.mono < cutoffAt(w)) continue;

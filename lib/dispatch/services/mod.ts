@@ -88,7 +88,13 @@ export function passServices(deps: PassDeps): { list: Service[]; kept: Kept } {
     draining: deps.draining,
   });
   const list: Service[] = [
-    new ReapService({ store, config, workers, log }),
+    new ReapService({
+      store,
+      config,
+      workers,
+      log,
+      gates: { board: deps.board, socket: deps.socket, kanbanBin: deps.kanbanBin, env: deps.env },
+    }),
     new AdoptService({ store, config, workers, host: deps.host, log }),
     new LivenessService({ store, config, workers }),
     new RoutinesService({ store, log }),
