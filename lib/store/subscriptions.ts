@@ -123,6 +123,8 @@ export const KNOWN_EVENT_KINDS: readonly string[] = [
     "budget_added",
     "budget_removed",
     "budget_exceeded",
+    "gate_pending",
+    "gate_passed",
   ]),
 ];
 
