@@ -122,6 +122,9 @@ export class ReapService implements Service<ReapReport> {
         ? await store.getRun(w.runId)
         : null;
       if (held?.open && held.gate_pending && !w.stop?.outcome && !w.stop?.cutOff) {
+        if (pending.kind === "delivered") {
+          this.#d.log(`run ${w.runId} (${w.taskId}): delivered the report its worker could not`);
+        }
         await store.recordExit(w.runId, code, signal, DISPATCHER_ACTOR, usage);
         await this.#startGate(w, held);
         continue;

@@ -104,11 +104,13 @@ async function pendingWorker(
   b: Bundle,
   kind: "complete" | "block" | "request_review",
   reviewer?: string,
+  gate?: string[],
 ) {
   const task = (await b.store.createTask({
     title: "work",
     assignee: "coder",
     ...(reviewer !== undefined ? { reviewer } : {}),
+    ...(gate !== undefined ? { gate } : {}),
   }, HUMAN)).task;
   const claim = (await b.store.claim({ taskId: task.id, profile: "coder" }, DISPATCHER))!;
   const logPath = join(b.home, "logs", task.id, `run-${claim.run.id}.log`);
@@ -145,6 +147,33 @@ Deno.test("reap delivers the report its worker could not, while the run's lease 
   assert.equal((await b.store.getTask(task)).status, "done");
   assert.equal(existsSync(file), false, "the report file is gone once delivered");
   assert.match(b.logs.join("\n"), /delivered the report its worker could not/);
+});
+
+Deno.test("reap delivers a pending complete of a task with a gate, then runs the gate and reports it", async () => {
+  await using b = bundle();
+  const gate = ["sh", "-c", "echo checked {task} in $(pwd); exit 0"];
+  const { w, task } = await pendingWorker(b, "complete", undefined, gate);
+  const s = service(b);
+  let reaped: Awaited<ReturnType<ReapService["runOnce"]>>["reaped"] = [];
+  for (let i = 0; i < 250 && reaped.length === 0; i++) {
+    reaped = (await s.runOnce(b.clock.read())).reaped;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.deepEqual(reaped, [{
+    run: w.runId,
+    task,
+    outcome: "gate_passed",
+    exit_code: null,
+    signal: null,
+  }]);
+  assert.equal(b.workers.size, 0);
+  const run = await b.store.getRun(w.runId);
+  assert.deepEqual([run.outcome, run.summary, run.exit_code], ["completed", "done offline", 3]);
+  assert.equal((await b.store.getTask(task)).status, "done");
+  const logs = b.logs.join("\n");
+  assert.match(logs, /delivered the report its worker could not/);
+  assert.match(logs, new RegExp(`completed; running its gate: sh -c echo checked ${task} in`));
+  assert.match(logs, /completion gate passed \(round 1 of 3, exit code 0, \d+ ms\) -> done/);
 });
 
 Deno.test("reap delivers a pending block the same way", async () => {
