@@ -183,12 +183,24 @@ export class ReapService implements Service<ReapReport> {
   /** #startGate starts the task's gate in its workspace, its placeholders filled. */
   async #startGate(w: Worker, run: Run): Promise<void> {
     const task = await this.#d.store.getTask(w.taskId);
+    if (task.gate === null || task.gate.argv.length === 0) {
+      // a person removed the gate since the report was held: nothing to run, it passes
+      const output = "the task has no gate any more (a person removed it): nothing ran";
+      this.#d.log(`run ${w.runId} (${w.taskId}): completed; ${output}`);
+      w.gate = {
+        abort: new AbortController(),
+        result: { passed: true, exit_code: null, output, duration_ms: 0, timed_out: false },
+        stopped: null,
+        pid: null,
+      };
+      return;
+    }
     // the run records where its worker ran (recordSpawn); a run that could not: here
     const workspace = run.workspace ?? process.cwd();
     const g = this.#d.gates;
     const board = g === undefined ? "" : g.socket ?? g.board.path;
     const profile = this.#d.config().profiles[w.profile];
-    const argv = fillGate(task.gate?.argv ?? ["true"], {
+    const argv = fillGate(task.gate.argv, {
       task: task.id,
       workspace,
       profile: w.profile,
@@ -209,7 +221,7 @@ export class ReapService implements Service<ReapReport> {
       argv,
       cwd: workspace,
       env,
-      timeoutMs: task.gate?.timeout_ms ?? GATE_TIMEOUT_DEFAULT_MS,
+      timeoutMs: task.gate.timeout_ms ?? GATE_TIMEOUT_DEFAULT_MS,
     });
   }
 

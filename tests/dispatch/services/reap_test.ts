@@ -211,3 +211,20 @@ Deno.test("reap: a pending report past the run's lease ends the run as no_report
   assert.equal(t.current_run_id, null);
   assert.equal(existsSync(file), false);
 });
+
+Deno.test("reap: a held completion whose gate a person removed meanwhile is delivered, nothing run", async () => {
+  await using b = bundle();
+  const task =
+    (await b.store.createTask({ title: "work", assignee: "coder", gate: ["false"] }, HUMAN))
+      .task;
+  const claim = (await b.store.claim({ taskId: task.id, profile: "coder" }, DISPATCHER))!;
+  await b.store.complete(task.id, { summary: "done" }, { name: "coder-1", token: claim.token });
+  await b.store.editTask(task.id, { gate: [] }, HUMAN);
+  const w = b.supervise(claim.run, ["true"]);
+  w.token = claim.token;
+  for (let i = 0; i < 250 && w.exit === null; i++) await new Promise((r) => setTimeout(r, 20));
+  const r = await reapAll(b, service(b));
+  assert.equal(r.reaped[0]!.outcome, "gate_passed");
+  assert.equal((await b.store.getTask(task.id)).status, "done");
+  assert.match(b.logs.join("\n"), /the task has no gate any more \(a person removed it\)/);
+});
