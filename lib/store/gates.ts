@@ -19,7 +19,7 @@
  * `gate_passed`, `unblocked` or `reopened` (a person's unblock starts the count again).
  */
 import { iso, type RunRow, type TaskRow, toTask } from "./_rows.ts";
-import { appendEvent, type Kernel, loadTask, move } from "./_kernel.ts";
+import { appendEvent, type Kernel, move, resolveTask } from "./_kernel.ts";
 import { addComment } from "./comments.ts";
 import { ConflictError, StaleLeaseError, ValidationError } from "./errors.ts";
 import { GATE_ROUNDS_DEFAULT, GATE_ROUNDS_MAX, GATE_TIMEOUT_DEFAULT_MS } from "./input.ts";
@@ -260,8 +260,9 @@ export async function settleGate(
   if (actor.token === undefined) {
     throw new ValidationError("A gate is reported with its run's token");
   }
+  // the run first, then its task, both locked in a lockedReads transaction (lifecycle.ts)
   const token = await tokenRun(k, actor, k.locked);
-  const task = await loadTask(k, token?.task_id ?? ref);
+  const task = await resolveTask(k, token?.task_id ?? ref, k.locked);
   const run = fenceRun(task, "report the gate of", token)!;
   if (run.gate_handoff === null) {
     throw new StaleLeaseError(

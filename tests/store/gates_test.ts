@@ -304,3 +304,41 @@ conformance(
     );
   },
 );
+
+conformance(
+  "a gate's report racing a person's complete on another connection: one of them ends the run, the board stays sound",
+  async (drv) => {
+    await using b = await drv.fresh();
+    using other = await drv.open(b.location);
+    const settled = <T>(p: Promise<T>) =>
+      p.then((): unknown => null, (err: unknown) => err as unknown);
+    for (let i = 0; i < 4; i++) {
+      const { task, c } = await gated(b.store);
+      await b.store.complete(task.id, { summary: "worker's" }, worker(c));
+      const pass = i % 2 === 0;
+      const gate = () =>
+        settled(b.store.settleGate(task.id, pass ? passed() : failed("no\n"), worker(c)));
+      const person = () => settled(other.complete(task.id, { summary: "person's" }, HUMAN));
+      // one SQLite process has one writer at a time (its busy wait blocks the thread): there the
+      // two take turns, in both orders; a server's connections race for real
+      const [gateErr, personErr] = drv.name === "sqlite"
+        ? i < 2 ? [await gate(), await person()] : [await person(), await gate()].reverse()
+        : await Promise.all([gate(), person()]);
+      const run = await b.store.getRun(c.run.id);
+      assert.equal(run.open, false);
+      assert.equal((await b.store.getTask(task.id)).status, "done");
+      if (run.outcome === "completed_by_human") {
+        // the person's came first: the gate's report is refused as stale
+        assert.ok(gateErr instanceof StaleLeaseError, String(gateErr));
+        assert.equal(personErr, null);
+      } else {
+        // the gate's came first: a failed gate left the task in the queue for the person to
+        // complete, a passed one left it done (a person's complete of a done task is refused)
+        assert.equal(run.outcome, "completed");
+        assert.equal(gateErr, null);
+        assert.equal(personErr === null, !pass, String(personErr));
+      }
+      assert.deepEqual(await b.store.checkInvariants(), []);
+    }
+  },
+);
