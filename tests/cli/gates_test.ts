@@ -79,3 +79,27 @@ Deno.test("a gate with shell operators, or its limits without a gate, is refused
   assert.equal(placeholder.code, 2);
   assert.match(placeholder.stderr, /unknown placeholder \{prompt\}/);
 });
+
+Deno.test("a reviewer's approval of a task with a gate is held for the gate, and says so", async () => {
+  using h = await cliHome();
+  const id = await create(
+    h,
+    "parser",
+    "--assignee",
+    "coder",
+    "--reviewer",
+    "critic",
+    "--gate",
+    "make",
+  );
+  const coder = await claim(h, id);
+  const handed = await h.run(["complete", "--summary", "parser"], coder);
+  assert.match(handed.stdout, new RegExp(`^${id} {2}ready {2}parser$`, "m"), "the hand-in is not");
+  const critic = await claim(h, id);
+  const approved = await h.run(["review", "--approve", "--reason", "good"], critic);
+  assert.equal(approved.code, 0, approved.stderr);
+  assert.equal(
+    approved.stdout,
+    `${id}  running  parser  (completed: its gate runs once this worker exits)\n`,
+  );
+});
