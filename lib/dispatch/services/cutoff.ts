@@ -122,7 +122,7 @@ export class CutoffService implements Service<CutoffReport> {
   renewFirst(): number {
     let ms: number | null = null;
     for (const w of this.#d.workers.all()) {
-      if (w.stop) continue;
+      if (!leased(w)) continue;
       const t = cutoffRenewFirst(w.leaseMs);
       if (ms === null || t < ms) ms = t;
     }
@@ -133,10 +133,15 @@ export class CutoffService implements Service<CutoffReport> {
   next(): number | null {
     let at: number | null = null;
     for (const w of this.#d.workers.all()) {
-      if (w.stop) continue;
+      if (!leased(w)) continue;
       const t = cutoffAt(w);
       if (at === null || t < at) at = t;
     }
     return at;
   }
+}
+
+/** leased: `w` still needs its lease (not being stopped, or its completion gate runs). */
+function leased(w: Worker): boolean {
+  return !w.stop || (w.gate !== null && w.gate.result === null && w.gate.stopped === null);
 }
