@@ -68,10 +68,11 @@ export async function bulk<T extends Pick<Task, "id" | "status" | "title">>(
   json: boolean,
   ids: string[],
   fn: (id: string) => Promise<T>,
+  line: (task: T) => string = taskLine,
 ): Promise<void> {
   if (ids.length === 1) {
     const task = await fn(ids[0]!);
-    emit(ctx, json, task, () => taskLine(task));
+    emit(ctx, json, task, () => line(task));
     return;
   }
   const results: ({ id: string; task: T } | { id: string; error: object })[] = [];
@@ -80,7 +81,7 @@ export async function bulk<T extends Pick<Task, "id" | "status" | "title">>(
     try {
       const task = await fn(id);
       results.push({ id, task });
-      if (!json) print(ctx, `${taskLine(task)}\n`);
+      if (!json) print(ctx, `${line(task)}\n`);
     } catch (err) {
       if (!(err instanceof KanbanError)) throw err;
       failed++;

@@ -2,6 +2,7 @@
 import { priorityFromText } from "../store/priority.ts";
 import { InvalidArgumentError } from "@commander-js/extra-typings";
 import * as duration from "../config/duration.ts";
+import { shellWords } from "./shell_words.ts";
 
 /** usage runs a parser of lib/config/duration.ts, its errors becoming usage errors. */
 function usage<T>(parse: () => T): T {
@@ -10,6 +11,16 @@ function usage<T>(parse: () => T): T {
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
+}
+
+/**
+ * parseGate reads a completion gate's command line (`--gate "make check"`) into its argv, split
+ * as a shell would split it, with no shell to run it (shell_words.ts).
+ */
+export function parseGate(text: string): string[] {
+  const argv = usage(() => shellWords(text));
+  if (argv.length === 0) throw new InvalidArgumentError("the gate's command is empty");
+  return argv;
 }
 
 /** parseDuration reads `90`, `90s`, `30m`, `1h30m`, `2d` as seconds (a usage error if not). */

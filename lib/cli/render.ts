@@ -2,6 +2,9 @@
 import {
   compactCount,
   dollars,
+  GATE_ROUNDS_DEFAULT,
+  GATE_TIMEOUT_DEFAULT_MS,
+  type GateResult,
   priorityText,
   type ReviewState,
   type Run,
@@ -12,6 +15,7 @@ import {
   totalTokens,
   type UsageTotals,
 } from "../store/mod.ts";
+import { formatDuration } from "../config/duration.ts";
 
 /** table aligns rows into columns; the last column is not padded. */
 export function table(rows: string[][]): string {
@@ -133,7 +137,11 @@ function usedBy(runs: Run[]): string | null {
 }
 
 export function taskDetail(
-  d: TaskDetail & { waiting_on: { id: string; status: string }[]; review?: ReviewState },
+  d: TaskDetail & {
+    waiting_on: { id: string; status: string }[];
+    review?: ReviewState;
+    gate_result?: GateResult;
+  },
 ): string {
   const t = d.task;
   const out = [`${t.id}  ${t.title}`, ""];
@@ -151,6 +159,8 @@ export function taskDetail(
   field("not before", t.not_before);
   field("review", t.review_required ? "a person approves" : null);
   field("reviewer", reviewerText(t, d.review));
+  field("gate", gateText(t.gate));
+  field("last gate", d.gate_result === undefined ? null : gateResultText(d.gate_result));
   field("created", `${t.created_at} by ${t.created_by}`);
   field("completed", t.completed_at);
   field("failures", t.consecutive_failures || null);
@@ -199,6 +209,42 @@ export function taskDetail(
     }
   }
   return out.join("\n");
+}
+
+/** heldLine is a report's answer: the task, and that its gate holds it when it does. */
+export function heldLine(
+  t: Pick<Task, "id" | "status" | "title"> & { gate_pending?: true },
+): string {
+  return t.gate_pending
+    ? `${taskLine(t)}  (completed: its gate runs once this worker exits)`
+    : taskLine(t);
+}
+
+/** argvText writes an argv as one line a shell would split back into it. */
+export function argvText(argv: readonly string[]): string {
+  return argv.map((a) =>
+    /^[A-Za-z0-9_@%+=:,./{}-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`
+  )
+    .join(" ");
+}
+
+/** gateText is a task's completion gate with its time limit and rounds (gates.ts). */
+export function gateText(g: Task["gate"]): string | null {
+  if (g === null) return null;
+  if (g.argv.length === 0) return "none (not even its profile's)";
+  const timeout = formatDuration(Math.round((g.timeout_ms ?? GATE_TIMEOUT_DEFAULT_MS) / 1000));
+  return `${argvText(g.argv)}  (time limit ${timeout}, ${g.rounds ?? GATE_ROUNDS_DEFAULT} rounds)`;
+}
+
+/** gateResultText says how a task's last gate went, or that it waits to run. */
+export function gateResultText(r: GateResult): string {
+  const round = `round ${r.round} of ${r.rounds}`;
+  if (r.state === "pending") {
+    return `pending (${round}): runs once its worker (run ${r.run ?? "?"}) exits`;
+  }
+  const exit = r.exit_code === null ? "no exit code" : `exit code ${r.exit_code}`;
+  const took = r.duration_ms === null ? "" : `, ${(r.duration_ms / 1000).toFixed(1)}s`;
+  return `${r.state} in ${round} (${exit}${took}) at ${r.at}`;
 }
 
 /** reviewerText says who reviews a task's work and where its review stands (reviews.ts). */

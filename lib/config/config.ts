@@ -18,6 +18,14 @@ import { defaultMaxWorkers, memTotal, type PressureLimits } from "../dispatch/pr
 /** The placeholders an argv template may use. */
 export const PLACEHOLDERS = ["prompt", "task", "workspace", "run", "profile", "board", "kanban"];
 
+export {
+  GATE_PLACEHOLDERS,
+  GATE_ROUNDS_DEFAULT,
+  GATE_ROUNDS_MAX,
+  GATE_TIMEOUT_DEFAULT_MS,
+} from "../store/input.ts";
+import { GATE_PLACEHOLDERS, GATE_ROUNDS_MAX } from "../store/input.ts";
+
 export { MCP_PRESETS, PRESET_NAMES, type PresetName } from "../dispatch/presets/mod.ts";
 
 /** The placeholders a prompt template (`prompt`, `prompt_file`) may use. */
@@ -157,6 +165,23 @@ const minFreeMemory = z.union([z.string(), z.number().int().nonnegative()]).tran
   },
 );
 
+/** A gate's argv: a program and its arguments, with only GATE_PLACEHOLDERS. */
+const gateArgv = z.array(z.string()).min(1, "must name a program").superRefine((args, ctx) => {
+  for (const a of args) {
+    for (const name of unknownPlaceholders(a, GATE_PLACEHOLDERS)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `unknown placeholder {${name}} (known in a gate: ${
+          GATE_PLACEHOLDERS.map((p) => `{${p}}`).join(", ")
+        })`,
+      });
+    }
+  }
+});
+
+/** The longest a completion gate may run (gate_timeout): a day. */
+export const GATE_TIMEOUT_MAX = DAY;
+
 /** The longest profile description (the board's roster takes as much: lib/store/plans.ts). */
 export const DESCRIPTION_MAX = 300;
 
@@ -188,11 +213,25 @@ const Profile = z.object({
   ).optional(),
   /** A person approves this profile's work last (after its reviewer, if any). */
   require_approval: z.boolean().default(false),
+  /** A command that must succeed before this profile's tasks reach done (docs/gates.md). */
+  gate: gateArgv.optional(),
+  /** How long the gate may run (GATE_TIMEOUT_DEFAULT_MS when unset), in ms. */
+  gate_timeout: duration(GATE_TIMEOUT_MAX).optional(),
+  /** Failed gates that send the task back to its worker before it is blocked. */
+  gate_rounds: z.number().int("a whole number").min(1, "at least 1").max(
+    GATE_ROUNDS_MAX,
+    `at most ${GATE_ROUNDS_MAX}`,
+  ).optional(),
   /** The memory.max of each of this profile's workers' cgroups (dispatch.memory_limit otherwise). */
   memory_limit: size(MEMORY_LIMIT.min, MEMORY_LIMIT.max).optional(),
 }).strict().refine((p) => (p.preset === undefined) !== (p.command === undefined), {
   message: "give exactly one of preset or command",
-}).refine((p) => p.prompt === undefined || p.prompt_file === undefined, {
+}).refine(
+  (p) => p.gate !== undefined || (p.gate_timeout === undefined && p.gate_rounds === undefined),
+  {
+    message: "gate_timeout and gate_rounds need a gate",
+  },
+).refine((p) => p.prompt === undefined || p.prompt_file === undefined, {
   message: "give at most one of prompt or prompt_file",
 }).refine((p) => !p.mcp || (MCP_PRESETS as readonly string[]).includes(p.preset ?? ""), {
   message: `mcp = true works with the presets ${
@@ -551,6 +590,9 @@ export const SAMPLE_CONFIG = `# kanban configuration. Durations: 90s, 30m, 2h. S
 # reviewer = "critic"           # critic's workers review coder's work (docs/review.md)
 # review_rounds = 3             # rounds of review before a person decides
 # require_approval = false      # true: a person approves last
+# gate = ["sh", "-c", "gh pr checks"]  # must succeed before a task is done (docs/gates.md)
+# gate_timeout = "10m"
+# gate_rounds = 3               # failed gates before the task is blocked
 
 # [profiles.script]
 # command = ["/usr/local/bin/my-agent", "--task", "{task}", "--prompt", "{prompt}"]

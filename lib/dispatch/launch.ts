@@ -63,6 +63,35 @@ function baseEnv(env: Env, secrets: readonly string[] | null): Record<string, st
   return out;
 }
 
+/** What a completion gate's environment is made from (gateEnv). */
+export interface GateEnvInput {
+  /** The dispatcher's environment. */
+  env: Env;
+  board: BoardRef;
+  /** The dispatcher's worker socket: set, the board is a server's (its secrets stay out). */
+  socket: string | null;
+  /** The profile's `env`. */
+  profileEnv: Record<string, string>;
+  task: string;
+  workspace: string;
+  profile: string;
+}
+
+/**
+ * gateEnv is a completion gate's environment (docs/gates.md): the dispatcher's as a worker gets
+ * it (no KANBAN_*, and none of a server board's secrets), the profile's `env`, and
+ * KANBAN_TASK, KANBAN_WORKSPACE and KANBAN_PROFILE. No lease token: a gate is not a worker.
+ */
+export function gateEnv(i: GateEnvInput): Record<string, string> {
+  return {
+    ...baseEnv(i.env, i.socket === null ? null : serverSecrets(i.board.path, i.env)),
+    ...i.profileEnv,
+    KANBAN_TASK: i.task,
+    KANBAN_WORKSPACE: i.workspace,
+    KANBAN_PROFILE: i.profile,
+  };
+}
+
 /** LaunchPlan: the worker's argv and environment, and the files to write before it starts. */
 export interface LaunchPlan {
   argv: string[];

@@ -91,7 +91,7 @@ export function taskRoutes(r: Routes, api: ApiContext): void {
     method: "patch",
     path: "/api/v1/tasks/{id}",
     tag: "tasks",
-    summary: "Edit a task's title, body, priority, assignee or reviewer",
+    summary: "Edit a task's title, body, priority, assignee, reviewer or gate",
     body: EditBody,
     ok: { status: 200, schema: shapes.Task, description: "the edited task" },
     errors: [404],

@@ -53,6 +53,16 @@ export const EditBody = z.strictObject({
   review_rounds: EditTaskSchema.shape.review_rounds.describe(
     "rounds of review before a person decides; null: the default (3)",
   ),
+  gate: EditTaskSchema.shape.gate.describe(
+    "the completion gate, an argv that must exit 0 before the task is done (docs/gates.md); " +
+      "[]: none, not even its profile's; null: none yet (a claim copies its profile's)",
+  ),
+  gate_timeout_ms: EditTaskSchema.shape.gate_timeout_ms.describe(
+    "the gate's time limit in ms; null: the default (10 minutes)",
+  ),
+  gate_rounds: EditTaskSchema.shape.gate_rounds.describe(
+    "failed gates before the task is blocked; null: the default (3)",
+  ),
 }).refine((p) => Object.values(p).some((v) => v !== undefined), "nothing to change");
 
 /** The store's completion schema itself (strict): the store does not parse it again. */

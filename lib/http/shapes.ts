@@ -52,6 +52,15 @@ export const TaskSummary = z.strictObject({
   reviewer: z.string().nullable().describe("the profile whose worker reviews the task's work"),
   review_rounds: z.number().int().nullable()
     .describe("rounds of review before a person decides (null: the default, 3)"),
+  gate: z.strictObject({
+    argv: z.array(z.string()).describe("the command; empty: none, not even the profile's"),
+    timeout_ms: z.number().int().nullable().describe("its time limit (null: the default, 10m)"),
+    rounds: z.number().int().nullable()
+      .describe("failed gates before the task is blocked (null: the default, 3)"),
+  }).nullable().describe(
+    "the completion gate that must exit 0 before the task is done (docs/gates.md); null: none " +
+      "yet (a claim copies its profile's)",
+  ),
 });
 
 export const TaskSummaries = z.array(TaskSummary);
@@ -99,6 +108,7 @@ export const Run = z.strictObject({
   log_path: z.string().nullable(),
   workspace: z.string().nullable(),
   usage: Usage.nullable().describe("null: unknown (the CLI's output had none, nobody reported)"),
+  gate_pending: z.boolean().describe("its worker completed; the report waits for the task's gate"),
 });
 
 export const Comment = z.strictObject({
@@ -178,6 +188,15 @@ export const TaskDetail = z.strictObject({
   runs: z.array(RunDetail).describe("oldest first (the newest 100)"),
   waiting_on: z.array(z.strictObject({ id: z.string(), status })),
   review: ReviewState.optional().describe("where the task's review stands, when one is under way"),
+  gate_result: z.strictObject({
+    state: z.enum(["pending", "passed", "failed"]),
+    round: z.number().int(),
+    rounds: z.number().int(),
+    exit_code: z.number().int().nullable(),
+    duration_ms: z.number().int().nullable(),
+    run: z.number().int().nullable(),
+    at: time,
+  }).optional().describe("the task's last completion gate: waiting to run, passed or failed"),
 });
 
 /** WaitsFor: the unfinished parents of a waiting task, as its card on the board shows them. */

@@ -65,6 +65,7 @@ export const EVENT_KIND: Record<Action, string> = {
   request_review: "review_requested",
   approve_review: "review_approved",
   request_changes: "changes_requested",
+  fail_gate: "gate_failed",
 };
 
 /**

@@ -43,6 +43,12 @@ export interface TaskRow {
   reviewer: string | null;
   /** Rounds of review before a person decides; null: REVIEW_ROUNDS_DEFAULT. */
   review_rounds: number | null;
+  /** The completion gate: an argv as JSON text (migration 013, gates.ts); null: none. */
+  gate: string | null;
+  /** The gate's time limit in ms; null: the default. */
+  gate_timeout_ms: number | null;
+  /** Failed gates before the task is blocked; null: the default. */
+  gate_rounds: number | null;
 }
 
 export interface RunRow {
@@ -68,6 +74,8 @@ export interface RunRow {
   log_path: string | null;
   usage: string | null;
   workspace: string | null;
+  /** The worker's report held while the run's gate runs (JSON text, gates.ts); null: none. */
+  gate_handoff: string | null;
 }
 
 export interface CommentRow {
@@ -94,7 +102,7 @@ export const TASK_SUMMARY_COLUMNS = `id, title, '' AS body, assignee, status, pr
   created_by, created_at, updated_at, started_at, completed_at, workspace_kind, workspace_path,
   skills, max_runtime_seconds, not_before, review_required, idempotency_key,
   consecutive_failures, retry_after, last_error, blocked_reason, current_run_id, result,
-  archived_from, needs, block_kind, blocked_on, block_counts, reviewer, review_rounds`;
+  archived_from, needs, block_kind, blocked_on, block_counts, reviewer, review_rounds, gate, gate_timeout_ms, gate_rounds`;
 
 export function iso(ms: number): string;
 export function iso(ms: number | null): string | null;
@@ -127,6 +135,11 @@ export function toTaskSummary(r: TaskRow): TaskSummary {
     block_counts: JSON.parse(r.block_counts) as BlockCounts,
     reviewer: r.reviewer,
     review_rounds: r.review_rounds,
+    gate: r.gate === null ? null : {
+      argv: JSON.parse(r.gate) as string[],
+      timeout_ms: r.gate_timeout_ms,
+      rounds: r.gate_rounds,
+    },
     max_runtime_seconds: r.max_runtime_seconds,
     not_before: iso(r.not_before),
     review_required: r.review_required === 1,
@@ -170,6 +183,7 @@ export function toRun(r: RunRow): Run {
     log_path: r.log_path,
     workspace: r.workspace,
     usage: r.usage === null ? null : JSON.parse(r.usage),
+    gate_pending: r.ended_at === null && r.gate_handoff !== null,
   };
 }
 

@@ -12,7 +12,8 @@ import { BUDGET_METRICS, BUDGET_PERIODS, BUDGET_SCOPES } from "./budgets.ts";
 
 /**
  * FORMAT_VERSION changes whenever a record gains, loses or changes a field. Version 2 added
- * routine, attachment and budget records and the typed-block and reviewer fields of tasks;
+ * routine, attachment and budget records, the typed-block, reviewer and gate fields of tasks
+ * and the gate handoff of runs;
  * version 1 streams import.
  */
 export const FORMAT_VERSION = 2;
@@ -41,7 +42,11 @@ export const FIELDS_ADDED: Readonly<
     { name: "block_counts", since: 2, value: "{}" },
     { name: "reviewer", since: 2, value: null },
     { name: "review_rounds", since: 2, value: null },
+    { name: "gate", since: 2, value: null },
+    { name: "gate_timeout_ms", since: 2, value: null },
+    { name: "gate_rounds", since: 2, value: null },
   ],
+  run: [{ name: "gate_handoff", since: 2, value: null }],
 };
 
 /** upgradeRecord gives a record of a stream of format `version` the fields added since. */
@@ -144,6 +149,9 @@ export const FIELDS: Readonly<Record<TransferKind, readonly Field[]>> = {
     ["block_counts", "json_object"],
     ["reviewer", "text", "null"],
     ["review_rounds", "int", "null"],
+    ["gate", "json_array", "null"],
+    ["gate_timeout_ms", "int", "null"],
+    ["gate_rounds", "int", "null"],
   ],
   link: [
     ["parent_id", "task"],
@@ -173,6 +181,7 @@ export const FIELDS: Readonly<Record<TransferKind, readonly Field[]>> = {
     ["log_path", "text", "null"],
     ["usage", "json", "null"],
     ["workspace", "text", "null"],
+    ["gate_handoff", "json_object", "null"],
   ],
   comment: [
     ["id", "int"],

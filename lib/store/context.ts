@@ -5,6 +5,7 @@
  */
 import { type PlanState, planState } from "./plans.ts";
 import { REVIEW_ROUNDS_DEFAULT, reviewState } from "./reviews.ts";
+import { GATE_OUTPUT_KEPT, gateSpec, gateState } from "./gates.ts";
 import { iso } from "./_rows.ts";
 import { type Kernel, resolveTask } from "./_kernel.ts";
 import { REJECTION_PREFIX } from "./review_comments.ts";
@@ -72,6 +73,11 @@ export interface WorkerContext {
   attachments: { name: string; size: number; media_type: string; sha256: string }[];
   /** The task's part in its review loop (reviews.ts), when it has a reviewer. */
   review?: ReviewContext;
+  /**
+   * The task's newest failed completion gate (gates.ts), while its rounds are counting: which
+   * round of how many, how it ended, and the tail of its output.
+   */
+  gate?: { round: number; rounds: number; exit_code: number | null; output: string };
 }
 
 /**
@@ -183,6 +189,10 @@ export async function buildContext(
   }));
   const plan = await planState(k, row.id);
   const loop = row.reviewer === null ? undefined : await reviewContext(k, row, caps);
+  // a failed gate speaks to the next worker of the task's gated profile, not its reviewer
+  const gate = gateSpec(row) === null || row.reviewer !== null && row.assignee === row.reviewer
+    ? null
+    : (await gateState(k, row.id)).last;
   return {
     task,
     body: cap(body, caps.bodyChars),
@@ -200,6 +210,14 @@ export async function buildContext(
       sha256: a.sha256,
     })),
     ...(loop === undefined ? {} : { review: loop }),
+    ...(gate === null ? {} : {
+      gate: {
+        round: gate.round,
+        rounds: gate.rounds,
+        exit_code: gate.exit_code,
+        output: cap(gate.output, GATE_OUTPUT_KEPT),
+      },
+    }),
   };
 }
 

@@ -113,6 +113,49 @@ const labels = z.array(name("label")).max(20, "more than 20 labels");
 const reviewRounds = z.number().int("review rounds must be a whole number")
   .min(1, "review rounds must be at least 1").max(20, "review rounds must be at most 20");
 
+/**
+ * The placeholders a completion gate's argv may use (docs/gates.md): no `{prompt}` and no
+ * `{run}`, since a gate is not a worker and is given no prompt or run of its own.
+ */
+export const GATE_PLACEHOLDERS = ["task", "workspace", "profile", "board", "kanban"];
+/** The longest a completion gate may run: a day (ms). */
+export const GATE_TIMEOUT_MAX_MS = 86_400_000;
+/** The default time limit of a completion gate (ms). */
+export const GATE_TIMEOUT_DEFAULT_MS = 600_000;
+/** The most rounds a completion gate may send a task back to its worker. */
+export const GATE_ROUNDS_MAX = 20;
+/** The rounds a completion gate sends a task back before it is blocked, unless configured. */
+export const GATE_ROUNDS_DEFAULT = 3;
+
+/**
+ * A gate's argv: a program and its arguments, only GATE_PLACEHOLDERS among its `{name}`s; or
+ * none (`[]`): the task has no gate, not even its profile's.
+ */
+export const gateArgv = z.array(
+  z.string().max(4096, "a gate argument is longer than 4096 characters")
+    .refine(noNul, "a gate argument contains a NUL character"),
+).max(256, "a gate has more than 256 arguments")
+  .refine((a) => a.length === 0 || a[0]!.trim() !== "", "a gate's program is empty")
+  .superRefine((args, ctx) => {
+    for (const a of args) {
+      for (const [, name] of a.matchAll(/\{([a-z_]+)\}/g)) {
+        if (GATE_PLACEHOLDERS.includes(name!)) continue;
+        ctx.addIssue({
+          code: "custom",
+          message: `unknown placeholder {${name}} (known in a gate: ${
+            GATE_PLACEHOLDERS.map((p) => `{${p}}`).join(", ")
+          })`,
+        });
+      }
+    }
+  });
+const gateTimeout = z.number().int("gate timeout must be a whole number of ms")
+  .min(1000, "gate timeout must be at least 1s")
+  .max(GATE_TIMEOUT_MAX_MS, "gate timeout must be at most 1d");
+const gateRounds = z.number().int("gate rounds must be a whole number")
+  .min(1, "gate rounds must be at least 1")
+  .max(GATE_ROUNDS_MAX, `gate rounds must be at most ${GATE_ROUNDS_MAX}`);
+
 export const CreateTaskInput = z.object({
   title,
   body: body.default(""),
@@ -130,6 +173,10 @@ export const CreateTaskInput = z.object({
   review_required: z.boolean().default(false),
   reviewer: name("reviewer").nullish(),
   review_rounds: reviewRounds.nullish(),
+  /** The completion gate (gates.ts): a person's only; its time limit (ms) and rounds. */
+  gate: gateArgv.nullish(),
+  gate_timeout_ms: gateTimeout.nullish(),
+  gate_rounds: gateRounds.nullish(),
   idempotency_key: z.string().trim().min(1, "idempotency key is empty")
     .max(KEY_MAX_CHARS, `idempotency key is longer than ${KEY_MAX_CHARS} characters`)
     // SQLite's length() stops at a NUL, so the board's CHECK would refuse it as empty
@@ -151,6 +198,12 @@ export const EditTaskInput = z.object({
   reviewer: name("reviewer").nullable().optional(),
   /** Rounds of review before a person decides; null: the default. */
   review_rounds: reviewRounds.nullable().optional(),
+  /** The completion gate (gates.ts); null: none (its time limit and rounds go with it). */
+  gate: gateArgv.nullable().optional(),
+  /** The gate's time limit in ms; null: the default. */
+  gate_timeout_ms: gateTimeout.nullable().optional(),
+  /** Failed gates before the task is blocked; null: the default. */
+  gate_rounds: gateRounds.nullable().optional(),
 }).refine((p) => Object.values(p).some((v) => v !== undefined), "nothing to change");
 export type EditTaskInput = z.input<typeof EditTaskInput>;
 

@@ -24,6 +24,7 @@ import { derivedStatus, moveToDerived, refresh, refreshChildren } from "./readin
 import { type CloseFields, closeRun, fenceRun, tokenRun } from "./runs.ts";
 import { replayed } from "./replay.ts";
 import { requestReview, reviewRoute, reviewVerdict } from "./reviews.ts";
+import { gateSpec, heldReplay, holdForGate } from "./gates.ts";
 import { addComment } from "./comments.ts";
 import type { Actor, Task } from "./types.ts";
 import type { z } from "zod";
@@ -98,7 +99,9 @@ function endCurrentRun(
  * complete finishes a task with a handoff (summary, metadata, result): to `review` when the
  * task requires review, otherwise to `done`, which may make its children ready. A worker's
  * completion that already ended its run (a retry after a lost answer) returns the task as it
- * is and changes nothing (replay.ts); any other write with that token is refused.
+ * is and changes nothing (replay.ts); any other write with that token is refused. A worker's
+ * completion of a task with a completion gate is held on its open run until the gate has run
+ * (gates.ts); a person's is never gated.
  *
  * Its reads and writes go out in two batches (one round trip each on a server): the task and
  * the token's run; then the run's close, the task's move and its event, and its children.
@@ -111,9 +114,14 @@ export async function complete(
 ): Promise<Task> {
   const input = parse(CompleteInput, raw, "completion");
   const [task, token] = await reportTargets(k, ref, actor);
+  // a report already held for the task's gate (gates.ts): this one again changes nothing
+  const route = await reviewRoute(k, task, token);
+  if (route === null && heldReplay(task, token, { route: "complete", ...input })) {
+    return toTask(task);
+  }
   // a worker's completion in the review loop (reviews.ts): the reviewer's approval, or the
   // implementer's hand-in to its reviewer
-  switch (await reviewRoute(k, task, token)) {
+  switch (route) {
     case "approve":
       return await reviewVerdict(k, ref, "approve", {
         reason: input.summary,
@@ -123,6 +131,26 @@ export async function complete(
       return await requestReview(k, ref, input, actor);
   }
   if (await replayed(k, task, token, { kind: "complete", ...input })) return toTask(task);
+  // a worker's completion of a task with a gate waits for its gate (gates.ts), its run open
+  if (token && gateSpec(task) !== null && task.status === "running") {
+    const run = fenceRun(task, "complete", token)!;
+    return await holdForGate(k, task, run, { route: "complete", ...input }, actor);
+  }
+  return await completeTask(k, task, token, input, actor);
+}
+
+/**
+ * completeTask is complete() once the report is judged: the run (the worker's, when `token`
+ * fences it; otherwise a person's move of a running task) ends with the handoff and the task
+ * goes to `done` or `review`. A gate that passed delivers its held report here (gates.ts).
+ */
+export async function completeTask(
+  k: Kernel,
+  task: TaskRow,
+  token: RunRow | null | undefined,
+  input: z.output<typeof CompleteInput>,
+  actor: Actor,
+): Promise<Task> {
   // landing() says where a completion lands; from a status the table refuses it says
   // nothing, and move() below refuses the move the task asked for (the transaction keeps
   // nothing).
@@ -332,6 +360,7 @@ export async function block(
   const why = parse(text("block reason", true), reason, "block reason").trim();
   const used = reported(usage === undefined ? undefined : parse(UsageInput, usage, "usage"));
   const [task, token] = await reportTargets(k, ref, actor);
+  heldReplay(task, token, null); // refused while a completion waits for its gate
   if (await replayed(k, task, token, { kind: "block", reason: why })) return toTask(task);
   const transient = o.kind === "transient";
   // the run is fenced before anything is decided or written

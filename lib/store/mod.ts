@@ -12,6 +12,15 @@ export {
   type RosterEntry,
 } from "./plans.ts";
 export {
+  GATE_ACTOR,
+  GATE_EVENTS,
+  type GateFailedData,
+  type GateOutcome,
+  type GateResult,
+  type GateState,
+  type SettledGate,
+} from "./gates.ts";
+export {
   REVIEW_EVENTS,
   REVIEW_ROUNDS_DEFAULT,
   REVIEW_ROUNDS_MAX,
@@ -93,6 +102,8 @@ export {
   type CreateTaskInput,
   type EditTaskInput,
   extendInput,
+  GATE_ROUNDS_DEFAULT,
+  GATE_TIMEOUT_DEFAULT_MS,
   parse,
 } from "./input.ts";
 /** The zod schemas behind those inputs, for surfaces that validate (and document) early. */

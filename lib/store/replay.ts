@@ -67,7 +67,7 @@ export async function replayed(
 }
 
 /** canonical is JSON with object keys sorted: {a, b} and {b, a} are one report. */
-function canonical(value: unknown): string {
+export function canonical(value: unknown): string {
   return JSON.stringify(
     value,
     (_key, v: unknown) =>

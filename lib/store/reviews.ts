@@ -27,6 +27,7 @@ import { derivedStatus, refresh } from "./readiness.ts";
 import { replayed } from "./replay.ts";
 import { rejectionComment, type ReviewCommentInput, ReviewComments } from "./review_comments.ts";
 import { closeRun, fenceRun, tokenRun } from "./runs.ts";
+import { gateSpec, heldReplay, holdForGate } from "./gates.ts";
 import type { Status } from "./transitions.ts";
 import type { Actor, Task } from "./types.ts";
 import { type Usage, UsageInput } from "./usage.ts";
@@ -40,6 +41,7 @@ export const REVIEW_EVENTS = [
   "approved",
   "rejected",
   "reopened",
+  "gate_failed",
 ] as const;
 
 /** The rounds of agent review a task gets before it waits for a person, unless configured. */
@@ -91,7 +93,10 @@ export async function reviewState(k: Kernel, id: string): Promise<ReviewState> {
   const events = await k.q.lastEventsOf(id, REVIEW_EVENTS, ROUNDS_WINDOW);
   const latest = events[0];
   if (latest === undefined) return { state: "none" };
-  if (["review_approved", "approved", "reopened"].includes(latest.kind)) return { state: "none" };
+  // a failed gate after the reviewer's approval (gates.ts) ends that review: the fix is a new one
+  if (["review_approved", "approved", "reopened", "gate_failed"].includes(latest.kind)) {
+    return { state: "none" };
+  }
   // the newest request: the review's round, its reviewer and implementer
   const request = events.find((e) => e.kind === "review_requested");
   if (request === undefined) return { state: "none" };
@@ -168,6 +173,7 @@ export async function requestReview(
         "(kanban complete, on a task that requires review) or approves it (kanban review)",
     );
   }
+  heldReplay(task, token, null); // refused while a completion waits for its gate
   if (await replayed(k, task, token, { kind: "request_review", ...input })) return toTask(task);
   const run = fenceRun(task, "request review of", token) as RunRow;
   const state = await reviewState(k, task.id);
@@ -268,6 +274,9 @@ export async function reviewVerdict(
     resolveTask(k, ref, k.locked),
   ]);
   const kind = decision === "approve" ? "approve_review" : "request_changes";
+  // an approval already held for the task's gate (gates.ts): the same one again changes nothing
+  const held = decision === "approve" ? { route: "approve" as const, reason, usage } : null;
+  if (heldReplay(task, token, held)) return toTask(task);
   if (await replayed(k, task, token, { kind, reason })) return toTask(task);
   const run = fenceRun(task, decision === "approve" ? "approve" : "request changes of", token);
   const state = await reviewState(k, task.id);
@@ -278,16 +287,47 @@ export async function reviewVerdict(
         "verdict (finish your own work with kanban complete or kanban request-review)",
     );
   }
-  const s = state as Extract<ReviewState, { state: "reviewing" }>;
-  const round: RoundData = {
-    round: s.round,
-    rounds: s.rounds,
-    reviewer: s.reviewer,
-    implementer: s.implementer,
-  };
+  // the reviewer's approval of a task with a gate waits for its gate, the run open
+  if (decision === "approve" && gateSpec(task) !== null) {
+    return await holdForGate(k, task, run, held!, actor);
+  }
+  const round = roundOf(state as Extract<ReviewState, { state: "reviewing" }>);
   return decision === "approve"
     ? await approveOf(k, task, run, round, reason, usage, actor)
     : await changesOf(k, task, run, round, reason!, notes, usage, actor);
+}
+
+function roundOf(s: Extract<ReviewState, { state: "reviewing" }>): RoundData {
+  return { round: s.round, rounds: s.rounds, reviewer: s.reviewer, implementer: s.implementer };
+}
+
+/**
+ * deliverApproval is the reviewer's approval held for the task's gate (gates.ts), delivered
+ * once the gate passed: as reviewVerdict would have made it.
+ */
+export async function deliverApproval(
+  k: Kernel,
+  task: TaskRow,
+  run: RunRow,
+  reason: string | undefined,
+  usage: z.output<typeof UsageInput> | undefined,
+  actor: Actor,
+): Promise<Task> {
+  const state = await reviewState(k, task.id);
+  if (!isReviewRun(state, run)) {
+    throw new ConflictError(
+      "not_reviewing",
+      `Task "${task.id}" is no longer waiting for the review of run ${run.id}`,
+    );
+  }
+  const round = roundOf(state as Extract<ReviewState, { state: "reviewing" }>);
+  return await approveOf(k, task, run, round, reason, usage, actor);
+}
+
+/** implementerOf is the implementer a task under review goes back to, when one is known. */
+export async function implementerOf(k: Kernel, task: TaskRow): Promise<string | null> {
+  const state = await reviewState(k, task.id);
+  return state.state === "none" ? null : state.implementer;
 }
 
 async function approveOf(

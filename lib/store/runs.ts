@@ -118,8 +118,9 @@ export async function closeRun(
     summary: fields.summary ?? null,
     metadata: fields.metadata ? JSON.stringify(fields.metadata) : null,
     error: fields.error ?? null,
-    exit_code: fields.exit_code ?? null,
-    signal: fields.signal ?? null,
+    // an exit recorded before the close (a worker that exited while its gate ran) is kept
+    ...(fields.exit_code !== undefined ? { exit_code: fields.exit_code } : {}),
+    ...(fields.signal !== undefined ? { signal: fields.signal } : {}),
     // null keeps what the worker reported (the driver's runUpdate keeps a usage it is not given)
     usage: fields.usage ? JSON.stringify(parse(UsageSchema, fields.usage, "usage")) : null,
   };
@@ -153,6 +154,18 @@ export interface ClaimOptions {
    */
   reviewers?:
     | Readonly<Record<string, { reviewer: string; rounds?: number | undefined }>>
+    | undefined;
+  /**
+   * The completion gate each profile's config names (gates.ts): a task claimed to be run by
+   * one of them that has no gate gets that one (argv, time limit in ms, rounds), for good.
+   */
+  gates?:
+    | Readonly<
+      Record<
+        string,
+        { argv: readonly string[]; timeoutMs?: number | undefined; rounds?: number | undefined }
+      >
+    >
     | undefined;
   /** The profiles whose work a person approves last: a task run by one requires review. */
   approvals?: readonly string[] | undefined;
@@ -264,6 +277,7 @@ export async function claim(k: Kernel, opts: ClaimOptions, actor: Actor): Promis
       current_run_id: run.id,
       started_at: task.started_at ?? now,
       ...reviewOf(task, profile, opts),
+      ...gateOf(task, profile, opts),
     },
     {},
     run.id,
@@ -290,6 +304,26 @@ function reviewOf(
     ...(task.review_required === 0 && opts.approvals?.includes(profile)
       ? { review_required: 1 }
       : {}),
+  };
+}
+
+/**
+ * gateOf is what a claim sets of a task's completion gate from the running profile's config:
+ * its gate, when the task has none. Not when the profile is the task's reviewer: the gate
+ * checks the implementer's work, and its profile's gate is the one that applies.
+ */
+function gateOf(
+  task: TaskRow,
+  profile: string | null,
+  opts: ClaimOptions,
+): { gate?: string; gate_timeout_ms?: number | null; gate_rounds?: number | null } {
+  if (profile === null || profile === task.reviewer || task.gate !== null) return {};
+  const config = opts.gates?.[profile];
+  if (config === undefined) return {};
+  return {
+    gate: JSON.stringify(config.argv),
+    gate_timeout_ms: config.timeoutMs ?? null,
+    gate_rounds: config.rounds ?? null,
   };
 }
 

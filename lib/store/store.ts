@@ -67,6 +67,7 @@ import {
 import {
   block,
   complete,
+  completeTask,
   promote,
   reopen,
   review,
@@ -142,7 +143,24 @@ import {
   profileHolds,
   releaseHold,
 } from "./holds.ts";
-import { requestReview, type ReviewState, reviewState, reviewVerdict } from "./reviews.ts";
+import {
+  deliverApproval,
+  implementerOf,
+  requestReview,
+  type ReviewState,
+  reviewState,
+  reviewVerdict,
+} from "./reviews.ts";
+import {
+  type Deliveries,
+  type GateOutcome,
+  type GateResult,
+  type GateState,
+  gateState,
+  lastGate,
+  type SettledGate,
+  settleGate,
+} from "./gates.ts";
 import {
   type HeldInput,
   type HostOffer,
@@ -210,6 +228,20 @@ async function withCreated(k: Kernel, taskId: string, runs: Run[]): Promise<RunD
   const created = await createdTasks(k, taskId, runs);
   return runs.map((r) => ({ ...r, created_tasks: created.get(r.id) ?? [] }));
 }
+
+/** How a held report is delivered once its gate passed (gates.ts). */
+const GATE_DELIVERIES: Deliveries = {
+  complete: (k, task, run, held, actor) => {
+    if (held.route !== "complete") throw new Error("not a held completion");
+    const { route: _route, ...input } = held;
+    return completeTask(k, task, run, input, actor);
+  },
+  approve: (k, task, run, held, actor) => {
+    if (held.route !== "approve") throw new Error("not a held approval");
+    return deliverApproval(k, task, run, held.reason, held.usage, actor);
+  },
+  implementer: implementerOf,
+};
 
 export class Store {
   readonly #driver: Driver;
@@ -458,13 +490,14 @@ export class Store {
     TaskDetail & {
       waiting_on: { id: string; status: Status }[];
       review?: Exclude<ReviewState, { state: "none" }>;
+      gate_result?: GateResult;
     }
   > {
     return this.#read(async (k) => {
       const row = await resolveTask(k, ref);
       const refs = (rows: TaskLinkRef[]) => rows.map((r) => ({ ...r }));
       // Independent reads asked together: a server driver pipelines them in one round trip.
-      const [parents, children, comments, events, runs, waiting, review] = await Promise.all([
+      const [parents, children, comments, events, runs, waiting, review, gate] = await Promise.all([
         k.q.parentsOf(row.id),
         k.q.childrenOf(row.id),
         listComments(k, row.id),
@@ -472,6 +505,7 @@ export class Store {
         listRuns(k, row.id).then((rs) => withCreated(k, row.id, rs.reverse())),
         waitingOn(k, row.id),
         reviewState(k, row.id),
+        lastGate(k, row.id),
       ]);
       return {
         task: toTask(row),
@@ -482,6 +516,7 @@ export class Store {
         runs,
         waiting_on: waiting.map((r) => ({ ...r })),
         ...(review.state === "none" ? {} : { review }),
+        ...(gate === null ? {} : { gate_result: gate }),
       };
     });
   }
@@ -672,6 +707,22 @@ export class Store {
     return this.#write((k) => requestReview(k, ref, input, actor), {
       lockedReads: actor.token !== undefined,
     });
+  }
+
+  /**
+   * settleGate reports the completion gate of the run whose token `actor` carries (gates.ts):
+   * passed, the worker's held report is delivered; failed, the task goes back to its profile
+   * (blocked after its last round). StaleLeaseError when the run ended meanwhile.
+   */
+  settleGate(ref: string, outcome: GateOutcome, actor: Actor): Promise<SettledGate> {
+    return this.#write((k) => settleGate(k, ref, outcome, actor, GATE_DELIVERIES), {
+      lockedReads: true,
+    });
+  }
+
+  /** gateState counts task `ref`'s failed gates since the count last started (gates.ts). */
+  gateState(ref: string): Promise<GateState> {
+    return this.#read(async (k) => gateState(k, (await resolveTask(k, ref)).id));
   }
 
   /** reviewState tells where task `ref`'s review stands (rounds, reviewer, who decides). */

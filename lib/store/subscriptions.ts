@@ -125,6 +125,8 @@ export const KNOWN_EVENT_KINDS: readonly string[] = [
     "budget_exceeded",
     "profile_held",
     "profile_released",
+    "gate_pending",
+    "gate_passed",
   ]),
 ];
 

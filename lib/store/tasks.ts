@@ -7,6 +7,7 @@ import { CreateTaskInput, EditTaskInput, name, parse, type ParsedCreateTask } fr
 import { derivedStatus, timeStatus } from "./readiness.ts";
 import { addLink } from "./links.ts";
 import { fenceOrigin } from "./runs.ts";
+import { gateSpec } from "./gates.ts";
 import type { Actor, Task, TaskSummary } from "./types.ts";
 import { canTransition, type Status } from "./transitions.ts";
 
@@ -48,6 +49,7 @@ export async function insertTask(
   origin: RunRow | null,
   extra: Record<string, unknown> = {},
 ): Promise<CreateResult> {
+  checkGate(input, origin !== null || actor.token !== undefined);
   const parents: string[] = [];
   for (const ref of parentRefs) {
     const parent = await resolveTask(k, ref);
@@ -94,6 +96,9 @@ export async function insertTask(
     block_counts: "{}",
     reviewer: input.reviewer ?? null,
     review_rounds: input.review_rounds ?? null,
+    gate: input.gate ? JSON.stringify(input.gate) : null,
+    gate_timeout_ms: input.gate?.length ? input.gate_timeout_ms ?? null : null,
+    gate_rounds: input.gate?.length ? input.gate_rounds ?? null : null,
   };
   // The status is known before the insert when nothing can hold the task back: no parents.
   if (parents.length === 0) row.status = input.triage ? "triage" : timeStatus(k, row);
@@ -183,6 +188,34 @@ function labelsText(labels: string[]): string {
   return JSON.stringify([...new Set(labels)].sort());
 }
 
+/**
+ * checkGate refuses a gate's time limit or rounds without a gate, and any of them from a worker
+ * (`worker`): a completion gate is a person's check on the worker's work (docs/gates.md).
+ */
+function checkGate(
+  input: {
+    gate?: string[] | null | undefined;
+    gate_timeout_ms?: number | null | undefined;
+    gate_rounds?: number | null | undefined;
+  },
+  worker: boolean,
+  hasGate = false,
+): void {
+  const given = input.gate !== undefined || input.gate_timeout_ms !== undefined ||
+    input.gate_rounds !== undefined;
+  if (!given) return;
+  if (worker) {
+    throw new ConflictError(
+      "not_allowed",
+      "A completion gate is set by a person (kanban create|edit --gate); a worker cannot set or " +
+        "change one",
+    );
+  }
+  const gate = input.gate === undefined ? hasGate : (input.gate ?? []).length > 0;
+  const others = (input.gate_timeout_ms ?? null) !== null || (input.gate_rounds ?? null) !== null;
+  if (!gate && others) throw new ValidationError("gate timeout and gate rounds need a gate");
+}
+
 export async function editTask(
   k: Kernel,
   idOrPrefix: string,
@@ -191,12 +224,29 @@ export async function editTask(
 ): Promise<Task> {
   const patch = parse(EditTaskInput, raw, "edit");
   const task = await resolveTask(k, idOrPrefix);
+  checkGate(patch, actor.token !== undefined, gateSpec(task) !== null);
   const next = {
     ...patch,
     ...(patch.needs !== undefined ? { needs: labelsText(patch.needs) } : {}),
+    ...(patch.gate !== undefined
+      ? { gate: patch.gate === null ? null : JSON.stringify(patch.gate) }
+      : {}),
+    // no gate: its time limit and rounds go with it
+    ...(patch.gate === null || patch.gate?.length === 0
+      ? { gate_timeout_ms: null, gate_rounds: null }
+      : {}),
   };
-  const cols = (["title", "body", "priority", "needs", "reviewer", "review_rounds"] as const)
-    .filter((c) => next[c] !== undefined);
+  const cols = ([
+    "title",
+    "body",
+    "priority",
+    "needs",
+    "reviewer",
+    "review_rounds",
+    "gate",
+    "gate_timeout_ms",
+    "gate_rounds",
+  ] as const).filter((c) => next[c] !== undefined);
   const changed = cols.filter((c) => next[c] !== task[c]);
   if (changed.length === 0) return toTask(task);
   const set = Object.fromEntries(changed.map((c) => [c, next[c]]));

@@ -39,6 +39,7 @@ export const ACTIONS = [
   "request_review",
   "approve_review",
   "request_changes",
+  "fail_gate",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -95,6 +96,9 @@ export const TRANSITIONS: readonly Edge[] = [
   ...edges(["running"], ["review", ...DERIVED], "request_review"),
   ...edges(["running"], ["done", "review"], "approve_review"),
   ...edges(["running"], [...DERIVED, "review"], "request_changes"),
+  // completion gates (gates.ts): a failed gate sends the task back to the queue, or to a
+  // person (blocked) after its last round
+  ...edges(["running"], [...DERIVED, "blocked"], "fail_gate"),
 ];
 
 const allowed = new Set(TRANSITIONS.map((e) => `${e.from}|${e.to}|${e.via}`));

@@ -9,6 +9,13 @@ export type Clock = () => number;
 
 export type WorkspaceKind = "scratch" | "worktree" | "dir";
 
+/** A task's completion gate (gates.ts): null timeout and rounds stand for the defaults. */
+export interface TaskGate {
+  argv: string[];
+  timeout_ms: number | null;
+  rounds: number | null;
+}
+
 export interface Task {
   id: string;
   title: string;
@@ -37,6 +44,12 @@ export interface Task {
   reviewer: string | null;
   /** Rounds of review by the reviewer before a person decides (null: the default, 3). */
   review_rounds: number | null;
+  /**
+   * The completion gate (gates.ts): the command that must exit 0 before the task is done, its
+   * time limit in ms and its rounds (null: the defaults, 10 minutes and 3); null: none yet (a
+   * claim copies its profile's); an empty argv: none, not even its profile's.
+   */
+  gate: TaskGate | null;
   max_runtime_seconds: number | null;
   not_before: string | null;
   review_required: boolean;
@@ -79,6 +92,8 @@ export interface Run {
   workspace: string | null;
   /** What the run used (tokens, cost), when its CLI's output or the worker told (usage.ts). */
   usage: Usage | null;
+  /** The worker completed and its report waits for the task's gate (gates.ts). */
+  gate_pending: boolean;
 }
 
 export interface Comment {

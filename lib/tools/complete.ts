@@ -34,12 +34,29 @@ export const CompleteToolInput = extendInput(CompleteSchema, {
   usage: USAGE_DOC,
 });
 
+/** What a worker's report answers when the task's completion gate holds it (docs/gates.md). */
+export type Held<T> = T & { gate_pending?: true; note?: string };
+
+/**
+ * held marks the answer to a worker's completion (or a reviewer's approval) that the task's
+ * completion gate holds: the task is still running, and the gate runs once the worker exits.
+ */
+export function held<T extends Pick<Task, "status" | "gate">>(task: T, worker: boolean): Held<T> {
+  if (!worker || task.status !== "running" || (task.gate?.argv.length ?? 0) === 0) return task;
+  return {
+    ...task,
+    gate_pending: true,
+    note: "completed; the task's completion gate runs once you exit (exit now): it is done if " +
+      "the gate passes, and comes back to this profile with the gate's output if it fails",
+  };
+}
+
 export async function complete(
   deps: ToolDeps,
   input: z.output<typeof CompleteToolInput>,
-): Promise<Task | TaskSummary> {
+): Promise<Held<Task | TaskSummary>> {
   const t = await ownTarget(deps, input.id, "complete");
   // passed on whole: the store reads the completion's fields and skips the id
   const task = await runAction(deps.store, t.id, "complete", input, t.actor);
-  return deps.caps ? capTask(task, deps.caps) : task;
+  return held(deps.caps ? capTask(task, deps.caps) : task, t.actor.token !== undefined);
 }

@@ -30,6 +30,10 @@ export const CreateInput = z.strictObject({
   review: z.boolean().optional().describe("a person approves it after completion"),
   reviewer: z.string().optional().describe("profile that reviews the work, round by round"),
   review_rounds: z.number().int().optional(),
+  gate: z.array(z.string()).optional()
+    .describe("a person's only: the command (argv) that must exit 0 before it is done"),
+  gate_timeout_ms: z.number().int().optional(),
+  gate_rounds: z.number().int().optional(),
   idempotency_key: z.string().optional().describe("at most one open task per key"),
   created_by: z.string().optional(),
 });
@@ -72,6 +76,9 @@ export async function create(
     review_required: i.review === true,
     ...(i.reviewer !== undefined ? { reviewer: i.reviewer } : {}),
     ...(i.review_rounds !== undefined ? { review_rounds: i.review_rounds } : {}),
+    ...(i.gate !== undefined ? { gate: i.gate } : {}),
+    ...(i.gate_timeout_ms !== undefined ? { gate_timeout_ms: i.gate_timeout_ms } : {}),
+    ...(i.gate_rounds !== undefined ? { gate_rounds: i.gate_rounds } : {}),
     idempotency_key: i.idempotency_key ?? null,
     ...(i.created_by !== undefined ? { created_by: i.created_by } : {}),
   }, originActor(deps));

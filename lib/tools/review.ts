@@ -9,7 +9,7 @@ import { CompleteSchema, extendInput, type Task, type TaskSummary } from "../sto
 import { capTask } from "./caps.ts";
 import { ownTarget } from "./_target.ts";
 import type { ToolDeps } from "./tool.ts";
-import { USAGE_INPUT } from "./complete.ts";
+import { type Held, held, USAGE_INPUT } from "./complete.ts";
 
 /** request_review takes what complete takes: the handoff the reviewer and later tasks read. */
 export const RequestReviewInput = extendInput(CompleteSchema, {
@@ -53,10 +53,10 @@ export const ReviewInput = z.strictObject({
 export async function review(
   deps: ToolDeps,
   input: z.output<typeof ReviewInput>,
-): Promise<Task | TaskSummary> {
+): Promise<Held<Task | TaskSummary>> {
   const t = await ownTarget(deps, input.id, "review");
   const decision = input.verdict === "approve" ? "approve" : "reject";
   const { reason, comments, usage } = input;
   const task = await deps.store.review(t.id, decision, reason, t.actor, comments, usage);
-  return deps.caps ? capTask(task, deps.caps) : task;
+  return held(deps.caps ? capTask(task, deps.caps) : task, t.actor.token !== undefined);
 }

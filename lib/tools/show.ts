@@ -5,7 +5,7 @@
  * events are counted within the last 500).
  */
 import { z } from "zod";
-import type { RunDetail, Status, TaskDetail } from "../store/mod.ts";
+import type { GateResult, RunDetail, Status, TaskDetail } from "../store/mod.ts";
 import { type Caps, clip, clipJson, clipNullable } from "./caps.ts";
 import { readTarget } from "./_target.ts";
 import type { ToolDeps } from "./tool.ts";
@@ -15,7 +15,11 @@ export const ShowInput = z.strictObject({
 });
 
 /** ShowOutput is the full shape (no caps): the `kanban show --json` shape. */
-export type ShowOutput = TaskDetail & { waiting_on: { id: string; status: Status }[] };
+export type ShowOutput = TaskDetail & {
+  waiting_on: { id: string; status: Status }[];
+  /** The task's last completion gate (lib/store/gates.ts), once one was held for. */
+  gate_result?: GateResult;
+};
 
 /** CappedShowOutput is the shape under caps; `omitted` counts what was left out. */
 export type CappedShowOutput = ReturnType<typeof capDetail>;

@@ -229,3 +229,47 @@ Deno.test("budgets in config.toml are read with their scope and window; a bad on
   bad(toml({ ...base, cap: "0" }), /budgets\.b\.cap: cap must be above 0/);
   bad(toml({ ...base, hard: "true" }), /budgets\.b: unknown key "hard"/);
 });
+
+Deno.test("a profile's completion gate: argv with gate placeholders, its time limit in ms, its rounds", () => {
+  const p = parseConfig(
+    profile(
+      'gate = ["sh", "-c", "check {task} in {workspace}"]\ngate_timeout = "5m"\ngate_rounds = 2',
+    ),
+    "config.toml",
+    env,
+  ).profiles["coder"]!;
+  assert.deepEqual(p.gate, ["sh", "-c", "check {task} in {workspace}"]);
+  assert.equal(p.gate_timeout, 300_000);
+  assert.equal(p.gate_rounds, 2);
+  const bare = parseConfig(profile('gate = ["true"]'), "config.toml", env).profiles["coder"]!;
+  assert.equal(bare.gate_timeout, undefined);
+  assert.equal(bare.gate_rounds, undefined);
+});
+
+Deno.test("a bad gate, gate_timeout or gate_rounds is refused, naming the key", () => {
+  refused(
+    profile('gate = ["true"]\ngate_timeout = "2d"'),
+    'config.toml: profiles.coder.gate_timeout: "2d" is longer than the maximum 1d',
+  );
+  refused(
+    profile('gate = ["true"]\ngate_timeout = "soon"'),
+    'config.toml: profiles.coder.gate_timeout: "soon" is not a duration (like 90s, 30m, 1h30m, 2d)',
+  );
+  refused(
+    profile('gate = ["true"]\ngate_rounds = 0'),
+    "config.toml: profiles.coder.gate_rounds: at least 1",
+  );
+  refused(
+    profile('gate = ["true"]\ngate_rounds = 21'),
+    "config.toml: profiles.coder.gate_rounds: at most 20",
+  );
+  refused(profile("gate = []"), "config.toml: profiles.coder.gate: must name a program");
+  refused(
+    profile('gate = ["check", "{prompt}"]'),
+    "config.toml: profiles.coder.gate: unknown placeholder {prompt} (known in a gate: {task}, {workspace}, {profile}, {board}, {kanban})",
+  );
+  refused(
+    profile("gate_rounds = 2"),
+    "config.toml: profiles.coder: gate_timeout and gate_rounds need a gate",
+  );
+});

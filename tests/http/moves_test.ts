@@ -32,6 +32,7 @@ function task(status: Status, reviewRequired: boolean, archivedFrom: Status | nu
     block_counts: {},
     reviewer: null,
     review_rounds: null,
+    gate: null,
     max_runtime_seconds: null,
     not_before: null,
     review_required: reviewRequired,

@@ -275,3 +275,39 @@ Deno.test("GET /api/v1/board: a column per status with counts, filters, archived
     /"doing" is not a status/,
   );
 });
+
+Deno.test("a task's gate: set by POST and PATCH, in the task detail with the last gate's result", async () => {
+  await using a = appSetup();
+  const t = (await a.ok<Created>("POST", "/api/v1/tasks", {
+    title: "gated",
+    assignee: "coder",
+    gate: ["make", "check"],
+    gate_rounds: 2,
+  }, 201)).task;
+  const edited = await a.ok<Task & { gate: unknown }>("PATCH", `/api/v1/tasks/${t.id}`, {
+    gate_timeout_ms: 90_000,
+  });
+  conforms(shapes.Task, edited);
+  assert.deepEqual(edited.gate, { argv: ["make", "check"], timeout_ms: 90_000, rounds: 2 });
+  const c = (await a.b.store.claim({ taskId: t.id, profile: "coder" }, { name: "dispatcher" }))!;
+  await a.b.store.complete(t.id, { summary: "done" }, { name: "coder-1", token: c.token });
+  const detail = await a.ok<{ task: { gate: unknown }; gate_result: unknown; runs: unknown[] }>(
+    "GET",
+    `/api/v1/tasks/${t.id}`,
+  );
+  conforms(shapes.TaskDetail, detail);
+  assert.deepEqual(detail.gate_result, {
+    state: "pending",
+    round: 1,
+    rounds: 2,
+    exit_code: null,
+    duration_ms: null,
+    run: c.run.id,
+    at: (detail.gate_result as { at: string }).at,
+  });
+  assert.equal((detail.runs.at(-1) as { gate_pending: boolean }).gate_pending, true);
+  const none = await a.ok<Task & { gate: unknown }>("PATCH", `/api/v1/tasks/${t.id}`, {
+    gate: [],
+  });
+  assert.deepEqual(none.gate, { argv: [], timeout_ms: null, rounds: null });
+});

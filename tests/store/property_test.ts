@@ -89,6 +89,8 @@ type Op =
     review: boolean;
     /** The task gets a reviewer profile: a worker's completion is a hand-in (reviews.ts). */
     reviewer: boolean;
+    /** The task gets a completion gate (one or two rounds): a worker's completion waits for it. */
+    gate: boolean;
     key: number | null;
     priority: number;
     assignee: string | null;
@@ -100,6 +102,7 @@ type Op =
   | { kind: "workerCreate"; token: TokenKind; pick: number; t: number; key: number | null }
   | { kind: HumanVerb; smart: boolean; t: number }
   | { kind: "endRun"; open: boolean; pick: number; outcome: (typeof END_OUTCOMES)[number] }
+  | { kind: "settleGate"; pick: number; pass: boolean }
   | { kind: "advance"; ms: number }
   | { kind: "promoteDue" }
   | { kind: "assign"; t: number; who: string | null }
@@ -136,6 +139,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       ),
       review: fc.oneof(w(2, fc.constant(false)), w(1, fc.constant(true))),
       reviewer: fc.oneof(w(3, fc.constant(false)), w(1, fc.constant(true))),
+      gate: fc.oneof(w(1, fc.constant(false)), w(1, fc.constant(true))),
       key: fc.oneof(w(3, fc.constant(null)), w(2, fc.integer({ min: 0, max: 3 }))),
       priority: fc.integer({ min: -2, max: 2 }),
       assignee: fc.constantFrom(null, "coder", "reviewer"),
@@ -199,6 +203,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   ),
   w(2, fc.record({ kind: fc.constant("promoteDue" as const) })),
+  w(
+    8,
+    fc.record({ kind: fc.constant("settleGate" as const), pick: index, pass: fc.boolean() }),
+  ),
   w(
     2,
     fc.record({
@@ -379,6 +387,11 @@ const SCENARIOS = [
   "a worker creates a follow-up task",
   "a worker hands a task in to its reviewer",
   "a reviewer's completion approves a task",
+  "a worker's completion is held for its gate",
+  "a held run refuses another report",
+  "a passed gate delivers the held completion",
+  "a failed gate sends the task back, not counted",
+  "a gate failing its last round blocks the task",
 ] as const;
 const seen = new Map<string, number>();
 function saw(scenario: (typeof SCENARIOS)[number]): void {
@@ -435,6 +448,10 @@ async function step(wd: World, op: Op, n: number): Promise<boolean> {
         triage: op.triage,
         review_required: op.review,
         ...(op.reviewer ? { reviewer: "reviewer" } : {}),
+        // a reviewed task gets a gate now and then: its reviewer's approval is then held
+        ...(op.gate && (!op.reviewer || op.priority > 0)
+          ? { gate: ["make", "check"], gate_rounds: n % 3 === 0 ? 1 : 2 }
+          : {}),
         priority: op.priority,
         assignee: op.assignee,
         ...(op.notBefore !== null ? { not_before: now + op.notBefore } : {}),
@@ -594,9 +611,25 @@ async function step(wd: World, op: Op, n: number): Promise<boolean> {
         );
         return false;
       }
+      const held = wd.open.find((o) => o.id === runId)?.gate_pending ?? false;
+      if (held && (op.kind === "workerComplete" || op.kind === "workerBlock")) {
+        // its completion waits for the gate: any other report is refused, nothing changes
+        const state = await wd.state();
+        assert.equal(refused(r, ConflictError, what).code, "gate_pending", what);
+        assert.deepEqual(await wd.state(), state, `${what}: a refused report changed rows`);
+        saw("a held run refuses another report");
+        return false;
+      }
       ok(r, what);
       const [last] = await store.listRuns(target, 1);
       assert.equal(last?.id, runId, what);
+      if (op.kind === "workerComplete" && (await store.getTask(target)).status === "running") {
+        // held for the task's gate: the run stays open with the report
+        assert.ok(((await store.getTask(target)).gate?.argv.length ?? 0) > 0, `${what}: no gate`);
+        assert.deepEqual([last.open, last.gate_pending], [true, true], what);
+        saw("a worker's completion is held for its gate");
+        return true;
+      }
       if (op.kind === "heartbeat") {
         assert.equal(last.open, true, what);
         assert.equal(last.heartbeat_at, iso(now), what);
@@ -798,6 +831,56 @@ async function step(wd: World, op: Op, n: number): Promise<boolean> {
       assert.equal(res.task.retry_after, retry, what);
       if (blocked) saw("consecutive failures reach the limit and block the task");
       else if (retry !== null) saw("a run ended by the supervisor, retried with backoff");
+      return true;
+    }
+
+    case "settleGate": {
+      const held = wd.open.filter((o) => o.gate_pending);
+      if (held.length === 0) return false;
+      const run = held[op.pick % held.length]!;
+      const before = wd.task(run.task_id);
+      const token = wd.tokens.get(run.id)!.token;
+      const outcome = op.pass
+        ? { passed: true, exit_code: 0, output: "ok\n", duration_ms: 5, timed_out: false }
+        : {
+          passed: false,
+          exit_code: 1,
+          output: `failed at step ${n}\n`,
+          duration_ms: 5,
+          timed_out: false,
+        };
+      const res = ok(
+        await attempt(() => store.settleGate(run.task_id, outcome, { name: "worker", token })),
+        what,
+      );
+      const closed = await store.getRun(run.id);
+      assert.deepEqual([closed.open, closed.outcome, closed.gate_pending], [
+        false,
+        "completed",
+        false,
+      ], what);
+      assert.equal(res.task.current_run_id, null, what);
+      assert.equal(res.task.consecutive_failures, 0, what);
+      if (op.pass) {
+        assert.equal(res.verdict, "passed", what);
+        const at: readonly Status[] = before.review_required ? ["review"] : ["done", "review"];
+        assert.ok(
+          at.includes(res.task.status),
+          `${what}: a passed gate went to ${res.task.status}`,
+        );
+        if (res.task.status === "review") wd.inReview.add(run.task_id);
+        saw("a passed gate delivers the held completion");
+        return true;
+      }
+      assert.equal(res.task.retry_after, null, what);
+      if (res.round >= res.rounds) {
+        assert.deepEqual([res.verdict, res.task.status], ["blocked", "blocked"], what);
+        saw("a gate failing its last round blocks the task");
+      } else {
+        assert.equal(res.verdict, "failed", what);
+        assert.equal(res.task.status, wd.derived(run.task_id), what);
+        saw("a failed gate sends the task back, not counted");
+      }
       return true;
     }
 

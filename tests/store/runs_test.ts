@@ -49,6 +49,7 @@ conformance(
       log_path: null,
       usage: null,
       workspace: null,
+      gate_pending: false,
     });
     assert.equal("lease_token" in c.run, false);
     const claimed = (await b.store.showTask(high.id)).events.at(-1)!;

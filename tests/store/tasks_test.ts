@@ -52,6 +52,7 @@ conformance("createTask() stores every field it is given", async (drv) => {
     block_counts: {},
     reviewer: null,
     review_rounds: null,
+    gate: null,
     max_runtime_seconds: 900,
     not_before: null,
     review_required: true,

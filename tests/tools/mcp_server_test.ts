@@ -263,3 +263,16 @@ Deno.test("over MCP the implementer hands its work in with request_review and th
   const shown = await b.store.showTask(task.id);
   assert.match(shown.comments.at(-1)!.body, /^Review rejected: the empty input crashes/);
 });
+
+Deno.test("over MCP a worker's complete of a task with a gate is held for the gate, and says so", async () => {
+  await using b = setup();
+  const task = await add(b.store, "parser", { assignee: "coder", gate: ["make", "check"] });
+  const claim = await claimId(b.store, task.id);
+  await using s = await connect(workerDeps(b.store, claim));
+  const held = await s.ok("complete", { summary: "parser done" });
+  assert.deepEqual([held["status"], held["gate_pending"]], ["running", true]);
+  assert.match(String(held["note"]), /completion gate runs once you exit/);
+  assert.equal((await b.store.getRun(claim.run.id)).gate_pending, true);
+  const refused = await s.error("block", { reason: "stuck after all" });
+  assert.equal(refused.code, "gate_pending");
+});

@@ -4,7 +4,14 @@
  */
 import { type Command, Option } from "@commander-js/extra-typings";
 import { type CliContext, session, UsageError } from "../context.ts";
-import { collect, parseCount, parseDuration, parsePriority, parseTime } from "../parse.ts";
+import {
+  collect,
+  parseCount,
+  parseDuration,
+  parseGate,
+  parsePriority,
+  parseTime,
+} from "../parse.ts";
 import { runTool, TOOLS } from "../../tools/mod.ts";
 import { BODY_MAX_BYTES } from "../../store/mod.ts";
 import { readCapped, TooLargeError } from "../../readcap.ts";
@@ -77,6 +84,15 @@ export function register(program: Command, ctx: CliContext): void {
       "rounds of review before a person decides (default 3)",
       parseCount,
     )
+    .option(
+      "--gate <command>",
+      'must exit 0 before the task is done, e.g. "make check" (split like a shell line, ' +
+        "run without one; docs/gates.md)",
+      parseGate,
+    )
+    .option("--no-gate", "no completion gate, not even its profile's")
+    .option("--gate-timeout <duration>", "the gate's time limit (default 10m)", parseDuration)
+    .option("--gate-rounds <n>", "failed gates before the task is blocked (default 3)", parseCount)
     .option("--idempotency-key <key>", "create at most one open task with this key")
     .option("--created-by <name>", "who asked for it (default: you)")
     .action(async (title, opts, cmd) => {
@@ -98,6 +114,9 @@ export function register(program: Command, ctx: CliContext): void {
         review: opts.review === true,
         reviewer: opts.reviewer,
         review_rounds: opts.reviewRounds,
+        gate: opts.gate === false ? [] : opts.gate,
+        gate_timeout_ms: opts.gateTimeout === undefined ? undefined : opts.gateTimeout * 1000,
+        gate_rounds: opts.gateRounds,
         idempotency_key: opts.idempotencyKey,
         created_by: opts.createdBy,
       });

@@ -1,14 +1,16 @@
 /** `kanban edit ID` changes title, body, priority or needed labels; `kanban assign ID PROFILE` the assignee. */
 import type { Command } from "@commander-js/extra-typings";
 import { type CliContext, session, UsageError } from "../context.ts";
-import { collect, parseCount, parsePriority } from "../parse.ts";
+import { collect, parseCount, parseDuration, parseGate, parsePriority } from "../parse.ts";
 import { emit } from "../output.ts";
 import { taskLine } from "../render.ts";
 import { readBody } from "./create.ts";
 
 export function register(program: Command, ctx: CliContext): void {
   program.command("edit")
-    .description("change a task's title, body, priority, the labels it needs or its reviewer")
+    .description(
+      "change a task's title, body, priority, the labels it needs, its reviewer or its gate",
+    )
     .argument("<id>", "task id or unique prefix")
     .option("--title <title>", "new title")
     .option("--body <markdown>", "new description")
@@ -23,6 +25,14 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--reviewer <profile>", "the profile that reviews the task's work")
     .option("--no-reviewer", "no profile reviews it")
     .option("--review-rounds <n>", "rounds of review before a person decides", parseCount)
+    .option(
+      "--gate <command>",
+      "must exit 0 before the task is done (split like a shell line, run without one)",
+      parseGate,
+    )
+    .option("--no-gate", "no completion gate, not even its profile's")
+    .option("--gate-timeout <duration>", "the gate's time limit", parseDuration)
+    .option("--gate-rounds <n>", "failed gates before the task is blocked", parseCount)
     .action(async (id, opts, cmd) => {
       using s = session(ctx, cmd);
       const body = await readBody(ctx, opts);
@@ -35,6 +45,9 @@ export function register(program: Command, ctx: CliContext): void {
           ? { reviewer: opts.reviewer === false ? null : opts.reviewer }
           : {}),
         ...(opts.reviewRounds !== undefined ? { review_rounds: opts.reviewRounds } : {}),
+        ...(opts.gate !== undefined ? { gate: opts.gate === false ? [] : opts.gate } : {}),
+        ...(opts.gateTimeout !== undefined ? { gate_timeout_ms: opts.gateTimeout * 1000 } : {}),
+        ...(opts.gateRounds !== undefined ? { gate_rounds: opts.gateRounds } : {}),
       }, s.actor);
       emit(ctx, s.json, task, () => taskLine(task));
     });

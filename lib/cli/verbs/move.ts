@@ -15,7 +15,8 @@ import {
 import { bulk, emit } from "../output.ts";
 import { readTarget, type Tool, TOOLS } from "../../tools/mod.ts";
 import { decodeWorkerEnv, workerBindingOf } from "../../worker_env.ts";
-import { taskLine } from "../render.ts";
+import { heldLine } from "../render.ts";
+import type { Held } from "../../tools/complete.ts";
 import { report } from "./report.ts";
 import { collect } from "../parse.ts";
 import { reviewComments } from "./diff.ts";
@@ -91,13 +92,13 @@ export function register(program: Command, ctx: CliContext): void {
         const comments = opts.comment.length > 0
           ? await withSession(ctx, cmd, (s) => reviewComments(ctx, cmd, s.store, ref, opts.comment))
           : undefined;
-        const task = await report<Task>(ctx, cmd, TOOLS.review as Tool, {
+        const task = await report<Held<Task>>(ctx, cmd, TOOLS.review as Tool, {
           id: ref,
           verdict: opts.approve ? "approve" : "changes",
           reason: opts.reason,
           comments,
         });
-        emit(ctx, globals(cmd).json, task, () => taskLine(task));
+        emit(ctx, globals(cmd).json, task, () => heldLine(task));
         return;
       }
       using s = session(ctx, cmd);

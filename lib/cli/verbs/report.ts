@@ -22,7 +22,8 @@ import { decodeWorkerEnv, workerBindingOf } from "../../worker_env.ts";
 import { BLOCK_KINDS, type BlockKind, isBlockKind, type Task } from "../../store/mod.ts";
 import { parseDuration, parseJsonObject } from "../parse.ts";
 import { bulk, emit } from "../output.ts";
-import { blockNote, taskLine } from "../render.ts";
+import { blockNote, heldLine, taskLine } from "../render.ts";
+import type { Held } from "../../tools/complete.ts";
 
 /** parseBlockKind reads --kind, refusing a kind that is not one of BLOCK_KINDS. */
 function parseBlockKind(text: string): BlockKind {
@@ -111,13 +112,14 @@ export function register(program: Command, ctx: CliContext): void {
         globals(cmd).json,
         refs,
         (id) =>
-          report<Task>(ctx, cmd, TOOLS.complete as Tool, {
+          report<Held<Task>>(ctx, cmd, TOOLS.complete as Tool, {
             id,
             summary: opts.summary,
             metadata: opts.metadata,
             result: opts.result,
             usage: opts.usage,
           }),
+        heldLine,
       );
     });
 

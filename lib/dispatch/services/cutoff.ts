@@ -87,6 +87,17 @@ export class CutoffService implements Service<CutoffReport> {
     const report: CutoffReport = { stopping: [] };
     const grace = this.#d.config().dispatch.stop_grace;
     for (const w of this.#d.workers.all()) {
+      // A gate runs only while its run's lease holds: cut off, it is stopped like a worker
+      // (its run then ends as lost, once the board is back, if no one else ended it).
+      if (w.gate !== null && w.gate.result === null && now.mono >= cutoffAt(w)) {
+        this.#d.workers.stopGate(
+          w,
+          "lost",
+          "lease could not be renewed: cut off from the board",
+          report.stopping,
+        );
+        continue;
+      }
       // A worker that exited is not done with until its group is stopped (the reap service
       // does that, on the board): what it started may still run, a report it sent, say.
       if (w.stop || now.mono < cutoffAt(w)) continue;
@@ -111,7 +122,7 @@ export class CutoffService implements Service<CutoffReport> {
   renewFirst(): number {
     let ms: number | null = null;
     for (const w of this.#d.workers.all()) {
-      if (w.stop) continue;
+      if (!leased(w)) continue;
       const t = cutoffRenewFirst(w.leaseMs);
       if (ms === null || t < ms) ms = t;
     }
@@ -122,10 +133,15 @@ export class CutoffService implements Service<CutoffReport> {
   next(): number | null {
     let at: number | null = null;
     for (const w of this.#d.workers.all()) {
-      if (w.stop) continue;
+      if (!leased(w)) continue;
       const t = cutoffAt(w);
       if (at === null || t < at) at = t;
     }
     return at;
   }
+}
+
+/** leased: `w` still needs its lease (not being stopped, or its completion gate runs). */
+function leased(w: Worker): boolean {
+  return !w.stop || (w.gate !== null && w.gate.result === null && w.gate.stopped === null);
 }

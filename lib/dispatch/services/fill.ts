@@ -109,6 +109,7 @@ export class FillService implements Service<FillReport> {
           assignees: eligible,
           caps,
           ...reviewClaim(config.profiles),
+          gates: gateClaim(config.profiles),
           labels: config.dispatch.labels,
           leaseMs: config.dispatch.lease,
           host: this.#d.host,
@@ -281,4 +282,23 @@ export function reviewClaim(
     if (p.require_approval) approvals.push(name);
   }
   return { reviewers, approvals };
+}
+
+/**
+ * gateClaim is what a claim takes of the profiles' completion gates (lib/store/gates.ts): each
+ * profile's gate with its time limit and rounds, copied onto a task that has none.
+ */
+export function gateClaim(
+  profiles: Readonly<Record<string, Profile>>,
+): NonNullable<ClaimOptions["gates"]> {
+  const gates: Record<string, { argv: string[]; timeoutMs?: number; rounds?: number }> = {};
+  for (const [name, p] of Object.entries(profiles)) {
+    if (p.gate === undefined) continue;
+    gates[name] = {
+      argv: p.gate,
+      ...(p.gate_timeout !== undefined ? { timeoutMs: p.gate_timeout } : {}),
+      ...(p.gate_rounds !== undefined ? { rounds: p.gate_rounds } : {}),
+    };
+  }
+  return gates;
 }

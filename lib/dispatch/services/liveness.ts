@@ -2,12 +2,14 @@
  * The liveness service: watches the progress of every supervised worker (its log grows, its
  * run's heartbeat moves), renews the leases of those alive and making progress, and stops the
  * stalled (no progress for stall_timeout), the over-time (past max_runtime) and those whose run
- * was closed while the process still runs. Every duration is on the monotonic clock.
+ * was closed while the process still runs. While a run's completion gate runs (reap.ts), it
+ * renews that run's lease, and stops the gate if the run was ended meanwhile. Every duration is
+ * on the monotonic clock.
  */
-import type { Store } from "../../store/mod.ts";
+import type { Run, Store } from "../../store/mod.ts";
 import { logSize, rotateLog } from "../logs.ts";
 import type { ConfigSource, Now, Service } from "./service.ts";
-import type { Stopping, WorkerTable } from "./workers.ts";
+import type { Stopping, Worker, WorkerTable } from "./workers.ts";
 
 export interface LivenessReport {
   stopping: Stopping[];
@@ -33,6 +35,18 @@ export class LivenessService implements Service<LivenessReport> {
     const report: LivenessReport = { stopping: [] };
     const open = new Map((await store.openRuns()).map((r) => [r.id, r]));
     for (const w of workers.all()) {
+      if (w.gate !== null) {
+        if (w.gate.result !== null) continue; // ended: the reap service reports it
+        const run = open.get(w.runId);
+        if (!run) {
+          // a person moved the task, or another host ended the run: the gate is moot
+          workers.stopGate(w, null, "its run ended while the gate ran", report.stopping);
+        } else if (this.#renewDue(run, w, now)) {
+          await store.renewRun(w.runId);
+          w.renewedAt = now.mono;
+        }
+        continue;
+      }
       if (w.exit !== null || w.stop) continue;
       const run = open.get(w.runId);
       if (!run) {
@@ -58,17 +72,22 @@ export class LivenessService implements Service<LivenessReport> {
         w.heartbeatAt = run.heartbeat_at;
         w.lastProgressAt = now.mono;
       }
-      if (now.mono - w.startedAt > w.maxRuntimeMs) {
+      // It completed and its gate waits for it to exit (reap.ts): as a worker that reported, it
+      // gets exit_grace (no stall or time limit judges it now), then is stopped with no outcome
+      // and its gate runs all the same.
+      const held = run.gate_pending;
+      if (held) w.closedSeenAt ??= now.mono;
+      if (held && now.mono - w.closedSeenAt! >= d.exit_grace) {
+        const reason = "completed; stopping the worker so that its gate can run";
+        workers.startStop(w, null, reason, report.stopping);
+      } else if (!held && now.mono - w.startedAt > w.maxRuntimeMs) {
         const reason = `ran longer than ${w.maxRuntimeMs / 1000}s`;
         workers.startStop(w, "timed_out", reason, report.stopping);
-      } else if (now.mono - w.lastProgressAt > w.stallMs) {
+      } else if (!held && now.mono - w.lastProgressAt > w.stallMs) {
         const reason = `no output and no heartbeat for ${w.stallMs / 1000}s`;
         workers.startStop(w, "stalled", reason, report.stopping);
       } else {
-        // Renewed on our own clock's schedule, and at once when the board's wall-clock lease
-        // runs short (after a step of the wall clock, say).
-        const left = run.lease_expires === null ? 0 : Date.parse(run.lease_expires) - now.wall;
-        if (left < d.lease / 2 || now.mono - w.renewedAt >= d.lease / 3) {
+        if (this.#renewDue(run, w, now)) {
           await store.renewRun(w.runId);
           w.renewedAt = now.mono;
         }
@@ -77,5 +96,15 @@ export class LivenessService implements Service<LivenessReport> {
       }
     }
     return report;
+  }
+
+  /**
+   * #renewDue: renewed on our own clock's schedule, and at once when the board's wall-clock
+   * lease runs short (after a step of the wall clock, say).
+   */
+  #renewDue(run: Run, w: Worker, now: Now): boolean {
+    const d = this.#d.config().dispatch;
+    const left = run.lease_expires === null ? 0 : Date.parse(run.lease_expires) - now.wall;
+    return left < d.lease / 2 || now.mono - w.renewedAt >= d.lease / 3;
   }
 }

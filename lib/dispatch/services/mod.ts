@@ -93,7 +93,15 @@ export function passServices(deps: PassDeps): { list: Service[]; kept: Kept } {
     quota: quota.gate,
   });
   const list: Service[] = [
-    new ReapService({ store, config, workers, host: deps.host, log, quota: quota.gate }),
+    new ReapService({
+      store,
+      config,
+      workers,
+      host: deps.host,
+      log,
+      quota: quota.gate,
+      gates: { board: deps.board, socket: deps.socket, kanbanBin: deps.kanbanBin, env: deps.env },
+    }),
     new AdoptService({ store, config, workers, host: deps.host, log }),
     new LivenessService({ store, config, workers }),
     quota,

@@ -10,6 +10,7 @@ import { logSize } from "../logs.ts";
 import { guardFiles, guardTimes, startGuard, writeDeadline } from "../guard.ts";
 import type { StopResult } from "../proc.ts";
 import type { FailureClass } from "../quota.ts";
+import { type GateResult, type GateRun, runGate } from "../gate.ts";
 import { type Containment, runCgroup, stopRun } from "../contain.ts";
 import type { Clock, ConfigSource } from "./service.ts";
 
@@ -49,6 +50,11 @@ export interface Worker {
   quota?: FailureClass | undefined;
   /** Its lease guard (guard.ts): the renewal its deadline was last set from, or null (none). */
   guard: { stamped: number } | null;
+  /**
+   * The task's completion gate, run after the worker completed and exited (reap.ts) while the
+   * run stays open; null when none runs.
+   */
+  gate: GateJob | null;
   stop: {
     outcome: Outcome | null;
     reason: string;
@@ -63,6 +69,17 @@ export interface Worker {
     signalled: boolean;
     result: StopResult | null;
   } | null;
+}
+
+/** A completion gate running for a worker's run (lib/dispatch/gate.ts). */
+export interface GateJob {
+  abort: AbortController;
+  /** Its result once it ended (by itself or stopped). */
+  result: GateResult | null;
+  /** Why it was stopped, and how the run ends then (null: the run ended elsewhere). */
+  stopped: { outcome: Outcome | null; reason: string } | null;
+  /** The gate's pid (it leads its own process group), once it started. */
+  pid: number | null;
 }
 
 /** A stop as a pass reports it. */
@@ -174,6 +191,7 @@ export class WorkerTable {
       lastProgressAt: mono,
       closedSeenAt: null,
       guard: null,
+      gate: null,
       stop: null,
     };
   }
@@ -261,10 +279,46 @@ export class WorkerTable {
     }
   }
 
-  /** stopAll stops every worker with `outcome` and returns the stops it started. */
+  /**
+   * startGate runs `w`'s completion gate beside the passes (its run stays open, its lease
+   * renewed by the liveness service); the loop wakes when it ends.
+   */
+  startGate(w: Worker, run: GateRun): void {
+    if (w.gate !== null) return;
+    const job: GateJob = { abort: new AbortController(), result: null, stopped: null, pid: null };
+    w.gate = job;
+    void runGate({
+      ...run,
+      signal: job.abort.signal,
+      started: (pid) => {
+        job.pid = pid;
+      },
+    }).then((result) => {
+      job.result = result;
+      this.#d.wake();
+    });
+  }
+
+  /**
+   * stopGate stops `w`'s gate while it runs (once): the run then ends with `outcome` (null: it
+   * ended elsewhere, nothing more is written to it).
+   */
+  stopGate(w: Worker, outcome: Outcome | null, reason: string, stopping: Stopping[]): void {
+    const job = w.gate;
+    if (job === null || job.result !== null || job.stopped !== null) return;
+    job.stopped = { outcome, reason };
+    stopping.push({ run: w.runId, task: w.taskId, reason });
+    this.#d.log(`stopping the completion gate of run ${w.runId} (${w.taskId}): ${reason}`);
+    job.abort.abort(reason);
+  }
+
+  /** stopAll stops every worker (and gate) with `outcome`; returns the stops it started. */
   stopAll(outcome: Outcome, reason: string): Stopping[] {
     const stopping: Stopping[] = [];
-    for (const w of this.#workers.values()) this.startStop(w, outcome, reason, stopping);
+    for (const w of this.#workers.values()) {
+      this.startStop(w, outcome, reason, stopping);
+      this.stopGate(w, outcome, reason, stopping);
+    }
     this.#d.wake();
     return stopping;
   }

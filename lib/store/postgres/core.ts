@@ -59,6 +59,9 @@ const TASK_COLUMNS = [
   "block_counts",
   "reviewer",
   "review_rounds",
+  "gate",
+  "gate_timeout_ms",
+  "gate_rounds",
 ] as const;
 
 const RUN_COLUMNS = [
@@ -80,6 +83,7 @@ const RUN_COLUMNS = [
   "log_path",
   "usage",
   "workspace",
+  "gate_handoff",
 ] as const;
 
 const DISPATCHER_COLUMNS = [
@@ -126,7 +130,7 @@ const SUMMARY_COLUMNS = `id, title, '' AS body, assignee, status, priority, tena
   created_at, updated_at, started_at, completed_at, workspace_kind, workspace_path, skills,
   max_runtime_seconds, not_before, review_required, idempotency_key, consecutive_failures,
   retry_after, last_error, blocked_reason, current_run_id, result, archived_from, needs, block_kind, blocked_on, block_counts,
-  reviewer, review_rounds`;
+  reviewer, review_rounds, gate, gate_timeout_ms, gate_rounds`;
 
 function taskList(t: Tx, filter: ListFilter): Promise<TaskRow[]> {
   const where: Fragment[] = [];
@@ -176,12 +180,13 @@ export function coreQueries(t: Tx): CoreQueries {
       const inserted = await t`
         INSERT INTO tasks (id, title, body, assignee, status, priority, tenant, created_by,
           created_at, updated_at, workspace_kind, workspace_path, skills, max_runtime_seconds,
-          not_before, review_required, idempotency_key, needs, reviewer, review_rounds)
+          not_before, review_required, idempotency_key, needs, reviewer, review_rounds, gate,
+          gate_timeout_ms, gate_rounds)
         VALUES (${r.id}, ${r.title}, ${r.body}, ${r.assignee}, ${r.status}, ${r.priority},
           ${r.tenant}, ${r.created_by}, ${r.created_at}, ${r.updated_at}, ${r.workspace_kind},
           ${r.workspace_path}, ${r.skills}, ${r.max_runtime_seconds}, ${r.not_before},
           ${r.review_required}, ${r.idempotency_key}, ${r.needs},
-          ${r.reviewer}, ${r.review_rounds})
+          ${r.reviewer}, ${r.review_rounds}, ${r.gate}, ${r.gate_timeout_ms}, ${r.gate_rounds})
         ON CONFLICT DO NOTHING RETURNING id`;
       if (inserted.length === 1) return "inserted";
       const [taken] = await t`SELECT 1 FROM tasks WHERE id = ${r.id}`;

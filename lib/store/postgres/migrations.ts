@@ -18,6 +18,7 @@ import { sql as m006 } from "./migrations/006_attachments.ts";
 import { sql as m007 } from "./migrations/007_reviewer.ts";
 import { sql as m008 } from "./migrations/008_budgets.ts";
 import { sql as m009 } from "./migrations/009_profile_holds.ts";
+import { sql as m010 } from "./migrations/010_gates.ts";
 import type postgres from "postgres";
 import type { Pool, Types } from "./_sql.ts";
 
@@ -37,6 +38,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { to: 10, sql: m007 },
   { to: 11, sql: m008 },
   { to: 12, sql: m009 },
+  { to: 13, sql: m010 },
 ];
 
 /** SCHEMA_VERSION is the schema_version of a board with every migration applied. */

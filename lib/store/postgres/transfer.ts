@@ -56,6 +56,9 @@ const TABLES: Record<TransferKind, { table: string; columns: readonly string[] }
       "block_counts",
       "reviewer",
       "review_rounds",
+      "gate",
+      "gate_timeout_ms",
+      "gate_rounds",
     ],
   },
   link: { table: "task_links", columns: ["parent_id", "child_id", "created_at"] },
@@ -84,6 +87,7 @@ const TABLES: Record<TransferKind, { table: string; columns: readonly string[] }
       "log_path",
       "usage",
       "workspace",
+      "gate_handoff",
     ],
   },
   comment: {

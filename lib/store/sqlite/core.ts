@@ -46,6 +46,9 @@ const TASK_COLUMNS = new Set([
   "block_counts",
   "reviewer",
   "review_rounds",
+  "gate",
+  "gate_timeout_ms",
+  "gate_rounds",
 ]);
 
 const RUN_COLUMNS = new Set([
@@ -67,6 +70,7 @@ const RUN_COLUMNS = new Set([
   "log_path",
   "usage",
   "workspace",
+  "gate_handoff",
 ]);
 
 const DISPATCHER_COLUMNS = new Set([
@@ -147,7 +151,8 @@ function taskList(db: Db, filter: ListFilter): TaskRow[] {
       created_at, updated_at, started_at, completed_at, workspace_kind, workspace_path, skills,
       max_runtime_seconds, not_before, review_required, idempotency_key, consecutive_failures,
       retry_after, last_error, blocked_reason, current_run_id, result, archived_from, needs,
-      block_kind, blocked_on, block_counts, reviewer, review_rounds
+      block_kind, blocked_on, block_counts, reviewer, review_rounds, gate, gate_timeout_ms,
+      gate_rounds
     FROM tasks ${finished !== undefined ? `INDEXED BY tasks_${filter.statuses![0]}` : ""}
     ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
     ORDER BY ${filter.recent ? RECENT_ORDER : one ? ONE_STATUS_ORDER : QUEUE_ORDER}
@@ -193,8 +198,9 @@ export function coreQueries(db: Db): CoreQueries {
         db.run(
           `INSERT INTO tasks (id, title, body, assignee, status, priority, tenant, created_by,
              created_at, updated_at, workspace_kind, workspace_path, skills, max_runtime_seconds,
-             not_before, review_required, idempotency_key, needs, reviewer, review_rounds)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             not_before, review_required, idempotency_key, needs, reviewer, review_rounds, gate,
+             gate_timeout_ms, gate_rounds)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           t.id,
           t.title,
           t.body,
@@ -215,6 +221,9 @@ export function coreQueries(db: Db): CoreQueries {
           t.needs,
           t.reviewer,
           t.review_rounds,
+          t.gate,
+          t.gate_timeout_ms,
+          t.gate_rounds,
         );
         return "inserted";
       } catch (err) {

@@ -14,6 +14,7 @@ import { sql as m009 } from "./migrations/009_attachments.ts";
 import { sql as m010 } from "./migrations/010_reviewer.ts";
 import { sql as m011 } from "./migrations/011_budgets.ts";
 import { sql as m012 } from "./migrations/012_profile_holds.ts";
+import { sql as m013 } from "./migrations/013_gates.ts";
 
 export const MIGRATIONS: readonly string[] = [
   m001,
@@ -28,6 +29,7 @@ export const MIGRATIONS: readonly string[] = [
   m010,
   m011,
   m012,
+  m013,
 ];
 
 /** SCHEMA_VERSION is the user_version of a board with every migration applied. */

@@ -192,3 +192,40 @@ Deno.test("cutoff stops what a worker that exited left in its group while the bo
   assert.equal((await reap.runOnce(b.clock.read())).reaped[0]?.outcome, "crashed");
   assert.match((await b.store.getRun(claim.run.id)).error ?? "", /exit code 3/);
 });
+
+Deno.test("cutoff stops a completion gate whose run's lease went unrenewed, and its run ends as lost once the board is back", async () => {
+  await using b = bundle(TOML);
+  const { store, net } = unreliable(b.store);
+  await b.store.createTask({ title: "work", assignee: "coder", gate: ["true"] }, HUMAN);
+  const claim = (await b.store.claim({ assignees: ["coder"], leaseMs: LEASE }, DISPATCHER))!;
+  await b.store.complete(claim.task.id, { summary: "s" }, { name: "coder-1", token: claim.token });
+  const w = b.supervise(claim.run, ["true"]);
+  w.token = claim.token;
+  for (let i = 0; i < 250 && w.exit === null; i++) await new Promise((r) => setTimeout(r, 20));
+  w.stop = { outcome: null, reason: "exited", signalled: true, result: null };
+  b.workers.startGate(w, { argv: ["sleep", "30"], cwd: b.home, env: {}, timeoutMs: 60_000 });
+  const live = new LivenessService({ store, config: b.config, workers: b.workers });
+  const cut = new CutoffService({ config: b.config, workers: b.workers, log: () => {} });
+  const reap = reapOf(b, store);
+  b.clock.advance(40_000);
+  await pass(b, live, cut); // renewed while the gate runs
+  assert.equal(w.renewedAt, b.clock.monoMs);
+  net.down = true;
+  const margin = cutoffMargin(LEASE);
+  assert.equal(cut.next(), w.renewedAt + LEASE - margin, "the gate's lease is watched");
+  b.clock.advance(LEASE - margin);
+  const r = await pass(b, live, cut);
+  assert.deepEqual(r.stopping.map((s) => s.reason), [
+    "lease could not be renewed: cut off from the board",
+  ]);
+  for (let i = 0; i < 250 && w.gate!.result === null; i++) {
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  assert.equal(w.gate!.result!.passed, false);
+  net.down = false;
+  await reap.runOnce(b.clock.read());
+  const run = await b.store.getRun(claim.run.id);
+  assert.equal(run.outcome, "lost");
+  assert.match(run.error!, /its completion gate was stopped: lease could not be renewed/);
+  assert.equal(b.workers.size, 0);
+});

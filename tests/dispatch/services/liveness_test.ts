@@ -89,3 +89,52 @@ Deno.test("a run a person closed while its worker runs gets its worker stopped",
   await b.stopped();
   assert.notEqual(liveness(w.pid, w.startTime), "alive");
 });
+
+Deno.test("a worker whose completion waits for its gate gets exit_grace, no stall, then a stop with no outcome", async () => {
+  await using b = bundle(`${TOML}\nexit_grace = "5s"`);
+  await b.store.createTask({ title: "work", assignee: "coder", gate: ["true"] }, HUMAN);
+  const claim = (await b.store.claim({ assignees: ["coder"], leaseMs: 120_000 }, DISPATCHER))!;
+  const w = b.supervise(claim.run);
+  const s = service(b);
+  await b.store.complete(claim.task.id, { summary: "s" }, { name: "coder-1", token: claim.token });
+  assert.deepEqual((await s.runOnce(b.clock.read())).stopping, []);
+  b.clock.advance(4_000);
+  assert.deepEqual((await s.runOnce(b.clock.read())).stopping, []);
+  b.clock.advance(1_000);
+  const r = await s.runOnce(b.clock.read());
+  assert.deepEqual(r.stopping, [{
+    run: claim.run.id,
+    task: claim.task.id,
+    reason: "completed; stopping the worker so that its gate can run",
+  }]);
+  assert.equal(w.stop?.outcome, null, "the run is not ended: its gate is to run");
+  await b.stopped();
+  assert.equal((await b.store.getRun(claim.run.id)).open, true);
+});
+
+Deno.test("while a gate runs, liveness renews its run's lease, and stops the gate once the run is closed", async () => {
+  await using b = bundle(TOML);
+  await b.store.createTask({ title: "work", assignee: "coder", gate: ["true"] }, HUMAN);
+  const claim = (await b.store.claim({ assignees: ["coder"], leaseMs: 120_000 }, DISPATCHER))!;
+  const w = b.supervise(claim.run, ["true"]);
+  for (let i = 0; i < 250 && w.exit === null; i++) await new Promise((r) => setTimeout(r, 20));
+  b.workers.startGate(w, { argv: ["sleep", "30"], cwd: b.home, env: {}, timeoutMs: 60_000 });
+  const s = service(b);
+  const before = (await b.store.getRun(claim.run.id)).lease_expires!;
+  b.clock.advance(41_000); // past a third of the 2 minute lease
+  await s.runOnce(b.clock.read());
+  const renewed = (await b.store.getRun(claim.run.id)).lease_expires!;
+  assert.equal(Date.parse(renewed) - Date.parse(before), 41_000);
+  await b.store.complete(claim.task.id, {}, HUMAN);
+  const r = await s.runOnce(b.clock.read());
+  assert.deepEqual(r.stopping, [{
+    run: claim.run.id,
+    task: claim.task.id,
+    reason: "its run ended while the gate ran",
+  }]);
+  for (let i = 0; i < 250 && w.gate!.result === null; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(w.gate!.result?.passed, false);
+  assert.match(w.gate!.result!.output, /gate stopped: its run ended while the gate ran/);
+});

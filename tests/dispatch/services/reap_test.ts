@@ -105,11 +105,13 @@ async function pendingWorker(
   b: Bundle,
   kind: "complete" | "block" | "request_review",
   reviewer?: string,
+  gate?: string[],
 ) {
   const task = (await b.store.createTask({
     title: "work",
     assignee: "coder",
     ...(reviewer !== undefined ? { reviewer } : {}),
+    ...(gate !== undefined ? { gate } : {}),
   }, HUMAN)).task;
   const claim = (await b.store.claim({ taskId: task.id, profile: "coder" }, DISPATCHER))!;
   const logPath = join(b.home, "logs", task.id, `run-${claim.run.id}.log`);
@@ -148,6 +150,33 @@ Deno.test("reap delivers the report its worker could not, while the run's lease 
   assert.match(b.logs.join("\n"), /delivered the report its worker could not/);
 });
 
+Deno.test("reap delivers a pending complete of a task with a gate, then runs the gate and reports it", async () => {
+  await using b = bundle();
+  const gate = ["sh", "-c", "echo checked {task} in $(pwd); exit 0"];
+  const { w, task } = await pendingWorker(b, "complete", undefined, gate);
+  const s = service(b);
+  let reaped: Awaited<ReturnType<ReapService["runOnce"]>>["reaped"] = [];
+  for (let i = 0; i < 250 && reaped.length === 0; i++) {
+    reaped = (await s.runOnce(b.clock.read())).reaped;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.deepEqual(reaped, [{
+    run: w.runId,
+    task,
+    outcome: "gate_passed",
+    exit_code: null,
+    signal: null,
+  }]);
+  assert.equal(b.workers.size, 0);
+  const run = await b.store.getRun(w.runId);
+  assert.deepEqual([run.outcome, run.summary, run.exit_code], ["completed", "done offline", 3]);
+  assert.equal((await b.store.getTask(task)).status, "done");
+  const logs = b.logs.join("\n");
+  assert.match(logs, /delivered the report its worker could not/);
+  assert.match(logs, new RegExp(`completed; running its gate: sh -c echo checked ${task} in`));
+  assert.match(logs, /completion gate passed \(round 1 of 3, exit code 0, \d+ ms\) -> done/);
+});
+
 Deno.test("reap delivers a pending block the same way", async () => {
   await using b = bundle();
   const { task } = await pendingWorker(b, "block");
@@ -182,4 +211,21 @@ Deno.test("reap: a pending report past the run's lease ends the run as no_report
   assert.notEqual(t.status, "running");
   assert.equal(t.current_run_id, null);
   assert.equal(existsSync(file), false);
+});
+
+Deno.test("reap: a held completion whose gate a person removed meanwhile is delivered, nothing run", async () => {
+  await using b = bundle();
+  const task =
+    (await b.store.createTask({ title: "work", assignee: "coder", gate: ["false"] }, HUMAN))
+      .task;
+  const claim = (await b.store.claim({ taskId: task.id, profile: "coder" }, DISPATCHER))!;
+  await b.store.complete(task.id, { summary: "done" }, { name: "coder-1", token: claim.token });
+  await b.store.editTask(task.id, { gate: [] }, HUMAN);
+  const w = b.supervise(claim.run, ["true"]);
+  w.token = claim.token;
+  for (let i = 0; i < 250 && w.exit === null; i++) await new Promise((r) => setTimeout(r, 20));
+  const r = await reapAll(b, service(b));
+  assert.equal(r.reaped[0]!.outcome, "gate_passed");
+  assert.equal((await b.store.getTask(task.id)).status, "done");
+  assert.match(b.logs.join("\n"), /the task has no gate any more \(a person removed it\)/);
 });

@@ -58,6 +58,9 @@ const RUNNING: TaskRow = {
   block_counts: '{ "transient":2}',
   reviewer: "critic",
   review_rounds: 4,
+  gate: '["make",  "check"]',
+  gate_timeout_ms: 90_000,
+  gate_rounds: 2,
 };
 
 const RUN: RunRow = {
@@ -83,6 +86,7 @@ const RUN: RunRow = {
   log_path: null,
   usage: '{"input_tokens":1,  "models":["m"]}',
   workspace: null,
+  gate_handoff: '{"route": "complete", "summary":"s"}',
 };
 
 pgTest(
