@@ -6,6 +6,7 @@
  */
 
 import { spawn } from "node:child_process";
+import { signalGroup } from "./proc.ts";
 import { GATE_ROUNDS_DEFAULT, GATE_TIMEOUT_DEFAULT_MS, type Profile } from "../config/config.ts";
 import { quote } from "./quote.ts";
 
@@ -107,11 +108,7 @@ export function runGate(run: GateRun): Promise<GateResult> {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const kill = () => {
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        child.kill("SIGKILL");
-      }
+      if (child.pid === undefined || !signalGroup(child.pid, "SIGKILL")) child.kill("SIGKILL");
     };
     const timer = setTimeout(() => {
       timedOut = true;
