@@ -8,12 +8,14 @@ import { dirname } from "node:path";
 import { copilot } from "../../lib/dispatch/presets/copilot.ts";
 import { chat, CHAT_MODEL } from "./model/chat.ts";
 import {
+  assertHeld,
   assertTwoTurns,
   assertWorkerTools,
   chatUsage,
   COMPLETE,
   explain,
   mcpComplete,
+  runHeld,
   runTask,
   shellComplete,
   type TierCli,
@@ -74,4 +76,15 @@ Deno.test("copilot preset: the CLI's shell tool finds the run's kanban first on 
   assert.ok(bin.endsWith("/kanban"), why);
   // Copilot would put the login shell's /usr/local/bin (and more) first; launch() says not to
   assert.equal(path.split(":")[0], dirname(bin), `${said}\n${why}`);
+});
+
+Deno.test("copilot preset: a 429 holds the profile until the reset the API gave, not counted as a failure", async () => {
+  // the API's "try again in 2s" is the reset the CLI passes on
+  await using r = await runHeld(COPILOT, { kind: "rate_limit", retryAfterS: 2 }, { lingerMs: 0 });
+  assertHeld(r, "rate_limit", 2);
+});
+
+Deno.test("copilot preset: a rejected API key holds the profile until released and blocks the task", async () => {
+  await using r = await runHeld(COPILOT, { kind: "auth" });
+  assertHeld(r, "auth");
 });

@@ -8,10 +8,12 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import {
   assertHandedOff,
+  assertHeld,
   assertTwoTurns,
   assertWorkerTools,
   chatUsage,
   mcpComplete,
+  runHeld,
   runTask,
   shellComplete,
   type TierCli,
@@ -106,4 +108,15 @@ Deno.test("opencode preset: a user's OPENCODE_CONFIG_CONTENT (a model price) is 
   const perReply = ((FIGURES.input + FIGURES.cache_write) * price.input +
     FIGURES.output * price.output + FIGURES.cache_read * price.cache_read) / 1e6;
   assert.ok(cost_usd !== undefined && Math.abs(cost_usd - turns.length * perReply) < 1e-12, why);
+});
+
+Deno.test("opencode preset: a 429 holds the profile until the reset the API gave, not counted as a failure", async () => {
+  // the API's "try again in 2s" is the reset the CLI passes on
+  await using r = await runHeld(OPENCODE, { kind: "rate_limit", retryAfterS: 2 }, { lingerMs: 0 });
+  assertHeld(r, "rate_limit", 2);
+});
+
+Deno.test("opencode preset: a rejected API key holds the profile until released and blocks the task", async () => {
+  await using r = await runHeld(OPENCODE, { kind: "auth" });
+  assertHeld(r, "auth");
 });
