@@ -87,6 +87,8 @@ export function tailLines(path: string | null, bytes = TAIL_BYTES): string[] {
 export interface RunOutput {
   usage: Usage | null;
   lastWords: string | null;
+  /** A failed run's output lines as read for its last words (its end at least), to be read again. */
+  tail?: string[];
 }
 
 /**
@@ -108,10 +110,10 @@ export function runOutput(
       return null;
     }
   };
-  return {
-    usage: lines === null ? null : usageOf(lines, preset, file),
-    lastWords: failed ? lastWords(lines ?? tailLines(logPath), preset) : null,
-  };
+  const usage = lines === null ? null : usageOf(lines, preset, file);
+  if (!failed) return { usage, lastWords: null };
+  const tail = lines ?? tailLines(logPath);
+  return { usage, lastWords: lastWords(tail, preset), tail };
 }
 
 /** readableLine is one log line as a person reads it (through the preset), or null. */

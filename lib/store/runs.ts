@@ -367,6 +367,11 @@ export interface EndRunInput {
   signal?: string | null | undefined;
   /** What the run used, read from its CLI's output (replaces usage the worker reported). */
   usage?: Usage | null | undefined;
+  /**
+   * Block the task with this reason instead of returning it to the queue: another attempt
+   * cannot succeed until a person acts (its profile could not sign in). Counts no failure.
+   */
+  block?: string | undefined;
 }
 
 export interface EndRunResult {
@@ -383,6 +388,7 @@ const SUPERVISOR_OUTCOMES: readonly Outcome[] = [...COUNTED_FAILURES, "transient
  * ...) and returns the task for another attempt. Counted failures back off exponentially;
  * at `failureLimit` consecutive ones the task is blocked with the reason. `transient` retries
  * later without counting; `stopped` (dispatcher shutdown) retries at once without counting.
+ * With `block`, the task is blocked for that reason instead, in the same transaction.
  */
 export async function endRun(
   k: Kernel,
@@ -410,7 +416,7 @@ export async function endRun(
   const data = { run: run.id, outcome: input.outcome, failures };
   let moved: TaskRow;
   const policy = input.policy ?? k.options;
-  if (counted && failures >= policy.failureLimit) {
+  if (input.block !== undefined || (counted && failures >= policy.failureLimit)) {
     moved = await move(
       k,
       task,
@@ -420,7 +426,10 @@ export async function endRun(
       {
         ...common,
         retry_after: null,
-        blocked_reason: `${failures} consecutive failed attempts; last: ${reason}`,
+        blocked_reason: input.block ??
+          `${failures} consecutive failed attempts; last: ${reason}`,
+        // blocked for a person to act, as a needs_input block is
+        ...(input.block !== undefined ? { block_kind: "needs_input" as const } : {}),
       },
       data,
       run.id,

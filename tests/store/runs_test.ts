@@ -237,6 +237,27 @@ conformance("endRun() of a crash counts a failure and backs off with retry_after
   });
 });
 
+conformance(
+  "endRun() with block ends the run and blocks its task in one write, counting nothing",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const task = await add(b.store, "needs a key");
+    const c = await claimId(b.store, task.id);
+    const r = await b.store.endRun(c.run.id, {
+      outcome: "transient",
+      error: "authentication failed",
+      block: "fix the profile's credentials",
+    }, DISPATCHER);
+    assert.equal(r.counted, false);
+    assert.equal(r.run.outcome, "transient");
+    assert.equal(r.task.status, "blocked");
+    assert.equal(r.task.blocked_reason, "fix the profile's credentials");
+    assert.equal(r.task.consecutive_failures, 0);
+    assert.equal(r.task.retry_after, null);
+    assert.equal((await b.store.getTask(task.id)).block_kind, "needs_input");
+  },
+);
+
 conformance("claim() skips a task until its retry_after has passed", async (drv) => {
   await using b = await drv.fresh();
   const task = await add(b.store, "flaky");

@@ -10,8 +10,8 @@
 import { tailLines } from "../output.ts";
 import { presetOf } from "../profiles.ts";
 import { classifyRun } from "../quota.ts";
-import { blockForAuth, holdFor } from "./quota.ts";
-import type { Outcome, Run, Store } from "../../store/mod.ts";
+import { holdFor } from "./quota.ts";
+import { authBlockReason, type Outcome, type Run, type Store } from "../../store/mod.ts";
 import { liveness, readStat } from "../proc.ts";
 import { runProcesses } from "../contain.ts";
 import { guardStopped } from "../guard.ts";
@@ -161,8 +161,8 @@ export class AdoptService implements Service<AdoptReport> {
       if (found !== null && profile !== null) {
         const w = { profile, taskId: run.task_id, runId: run.id };
         const { error } = await holdFor(this.#d.store, w, found, this.#d.host);
-        await this.#end(run, "transient", error, report);
-        if (found.kind === "auth") await blockForAuth(this.#d.store, run.task_id, profile);
+        const block = found.kind === "auth" ? authBlockReason(profile) : undefined;
+        await this.#end(run, "transient", error, report, block);
         return;
       }
       const state = liveness(run.pid!, run.pid_start_time);
@@ -188,11 +188,17 @@ export class AdoptService implements Service<AdoptReport> {
     this.#d.log(`adopted run ${run.id} (${run.task_id}), pid ${pid}${how}`);
   }
 
-  async #end(run: Run, outcome: Outcome, reason: string, report: AdoptReport): Promise<void> {
+  async #end(
+    run: Run,
+    outcome: Outcome,
+    reason: string,
+    report: AdoptReport,
+    block?: string,
+  ): Promise<void> {
     try {
       await this.#d.store.endRun(
         run.id,
-        { outcome, error: reason, policy: retryPolicy(this.#d.config().dispatch) },
+        { outcome, error: reason, policy: retryPolicy(this.#d.config().dispatch), block },
         DISPATCHER_ACTOR,
       );
       report.ended.push({ run: run.id, task: run.task_id, outcome, reason });

@@ -9,7 +9,6 @@
  * hold starts and ends, once each.
  */
 import type { ProfileHold, Store } from "../../store/mod.ts";
-import { authBlockReason } from "../../store/mod.ts";
 import { presetOf } from "../profiles.ts";
 import { tailLines } from "../output.ts";
 import { classifyLive, describeFailure, type FailureClass } from "../quota.ts";
@@ -73,17 +72,6 @@ export async function holdFor(
       describeFailure(found)
     }; profile ${w.profile} held ${until}, not counted as a failure`,
   };
-}
-
-/**
- * blockForAuth blocks a task whose run met a failed sign-in, once its run has ended: retrying
- * cannot help until a person fixes the profile's credentials (the release unblocks it).
- */
-export async function blockForAuth(store: Store, taskId: string, profile: string) {
-  const t = await store.getTask(taskId);
-  if (t.status === "ready" || t.status === "todo" || t.status === "scheduled") {
-    await store.block(taskId, authBlockReason(profile), DISPATCHER_ACTOR);
-  }
 }
 
 export class QuotaService implements Service<QuotaReport> {

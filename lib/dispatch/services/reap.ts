@@ -9,6 +9,7 @@
  */
 import { dismissGuard } from "../guard.ts";
 import {
+  authBlockReason,
   GATE_TIMEOUT_DEFAULT_MS,
   type Outcome,
   type Run,
@@ -21,9 +22,9 @@ import { gateEnv } from "../launch.ts";
 import { liveness } from "../proc.ts";
 import { release } from "../contain.ts";
 import { presetOf } from "../profiles.ts";
-import { runOutput, tailLines } from "../output.ts";
+import { runOutput } from "../output.ts";
 import { classifyRun } from "../quota.ts";
-import { blockForAuth, holdFor, type QuotaGate } from "./quota.ts";
+import { holdFor, type QuotaGate } from "./quota.ts";
 import { settlePending } from "../pending.ts";
 import {
   type ConfigSource,
@@ -109,7 +110,7 @@ export class ReapService implements Service<ReapReport> {
         : { kind: "none" as const };
       // a run still open ended without a report: it failed, and its last words say why
       const failed = run.open && pending.kind !== "delivered" && !w.stop?.outcome;
-      const { usage, lastWords } = runOutput(w.logPath, preset, failed);
+      const { usage, lastWords, tail } = runOutput(w.logPath, preset, failed);
       if (!run.open && w.stop?.cutOff) {
         // Stopped while cut off from the board, and the run was ended meanwhile (by another
         // host, or a person): it is no longer this worker's, so nothing is written to it.
@@ -161,7 +162,7 @@ export class ReapService implements Service<ReapReport> {
       // profile is held, and the run is not the task's failure
       let quota = w.quota;
       if (outcome === "crashed" && quota === undefined) {
-        quota = classifyRun(preset, tailLines(w.logPath), code, now.wall) ?? undefined;
+        quota = classifyRun(preset, tail ?? [], code, now.wall) ?? undefined;
         if (quota !== undefined) {
           outcome = "transient";
           error = (await holdFor(store, w, quota, this.#d.host)).error;
@@ -178,6 +179,7 @@ export class ReapService implements Service<ReapReport> {
             signal,
             policy: retryPolicy(config.dispatch),
             usage,
+            block: quota?.kind === "auth" ? authBlockReason(w.profile) : undefined,
           },
           DISPATCHER_ACTOR,
         );
@@ -189,7 +191,6 @@ export class ReapService implements Service<ReapReport> {
         continue;
       }
       this.#forget(w);
-      if (quota?.kind === "auth") await blockForAuth(store, w.taskId, w.profile);
       report.reaped.push({ run: w.runId, task: w.taskId, outcome, exit_code: code, signal });
       this.#d.log(
         `run ${w.runId} (${w.taskId}) ended: ${outcome}${
