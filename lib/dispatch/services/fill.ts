@@ -82,7 +82,7 @@ export class FillService implements Service<FillReport> {
     return this.#pressureNow;
   }
 
-  async runOnce(_now: Now): Promise<FillReport> {
+  async runOnce(now: Now): Promise<FillReport> {
     const pressure = this.#pressure();
     const report: FillReport = { spawned: [], spawn_failed: [], capped: [], pressure };
     if (this.#d.draining() || pressure.held) return report;
@@ -99,7 +99,7 @@ export class FillService implements Service<FillReport> {
       const free = config.dispatch.max_workers - workers.size;
       const eligible = this.#eligible(report, elsewhere)
         .filter((p) => holds === null || !holds.profiles.has(p))
-        .filter((p) => heldNow(this.#d.quota, p) === null);
+        .filter((p) => heldNow(this.#d.quota, p, now.wall) === null);
       if (free <= 0 || eligible.length === 0) break;
       const caps = Object.fromEntries(
         Object.entries(config.profiles).map(([name, p]) => [name, p.max_concurrent]),

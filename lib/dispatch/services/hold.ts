@@ -131,7 +131,7 @@ export class HoldService implements Service<HoldReport> {
     if (t.retry_after !== null && Date.parse(t.retry_after) > wall) {
       return { reason: "backoff", detail: `retries after ${t.retry_after}` };
     }
-    const held = heldNow(this.#d.quota, t.assignee!);
+    const held = heldNow(this.#d.quota, t.assignee!, wall);
     if (held !== null) return { reason: "quota", detail: holdMessage(held) };
     const pressure = this.#d.pressure();
     if (pressure?.held) return { reason: "pressure", detail: pressure.detail ?? "" };

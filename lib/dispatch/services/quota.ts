@@ -29,30 +29,40 @@ export interface QuotaDeps {
   log: (line: string) => void;
 }
 
-/** What the quota service leaves the other services: the profiles' holds as last read. */
+/**
+ * What the quota service leaves the other services: the profiles' holds as last read (at most
+ * once per poll interval, and at once with each hold this host makes).
+ */
 export interface QuotaGate {
-  /** Every profile's hold, by profile (ended ones too: `active` false). */
+  /** Every profile's hold, by profile (ended ones too, until cleared). */
   holds: Map<string, ProfileHold>;
 }
 
-/** heldNow tells whether `profile` is held (an active hold in the gate). */
-export function heldNow(gate: QuotaGate | undefined, profile: string): ProfileHold | null {
+/** heldNow tells whether `profile` is held at `wall` (its hold's time not past). */
+export function heldNow(
+  gate: QuotaGate | undefined,
+  profile: string,
+  wall: number,
+): ProfileHold | null {
   const h = gate?.holds.get(profile);
-  return h?.active ? h : null;
+  if (h === undefined) return null;
+  return h.until === null || Date.parse(h.until) > wall ? h : null;
 }
 
 /** How much of a running worker's output end is read for retries (a few dozen lines). */
 const LIVE_TAIL_BYTES = 16 * 1024;
 
 /**
- * holdFor holds a worker's profile for what its CLI met, and says so in the run's error (a
- * failed sign-in also names the release command).
+ * holdFor holds a worker's profile for what its CLI met (in `gate` too, when given, so this
+ * host's next claims see it before the next read), and says so in the run's error (a failed
+ * sign-in also names the release command).
  */
 export async function holdFor(
   store: Store,
   w: Pick<Worker, "profile" | "taskId" | "runId">,
   found: FailureClass,
   host: string,
+  gate?: QuotaGate,
 ): Promise<{ hold: ProfileHold; error: string }> {
   const hold = await store.holdProfile({
     profile: w.profile,
@@ -63,6 +73,7 @@ export async function holdFor(
     run: w.runId,
     host,
   }, DISPATCHER_ACTOR);
+  gate?.holds.set(hold.profile, hold);
   const until = hold.until === null
     ? `until a person releases it (kanban profile release ${w.profile})`
     : `until ${hold.until}`;
@@ -82,6 +93,8 @@ export class QuotaService implements Service<QuotaReport> {
   readonly #looked = new Map<number, number>();
   /** The holds last logged as active, by profile ("kind until"). */
   #logged = new Map<string, string>();
+  /** When the holds were last read (monotonic ms; null: never). */
+  #readAt: number | null = null;
 
   constructor(deps: QuotaDeps) {
     this.#d = deps;
@@ -90,8 +103,12 @@ export class QuotaService implements Service<QuotaReport> {
   async runOnce(now: Now): Promise<QuotaReport> {
     const { store, workers } = this.#d;
     const report: QuotaReport = { quota_held: [], stopping: [] };
-    this.gate.holds = new Map((await store.profileHolds()).map((h) => [h.profile, h]));
-    const retries = this.#d.config().dispatch.quota_retries;
+    const d = this.#d.config().dispatch;
+    if (this.#readAt === null || now.mono - this.#readAt >= d.poll_interval) {
+      this.gate.holds = new Map((await store.profileHolds()).map((h) => [h.profile, h]));
+      this.#readAt = now.mono;
+    }
+    const retries = d.quota_retries;
     const running = new Set<number>();
     for (const w of workers.all()) {
       running.add(w.runId);
@@ -103,14 +120,13 @@ export class QuotaService implements Service<QuotaReport> {
       const found = preset?.classifyLive?.(lines, retries, now.wall) ??
         classifyLive(lines, retries, now.wall);
       if (found === null) continue;
-      const { hold, error } = await holdFor(store, w, found, this.#d.host);
-      this.gate.holds.set(hold.profile, hold);
+      const { error } = await holdFor(store, w, found, this.#d.host, this.gate);
       w.quota = found;
       workers.startStop(w, "transient", error, report.stopping);
     }
     for (const id of this.#looked.keys()) if (!running.has(id)) this.#looked.delete(id);
     for (const h of this.gate.holds.values()) {
-      if (!h.active) continue;
+      if (heldNow(this.gate, h.profile, now.wall) === null) continue;
       report.quota_held.push({
         profile: h.profile,
         kind: h.kind,

@@ -24,7 +24,7 @@ import { release } from "../contain.ts";
 import { presetOf } from "../profiles.ts";
 import { runOutput } from "../output.ts";
 import { classifyRun } from "../quota.ts";
-import { holdFor, type QuotaGate } from "./quota.ts";
+import { heldNow, holdFor, type QuotaGate } from "./quota.ts";
 import { settlePending } from "../pending.ts";
 import {
   type ConfigSource,
@@ -142,7 +142,11 @@ export class ReapService implements Service<ReapReport> {
           ? (pending.report === "complete" ? "completed" : "blocked")
           : run.outcome ?? "?";
         // a profile that works again after a hold: its next hold's backoff starts over
-        if (outcome === "completed" && this.#d.quota?.holds.get(w.profile)?.active === false) {
+        const quota = this.#d.quota;
+        if (
+          outcome === "completed" && quota?.holds.has(w.profile) &&
+          heldNow(quota, w.profile, now.wall) === null
+        ) {
           await store.clearHold(w.profile, DISPATCHER_ACTOR);
         }
         if (pending.kind === "delivered") {
@@ -165,7 +169,7 @@ export class ReapService implements Service<ReapReport> {
         quota = classifyRun(preset, tail ?? [], code, now.wall) ?? undefined;
         if (quota !== undefined) {
           outcome = "transient";
-          error = (await holdFor(store, w, quota, this.#d.host)).error;
+          error = (await holdFor(store, w, quota, this.#d.host, this.#d.quota)).error;
         }
       }
       let r;

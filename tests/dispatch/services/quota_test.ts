@@ -95,13 +95,13 @@ Deno.test("a worker that exits on a 429 holds its profile until the reported res
   assert.equal(Date.parse(hold!.until!), b.clock.wall + 30_000);
   // the next pass: the profile is held for the fill service, and the log says so once
   const q = await quota.runOnce(b.clock.read());
-  assert.equal(heldNow(quota.gate, "coder")?.kind, "rate_limit");
+  assert.equal(heldNow(quota.gate, "coder", b.clock.wall)?.kind, "rate_limit");
   assert.deepEqual(q.quota_held.map((h) => h.profile), ["coder"]);
   await quota.runOnce(b.clock.read());
   assert.equal(b.logs.filter((l) => l.startsWith("holding profile coder")).length, 1);
   b.clock.advance(30_001);
   await quota.runOnce(b.clock.read());
-  assert.equal(heldNow(quota.gate, "coder"), null);
+  assert.equal(heldNow(quota.gate, "coder", b.clock.wall), null);
   assert.ok(b.logs.includes("profile coder is no longer held"));
 });
 
@@ -170,7 +170,7 @@ Deno.test("a worker whose CLI keeps retrying a rate limit is stopped and its pro
   q = await quota.runOnce(b.clock.read());
   assert.deepEqual(q.stopping.map((s) => s.task), [stuckTask]);
   assert.match(q.stopping[0]!.reason, /^rate limited: .*"error_status":429.*; profile coder held/);
-  assert.equal(heldNow(quota.gate, "coder")?.kind, "rate_limit");
+  assert.equal(heldNow(quota.gate, "coder", b.clock.wall)?.kind, "rate_limit");
   await b.stopped();
   const r = await reapAll(b, reap);
   assert.deepEqual(r.reaped.map((x) => [x.task, x.outcome]), [[stuckTask, "transient"]]);
