@@ -8,7 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { z } from "zod";
 import { KanbanError } from "../errors.ts";
-import { BUDGET_METRICS } from "../store/budget_kinds.ts";
+import { BUDGET_METRICS, budgetScope, budgetWindow } from "../store/budget_kinds.ts";
 import { bytesText, readCapped, TooLargeError } from "../readcap.ts";
 import { type Env, expandHome, kanbanHome } from "./paths.ts";
 import { formatDuration, formatSize, parseDuration, parseSize } from "./duration.ts";
@@ -360,17 +360,22 @@ export function attachmentLimits(
  * A budget declared in config.toml (docs/budgets.md): the same fields as `kanban budget add`,
  * its scope and window written as on the command line. A dispatcher puts it on the board.
  */
+/** readable checks a string with `read` (which throws on what it cannot read), as `message`. */
+const readable = (read: (text: string) => unknown, message: string) =>
+  z.string().refine((text) => {
+    try {
+      read(text);
+      return true;
+    } catch {
+      return false;
+    }
+  }, message);
+
 const BudgetConfig = z.strictObject({
-  scope: z.string().regex(
-    /^(board|(profile|tenant|task):.+)$/,
-    "board, profile:NAME, tenant:NAME or task:ID",
-  ),
+  scope: readable(budgetScope, "board, profile:NAME, tenant:NAME or task:ID"),
   metric: z.enum(BUDGET_METRICS),
   cap: z.number().positive("cap must be above 0"),
-  window: z.string().regex(
-    /^(run|day|week|month|\d+h)$/,
-    "run, day, week, month, or hours like 5h",
-  ),
+  window: readable(budgetWindow, "run, day, week, month, or hours like 5h"),
   soft: z.boolean().default(false),
 });
 export type BudgetConfig = z.output<typeof BudgetConfig>;

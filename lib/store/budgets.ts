@@ -24,7 +24,7 @@ import { appendEvent } from "./_kernel.ts";
 import { iso } from "./_rows.ts";
 import type { BudgetRow, OpenRunScope } from "./driver/budgets.ts";
 import type { UsageSumsRow } from "./driver/reads.ts";
-import { ConflictError, NotFoundError, ValidationError } from "./errors.ts";
+import { ConflictError, NotFoundError } from "./errors.ts";
 import { name, parse } from "./input.ts";
 import type { Actor } from "./types.ts";
 
@@ -36,6 +36,8 @@ export {
   type BudgetMetric,
   type BudgetPeriod,
   type BudgetScope,
+  budgetScope,
+  budgetWindow,
 } from "./budget_kinds.ts";
 import type { BudgetMetric, BudgetPeriod, BudgetScope } from "./budget_kinds.ts";
 
@@ -143,35 +145,6 @@ export async function removeBudget(k: Kernel, budget: string, actor: Actor): Pro
   }
   if (!await k.q.budgetDelete(budget)) throw new NotFoundError(`No budget "${budget}"`);
   appendEvent(k, null, null, "budget_removed", actor, { budget });
-}
-
-/**
- * budgetScope reads a scope as people write it: `board`, `profile:NAME`, `tenant:NAME` or
- * `task:ID` (the command line and config.toml).
- */
-export function budgetScope(text: string): Pick<BudgetInput, "scope" | "target"> {
-  if (text === "board") return { scope: "board" };
-  const m = /^(profile|tenant|task):(.+)$/.exec(text);
-  if (m === null) {
-    throw new ValidationError(
-      `"${text}" is not a scope (board, profile:NAME, tenant:NAME or task:ID)`,
-    );
-  }
-  return { scope: m[1] as "profile" | "tenant" | "task", target: m[2]! };
-}
-
-/** budgetWindow reads `run`, `day`, `week`, `month` or `Nh` (a rolling number of hours). */
-export function budgetWindow(text: string): Pick<BudgetInput, "period" | "hours"> {
-  if (["run", "day", "week", "month"].includes(text)) {
-    return { period: text as "run" | "day" | "week" | "month" };
-  }
-  const m = /^(\d+)h$/.exec(text);
-  if (m === null) {
-    throw new ValidationError(
-      `"${text}" is not a window (run, day, week, month, or hours like 5h)`,
-    );
-  }
-  return { period: "hours", hours: Number(m[1]) };
 }
 
 /**

@@ -104,3 +104,13 @@ Deno.test("a budget declared in config.toml is put on the board by the dispatche
   const why = await h.store.why(second.id);
   assert.ok(why.reasons.some((r) => r.code === "budget"), JSON.stringify(why.reasons));
 });
+
+Deno.test("a declared budget the store refuses is not applied, and the dispatcher goes on", async () => {
+  await using h = await harness(
+    { coder: agent("complete.sh") },
+    `\n[budgets.spaced]\nscope = "tenant:has space"\nmetric = "runs"\ncap = 1\nwindow = "day"\n`,
+  );
+  const t = await h.create("work", "coder");
+  await h.until(async () => (await h.status(t.id)) === "done");
+  assert.deepEqual(await h.store.budgets(), []);
+});

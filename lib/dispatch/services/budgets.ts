@@ -12,6 +12,7 @@ import {
   budgetScope,
   budgetWindow,
   type Store,
+  ValidationError,
 } from "../../store/mod.ts";
 import { type ConfigSource, DISPATCHER_ACTOR, type Now, type Service } from "./service.ts";
 import type { Stopping, WorkerTable } from "./workers.ts";
@@ -87,37 +88,34 @@ export class BudgetService implements Service<BudgetReport> {
 
   /**
    * #sync puts the budgets config.toml declares on the board (once per config read: at the
-   * first pass and after a reload), as `config:HOST`; a budget the store refuses is logged and
-   * the others go on.
+   * first pass and after a reload), as `config:HOST`. config.toml's reading checked each; one
+   * the store still refuses stops the sync, logged, and the board's budgets stay as they were
+   * until the file is fixed.
    */
   async #sync(): Promise<void> {
     const config = this.#d.config();
     if (config === this.#synced) return;
-    const declared: BudgetInput[] = [];
-    for (const [name, b] of Object.entries(config.budgets)) {
-      try {
-        declared.push({
-          name,
-          ...budgetScope(b.scope),
-          metric: b.metric,
-          cap: b.cap,
-          ...budgetWindow(b.window),
-          hard: !b.soft,
-        });
-      } catch (err) {
-        this.#d.log(`config.toml budget ${name} not applied: ${(err as Error).message}`);
-      }
-    }
-    for (
-      const line of await this.#d.store.syncBudgets(
-        declared,
-        `config:${this.#d.host}`,
-        DISPATCHER_ACTOR,
-      )
-    ) {
-      this.#d.log(`${line} (config.toml)`);
-    }
     this.#synced = config;
+    const declared: BudgetInput[] = Object.entries(config.budgets).map(([name, b]) => ({
+      name,
+      ...budgetScope(b.scope),
+      metric: b.metric,
+      cap: b.cap,
+      ...budgetWindow(b.window),
+      hard: !b.soft,
+    }));
+    try {
+      const owner = `config:${this.#d.host}`;
+      for (const line of await this.#d.store.syncBudgets(declared, owner, DISPATCHER_ACTOR)) {
+        this.#d.log(`${line} (config.toml)`);
+      }
+    } catch (err) {
+      if (!(err instanceof ValidationError)) {
+        this.#synced = null; // the board was out of reach: the next pass tries again
+        throw err;
+      }
+      this.#d.log(`config.toml's budgets not applied: ${err.message}`);
+    }
   }
 
   #logChanges(held: BudgetReport["budget_held"]): void {
