@@ -9,7 +9,7 @@ import type { NewEvent, TaskSet } from "./driver/core.ts";
 import type { EventRow, TaskRow } from "./_rows.ts";
 import type { Actor, Clock } from "./types.ts";
 import { type Action, assertTransition, type Status } from "./transitions.ts";
-import { AmbiguousIdError, NotFoundError, ValidationError } from "./errors.ts";
+import { AmbiguousIdError, ConflictError, NotFoundError, ValidationError } from "./errors.ts";
 
 export interface StoreOptions {
   /** Lease length of a new run unless the claim says otherwise (ms). */
@@ -194,4 +194,12 @@ export async function move(
     ...data,
   });
   return moved;
+}
+
+/**
+ * refuseWorker refuses a worker (an actor with a run's token) what only a person, or a
+ * dispatcher, may do: `does` says what it cannot and who does (`set budgets; a person does`).
+ */
+export function refuseWorker(actor: Actor, does: string): void {
+  if (actor.token !== undefined) throw new ConflictError("not_allowed", `A worker cannot ${does}`);
 }

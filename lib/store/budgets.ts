@@ -20,7 +20,7 @@
  */
 import { z } from "zod";
 import type { Kernel } from "./_kernel.ts";
-import { appendEvent } from "./_kernel.ts";
+import { appendEvent, refuseWorker } from "./_kernel.ts";
 import { iso } from "./_rows.ts";
 import type { BudgetRow, OpenRunScope } from "./driver/budgets.ts";
 import type { UsageSumsRow } from "./driver/reads.ts";
@@ -126,9 +126,7 @@ function budgetRow(b: z.output<typeof BudgetInputSchema>, by: string, at: number
 
 /** addBudget stores a new budget; a name in use is refused. */
 export async function addBudget(k: Kernel, raw: BudgetInput, actor: Actor): Promise<Budget> {
-  if (actor.token !== undefined) {
-    throw new ConflictError("not_allowed", "A worker cannot set budgets; a person does");
-  }
+  refuseWorker(actor, "set budgets; a person does");
   const b = parse(BudgetInputSchema, raw, "budget");
   const row = budgetRow(b, actor.name, k.now());
   if (await k.q.budgetInsert(row) === "duplicate_name") {
@@ -140,9 +138,7 @@ export async function addBudget(k: Kernel, raw: BudgetInput, actor: Actor): Prom
 
 /** removeBudget deletes the budget named `name`. */
 export async function removeBudget(k: Kernel, budget: string, actor: Actor): Promise<void> {
-  if (actor.token !== undefined) {
-    throw new ConflictError("not_allowed", "A worker cannot remove budgets; a person does");
-  }
+  refuseWorker(actor, "remove budgets; a person does");
   if (!await k.q.budgetDelete(budget)) throw new NotFoundError(`No budget "${budget}"`);
   appendEvent(k, null, null, "budget_removed", actor, { budget });
 }
@@ -160,9 +156,7 @@ export async function syncBudgets(
   owner: string,
   actor: Actor,
 ): Promise<string[]> {
-  if (actor.token !== undefined) {
-    throw new ConflictError("not_allowed", "A worker cannot set budgets; a person does");
-  }
+  refuseWorker(actor, "set budgets; a person does");
   const have = new Map((await k.q.budgetsAll()).map((b) => [b.name, b]));
   const changes: string[] = [];
   const names = new Set<string>();

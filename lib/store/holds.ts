@@ -18,10 +18,10 @@
  *   ended (clearHold, by the dispatcher).
  */
 import { z } from "zod";
-import { appendEvent, type Kernel } from "./_kernel.ts";
+import { appendEvent, type Kernel, refuseWorker } from "./_kernel.ts";
 import { iso } from "./_rows.ts";
 import type { HoldRow } from "./driver/holds.ts";
-import { ConflictError, NotFoundError } from "./errors.ts";
+import { NotFoundError } from "./errors.ts";
 import { parse } from "./input.ts";
 import { unblock } from "./lifecycle.ts";
 import type { Actor } from "./types.ts";
@@ -118,22 +118,13 @@ export function authBlockReason(profile: string): string {
     `then run: kanban profile release ${profile}`;
 }
 
-function refuseWorker(actor: Actor, what: string): void {
-  if (actor.token !== undefined) {
-    throw new ConflictError(
-      "not_allowed",
-      `A worker cannot ${what}; a person or a dispatcher does`,
-    );
-  }
-}
-
 /** holdProfile holds a profile (or keeps an existing, longer hold) and returns the hold. */
 export async function holdProfile(
   k: Kernel,
   raw: HoldInput,
   actor: Actor,
 ): Promise<ProfileHold> {
-  refuseWorker(actor, "hold a profile");
+  refuseWorker(actor, "hold a profile; a person or a dispatcher does");
   const input = parse(HoldInputSchema, raw, "hold");
   const now = k.now();
   const old = await k.q.holdGet(input.profile);
@@ -189,7 +180,7 @@ export async function releaseHold(
   profile: string,
   actor: Actor,
 ): Promise<{ hold: ProfileHold; unblocked: string[] }> {
-  refuseWorker(actor, "release a profile's hold");
+  refuseWorker(actor, "release a profile's hold; a person or a dispatcher does");
   const old = await k.q.holdGet(profile);
   if (old === undefined) throw new NotFoundError(`Profile "${profile}" is not held`);
   await k.q.holdDelete(profile);
@@ -216,7 +207,7 @@ export async function releaseHold(
  * or an authentication hold, stays.
  */
 export async function clearHold(k: Kernel, profile: string, actor: Actor): Promise<boolean> {
-  refuseWorker(actor, "clear a profile's hold");
+  refuseWorker(actor, "clear a profile's hold; a person or a dispatcher does");
   const old = await k.q.holdGet(profile);
   if (old === undefined || old.kind === "auth" || isActive(old, k.now())) return false;
   return await k.q.holdDelete(profile);
