@@ -13,6 +13,9 @@
  *     same disk with the same pragmas; every other figure is shown as a ratio to it;
  *  2. through the Store API, in this process: task creates one per transaction and batched
  *     (Store.createTasks, 1,000 per transaction), and claim+complete cycles;
+ *     Beside them, the floor (bench/_floor.ts): the SQLite driver's statements for the same
+ *     writes run alone on node:sqlite, on the board's schema and on the board without its
+ *     indexes: what any kanban code or any choice of indexes could reach;
  *  3. 8 processes racing for the claims of one board (bench/_claimer.ts): claims per second
  *     and how many tasks were claimed twice (must be 0);
  *  4. `dist/kanban list --json` and `dist/kanban show <id> --json` on seeded boards of 10,000
@@ -40,6 +43,7 @@ import { runtimeName, sqliteVersion } from "../lib/runtime.ts";
 import { cpuSnapshot, othersBusy } from "./_load.ts";
 import { PG_FULL, PG_QUICK, pgBench, pgOk, pgRows, stopPg } from "./_pg.ts";
 import { raceClaims, type RaceResult } from "./_race.ts";
+import { floorRates } from "./_floor.ts";
 import { DISPATCH_TARGET_MS, dispatchBench, type DispatchResult } from "./_dispatch.ts";
 import {
   bytes,
@@ -771,6 +775,10 @@ async function main(): Promise<number> {
     } finally {
       short.close();
     }
+    progress("the driver's statements alone, on the board's schema and without its indexes");
+    const floor = await floorRates(dir, cfg.creates, cfg.cycleSeconds);
+    const bare = await floorRates(dir, cfg.creates, cfg.cycleSeconds, true);
+
     progress("the same writes with synchronous=FULL (an fsync at every commit)");
     const rawFull = rawInsertRate(join(dir, "raw-full.db"), cfg, "FULL");
     const full = openStore(join(dir, "full.db"), { create: true, synchronous: "full" });
@@ -951,6 +959,31 @@ async function main(): Promise<number> {
         rate(bigClaims, "cycles/s"),
         `(${int(bigClaims.n)} cycles; ${int(seededBig.scheduled)} scheduled tasks)`,
         ratio(bigClaims.perSecond, raw, 2),
+      ),
+      "the floor: the driver's statements for these writes alone (node:sqlite, no kanban code)",
+      row(
+        "create, one task per transaction",
+        rate(floor.creates, "tasks/s"),
+        `(${int(floor.creates.n)} tasks)`,
+        ratio(floor.creates.perSecond, raw),
+      ),
+      row(
+        `claim + complete, ${int(cfg.creates)} ready queued`,
+        rate(floor.cycles, "cycles/s"),
+        `(${int(floor.cycles.n)} cycles = ${int(floor.cycles.perSecond * 2)} tx/s)`,
+        ratio(floor.cycles.perSecond, raw, 2),
+      ),
+      row(
+        "create, on the board without its indexes",
+        rate(bare.creates, "tasks/s"),
+        `(${int(bare.creates.n)} tasks)`,
+        ratio(bare.creates.perSecond, raw),
+      ),
+      row(
+        "claim + complete, without its indexes",
+        rate(bare.cycles, "cycles/s"),
+        `(${int(bare.cycles.n)} cycles = ${int(bare.cycles.perSecond * 2)} tx/s)`,
+        ratio(bare.cycles.perSecond, raw, 2),
       ),
       "writes with synchronous=FULL (each ratio to the raw FULL figure)",
       row(
