@@ -13,7 +13,8 @@
  * worker's process group, SIGKILL after a grace, and empties the run's cgroup if it has one;
  * it exits by itself once the group is gone, when a newer guard of the same run (a restarted
  * dispatcher adopted the worker) takes over its pid file, or when the dispatcher, done with the
- * run, removes it (dismissGuard). A guard that stopped its worker leaves
+ * run, removes it (dismissGuard). A task's completion gate, which runs after its worker exited
+ * while the run stays open, gets a guard of its own the same way. A guard that stopped its worker leaves
  * a `.stopped` file beside the deadline, so the next dispatcher can say why the run ended.
  *
  * The deadline is a quarter of the cutoff margin after the dispatcher's own cutoff: a live
@@ -27,11 +28,12 @@ import { cutoffMargin } from "./services/cutoff.ts";
 
 /**
  * The guard's loop. Arguments: the worker's process group, the deadline file, the pid file,
- * the run's cgroup (or ""), the poll and grace in seconds, the run id (for its log line).
+ * the run's cgroup (or ""), the poll and grace in seconds, the run id and what it guards (for
+ * its log line: "the worker", "the completion gate").
  * Deadlines are /proc/uptime in hundredths of a second (it always prints two decimals).
  */
 const SCRIPT = `
-pg=$1 file=$2 pidfile=$3 cg=$4 poll=$5 grace=$6 run=$7
+pg=$1 file=$2 pidfile=$3 cg=$4 poll=$5 grace=$6 run=$7 what=$8
 echo $$ > "$pidfile.$$" && mv -f "$pidfile.$$" "$pidfile" || exit 1
 deadline=
 while kill -0 -"$pg" 2>/dev/null; do
@@ -43,7 +45,7 @@ while kill -0 -"$pg" 2>/dev/null; do
   now=\${up%.*}\${up#*.}
   if [ -n "$deadline" ] && [ "$now" -ge "$deadline" ]; then
     echo "$now" > "$file.stopped"
-    echo "kanban guard: run $run's lease was not renewed in time (its dispatcher is gone or stuck); stopping the worker (process group $pg) before the lease can expire"
+    echo "kanban guard: run $run's lease was not renewed in time (its dispatcher is gone or stuck); stopping $what (process group $pg) before the lease can expire"
     kill -TERM -"$pg" 2>/dev/null
     sleep "$grace"
     kill -KILL -"$pg" 2>/dev/null
@@ -109,10 +111,20 @@ export function writeDeadline(file: string, inMs: number): boolean {
   return true;
 }
 
-/** guardFiles are the guard's files of the run whose log is `logPath`. */
-export function guardFiles(logPath: string): { deadline: string; pid: string; stopped: string } {
+/**
+ * guardFiles are the guard's files of the run whose log is `logPath`: the deadline, the pid
+ * files of the worker's guard and of its completion gate's, and the mark of a stop.
+ */
+export function guardFiles(
+  logPath: string,
+): { deadline: string; pid: string; gatePid: string; stopped: string } {
   const deadline = runFile(logPath, "guard");
-  return { deadline, pid: `${deadline}.pid`, stopped: `${deadline}.stopped` };
+  return {
+    deadline,
+    pid: `${deadline}.pid`,
+    gatePid: `${deadline}.gate.pid`,
+    stopped: `${deadline}.stopped`,
+  };
 }
 
 /**
@@ -122,10 +134,14 @@ export function guardFiles(logPath: string): { deadline: string; pid: string; st
 export function dismissGuard(logPath: string): void {
   const f = guardFiles(logPath);
   rmSync(f.pid, { force: true });
+  rmSync(f.gatePid, { force: true });
   rmSync(f.deadline, { force: true });
 }
 
-/** guardStopped tells whether the guard of the run whose log is `logPath` stopped its worker. */
+/**
+ * guardStopped tells whether a guard of the run whose log is `logPath` stopped its worker or
+ * its completion gate.
+ */
 export function guardStopped(logPath: string): boolean {
   return existsSync(guardFiles(logPath).stopped);
 }
@@ -143,6 +159,8 @@ export interface GuardOptions {
   times: GuardTimes;
   /** The run's log: the guard says there why it stopped the worker. */
   logPath: string;
+  /** What it guards, as its log line names it: "the worker" (the default), "the completion gate". */
+  what?: string;
 }
 
 /**
@@ -166,6 +184,7 @@ export function startGuard(o: GuardOptions, failed: (err: Error) => void): Child
       seconds(o.times.pollMs),
       seconds(o.times.graceMs),
       String(o.runId),
+      o.what ?? "the worker",
     ], {
       detached: true,
       stdio: ["ignore", fd, fd],

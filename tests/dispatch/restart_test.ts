@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { join } from "node:path";
 import { openStore, type Store } from "../../lib/store/mod.ts";
@@ -22,7 +22,7 @@ interface Env extends Disposable {
   release(): void;
 }
 
-function setup(dispatch = ""): Env {
+function setup(dispatch = "", profiles = ""): Env {
   const tmp = tempDir("kanban-restart-");
   const env = {
     HOME: tmp.dir,
@@ -33,7 +33,7 @@ function setup(dispatch = ""): Env {
   writeFileSync(
     join(tmp.dir, "config.toml"),
     `[dispatch]\npoll_interval = "1s"\ndispatcher_lease = "2s"\nstop_grace = "1s"\n${dispatch}\n` +
-      `[profiles.slow]\ncommand = ["${join(AGENTS, "slow.sh")}"]\nmax_concurrent = 4\n`,
+      `[profiles.slow]\ncommand = ["${join(AGENTS, "slow.sh")}"]\nmax_concurrent = 4\n${profiles}`,
   );
   const store = openStore(join(tmp.dir, "boards", "default", "board.db"), { create: true });
   const children: ChildProcess[] = [];
@@ -115,17 +115,18 @@ Deno.test("after kill -9 of the dispatcher, a new one adopts the live workers an
 
 /**
  * guardsOf lists the pids of the lease guards (lib/dispatch/guard.ts) watching run `runId` of
- * the board under `home`. Run ids are per board: tests running beside this one have guards of
- * their own run 1, so a guard is recognised by its deadline file too.
+ * the board under `home` (only those watching process group `pg`, when given). Run ids are per
+ * board: tests running beside this one have guards of their own run 1, so a guard is recognised
+ * by its deadline file too.
  */
-function guardsOf(home: string, runId: number): number[] {
+function guardsOf(home: string, runId: number, pg?: number): number[] {
   const pids: number[] = [];
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const argv = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
       const ours = argv[3] === "kanban-guard" && argv[5]?.startsWith(`${home}/`) &&
-        argv[10] === String(runId);
+        argv[10] === String(runId) && (pg === undefined || argv[4] === String(pg));
       if (ours && pidAlive(Number(name))) {
         pids.push(Number(name));
       }
@@ -167,6 +168,55 @@ Deno.test("a worker whose dispatcher died alone is stopped by its lease guard be
   const ended = (await e.store.listRuns(task.id)).find((r) => r.id === run.id)!;
   assert.equal(ended.outcome, "lost", "not the worker's crash");
   assert.match(ended.error ?? "", /lease guard stopped the worker/);
+  second.signal("SIGTERM");
+  assert.equal(await exited(second), 0);
+});
+
+Deno.test("a completion gate whose dispatcher died alone is stopped by a lease guard before the run's lease can expire", async () => {
+  using e = setup(
+    `lease = "6s"\nbackoff = "1s"`,
+    `[profiles.gated]\ncommand = ["${join(AGENTS, "gated.sh")}"]\n` +
+      `gate = ["${join(AGENTS, "gate.sh")}", "{task}"]\nenv = { GATE_SLEEP = "600" }\n`,
+  );
+  const task = (await e.store.createTask({ title: "gated", assignee: "gated" }, { name: "t" }))
+    .task;
+  const first = e.start();
+  let ws = "";
+  await until("its gate", async () => {
+    ws = (await e.store.listRuns(task.id))[0]?.workspace ?? "";
+    return ws !== "" && existsSync(join(ws, "gate-pid"));
+  });
+  const gate = Number(readFileSync(join(ws, "gate-pid"), "utf8"));
+  const [run] = await e.store.listRuns(task.id);
+  assert.equal(run!.gate_pending, true);
+  await until("the gate's guard", () => guardsOf(e.home, run!.id, gate).length === 1);
+  first.signal("SIGKILL");
+  await exited(first);
+  assert.ok(pidAlive(gate), "the gate outlives its dispatcher");
+  const expires = Date.parse((await e.store.getRun(run!.id)).lease_expires!);
+  await until("the guard stops the gate", () => !pidAlive(gate), 10_000);
+  const stoppedAt = Date.now();
+  assert.ok(
+    stoppedAt < expires,
+    `stopped ${stoppedAt - expires} ms after its lease expired, should be before`,
+  );
+  assert.equal(existsSync(join(ws, "gate-finished")), false, "the gate did not run to its end");
+  await until("the guard exits", () => guardsOf(e.home, run!.id).length === 0, 5_000);
+  assert.match(
+    readFileSync(run!.log_path!, "utf8"),
+    new RegExp(
+      `kanban guard: run ${run!.id}'s lease was not renewed in time .*; stopping the ` +
+        `completion gate \\(process group ${gate}\\)`,
+    ),
+  );
+
+  // The next dispatcher ends the run, saying why; the task is tried again, not done.
+  const second = e.start("--stop-workers");
+  await until("the run ended", async () => !(await e.store.getRun(run!.id)).open);
+  const ended = await e.store.getRun(run!.id);
+  assert.equal(ended.outcome, "lost");
+  assert.match(ended.error ?? "", /lease guard stopped its completion gate/);
+  assert.notEqual((await e.store.getTask(task.id)).status, "done");
   second.signal("SIGTERM");
   assert.equal(await exited(second), 0);
 });

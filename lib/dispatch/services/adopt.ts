@@ -137,7 +137,8 @@ export class AdoptService implements Service<AdoptReport> {
     }
     const guard = run.log_path !== null && guardStopped(run.log_path)
       ? "its dispatcher was gone and the lease could not be renewed: the run's lease guard " +
-        "stopped the worker before the lease could expire"
+        `stopped ${run.gate_pending ? "its completion gate" : "the worker"} before the lease ` +
+        "could expire"
       : null;
     if (pending.kind === "undelivered") {
       await this.#end(

@@ -41,9 +41,13 @@ export class LivenessService implements Service<LivenessReport> {
         if (!run) {
           // a person moved the task, or another host ended the run: the gate is moot
           workers.stopGate(w, null, "its run ended while the gate ran", report.stopping);
-        } else if (this.#renewDue(run, w, now)) {
-          await store.renewRun(w.runId);
-          w.renewedAt = now.mono;
+        } else {
+          if (this.#renewDue(run, w, now)) {
+            await store.renewRun(w.runId);
+            w.renewedAt = now.mono;
+          }
+          // the gate's guard follows the renewal, as a worker's does
+          workers.guardGate(w);
         }
         continue;
       }

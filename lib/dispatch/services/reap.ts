@@ -217,6 +217,7 @@ export class ReapService implements Service<ReapReport> {
         result: { passed: true, exit_code: null, output, duration_ms: 0, timed_out: false },
         stopped: null,
         pid: null,
+        guard: null,
       };
       return;
     }

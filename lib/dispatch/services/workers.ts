@@ -80,6 +80,8 @@ export interface GateJob {
   stopped: { outcome: Outcome | null; reason: string } | null;
   /** The gate's pid (it leads its own process group), once it started. */
   pid: number | null;
+  /** Its lease guard (WorkerTable.guardGate): the renewal its deadline was set from, or null. */
+  guard: number | null;
 }
 
 /** A stop as a pass reports it. */
@@ -246,8 +248,32 @@ export class WorkerTable {
     if (!this.#d.guard || w.spawning || w.pid <= 1 || w.stop || w.logPath === null) return;
     if (w.guard !== null && w.guard.stamped === w.renewedAt) return;
     if (w.guard === null && w.exit !== null) return; // only what it left runs: being reaped
+    const started = this.#stamp(w, w.guard === null ? "worker" : null);
+    if (started) w.guard = { stamped: w.renewedAt };
+  }
+
+  /**
+   * guardGate does for `w`'s running completion gate what guard() does for a worker: a gate
+   * whose dispatcher dies alone is stopped before the run's lease can expire, so the task's
+   * next attempt never runs beside it in the same workspace. The gate's guard reads the run's
+   * deadline, which the liveness service keeps renewing while the gate runs, and has a pid file
+   * of its own (the worker's guard may still be winding down when the gate starts).
+   */
+  guardGate(w: Worker): void {
+    const job = w.gate;
+    if (!this.#d.guard || job === null || job.pid === null || w.logPath === null) return;
+    if (job.result !== null || job.stopped !== null || job.guard === w.renewedAt) return;
+    if (this.#stamp(w, job.guard === null ? "gate" : null)) job.guard = w.renewedAt;
+  }
+
+  /**
+   * #stamp writes the deadline of `w`'s run from its last renewal and, when `start` says
+   * which, starts a guard for the worker's or the gate's process group. False when it could
+   * not (no /proc/uptime, said once; or a file it could not write, logged).
+   */
+  #stamp(w: Worker, start: "worker" | "gate" | null): boolean {
     const times = guardTimes(w.leaseMs, this.#d.config().dispatch.stop_grace);
-    const files = guardFiles(w.logPath);
+    const files = guardFiles(w.logPath!);
     const runId = w.runId;
     try {
       if (
@@ -260,22 +286,25 @@ export class WorkerTable {
               "dies alone keeps running until it is stopped by hand)",
           );
         }
-        return;
+        return false;
       }
-      if (w.guard === null) {
+      if (start !== null) {
+        const gate = start === "gate";
         startGuard({
           runId,
-          pgid: w.pid,
+          pgid: gate ? w.gate!.pid! : w.pid,
           file: files.deadline,
-          pidFile: files.pid,
-          cgroup: runCgroup(this.#d.containment, runId),
+          pidFile: gate ? files.gatePid : files.pid,
+          cgroup: gate ? null : runCgroup(this.#d.containment, runId),
           times,
-          logPath: w.logPath,
+          logPath: w.logPath!,
+          what: gate ? "the completion gate" : "the worker",
         }, (err) => this.#d.log(`run ${runId}: its lease guard did not start: ${err.message}`));
       }
-      w.guard = { stamped: w.renewedAt };
+      return true;
     } catch (err) {
       this.#d.log(`run ${runId}: cannot set its lease guard: ${(err as Error).message}`);
+      return false;
     }
   }
 
@@ -285,13 +314,20 @@ export class WorkerTable {
    */
   startGate(w: Worker, run: GateRun): void {
     if (w.gate !== null) return;
-    const job: GateJob = { abort: new AbortController(), result: null, stopped: null, pid: null };
+    const job: GateJob = {
+      abort: new AbortController(),
+      result: null,
+      stopped: null,
+      pid: null,
+      guard: null,
+    };
     w.gate = job;
     void runGate({
       ...run,
       signal: job.abort.signal,
       started: (pid) => {
         job.pid = pid;
+        this.guardGate(w);
       },
     }).then((result) => {
       job.result = result;
