@@ -5,7 +5,7 @@
  * events are counted within the last 500).
  */
 import { z } from "zod";
-import type { GateResult, RunDetail, Status, TaskDetail } from "../store/mod.ts";
+import type { RunDetail, Store } from "../store/mod.ts";
 import { type Caps, clip, clipJson, clipNullable } from "./caps.ts";
 import { readTarget } from "./_target.ts";
 import type { ToolDeps } from "./tool.ts";
@@ -14,12 +14,11 @@ export const ShowInput = z.strictObject({
   id: z.string().optional().describe("task id or unique prefix (default: your task)"),
 });
 
-/** ShowOutput is the full shape (no caps): the `kanban show --json` shape. */
-export type ShowOutput = TaskDetail & {
-  waiting_on: { id: string; status: Status }[];
-  /** The task's last completion gate (lib/store/gates.ts), once one was held for. */
-  gate_result?: GateResult;
-};
+/**
+ * ShowOutput is the full shape (no caps): the `kanban show --json` shape, with the task's
+ * review state and its last completion gate when it has them (Store.showTask).
+ */
+export type ShowOutput = Awaited<ReturnType<Store["showTask"]>>;
 
 /** CappedShowOutput is the shape under caps; `omitted` counts what was left out. */
 export type CappedShowOutput = ReturnType<typeof capDetail>;
@@ -80,6 +79,9 @@ function capDetail(d: ShowOutput, caps: Caps) {
     events: d.events.slice(-caps.events).map((e) => ({ ...e, data: clipJson(e.data, caps.text) })),
     runs: d.runs.slice(-caps.runs).map((r) => capRun(r, caps)),
     waiting_on: d.waiting_on.slice(0, caps.links),
+    // what the agent is asked to act on: where the review loop stands, how its gate went
+    ...(d.review !== undefined ? { review: d.review } : {}),
+    ...(d.gate_result !== undefined ? { gate_result: d.gate_result } : {}),
     ...(omitted.length > 0 ? { omitted: Object.fromEntries(omitted) } : {}),
   };
 }

@@ -10,6 +10,8 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { agent, AGENTS, harness, pidAlive } from "./_harness.ts";
 import type { Run } from "../../lib/store/mod.ts";
 
@@ -92,6 +94,39 @@ Deno.test("a failing gate sends the task back with its output in the next prompt
   const comment = shown.comments.find((c) => c.author === "kanban-gate")!;
   assert.match(comment.body, /^Completion gate failed \(round 1 of 3\): it exited with code 4/);
   assert.match(comment.body, /FAIL check 1: expected 2, got 3/);
+});
+
+/** A profile whose worker completes through MCP (agents/mcp_gated.ts), run by this Deno. */
+const MCP_GATED = `command = ${
+  JSON.stringify([
+    process.execPath,
+    "run",
+    "-A",
+    "--quiet",
+    "--config",
+    fileURLToPath(new URL("../../deno.json", import.meta.url)),
+    `${AGENTS}mcp_gated.ts`,
+  ])
+}\nenv = { DENO_NO_UPDATE_CHECK = "1", GATE_FAILS = "1" }\n${GATE}\n`;
+
+Deno.test("an agent that completes through kanban mcp is told its gate runs; a failed gate brings the task back to it", async () => {
+  await using h = await harness({ coder: MCP_GATED });
+  const task = await h.create("parser", "coder");
+  await h.until(async () => (await h.status(task.id)) === "done", 60_000);
+  const runs = (await h.store.listRuns(task.id)).reverse();
+  assert.deepEqual(runs.map((r) => [r.outcome, r.summary]), [
+    ["completed", "first try"],
+    ["completed", "fixed what the gate reported (last gate: failed)"],
+  ]);
+  assert.equal(runs[0]!.error, "completion gate failed (round 1 of 3): exit code 4");
+  // the MCP server answered the held completion: still running, the gate runs on exit
+  const first = log(runs[0]!);
+  assert.match(first, /complete -> .*"status":"running"/);
+  assert.match(first, /"gate_pending":true/);
+  assert.match(first, /the task's completion gate runs once you exit/);
+  assert.match(prompt(runs[1]!), /^## Completion gate failed \(round 1 of 3\)$/m);
+  assert.equal((await h.store.getTask(task.id)).result, null);
+  assert.equal((await h.store.showTask(task.id)).gate_result?.state, "passed");
 });
 
 Deno.test("a gate that fails every round blocks the task for a person", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { HUMAN, setup } from "../_setup.ts";
-import { add, claimId } from "../store/_helpers.ts";
+import { add, claimId, worker } from "../store/_helpers.ts";
 import { AGENT_CAPS, runTool, TOOLS } from "../../lib/tools/mod.ts";
 import type { CappedShowOutput, ShowOutput } from "../../lib/tools/show.ts";
 import { personDeps, workerDeps } from "./_mcp.ts";
@@ -98,4 +98,34 @@ Deno.test("show with caps cuts a long handoff in the run and in its completed ev
   assert.ok(JSON.stringify(done.data).length < 1_200, "the event's data is cut too");
   const small = await runTool(TOOLS.show, deps, { id: (await add(b.store, "terse")).id });
   assert.ok(!("omitted" in small), "nothing left out: no omitted field");
+});
+
+Deno.test("show with caps keeps how the task's last gate went and where its review loop stands", async () => {
+  await using b = setup();
+  const deps = { ...personDeps(b.store), caps: AGENT_CAPS };
+  const capped = async (id: string) => await runTool(TOOLS.show, deps, { id }) as CappedShowOutput;
+  const gated = await add(b.store, "parser", { assignee: "coder", gate: ["make", "check"] });
+  const c = await claimId(b.store, gated.id, "coder");
+  await b.store.complete(gated.id, { summary: "done" }, worker(c));
+  await b.store.settleGate(gated.id, {
+    passed: false,
+    exit_code: 2,
+    output: "1 test failed\n",
+    duration_ms: 900,
+    timed_out: false,
+  }, worker(c));
+  const out = await capped(gated.id);
+  assert.equal(out.gate_result?.state, "failed");
+  assert.deepEqual(out.gate_result, (await b.store.showTask(gated.id)).gate_result);
+
+  const reviewed = await add(b.store, "docs", { assignee: "coder", reviewer: "critic" });
+  const r = await claimId(b.store, reviewed.id, "coder");
+  await b.store.requestReview(reviewed.id, { summary: "look" }, worker(r));
+  const review = (await capped(reviewed.id)).review;
+  assert.ok(review !== undefined, "the task is in its review loop");
+  assert.deepEqual(review, (await b.store.showTask(reviewed.id)).review);
+
+  // a task with neither says nothing of them
+  const plain = await capped((await add(b.store, "plain")).id);
+  assert.ok(!("gate_result" in plain) && !("review" in plain));
 });
