@@ -187,6 +187,16 @@ export const api = {
     request<Attachment>("DELETE", `/api/v1/tasks/${enc(id)}/attachments/${enc(name)}`),
   /** releaseHold ends a profile's hold now (lib/store/holds.ts). */
   releaseHold: (profile: string) => request<unknown>("DELETE", `/api/v1/holds/${enc(profile)}`),
+  /** pauseRoutine / resumeRoutine stop and restart a routine's firing (lib/store/routines.ts). */
+  pauseRoutine: (name: string) => request<unknown>("POST", `/api/v1/routines/${enc(name)}/pause`),
+  resumeRoutine: (name: string) => request<unknown>("POST", `/api/v1/routines/${enc(name)}/resume`),
+  /** runRoutine fires one occurrence now, once per `key` (a retry with it fires nothing more). */
+  runRoutine: (name: string, key: string) =>
+    request<{ created: boolean; tasks: { ref: string; id: string }[] }>(
+      "POST",
+      `/api/v1/routines/${enc(name)}/run`,
+      { key },
+    ),
   /** attachmentUrl downloads an attachment (the session cookie authenticates a plain link). */
   attachmentUrl: (id: string, name: string) => `/api/v1/tasks/${enc(id)}/attachments/${enc(name)}`,
 };

@@ -13,7 +13,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, type BudgetSeries, query, type SeriesData } from "./api.ts";
 import { health, pollHealth, usage } from "./live.ts";
 import { Plot, type PlotSpec } from "./plot.tsx";
-import { attempt, board, filters, message, store, stored } from "./state.ts";
+import { attempt, board, filters, message, store, stored, toast } from "./state.ts";
 import {
   axisDollars,
   bucketText,
@@ -144,6 +144,7 @@ export function Stats() {
       )}
       <Budgets />
       <Holds />
+      <Routines />
       {s === null
         ? seriesError.value === null && <p class="muted stats-loading">Loading…</p>
         : <Panels data={s.data} />}
@@ -283,6 +284,85 @@ function Holds() {
                 void release(h.profile)}
             >
               Release
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+/**
+ * Routines (docs/routines.md): each routine with its schedule, when it fires next (or that it
+ * is paused) and when it last fired, with Pause or Resume, and Run now (one occurrence outside
+ * its schedule; the click's own key, so a retried request fires it once).
+ */
+function Routines() {
+  const routines = health.value?.routines ?? [];
+  const [busy, setBusy] = useState<string | null>(null);
+  if (routines.length === 0) return null;
+  const act = async (name: string, f: () => Promise<unknown>, done?: (r: unknown) => void) => {
+    setBusy(name);
+    try {
+      const r = await attempt(f);
+      if (r !== null) {
+        done?.(r);
+        await pollHealth();
+      }
+    } finally {
+      setBusy(null);
+    }
+  };
+  const when = (iso: string) => new Date(iso).toLocaleString();
+  return (
+    <section class="stats-panel" data-testid="routines-panel" data-panel="routines">
+      <h3>Routines</h3>
+      <ul class="holds">
+        {routines.map((r) => (
+          <li key={r.name} data-testid="routine" data-name={r.name} data-paused={r.paused}>
+            <span class="budget-name">
+              {r.name} <span class="muted">{r.cron} ({r.tz})</span>
+            </span>
+            <span data-testid="routine-when">
+              {r.paused
+                ? "paused"
+                : r.next_at === null
+                ? "never fires again"
+                : `next ${when(r.next_at)}`}
+            </span>
+            <span class="muted hold-reason">
+              {r.last_at === null ? "never fired" : `last fired ${when(r.last_at)}`}
+            </span>
+            <button
+              type="button"
+              data-testid={r.paused ? "routine-resume" : "routine-pause"}
+              disabled={busy === r.name}
+              onClick={() =>
+                void act(
+                  r.name,
+                  () =>
+                    r.paused ? api.resumeRoutine(r.name) : api.pauseRoutine(r.name),
+                )}
+            >
+              {r.paused ? "Resume" : "Pause"}
+            </button>
+            <button
+              type="button"
+              data-testid="routine-run"
+              title="Fire one occurrence now, outside the schedule (a paused routine too)"
+              disabled={busy === r.name}
+              onClick={() =>
+                void act(
+                  r.name,
+                  () =>
+                    api.runRoutine(r.name, `dashboard-${crypto.randomUUID()}`),
+                  (f) => {
+                    const n = (f as { tasks: unknown[] }).tasks.length;
+                    toast("info", `${r.name} fired: ${n} task${n === 1 ? "" : "s"} created`);
+                  },
+                )}
+            >
+              Run now
             </button>
           </li>
         ))}
