@@ -32,6 +32,19 @@ role = "checker"
 after = ["write"]
 `;
 
+/** A template whose one input is a node's whole body (a spec, many lines long). */
+const SPEC = `
+version = 1
+
+[inputs.spec]
+description = "what to build, in markdown"
+
+[[nodes]]
+id = "build"
+title = "Build it"
+body = "{{spec}}"
+`;
+
 interface GraphJson {
   key: string;
   created: boolean;
@@ -297,4 +310,76 @@ Deno.test("inside a worker, template run makes the run's follow-ups in its tenan
   assert.equal(late.code, 1);
   assert.equal(late.json<ErrorJson>().error.code, "stale_lease");
   assert.equal((await tasks(h)).length, 3);
+});
+
+Deno.test("--input-file gives an input the text of a file; a bad file is refused by name before the board is touched", async () => {
+  await using h = await cliHome();
+  named(h, "spec", SPEC);
+  const spec = "# The parser\n\n- reads `a = 1`\n- says where it fails\n";
+  writeFileSync(join(h.home, "spec.md"), spec);
+  const run = (...more: string[]) =>
+    h.run(["template", "run", "spec", "--key", "k1", ...more, "--json"]);
+  const ok = await run("--input-file", "spec=spec.md");
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  const [build] = ok.json<GraphJson>().tasks;
+  const shown = await h.run(["show", build!.task.id, "--json"]);
+  assert.equal(shown.json<{ task: { body: string } }>().task.body, spec);
+  const before = await tasks(h);
+
+  const refused = async (args: string[], message: RegExp) => {
+    const r = await run(...args);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.json<ErrorJson>().error.message, message);
+  };
+  await refused(
+    ["--input-file", "spec=nowhere.md"],
+    /^--input-file spec=nowhere\.md: cannot read it \(ENOENT\): no file .*nowhere\.md$/,
+  );
+  writeFileSync(join(h.home, "latin1.txt"), new Uint8Array([0x63, 0x61, 0x66, 0xe9]));
+  await refused(
+    ["--input-file", "spec=latin1.txt"],
+    /^--input-file spec=latin1\.txt: the file is not UTF-8 text$/,
+  );
+  writeFileSync(join(h.home, "huge.txt"), "x".repeat(100_000));
+  await refused(
+    ["--input-file", "spec=huge.txt"],
+    /^--input-file spec=huge\.txt: the file is 100000 bytes; an input is at most 20000 characters$/,
+  );
+  await refused(
+    ["--input", "spec=short", "--input-file", "spec=spec.md"],
+    /^input spec is given by both --input and --input-file$/,
+  );
+  await refused(
+    ["--input-file", "topic.md"],
+    /--input-file "topic\.md": write --input-file NAME=VALUE/,
+  );
+  assert.deepEqual(await tasks(h), before, "nothing was written");
+
+  // a routine's template takes it too; a --title routine refuses it
+  const routine = await h.run([
+    "routine",
+    "add",
+    "weekly",
+    "--cron",
+    "@weekly",
+    "--template",
+    "spec",
+    "--input-file",
+    "spec=spec.md",
+    "--json",
+  ]);
+  assert.equal(routine.code, 0, routine.stdout + routine.stderr);
+  const titled = await h.run([
+    "routine",
+    "add",
+    "daily",
+    "--cron",
+    "@daily",
+    "--title",
+    "Sweep",
+    "--input-file",
+    "spec=spec.md",
+  ]);
+  assert.equal(titled.code, 2);
+  assert.match(titled.stderr, /--input, --input-file and --role are for a --template routine/);
 });

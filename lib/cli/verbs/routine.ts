@@ -18,7 +18,7 @@ import { type CliContext, session, UsageError } from "../context.ts";
 import { collect, parsePriority } from "../parse.ts";
 import { emit } from "../output.ts";
 import { table } from "../render.ts";
-import { loadTemplate, refuseMissing, render } from "./template.ts";
+import { INPUT_FILE_HELP, loadTemplate, refuseMissing, render } from "./template.ts";
 
 /** parseCount reads `--max-catch-up`: a whole number. */
 function parseCount(text: string): number {
@@ -90,6 +90,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--review", "require a review after completion")
     .option("--template <template>", "a template (file or NAME) whose graph each occurrence makes")
     .option("--input <name=value>", "a template input's value (repeatable)", collect, [])
+    .option("--input-file <name=path>", INPUT_FILE_HELP, collect, [])
     .option(
       "--role <role=profile>",
       "the profile a template role goes to (repeatable)",
@@ -120,12 +121,12 @@ export function register(program: Command, ctx: CliContext): void {
       if (stray !== undefined) {
         throw new UsageError(`--${stray} is for a --title routine; a template's nodes set it`);
       }
-      if (task && (opts.input.length > 0 || opts.role.length > 0)) {
-        throw new UsageError("--input and --role are for a --template routine");
+      if (task && (opts.input.length > 0 || opts.inputFile.length > 0 || opts.role.length > 0)) {
+        throw new UsageError("--input, --input-file and --role are for a --template routine");
       }
       let template: { name: string; nodes: ReturnType<typeof graphOf>["nodes"] } | undefined;
       if (opts.template !== undefined) {
-        const r = render(loadTemplate(ctx, opts.template), opts);
+        const r = render(ctx, loadTemplate(ctx, opts.template), opts);
         refuseMissing(r);
         template = { name: r.name, nodes: graphOf(r, "routine").nodes };
       }

@@ -4,13 +4,13 @@
  * `$KANBAN_HOME/templates/NAME.toml`. `run` creates the whole graph in one transaction with
  * Store.createGraph, idempotent by `--key`.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "@commander-js/extra-typings";
 import { KanbanError } from "../../store/mod.ts";
 import { kanbanHome } from "../../config/paths.ts";
 import { originActor } from "../../tools/_target.ts";
-import { readTemplate, type Template } from "../../templates/template.ts";
+import { INPUT_MAX_CHARS, readTemplate, type Template } from "../../templates/template.ts";
 import {
   checkRendering,
   checkTemplate,
@@ -70,20 +70,64 @@ export function pairs(flag: string, given: string[]): Record<string, string> {
 
 interface FillOptions {
   input: string[];
+  inputFile: string[];
   role: string[];
 }
 
-/** render renders a template with the `--input` and `--role` options given. */
+/** The help of `--input-file`, the same wherever a template is filled. */
+export const INPUT_FILE_HELP =
+  "an input's value read from a UTF-8 file, for a long or many-line value (repeatable)";
+
+/**
+ * inputFiles reads `--input-file NAME=PATH` options: each input's value is the text of a
+ * file (a path from the working directory). A file that cannot be read, is not UTF-8 text, or
+ * is far longer than an input may be is refused, naming the option.
+ */
+function inputFiles(ctx: CliContext, given: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, path] of Object.entries(pairs("--input-file", given))) {
+    const what = `--input-file ${name}=${path}`;
+    const full = resolve(ctx.cwd, path);
+    let text: string;
+    try {
+      // read no more than an input can hold (UTF-8: at most 4 bytes a character)
+      const size = statSync(full).size;
+      if (size > 4 * INPUT_MAX_CHARS) {
+        throw new UsageError(
+          `${what}: the file is ${size} bytes; an input is at most ${INPUT_MAX_CHARS} characters`,
+        );
+      }
+      text = new TextDecoder("utf-8", { fatal: true }).decode(readFileSync(full));
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      if (err instanceof TypeError) throw new UsageError(`${what}: the file is not UTF-8 text`);
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new UsageError(
+        `${what}: cannot read it (${code ?? (err as Error).message})${
+          code === "ENOENT" ? `: no file ${full}` : ""
+        }`,
+      );
+    }
+    out[name] = text;
+  }
+  return out;
+}
+
+/** render renders a template with the `--input`, `--input-file` and `--role` options given. */
 export function render(
+  ctx: CliContext,
   t: Template,
   opts: FillOptions,
   tenant: string | null = null,
 ): Rendering {
-  return renderTemplate(t, {
-    inputs: pairs("--input", opts.input),
-    roles: pairs("--role", opts.role),
-    tenant,
-  });
+  const inputs = pairs("--input", opts.input);
+  for (const [name, value] of Object.entries(inputFiles(ctx, opts.inputFile))) {
+    if (Object.hasOwn(inputs, name)) {
+      throw new UsageError(`input ${name} is given by both --input and --input-file`);
+    }
+    inputs[name] = value;
+  }
+  return renderTemplate(t, { inputs, roles: pairs("--role", opts.role), tenant });
 }
 
 /** The summary line of a template: its name, file and description. */
@@ -219,9 +263,10 @@ export function register(program: Command, ctx: CliContext): void {
       "a file (with a / or ending in .toml) or a NAME in $KANBAN_HOME/templates",
     )
     .option("--input <name=value>", "an input's value (repeatable)", collect, [])
+    .option("--input-file <name=path>", INPUT_FILE_HELP, collect, [])
     .option("--role <role=profile>", "the profile a role's tasks go to (repeatable)", collect, [])
     .action((arg, opts, cmd) => {
-      const r = render(loadTemplate(ctx, arg), opts);
+      const r = render(ctx, loadTemplate(ctx, arg), opts);
       checkRendering(r);
       emit(ctx, globals(cmd).json, r, () => showText(r));
     });
@@ -237,13 +282,14 @@ export function register(program: Command, ctx: CliContext): void {
       "names this run: the same key returns the tasks it made, with other inputs it is refused",
     )
     .option("--input <name=value>", "an input's value (repeatable)", collect, [])
+    .option("--input-file <name=path>", INPUT_FILE_HELP, collect, [])
     .option("--role <role=profile>", "the profile a role's tasks go to (repeatable)", collect, [])
     .action(async (arg, opts, cmd) => {
       const t = loadTemplate(ctx, arg);
       const key = graphKey(t.name, opts.key);
       // a worker's follow-ups are in its tenant unless a node names one (as `create` does)
       const tenant = workerBindingOf(decodeWorkerEnv(ctx.env))?.tenant ?? null;
-      const r = render(t, opts, tenant);
+      const r = render(ctx, t, opts, tenant);
       refuseMissing(r);
       checkRendering(r, key);
       using s = session(ctx, cmd);
