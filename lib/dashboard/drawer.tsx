@@ -18,6 +18,7 @@ import { RunUsage, TaskUsage } from "./usage.tsx";
 import { Review } from "./review.tsx";
 import { Attachments } from "./attachments.tsx";
 import { WhyWaiting } from "./why.tsx";
+import { Gate } from "./gate.tsx";
 import {
   askInput,
   attempt,
@@ -285,6 +286,7 @@ function DrawerBody({ detail, reload }: { detail: Detail; reload: () => Promise<
         </div>
       )}
       <Handoff detail={detail} />
+      <Gate detail={detail} />
       <Review detail={detail} after={after} />
       <Fields detail={detail} after={after} />
       <Body detail={detail} after={after} />
