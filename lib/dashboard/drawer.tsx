@@ -19,6 +19,7 @@ import { Review } from "./review.tsx";
 import { Attachments } from "./attachments.tsx";
 import { WhyWaiting } from "./why.tsx";
 import { Gate } from "./gate.tsx";
+import { askBlock } from "./block.ts";
 import {
   askInput,
   attempt,
@@ -225,8 +226,12 @@ function DrawerBody({ detail, reload }: { detail: Detail; reload: () => Promise<
     return ok;
   };
   const run = async (action: PersonAction) => {
-    // the drawer's Block… offers a kind (a drop on the column is a plain block)
-    const input = await askInput(action, `"${task.title}"`, true);
+    // the drawer's Block… offers every kind (a drop on the column is a plain block)
+    if (action === "block") {
+      if (await askBlock(task, knownProfiles() ?? [])) await Promise.all([reload(), refresh()]);
+      return;
+    }
+    const input = await askInput(action, `"${task.title}"`);
     if (input === null) return;
     await after(
       action === "approve" || action === "reject"
