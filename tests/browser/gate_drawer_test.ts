@@ -22,7 +22,7 @@ async function openCard(page: Page, id: string) {
   return drawer;
 }
 
-Deno.test("drawer: a task whose gate failed shows the gate, round 1 of 2 and its output folded; a task without a gate shows none", async () => {
+Deno.test("drawer: a task whose gate failed shows the gate, round 1 of 2 and its output folded; a pending gate says so; a task without a gate shows none", async () => {
   await using browser = await launchBrowser();
   await using d = await dashboard(browser, {
     seed: async (home) => {
@@ -47,8 +47,17 @@ Deno.test("drawer: a task whose gate failed shows the gate, round 1 of 2 and its
           timed_out: false,
         }, worker);
         assert.equal(settled.verdict, "failed");
+        // a completed task whose gate (its defaults) waits to run
+        const held = (await store.createTask({
+          title: "Lint the docs",
+          assignee: "coder",
+          gate: ["make", "lint"],
+        }, HUMAN)).task;
+        const h = await store.claim({ taskId: held.id, profile: "coder" }, DISPATCHER);
+        assert.ok(h, "claimed");
+        await store.complete(held.id, { summary: "linted" }, { name: "coder-2", token: h.token });
         const plain = (await store.createTask({ title: "No gate here" }, HUMAN)).task;
-        return { gated: gated.id, plain: plain.id };
+        return { gated: gated.id, held: held.id, heldRun: h.run.id, plain: plain.id };
       } finally {
         store.close();
       }
@@ -84,9 +93,29 @@ Deno.test("drawer: a task whose gate failed shows the gate, round 1 of 2 and its
   assert.equal(await pre.textContent(), OUTPUT);
   assert.equal(await details.locator("b").count(), 0, "the output is text, not HTML");
 
-  // A task without a gate has no gate section.
+  // A gate that waits to run: pending, its defaults named, no output yet.
   await page.keyboard.press("Escape");
   await drawer.waitFor({ state: "detached" });
+  const held = await openCard(page, d.seeded.held);
+  const pending = held.locator("[data-testid=drawer-gate]");
+  await pending.waitFor({ state: "visible" });
+  assert.equal(await pending.locator("[data-testid=gate-command]").innerText(), "make lint");
+  assert.equal(
+    await pending.locator("[data-testid=gate-limits]").innerText(),
+    "time limit 10m (the default) · 3 rounds (the default)",
+  );
+  assert.equal(await pending.locator("[data-testid=gate-state]").innerText(), "pending");
+  assert.match(
+    await pending.locator("[data-testid=gate-result]").innerText(),
+    new RegExp(
+      `^Last gate: pending \\(round 1 of 3\\): runs once its worker \\(run ${d.seeded.heldRun}\\) exits`,
+    ),
+  );
+  assert.equal(await pending.locator("[data-testid=gate-output]").count(), 0, "no output yet");
+
+  // A task without a gate has no gate section.
+  await page.keyboard.press("Escape");
+  await held.waitFor({ state: "detached" });
   const plain = await openCard(page, d.seeded.plain);
   await plain.locator("[data-testid=drawer-body]").waitFor();
   assert.equal(await plain.locator("[data-testid=drawer-gate]").count(), 0, "no gate section");
