@@ -1,5 +1,6 @@
 /** Text renderers for people (the `--json` shapes are the store's types, printed as is). */
 import {
+  argvText,
   compactCount,
   dollars,
   GATE_ROUNDS_DEFAULT,
@@ -218,14 +219,6 @@ export function heldLine(
   return t.gate_pending
     ? `${taskLine(t)}  (completed: its gate runs once this worker exits)`
     : taskLine(t);
-}
-
-/** argvText writes an argv as one line a shell would split back into it. */
-export function argvText(argv: readonly string[]): string {
-  return argv.map((a) =>
-    /^[A-Za-z0-9_@%+=:,./{}-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`
-  )
-    .join(" ");
 }
 
 /** gateText is a task's completion gate with its time limit and rounds (gates.ts). */

@@ -426,7 +426,9 @@ function Toasts() {
 function trapTab(e: KeyboardEvent): void {
   if (e.key !== "Tab") return;
   const dialog = e.currentTarget as HTMLElement;
-  const stops = [...dialog.querySelectorAll<HTMLElement>("textarea, input, button, [href]")];
+  const stops = [
+    ...dialog.querySelectorAll<HTMLElement>("select, textarea, input, button:enabled, [href]"),
+  ];
   if (stops.length === 0) return e.preventDefault();
   const first = stops[0]!;
   const last = stops[stops.length - 1]!;
@@ -449,15 +451,37 @@ function Prompt() {
 function PromptDialog({ p }: { p: PromptRequest }) {
   const [text, setText] = useState("");
   const [choice, setChoice] = useState(p.choices?.[0]?.value);
+  const [fields, setFields] = useState<Record<string, string>>({});
   const [tried, setTried] = useState(false);
+  const [sending, setSending] = useState(false);
+  const [refused, setRefused] = useState<string | null>(null);
   // Focused here: Chromium honours the autofocus attribute once per page, not per dialog.
   const field = useRef<HTMLTextAreaElement>(null);
   useLayoutEffect(() => field.current?.focus(), []);
   // A click that began inside the dialog (selecting text) and ended outside does not cancel.
   const pressed = useRef(false);
-  const ok = () => {
-    if (p.required && text.trim() === "") return setTried(true);
-    p.resolve(text.trim(), choice);
+  const picked = p.choices?.find((c) => c.value === choice);
+  const asked = picked?.fields ?? [];
+  const valueOf = (name: string) => (fields[name] ?? "").trim();
+  const ok = async () => {
+    if (sending) return;
+    const missing = (p.required && text.trim() === "") ||
+      asked.some((f) => f.required && valueOf(f.name) === "");
+    if (missing) return setTried(true);
+    // only the fields of the choice made: another choice's leftovers are not sent
+    const answer = {
+      text: text.trim(),
+      choice,
+      fields: Object.fromEntries(asked.map((f) => [f.name, valueOf(f.name)])),
+    };
+    if (p.send !== undefined) {
+      setSending(true);
+      const refusal = await p.send(answer);
+      setSending(false);
+      setRefused(refusal);
+      if (refusal !== null) return;
+    }
+    p.resolve(answer);
   };
   return (
     <div
@@ -480,14 +504,39 @@ function PromptDialog({ p }: { p: PromptRequest }) {
             <select
               data-testid="prompt-choice"
               value={choice}
-              onChange={(e) => setChoice(e.currentTarget.value)}
+              onChange={(e) => {
+                setChoice(e.currentTarget.value);
+                setRefused(null);
+              }}
             >
               {p.choices.map((c) => <option key={c.value} value={c.value}>{c.label}</option>)}
             </select>
           </label>
         )}
+        {picked?.hint && <p class="hint prompt-hint" data-testid="prompt-hint">{picked.hint}</p>}
+        {asked.map((f) => (
+          <label key={`${choice}-${f.name}`} class="prompt-field">
+            {f.label}
+            <input
+              data-testid={`prompt-field-${f.name}`}
+              placeholder={f.placeholder}
+              list={f.suggest ? `prompt-suggest-${f.name}` : undefined}
+              value={fields[f.name] ?? ""}
+              onInput={(e) => setFields({ ...fields, [f.name]: e.currentTarget.value })}
+              onKeyDown={(e) => e.key === "Enter" && void ok()}
+            />
+            {f.suggest && (
+              <datalist id={`prompt-suggest-${f.name}`}>
+                {f.suggest.map((v) => <option key={v} value={v} />)}
+              </datalist>
+            )}
+            {tried && f.required && valueOf(f.name) === "" && (
+              <span class="field-error">This needs an answer.</span>
+            )}
+          </label>
+        ))}
         <label>
-          {p.label}
+          {picked?.ask ?? p.label}
           <textarea
             data-testid="prompt-input"
             ref={field}
@@ -495,7 +544,7 @@ function PromptDialog({ p }: { p: PromptRequest }) {
             value={text}
             onInput={(e) => setText(e.currentTarget.value)}
             onKeyDown={(e) => {
-              if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) ok();
+              if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) void ok();
               if (e.key === "Escape") {
                 e.stopPropagation();
                 p.resolve(null);
@@ -503,12 +552,23 @@ function PromptDialog({ p }: { p: PromptRequest }) {
             }}
           />
         </label>
-        {tried && <p class="field-error">This needs an answer.</p>}
+        {tried && p.required && text.trim() === "" && (
+          <p class="field-error">This needs an answer.</p>
+        )}
+        {refused !== null && (
+          <p class="field-error" data-testid="prompt-error" role="alert">{refused}</p>
+        )}
         <div class="row end">
           <button type="button" data-testid="prompt-cancel" onClick={() => p.resolve(null)}>
             Cancel
           </button>
-          <button type="button" class="primary" data-testid="prompt-ok" onClick={ok}>
+          <button
+            type="button"
+            class="primary"
+            data-testid="prompt-ok"
+            disabled={sending}
+            onClick={() => void ok()}
+          >
             {p.ok}
           </button>
         </div>

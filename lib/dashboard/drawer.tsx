@@ -18,6 +18,8 @@ import { RunUsage, TaskUsage } from "./usage.tsx";
 import { Review } from "./review.tsx";
 import { Attachments } from "./attachments.tsx";
 import { WhyWaiting } from "./why.tsx";
+import { Gate } from "./gate.tsx";
+import { askBlock } from "./block.ts";
 import {
   askInput,
   attempt,
@@ -224,8 +226,12 @@ function DrawerBody({ detail, reload }: { detail: Detail; reload: () => Promise<
     return ok;
   };
   const run = async (action: PersonAction) => {
-    // the drawer's Block… offers a kind (a drop on the column is a plain block)
-    const input = await askInput(action, `"${task.title}"`, true);
+    // the drawer's Block… offers every kind (a drop on the column is a plain block)
+    if (action === "block") {
+      if (await askBlock(task, knownProfiles() ?? [])) await Promise.all([reload(), refresh()]);
+      return;
+    }
+    const input = await askInput(action, `"${task.title}"`);
     if (input === null) return;
     await after(
       action === "approve" || action === "reject"
@@ -285,6 +291,7 @@ function DrawerBody({ detail, reload }: { detail: Detail; reload: () => Promise<
         </div>
       )}
       <Handoff detail={detail} />
+      <Gate detail={detail} />
       <Review detail={detail} after={after} />
       <Fields detail={detail} after={after} />
       <Body detail={detail} after={after} />

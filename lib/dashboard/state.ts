@@ -413,6 +413,35 @@ export async function attempt<T>(fn: () => Promise<T>): Promise<T | null> {
 
 // Prompts ------------------------------------------------------------------------------------
 
+/** A single-line field that a prompt's choice asks for besides its text. */
+export interface PromptField {
+  /** The answer's key (`fields[name]`) and the input's test id (`prompt-field-NAME`). */
+  name: string;
+  label: string;
+  placeholder?: string | undefined;
+  required?: boolean | undefined;
+  /** Suggestions offered while typing (a datalist). */
+  suggest?: readonly string[] | undefined;
+}
+
+/** One of a prompt's choices: its label in the list, what it does, and its fields. */
+export interface PromptChoice {
+  value: string;
+  label: string;
+  /** What picking it does, shown under the list. */
+  hint?: string | undefined;
+  /** The text field's label with this choice (default: the prompt's label). */
+  ask?: string | undefined;
+  fields?: readonly PromptField[] | undefined;
+}
+
+/** What a person answered: the text, the choice and its fields (trimmed; "" when left empty). */
+export interface PromptAnswer {
+  text: string;
+  choice: string | undefined;
+  fields: Record<string, string>;
+}
+
 export interface PromptRequest {
   /** Tells prompts apart: each gets a fresh dialog (and an empty field). */
   seq: number;
@@ -421,8 +450,13 @@ export interface PromptRequest {
   required: boolean;
   ok: string;
   /** A choice shown above the field (the first is preselected), sent back with the text. */
-  choices?: readonly { value: string; label: string }[] | undefined;
-  resolve: (value: string | null, choice?: string) => void;
+  choices?: readonly PromptChoice[] | undefined;
+  /**
+   * Sends the answer while the dialog stays open: null closes it; a message (the server's
+   * refusal) is shown in the dialog, which keeps the answer for another try.
+   */
+  send?: ((answer: PromptAnswer) => Promise<string | null>) | undefined;
+  resolve: (answer: PromptAnswer | null) => void;
 }
 
 export const prompt = signal<PromptRequest | null>(null);
@@ -434,32 +468,24 @@ export async function ask(o: Omit<PromptRequest, "resolve" | "seq">): Promise<st
   return (await askChoice(o))?.text ?? null;
 }
 
-/** askChoice is ask() that also says which of `o.choices` was picked; null when cancelled. */
-export function askChoice(
-  o: Omit<PromptRequest, "resolve" | "seq">,
-): Promise<{ text: string; choice: string | undefined } | null> {
+/**
+ * askChoice is ask() that also says which of `o.choices` was picked, with its fields; null when
+ * cancelled.
+ */
+export function askChoice(o: Omit<PromptRequest, "resolve" | "seq">): Promise<PromptAnswer | null> {
   prompt.value?.resolve(null);
   return new Promise((resolve) => {
     const request: PromptRequest = {
       ...o,
       seq: ++promptSeq,
-      resolve: (v, choice) => {
+      resolve: (answer) => {
         if (prompt.value === request) prompt.value = null;
-        resolve(v === null ? null : { text: v, choice });
+        resolve(answer);
       },
     };
     prompt.value = request;
   });
 }
-
-/**
- * The block kinds a person picks from in the drawer: the ones that need no other field (a
- * dependency, a transient retry and a named profile are a worker's, or the CLI's and API's).
- */
-export const BLOCK_CHOICES = [
-  { value: "needs_input", label: "Needs input: wait for a person" },
-  { value: "capability", label: "Capability: another profile should take it (to triage)" },
-] as const;
 
 /** What an action asks a person for, and how the answer is sent. */
 const QUESTIONS: Record<string, { verb: string; label: string; required: boolean; as: string }> = {
@@ -498,28 +524,23 @@ const QUESTIONS: Record<string, { verb: string; label: string; required: boolean
 /**
  * askInput asks what `action` on `what` needs from a person (a block reason, a completion
  * summary, ...): the fields to send with it (none when left empty or not asked), or null when
- * the person cancelled.
+ * the person cancelled. A block asked here is a plain one (needs_input); the drawer's Block…
+ * offers every kind (block.ts).
  */
 export async function askInput(
   action: string,
   what: string,
-  kinds = false,
-): Promise<{ reason?: string; summary?: string; kind?: string } | null> {
+): Promise<{ reason?: string; summary?: string } | null> {
   const q = QUESTIONS[action];
   if (q === undefined) return {};
-  const picks = kinds && action === "block";
   const answer = await askChoice({
     title: `${q.verb} ${what}`,
     label: q.label,
     required: q.required,
     ok: action === "cancel" ? "Cancel task" : q.verb,
-    ...(picks ? { choices: BLOCK_CHOICES } : {}),
   });
   if (answer === null) return null;
-  const kind = picks && answer.choice !== "needs_input" && answer.choice !== undefined
-    ? { kind: answer.choice }
-    : {};
-  return answer.text === "" ? kind : { [q.as]: answer.text, ...kind };
+  return answer.text === "" ? {} : { [q.as]: answer.text };
 }
 
 // Moves --------------------------------------------------------------------------------------

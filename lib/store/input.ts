@@ -120,12 +120,10 @@ const reviewRounds = z.number().int("review rounds must be a whole number")
 export const GATE_PLACEHOLDERS = ["task", "workspace", "profile", "board", "kanban"];
 /** The longest a completion gate may run: a day (ms). */
 export const GATE_TIMEOUT_MAX_MS = 86_400_000;
-/** The default time limit of a completion gate (ms). */
-export const GATE_TIMEOUT_DEFAULT_MS = 600_000;
 /** The most rounds a completion gate may send a task back to its worker. */
 export const GATE_ROUNDS_MAX = 20;
-/** The rounds a completion gate sends a task back before it is blocked, unless configured. */
-export const GATE_ROUNDS_DEFAULT = 3;
+// the defaults live in a leaf module the dashboard bundles too
+export { GATE_ROUNDS_DEFAULT, GATE_TIMEOUT_DEFAULT_MS } from "./gate_text.ts";
 
 /**
  * A gate's argv: a program and its arguments, only GATE_PLACEHOLDERS among its `{name}`s; or

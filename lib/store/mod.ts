@@ -203,6 +203,7 @@ export {
   type Waits,
 } from "./series.ts";
 export { compactCount, dollars, sumRuns } from "./usage_text.ts";
+export { argvText } from "./gate_text.ts";
 export { PRIORITY_NAMES, priorityFromText, priorityText } from "./priority.ts";
 export type { Violation } from "./invariants.ts";
 export { SCHEMA_VERSION } from "./sqlite/migrations.ts";
