@@ -91,18 +91,25 @@ export function renderContext(c: WorkerContext): string {
         "A task blocked too often for one kind goes to triage.",
     );
   }
-  if (c.attachments.length > 0) {
-    out.push(
-      "",
-      "## Attachments",
-      "",
-      "Files attached to this task, copied into your workspace before you started (paths " +
-        "relative to it):",
-      "",
-    );
-    for (const a of c.attachments) {
+  if (c.attachments.length > 0 || c.parent_attachments.length > 0) {
+    const file = (task: string, a: { name: string; size: number; media_type: string }) =>
+      `- ${codeSpan(attachmentPath(task, a.name))} (${a.size} bytes, ${a.media_type})`;
+    out.push("", "## Attachments");
+    if (c.attachments.length > 0) {
       out.push(
-        `- ${codeSpan(attachmentPath(c.task.id, a.name))} (${a.size} bytes, ${a.media_type})`,
+        "",
+        "Files attached to this task, copied into your workspace before you started (paths " +
+          "relative to it):",
+        "",
+        ...c.attachments.map((a) => file(c.task.id, a)),
+      );
+    }
+    if (c.parent_attachments.length > 0) {
+      out.push(
+        "",
+        "Files attached to the tasks this one waits for (above), copied likewise:",
+        "",
+        ...c.parent_attachments.map((a) => `${file(a.task, a)} of ${a.task}`),
       );
     }
   }
@@ -285,7 +292,15 @@ export async function workerPrompt(
   profile: PromptProfile,
   workspace?: string,
 ): Promise<string> {
-  const context = await store.context(id);
+  return promptOf(await store.context(id), profile, workspace);
+}
+
+/** promptOf is workerPrompt with the task's context already read (Store.context). */
+export function promptOf(
+  context: WorkerContext,
+  profile: PromptProfile,
+  workspace?: string,
+): string {
   let text = renderContext({ ...context, task: { ...context.task, status: "running" } });
   if (context.review?.role === "reviewer" && workspace !== undefined) {
     text += changesSection(workspace);

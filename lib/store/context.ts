@@ -55,6 +55,14 @@ export interface Handoff {
   result: string | null;
 }
 
+/** An attachment as a worker's context lists it: the file itself is in the workspace. */
+export interface AttachmentRef {
+  name: string;
+  size: number;
+  media_type: string;
+  sha256: string;
+}
+
 export interface WorkerContext {
   task: Omit<Task, "body">;
   body: string;
@@ -70,7 +78,13 @@ export interface WorkerContext {
    * The task's attachments (metadata only; the dispatcher writes each into the workspace at
    * `attachmentPath(task, name)` before the worker starts).
    */
-  attachments: { name: string; size: number; media_type: string; sha256: string }[];
+  attachments: AttachmentRef[];
+  /**
+   * The attachments of the parents listed in `parents` (a spec attached to the task that was
+   * decomposed, say), each with its task: written into the workspace likewise, under the
+   * parent's id.
+   */
+  parent_attachments: (AttachmentRef & { task: string })[];
   /** The task's part in its review loop (reviews.ts), when it has a reviewer. */
   review?: ReviewContext;
   /**
@@ -203,12 +217,12 @@ export async function buildContext(
     comments,
     comments_omitted: total - comments.length,
     ...(plan.state === "none" ? {} : { plan }),
-    attachments: (await k.q.attachmentsOf(row.id)).map((a) => ({
-      name: a.name,
-      size: a.size,
-      media_type: a.media_type,
-      sha256: a.sha256,
-    })),
+    attachments: (await k.q.attachmentsOf(row.id)).map(attachmentRef),
+    parent_attachments: (await Promise.all(
+      parents.map(async (p) =>
+        (await k.q.attachmentsOf(p.id)).map((a) => ({ task: p.id, ...attachmentRef(a) }))
+      ),
+    )).flat(),
     ...(loop === undefined ? {} : { review: loop }),
     ...(gate === null ? {} : {
       gate: {
@@ -219,6 +233,10 @@ export async function buildContext(
       },
     }),
   };
+}
+
+function attachmentRef(a: AttachmentRef): AttachmentRef {
+  return { name: a.name, size: a.size, media_type: a.media_type, sha256: a.sha256 };
 }
 
 /** reviewContext says what task `row`'s next worker is in its review loop (see ReviewContext). */

@@ -38,6 +38,33 @@ Deno.test("a worker finds its task's attachments in its workspace and attaches i
   );
 });
 
+Deno.test("a worker finds the attachments of the task it waits for in its workspace too", async () => {
+  await using h = await harness({ coder: agent("parent_attachment.sh") });
+  const epic = await h.store.createTask({ title: "the epic" }, { name: "alice" });
+  await h.store.attach(epic.task.id, { name: "spec.txt", content: bytes("be brief\n") }, {
+    name: "alice",
+  });
+  const part = await h.store.createTask({
+    title: "a part",
+    assignee: "coder",
+    parents: [epic.task.id],
+  }, { name: "alice" });
+  await h.store.complete(epic.task.id, { summary: "split into parts" }, { name: "alice" });
+  await h.until(async () => (await h.status(part.task.id)) === "done");
+  const run = (await h.store.listRuns(part.task.id))[0]!;
+  assert.equal(run.summary, "parent spec: be brief");
+  const file = join(run.workspace!, ".kanban", "attachments", epic.task.id, "spec.txt");
+  assert.equal(readFileSync(file, "utf8"), "be brief\n");
+  const prompt = readFileSync(run.log_path!.replace(/\.log$/, ".prompt.md"), "utf8");
+  assert.match(
+    prompt,
+    new RegExp(
+      `- \`\\.kanban/attachments/${epic.task.id}/spec\\.txt\` \\(9 bytes, text/plain\\) of ` +
+        epic.task.id,
+    ),
+  );
+});
+
 Deno.test("materializeAttachments mirrors the task's attachments and never follows a link out", async () => {
   using tmp = tempDir("kanban-attach-");
   const store = openStore(join(tmp.dir, "board.db"), { create: true });

@@ -370,3 +370,35 @@ conformance("cap() never cuts a surrogate pair in half", async (drv) => {
   assert.equal(ctx.body, "ab\n[... truncated: 10 more characters]");
   assert.doesNotMatch(ctx.body, /[\ud800-\udbff](?![\udc00-\udfff])/);
 });
+
+conformance(
+  "context() lists the attachments of the task and of the parents it lists, each with its task",
+  async (drv) => {
+    await using b = await drv.fresh();
+    const bytes = (s: string) => new TextEncoder().encode(s);
+    const epic = await add(b.store, "the epic");
+    const other = await add(b.store, "the other parent");
+    await b.store.attach(epic.id, { name: "spec.md", content: bytes("# Spec\n") }, HUMAN);
+    await b.store.attach(epic.id, { name: "data.csv", content: bytes("a,b\n") }, HUMAN);
+    const child = await add(b.store, "a part", { parents: [epic.id, other.id] });
+    await b.store.attach(child.id, { name: "notes.txt", content: bytes("mine") }, HUMAN);
+    const ctx = await b.store.context(child.id);
+    assert.deepEqual(ctx.attachments.map((a) => [a.name, a.size]), [["notes.txt", 4]]);
+    assert.deepEqual(
+      ctx.parent_attachments.map((a) => [a.task, a.name, a.size, a.media_type]),
+      [[epic.id, "data.csv", 4, "text/csv"], [epic.id, "spec.md", 7, "text/markdown"]],
+    );
+    const text = renderContext(ctx);
+    assert.match(text, new RegExp(`- \`\\.kanban/attachments/${child.id}/notes\\.txt\``));
+    assert.match(
+      text,
+      new RegExp(
+        `Files attached to the tasks this one waits for \\(above\\), copied likewise:\\n\\n` +
+          `- \`\\.kanban/attachments/${epic.id}/data\\.csv\` \\(4 bytes, text/csv\\) of ${epic.id}\\n`,
+      ),
+    );
+    // a parent left out of the context (over the cap) leaves its files out too
+    const capped = await b.store.context(child.id, caps({ parents: 0 }));
+    assert.deepEqual(capped.parent_attachments, []);
+  },
+);

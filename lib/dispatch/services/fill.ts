@@ -15,7 +15,7 @@ import type { Claim, ClaimOptions, Store } from "../../store/mod.ts";
 import { prepareWorkspace } from "../../workspace/workspace.ts";
 import { materializeAttachments } from "../../workspace/attachments.ts";
 import { runFile, runLogPath } from "../logs.ts";
-import { workerPrompt } from "../prompt.ts";
+import { promptOf } from "../prompt.ts";
 import { spawnWorker } from "../spawn.ts";
 import { launchPlan } from "../launch.ts";
 import { memoryControl } from "../contain.ts";
@@ -186,9 +186,14 @@ export class FillService implements Service<FillReport> {
         root: join(d.workspaces, key),
         repository: d.repository,
       });
-      const prompt = await workerPrompt(store, task.id, profile, cwd);
-      // the worker finds its task's files in its workspace, where its prompt says they are
+      const context = await store.context(task.id);
+      const prompt = promptOf(context, profile, cwd);
+      // the worker finds its task's files, and its parents', in its workspace, where its
+      // prompt says they are
       await materializeAttachments(store, task.id, cwd);
+      for (const parent of new Set(context.parent_attachments.map((a) => a.task))) {
+        await materializeAttachments(store, parent, cwd);
+      }
       const file = (name: string) => runFile(logPath, name);
       const promptFile = file("prompt.md");
       const { argv, env, files, stdin } = launchPlan({
