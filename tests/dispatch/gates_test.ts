@@ -10,9 +10,7 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import process from "node:process";
-import { fileURLToPath } from "node:url";
-import { agent, AGENTS, harness, pidAlive } from "./_harness.ts";
+import { agent, AGENTS, denoAgent, harness, pidAlive } from "./_harness.ts";
 import type { Run } from "../../lib/store/mod.ts";
 
 const GATE = `gate = ["${join(AGENTS, "gate.sh")}", "{task}"]`;
@@ -96,18 +94,8 @@ Deno.test("a failing gate sends the task back with its output in the next prompt
   assert.match(comment.body, /FAIL check 1: expected 2, got 3/);
 });
 
-/** A profile whose worker completes through MCP (agents/mcp_gated.ts), run by this Deno. */
-const MCP_GATED = `command = ${
-  JSON.stringify([
-    process.execPath,
-    "run",
-    "-A",
-    "--quiet",
-    "--config",
-    fileURLToPath(new URL("../../deno.json", import.meta.url)),
-    `${AGENTS}mcp_gated.ts`,
-  ])
-}\nenv = { DENO_NO_UPDATE_CHECK = "1", GATE_FAILS = "1" }\n${GATE}\n`;
+/** A profile whose worker completes through MCP (agents/mcp_gated.ts). */
+const MCP_GATED = denoAgent("mcp_gated.ts", { GATE_FAILS: "1" }, GATE);
 
 Deno.test("an agent that completes through kanban mcp is told its gate runs; a failed gate brings the task back to it", async () => {
   await using h = await harness({ coder: MCP_GATED });

@@ -5,25 +5,11 @@
  * tasks then run in order, each with the planner's handoff in its context.
  */
 import assert from "node:assert/strict";
-import process from "node:process";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { agent, AGENTS, harness } from "./_harness.ts";
+import { agent, denoAgent, harness } from "./_harness.ts";
 
-const DENO_JSON = fileURLToPath(new URL("../../deno.json", import.meta.url));
-
-/** The profile that runs the MCP agent with the Deno that runs these tests. */
-const MCP_PLANNER = `command = ${
-  JSON.stringify([
-    process.execPath,
-    "run",
-    "-A",
-    "--quiet",
-    "--config",
-    DENO_JSON,
-    `${AGENTS}mcp_agent.ts`,
-  ])
-}\nenv = { DENO_NO_UPDATE_CHECK = "1" }\n`;
+/** The profile that runs the MCP agent. */
+const MCP_PLANNER = denoAgent("mcp_agent.ts");
 
 Deno.test("an MCP agent plans follow-ups for another profile; they run in order with its handoff", async () => {
   await using h = await harness({ planner: MCP_PLANNER, writer: agent("complete.sh") });

@@ -5,27 +5,9 @@
  * second waits for the first), and completes with a summary. Run by a profile command:
  *   deno run -A --config <repo>/deno.json tests/dispatch/agents/mcp_agent.ts
  */
-import process from "node:process";
-// @ts-types="@modelcontextprotocol/sdk/client/index"
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-// @ts-types="@modelcontextprotocol/sdk/client/stdio"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { connect } from "./_mcp_client.ts";
 
-const env: Record<string, string> = {};
-for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-
-const client = new Client({ name: "mcp-agent", version: "1" });
-await client.connect(
-  new StdioClientTransport({ command: env["KANBAN_BIN"] ?? "kanban", args: ["mcp"], env }),
-);
-
-async function call(name: string, args: Record<string, unknown> = {}) {
-  const r = await client.callTool({ name, arguments: args });
-  const text = (r.content as { type: string; text: string }[])[0]!.text;
-  if (r.isError) throw new Error(`${name} failed: ${text}`);
-  console.log(`${name} -> ${text.slice(0, 200)}`);
-  return JSON.parse(text) as Record<string, unknown>;
-}
+const { client, call } = await connect("mcp-agent", (text) => text.slice(0, 200));
 
 const tools = (await client.listTools()).tools.map((t) => t.name);
 console.log(`tools: ${tools.join(", ")}`);
