@@ -109,9 +109,10 @@ export async function dispatchBench(
   mkdirSync(home, { recursive: true });
   const starts = join(home, "starts.txt");
   const agent = writeAgent(home, starts);
+  // what is timed is the start itself: the machine's load (the bench's own) holds nothing
   writeFileSync(
     join(home, "config.toml"),
-    `[dispatch]\nmax_workers = 4\n[profiles.fast]\ncommand = ["${agent}"]\nmax_concurrent = 4\n`,
+    `[dispatch]\nmax_workers = 4\nmax_load = 0\nmin_free_memory = 0\n[profiles.fast]\ncommand = ["${agent}"]\nmax_concurrent = 4\n`,
   );
   const store = openStore(join(home, "boards", "default", "board.db"), { create: true });
   let dispatcher: ChildProcess | null = null;

@@ -48,7 +48,7 @@ function startHost(o: HostsOptions, agent: string, name: string): Host {
   mkdirSync(home, { recursive: true });
   writeFileSync(
     join(home, "config.toml"),
-    `[dispatch]\nhost = "${name}"\nmax_workers = 4\n` +
+    `[dispatch]\nhost = "${name}"\nmax_workers = 4\nmax_load = 0\nmin_free_memory = 0\n` +
       `[profiles.fast]\ncommand = ["${agent}"]\nmax_concurrent = 4\n` +
       `env = { BENCH_HOST = "${name}" }\n`,
   );

@@ -55,6 +55,14 @@ export function setup(options: OpenOptions = {}): Bundle {
   };
 }
 
+/**
+ * MACHINE_OFF: [dispatch] lines of config.toml that turn a real dispatcher's machine holds off
+ * (lib/dispatch/pressure.ts). On a test host the load is the suite's own, tens of processes on
+ * two cores: a 1-minute load over 4 per core would otherwise hold every new worker until it
+ * fell, and a test waiting for a start would wait that long. The tests of the holds set theirs.
+ */
+export const MACHINE_OFF = "max_load = 0\nmin_free_memory = 0\n";
+
 /** Actors used across tests. */
 export const HUMAN = { name: "alice" };
 export const DISPATCHER = { name: "dispatcher" };

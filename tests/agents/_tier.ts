@@ -18,7 +18,7 @@ import {
   type Task,
 } from "../../lib/store/mod.ts";
 import { BINARY } from "../e2e/_binary.ts";
-import { tempDir } from "../_setup.ts";
+import { MACHINE_OFF, tempDir } from "../_setup.ts";
 import {
   type Api,
   type Failure,
@@ -145,7 +145,7 @@ export async function runTask(
   ].join("\n");
   writeFileSync(
     join(home, "config.toml"),
-    `[dispatch]\npoll_interval = "1s"\nstop_grace = "2s"\nexit_grace = "5s"\nfailure_limit = 1\n` +
+    `[dispatch]\n${MACHINE_OFF}poll_interval = "1s"\nstop_grace = "2s"\nexit_grace = "5s"\nfailure_limit = 1\n` +
       `max_runtime = "5m"\n${options.dispatch ?? ""}\n\n[profiles.agent]\n${profile}\n`,
   );
   await kanban(["init"], env);

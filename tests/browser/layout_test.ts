@@ -14,6 +14,7 @@ import type { Browser, Page } from "playwright-core";
 import { AGENTS } from "../dispatch/_harness.ts";
 import type { BinaryHome } from "../e2e/_binary.ts";
 import { BOARD_READY, dashboard, launchBrowser, until } from "./_browser.ts";
+import { MACHINE_OFF } from "../_setup.ts";
 
 const LAPTOP = { width: 1366, height: 768 };
 const PHONE = { width: 390, height: 844 };
@@ -460,7 +461,7 @@ scenario(
       seed: async (home) => {
         writeFileSync(
           join(home.home, "config.toml"),
-          `[profiles.coder]\ncommand = ["${join(AGENTS, "crash.sh")}"]\n`,
+          `[dispatch]\n${MACHINE_OFF}[profiles.coder]\ncommand = ["${join(AGENTS, "crash.sh")}"]\n`,
         );
         const flaky = create(home, "Run the flaky job", "-a", "coder");
         // A real dispatcher starts the worker, which crashes; the next pass records it.

@@ -11,6 +11,7 @@ import process from "node:process";
 import { AGENTS } from "../dispatch/_harness.ts";
 import { BINARY } from "../e2e/_binary.ts";
 import { dashboard, launchBrowser, until } from "./_browser.ts";
+import { MACHINE_OFF } from "../_setup.ts";
 
 /** dispatcher starts `dist/kanban dispatch` on `home`; stop() ends it with SIGTERM. */
 function dispatcher(home: string, env: Record<string, string>) {
@@ -37,7 +38,7 @@ Deno.test("dashboard: a dispatcher's worker shows live in the drawer, then in th
     seed: (home) => {
       writeFileSync(
         join(home.home, "config.toml"),
-        `[profiles.coder]\ncommand = ["${join(AGENTS, "chatty.sh")}"]\n`,
+        `[dispatch]\n${MACHINE_OFF}[profiles.coder]\ncommand = ["${join(AGENTS, "chatty.sh")}"]\n`,
       );
       return home.json<{ id: string }>(["create", "Print a while", "--assignee", "coder"]).id;
     },

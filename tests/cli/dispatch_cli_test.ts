@@ -6,6 +6,7 @@ import { AGENTS } from "../dispatch/_harness.ts";
 import { BINARY } from "../e2e/_binary.ts";
 import { buildProgram } from "../../lib/cli/program.ts";
 import { defaultMaxWorkers, memTotal } from "../../lib/dispatch/pressure.ts";
+import { MACHINE_OFF } from "../_setup.ts";
 
 Deno.test("init writes a commented sample config that loads as defaults", async () => {
   using h = await cliHome({ init: false });
@@ -38,7 +39,7 @@ Deno.test("dispatch --once runs a pass; log prints the worker's output; status r
   using h = await cliHome();
   writeFileSync(
     join(h.home, "config.toml"),
-    `[profiles.coder]\ncommand = ["${
+    `[dispatch]\n${MACHINE_OFF}[profiles.coder]\ncommand = ["${
       join(AGENTS, "complete.sh")
     }"]\n[profiles.lost]\ncommand = ["no-such-agent-cli"]\n`,
   );

@@ -4,6 +4,7 @@
  * Dispatcher in this process, and a clock that runs with real time but can be advanced.
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import assert from "node:assert/strict";
@@ -62,6 +63,26 @@ export interface Harness extends AsyncDisposable {
 /** profile makes a profile that runs one fake agent. */
 export function agent(script: string, extra = ""): string {
   return `command = ["${join(AGENTS, script)}"]\n${extra}`;
+}
+
+/**
+ * denoAgent makes a profile that runs a fake agent written in TypeScript (agents/NAME.ts, an
+ * MCP client, say) with the Deno that runs these tests and the repository's deno.json; `env`
+ * joins its environment.
+ */
+export function denoAgent(script: string, env: Record<string, string> = {}, extra = ""): string {
+  const argv = [
+    process.execPath,
+    "run",
+    "-A",
+    "--quiet",
+    "--config",
+    fileURLToPath(new URL("../../deno.json", import.meta.url)),
+    join(AGENTS, script),
+  ];
+  const vars = Object.entries({ DENO_NO_UPDATE_CHECK: "1", ...env })
+    .map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(", ");
+  return `command = ${JSON.stringify(argv)}\nenv = { ${vars} }\n${extra}`;
 }
 
 export function harness(

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { openStore, type Store } from "../../lib/store/mod.ts";
 import { BINARY } from "../e2e/_binary.ts";
-import { tempDir } from "../_setup.ts";
+import { MACHINE_OFF, tempDir } from "../_setup.ts";
 import { AGENTS } from "./_harness.ts";
 
 interface Env extends Disposable {
@@ -26,7 +26,7 @@ function setup(decompose = ""): Env {
   const env = { HOME: tmp.dir, KANBAN_HOME: tmp.dir, PATH: "/usr/bin:/bin" };
   writeFileSync(
     join(tmp.dir, "config.toml"),
-    `[dispatch]\npoll_interval = "1s"\n[decompose]\n${decompose}\n` +
+    `[dispatch]\n${MACHINE_OFF}poll_interval = "1s"\n[decompose]\n${decompose}\n` +
       `[profiles.orchestrator]\ncommand = ["${join(AGENTS, "orchestrator.sh")}"]\n` +
       `description = "plans work"\n` +
       `[profiles.coder]\ncommand = ["${join(AGENTS, "complete.sh")}"]\n` +

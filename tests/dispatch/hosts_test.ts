@@ -14,7 +14,7 @@ import process from "node:process";
 import { join } from "node:path";
 import { openStore, type Store } from "../../lib/store/mod.ts";
 import { BINARY } from "../e2e/_binary.ts";
-import { tempDir } from "../_setup.ts";
+import { MACHINE_OFF, tempDir } from "../_setup.ts";
 import { dropDatabase, emptyDatabase, endStore, PG_URL } from "../store/postgres/_pg.ts";
 import { AGENTS, assertOneWorkerPerTask, pidAlive } from "./_harness.ts";
 
@@ -44,7 +44,7 @@ async function fleet(kind: BoardKind): Promise<Fleet> {
       const config = join(tmp.dir, `${host}.toml`);
       writeFileSync(
         config,
-        `[dispatch]\nhost = "${host}"\npoll_interval = "1s"\ndispatcher_lease = "2s"\n` +
+        `[dispatch]\n${MACHINE_OFF}host = "${host}"\npoll_interval = "1s"\ndispatcher_lease = "2s"\n` +
           `lease = "3s"\nbackoff = "1s"\nstop_grace = "1s"\n${extra}\n` +
           `[profiles.slow]\ncommand = ["${join(AGENTS, "slow.sh")}"]\nmax_concurrent = 2\n`,
       );

@@ -22,7 +22,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { openStore, type Run, type Store } from "../../lib/store/mod.ts";
 import { BINARY } from "../e2e/_binary.ts";
-import { tempDir } from "../_setup.ts";
+import { MACHINE_OFF, tempDir } from "../_setup.ts";
 import { netns, netnsAvailable } from "../_netns.ts";
 import { dropDatabase, endStore, freshDatabase, PG_URL } from "../store/postgres/_pg.ts";
 import { AGENTS, liveWorkers, pidAlive } from "./_harness.ts";
@@ -42,7 +42,7 @@ interface Host {
 
 /** config is host `host`'s config.toml: short leases, one profile running pidfile.sh. */
 function config(host: string): string {
-  return `[dispatch]\nhost = "${host}"\npoll_interval = "1s"\ndispatcher_lease = "2s"\n` +
+  return `[dispatch]\n${MACHINE_OFF}host = "${host}"\npoll_interval = "1s"\ndispatcher_lease = "2s"\n` +
     `lease = "${LEASE_MS / 1000}s"\nbackoff = "1s"\nstop_grace = "1s"\n` +
     `[profiles.work]\ncommand = ["${join(AGENTS, "pidfile.sh")}"]\n` +
     `env = { WORKER_HOST = "${host}" }\n`;

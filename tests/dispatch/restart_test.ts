@@ -9,7 +9,7 @@ import process from "node:process";
 import { join } from "node:path";
 import { openStore, type Store } from "../../lib/store/mod.ts";
 import { BINARY } from "../e2e/_binary.ts";
-import { tempDir } from "../_setup.ts";
+import { MACHINE_OFF, tempDir } from "../_setup.ts";
 import { AGENTS, assertOneWorkerPerTask, pidAlive } from "./_harness.ts";
 
 interface Env extends Disposable {
@@ -32,7 +32,7 @@ function setup(dispatch = "", profiles = ""): Env {
   };
   writeFileSync(
     join(tmp.dir, "config.toml"),
-    `[dispatch]\npoll_interval = "1s"\ndispatcher_lease = "2s"\nstop_grace = "1s"\n${dispatch}\n` +
+    `[dispatch]\n${MACHINE_OFF}poll_interval = "1s"\ndispatcher_lease = "2s"\nstop_grace = "1s"\n${dispatch}\n` +
       `[profiles.slow]\ncommand = ["${join(AGENTS, "slow.sh")}"]\nmax_concurrent = 4\n${profiles}`,
   );
   const store = openStore(join(tmp.dir, "boards", "default", "board.db"), { create: true });

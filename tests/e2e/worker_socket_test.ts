@@ -20,7 +20,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="@modelcontextprotocol/sdk/client/stdio"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { WorkerSocket } from "../../lib/dispatch/worker_socket.ts";
-import { setup } from "../_setup.ts";
+import { MACHINE_OFF, setup } from "../_setup.ts";
 import { add, claimId } from "../store/_helpers.ts";
 
 interface Task {
@@ -79,7 +79,7 @@ function configure(b: BinaryHome, other: string, extra = ""): { coder: string; a
   const agent = JSON.stringify(join(AGENTS, "socket.sh"));
   writeFileSync(
     join(b.home, "config.toml"),
-    `[dispatch]\n${extra}\n` +
+    `[dispatch]\n${MACHINE_OFF}${extra}\n` +
       `[profiles.coder]\ncommand = [${agent}]\n` +
       `env = { OUT = ${JSON.stringify(coder)}, OTHER = "${other}" }\n` +
       `[profiles.asker]\ncommand = [${agent}]\n` +

@@ -10,7 +10,7 @@ import process from "node:process";
 import { join } from "node:path";
 import { openStore, type Store } from "../../lib/store/mod.ts";
 import { BINARY } from "../e2e/_binary.ts";
-import { tempDir } from "../_setup.ts";
+import { MACHINE_OFF, tempDir } from "../_setup.ts";
 import { LIBFAKETIME as CHAOS_LIBFAKETIME } from "../../scripts/chaos.ts";
 import { AGENTS, assertOneWorkerPerTask, liveWorkers } from "../dispatch/_harness.ts";
 
@@ -50,7 +50,7 @@ export function faults(profiles: Record<string, string>, dispatch = ""): Faults 
   };
   writeFileSync(
     join(tmp.dir, "config.toml"),
-    `[dispatch]\npoll_interval = "1s"\ndispatcher_lease = "3s"\nstop_grace = "1s"\n${dispatch}\n` +
+    `[dispatch]\n${MACHINE_OFF}poll_interval = "1s"\ndispatcher_lease = "3s"\nstop_grace = "1s"\n${dispatch}\n` +
       Object.entries(profiles).map(([name, body]) => `[profiles.${name}]\n${body}\n`).join(""),
   );
   const boardPath = join(tmp.dir, "boards", "default", "board.db");

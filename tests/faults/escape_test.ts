@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { openStore } from "../../lib/store/mod.ts";
 import { pidAlive } from "../dispatch/_harness.ts";
 import { agentCommand, faults, until } from "./_faults.ts";
+import { MACHINE_OFF } from "../_setup.ts";
 
 /** An agent that starts a setsid daemon and a double-forked one, then completes or hangs. */
 function escaper(dir: string, then: "complete" | "hang"): string {
@@ -39,7 +40,7 @@ for (const containment of ["auto", "group"] as const) {
         const script = escaper(f.home, then);
         writeFileSync(
           join(f.home, "config.toml"),
-          `[dispatch]\npoll_interval = "1s"\ndispatcher_lease = "3s"\nstop_grace = "1s"\n` +
+          `[dispatch]\n${MACHINE_OFF}poll_interval = "1s"\ndispatcher_lease = "3s"\nstop_grace = "1s"\n` +
             `exit_grace = "1s"\ncontainment = "${containment}"\n` +
             `[profiles.esc]\ncommand = ["${script}"]\nmax_runtime = "3s"\n`,
         );

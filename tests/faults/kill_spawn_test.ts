@@ -22,7 +22,9 @@ Deno.test(`kill -9 of the dispatcher mid-spawn, ${ROUNDS} rounds: never two live
       await f.store.createTask({ title: `job ${i}`, assignee: "slow" }, { name: "t" });
     }
     const first = f.start();
-    await until("the first start", () => /started/.test(first.output()), 15_000);
+    await until("the first start", () => /started/.test(first.output()), 15_000).catch((e) => {
+      throw new Error(`${(e as Error).message}; the dispatcher said:\n${first.output()}`);
+    });
     const delay = Math.floor(Math.random() * 250);
     await sleep(delay);
     first.signal("SIGKILL");
