@@ -103,6 +103,9 @@ export async function chaos(
     join(home, "config.toml"),
     `[dispatch]
 max_workers = 6
+# the run's own load must not hold its workers (lib/dispatch/pressure.ts)
+max_load = 0
+min_free_memory = 0
 poll_interval = "1s"
 lease = "3s"
 dispatcher_lease = "2s"

@@ -168,6 +168,9 @@ function configText(name: string, dir: string, hosts: number): string {
   return `[dispatch]
 host = "${name}"
 max_workers = 3
+# the run's own load must not hold its workers (lib/dispatch/pressure.ts)
+max_load = 0
+min_free_memory = 0
 poll_interval = "1s"
 lease = "${LEASE_MS / 1000}s"
 dispatcher_lease = "2s"

@@ -47,6 +47,7 @@ function demo(story: string, home: string): Promise<Run> {
           HOME: home,
           TMPDIR: home,
           KANBAN_DEMO_NO_BUILD: "1", // the suite builds dist/kanban first
+          KANBAN_DEMO_MACHINE_OFF: "1", // the suite's own load must not hold its workers
         },
         timeout: TIMEOUT_MS,
         killSignal: "SIGTERM", // the demo's trap stops its dispatcher and removes its home
