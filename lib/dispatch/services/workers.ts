@@ -7,7 +7,7 @@ import type { ChildProcess } from "node:child_process";
 import type { Outcome, Run } from "../../store/mod.ts";
 import type { Profile } from "../../config/config.ts";
 import { logSize } from "../logs.ts";
-import { guardFiles, guardTimes, startGuard, writeDeadline } from "../guard.ts";
+import { guardFiles, type GuardOptions, guardTimes, startGuard, writeDeadline } from "../guard.ts";
 import type { StopResult } from "../proc.ts";
 import type { FailureClass } from "../quota.ts";
 import { type GateResult, type GateRun, runGate } from "../gate.ts";
@@ -248,8 +248,15 @@ export class WorkerTable {
     if (!this.#d.guard || w.spawning || w.pid <= 1 || w.stop || w.logPath === null) return;
     if (w.guard !== null && w.guard.stamped === w.renewedAt) return;
     if (w.guard === null && w.exit !== null) return; // only what it left runs: being reaped
-    const started = this.#stamp(w, w.guard === null ? "worker" : null);
-    if (started) w.guard = { stamped: w.renewedAt };
+    const start = w.guard === null
+      ? {
+        pgid: w.pid,
+        pidFile: guardFiles(w.logPath).pid,
+        cgroup: runCgroup(this.#d.containment, w.runId),
+        what: "the worker",
+      }
+      : null;
+    if (this.#stamp(w, w.logPath, start)) w.guard = { stamped: w.renewedAt };
   }
 
   /**
@@ -263,22 +270,32 @@ export class WorkerTable {
     const job = w.gate;
     if (!this.#d.guard || job === null || job.pid === null || w.logPath === null) return;
     if (job.result !== null || job.stopped !== null || job.guard === w.renewedAt) return;
-    if (this.#stamp(w, job.guard === null ? "gate" : null)) job.guard = w.renewedAt;
+    const start = job.guard === null
+      ? {
+        pgid: job.pid,
+        pidFile: guardFiles(w.logPath).gatePid,
+        cgroup: null,
+        what: "the completion gate",
+      }
+      : null;
+    if (this.#stamp(w, w.logPath, start)) job.guard = w.renewedAt;
   }
 
   /**
-   * #stamp writes the deadline of `w`'s run from its last renewal and, when `start` says
-   * which, starts a guard for the worker's or the gate's process group. False when it could
-   * not (no /proc/uptime, said once; or a file it could not write, logged).
+   * #stamp writes the deadline of `w`'s run from its last renewal and, given `start`, starts a
+   * guard for that process group. False when it could not (no /proc/uptime, said once; or a
+   * file it could not write, logged).
    */
-  #stamp(w: Worker, start: "worker" | "gate" | null): boolean {
+  #stamp(
+    w: Worker,
+    logPath: string,
+    start: Pick<GuardOptions, "pgid" | "pidFile" | "cgroup" | "what"> | null,
+  ): boolean {
     const times = guardTimes(w.leaseMs, this.#d.config().dispatch.stop_grace);
-    const files = guardFiles(w.logPath!);
+    const deadline = guardFiles(logPath).deadline;
     const runId = w.runId;
     try {
-      if (
-        !writeDeadline(files.deadline, w.renewedAt + times.afterRenewalMs - this.#d.clock.mono())
-      ) {
+      if (!writeDeadline(deadline, w.renewedAt + times.afterRenewalMs - this.#d.clock.mono())) {
         if (!this.#noGuard) {
           this.#noGuard = true;
           this.#d.log(
@@ -289,17 +306,10 @@ export class WorkerTable {
         return false;
       }
       if (start !== null) {
-        const gate = start === "gate";
-        startGuard({
-          runId,
-          pgid: gate ? w.gate!.pid! : w.pid,
-          file: files.deadline,
-          pidFile: gate ? files.gatePid : files.pid,
-          cgroup: gate ? null : runCgroup(this.#d.containment, runId),
-          times,
-          logPath: w.logPath!,
-          what: gate ? "the completion gate" : "the worker",
-        }, (err) => this.#d.log(`run ${runId}: its lease guard did not start: ${err.message}`));
+        startGuard(
+          { ...start, runId, file: deadline, times, logPath },
+          (err) => this.#d.log(`run ${runId}: its lease guard did not start: ${err.message}`),
+        );
       }
       return true;
     } catch (err) {
