@@ -88,19 +88,13 @@ function inputFiles(ctx: CliContext, given: string[]): Record<string, string> {
   for (const [name, path] of Object.entries(pairs("--input-file", given))) {
     const what = `--input-file ${name}=${path}`;
     const full = resolve(ctx.cwd, path);
-    let text: string;
+    let size: number;
+    let bytes: Uint8Array | null;
     try {
       // read no more than an input can hold (UTF-8: at most 4 bytes a character)
-      const size = statSync(full).size;
-      if (size > 4 * INPUT_MAX_CHARS) {
-        throw new UsageError(
-          `${what}: the file is ${size} bytes; an input is at most ${INPUT_MAX_CHARS} characters`,
-        );
-      }
-      text = new TextDecoder("utf-8", { fatal: true }).decode(readFileSync(full));
+      size = statSync(full).size;
+      bytes = size > 4 * INPUT_MAX_CHARS ? null : readFileSync(full);
     } catch (err) {
-      if (err instanceof UsageError) throw err;
-      if (err instanceof TypeError) throw new UsageError(`${what}: the file is not UTF-8 text`);
       const code = (err as NodeJS.ErrnoException).code;
       throw new UsageError(
         `${what}: cannot read it (${code ?? (err as Error).message})${
@@ -108,7 +102,16 @@ function inputFiles(ctx: CliContext, given: string[]): Record<string, string> {
         }`,
       );
     }
-    out[name] = text;
+    if (bytes === null) {
+      throw new UsageError(
+        `${what}: the file is ${size} bytes; an input is at most ${INPUT_MAX_CHARS} characters`,
+      );
+    }
+    try {
+      out[name] = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      throw new UsageError(`${what}: the file is not UTF-8 text`);
+    }
   }
   return out;
 }
