@@ -31,7 +31,7 @@ export async function readyBoard(path: string, n: number): Promise<void> {
       const inputs = [];
       for (let j = i; j < Math.min(n, i + 1_000); j++) {
         inputs.push({
-          title: `floor task ${j}`,
+          title: `ready task ${j}`,
           body: "Claim me, then complete me.",
           assignee: "coder",
         });
@@ -43,12 +43,15 @@ export async function readyBoard(path: string, n: number): Promise<void> {
   }
 }
 
-/** connect opens a board as the Store does (lib/store/sqlite/db.ts): WAL, NORMAL, keys on. */
-function connect(path: string): DatabaseSync {
+/**
+ * connect opens a database file with the Store's pragmas (lib/store/sqlite/db.ts): WAL,
+ * `synchronous` NORMAL (or FULL), foreign keys on, a busy timeout.
+ */
+export function connect(path: string, synchronous: "NORMAL" | "FULL" = "NORMAL"): DatabaseSync {
   const db = new DatabaseSync(path);
   db.exec("PRAGMA busy_timeout = 10000");
   db.exec("PRAGMA journal_mode = WAL");
-  db.exec("PRAGMA synchronous = NORMAL");
+  db.exec(`PRAGMA synchronous = ${synchronous}`);
   db.exec("PRAGMA foreign_keys = ON");
   return db;
 }

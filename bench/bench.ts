@@ -36,14 +36,13 @@ import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { DatabaseSync } from "node:sqlite";
 import { type CreateTaskInput, openStore, type Store } from "../lib/store/mod.ts";
 import type { SqliteDriver } from "../lib/store/sqlite/driver.ts";
 import { runtimeName, sqliteVersion } from "../lib/runtime.ts";
 import { cpuSnapshot, othersBusy } from "./_load.ts";
 import { PG_FULL, PG_QUICK, pgBench, pgOk, pgRows, stopPg } from "./_pg.ts";
 import { raceClaims, type RaceResult } from "./_race.ts";
-import { floorRates } from "./_floor.ts";
+import { connect, floorRates, readyBoard } from "./_floor.ts";
 import { DISPATCH_TARGET_MS, dispatchBench, type DispatchResult } from "./_dispatch.ts";
 import {
   bytes,
@@ -666,12 +665,7 @@ function budgetedHolds(s: Store) {
  */
 async function raceRate(dir: string, tasks: number, mode: "claim" | "cycle"): Promise<RaceResult> {
   const board = join(dir, `race-${mode}.db`);
-  const store = openStore(board, { create: true });
-  try {
-    await batchRate(store, tasks);
-  } finally {
-    store.close();
-  }
+  await readyBoard(board, tasks);
   return await raceClaims(board, tasks, RACERS, mode, join(dir, `go-${mode}`));
 }
 
@@ -680,12 +674,8 @@ async function raceRate(dir: string, tasks: number, mode: "claim" | "cycle"): Pr
  * (`synchronous` NORMAL as the store runs, or FULL: an fsync of the WAL at every commit).
  */
 function rawInsertRate(path: string, cfg: Config, synchronous: "NORMAL" | "FULL"): Rate {
-  const db = new DatabaseSync(path);
+  const db = connect(path, synchronous);
   try {
-    db.exec("PRAGMA busy_timeout = 10000");
-    db.exec("PRAGMA journal_mode = WAL");
-    db.exec(`PRAGMA synchronous = ${synchronous}`);
-    db.exec("PRAGMA foreign_keys = ON");
     db.exec(`CREATE TABLE rows (id INTEGER PRIMARY KEY, body TEXT NOT NULL, at INTEGER NOT NULL)
       STRICT`);
     const insert = db.prepare("INSERT INTO rows (body, at) VALUES (?, ?)");
